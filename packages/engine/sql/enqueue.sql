@@ -1,0 +1,36 @@
+-- enqueue: insert a batch of jobs in one round trip.
+-- $1 jsonb array of {ord, queue, handler, target, payload, run_at?, delay_ms?, priority?,
+--    max_attempts?, backoff?, dedupe_key?, tenant?}; dedupe keys are unique within the batch.
+-- Returns one row per ord: the job id, its state, and inserted = false when a dedupe key matched
+-- an unfinished job. The no-op DO UPDATE makes that existing row visible to RETURNING even when
+-- it was inserted by a concurrent transaction (DO NOTHING would return nothing).
+with src as materialized (
+  select x.ord,
+         nextval(pg_get_serial_sequence('{{schema}}.jobs', 'id')) as id,
+         x.queue, x.handler, x.target,
+         coalesce(x.payload, 'null'::jsonb) as payload,
+         coalesce(x.run_at, now() + coalesce(x.delay_ms, 0) * interval '1 millisecond') as run_at,
+         coalesce(x.priority, 0) as priority,
+         coalesce(x.max_attempts, q.max_attempts) as max_attempts,
+         coalesce(x.backoff, q.backoff) as backoff,
+         x.dedupe_key, x.tenant
+  from jsonb_to_recordset($1::jsonb) as x(
+         ord int, queue text, handler text, target jsonb, payload jsonb, run_at timestamptz,
+         delay_ms bigint, priority int, max_attempts int, backoff jsonb, dedupe_key text, tenant text)
+  join {{schema}}.queues q on q.name = x.queue
+),
+ins as (
+  insert into {{schema}}.jobs as j
+    (id, queue, handler, state, target, payload, run_at, priority, max_attempts, backoff, dedupe_key, tenant)
+  select id, queue, handler, case when run_at > now() then 'scheduled' else 'available' end,
+         target, payload, run_at, priority, max_attempts, backoff, dedupe_key, tenant
+  from src
+  order by ord
+  on conflict (queue, dedupe_key) where dedupe_key is not null
+  do update set dedupe_key = excluded.dedupe_key
+  returning j.id, j.queue, j.dedupe_key, j.state, (j.xmax = 0) as inserted
+)
+select s.ord, i.id, i.state, i.inserted
+from src s
+join ins i on i.id = s.id or (s.dedupe_key is not null and i.queue = s.queue and i.dedupe_key = s.dedupe_key)
+order by s.ord

@@ -1,0 +1,42 @@
+-- fail: record failed attempts of jobs whose ids $1 still match lease tokens $2.
+-- $3 bigint[]: retry delay in milliseconds per job, null to stop retrying; $4 jsonb[]: the error.
+-- A job with attempts left is rescheduled; otherwise (or with a null delay) it moves to history
+-- as 'dead'. Returns (id, outcome) per job handled; an absent id had a stale token.
+with input as (
+  select * from unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::jsonb[]) as f(id, token, delay_ms, error)
+),
+retried as (
+  update {{schema}}.jobs j
+  set state = case when f.delay_ms > 0 then 'scheduled' else 'available' end,
+      run_at = now() + f.delay_ms * interval '1 millisecond',
+      lease_token = null, lease_until = null, last_error = f.error
+  from input f
+  where j.id = f.id and j.lease_token = f.token and f.delay_ms is not null and j.attempt < j.max_attempts
+  returning j.id, j.queue, j.state, j.attempt, j.worker_id, j.started_at, f.error
+),
+dead as (
+  delete from {{schema}}.jobs j
+  using input f
+  where j.id = f.id and j.lease_token = f.token and (f.delay_ms is null or j.attempt >= j.max_attempts)
+  returning j.*, f.error as final_error
+),
+history as (
+  insert into {{schema}}.job_history
+    (id, queue, handler, state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key, tenant,
+     last_error, run_at, created_at, finished_at)
+  select id, queue, handler, 'dead', target, payload, priority, attempt, max_attempts, backoff, dedupe_key,
+         tenant, final_error, run_at, created_at, now()
+  from dead
+),
+tries as (
+  insert into {{schema}}.attempts (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at)
+  select id, attempt, queue, worker_id, 'failed', error, started_at, now() from retried
+  union all
+  select id, attempt, queue, worker_id, 'failed', final_error, started_at, now() from dead
+),
+wake as (
+  select pg_notify({{channel}}, queue) from (select distinct queue from retried where state = 'available') q
+)
+select id, 'retry' as outcome from retried where (select count(*) from wake) >= 0
+union all
+select id, 'dead' as outcome from dead

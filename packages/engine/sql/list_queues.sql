@@ -1,0 +1,28 @@
+-- list_queues: every queue with its settings, job counts per state and the age in seconds of
+-- its oldest ready job. Finished counts come from history and shrink with retention.
+with live as (
+  select queue,
+         count(*) filter (where state <> 'running' and run_at > now()) as scheduled,
+         count(*) filter (where state <> 'running' and run_at <= now()) as available,
+         count(*) filter (where state = 'running') as running,
+         extract(epoch from now() - min(run_at) filter (where state <> 'running' and run_at <= now())) as oldest_ready_age
+  from {{schema}}.jobs
+  group by queue
+),
+done as (
+  select queue,
+         count(*) filter (where state = 'succeeded') as succeeded,
+         count(*) filter (where state = 'dead') as dead,
+         count(*) filter (where state = 'cancelled') as cancelled
+  from {{schema}}.job_history
+  group by queue
+)
+select q.*,
+       coalesce(l.scheduled, 0)::int as scheduled, coalesce(l.available, 0)::int as available,
+       coalesce(l.running, 0)::int as running, coalesce(d.succeeded, 0)::int as succeeded,
+       coalesce(d.dead, 0)::int as dead, coalesce(d.cancelled, 0)::int as cancelled,
+       coalesce(l.oldest_ready_age, 0)::float8 as oldest_ready_age
+from {{schema}}.queues q
+left join live l on l.queue = q.name
+left join done d on d.queue = q.name
+order by q.name

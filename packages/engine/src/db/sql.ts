@@ -1,0 +1,50 @@
+import { readFileSync } from "node:fs";
+import { KeelError } from "../errors.js";
+import { SQL_DIR } from "../paths.js";
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Checks a schema name and returns it quoted for use as an identifier. */
+export function quoteSchema(schema: string): string {
+  if (!SCHEMA_NAME.test(schema)) throw new KeelError("invalid_schema_name", { schema });
+  return `"${schema}"`;
+}
+
+/** A named runtime statement, read from `sql/<name>.sql` with the schema filled in. */
+export interface Statement {
+  /** Prepared-statement name: unique per schema and file. */
+  name: string;
+  text: string;
+}
+
+const raw = new Map<string, string>();
+
+function readStatement(file: string): string {
+  let text = raw.get(file);
+  if (text === undefined) {
+    text = readFileSync(`${SQL_DIR}/${file}.sql`, "utf8");
+    raw.set(file, text);
+  }
+  return text;
+}
+
+/**
+ * Loads the statements of one schema. Files use `{{schema}}` for the quoted schema and
+ * `{{channel}}` for the notification channel literal; nothing else is substituted.
+ */
+export function loadStatements<const K extends string>(schema: string, files: readonly K[]): Record<K, Statement> {
+  const quoted = quoteSchema(schema);
+  const out = {} as Record<K, Statement>;
+  for (const file of files) {
+    const text = readStatement(file)
+      .replaceAll("{{schema}}", quoted)
+      .replaceAll("{{channel}}", `'${schema}:jobs'`);
+    out[file] = { name: `keel_${schema}_${file}`, text };
+  }
+  return out;
+}
+
+/** The LISTEN/NOTIFY channel of a schema: one per schema so several Keels can share a database. */
+export function jobsChannel(schema: string): string {
+  return `${schema}:jobs`;
+}

@@ -1,0 +1,396 @@
+import { asDatabaseError, createPool, type Pool, transaction } from "./db/pool.js";
+import { jobsChannel, loadStatements, quoteSchema, type Statement } from "./db/sql.js";
+import { KeelError } from "./errors.js";
+import { assertSchemaCurrent, migrate } from "./migrate/migrator.js";
+import { DEFAULT_BACKOFF } from "./queue/backoff.js";
+import { type AttemptRow, type ClaimRow, type JobRow, toClaimedJob, toJobRecord } from "./queue/rows.js";
+import type {
+  ClaimedJob,
+  EnqueueInput,
+  EnqueueResult,
+  JobError,
+  JobRecord,
+  JobState,
+  QueueInfo,
+  QueueSettings,
+} from "./queue/types.js";
+import { type EnqueueRow, validateEnqueue, validateQueueSettings } from "./queue/validate.js";
+
+const STATEMENTS = [
+  "enqueue",
+  "ensure_queues",
+  "queue_settings",
+  "claim",
+  "lock_queue",
+  "claim_limited",
+  "heartbeat",
+  "complete",
+  "fail",
+  "release",
+  "sweep_leases",
+  "cancel",
+  "retry_job",
+  "retry_dead",
+  "set_queue_paused",
+  "upsert_queue",
+  "get_job",
+  "job_attempts",
+  "list_queues",
+  "claim_maintenance",
+  "retention_delete",
+  "queue_retention",
+] as const;
+type StatementName = (typeof STATEMENTS)[number];
+
+export interface EngineOptions {
+  /** Postgres connection string; or pass `pool`. */
+  connectionString?: string;
+  /** An existing pg pool to use; the engine will not close it. */
+  pool?: Pool;
+  /** Schema holding Keel's tables. Default `keel`. */
+  schema?: string;
+  /** Apply pending migrations on connect (default true); false only checks the schema is current. */
+  migrate?: boolean;
+  /** Largest accepted payload in bytes of JSON. Default 1 MiB. */
+  payloadLimitBytes?: number;
+  /** Connections in the engine's own pool. Default 10. */
+  poolSize?: number;
+  applicationName?: string;
+}
+
+/** A failure to record for one claimed job. */
+export interface FailInput {
+  job: Pick<ClaimedJob, "id" | "leaseToken">;
+  error: JobError;
+  /** Milliseconds until the retry; null moves the job to dead now. */
+  retryInMs: number | null;
+}
+
+/** Counters a process keeps about itself (exported as metrics by the server). */
+export interface EngineStats {
+  /** Completions, failures, heartbeats or releases rejected because the lease token was stale. */
+  staleLeaseRejections: number;
+}
+
+export interface ClaimOptions {
+  queue: string;
+  handlers: string[];
+  limit: number;
+  leaseMs: number;
+  workerId: string;
+  /** The queue's limits as last read; decides which claim statement applies. */
+  limited: boolean;
+}
+
+/**
+ * The job engine: one Postgres schema, no HTTP. Create with `Engine.connect`.
+ *
+ * @example
+ * const engine = await Engine.connect({ connectionString: process.env.DATABASE_URL });
+ * const { id } = await engine.enqueue({ queue: "email", target: { handler: "sendWelcome" }, payload: { userId: 42 } });
+ * await engine.close();
+ */
+export class Engine {
+  readonly schema: string;
+  readonly pool: Pool;
+  readonly channel: string;
+  readonly stats: EngineStats = { staleLeaseRejections: 0 };
+  readonly connectionString: string | undefined;
+  private readonly sql: Record<StatementName, Statement>;
+  private readonly ownsPool: boolean;
+  private readonly payloadLimitBytes: number;
+  private readonly knownQueues = new Set<string>();
+  private closed = false;
+
+  private constructor(pool: Pool, ownsPool: boolean, schema: string, options: EngineOptions) {
+    this.pool = pool;
+    this.ownsPool = ownsPool;
+    this.schema = schema;
+    this.channel = jobsChannel(schema);
+    this.connectionString = options.connectionString;
+    this.payloadLimitBytes = options.payloadLimitBytes ?? 1024 * 1024;
+    this.sql = loadStatements(schema, STATEMENTS);
+  }
+
+  /** Connects, then migrates the schema (or checks it is current when `migrate: false`). */
+  static async connect(options: EngineOptions = {}): Promise<Engine> {
+    const schema = options.schema ?? "keel";
+    quoteSchema(schema);
+    if (!options.pool && !options.connectionString) {
+      throw new KeelError("invalid_argument", { detail: "Engine.connect needs a connectionString or a pool" });
+    }
+    const pool =
+      options.pool ??
+      createPool({
+        connectionString: options.connectionString as string,
+        max: options.poolSize ?? 10,
+        applicationName: options.applicationName ?? "keel",
+      });
+    const engine = new Engine(pool, !options.pool, schema, options);
+    try {
+      if (options.migrate === false) await assertSchemaCurrent(pool, schema);
+      else await migrate(pool, schema);
+    } catch (err) {
+      await engine.close();
+      throw asDatabaseError(err);
+    }
+    return engine;
+  }
+
+  /** Runs one named statement. */
+  async run<R extends object = Record<string, unknown>>(name: StatementName, values: unknown[]): Promise<R[]> {
+    const stmt = this.sql[name];
+    const res = await this.pool.query<R>({ name: stmt.name, text: stmt.text, values });
+    return res.rows;
+  }
+
+  /** Enqueues one job. See `enqueueMany` for batches in one round trip. */
+  async enqueue<P>(input: EnqueueInput<P>): Promise<EnqueueResult> {
+    const [result] = await this.enqueueMany([input]);
+    return result as EnqueueResult;
+  }
+
+  /**
+   * Enqueues many jobs in one statement: all are stored or none (on any invalid input nothing
+   * is written). Results come back in input order.
+   */
+  async enqueueMany(inputs: EnqueueInput[]): Promise<EnqueueResult[]> {
+    if (!Array.isArray(inputs)) throw new KeelError("invalid_argument", { detail: "enqueueMany takes an array of jobs" });
+    if (inputs.length === 0) return [];
+    const rows = inputs.map((input, i) => validateEnqueue(input, i, { payloadLimitBytes: this.payloadLimitBytes }));
+    // Within one batch the first job with a dedupe key wins; later ones share its result.
+    const firstByKey = new Map<string, number>();
+    const unique: EnqueueRow[] = [];
+    const alias = new Map<number, number>();
+    for (const row of rows) {
+      const key = row.dedupe_key === null ? undefined : `${row.queue}\u0000${row.dedupe_key}`;
+      const first = key === undefined ? undefined : firstByKey.get(key);
+      if (first !== undefined) alias.set(row.ord, first);
+      else {
+        if (key !== undefined) firstByKey.set(key, row.ord);
+        unique.push(row);
+      }
+    }
+    await this.ensureQueues(unique.map((r) => r.queue));
+    const out = await this.run<{ ord: number; id: string; state: JobState; inserted: boolean }>("enqueue", [
+      JSON.stringify(unique),
+    ]);
+    const byOrd = new Map(out.map((r) => [r.ord, r]));
+    return rows.map((row) => {
+      const ord = alias.get(row.ord) ?? row.ord;
+      const r = byOrd.get(ord);
+      if (!r) throw new Error(`enqueue returned no row for job ${ord}`);
+      return { id: r.id, state: r.state, deduplicated: alias.has(row.ord) || !r.inserted };
+    });
+  }
+
+  private async ensureQueues(names: string[]): Promise<void> {
+    const missing = [...new Set(names)].filter((n) => !this.knownQueues.has(n));
+    if (missing.length === 0) return;
+    await this.run("ensure_queues", [missing]);
+    for (const n of missing) this.knownQueues.add(n);
+  }
+
+  /** Leases up to `limit` ready jobs of one queue to a worker. */
+  async claim(options: ClaimOptions): Promise<ClaimedJob[]> {
+    const { queue, handlers, limit, leaseMs, workerId } = options;
+    if (limit <= 0) return [];
+    if (!options.limited) {
+      const rows = await this.run<ClaimRow>("claim", [queue, handlers, limit, leaseMs, workerId]);
+      return rows.map(toClaimedJob);
+    }
+    return transaction(this.pool, async (client) => {
+      const lock = this.sql.lock_queue;
+      const settings = await client.query<{ concurrency: number | null; tenant_concurrency: number | null; paused: boolean }>(
+        { name: lock.name, text: lock.text, values: [queue] },
+      );
+      const q = settings.rows[0];
+      if (!q || q.paused) return [];
+      const stmt = this.sql.claim_limited;
+      const res = await client.query<ClaimRow>({
+        name: stmt.name,
+        text: stmt.text,
+        values: [queue, handlers, limit, leaseMs, workerId, q.concurrency, q.tenant_concurrency],
+      });
+      return res.rows.map(toClaimedJob);
+    });
+  }
+
+  /** Limits and pause state of the given queues. */
+  async queueLimits(queues: string[]): Promise<Map<string, { limited: boolean; paused: boolean }>> {
+    const rows = await this.run<{ name: string; concurrency: number | null; tenant_concurrency: number | null; paused: boolean }>(
+      "queue_settings",
+      [queues],
+    );
+    return new Map(
+      rows.map((r) => [r.name, { limited: r.concurrency !== null || r.tenant_concurrency !== null, paused: r.paused }]),
+    );
+  }
+
+  /** Extends leases; returns the ids whose lease is lost (they must stop). */
+  async heartbeat(jobs: Pick<ClaimedJob, "id" | "leaseToken">[], leaseMs: number): Promise<Set<string>> {
+    if (jobs.length === 0) return new Set();
+    const held = await this.run<{ id: string }>("heartbeat", [jobs.map((j) => j.id), jobs.map((j) => j.leaseToken), leaseMs]);
+    const ok = new Set(held.map((r) => r.id));
+    const lost = new Set(jobs.filter((j) => !ok.has(j.id)).map((j) => j.id));
+    this.stats.staleLeaseRejections += lost.size;
+    return lost;
+  }
+
+  /** Marks jobs succeeded; returns the ids rejected for a stale lease token. */
+  async complete(jobs: Pick<ClaimedJob, "id" | "leaseToken">[]): Promise<Set<string>> {
+    if (jobs.length === 0) return new Set();
+    const done = await this.run<{ id: string }>("complete", [jobs.map((j) => j.id), jobs.map((j) => j.leaseToken)]);
+    return this.rejected(jobs, done);
+  }
+
+  /** Records failed attempts: retry after `retryInMs`, or dead. Returns the ids rejected as stale. */
+  async fail(failures: FailInput[]): Promise<Set<string>> {
+    if (failures.length === 0) return new Set();
+    const done = await this.run<{ id: string }>("fail", [
+      failures.map((f) => f.job.id),
+      failures.map((f) => f.job.leaseToken),
+      failures.map((f) => (f.retryInMs === null ? null : Math.max(0, Math.round(f.retryInMs)))),
+      failures.map((f) => JSON.stringify(f.error)),
+    ]);
+    return this.rejected(
+      failures.map((f) => f.job),
+      done,
+    );
+  }
+
+  /** Hands unfinished jobs back without spending an attempt (graceful shutdown). */
+  async release(jobs: Pick<ClaimedJob, "id" | "leaseToken">[]): Promise<Set<string>> {
+    if (jobs.length === 0) return new Set();
+    const done = await this.run<{ id: string }>("release", [jobs.map((j) => j.id), jobs.map((j) => j.leaseToken)]);
+    return this.rejected(jobs, done);
+  }
+
+  private rejected(jobs: Pick<ClaimedJob, "id">[], done: { id: string }[]): Set<string> {
+    const ok = new Set(done.map((r) => r.id));
+    const stale = new Set(jobs.filter((j) => !ok.has(j.id)).map((j) => j.id));
+    this.stats.staleLeaseRejections += stale.size;
+    return stale;
+  }
+
+  /** Takes back jobs whose lease expired. Safe to call from every process at once. */
+  async sweepExpiredLeases(batch = 500): Promise<{ requeued: number; dead: number }> {
+    const [row] = await this.run<{ requeued: number; dead: number }>("sweep_leases", [batch]);
+    return { requeued: row?.requeued ?? 0, dead: row?.dead ?? 0 };
+  }
+
+  /** Cancels an unfinished job; a running job's worker loses its lease. */
+  async cancel(id: string, by = "operator"): Promise<{ id: string; previousState: JobState }> {
+    const jobId = parseJobId(id);
+    const [row] = await this.run<{ id: string; previous_state: JobState }>("cancel", [jobId, by]);
+    if (row) return { id: row.id, previousState: row.previous_state };
+    const job = await this.getJob(jobId);
+    throw new KeelError("job_already_finished", { id: jobId, state: job.state });
+  }
+
+  /** Puts a dead or cancelled job back with a fresh set of attempts, keeping its id. */
+  async retry(id: string): Promise<{ id: string }> {
+    const jobId = parseJobId(id);
+    const [row] = await this.run<{ id: string }>("retry_job", [jobId]);
+    if (row) return row;
+    const job = await this.getJob(jobId);
+    throw new KeelError("job_not_retryable", { id: jobId, state: job.state });
+  }
+
+  /** Retries every dead job of a queue, in batches; returns how many went back. */
+  async retryDead(queue: string, onProgress?: (retried: number) => void): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const [row] = await this.run<{ retried: number }>("retry_dead", [queue, 1000]);
+      const n = row?.retried ?? 0;
+      total += n;
+      if (n > 0) onProgress?.(total);
+      if (n < 1000) return total;
+    }
+  }
+
+  /** Stops claims of a queue in every process; running jobs finish. */
+  async pauseQueue(name: string): Promise<void> {
+    await this.setPaused(name, true);
+  }
+
+  /** Lets workers claim from a queue again and wakes them. */
+  async resumeQueue(name: string): Promise<void> {
+    await this.setPaused(name, false);
+  }
+
+  private async setPaused(name: string, paused: boolean): Promise<void> {
+    const rows = await this.run("set_queue_paused", [name, paused]);
+    if (rows.length === 0) throw new KeelError("queue_not_found", { queue: name });
+  }
+
+  /** Creates a queue or replaces its settings; unspecified settings take their defaults. */
+  async upsertQueue(name: string, settings: QueueSettings = {}): Promise<void> {
+    const s = validateQueueSettings(settings);
+    await this.run("upsert_queue", [
+      name,
+      s.concurrency ?? null,
+      s.tenantConcurrency ?? null,
+      s.maxAttempts ?? 10,
+      s.backoff ? JSON.stringify(s.backoff) : null,
+      s.retentionSucceededSeconds ?? 7 * 86_400,
+      s.retentionDeadSeconds ?? 30 * 86_400,
+    ]);
+    this.knownQueues.add(name);
+  }
+
+  /** A job with all its recorded attempts. */
+  async getJob(id: string): Promise<JobRecord> {
+    const jobId = parseJobId(id);
+    const [row] = await this.run<JobRow>("get_job", [jobId]);
+    if (!row) throw new KeelError("job_not_found", { id: jobId });
+    const attempts = await this.run<AttemptRow>("job_attempts", [jobId]);
+    return toJobRecord(row, attempts);
+  }
+
+  /** Every queue with settings, counts per state and oldest-ready age. */
+  async listQueues(): Promise<QueueInfo[]> {
+    const rows = await this.run<Record<string, never>>("list_queues", []);
+    return rows.map((r: Record<string, unknown>) => ({
+      name: r.name as string,
+      paused: r.paused as boolean,
+      concurrency: r.concurrency as number | null,
+      tenantConcurrency: r.tenant_concurrency as number | null,
+      maxAttempts: r.max_attempts as number,
+      backoff: (r.backoff as QueueInfo["backoff"]) ?? DEFAULT_BACKOFF,
+      retentionSucceededSeconds: r.retention_succeeded_seconds as number,
+      retentionDeadSeconds: r.retention_dead_seconds as number,
+      counts: {
+        scheduled: r.scheduled as number,
+        available: r.available as number,
+        running: r.running as number,
+        succeeded: r.succeeded as number,
+        dead: r.dead as number,
+        cancelled: r.cancelled as number,
+      },
+      oldestReadyAgeSeconds: r.oldest_ready_age as number,
+    }));
+  }
+
+  /** Claims periodic task `task` for this process if it has not run for `intervalMs`. */
+  async claimMaintenance(task: string, intervalMs: number): Promise<boolean> {
+    const rows = await this.run("claim_maintenance", [task, intervalMs]);
+    return rows.length > 0;
+  }
+
+  /** Closes the engine's own pool (a pool passed in is left open). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsPool) await this.pool.end();
+  }
+}
+
+function parseJobId(id: string): string {
+  if (typeof id !== "string" && typeof id !== "number") {
+    throw new KeelError("invalid_argument", { detail: "job id must be a string of digits" });
+  }
+  const s = String(id);
+  if (!/^[1-9][0-9]{0,18}$/.test(s)) throw new KeelError("job_not_found", { id: s });
+  return s;
+}

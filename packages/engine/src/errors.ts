@@ -1,0 +1,70 @@
+/**
+ * The one registry of Keel's error codes. Every code has an HTTP status and a message
+ * template that tells the caller what to change. `docs/reference/errors.md` documents each
+ * code; a test fails when one is missing there.
+ */
+export const ERROR_CODES = {
+  invalid_argument: { status: 400, message: "{detail}" },
+  unknown_option: { status: 400, message: "Unknown option '{option}'. Remove it; accepted options: {accepted}." },
+  payload_not_serializable: {
+    status: 400,
+    message: "The payload cannot be stored as JSON: {detail}. Pass plain objects, arrays, strings, numbers, booleans or null.",
+  },
+  payload_too_large: {
+    status: 413,
+    message: "The payload is {size} bytes; the limit is {limit} bytes. Store large data elsewhere and pass a reference.",
+  },
+  invalid_target: { status: 400, message: "Invalid target: {detail}." },
+  queue_not_found: { status: 404, message: "Queue '{queue}' does not exist. Enqueue a job to create it, or declare it in the config file." },
+  job_not_found: { status: 404, message: "Job {id} does not exist (it may have been removed by retention)." },
+  job_not_retryable: { status: 409, message: "Job {id} is {state}; only dead or cancelled jobs can be retried." },
+  job_already_finished: { status: 409, message: "Job {id} is already {state} and cannot be cancelled." },
+  schema_too_new: {
+    status: 500,
+    message:
+      "The database schema '{schema}' is at migration {dbVersion}, newer than this Keel binary knows ({codeVersion}). Upgrade Keel to the version that migrated it, or point KEEL_SCHEMA at another schema.",
+  },
+  schema_outdated: {
+    status: 503,
+    message: "The database schema '{schema}' is at migration {dbVersion}; this Keel needs {codeVersion}. Run `keel migrate`.",
+  },
+  migration_failed: { status: 500, message: "Migration {migration} failed: {detail}. Nothing from it was applied." },
+  invalid_schema_name: {
+    status: 400,
+    message: "KEEL_SCHEMA '{schema}' is not a valid schema name. Use lowercase letters, digits and underscores, starting with a letter.",
+  },
+  database_unavailable: { status: 503, message: "Postgres is not reachable: {detail}. Check DATABASE_URL and that the server is running." },
+  embedded_postgres_failed: { status: 500, message: "The embedded Postgres could not start: {detail}." },
+  worker_stopped: { status: 409, message: "The worker is stopped; create a new one to process jobs again." },
+  unknown_handler: { status: 500, message: "No handler named '{handler}' is registered in this worker." },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Error thrown by Keel with a stable `code`, an HTTP `status` and a message saying what to change. */
+export class KeelError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, params: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    const spec = ERROR_CODES[code];
+    super(
+      spec.message.replace(/\{(\w+)\}/g, (_, key: string) => String(params[key] ?? `{${key}}`)),
+      options,
+    );
+    this.name = "KeelError";
+    this.code = code;
+    this.status = spec.status;
+    this.details = params;
+  }
+
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** True when `err` is a KeelError, optionally with the given code. */
+export function isKeelError(err: unknown, code?: ErrorCode): err is KeelError {
+  return err instanceof KeelError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,18 @@
+/**
+ * Internal: a registry of open pools, workers, listeners and timers, so tests can fail when
+ * one is left running (see test/helpers.ts). Not part of the public API.
+ */
+const open = new Map<object, string>();
+
+/** Records a live resource; returns the function that forgets it. */
+export function track(kind: string, resource: object): () => void {
+  open.set(resource, kind);
+  return () => {
+    open.delete(resource);
+  };
+}
+
+/** The kinds of resources still open, one entry each. */
+export function openResources(): string[] {
+  return [...open.values()];
+}

@@ -1,0 +1,100 @@
+import type { Attempt, Backoff, ClaimedJob, JobError, JobRecord, JobState, JobTarget } from "./types.js";
+
+// Row shapes as the driver returns them: bigint ids are strings, timestamps are Dates.
+export interface ClaimRow {
+  id: string;
+  queue: string;
+  handler: string;
+  target: JobTarget;
+  payload: unknown;
+  priority: number;
+  attempt: number;
+  max_attempts: number;
+  backoff: Backoff | null;
+  tenant: string | null;
+  dedupe_key: string | null;
+  lease_token: string;
+  lease_until: Date;
+  run_at: Date;
+  created_at: Date;
+}
+
+export function toClaimedJob(r: ClaimRow): ClaimedJob {
+  return {
+    id: r.id,
+    queue: r.queue,
+    handler: r.handler,
+    target: r.target,
+    payload: r.payload,
+    priority: r.priority,
+    attempt: r.attempt,
+    maxAttempts: r.max_attempts,
+    backoff: r.backoff,
+    tenant: r.tenant,
+    dedupeKey: r.dedupe_key,
+    leaseToken: r.lease_token,
+    leaseUntil: r.lease_until,
+    runAt: r.run_at,
+    createdAt: r.created_at,
+  };
+}
+
+export interface JobRow {
+  id: string;
+  queue: string;
+  handler: string;
+  state: JobState;
+  target: JobTarget;
+  payload: unknown;
+  priority: number;
+  attempt: number;
+  max_attempts: number;
+  backoff: Backoff | null;
+  dedupe_key: string | null;
+  tenant: string | null;
+  last_error: JobError | null;
+  run_at: Date;
+  created_at: Date;
+  lease_until: Date | null;
+  worker_id: string | null;
+  finished_at: Date | null;
+}
+
+export interface AttemptRow {
+  attempt: number;
+  worker_id: string | null;
+  outcome: Attempt["outcome"];
+  error: JobError | null;
+  started_at: Date;
+  finished_at: Date;
+}
+
+export function toJobRecord(r: JobRow, attempts: AttemptRow[]): JobRecord {
+  return {
+    id: r.id,
+    queue: r.queue,
+    target: r.target,
+    state: r.state,
+    payload: r.payload,
+    priority: r.priority,
+    attempt: r.attempt,
+    maxAttempts: r.max_attempts,
+    backoff: r.backoff,
+    dedupeKey: r.dedupe_key,
+    tenant: r.tenant,
+    lastError: r.last_error,
+    runAt: r.run_at,
+    createdAt: r.created_at,
+    leaseUntil: r.lease_until,
+    workerId: r.worker_id,
+    finishedAt: r.finished_at,
+    attempts: attempts.map((a) => ({
+      attempt: a.attempt,
+      workerId: a.worker_id,
+      outcome: a.outcome,
+      error: a.error,
+      startedAt: a.started_at,
+      finishedAt: a.finished_at,
+    })),
+  };
+}

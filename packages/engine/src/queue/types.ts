@@ -1,0 +1,133 @@
+/** Where a job goes: a named handler in a Node pull worker, or an HTTP endpoint. */
+export type JobTarget = HandlerTarget | HttpTarget;
+
+export interface HandlerTarget {
+  handler: string;
+}
+
+export interface HttpTarget {
+  url: string;
+  /** Defaults to POST. */
+  method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** Sent with the request; `${VAR}` is read from the environment at delivery time. */
+  headers?: Record<string, string>;
+}
+
+/** How long to wait before the next attempt after a failure. */
+export type Backoff =
+  /** base × 2^(attempt−1), capped at max, with equal jitter (half fixed, half random) unless `jitter: false`. */
+  | { type: "exponential"; baseMs?: number; maxMs?: number; jitter?: boolean }
+  | { type: "fixed"; delayMs: number }
+  /** delaysMs[attempt−1]; the last entry repeats. */
+  | { type: "list"; delaysMs: number[] };
+
+export interface EnqueueInput<P = unknown> {
+  /** Queue name; created with default settings on first use. Defaults to `default`. */
+  queue?: string;
+  target: JobTarget;
+  payload?: P;
+  /** Run no earlier than this many milliseconds from now (database clock). */
+  delayMs?: number;
+  /** Run no earlier than this instant. Exclusive with delayMs. */
+  runAt?: Date | string;
+  /** Higher runs first; default 0. */
+  priority?: number;
+  /** Total tries before the job is dead; defaults to the queue's setting. */
+  maxAttempts?: number;
+  backoff?: Backoff;
+  /** While a job with this key is unfinished in the queue, enqueueing again returns it. */
+  dedupeKey?: string;
+  /** Groups jobs for per-tenant concurrency limits. */
+  tenant?: string;
+}
+
+export type LiveState = "scheduled" | "available" | "running";
+export type FinalState = "succeeded" | "dead" | "cancelled";
+export type JobState = LiveState | FinalState;
+
+export interface EnqueueResult {
+  id: string;
+  state: JobState;
+  /** True when an unfinished job with the same dedupe key was returned instead of a new one. */
+  deduplicated: boolean;
+}
+
+/** A job leased to a worker. `leaseToken` proves ownership when completing it. */
+export interface ClaimedJob {
+  id: string;
+  queue: string;
+  handler: string;
+  target: JobTarget;
+  payload: unknown;
+  priority: number;
+  attempt: number;
+  maxAttempts: number;
+  backoff: Backoff | null;
+  tenant: string | null;
+  dedupeKey: string | null;
+  leaseToken: string;
+  leaseUntil: Date;
+  runAt: Date;
+  createdAt: Date;
+}
+
+export interface JobError {
+  code?: string;
+  message: string;
+  name?: string;
+  stack?: string;
+}
+
+export interface Attempt {
+  attempt: number;
+  workerId: string | null;
+  outcome: "succeeded" | "failed" | "lease_expired" | "released" | "cancelled";
+  error: JobError | null;
+  startedAt: Date;
+  finishedAt: Date;
+}
+
+export interface JobRecord {
+  id: string;
+  queue: string;
+  target: JobTarget;
+  state: JobState;
+  payload: unknown;
+  priority: number;
+  attempt: number;
+  maxAttempts: number;
+  backoff: Backoff | null;
+  dedupeKey: string | null;
+  tenant: string | null;
+  lastError: JobError | null;
+  runAt: Date;
+  createdAt: Date;
+  leaseUntil: Date | null;
+  workerId: string | null;
+  finishedAt: Date | null;
+  attempts: Attempt[];
+}
+
+export interface QueueSettings {
+  /** Most jobs of this queue running at once across all workers; null for no limit. */
+  concurrency?: number | null;
+  /** Most jobs of one tenant running at once in this queue; null for no limit. */
+  tenantConcurrency?: number | null;
+  maxAttempts?: number;
+  backoff?: Backoff | null;
+  /** How long succeeded jobs stay in history, seconds (default 7 days). */
+  retentionSucceededSeconds?: number;
+  /** How long dead and cancelled jobs stay in history, seconds (default 30 days). */
+  retentionDeadSeconds?: number;
+}
+
+export interface QueueInfo extends Required<QueueSettings> {
+  name: string;
+  paused: boolean;
+  counts: Record<JobState, number>;
+  /** Seconds since the oldest ready job became ready; 0 when none waits. */
+  oldestReadyAgeSeconds: number;
+}
+
+/** The handler column value of HTTP targets; handler names cannot start with '@'. */
+export const HTTP_HANDLER = "@http";

@@ -1,0 +1,195 @@
+import { z } from "zod";
+import { KeelError } from "../errors.js";
+import { type EnqueueInput, HTTP_HANDLER, type QueueSettings } from "./types.js";
+
+export const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
+const HANDLER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,199}$/;
+const MAX_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
+
+const backoffSchema = z.discriminatedUnion("type", [
+  z
+    .object({
+      type: z.literal("exponential"),
+      baseMs: z.number().int().min(1).max(86_400_000).optional(),
+      maxMs: z.number().int().min(1).max(MAX_DELAY_MS).optional(),
+      jitter: z.boolean().optional(),
+    })
+    .strict(),
+  z.object({ type: z.literal("fixed"), delayMs: z.number().int().min(0).max(MAX_DELAY_MS) }).strict(),
+  z
+    .object({ type: z.literal("list"), delaysMs: z.array(z.number().int().min(0).max(MAX_DELAY_MS)).min(1).max(100) })
+    .strict(),
+]);
+
+const handlerTarget = z.object({ handler: z.string().regex(HANDLER_NAME, "letters, digits and _.:/- only") }).strict();
+const httpTarget = z
+  .object({
+    url: z
+      .string()
+      .max(2048)
+      .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), "must be an absolute http(s) URL"),
+    method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).optional(),
+    headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "invalid header name"), z.string().max(8192)).optional(),
+  })
+  .strict();
+
+const enqueueSchema = z
+  .object({
+    queue: z.string().regex(QUEUE_NAME, "1–100 letters, digits and _.:- starting with a letter or digit").optional(),
+    target: z.unknown(),
+    payload: z.unknown().optional(),
+    delayMs: z.number().int().min(0, "must not be negative").max(MAX_DELAY_MS).optional(),
+    runAt: z.union([z.date(), z.string().datetime({ offset: true })]).optional(),
+    priority: z.number().int().min(-32768).max(32767).optional(),
+    maxAttempts: z.number().int().min(1, "must be at least 1").max(1000).optional(),
+    backoff: backoffSchema.optional(),
+    dedupeKey: z.string().min(1).max(255).optional(),
+    tenant: z.string().min(1).max(255).optional(),
+  })
+  .strict();
+
+export const queueSettingsSchema = z
+  .object({
+    concurrency: z.number().int().min(1).max(100_000).nullable().optional(),
+    tenantConcurrency: z.number().int().min(1).max(100_000).nullable().optional(),
+    maxAttempts: z.number().int().min(1).max(1000).optional(),
+    backoff: backoffSchema.nullable().optional(),
+    retentionSucceededSeconds: z.number().int().min(0).optional(),
+    retentionDeadSeconds: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+/** A validated job, shaped for the enqueue statement. */
+export interface EnqueueRow {
+  ord: number;
+  queue: string;
+  handler: string;
+  target: unknown;
+  payload: unknown;
+  run_at: string | null;
+  delay_ms: number | null;
+  priority: number | null;
+  max_attempts: number | null;
+  backoff: unknown;
+  dedupe_key: string | null;
+  tenant: string | null;
+}
+
+export interface ValidateOptions {
+  payloadLimitBytes: number;
+}
+
+/** Turns the first zod issue into a KeelError naming the field and what to change. */
+function toKeelError(error: z.ZodError, prefix: string): KeelError {
+  const issue = error.issues[0] as z.ZodIssue;
+  const path = [prefix, ...issue.path].filter((p) => p !== "").join(".");
+  if (issue.code === "unrecognized_keys") {
+    return new KeelError("unknown_option", {
+      option: [path, issue.keys[0]].filter(Boolean).join("."),
+      accepted: prefix === "target" ? "handler | url, method, headers" : acceptedKeys(prefix),
+    });
+  }
+  return new KeelError("invalid_argument", { detail: `${path || "input"}: ${issue.message}` });
+}
+
+function acceptedKeys(prefix: string): string {
+  if (prefix === "") return Object.keys(enqueueSchema.shape).join(", ");
+  if (prefix === "settings") return Object.keys(queueSettingsSchema.shape).join(", ");
+  return "see the docs";
+}
+
+/** Validates one enqueue call; throws KeelError with a stable code on bad input. */
+export function validateEnqueue(input: EnqueueInput, ord: number, options: ValidateOptions): EnqueueRow {
+  if (input === null || typeof input !== "object") {
+    throw new KeelError("invalid_argument", { detail: "each job must be an object with at least a target" });
+  }
+  const parsed = enqueueSchema.safeParse(input);
+  if (!parsed.success) throw toKeelError(parsed.error, "");
+  const job = parsed.data;
+  if (job.delayMs !== undefined && job.runAt !== undefined) {
+    throw new KeelError("invalid_argument", { detail: "give either delayMs or runAt, not both" });
+  }
+  const target = validateTarget(job.target);
+  const payload = job.payload === undefined ? null : job.payload;
+  const size = checkSerializable(payload);
+  if (size > options.payloadLimitBytes) {
+    throw new KeelError("payload_too_large", { size, limit: options.payloadLimitBytes });
+  }
+  return {
+    ord,
+    queue: job.queue ?? "default",
+    handler: "handler" in target ? target.handler : HTTP_HANDLER,
+    target,
+    payload,
+    run_at: job.runAt === undefined ? null : new Date(job.runAt).toISOString(),
+    delay_ms: job.delayMs ?? null,
+    priority: job.priority ?? null,
+    max_attempts: job.maxAttempts ?? null,
+    backoff: job.backoff ?? null,
+    dedupe_key: job.dedupeKey ?? null,
+    tenant: job.tenant ?? null,
+  };
+}
+
+function validateTarget(target: unknown): z.infer<typeof handlerTarget> | z.infer<typeof httpTarget> {
+  if (target === null || typeof target !== "object") {
+    throw new KeelError("invalid_target", { detail: "target must be {handler} or {url, method?, headers?}" });
+  }
+  const schema = "url" in target ? httpTarget : "handler" in target ? handlerTarget : undefined;
+  if (!schema) throw new KeelError("invalid_target", { detail: "target needs either a handler or a url" });
+  const parsed = schema.safeParse(target);
+  if (!parsed.success) {
+    const err = toKeelError(parsed.error, "target");
+    if (err.code === "unknown_option") throw err;
+    throw new KeelError("invalid_target", { detail: err.message });
+  }
+  return parsed.data;
+}
+
+/** Validates queue settings; throws KeelError on unknown keys or bad values. */
+export function validateQueueSettings(settings: unknown): QueueSettings {
+  const parsed = queueSettingsSchema.safeParse(settings ?? {});
+  if (!parsed.success) throw toKeelError(parsed.error, "settings");
+  return parsed.data;
+}
+
+/**
+ * Returns the UTF-8 size of the payload's JSON. Rejects what JSON would silently change or
+ * drop (functions, symbols, undefined in arrays, NaN, Infinity, Map, Set) and what it cannot
+ * encode (BigInt, cycles), instead of storing something other than what the caller passed.
+ */
+export function checkSerializable(payload: unknown): number {
+  const seen = new Set<object>();
+  const walk = (value: unknown, path: string): void => {
+    switch (typeof value) {
+      case "string":
+      case "boolean":
+        return;
+      case "number":
+        if (!Number.isFinite(value)) fail(path, `${value} is not a JSON number`);
+        return;
+      case "undefined":
+      case "function":
+      case "symbol":
+      case "bigint":
+        fail(path, `a ${typeof value} cannot be represented in JSON`);
+        return;
+      case "object": {
+        if (value === null) return;
+        if (seen.has(value)) fail(path, "it refers to itself (a cycle)");
+        if (value instanceof Map || value instanceof Set) fail(path, `a ${value.constructor.name} would become {}`);
+        if (typeof (value as { toJSON?: unknown }).toJSON === "function") return;
+        seen.add(value);
+        if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${path}[${i}]`));
+        else for (const [k, v] of Object.entries(value)) if (v !== undefined) walk(v, `${path}.${k}`);
+        seen.delete(value);
+      }
+    }
+  };
+  walk(payload, "payload");
+  return Buffer.byteLength(JSON.stringify(payload));
+}
+
+function fail(path: string, why: string): never {
+  throw new KeelError("payload_not_serializable", { detail: `${path}: ${why}` });
+}

@@ -1,0 +1,419 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { Engine } from "../engine.js";
+import { KeelError } from "../errors.js";
+import { track } from "../internal/resources.js";
+import { runMaintenance } from "../maintenance/retention.js";
+import { Listener } from "../notify/listener.js";
+import { backoffDelay } from "../queue/backoff.js";
+import type { ClaimedJob, JobError } from "../queue/types.js";
+import { Completer } from "./completer.js";
+import { LeaseLostError, NonRetryableError, RetryAfterError, WorkerShutdownError } from "./errors.js";
+
+/** What a handler receives for one attempt of a job. */
+export interface JobContext<P = unknown> {
+  id: string;
+  queue: string;
+  handler: string;
+  payload: P;
+  /** 1 on the first try. */
+  attempt: number;
+  maxAttempts: number;
+  tenant: string | null;
+  /** Aborted when the lease is lost or the worker stops past its deadline; stop work then. */
+  signal: AbortSignal;
+  job: Readonly<ClaimedJob>;
+}
+
+export type Handler<P = unknown> = (ctx: JobContext<P>) => Promise<unknown> | unknown;
+export type Handlers = Record<string, Handler<never>>;
+
+export type JobOutcome = "succeeded" | "failed" | "lease_lost" | "released" | "stale";
+
+export interface WorkerHooks {
+  onJobStart?(job: ClaimedJob): void;
+  onJobEnd?(job: ClaimedJob, result: { outcome: JobOutcome; durationMs: number; error?: unknown }): void;
+  /** Background errors (claim, heartbeat, sweep) that the worker recovers from by itself. */
+  onError?(err: unknown, during: "claim" | "heartbeat" | "sweep" | "maintenance" | "complete" | "listen"): void;
+}
+
+export interface WorkerOptions<H extends Handlers = Handlers> {
+  /** Reuse an engine (its pool); otherwise one is connected from `connectionString`. */
+  engine?: Engine;
+  connectionString?: string;
+  schema?: string;
+  /** Queues to claim from. Default `["default"]`. */
+  queues?: string[];
+  handlers: H;
+  /** Jobs this worker runs at once. Default 10. */
+  concurrency?: number;
+  /** Lease length; a crashed worker's jobs run again within about this plus the sweep interval. Default 30 s, at least 5 s. */
+  leaseMs?: number;
+  /** Claim even without a notification this often. Default 1 s. */
+  pollIntervalMs?: number;
+  /** How often this process looks for expired leases. Default 1 s. */
+  sweepIntervalMs?: number;
+  /** How long `stop()` waits for running handlers before releasing their jobs. Default 30 s. */
+  shutdownTimeoutMs?: number;
+  /** Run retention in this process (once across replicas per minute). Default true. */
+  maintenance?: boolean;
+  workerId?: string;
+  hooks?: WorkerHooks;
+}
+
+interface Running {
+  job: ClaimedJob;
+  controller: AbortController;
+  /** Set when the job is no longer ours: its outcome must not be written. */
+  gone?: "lease_lost" | "released";
+}
+
+/**
+ * A Node pull worker: claims jobs of its queues whose handler it has, runs them with bounded
+ * concurrency, extends leases while they run, and records every outcome.
+ *
+ * @example
+ * const worker = createWorker({
+ *   connectionString: process.env.DATABASE_URL,
+ *   queues: ["email"],
+ *   handlers: { sendWelcome: async ({ payload, signal }) => mailer.send(payload, { signal }) },
+ * });
+ * await worker.start();
+ * process.on("SIGTERM", () => worker.stop());
+ */
+export function createWorker<H extends Handlers>(options: WorkerOptions<H>): Worker {
+  return new Worker(options as WorkerOptions);
+}
+
+export class Worker {
+  readonly id: string;
+  private engine: Engine | undefined;
+  private ownsEngine = false;
+  private readonly queues: string[];
+  private readonly handlerNames: string[];
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly running = new Map<string, Running>();
+  private completer: Completer | undefined;
+  private listener: Listener | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private limits = new Map<string, { limited: boolean; paused: boolean }>();
+  private limitsReadAt = 0;
+  private filling = false;
+  private refill = false;
+  private wakeScheduled = false;
+  /** A claim came back full or a notification arrived: more work is probably waiting. */
+  private hungry = true;
+  private rotation = 0;
+  private state: "new" | "running" | "stopping" | "stopped" = "new";
+  private stopped: Promise<void> | undefined;
+  private idleWaiters: (() => void)[] = [];
+  private untrack: (() => void) | undefined;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.id = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+    this.queues = options.queues ?? ["default"];
+    this.handlerNames = Object.keys(options.handlers);
+    this.concurrency = options.concurrency ?? 10;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
+      throw new KeelError("invalid_argument", { detail: "concurrency must be a whole number of at least 1" });
+    }
+    if (!(this.leaseMs >= 5_000)) throw new KeelError("invalid_argument", { detail: "leaseMs must be at least 5000" });
+    if (this.handlerNames.length === 0) throw new KeelError("invalid_argument", { detail: "give at least one handler" });
+  }
+
+  /** Connects (if needed), starts listening and claiming. */
+  async start(): Promise<void> {
+    if (this.state !== "new") throw new KeelError("worker_stopped");
+    this.state = "running";
+    this.untrack = track("worker", this);
+    try {
+      if (this.options.engine) this.engine = this.options.engine;
+      else {
+        this.engine = await Engine.connect({
+          connectionString: this.options.connectionString,
+          schema: this.options.schema,
+          poolSize: Math.min(20, this.concurrency + 3),
+          applicationName: "keel-worker",
+        });
+        this.ownsEngine = true;
+      }
+    } catch (err) {
+      this.state = "stopped";
+      this.untrack();
+      throw err;
+    }
+    const engine = this.engine;
+    this.completer = new Completer(engine);
+    const connectionString = engine.connectionString ?? this.options.connectionString;
+    if (connectionString) {
+      this.listener = new Listener({
+        connectionString,
+        channel: engine.channel,
+        onNotify: (queue) => {
+          if (this.queues.includes(queue)) {
+            this.hungry = true;
+            this.wake();
+          }
+        },
+        onConnect: () => this.wake(),
+        onError: (err) => this.options.hooks?.onError?.(err, "listen"),
+      });
+      await this.listener.start();
+    }
+    this.every(this.options.pollIntervalMs ?? 1_000, () => {
+      this.hungry = true;
+      this.wake();
+    });
+    this.every(this.options.sweepIntervalMs ?? 1_000, () => this.sweep());
+    if (this.options.maintenance !== false) {
+      this.every(60_000, () =>
+        runMaintenance(engine).catch((err) => this.options.hooks?.onError?.(err, "maintenance")),
+      );
+    }
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), Math.floor(this.leaseMs / 3));
+    this.wake();
+  }
+
+  private every(ms: number, fn: () => unknown): void {
+    // A little jitter so replicas started together do not poll in lockstep.
+    this.timers.push(setInterval(fn, Math.round(ms * (0.9 + Math.random() * 0.2))));
+  }
+
+  /** Jobs being handled right now. */
+  get activeCount(): number {
+    return this.running.size;
+  }
+
+  /** Asks for a claim on the next tick; many wake-ups in one tick make one claim. */
+  private wake(): void {
+    if (this.state !== "running" || this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      void this.fill();
+    });
+  }
+
+  private async fill(): Promise<void> {
+    if (this.filling) {
+      this.refill = true;
+      return;
+    }
+    this.filling = true;
+    const engine = this.engine as Engine;
+    try {
+      do {
+        this.refill = false;
+        if (!this.hungry) break;
+        this.hungry = false;
+        await this.refreshLimits(engine);
+        for (let i = 0; i < this.queues.length && this.state === "running"; i++) {
+          const queue = this.queues[(this.rotation + i) % this.queues.length] as string;
+          const free = this.concurrency - this.running.size;
+          if (free <= 0) {
+            this.hungry = true;
+            break;
+          }
+          const limits = this.limits.get(queue);
+          if (limits?.paused) continue;
+          const jobs = await engine.claim({
+            queue,
+            handlers: this.handlerNames,
+            limit: free,
+            leaseMs: this.leaseMs,
+            workerId: this.id,
+            limited: limits?.limited ?? false,
+          });
+          if (jobs.length === free) this.hungry = true;
+          if (this.state !== "running") {
+            // Stopped while claiming: hand them straight back.
+            await engine.release(jobs);
+            break;
+          }
+          for (const job of jobs) this.execute(job);
+        }
+        this.rotation++;
+      } while (this.refill || (this.hungry && this.running.size < this.concurrency && this.state === "running"));
+    } catch (err) {
+      this.hungry = true;
+      this.options.hooks?.onError?.(err, "claim");
+    } finally {
+      this.filling = false;
+      this.notifyIdle();
+    }
+  }
+
+  private async refreshLimits(engine: Engine): Promise<void> {
+    if (Date.now() - this.limitsReadAt < 1_000) return;
+    this.limits = await engine.queueLimits(this.queues);
+    this.limitsReadAt = Date.now();
+  }
+
+  private execute(job: ClaimedJob): void {
+    const entry: Running = { job, controller: new AbortController() };
+    this.running.set(job.id, entry);
+    void this.runJob(entry);
+  }
+
+  private async runJob(entry: Running): Promise<void> {
+    const { job, controller } = entry;
+    const hooks = this.options.hooks;
+    const started = performance.now();
+    hooks?.onJobStart?.(job);
+    let error: unknown;
+    let ok = false;
+    try {
+      const handler = this.options.handlers[job.handler] as ((ctx: JobContext) => unknown) | undefined;
+      if (!handler) throw new KeelError("unknown_handler", { handler: job.handler });
+      await handler({
+        id: job.id,
+        queue: job.queue,
+        handler: job.handler,
+        payload: job.payload,
+        attempt: job.attempt,
+        maxAttempts: job.maxAttempts,
+        tenant: job.tenant,
+        signal: controller.signal,
+        job,
+      });
+      ok = true;
+    } catch (err) {
+      error = err;
+    }
+    let outcome: JobOutcome = entry.gone ?? (ok ? "succeeded" : "failed");
+    if (!entry.gone) {
+      try {
+        const stale = ok ? await this.completeWithRetry(job) : await this.recordFailure(job, error);
+        if (stale) outcome = "stale";
+      } catch (err) {
+        // The lease will expire and the job will run again: at-least-once, never lost.
+        hooks?.onError?.(err, "complete");
+      }
+    }
+    this.running.delete(job.id);
+    hooks?.onJobEnd?.(job, { outcome, durationMs: performance.now() - started, error });
+    this.notifyIdle();
+    if (this.hungry || this.state === "running") this.wake();
+  }
+
+  private async completeWithRetry(job: ClaimedJob): Promise<boolean> {
+    for (let tryNo = 1; ; tryNo++) {
+      try {
+        return await (this.completer as Completer).complete(job);
+      } catch (err) {
+        if (tryNo >= 3) throw err;
+        await new Promise((r) => setTimeout(r, 200 * tryNo));
+      }
+    }
+  }
+
+  private async recordFailure(job: ClaimedJob, err: unknown): Promise<boolean> {
+    const retryInMs =
+      err instanceof NonRetryableError
+        ? null
+        : err instanceof RetryAfterError
+          ? err.seconds * 1000
+          : backoffDelay(job.backoff, job.attempt);
+    const stale = await (this.engine as Engine).fail([{ job, error: toJobError(err), retryInMs }]);
+    return stale.has(job.id);
+  }
+
+  private async heartbeat(): Promise<void> {
+    const held = [...this.running.values()].filter((r) => !r.gone).map((r) => r.job);
+    if (held.length === 0) return;
+    try {
+      const lost = await (this.engine as Engine).heartbeat(held, this.leaseMs);
+      for (const id of lost) {
+        const entry = this.running.get(id);
+        if (entry && !entry.gone) {
+          entry.gone = "lease_lost";
+          entry.controller.abort(new LeaseLostError(`job ${id}: lease lost (expired or cancelled)`));
+        }
+      }
+    } catch (err) {
+      this.options.hooks?.onError?.(err, "heartbeat");
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      const { requeued } = await (this.engine as Engine).sweepExpiredLeases();
+      if (requeued > 0) {
+        this.hungry = true;
+        this.wake();
+      }
+    } catch (err) {
+      this.options.hooks?.onError?.(err, "sweep");
+    }
+  }
+
+  private notifyIdle(): void {
+    if (this.running.size > 0 || this.filling) return;
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private waitIdle(timeoutMs: number): Promise<boolean> {
+    if (this.running.size === 0 && !this.filling) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+  }
+
+  /**
+   * Stops claiming, waits up to `shutdownTimeoutMs` for running handlers, then aborts the rest
+   * and releases their jobs back to the queue (no attempt spent, no wait for a lease).
+   */
+  stop(): Promise<void> {
+    this.stopped ??= this.shutdown();
+    return this.stopped;
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.state === "new") {
+      this.state = "stopped";
+      return;
+    }
+    this.state = "stopping";
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.listener?.stop();
+    const idle = await this.waitIdle(this.options.shutdownTimeoutMs ?? 30_000);
+    if (!idle) {
+      const rest = [...this.running.values()].filter((r) => !r.gone);
+      for (const r of rest) {
+        r.gone = "released";
+        r.controller.abort(new WorkerShutdownError("worker stopping: job released back to its queue"));
+      }
+      try {
+        await (this.engine as Engine).release(rest.map((r) => r.job));
+      } catch (err) {
+        this.options.hooks?.onError?.(err, "complete");
+      }
+    }
+    await this.completer?.flush();
+    clearInterval(this.heartbeatTimer);
+    this.state = "stopped";
+    if (this.ownsEngine) await this.engine?.close();
+    this.untrack?.();
+  }
+}
+
+function toJobError(err: unknown): JobError {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return {
+      name: err.name,
+      message: err.message.slice(0, 4000),
+      ...(typeof code === "string" ? { code } : {}),
+      ...(err.stack ? { stack: err.stack.slice(0, 8000) } : {}),
+    };
+  }
+  return { message: String(err).slice(0, 4000) };
+}
