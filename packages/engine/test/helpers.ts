@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, afterEach } from "node:test";
+import pg from "pg";
+import { Engine, type EngineOptions, openResources } from "../src/index.js";
+
+/** The Postgres the test run uses (set by scripts/test.ts: local server or embedded). */
+export function testDatabaseUrl(): string {
+  return process.env.KEEL_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+}
+
+// Cleanups run last-in first-out after the file's tests, then the leak check runs; one
+// \`after\` hook keeps that order (node runs hooks in registration order).
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+after(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+  assert.deepEqual(openResources(), [], `test file left resources open: ${openResources().join(", ")}`);
+});
+
+/** Registers work to run after the file's tests, before the leak check. */
+export function onCleanup(fn: () => Promise<unknown> | unknown): void {
+  cleanups.push(fn);
+}
+
+/** A schema name unique to this test file and run; dropped when the file ends. */
+export function freshSchema(prefix = "t"): string {
+  const name = `${prefix}_${process.pid}_${randomBytes(4).toString("hex")}`;
+  onCleanup(async () => {
+    const client = new pg.Client({ connectionString: testDatabaseUrl() });
+    await client.connect();
+    try {
+      await client.query(`drop schema if exists "${name}" cascade`);
+    } finally {
+      await client.end();
+    }
+  });
+  return name;
+}
+
+/**
+ * Fails any test that leaves a worker or listener running (pools may live for the file; the
+ * file-level check above catches those). Call once at the top of each test file.
+ */
+export function guardLeaks(): void {
+  afterEach(() => {
+    const live = openResources().filter((kind) => kind !== "pool");
+    assert.deepEqual(live, [], `test left resources running: ${live.join(", ")}`);
+  });
+}
+
+/** An engine on a fresh schema, closed when the file ends. */
+export async function testEngine(options: Partial<EngineOptions> = {}): Promise<Engine> {
+  const engine = await Engine.connect({ connectionString: testDatabaseUrl(), schema: freshSchema(), ...options });
+  onCleanup(() => engine.close());
+  return engine;
+}
+
+/** Polls `check` every 20 ms until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 10_000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A deferred promise, for test signals instead of sleeps. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
