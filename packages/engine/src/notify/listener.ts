@@ -40,7 +40,7 @@ export class Listener {
     if (this.stopped) return;
     const client = new pg.Client({
       connectionString: this.options.connectionString,
-      application_name: "keel-listener",
+      application_name: `keel-listener:${this.options.channel}`.slice(0, 63),
       keepAlive: true,
       connectionTimeoutMillis: 5_000,
     });

@@ -296,7 +296,9 @@ export class Worker {
     this.running.delete(job.id);
     hooks?.onJobEnd?.(job, { outcome, durationMs: performance.now() - started, error });
     this.notifyIdle();
-    if (this.hungry || this.state === "running") this.wake();
+    // A freed slot (here, or under a queue's global limit) may let waiting work run now.
+    this.hungry = true;
+    this.wake();
   }
 
   private async completeWithRetry(job: ClaimedJob): Promise<boolean> {

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+import { Command } from "commander";
+import type { Logger } from "pino";
+import { LOG_LEVELS } from "../config/env.js";
+import { VERSION } from "../http/app.js";
+import { createLogger } from "../log.js";
+import { logFatal } from "../runtime/fatal.js";
+import { runMigrate } from "../runtime/migrate-command.js";
+import { type RunningKeel, startKeel } from "../runtime/start.js";
+
+/** How long a graceful stop may take before the process exits anyway. */
+const SHUTDOWN_TIMEOUT_MS = 30_000;
+
+// The level is known before the rest of the config is checked, so config errors get logged too.
+const requested = LOG_LEVELS.find((level) => level === process.env.KEEL_LOG_LEVEL);
+const logger = createLogger(requested ?? "info");
+
+process.on("uncaughtException", (err) => exitWith(logFatal(logger, err, "uncaught exception")));
+process.on("unhandledRejection", (err) => exitWith(logFatal(logger, err, "unhandled rejection")));
+
+const program = new Command("keel")
+  .description("Keel: durable jobs, cron, webhook intake and rate limits on your Postgres.")
+  .version(VERSION);
+
+program
+  .command("start")
+  .description("Run Keel: migrate, then serve in the given role until SIGTERM or SIGINT.")
+  .option("--role <role>", "all, api, worker or scheduler (default: KEEL_ROLE, else all)")
+  .option("--port <n>", "HTTP port; 0 picks a free one (default: PORT, else 7070)")
+  .action((flags: { role?: string; port?: string }) => start(flags));
+
+program
+  .command("migrate")
+  .description("Apply pending migrations to KEEL_SCHEMA, then exit.")
+  .action(async () => {
+    try {
+      await runMigrate(logger);
+    } catch (err) {
+      exitWith(logFatal(logger, err, "migration failed"));
+    }
+  });
+
+await program.parseAsync();
+
+async function start(flags: { role?: string; port?: string }): Promise<void> {
+  let keel: RunningKeel | undefined;
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, "second signal: exiting without waiting");
+      exitWith(1);
+    }
+    stopping = true;
+    logger.info({ signal }, "shutdown requested");
+    // A signal during start is honoured as soon as start finishes.
+    if (keel) void shutdown(keel, logger);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  try {
+    keel = await startKeel({ role: flags.role, port: flags.port, logger });
+  } catch (err) {
+    exitWith(logFatal(logger, err, "keel could not start"));
+    return;
+  }
+  if (stopping) await shutdown(keel, logger);
+}
+
+async function shutdown(keel: RunningKeel, log: Logger): Promise<void> {
+  const timer = setTimeout(() => {
+    log.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, "shutdown took too long: exiting");
+    exitWith(1);
+  }, SHUTDOWN_TIMEOUT_MS);
+  timer.unref();
+  await keel.stop();
+  exitWith(0);
+}
+
+function exitWith(code: number): never {
+  // The embedded Postgres, if still running, gets its stop signal from an exit hook.
+  process.exit(code);
+}

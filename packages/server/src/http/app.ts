@@ -1,0 +1,49 @@
+import { readFileSync } from "node:fs";
+import type { Pool } from "@keel/engine";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import type { Role } from "../config/env.js";
+import { EventLoopMonitor } from "./event-loop.js";
+import { registerHealthRoutes } from "./health.js";
+
+export interface AppOptions {
+  pool: Pool;
+  schema: string;
+  role: Role;
+  /** True once shutdown has begun (readiness then fails). Default: never. */
+  draining?: () => boolean;
+  /** Fastify logs here (requests other than health probes, errors). Default: silent. */
+  logger?: FastifyBaseLogger;
+}
+
+/** The package version, read once; the same path works from `src/` and `dist/`. */
+export const VERSION: string = JSON.parse(
+  readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
+).version;
+
+/**
+ * Keel's HTTP application. Today: the health endpoints; the API, intake and metrics
+ * routes join here. Not listening yet: call `app.listen()`, or `app.inject()` in tests.
+ *
+ * @example
+ * const app = buildApp({ pool: engine.pool, schema: engine.schema, role: "all" });
+ * const res = await app.inject({ url: "/health/ready" });
+ * await app.close();
+ */
+export function buildApp(options: AppOptions): FastifyInstance {
+  const app = Fastify({
+    // Probes arrive every few seconds; a log line per probe would drown everything else.
+    logController: new LogController({ disableRequestLogging: (req) => req.url.startsWith("/health") }),
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+  });
+  const eventLoop = new EventLoopMonitor();
+  app.addHook("onClose", async () => eventLoop.stop());
+  registerHealthRoutes(app, {
+    pool: options.pool,
+    schema: options.schema,
+    eventLoop,
+    draining: options.draining ?? (() => false),
+    description: `keel (role ${options.role})`,
+    version: VERSION,
+  });
+  return app;
+}

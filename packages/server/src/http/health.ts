@@ -1,0 +1,178 @@
+import { KeelError, type Pool, schemaStatus } from "@keel/engine";
+import type { FastifyInstance, FastifyReply } from "fastify";
+import type { EventLoopMonitor } from "./event-loop.js";
+
+/** `application/health+json` (draft-inadarei-api-health-check): pass, warn or fail. */
+export type HealthStatus = "pass" | "warn" | "fail";
+
+export interface HealthCheck {
+  status: HealthStatus;
+  componentType?: string;
+  observedValue?: number | string | boolean;
+  observedUnit?: string;
+  output?: string;
+}
+
+export interface HealthReport {
+  status: HealthStatus;
+  version?: string;
+  description?: string;
+  checks: Record<string, HealthCheck[]>;
+}
+
+/** What the health checks look at. */
+export interface HealthSources {
+  pool: Pool;
+  schema: string;
+  eventLoop: EventLoopMonitor;
+  /** True once shutdown has begun: readiness fails so load balancers stop sending traffic. */
+  draining: () => boolean;
+  description: string;
+  version: string;
+}
+
+/** Readiness gives Postgres this long to answer. */
+export const POSTGRES_TIMEOUT_MS = 1_000;
+/** Event-loop delay (p99) above which liveness warns. */
+export const EVENT_LOOP_WARN_MS = 200;
+
+/**
+ * Liveness: the process and its event loop only, never the database, so an outage of
+ * Postgres does not make an orchestrator restart every replica. Delay only warns: a busy
+ * process that answers is alive.
+ */
+export function liveness(sources: HealthSources): HealthReport {
+  const delay = sources.eventLoop.p99Ms();
+  return report({
+    "eventLoop:delay": [
+      {
+        status: delay > EVENT_LOOP_WARN_MS ? "warn" : "pass",
+        componentType: "system",
+        observedValue: delay,
+        observedUnit: "ms",
+        ...(delay > EVENT_LOOP_WARN_MS
+          ? { output: `p99 event-loop delay above ${EVENT_LOOP_WARN_MS} ms` }
+          : {}),
+      },
+    ],
+  });
+}
+
+/** Readiness: not draining, Postgres answers `select 1` within 1 s, and the schema is current. */
+export async function readiness(sources: HealthSources): Promise<HealthReport> {
+  if (sources.draining()) {
+    return report({ "keel:shutdown": [{ status: "fail", output: "draining: Keel is shutting down" }] });
+  }
+  const started = performance.now();
+  try {
+    await withTimeout(sources.pool.query("select 1"), POSTGRES_TIMEOUT_MS);
+  } catch (err) {
+    return report({
+      "postgres:responseTime": [{ ...postgresCheck(started), status: "fail", output: describe(err) }],
+      "postgres:schema": [
+        { status: "fail", componentType: "datastore", output: "not checked: Postgres did not answer" },
+      ],
+    });
+  }
+  const responseTime = postgresCheck(started);
+  return report({ "postgres:responseTime": [responseTime], "postgres:schema": [await schemaCheck(sources)] });
+}
+
+/** Everything: liveness and readiness checks, uptime and the connection pool. */
+export async function details(sources: HealthSources): Promise<HealthReport> {
+  const ready = await readiness(sources);
+  const { pool } = sources;
+  return {
+    ...report({
+      ...liveness(sources).checks,
+      ...ready.checks,
+      uptime: [
+        {
+          status: "pass",
+          componentType: "system",
+          observedValue: Math.round(process.uptime()),
+          observedUnit: "s",
+        },
+      ],
+      "postgres:connections": [
+        {
+          status: "pass",
+          componentType: "datastore",
+          observedValue: pool.totalCount,
+          observedUnit: "connections",
+          output: `${pool.idleCount} idle, ${pool.waitingCount} waiting for a connection`,
+        },
+      ],
+    }),
+    version: sources.version,
+    description: sources.description,
+  };
+}
+
+/** Serves `/health/live`, `/health/ready` and `/health`: 200 for pass and warn, 503 for fail. */
+export function registerHealthRoutes(app: FastifyInstance, sources: HealthSources): void {
+  app.get("/health/live", (_req, reply) => send(reply, liveness(sources)));
+  app.get("/health/ready", async (_req, reply) => send(reply, await readiness(sources)));
+  app.get("/health", async (_req, reply) => send(reply, await details(sources)));
+}
+
+function send(reply: FastifyReply, body: HealthReport): FastifyReply {
+  return reply
+    .code(body.status === "fail" ? 503 : 200)
+    .header("cache-control", "no-store")
+    .type("application/health+json")
+    .send(body);
+}
+
+function report(checks: Record<string, HealthCheck[]>): HealthReport {
+  const all = Object.values(checks).flat();
+  const status = all.some((c) => c.status === "fail")
+    ? "fail"
+    : all.some((c) => c.status === "warn")
+      ? "warn"
+      : "pass";
+  return { status, checks };
+}
+
+function postgresCheck(started: number): HealthCheck {
+  return {
+    status: "pass",
+    componentType: "datastore",
+    observedValue: Math.round((performance.now() - started) * 10) / 10,
+    observedUnit: "ms",
+  };
+}
+
+async function schemaCheck(sources: HealthSources): Promise<HealthCheck> {
+  try {
+    const s = await withTimeout(schemaStatus(sources.pool, sources.schema), POSTGRES_TIMEOUT_MS);
+    const check: HealthCheck = {
+      status: s.current ? "pass" : "fail",
+      componentType: "datastore",
+      observedValue: s.dbVersion,
+    };
+    if (s.current) return check;
+    const code = s.dbVersion > s.codeVersion ? "schema_too_new" : "schema_outdated";
+    return { ...check, output: new KeelError(code, { ...s }).message };
+  } catch (err) {
+    return { status: "fail", componentType: "datastore", output: describe(err) };
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  // The query may still settle after the timeout; nobody is waiting for it then.
+  work.catch(() => {});
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+function describe(err: unknown): string {
+  // Connecting to a host with several addresses fails with an AggregateError and no message.
+  if (err instanceof AggregateError && err.errors.length > 0) return describe(err.errors[0]);
+  const code = (err as { code?: unknown }).code;
+  const message = err instanceof Error && err.message ? err.message : String(err);
+  return typeof code === "string" && !message.includes(code) ? `${code}: ${message}` : message;
+}

@@ -1,0 +1,122 @@
+import type { AddressInfo } from "node:net";
+import { asDatabaseError, Engine } from "@keel/engine";
+import type { Logger } from "pino";
+import { loadEnv, type Role, redactDatabaseUrl } from "../config/env.js";
+import { buildApp, VERSION } from "../http/app.js";
+import { createLogger } from "../log.js";
+import { openDatabase } from "./database.js";
+import { type EngineTimerOptions, startEngineTimers } from "./engine-timers.js";
+
+export interface StartKeelOptions {
+  /** The environment to read (see docs/running.md). Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** `--role`: wins over KEEL_ROLE. */
+  role?: string;
+  /** `--port`: wins over PORT; 0 picks a free port. */
+  port?: number | string;
+  /** Interface the HTTP server binds. Default `0.0.0.0`. */
+  host?: string;
+  /** Default: JSON lines on stdout at KEEL_LOG_LEVEL. */
+  logger?: Logger;
+  timers?: EngineTimerOptions;
+}
+
+export interface RunningKeel {
+  role: Role;
+  /** The HTTP port, or undefined for a role that serves no HTTP. */
+  port: number | undefined;
+  /** Holds the password: do not log it. */
+  connectionString: string;
+  database: "external" | "embedded";
+  engine: Engine;
+  /** Drains and stops everything in order. Never rejects: failures are logged. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const HTTP_ROLES: Role[] = ["all", "api", "worker"];
+const TIMER_ROLES: Role[] = ["all", "worker"];
+
+/**
+ * Runs a Keel process in this one: Postgres (embedded when DATABASE_URL is unset), the
+ * migrated engine, the engine's timers and the HTTP endpoints, as the role asks.
+ *
+ * @example
+ * const keel = await startKeel({ env: { ...process.env, PORT: "0" } });
+ * await fetch(`http://127.0.0.1:${keel.port}/health/ready`);
+ * await keel.stop();
+ */
+export async function startKeel(options: StartKeelOptions = {}): Promise<RunningKeel> {
+  const config = loadEnv(options.env ?? process.env, { role: options.role, port: options.port });
+  const logger = options.logger ?? createLogger(config.logLevel);
+  // Undo steps, run last-first on stop or on a failed start.
+  const undo: { name: string; run: () => Promise<unknown> }[] = [];
+  const unwind = async () => {
+    for (const step of undo.splice(0).reverse()) {
+      await step.run().catch((err: unknown) => logger.error({ err, step: step.name }, `${step.name} failed`));
+    }
+  };
+  let draining = false;
+  try {
+    const database = await openDatabase(config, logger);
+    undo.push({ name: "stop embedded postgres", run: database.stop });
+    const engine = await Engine.connect({
+      connectionString: database.connectionString,
+      schema: config.schema,
+      applicationName: `keel-${config.role}`,
+    }).catch((err: unknown) => Promise.reject(asDatabaseError(err)));
+    undo.push({ name: "close engine", run: () => engine.close() });
+    let port: number | undefined;
+    if (HTTP_ROLES.includes(config.role)) {
+      const app = buildApp({
+        pool: engine.pool,
+        schema: config.schema,
+        role: config.role,
+        draining: () => draining,
+        logger: logger.child({ component: "http" }),
+      });
+      undo.push({ name: "close http", run: () => app.close() });
+      await app.listen({ port: config.port, host: options.host ?? "0.0.0.0" });
+      port = (app.server.address() as AddressInfo).port;
+    }
+    if (TIMER_ROLES.includes(config.role)) {
+      const timers = startEngineTimers(engine, logger, options.timers);
+      undo.push({ name: "stop timers", run: () => timers.stop() });
+    }
+    if (config.role === "scheduler") {
+      logger.info("the scheduler role has no work yet: it keeps the schema migrated and serves no HTTP");
+    }
+    logger.info(
+      {
+        port,
+        role: config.role,
+        database: database.kind,
+        postgres: redactDatabaseUrl(database.connectionString),
+        schema: config.schema,
+        version: VERSION,
+      },
+      "keel started",
+    );
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        // Readiness fails from here on, before anything closes.
+        draining = true;
+        logger.info({ role: config.role }, "keel stopping");
+        await unwind();
+        logger.info("keel stopped");
+      })();
+      return stopping;
+    };
+    return {
+      role: config.role,
+      port,
+      connectionString: database.connectionString,
+      database: database.kind,
+      engine,
+      stop,
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
