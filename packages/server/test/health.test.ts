@@ -140,7 +140,7 @@ describe("Postgres unreachable", () => {
       for (const socket of sockets) socket.destroy();
       await pool.end();
       await new Promise((resolve) => silent.close(resolve));
-      console.log("DEBUG", (await import("@keel/engine")).openResources(), Date.now());
+      console.log("DEBUG", process.getActiveResourcesInfo());
     }
   });
 });
