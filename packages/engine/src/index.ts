@@ -6,6 +6,7 @@ export { ERROR_CODES, type ErrorCode, isKeelError, KeelError } from "./errors.js
 export { openResources } from "./internal/resources.js";
 export { runMaintenance, runRetention, type RetentionResult } from "./maintenance/retention.js";
 export { codeSchemaVersion, knownMigrations } from "./migrate/migrations.js";
+export { schemaSnapshot } from "./migrate/snapshot.js";
 export { assertSchemaCurrent, type MigrateResult, migrate, type SchemaStatus, schemaStatus } from "./migrate/migrator.js";
 export { Listener, type ListenerOptions } from "./notify/listener.js";
 export { backoffDelay, DEFAULT_BACKOFF } from "./queue/backoff.js";

@@ -8,10 +8,10 @@ import { buildApp } from "../src/http/app.js";
 import type { HealthReport } from "../src/http/health.js";
 import { closedPort, guardServerLeaks } from "./helpers.js";
 
-guardServerLeaks();
-
 const engine = await Engine.connect({ connectionString: testDatabaseUrl(), schema: freshSchema("health") });
 after(() => engine.close());
+// After the close above: file-level hooks run in the order they were registered.
+guardServerLeaks();
 
 /** Builds the app on `pool` and `schema`, GETs `url` through inject() (no socket), closes the app. */
 async function probe(url: string, options: { pool?: Pool; schema?: string; draining?: boolean } = {}) {
@@ -140,7 +140,6 @@ describe("Postgres unreachable", () => {
       for (const socket of sockets) socket.destroy();
       await pool.end();
       await new Promise((resolve) => silent.close(resolve));
-      console.log("DEBUG", process.getActiveResourcesInfo());
     }
   });
 });
