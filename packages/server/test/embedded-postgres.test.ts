@@ -10,7 +10,10 @@ import { guardServerLeaks, postgresPidsFor, tempDir } from "./helpers.js";
 
 guardServerLeaks();
 
-async function query<T extends Record<string, unknown>>(connectionString: string, text: string): Promise<T[]> {
+async function query<T extends Record<string, unknown>>(
+  connectionString: string,
+  text: string,
+): Promise<T[]> {
   const pool = createPool({ connectionString, max: 1 });
   try {
     return (await pool.query<T>(text)).rows;
@@ -21,7 +24,10 @@ async function query<T extends Record<string, unknown>>(connectionString: string
 
 /** A postmaster.pid as Postgres writes it, naming `pid`. */
 function writePostmasterPid(pgDir: string, pid: number): void {
-  writeFileSync(join(pgDir, "postmaster.pid"), `${pid}\n${pgDir}\n1700000000\n5432\n\n127.0.0.1\n  1234  5678\nready\n`);
+  writeFileSync(
+    join(pgDir, "postmaster.pid"),
+    `${pid}\n${pgDir}\n1700000000\n5432\n\n127.0.0.1\n  1234  5678\nready\n`,
+  );
 }
 
 test("creates a cluster and a keel database, keeps data across restarts, leaves no process behind", async () => {
@@ -60,8 +66,8 @@ test("recovers from stale postmaster.pid files: a dead pid, and a live pid that 
   assert.deepEqual(await query(afterDead.connectionString, "select 1 as ok"), [{ ok: 1 }]);
   await afterDead.stop();
 
-  // After a reboot or a container restart the old pid may belong to something else, and
-  // Postgres alone would refuse to start ("lock file already exists").
+  // After a reboot or a container restart the old pid may belong to something else; when
+  // that process runs as Postgres's own OS user, Postgres alone refuses to start.
   const other = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
   try {
     writePostmasterPid(pgDir, other.pid as number);
@@ -94,7 +100,9 @@ test("a process that exits without calling stop() still takes its Postgres down"
     await startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)} });
     process.exit(0);
   `;
-  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { stdio: "inherit" });
+  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+    stdio: "inherit",
+  });
   const code = await new Promise((resolve) => child.on("exit", resolve));
   assert.equal(code, 0);
   assert.equal(existsSync(join(dataDir, "pg", "PG_VERSION")), true, "the cluster was created");

@@ -57,7 +57,13 @@ describe("with Postgres up and the schema current", () => {
     const { status, body } = await probe("/health");
     assert.equal(status, 200);
     assert.equal(body.status, "pass");
-    for (const key of ["eventLoop:delay", "postgres:responseTime", "postgres:schema", "uptime", "postgres:connections"]) {
+    for (const key of [
+      "eventLoop:delay",
+      "postgres:responseTime",
+      "postgres:schema",
+      "uptime",
+      "postgres:connections",
+    ]) {
       assert.ok(body.checks[key], `missing check ${key}`);
     }
     assert.match(String(body.version), /^\d+\.\d+\.\d+/);
@@ -88,9 +94,10 @@ describe("schema not at this code's version", () => {
   test("a schema ahead (migrated by a newer Keel) fails readiness", async () => {
     const ahead = await Engine.connect({ connectionString: testDatabaseUrl(), schema: freshSchema("ahead") });
     try {
-      await ahead.pool.query(`insert into "${ahead.schema}".migrations (id, name) values ($1, 'from_the_future')`, [
-        codeSchemaVersion() + 1,
-      ]);
+      await ahead.pool.query(
+        `insert into "${ahead.schema}".migrations (id, name) values ($1, 'from_the_future')`,
+        [codeSchemaVersion() + 1],
+      );
       const { status, body } = await probe("/health/ready", { schema: ahead.schema });
       assert.equal(status, 503);
       const [schema] = body.checks["postgres:schema"] ?? [];
@@ -105,7 +112,10 @@ describe("schema not at this code's version", () => {
 
 describe("Postgres unreachable", () => {
   test("a closed port fails readiness at once; liveness still passes", async () => {
-    const pool = createPool({ connectionString: `postgres://postgres@127.0.0.1:${await closedPort()}/keel`, max: 1 });
+    const pool = createPool({
+      connectionString: `postgres://postgres@127.0.0.1:${await closedPort()}/keel`,
+      max: 1,
+    });
     try {
       const ready = await probe("/health/ready", { pool });
       assert.equal(ready.status, 503);

@@ -5,8 +5,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { openResources } from "@keel/engine";
 import { after, afterEach } from "node:test";
+import { openResources } from "@keel/engine";
 import type { Logger } from "pino";
 import { createLogger } from "../src/log.js";
 
@@ -22,7 +22,9 @@ export function guardServerLeaks(): void {
     const live = openResources().filter((kind) => kind !== "pool");
     assert.deepEqual(live, [], `test left resources running: ${live.join(", ")}`);
   });
-  after(() => assert.deepEqual(openResources(), [], `test file left resources open: ${openResources().join(", ")}`));
+  after(() =>
+    assert.deepEqual(openResources(), [], `test file left resources open: ${openResources().join(", ")}`),
+  );
 }
 
 /** A temporary directory, removed when the test file ends. */
@@ -79,7 +81,15 @@ export interface KeelProcess {
 /** Runs the `keel` CLI from source in a child process with exactly the given Keel variables. */
 export function spawnKeel(args: string[], env: Record<string, string>): KeelProcess {
   const base = { ...process.env };
-  for (const key of ["DATABASE_URL", "KEEL_DATA_DIR", "KEEL_SCHEMA", "PORT", "KEEL_ROLE", "NODE_ENV", "NODE_TEST_CONTEXT"]) {
+  for (const key of [
+    "DATABASE_URL",
+    "KEEL_DATA_DIR",
+    "KEEL_SCHEMA",
+    "PORT",
+    "KEEL_ROLE",
+    "NODE_ENV",
+    "NODE_TEST_CONTEXT",
+  ]) {
     delete base[key];
   }
   const child = spawn(process.execPath, ["--import", "tsx", BIN, ...args], {
@@ -122,7 +132,9 @@ export function logLine(proc: KeelProcess, msg: string): Record<string, unknown>
 }
 
 /** GETs a URL; undefined while nothing answers. */
-export async function get(url: string): Promise<{ status: number; body: Record<string, unknown> } | undefined> {
+export async function get(
+  url: string,
+): Promise<{ status: number; body: Record<string, unknown> } | undefined> {
   try {
     const res = await fetch(url);
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };

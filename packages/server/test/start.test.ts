@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { ClaimedJob } from "@keel/engine";
+import { freshSchema, testDatabaseUrl, waitFor } from "../../engine/test/helpers.js";
+import { redactDatabaseUrl } from "../src/config/env.js";
+import { startKeel } from "../src/runtime/start.js";
+import { get, guardServerLeaks, memoryLogger } from "./helpers.js";
+
+guardServerLeaks();
+
+function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { DATABASE_URL: testDatabaseUrl(), KEEL_SCHEMA: freshSchema("start"), PORT: "0", ...extra };
+}
+
+test("role all: serves health and sweeps expired leases back to their queue", async () => {
+  const { logger, lines } = memoryLogger();
+  const keel = await startKeel({ env: env(), host: "127.0.0.1", logger, timers: { sweepIntervalMs: 20 } });
+  try {
+    assert.equal(keel.role, "all");
+    assert.equal((await get(`http://127.0.0.1:${keel.port}/health/ready`))?.status, 200);
+    const { engine } = keel;
+    const { id } = await engine.enqueue({ queue: "sweep", target: { handler: "h" } });
+    const [job] = (await engine.claim({
+      queue: "sweep",
+      handlers: ["h"],
+      limit: 1,
+      leaseMs: 30_000,
+      workerId: "frozen",
+      limited: false,
+    })) as ClaimedJob[];
+    assert.equal(job?.id, id);
+    // As if the worker froze: back-date the lease instead of waiting 30 s.
+    await engine.pool.query(
+      `update "${engine.schema}".jobs set lease_until = now() - interval '1 second' where id = $1`,
+      [id],
+    );
+    await waitFor(async () => (await engine.getJob(id)).state === "available", 5_000, "the sweep");
+    await waitFor(() => lines.some((l) => l.msg === "expired leases swept"), 1_000, "the sweep log line");
+  } finally {
+    await keel.stop();
+  }
+  const messages = lines.map((l) => l.msg);
+  assert.ok(messages.indexOf("keel stopping") < messages.indexOf("keel stopped"));
+  const started = lines.find((l) => l.msg === "keel started");
+  assert.equal(started?.postgres, redactDatabaseUrl(testDatabaseUrl()), "logged without its password");
+});
+
+test("role scheduler serves no HTTP", async () => {
+  const { logger } = memoryLogger();
+  const keel = await startKeel({ env: env(), role: "scheduler", logger });
+  try {
+    assert.equal(keel.role, "scheduler");
+    assert.equal(keel.port, undefined);
+  } finally {
+    await keel.stop();
+  }
+});
+
+test("a failed start undoes what it started", async () => {
+  const { logger } = memoryLogger();
+  await assert.rejects(
+    startKeel({ env: env({ DATABASE_URL: "postgres://postgres@127.0.0.1:1/nothing" }), logger }),
+    /Postgres is not reachable/,
+  );
+});
