@@ -29,7 +29,9 @@ try {
   await client.query(`create schema ${S}`);
   await client.query(`create table ${S}.flat (id bigint generated always as identity primary key, ${row})`);
   await client.query(`create index on ${S}.flat (queue, state, finished_at)`);
-  await client.query(`create table ${S}.parted (id bigint generated always as identity, ${row}) partition by range (finished_at)`);
+  await client.query(
+    `create table ${S}.parted (id bigint generated always as identity, ${row}) partition by range (finished_at)`,
+  );
   for (let d = days; d >= -1; d--) {
     await client.query(
       `create table ${S}.parted_${d + 1} partition of ${S}.parted
@@ -55,7 +57,11 @@ try {
     rowsPerDay: perDay,
     days,
     insertMs: { flat: Math.round(insertFlat), partitioned: Math.round(insertParted) },
-    expireOneDay: { batchedDeleteMs: Math.round(deleteFlat), batches, dropPartitionMs: Math.round(dropParted) },
+    expireOneDay: {
+      batchedDeleteMs: Math.round(deleteFlat),
+      batches,
+      dropPartitionMs: Math.round(dropParted),
+    },
     deletedRowsPerSecond: Math.round(perDay / (deleteFlat / 1000)),
   };
   console.log(JSON.stringify(result, null, 2));

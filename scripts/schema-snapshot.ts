@@ -5,7 +5,8 @@
 import { writeFileSync } from "node:fs";
 import { createPool, migrate, schemaSnapshot } from "../packages/engine/src/index.js";
 
-const url = process.env.KEEL_TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const url =
+  process.env.KEEL_TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const schema = `snapshot_${process.pid}`;
 const pool = createPool({ connectionString: url, max: 1 });
 try {

@@ -67,7 +67,11 @@ async function main(): Promise<number> {
   const env = { ...process.env };
   let stopEmbedded: (() => Promise<void>) | undefined;
   let tmp: string | undefined;
-  const candidates = [process.env.KEEL_TEST_DATABASE_URL, process.env.DATABASE_URL, "postgres://postgres@127.0.0.1:5432/test"];
+  const candidates = [
+    process.env.KEEL_TEST_DATABASE_URL,
+    process.env.DATABASE_URL,
+    "postgres://postgres@127.0.0.1:5432/test",
+  ];
   let url: string | undefined;
   for (const c of candidates) {
     if (c && (await postgresAnswers(c))) {

@@ -117,7 +117,9 @@ export class Engine {
     const schema = options.schema ?? "keel";
     quoteSchema(schema);
     if (!options.pool && !options.connectionString) {
-      throw new KeelError("invalid_argument", { detail: "Engine.connect needs a connectionString or a pool" });
+      throw new KeelError("invalid_argument", {
+        detail: "Engine.connect needs a connectionString or a pool",
+      });
     }
     const pool =
       options.pool ??
@@ -138,7 +140,10 @@ export class Engine {
   }
 
   /** Runs one named statement. */
-  async run<R extends object = Record<string, unknown>>(name: StatementName, values: unknown[]): Promise<R[]> {
+  async run<R extends object = Record<string, unknown>>(
+    name: StatementName,
+    values: unknown[],
+  ): Promise<R[]> {
     const stmt = this.sql[name];
     const res = await this.pool.query<R>({ name: stmt.name, text: stmt.text, values });
     return res.rows;
@@ -155,9 +160,12 @@ export class Engine {
    * is written). Results come back in input order.
    */
   async enqueueMany(inputs: EnqueueInput[]): Promise<EnqueueResult[]> {
-    if (!Array.isArray(inputs)) throw new KeelError("invalid_argument", { detail: "enqueueMany takes an array of jobs" });
+    if (!Array.isArray(inputs))
+      throw new KeelError("invalid_argument", { detail: "enqueueMany takes an array of jobs" });
     if (inputs.length === 0) return [];
-    const rows = inputs.map((input, i) => validateEnqueue(input, i, { payloadLimitBytes: this.payloadLimitBytes }));
+    const rows = inputs.map((input, i) =>
+      validateEnqueue(input, i, { payloadLimitBytes: this.payloadLimitBytes }),
+    );
     // Within one batch the first job with a dedupe key wins; later ones share its result.
     const firstByKey = new Map<string, number>();
     const unique: EnqueueRow[] = [];
@@ -201,9 +209,11 @@ export class Engine {
     }
     return transaction(this.pool, async (client) => {
       const lock = this.sql.lock_queue;
-      const settings = await client.query<{ concurrency: number | null; tenant_concurrency: number | null; paused: boolean }>(
-        { name: lock.name, text: lock.text, values: [queue] },
-      );
+      const settings = await client.query<{
+        concurrency: number | null;
+        tenant_concurrency: number | null;
+        paused: boolean;
+      }>({ name: lock.name, text: lock.text, values: [queue] });
       const q = settings.rows[0];
       if (!q || q.paused) return [];
       const stmt = this.sql.claim_limited;
@@ -218,19 +228,28 @@ export class Engine {
 
   /** Limits and pause state of the given queues. */
   async queueLimits(queues: string[]): Promise<Map<string, { limited: boolean; paused: boolean }>> {
-    const rows = await this.run<{ name: string; concurrency: number | null; tenant_concurrency: number | null; paused: boolean }>(
-      "queue_settings",
-      [queues],
-    );
+    const rows = await this.run<{
+      name: string;
+      concurrency: number | null;
+      tenant_concurrency: number | null;
+      paused: boolean;
+    }>("queue_settings", [queues]);
     return new Map(
-      rows.map((r) => [r.name, { limited: r.concurrency !== null || r.tenant_concurrency !== null, paused: r.paused }]),
+      rows.map((r) => [
+        r.name,
+        { limited: r.concurrency !== null || r.tenant_concurrency !== null, paused: r.paused },
+      ]),
     );
   }
 
   /** Extends leases; returns the ids whose lease is lost (they must stop). */
   async heartbeat(jobs: Pick<ClaimedJob, "id" | "leaseToken">[], leaseMs: number): Promise<Set<string>> {
     if (jobs.length === 0) return new Set();
-    const held = await this.run<{ id: string }>("heartbeat", [jobs.map((j) => j.id), jobs.map((j) => j.leaseToken), leaseMs]);
+    const held = await this.run<{ id: string }>("heartbeat", [
+      jobs.map((j) => j.id),
+      jobs.map((j) => j.leaseToken),
+      leaseMs,
+    ]);
     const ok = new Set(held.map((r) => r.id));
     const lost = new Set(jobs.filter((j) => !ok.has(j.id)).map((j) => j.id));
     this.stats.staleLeaseRejections += lost.size;
@@ -240,7 +259,10 @@ export class Engine {
   /** Marks jobs succeeded; returns the ids rejected for a stale lease token. */
   async complete(jobs: Pick<ClaimedJob, "id" | "leaseToken">[]): Promise<Set<string>> {
     if (jobs.length === 0) return new Set();
-    const done = await this.run<{ id: string }>("complete", [jobs.map((j) => j.id), jobs.map((j) => j.leaseToken)]);
+    const done = await this.run<{ id: string }>("complete", [
+      jobs.map((j) => j.id),
+      jobs.map((j) => j.leaseToken),
+    ]);
     return this.rejected(jobs, done);
   }
 
@@ -262,7 +284,10 @@ export class Engine {
   /** Hands unfinished jobs back without spending an attempt (graceful shutdown). */
   async release(jobs: Pick<ClaimedJob, "id" | "leaseToken">[]): Promise<Set<string>> {
     if (jobs.length === 0) return new Set();
-    const done = await this.run<{ id: string }>("release", [jobs.map((j) => j.id), jobs.map((j) => j.leaseToken)]);
+    const done = await this.run<{ id: string }>("release", [
+      jobs.map((j) => j.id),
+      jobs.map((j) => j.leaseToken),
+    ]);
     return this.rejected(jobs, done);
   }
 

@@ -5,19 +5,30 @@
  */
 export const ERROR_CODES = {
   invalid_argument: { status: 400, message: "{detail}" },
-  unknown_option: { status: 400, message: "Unknown option '{option}'. Remove it; accepted options: {accepted}." },
+  unknown_option: {
+    status: 400,
+    message: "Unknown option '{option}'. Remove it; accepted options: {accepted}.",
+  },
   payload_not_serializable: {
     status: 400,
-    message: "The payload cannot be stored as JSON: {detail}. Pass plain objects, arrays, strings, numbers, booleans or null.",
+    message:
+      "The payload cannot be stored as JSON: {detail}. Pass plain objects, arrays, strings, numbers, booleans or null.",
   },
   payload_too_large: {
     status: 413,
-    message: "The payload is {size} bytes; the limit is {limit} bytes. Store large data elsewhere and pass a reference.",
+    message:
+      "The payload is {size} bytes; the limit is {limit} bytes. Store large data elsewhere and pass a reference.",
   },
   invalid_target: { status: 400, message: "Invalid target: {detail}." },
-  queue_not_found: { status: 404, message: "Queue '{queue}' does not exist. Enqueue a job to create it, or declare it in the config file." },
+  queue_not_found: {
+    status: 404,
+    message: "Queue '{queue}' does not exist. Enqueue a job to create it, or declare it in the config file.",
+  },
   job_not_found: { status: 404, message: "Job {id} does not exist (it may have been removed by retention)." },
-  job_not_retryable: { status: 409, message: "Job {id} is {state}; only dead or cancelled jobs can be retried." },
+  job_not_retryable: {
+    status: 409,
+    message: "Job {id} is {state}; only dead or cancelled jobs can be retried.",
+  },
   job_already_finished: { status: 409, message: "Job {id} is already {state} and cannot be cancelled." },
   schema_too_new: {
     status: 500,
@@ -26,14 +37,22 @@ export const ERROR_CODES = {
   },
   schema_outdated: {
     status: 503,
-    message: "The database schema '{schema}' is at migration {dbVersion}; this Keel needs {codeVersion}. Run `keel migrate`.",
+    message:
+      "The database schema '{schema}' is at migration {dbVersion}; this Keel needs {codeVersion}. Run `keel migrate`.",
   },
-  migration_failed: { status: 500, message: "Migration {migration} failed: {detail}. Nothing from it was applied." },
+  migration_failed: {
+    status: 500,
+    message: "Migration {migration} failed: {detail}. Nothing from it was applied.",
+  },
   invalid_schema_name: {
     status: 400,
-    message: "KEEL_SCHEMA '{schema}' is not a valid schema name. Use lowercase letters, digits and underscores, starting with a letter.",
+    message:
+      "KEEL_SCHEMA '{schema}' is not a valid schema name. Use lowercase letters, digits and underscores, starting with a letter.",
   },
-  database_unavailable: { status: 503, message: "Postgres is not reachable: {detail}. Check DATABASE_URL and that the server is running." },
+  database_unavailable: {
+    status: 503,
+    message: "Postgres is not reachable: {detail}. Check DATABASE_URL and that the server is running.",
+  },
   embedded_postgres_failed: { status: 500, message: "The embedded Postgres could not start: {detail}." },
   worker_stopped: { status: 409, message: "The worker is stopped; create a new one to process jobs again." },
   unknown_handler: { status: 500, message: "No handler named '{handler}' is registered in this worker." },

@@ -1,13 +1,19 @@
 // The public API of @keel/engine. Everything else is internal.
 export { asDatabaseError, createPool, type Pool } from "./db/pool.js";
 export { jobsChannel, quoteSchema } from "./db/sql.js";
-export { Engine, type EngineOptions, type EngineStats, type FailInput, type ClaimOptions } from "./engine.js";
+export { type ClaimOptions, Engine, type EngineOptions, type EngineStats, type FailInput } from "./engine.js";
 export { ERROR_CODES, type ErrorCode, isKeelError, KeelError } from "./errors.js";
 export { openResources } from "./internal/resources.js";
-export { runMaintenance, runRetention, type RetentionResult } from "./maintenance/retention.js";
+export { type RetentionResult, runMaintenance, runRetention } from "./maintenance/retention.js";
 export { codeSchemaVersion, knownMigrations } from "./migrate/migrations.js";
+export {
+  assertSchemaCurrent,
+  type MigrateResult,
+  migrate,
+  type SchemaStatus,
+  schemaStatus,
+} from "./migrate/migrator.js";
 export { schemaSnapshot } from "./migrate/snapshot.js";
-export { assertSchemaCurrent, type MigrateResult, migrate, type SchemaStatus, schemaStatus } from "./migrate/migrator.js";
 export { Listener, type ListenerOptions } from "./notify/listener.js";
 export { backoffDelay, DEFAULT_BACKOFF } from "./queue/backoff.js";
 export type * from "./queue/types.js";

@@ -12,16 +12,32 @@ test("exponential backoff doubles from the base up to the cap, without jitter", 
 });
 
 test("the default is 5 s doubling to 1 h with equal jitter: between half and all of the step", () => {
-  assert.equal(backoffDelay(null, 1, () => 0), 2_500);
-  assert.equal(backoffDelay(null, 1, () => 1), 5_000);
-  assert.equal(backoffDelay(null, 3, () => 0.5), 15_000);
-  assert.equal(backoffDelay(null, 30, () => 1), 3_600_000);
+  assert.equal(
+    backoffDelay(null, 1, () => 0),
+    2_500,
+  );
+  assert.equal(
+    backoffDelay(null, 1, () => 1),
+    5_000,
+  );
+  assert.equal(
+    backoffDelay(null, 3, () => 0.5),
+    15_000,
+  );
+  assert.equal(
+    backoffDelay(null, 30, () => 1),
+    3_600_000,
+  );
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 100 }), fc.double({ min: 0, max: 1, noNaN: true }), (attempt, r) => {
-      const full = Math.min(3_600_000, 5_000 * 2 ** (attempt - 1));
-      const d = backoffDelay(null, attempt, () => r);
-      return d >= full / 2 - 1 && d <= full;
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 100 }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      (attempt, r) => {
+        const full = Math.min(3_600_000, 5_000 * 2 ** (attempt - 1));
+        const d = backoffDelay(null, attempt, () => r);
+        return d >= full / 2 - 1 && d <= full;
+      },
+    ),
   );
 });
 

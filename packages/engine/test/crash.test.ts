@@ -12,7 +12,10 @@ await engine.pool.query(
    at timestamptz not null default clock_timestamp())`,
 );
 
-async function ledgerRows(queue: string, event: string): Promise<{ job_id: string; attempt: number; pid: number; at: Date }[]> {
+async function ledgerRows(
+  queue: string,
+  event: string,
+): Promise<{ job_id: string; attempt: number; pid: number; at: Date }[]> {
   const res = await engine.pool.query(
     `select l.* from ${S}.ledger l
      where l.event = $2 and l.job_id in (select id from ${S}.jobs where queue = $1 union all select id from ${S}.job_history where queue = $1)
@@ -29,7 +32,11 @@ function workerProcess(queue: string, extra: Record<string, string | number> = {
 test("a worker killed with SIGKILL mid-job: the job runs again within lease + 5 s, nothing lost", async () => {
   const a = workerProcess("k1");
   await ready(a);
-  const { id } = await engine.enqueue({ queue: "k1", target: { handler: "work" }, payload: { firstSleepMs: 60_000, sleepMs: 10 } });
+  const { id } = await engine.enqueue({
+    queue: "k1",
+    target: { handler: "work" },
+    payload: { firstSleepMs: 60_000, sleepMs: 10 },
+  });
   await waitFor(async () => (await ledgerRows("k1", "start")).length === 1, 10_000, "first attempt started");
   a.child.kill("SIGKILL");
   await a.exited;
@@ -57,12 +64,23 @@ test("a worker killed with SIGKILL mid-job: the job runs again within lease + 5 
 });
 
 test("three processes claiming at once run each job exactly once while leases hold", async () => {
-  const procs = [workerProcess("m1", { CONCURRENCY: 8 }), workerProcess("m1", { CONCURRENCY: 8 }), workerProcess("m1", { CONCURRENCY: 8 })];
+  const procs = [
+    workerProcess("m1", { CONCURRENCY: 8 }),
+    workerProcess("m1", { CONCURRENCY: 8 }),
+    workerProcess("m1", { CONCURRENCY: 8 }),
+  ];
   await Promise.all(procs.map((p) => ready(p)));
   const jobs = await engine.enqueueMany(
-    Array.from({ length: 600 }, () => ({ queue: "m1", target: { handler: "work" }, payload: { sleepMs: 2 } })),
+    Array.from({ length: 600 }, () => ({
+      queue: "m1",
+      target: { handler: "work" },
+      payload: { sleepMs: 2 },
+    })),
   );
-  await waitFor(async () => (await engine.listQueues()).find((q) => q.name === "m1")?.counts.succeeded === jobs.length, 60_000);
+  await waitFor(
+    async () => (await engine.listQueues()).find((q) => q.name === "m1")?.counts.succeeded === jobs.length,
+    60_000,
+  );
   const starts = await ledgerRows("m1", "start");
   assert.equal(starts.length, 600, "no job started twice");
   assert.equal(new Set(starts.map((r) => r.job_id)).size, 600);
@@ -78,16 +96,26 @@ test("pause and resume reach every process within one second", async () => {
   await engine.upsertQueue("pr");
   await engine.pauseQueue("pr");
   const pausedAt = Date.now();
-  await engine.enqueueMany(Array.from({ length: 12 }, () => ({ queue: "pr", target: { handler: "work" }, payload: { sleepMs: 150 } })));
+  await engine.enqueueMany(
+    Array.from({ length: 12 }, () => ({
+      queue: "pr",
+      target: { handler: "work" },
+      payload: { sleepMs: 150 },
+    })),
+  );
   // Both processes poll every second: 1.5 s without a start shows the pause holds everywhere.
   await new Promise((r) => setTimeout(r, 1_500));
   assert.equal((await ledgerRows("pr", "start")).filter((r) => r.at.getTime() >= pausedAt).length, 0);
   await engine.resumeQueue("pr");
   const resumedAt = Date.now();
-  const starts = await waitFor(async () => {
-    const rows = await ledgerRows("pr", "start");
-    return new Set(rows.map((r) => r.pid)).size === 2 ? rows : undefined;
-  }, 5_000, "both processes started work");
+  const starts = await waitFor(
+    async () => {
+      const rows = await ledgerRows("pr", "start");
+      return new Set(rows.map((r) => r.pid)).size === 2 ? rows : undefined;
+    },
+    5_000,
+    "both processes started work",
+  );
   for (const pid of new Set(starts.map((r) => r.pid))) {
     const first = starts.find((r) => r.pid === pid)?.at.getTime() as number;
     assert.ok(first - resumedAt < 1_000, `process ${pid} resumed after ${first - resumedAt} ms`);
@@ -99,7 +127,11 @@ test("pause and resume reach every process within one second", async () => {
 test("SIGTERM lets the running job finish, then the process exits 0", async () => {
   const p = workerProcess("g1", { SHUTDOWN_MS: 10_000 });
   await ready(p);
-  const { id } = await engine.enqueue({ queue: "g1", target: { handler: "work" }, payload: { sleepMs: 800 } });
+  const { id } = await engine.enqueue({
+    queue: "g1",
+    target: { handler: "work" },
+    payload: { sleepMs: 800 },
+  });
   await waitFor(async () => (await ledgerRows("g1", "start")).length === 1);
   p.child.kill("SIGTERM");
   assert.equal((await p.exited).code, 0);
@@ -109,7 +141,11 @@ test("SIGTERM lets the running job finish, then the process exits 0", async () =
 test("SIGTERM past the deadline releases the job at once instead of leaving it to the lease", async () => {
   const p = workerProcess("g2", { SHUTDOWN_MS: 300, LEASE_MS: 60_000 });
   await ready(p);
-  const { id } = await engine.enqueue({ queue: "g2", target: { handler: "work" }, payload: { sleepMs: 30_000 } });
+  const { id } = await engine.enqueue({
+    queue: "g2",
+    target: { handler: "work" },
+    payload: { sleepMs: 30_000 },
+  });
   await waitFor(async () => (await ledgerRows("g2", "start")).length === 1);
   p.child.kill("SIGTERM");
   assert.equal((await p.exited).code, 0);

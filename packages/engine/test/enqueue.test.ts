@@ -30,7 +30,11 @@ describe("enqueue", () => {
     const job = await engine.getJob(later.id);
     const ahead = job.runAt.getTime() - Date.now();
     assert.ok(ahead > 55_000 && ahead < 65_000, `run_at ${ahead} ms ahead`);
-    const past = await engine.enqueue({ queue: "e1", target: { handler: "h" }, runAt: new Date(Date.now() - 1000) });
+    const past = await engine.enqueue({
+      queue: "e1",
+      target: { handler: "h" },
+      runAt: new Date(Date.now() - 1000),
+    });
     assert.equal(past.state, "available");
   });
 
@@ -56,7 +60,11 @@ describe("enqueue", () => {
       target: { url: "https://example.com/x", method: "PUT", headers: { Authorization: "Bearer ${SECRET}" } },
     });
     const job = await engine.getJob(r.id);
-    assert.deepEqual(job.target, { url: "https://example.com/x", method: "PUT", headers: { Authorization: "Bearer ${SECRET}" } });
+    assert.deepEqual(job.target, {
+      url: "https://example.com/x",
+      method: "PUT",
+      headers: { Authorization: "Bearer ${SECRET}" },
+    });
   });
 });
 
@@ -85,12 +93,16 @@ describe("dedupe keys", () => {
 
   test("fifty concurrent enqueues with one key make one job", async () => {
     const results = await Promise.all(
-      Array.from({ length: 50 }, () => engine.enqueue({ queue: "race", target: { handler: "h" }, dedupeKey: "same" })),
+      Array.from({ length: 50 }, () =>
+        engine.enqueue({ queue: "race", target: { handler: "h" }, dedupeKey: "same" }),
+      ),
     );
     const ids = new Set(results.map((r) => r.id));
     assert.equal(ids.size, 1);
     assert.equal(results.filter((r) => !r.deduplicated).length, 1);
-    const rows = await engine.pool.query(`select count(*)::int n from "${engine.schema}".jobs where queue = 'race'`);
+    const rows = await engine.pool.query(
+      `select count(*)::int n from "${engine.schema}".jobs where queue = 'race'`,
+    );
     assert.equal(rows.rows[0].n, 1);
   });
 
@@ -105,19 +117,54 @@ describe("dedupe keys", () => {
 
 describe("bad input", () => {
   const cases: [string, unknown, string, RegExp][] = [
-    ["unknown option", { target: { handler: "h" }, retries: 3 }, "unknown_option", /Unknown option 'retries'/],
+    [
+      "unknown option",
+      { target: { handler: "h" }, retries: 3 },
+      "unknown_option",
+      /Unknown option 'retries'/,
+    ],
     ["unknown target option", { target: { handler: "h", x: 1 } }, "unknown_option", /target\.x|'x'/],
-    ["negative delay", { target: { handler: "h" }, delayMs: -5 }, "invalid_argument", /delayMs: must not be negative/],
-    ["maxAttempts below one", { target: { handler: "h" }, maxAttempts: 0 }, "invalid_argument", /maxAttempts: must be at least 1/],
-    ["bigint payload", { target: { handler: "h" }, payload: { n: 1n } }, "payload_not_serializable", /payload\.n/],
-    ["function payload", { target: { handler: "h" }, payload: [() => 1] }, "payload_not_serializable", /payload\[0\]/],
-    ["NaN payload", { target: { handler: "h" }, payload: { x: Number.NaN } }, "payload_not_serializable", /NaN/],
+    [
+      "negative delay",
+      { target: { handler: "h" }, delayMs: -5 },
+      "invalid_argument",
+      /delayMs: must not be negative/,
+    ],
+    [
+      "maxAttempts below one",
+      { target: { handler: "h" }, maxAttempts: 0 },
+      "invalid_argument",
+      /maxAttempts: must be at least 1/,
+    ],
+    [
+      "bigint payload",
+      { target: { handler: "h" }, payload: { n: 1n } },
+      "payload_not_serializable",
+      /payload\.n/,
+    ],
+    [
+      "function payload",
+      { target: { handler: "h" }, payload: [() => 1] },
+      "payload_not_serializable",
+      /payload\[0\]/,
+    ],
+    [
+      "NaN payload",
+      { target: { handler: "h" }, payload: { x: Number.NaN } },
+      "payload_not_serializable",
+      /NaN/,
+    ],
     ["Map payload", { target: { handler: "h" }, payload: new Map() }, "payload_not_serializable", /Map/],
     ["no target", { queue: "x" }, "invalid_target", /target/],
     ["url not http", { target: { url: "ftp://x" } }, "invalid_target", /http\(s\) URL/],
     ["bad queue name", { queue: "no spaces", target: { handler: "h" } }, "invalid_argument", /queue/],
     ["handler name reserved", { target: { handler: "@http" } }, "invalid_target", /handler/],
-    ["delay and runAt", { target: { handler: "h" }, delayMs: 1, runAt: new Date() }, "invalid_argument", /either/],
+    [
+      "delay and runAt",
+      { target: { handler: "h" }, delayMs: 1, runAt: new Date() },
+      "invalid_argument",
+      /either/,
+    ],
   ];
   for (const [name, input, code, message] of cases) {
     test(name, async () => {
@@ -140,7 +187,8 @@ describe("bad input", () => {
     const small = await testEngine({ payloadLimitBytes: 1000 });
     await assert.rejects(
       small.enqueue({ target: { handler: "h" }, payload: "x".repeat(2000) }),
-      (err: unknown) => isKeelError(err, "payload_too_large") && /2002 bytes; the limit is 1000/.test((err as Error).message),
+      (err: unknown) =>
+        isKeelError(err, "payload_too_large") && /2002 bytes; the limit is 1000/.test((err as Error).message),
     );
   });
 

@@ -18,6 +18,7 @@ test("messages fill their parameters and serialise to the error envelope shape",
   assert.equal(err.status, 413);
   assert.deepEqual(JSON.parse(JSON.stringify(err)), {
     code: "payload_too_large",
-    message: "The payload is 2000 bytes; the limit is 1000 bytes. Store large data elsewhere and pass a reference.",
+    message:
+      "The payload is 2000 bytes; the limit is 1000 bytes. Store large data elsewhere and pass a reference.",
   });
 });

@@ -50,24 +50,36 @@ export function guardLeaks(): void {
 
 /** An engine on a fresh schema, closed when the file ends. */
 export async function testEngine(options: Partial<EngineOptions> = {}): Promise<Engine> {
-  const engine = await Engine.connect({ connectionString: testDatabaseUrl(), schema: freshSchema(), ...options });
+  const engine = await Engine.connect({
+    connectionString: testDatabaseUrl(),
+    schema: freshSchema(),
+    ...options,
+  });
   onCleanup(() => engine.close());
   return engine;
 }
 
 /** Polls `check` every 20 ms until it returns a truthy value or `timeoutMs` passes. */
-export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 10_000, what = "condition"): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T> | T,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value) return value;
+    if (value) return value as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 
 /** A deferred promise, for test signals instead of sleeps. */
-export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+export function deferred<T = void>(): {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: unknown) => void;
+} {
   let resolve!: (v: T) => void;
   let reject!: (e: unknown) => void;
   const promise = new Promise<T>((res, rej) => {

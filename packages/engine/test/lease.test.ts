@@ -13,7 +13,10 @@ function claim(queue: string, limit = 10, workerId = "w1", handlers = ["h"]): Pr
 
 /** Moves a lease into the past, as if the worker froze: no sleeping for 30 s. */
 async function expireLease(id: string): Promise<void> {
-  await engine.pool.query(`update "${engine.schema}".jobs set lease_until = now() - interval '1 second' where id = $1`, [id]);
+  await engine.pool.query(
+    `update "${engine.schema}".jobs set lease_until = now() - interval '1 second' where id = $1`,
+    [id],
+  );
 }
 
 describe("claiming", () => {
@@ -39,7 +42,9 @@ describe("claiming", () => {
   });
 
   test("concurrent claimers never get the same job", async () => {
-    await engine.enqueueMany(Array.from({ length: 400 }, (_, i) => ({ queue: "c2", target: { handler: "h" }, payload: i })));
+    await engine.enqueueMany(
+      Array.from({ length: 400 }, (_, i) => ({ queue: "c2", target: { handler: "h" }, payload: i })),
+    );
     const rounds = await Promise.all(
       Array.from({ length: 8 }, async (_, w) => {
         const mine: string[] = [];
@@ -223,12 +228,21 @@ describe("queues", () => {
     ]);
     const q = (await engine.listQueues()).find((x) => x.name === "stats");
     assert.ok(q);
-    assert.deepEqual(q.counts, { scheduled: 1, available: 2, running: 0, succeeded: 0, dead: 0, cancelled: 0 });
+    assert.deepEqual(q.counts, {
+      scheduled: 1,
+      available: 2,
+      running: 0,
+      succeeded: 0,
+      dead: 0,
+      cancelled: 0,
+    });
     assert.ok(q.oldestReadyAgeSeconds >= 4.5 && q.oldestReadyAgeSeconds < 30, `${q.oldestReadyAgeSeconds}`);
   });
 
   test("queue settings are validated", async () => {
-    await assert.rejects(engine.upsertQueue("q", { concurrency: 0 }), (e: unknown) => isKeelError(e, "invalid_argument"));
+    await assert.rejects(engine.upsertQueue("q", { concurrency: 0 }), (e: unknown) =>
+      isKeelError(e, "invalid_argument"),
+    );
     await assert.rejects(engine.upsertQueue("q", { colour: "red" } as never), (e: unknown) =>
       isKeelError(e, "unknown_option"),
     );

@@ -22,12 +22,22 @@ const PROCESSES = 4;
 const KILLS = Number(process.env.LEDGER_KILLS ?? 6);
 
 test(`ledger: ${JOBS} jobs, ${PROCESSES} workers, ${KILLS} random SIGKILLs: lost = 0, duplicates <= kills`, async () => {
-  const start = () => runFixture("worker-process", { SCHEMA: engine.schema, QUEUES: "ledger", CONCURRENCY: 1, LEASE_MS: 5_000 });
+  const start = () =>
+    runFixture("worker-process", {
+      SCHEMA: engine.schema,
+      QUEUES: "ledger",
+      CONCURRENCY: 1,
+      LEASE_MS: 5_000,
+    });
   const procs: Proc[] = Array.from({ length: PROCESSES }, start);
   await Promise.all(procs.map((p) => ready(p)));
 
   const acked = await engine.enqueueMany(
-    Array.from({ length: JOBS }, (_, i) => ({ queue: "ledger", target: { handler: "work" }, payload: { sleepMs: 1 + (i % 4) } })),
+    Array.from({ length: JOBS }, (_, i) => ({
+      queue: "ledger",
+      target: { handler: "work" },
+      payload: { sleepMs: 1 + (i % 4) },
+    })),
   );
   const ids = new Set(acked.map((r) => r.id));
   assert.equal(ids.size, JOBS);
@@ -56,7 +66,9 @@ test(`ledger: ${JOBS} jobs, ${PROCESSES} workers, ${KILLS} random SIGKILLs: lost
   const runs = new Map(done.rows.map((r) => [r.id as string, r.runs as number]));
   const lost = [...ids].filter((id) => !runs.has(id)).length;
   const duplicates = [...runs.values()].reduce((sum, n) => sum + (n - 1), 0);
-  const expired = await engine.pool.query(`select count(*)::int n from ${S}.attempts where outcome = 'lease_expired'`);
+  const expired = await engine.pool.query(
+    `select count(*)::int n from ${S}.attempts where outcome = 'lease_expired'`,
+  );
   console.log(
     `# ledger: jobs=${JOBS} kills=${kills} lost=${lost} duplicates=${duplicates} lease_expired_attempts=${expired.rows[0].n}`,
   );

@@ -22,15 +22,27 @@ test("a queue's concurrency holds across many concurrent claimers", async () => 
 
 test("the unlimited claim refuses a limited queue instead of exceeding its limit", async () => {
   await engine.upsertQueue("g2", { concurrency: 1 });
-  await engine.enqueueMany([{ queue: "g2", target: { handler: "h" } }, { queue: "g2", target: { handler: "h" } }]);
-  const stale = await engine.claim({ queue: "g2", handlers: ["h"], limit: 5, leaseMs: 30_000, workerId: "w", limited: false });
+  await engine.enqueueMany([
+    { queue: "g2", target: { handler: "h" } },
+    { queue: "g2", target: { handler: "h" } },
+  ]);
+  const stale = await engine.claim({
+    queue: "g2",
+    handlers: ["h"],
+    limit: 5,
+    leaseMs: 30_000,
+    workerId: "w",
+    limited: false,
+  });
   assert.equal(stale.length, 0);
 });
 
 test("a tenant with a deep backlog cannot starve the others", async () => {
   await engine.upsertQueue("t1", { tenantConcurrency: 2 });
   // acme's 200 jobs are all older than the others' jobs.
-  await engine.enqueueMany(Array.from({ length: 200 }, () => ({ queue: "t1", target: { handler: "h" }, tenant: "acme" })));
+  await engine.enqueueMany(
+    Array.from({ length: 200 }, () => ({ queue: "t1", target: { handler: "h" }, tenant: "acme" })),
+  );
   await engine.enqueueMany([
     ...Array.from({ length: 5 }, () => ({ queue: "t1", target: { handler: "h" }, tenant: "globex" })),
     ...Array.from({ length: 5 }, () => ({ queue: "t1", target: { handler: "h" }, tenant: "initech" })),
@@ -55,7 +67,9 @@ test("a tenant with a deep backlog cannot starve the others", async () => {
 test("global and tenant limits together, under concurrent claimers", async () => {
   await engine.upsertQueue("t2", { concurrency: 5, tenantConcurrency: 2 });
   for (const tenant of ["a", "b", "c", "d"]) {
-    await engine.enqueueMany(Array.from({ length: 20 }, () => ({ queue: "t2", target: { handler: "h" }, tenant })));
+    await engine.enqueueMany(
+      Array.from({ length: 20 }, () => ({ queue: "t2", target: { handler: "h" }, tenant })),
+    );
   }
   const got = (await Promise.all(Array.from({ length: 6 }, (_, i) => claim("t2", 4, `w${i}`)))).flat();
   assert.equal(got.length, 5);

@@ -40,7 +40,8 @@ test("a binary older than the database schema refuses to start, saying why", asy
   await assert.rejects(
     Engine.connect({ connectionString: testDatabaseUrl(), schema }),
     (err: unknown) =>
-      isKeelError(err, "schema_too_new") && /at migration 999, newer than this Keel binary knows/.test((err as Error).message),
+      isKeelError(err, "schema_too_new") &&
+      /at migration 999, newer than this Keel binary knows/.test((err as Error).message),
   );
   await assert.rejects(migrate(pool, schema), (err: unknown) => isKeelError(err, "schema_too_new"));
 });
@@ -49,16 +50,20 @@ test("without migrating, an outdated schema is reported with the command that fi
   const schema = freshSchema("empty");
   const status = await schemaStatus(pool, schema);
   assert.deepEqual(status, { schema, dbVersion: 0, codeVersion: codeSchemaVersion(), current: false });
-  await assert.rejects(assertSchemaCurrent(pool, schema), (err: unknown) =>
-    isKeelError(err, "schema_outdated") && /keel migrate/.test((err as Error).message),
+  await assert.rejects(
+    assertSchemaCurrent(pool, schema),
+    (err: unknown) => isKeelError(err, "schema_outdated") && /keel migrate/.test((err as Error).message),
   );
-  await assert.rejects(Engine.connect({ connectionString: testDatabaseUrl(), schema, migrate: false }), (err: unknown) =>
-    isKeelError(err, "schema_outdated"),
+  await assert.rejects(
+    Engine.connect({ connectionString: testDatabaseUrl(), schema, migrate: false }),
+    (err: unknown) => isKeelError(err, "schema_outdated"),
   );
 });
 
 test("an invalid schema name is refused before touching the database", async () => {
-  await assert.rejects(migrate(pool, 'x"; drop table y; --'), (err: unknown) => isKeelError(err, "invalid_schema_name"));
+  await assert.rejects(migrate(pool, 'x"; drop table y; --'), (err: unknown) =>
+    isKeelError(err, "invalid_schema_name"),
+  );
 });
 
 test("an unreachable database gives database_unavailable with a hint", async () => {

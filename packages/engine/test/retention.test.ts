@@ -1,23 +1,40 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type ClaimedJob, type Engine, runMaintenance, runRetention } from "../src/index.js";
+import {
+  type ClaimedJob,
+  type Engine,
+  Engine as EngineClass,
+  runMaintenance,
+  runRetention,
+} from "../src/index.js";
 import { guardLeaks, onCleanup, testDatabaseUrl, testEngine } from "./helpers.js";
-import { Engine as EngineClass } from "../src/index.js";
 
 guardLeaks();
 const engine: Engine = await testEngine();
 const S = `"${engine.schema}"`;
 
 async function finish(queue: string, n: number, how: "complete" | "dead"): Promise<string[]> {
-  await engine.enqueueMany(Array.from({ length: n }, () => ({ queue, target: { handler: "h" }, maxAttempts: 1 })));
-  const jobs: ClaimedJob[] = await engine.claim({ queue, handlers: ["h"], limit: n, leaseMs: 30_000, workerId: "w", limited: false });
+  await engine.enqueueMany(
+    Array.from({ length: n }, () => ({ queue, target: { handler: "h" }, maxAttempts: 1 })),
+  );
+  const jobs: ClaimedJob[] = await engine.claim({
+    queue,
+    handlers: ["h"],
+    limit: n,
+    leaseMs: 30_000,
+    workerId: "w",
+    limited: false,
+  });
   if (how === "complete") await engine.complete(jobs);
   else await engine.fail(jobs.map((job) => ({ job, error: { message: "x" }, retryInMs: 0 })));
   return jobs.map((j) => j.id);
 }
 
 async function age(ids: string[], days: number): Promise<void> {
-  await engine.pool.query(`update ${S}.job_history set finished_at = now() - $2 * interval '1 day' where id = any($1)`, [ids, days]);
+  await engine.pool.query(
+    `update ${S}.job_history set finished_at = now() - $2 * interval '1 day' where id = any($1)`,
+    [ids, days],
+  );
 }
 
 test("retention removes succeeded jobs after 7 days and dead ones after 30, with their attempts", async () => {
@@ -30,16 +47,24 @@ test("retention removes succeeded jobs after 7 days and dead ones after 30, with
   await age(midDead, 8);
   const { deleted } = await runRetention(engine, 7); // small batches exercise the loop
   assert.equal(deleted, 24);
-  const left = await engine.pool.query(`select id::text from ${S}.job_history where queue = 'r1' order by id`);
+  const left = await engine.pool.query(
+    `select id::text from ${S}.job_history where queue = 'r1' order by id`,
+  );
   assert.deepEqual(left.rows.map((r) => r.id).sort(), [...newOk, ...midDead].sort());
-  const orphans = await engine.pool.query(`select count(*)::int n from ${S}.attempts where job_id = any($1)`, [[...oldOk, ...oldDead]]);
+  const orphans = await engine.pool.query(
+    `select count(*)::int n from ${S}.attempts where job_id = any($1)`,
+    [[...oldOk, ...oldDead]],
+  );
   assert.equal(orphans.rows[0].n, 0);
 });
 
 test("per-queue retention settings apply", async () => {
   await engine.upsertQueue("r2", { retentionSucceededSeconds: 60 });
   const ids = await finish("r2", 3, "complete");
-  await engine.pool.query(`update ${S}.job_history set finished_at = now() - interval '2 minutes' where id = any($1)`, [ids]);
+  await engine.pool.query(
+    `update ${S}.job_history set finished_at = now() - interval '2 minutes' where id = any($1)`,
+    [ids],
+  );
   await runRetention(engine);
   const left = await engine.pool.query(`select count(*)::int n from ${S}.job_history where queue = 'r2'`);
   assert.equal(left.rows[0].n, 0);
@@ -47,7 +72,9 @@ test("per-queue retention settings apply", async () => {
 
 test("maintenance runs once across replicas per interval", async () => {
   const replicas = await Promise.all(
-    Array.from({ length: 5 }, () => EngineClass.connect({ connectionString: testDatabaseUrl(), schema: engine.schema, poolSize: 2 })),
+    Array.from({ length: 5 }, () =>
+      EngineClass.connect({ connectionString: testDatabaseUrl(), schema: engine.schema, poolSize: 2 }),
+    ),
   );
   onCleanup(() => Promise.all(replicas.map((r) => r.close())));
   const results = await Promise.all(replicas.map((r) => runMaintenance(r, 60_000)));

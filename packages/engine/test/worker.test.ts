@@ -29,7 +29,12 @@ test("runs handlers with the job's context and records success", async () => {
     queues: ["w1"],
     handlers: { send: async (ctx: JobContext<{ to: string }>) => seen.resolve(ctx) },
   });
-  const { id } = await engine.enqueue({ queue: "w1", target: { handler: "send" }, payload: { to: "a@b.c" }, tenant: "acme" });
+  const { id } = await engine.enqueue({
+    queue: "w1",
+    target: { handler: "send" },
+    payload: { to: "a@b.c" },
+    tenant: "acme",
+  });
   const ctx = await seen.promise;
   assert.equal(ctx.id, id);
   assert.deepEqual(ctx.payload, { to: "a@b.c" });
@@ -96,7 +101,9 @@ test("never runs more than its concurrency at once", async () => {
       },
     },
   });
-  const jobs = await engine.enqueueMany(Array.from({ length: 30 }, () => ({ queue: "w3", target: { handler: "h" } })));
+  const jobs = await engine.enqueueMany(
+    Array.from({ length: 30 }, () => ({ queue: "w3", target: { handler: "h" } })),
+  );
   await waitFor(async () => {
     const q = (await engine.listQueues()).find((x) => x.name === "w3");
     return q?.counts.succeeded === jobs.length;
@@ -120,7 +127,9 @@ test("a queue limit holds across two workers", async () => {
   const a = await startWorker({ queues: ["w4"], concurrency: 5, handlers });
   const b = await startWorker({ queues: ["w4"], concurrency: 5, handlers });
   await engine.enqueueMany(Array.from({ length: 40 }, () => ({ queue: "w4", target: { handler: "h" } })));
-  await waitFor(async () => (await engine.listQueues()).find((x) => x.name === "w4")?.counts.succeeded === 40);
+  await waitFor(
+    async () => (await engine.listQueues()).find((x) => x.name === "w4")?.counts.succeeded === 40,
+  );
   assert.equal(peak, 2);
   await Promise.all([a.stop(), b.stop()]);
 });
@@ -222,15 +231,19 @@ test("a killed LISTEN connection is re-established and wake-ups resume", async (
   });
   const app = `keel-listener:${engine.channel}`;
   const backend = async () =>
-    (
-      await engine.pool.query("select pid from pg_stat_activity where application_name = $1", [app])
-    ).rows.map((r) => r.pid as number);
+    (await engine.pool.query("select pid from pg_stat_activity where application_name = $1", [app])).rows.map(
+      (r) => r.pid as number,
+    );
   const [before] = await waitFor(backend, 5_000, "listener connected");
   await engine.pool.query("select pg_terminate_backend($1)", [before]);
-  await waitFor(async () => {
-    const pids = await backend();
-    return pids.length === 1 && pids[0] !== before;
-  }, 10_000, "listener reconnected");
+  await waitFor(
+    async () => {
+      const pids = await backend();
+      return pids.length === 1 && pids[0] !== before;
+    },
+    10_000,
+    "listener reconnected",
+  );
   await new Promise((r) => setTimeout(r, 100)); // the catch-up claim after reconnecting
   const t0 = Date.now();
   await engine.enqueue({ queue: "w9", target: { handler: "h" } });

@@ -32,7 +32,10 @@ function readStatement(file: string): string {
  * Loads the statements of one schema. Files use `{{schema}}` for the quoted schema and
  * `{{channel}}` for the notification channel literal; nothing else is substituted.
  */
-export function loadStatements<const K extends string>(schema: string, files: readonly K[]): Record<K, Statement> {
+export function loadStatements<const K extends string>(
+  schema: string,
+  files: readonly K[],
+): Record<K, Statement> {
   const quoted = quoteSchema(schema);
   const out = {} as Record<K, Statement>;
   for (const file of files) {

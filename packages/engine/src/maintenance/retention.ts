@@ -22,7 +22,12 @@ export async function runRetention(engine: Engine, batch = 5_000): Promise<Reten
     ];
     for (const [states, seconds] of passes) {
       for (;;) {
-        const [row] = await engine.run<{ deleted: number }>("retention_delete", [q.name, states, seconds, batch]);
+        const [row] = await engine.run<{ deleted: number }>("retention_delete", [
+          q.name,
+          states,
+          seconds,
+          batch,
+        ]);
         const n = row?.deleted ?? 0;
         deleted += n;
         if (n < batch) break;

@@ -18,10 +18,15 @@ export function knownMigrations(): Migration[] {
   for (const file of readdirSync(MIGRATIONS_DIR).sort()) {
     const match = FILE.exec(file);
     if (!match) continue;
-    list.push({ id: Number(match[1]), name: match[2] as string, sql: readFileSync(`${MIGRATIONS_DIR}/${file}`, "utf8") });
+    list.push({
+      id: Number(match[1]),
+      name: match[2] as string,
+      sql: readFileSync(`${MIGRATIONS_DIR}/${file}`, "utf8"),
+    });
   }
   list.forEach((m, i) => {
-    if (m.id !== i + 1) throw new Error(`migrations must be numbered 0001, 0002, … without gaps; found ${m.id} at ${i + 1}`);
+    if (m.id !== i + 1)
+      throw new Error(`migrations must be numbered 0001, 0002, … without gaps; found ${m.id} at ${i + 1}`);
   });
   cache = list;
   return list;

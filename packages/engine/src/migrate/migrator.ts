@@ -45,7 +45,10 @@ export async function migrate(pool: Queryable, schema: string): Promise<MigrateR
           { cause: err },
         );
       }
-      await client.query(`insert into ${quoted}.migrations (id, name) values ($1, $2)`, [migration.id, migration.name]);
+      await client.query(`insert into ${quoted}.migrations (id, name) values ($1, $2)`, [
+        migration.id,
+        migration.name,
+      ]);
       applied.push(migration.id);
     }
     await client.query("commit");
@@ -78,10 +81,18 @@ export async function schemaStatus(pool: Pick<pg.Pool, "query">, schema: string)
 export async function assertSchemaCurrent(pool: Pick<pg.Pool, "query">, schema: string): Promise<void> {
   const status = await schemaStatus(pool, schema);
   if (status.dbVersion > status.codeVersion) {
-    throw new KeelError("schema_too_new", { schema, dbVersion: status.dbVersion, codeVersion: status.codeVersion });
+    throw new KeelError("schema_too_new", {
+      schema,
+      dbVersion: status.dbVersion,
+      codeVersion: status.codeVersion,
+    });
   }
   if (!status.current) {
-    throw new KeelError("schema_outdated", { schema, dbVersion: status.dbVersion, codeVersion: status.codeVersion });
+    throw new KeelError("schema_outdated", {
+      schema,
+      dbVersion: status.dbVersion,
+      codeVersion: status.codeVersion,
+    });
   }
 }
 

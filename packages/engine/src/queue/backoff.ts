@@ -1,7 +1,12 @@
 import type { Backoff } from "./types.js";
 
 /** The default when neither the job nor its queue sets one (decision 004). */
-export const DEFAULT_BACKOFF: Backoff = { type: "exponential", baseMs: 5_000, maxMs: 3_600_000, jitter: true };
+export const DEFAULT_BACKOFF: Backoff = {
+  type: "exponential",
+  baseMs: 5_000,
+  maxMs: 3_600_000,
+  jitter: true,
+};
 
 /**
  * Milliseconds to wait after failed attempt number `attempt` (1-based).
@@ -9,7 +14,11 @@ export const DEFAULT_BACKOFF: Backoff = { type: "exponential", baseMs: 5_000, ma
  * @example
  * backoffDelay({ type: "list", delaysMs: [1000, 60_000] }, 3) // 60_000: the last entry repeats
  */
-export function backoffDelay(backoff: Backoff | null | undefined, attempt: number, random = Math.random): number {
+export function backoffDelay(
+  backoff: Backoff | null | undefined,
+  attempt: number,
+  random = Math.random,
+): number {
   const b = backoff ?? DEFAULT_BACKOFF;
   switch (b.type) {
     case "fixed":

@@ -19,7 +19,7 @@ export type Backoff =
   | { type: "exponential"; baseMs?: number; maxMs?: number; jitter?: boolean }
   | { type: "fixed"; delayMs: number }
   /** delaysMs[attempt−1]; the last entry repeats. */
-  | { type: "list"; delaysMs: number[] };
+  | { type: "list"; delaysMs: readonly number[] };
 
 export interface EnqueueInput<P = unknown> {
   /** Queue name; created with default settings on first use. Defaults to `default`. */

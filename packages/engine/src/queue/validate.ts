@@ -17,11 +17,16 @@ const backoffSchema = z.discriminatedUnion("type", [
     .strict(),
   z.object({ type: z.literal("fixed"), delayMs: z.number().int().min(0).max(MAX_DELAY_MS) }).strict(),
   z
-    .object({ type: z.literal("list"), delaysMs: z.array(z.number().int().min(0).max(MAX_DELAY_MS)).min(1).max(100) })
+    .object({
+      type: z.literal("list"),
+      delaysMs: z.array(z.number().int().min(0).max(MAX_DELAY_MS)).min(1).max(100),
+    })
     .strict(),
 ]);
 
-const handlerTarget = z.object({ handler: z.string().regex(HANDLER_NAME, "letters, digits and _.:/- only") }).strict();
+const handlerTarget = z
+  .object({ handler: z.string().regex(HANDLER_NAME, "letters, digits and _.:/- only") })
+  .strict();
 const httpTarget = z
   .object({
     url: z
@@ -29,13 +34,18 @@ const httpTarget = z
       .max(2048)
       .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), "must be an absolute http(s) URL"),
     method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).optional(),
-    headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "invalid header name"), z.string().max(8192)).optional(),
+    headers: z
+      .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "invalid header name"), z.string().max(8192))
+      .optional(),
   })
   .strict();
 
 const enqueueSchema = z
   .object({
-    queue: z.string().regex(QUEUE_NAME, "1–100 letters, digits and _.:- starting with a letter or digit").optional(),
+    queue: z
+      .string()
+      .regex(QUEUE_NAME, "1–100 letters, digits and _.:- starting with a letter or digit")
+      .optional(),
     target: z.unknown(),
     payload: z.unknown().optional(),
     delayMs: z.number().int().min(0, "must not be negative").max(MAX_DELAY_MS).optional(),
@@ -177,10 +187,11 @@ export function checkSerializable(payload: unknown): number {
       case "object": {
         if (value === null) return;
         if (seen.has(value)) fail(path, "it refers to itself (a cycle)");
-        if (value instanceof Map || value instanceof Set) fail(path, `a ${value.constructor.name} would become {}`);
+        if (value instanceof Map || value instanceof Set)
+          fail(path, `a ${value.constructor.name} would become {}`);
         if (typeof (value as { toJSON?: unknown }).toJSON === "function") return;
         seen.add(value);
-        if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${path}[${i}]`));
+        if (Array.isArray(value)) for (const [i, v] of value.entries()) walk(v, `${path}[${i}]`);
         else for (const [k, v] of Object.entries(value)) if (v !== undefined) walk(v, `${path}.${k}`);
         seen.delete(value);
       }

@@ -27,7 +27,8 @@ export class RetryAfterError extends Error {
     message = `retry requested in ${seconds}s`,
   ) {
     super(message);
-    if (!(Number.isFinite(seconds) && seconds >= 0)) throw new RangeError("RetryAfterError seconds must be >= 0");
+    if (!(Number.isFinite(seconds) && seconds >= 0))
+      throw new RangeError("RetryAfterError seconds must be >= 0");
   }
 }
 

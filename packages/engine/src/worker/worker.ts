@@ -34,7 +34,10 @@ export interface WorkerHooks {
   onJobStart?(job: ClaimedJob): void;
   onJobEnd?(job: ClaimedJob, result: { outcome: JobOutcome; durationMs: number; error?: unknown }): void;
   /** Background errors (claim, heartbeat, sweep) that the worker recovers from by itself. */
-  onError?(err: unknown, during: "claim" | "heartbeat" | "sweep" | "maintenance" | "complete" | "listen"): void;
+  onError?(
+    err: unknown,
+    during: "claim" | "heartbeat" | "sweep" | "maintenance" | "complete" | "listen",
+  ): void;
 }
 
 export interface WorkerOptions<H extends Handlers = Handlers> {
@@ -120,8 +123,10 @@ export class Worker {
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
       throw new KeelError("invalid_argument", { detail: "concurrency must be a whole number of at least 1" });
     }
-    if (!(this.leaseMs >= 5_000)) throw new KeelError("invalid_argument", { detail: "leaseMs must be at least 5000" });
-    if (this.handlerNames.length === 0) throw new KeelError("invalid_argument", { detail: "give at least one handler" });
+    if (!(this.leaseMs >= 5_000))
+      throw new KeelError("invalid_argument", { detail: "leaseMs must be at least 5000" });
+    if (this.handlerNames.length === 0)
+      throw new KeelError("invalid_argument", { detail: "give at least one handler" });
   }
 
   /** Connects (if needed), starts listening and claiming. */
@@ -236,7 +241,10 @@ export class Worker {
           for (const job of jobs) this.execute(job);
         }
         this.rotation++;
-      } while (this.refill || (this.hungry && this.running.size < this.concurrency && this.state === "running"));
+      } while (
+        this.refill ||
+        (this.hungry && this.running.size < this.concurrency && this.state === "running")
+      );
     } catch (err) {
       this.hungry = true;
       this.options.hooks?.onError?.(err, "claim");
