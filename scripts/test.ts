@@ -4,6 +4,7 @@
  *
  * - Postgres: KEEL_TEST_DATABASE_URL, else DATABASE_URL, else 127.0.0.1:5432/test when it
  *   answers, else an embedded Postgres in a temporary directory (a fresh machine).
+ *   KEEL_TEST_EMBEDDED=1 forces the embedded Postgres.
  * - Redis: REDIS_URL or 127.0.0.1:6379. Tests that need it skip without it, except in CI
  *   (CI=true), where a missing Redis fails the run.
  */

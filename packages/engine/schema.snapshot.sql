@@ -95,6 +95,25 @@ index jobs_running CREATE INDEX jobs_running ON keel.jobs USING btree (queue, te
 index maintenance_pkey CREATE UNIQUE INDEX maintenance_pkey ON keel.maintenance USING btree (task)
 index migrations_pkey CREATE UNIQUE INDEX migrations_pkey ON keel.migrations USING btree (id)
 index queues_pkey CREATE UNIQUE INDEX queues_pkey ON keel.queues USING btree (name)
+function claim_candidates
+CREATE OR REPLACE FUNCTION keel.claim_candidates(p_queue text, p_handlers text[], p_limit integer)
+ RETURNS SETOF bigint
+ LANGUAGE plpgsql
+ SET enable_seqscan TO 'off'
+ SET enable_bitmapscan TO 'off'
+ SET enable_sort TO 'off'
+ SET search_path TO 'keel', 'public'
+AS $function$
+begin
+  return query
+  select j.id
+  from jobs j
+  where j.queue = p_queue and j.state <> 'running' and j.run_at <= now() and j.handler = any(p_handlers)
+  order by j.priority desc, j.run_at, j.id
+  limit p_limit
+  for update skip locked;
+end
+$function$
 function notify_jobs_inserted
 CREATE OR REPLACE FUNCTION keel.notify_jobs_inserted()
  RETURNS trigger

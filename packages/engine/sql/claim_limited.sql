@@ -56,7 +56,7 @@ picked as (
 update {{schema}}.jobs j
 set state = 'running', attempt = j.attempt + 1, lease_token = gen_random_uuid(),
     lease_until = now() + $4 * interval '1 millisecond', worker_id = $5, started_at = now()
-from picked
-where j.id = picked.id
+-- = any(array(...)) makes the planner look rows up by primary key instead of joining.
+where j.id = any(array(select id from picked))
 returning j.id, j.queue, j.handler, j.target, j.payload, j.priority, j.attempt, j.max_attempts, j.backoff,
           j.tenant, j.dedupe_key, j.lease_token, j.lease_until, j.run_at, j.created_at

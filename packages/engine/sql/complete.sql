@@ -3,7 +3,7 @@
 with done as (
   delete from {{schema}}.jobs j
   using unnest($1::bigint[], $2::uuid[]) as c(id, token)
-  where j.id = c.id and j.lease_token = c.token
+  where j.id = any($1::bigint[]) and j.id = c.id and j.lease_token = c.token
   returning j.*
 ),
 history as (

@@ -30,7 +30,10 @@ ins as (
   do update set dedupe_key = excluded.dedupe_key
   returning j.id, j.queue, j.dedupe_key, j.state, (j.xmax = 0) as inserted
 )
-select s.ord, i.id, i.state, i.inserted
+-- Two equi-joins (by new id, then by dedupe key for rows that met an existing job) keep this
+-- a hash join; one join on an OR condition made it quadratic in the batch size.
+select s.ord, coalesce(n.id, d.id) as id, coalesce(n.state, d.state) as state, coalesce(n.inserted, d.inserted) as inserted
 from src s
-join ins i on i.id = s.id or (s.dedupe_key is not null and i.queue = s.queue and i.dedupe_key = s.dedupe_key)
+left join ins n on n.id = s.id
+left join ins d on n.id is null and d.queue = s.queue and d.dedupe_key = s.dedupe_key
 order by s.ord

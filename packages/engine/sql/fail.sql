@@ -11,13 +11,13 @@ retried as (
       run_at = now() + f.delay_ms * interval '1 millisecond',
       lease_token = null, lease_until = null, last_error = f.error
   from input f
-  where j.id = f.id and j.lease_token = f.token and f.delay_ms is not null and j.attempt < j.max_attempts
+  where j.id = any($1::bigint[]) and j.id = f.id and j.lease_token = f.token and f.delay_ms is not null and j.attempt < j.max_attempts
   returning j.id, j.queue, j.state, j.attempt, j.worker_id, j.started_at, f.error
 ),
 dead as (
   delete from {{schema}}.jobs j
   using input f
-  where j.id = f.id and j.lease_token = f.token and (f.delay_ms is null or j.attempt >= j.max_attempts)
+  where j.id = any($1::bigint[]) and j.id = f.id and j.lease_token = f.token and (f.delay_ms is null or j.attempt >= j.max_attempts)
   returning j.*, f.error as final_error
 ),
 history as (

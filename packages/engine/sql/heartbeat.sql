@@ -3,5 +3,5 @@
 update {{schema}}.jobs j
 set lease_until = now() + $3 * interval '1 millisecond'
 from unnest($1::bigint[], $2::uuid[]) as h(id, token)
-where j.id = h.id and j.lease_token = h.token
+where j.id = any($1::bigint[]) and j.id = h.id and j.lease_token = h.token
 returning j.id

@@ -1,6 +1,10 @@
 -- lock_queue: lock queue $1's row for the rest of the transaction and read its limits.
 -- Claims on a limited queue serialise here, so the running counts they read are exact.
-select concurrency, tenant_concurrency, paused
+-- The transaction-local planner settings steer claim_limited, planned after this statement, to
+-- ordered index walks even when statistics are stale (see claim_candidates in 0001).
+select concurrency, tenant_concurrency, paused,
+       set_config('enable_seqscan', 'off', true) as _s1,
+       set_config('enable_bitmapscan', 'off', true) as _s2
 from {{schema}}.queues
 where name = $1
 for no key update

@@ -4,7 +4,7 @@ with released as (
   update {{schema}}.jobs j
   set state = 'available', attempt = j.attempt - 1, lease_token = null, lease_until = null
   from unnest($1::bigint[], $2::uuid[]) as r(id, token)
-  where j.id = r.id and j.lease_token = r.token
+  where j.id = any($1::bigint[]) and j.id = r.id and j.lease_token = r.token
   returning j.id, j.queue, j.attempt, j.worker_id, j.started_at
 ),
 tries as (

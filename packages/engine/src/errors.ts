@@ -49,6 +49,19 @@ export const ERROR_CODES = {
     message:
       "KEEL_SCHEMA '{schema}' is not a valid schema name. Use lowercase letters, digits and underscores, starting with a letter.",
   },
+  invalid_config: {
+    status: 500,
+    message: "Invalid configuration:\n{problems}\nFix these and start Keel again.",
+  },
+  port_in_use: {
+    status: 500,
+    message: "Port {port} is already in use. Stop what is using it, or set PORT (or --port) to another port.",
+  },
+  data_dir_in_use: {
+    status: 409,
+    message:
+      "Another Keel process (pid {pid}) is running the embedded Postgres in {dataDir}. Stop it, or set KEEL_DATA_DIR to another directory.",
+  },
   database_unavailable: {
     status: 503,
     message: "Postgres is not reachable: {detail}. Check DATABASE_URL and that the server is running.",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { createPool, isKeelError } from "@keel/engine";
@@ -84,8 +84,8 @@ test("refuses a second start on a data dir that is in use", async () => {
   const running = await startEmbeddedPostgres({ dataDir });
   try {
     await assert.rejects(startEmbeddedPostgres({ dataDir }), (err) => {
-      assert.ok(isKeelError(err, "embedded_postgres_failed"));
-      assert.match(err.message, /already runs the embedded Postgres/);
+      assert.ok(isKeelError(err, "data_dir_in_use"));
+      assert.match(err.message, /\(pid \d+\) is running the embedded Postgres in .*busy/);
       return true;
     });
   } finally {
@@ -107,4 +107,17 @@ test("a process that exits without calling stop() still takes its Postgres down"
   assert.equal(code, 0);
   assert.equal(existsSync(join(dataDir, "pg", "PG_VERSION")), true, "the cluster was created");
   await waitFor(() => postgresPidsFor(join(dataDir, "pg")).length === 0, 10_000, "Postgres to shut down");
+});
+
+test("as root, a parent directory the postgres user cannot enter is reported with the fix", {
+  skip: process.getuid?.() !== 0 && "only meaningful as root",
+}, async () => {
+  const parent = tempDir("private");
+  chmodSync(parent, 0o700);
+  await assert.rejects(startEmbeddedPostgres({ dataDir: join(parent, "keel") }), (err) => {
+    assert.ok(isKeelError(err, "embedded_postgres_failed"));
+    assert.match(err.message, new RegExp(`cannot enter ${parent}\\. Run \`chmod o\\+x ${parent}\``));
+    return true;
+  });
+  assert.equal(existsSync(join(parent, "keel", "keel.pid")), false, "the lock is released");
 });

@@ -8,8 +8,8 @@ function problemsOf(fn: () => unknown): string[] {
   try {
     fn();
   } catch (err) {
-    assert.ok(isKeelError(err, "invalid_argument"), String(err));
-    return err.details.problems as string[];
+    assert.ok(isKeelError(err, "invalid_config"), String(err));
+    return err.details.list as string[];
   }
   assert.fail("expected a configuration error");
 }

@@ -14,12 +14,16 @@ after(() => engine.close());
 guardServerLeaks();
 
 /** Builds the app on `pool` and `schema`, GETs `url` through inject() (no socket), closes the app. */
-async function probe(url: string, options: { pool?: Pool; schema?: string; draining?: boolean } = {}) {
+async function probe(
+  url: string,
+  options: { pool?: Pool; schema?: string; draining?: boolean; production?: boolean } = {},
+) {
   const app: FastifyInstance = buildApp({
     pool: options.pool ?? engine.pool,
     schema: options.schema ?? engine.schema,
     role: "all",
     draining: () => options.draining ?? false,
+    production: options.production ?? false,
   });
   try {
     const res = await app.inject({ method: "GET", url });
@@ -127,6 +131,14 @@ describe("Postgres unreachable", () => {
       assert.equal((await probe("/health", { pool })).status, 503);
       const live = await probe("/health/live", { pool });
       assert.equal(live.status, 200, "liveness never depends on the database");
+      const prod = await probe("/health/ready", { pool, production: true });
+      const output = String(prod.body.checks["postgres:responseTime"]?.[0]?.output);
+      assert.doesNotMatch(
+        output,
+        /ECONNREFUSED|127\.0\.0\.1/,
+        "production hides addresses from the public output",
+      );
+      assert.match(output, /details in Keel's log/);
     } finally {
       await pool.end();
     }

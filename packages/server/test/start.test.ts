@@ -45,12 +45,14 @@ test("role all: serves health and sweeps expired leases back to their queue", as
   assert.equal(started?.postgres, redactDatabaseUrl(testDatabaseUrl()), "logged without its password");
 });
 
-test("role scheduler serves no HTTP", async () => {
+test("role scheduler serves the health endpoints so it can be probed", async () => {
   const { logger } = memoryLogger();
-  const keel = await startKeel({ env: env(), role: "scheduler", logger });
+  const keel = await startKeel({ env: env(), role: "scheduler", host: "127.0.0.1", logger });
   try {
     assert.equal(keel.role, "scheduler");
-    assert.equal(keel.port, undefined);
+    const res = await fetch(`http://127.0.0.1:${keel.port}/health/ready`);
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { status: string }).status, "pass");
   } finally {
     await keel.stop();
   }
@@ -62,4 +64,17 @@ test("a failed start undoes what it started", async () => {
     startKeel({ env: env({ DATABASE_URL: "postgres://postgres@127.0.0.1:1/nothing" }), logger }),
     /Postgres is not reachable/,
   );
+});
+
+test("a port in use is reported with what to do", async () => {
+  const { logger } = memoryLogger();
+  const first = await startKeel({ env: env(), role: "api", host: "127.0.0.1", logger });
+  try {
+    await assert.rejects(
+      startKeel({ env: env({ PORT: String(first.port) }), role: "api", host: "127.0.0.1", logger }),
+      /Port \d+ is already in use\. Stop what is using it, or set PORT/,
+    );
+  } finally {
+    await first.stop();
+  }
 });

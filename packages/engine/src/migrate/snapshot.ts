@@ -62,5 +62,8 @@ export async function schemaSnapshot(pool: Pick<pg.Pool, "query">, schema: strin
   for (const t of triggers.rows) lines.push(`trigger ${t.table}.${t.name} ${t.def}`);
   const text = `${lines.join("\n")}\n`;
   // Normalise the schema name so the snapshot is the same for every KEEL_SCHEMA.
-  return text.replaceAll(`"${schema}".`, "keel.").replaceAll(`${schema}.`, "keel.");
+  return text
+    .replaceAll(`"${schema}".`, "keel.")
+    .replaceAll(`${schema}.`, "keel.")
+    .replaceAll(`'${schema}'`, "'keel'");
 }

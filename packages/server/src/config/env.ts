@@ -84,10 +84,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, overrides: EnvO
     );
   }
   if (!parsed.success || problems.length > 0) {
-    throw new KeelError("invalid_argument", {
-      detail: `Invalid configuration:\n- ${problems.join("\n- ")}`,
-      problems,
-    });
+    throw new KeelError("invalid_config", { problems: `- ${problems.join("\n- ")}`, list: problems });
   }
   const env = parsed.data;
   return {

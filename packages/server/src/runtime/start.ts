@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { asDatabaseError, Engine } from "@keel/engine";
+import { asDatabaseError, Engine, KeelError } from "@keel/engine";
 import type { Logger } from "pino";
 import { loadEnv, type Role, redactDatabaseUrl } from "../config/env.js";
 import { buildApp, VERSION } from "../http/app.js";
@@ -33,7 +33,8 @@ export interface RunningKeel {
   stop(): Promise<void>;
 }
 
-const HTTP_ROLES: Role[] = ["all", "api", "worker"];
+// Every role serves /health/* so orchestrators can probe any replica.
+const HTTP_ROLES: Role[] = ["all", "api", "worker", "scheduler"];
 const TIMER_ROLES: Role[] = ["all", "worker"];
 
 /**
@@ -73,17 +74,18 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         role: config.role,
         draining: () => draining,
         logger: logger.child({ component: "http" }),
+        production: config.production,
       });
       undo.push({ name: "close http", run: () => app.close() });
-      await app.listen({ port: config.port, host: options.host ?? "0.0.0.0" });
+      await app.listen({ port: config.port, host: options.host ?? "0.0.0.0" }).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
+        throw new KeelError("port_in_use", { port: config.port });
+      });
       port = (app.server.address() as AddressInfo).port;
     }
     if (TIMER_ROLES.includes(config.role)) {
       const timers = startEngineTimers(engine, logger, options.timers);
       undo.push({ name: "stop timers", run: () => timers.stop() });
-    }
-    if (config.role === "scheduler") {
-      logger.info("the scheduler role has no work yet: it keeps the schema migrated and serves no HTTP");
     }
     logger.info(
       {
