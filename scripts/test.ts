@@ -68,11 +68,15 @@ async function main(): Promise<number> {
   const env = { ...process.env };
   let stopEmbedded: (() => Promise<void>) | undefined;
   let tmp: string | undefined;
-  const candidates = [
-    process.env.KEEL_TEST_DATABASE_URL,
-    process.env.DATABASE_URL,
-    "postgres://postgres@127.0.0.1:5432/test",
-  ];
+  // KEEL_TEST_EMBEDDED=1 skips every external server: the path a fresh machine takes.
+  const candidates =
+    process.env.KEEL_TEST_EMBEDDED === "1"
+      ? []
+      : [
+          process.env.KEEL_TEST_DATABASE_URL,
+          process.env.DATABASE_URL,
+          "postgres://postgres@127.0.0.1:5432/test",
+        ];
   let url: string | undefined;
   for (const c of candidates) {
     if (c && (await postgresAnswers(c))) {
