@@ -2,15 +2,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { codeSchemaVersion, type Engine } from "../src/index.js";
 import { freshSchema, guardLeaks, testEngine, waitFor } from "./helpers.js";
-import { ready, runFixture } from "./processes.js";
+import { createLedger, ready, runFixture } from "./processes.js";
 
 guardLeaks();
 const engine: Engine = await testEngine();
 const S = `"${engine.schema}"`;
-await engine.pool.query(
-  `create table ${S}.ledger (job_id bigint not null, attempt int not null, pid int not null, event text not null,
-   at timestamptz not null default clock_timestamp())`,
-);
+await createLedger(engine);
 
 async function ledgerRows(
   queue: string,

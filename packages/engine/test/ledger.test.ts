@@ -7,15 +7,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Engine } from "../src/index.js";
 import { guardLeaks, testEngine, waitFor } from "./helpers.js";
-import { type Proc, ready, runFixture } from "./processes.js";
+import { createLedger, type Proc, ready, runFixture } from "./processes.js";
 
 guardLeaks();
 const engine: Engine = await testEngine();
 const S = `"${engine.schema}"`;
-await engine.pool.query(
-  `create table ${S}.ledger (job_id bigint not null, attempt int not null, pid int not null, event text not null,
-   at timestamptz not null default clock_timestamp())`,
-);
+await createLedger(engine);
 
 const JOBS = Number(process.env.LEDGER_JOBS ?? 1_500);
 const PROCESSES = 4;

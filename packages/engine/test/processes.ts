@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import type { Engine } from "../src/index.js";
 import { onCleanup, testDatabaseUrl } from "./helpers.js";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
@@ -51,4 +52,12 @@ export async function ready(proc: Proc, timeoutMs = 20_000): Promise<void> {
     if (Date.now() > deadline) throw new Error(`fixture not ready after ${timeoutMs} ms: ${proc.stderr}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The table fixtures/worker-process.ts writes to: one row when a handler starts and one when it is done. */
+export async function createLedger(engine: Engine): Promise<void> {
+  await engine.pool.query(
+    `create table "${engine.schema}".ledger (job_id bigint not null, attempt int not null, pid int not null,
+     event text not null, at timestamptz not null default clock_timestamp())`,
+  );
 }
