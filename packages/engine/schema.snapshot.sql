@@ -8,6 +8,17 @@ table attempts
   error jsonb
   started_at timestamp with time zone not null
   finished_at timestamp with time zone not null default now()
+  response_status integer
+  latency_ms integer
+  response_body text
+table audit_log
+  id bigint not null generated always as identity
+  at timestamp with time zone not null default now()
+  actor text not null
+  action text not null
+  target text
+  source text
+  details jsonb
 table job_history
   id bigint not null
   queue text not null
@@ -63,8 +74,26 @@ table queues
   paused boolean not null default false
   created_at timestamp with time zone not null default now()
   updated_at timestamp with time zone not null default now()
+table switches
+  name text not null
+  enabled boolean not null
+  reason text
+  updated_by text not null
+  updated_at timestamp with time zone not null default now()
+table tokens
+  id bigint not null generated always as identity
+  name text not null
+  prefix text not null
+  hash bytea not null
+  scopes text[] not null
+  created_by text not null
+  created_at timestamp with time zone not null default now()
+  last_used_at timestamp with time zone
+  revoked_by text
+  revoked_at timestamp with time zone
 constraint attempts.attempts_outcome_check CHECK ((outcome = ANY (ARRAY['succeeded'::text, 'failed'::text, 'lease_expired'::text, 'released'::text, 'cancelled'::text])))
 constraint attempts.attempts_pkey PRIMARY KEY (id)
+constraint audit_log.audit_log_pkey PRIMARY KEY (id)
 constraint job_history.job_history_pkey PRIMARY KEY (id)
 constraint job_history.job_history_state_check CHECK ((state = ANY (ARRAY['succeeded'::text, 'dead'::text, 'cancelled'::text])))
 constraint jobs.jobs_attempt_check CHECK ((attempt >= 0))
@@ -81,9 +110,15 @@ constraint queues.queues_pkey PRIMARY KEY (name)
 constraint queues.queues_retention_dead_seconds_check CHECK ((retention_dead_seconds >= 0))
 constraint queues.queues_retention_succeeded_seconds_check CHECK ((retention_succeeded_seconds >= 0))
 constraint queues.queues_tenant_concurrency_check CHECK (((tenant_concurrency IS NULL) OR (tenant_concurrency > 0)))
+constraint switches.switches_pkey PRIMARY KEY (name)
+constraint tokens.tokens_hash_key UNIQUE (hash)
+constraint tokens.tokens_pkey PRIMARY KEY (id)
+constraint tokens.tokens_scopes_check CHECK (((cardinality(scopes) > 0) AND (scopes <@ ARRAY['admin'::text, 'publish'::text, 'read'::text])))
 index attempts_finished CREATE INDEX attempts_finished ON keel.attempts USING btree (finished_at)
 index attempts_job CREATE INDEX attempts_job ON keel.attempts USING btree (job_id, attempt)
 index attempts_pkey CREATE UNIQUE INDEX attempts_pkey ON keel.attempts USING btree (id)
+index audit_log_at CREATE INDEX audit_log_at ON keel.audit_log USING btree (at)
+index audit_log_pkey CREATE UNIQUE INDEX audit_log_pkey ON keel.audit_log USING btree (id)
 index job_history_pkey CREATE UNIQUE INDEX job_history_pkey ON keel.job_history USING btree (id)
 index job_history_retention CREATE INDEX job_history_retention ON keel.job_history USING btree (queue, state, finished_at)
 index jobs_dedupe_key CREATE UNIQUE INDEX jobs_dedupe_key ON keel.jobs USING btree (queue, dedupe_key) WHERE (dedupe_key IS NOT NULL)
@@ -95,6 +130,18 @@ index jobs_running CREATE INDEX jobs_running ON keel.jobs USING btree (queue, te
 index maintenance_pkey CREATE UNIQUE INDEX maintenance_pkey ON keel.maintenance USING btree (task)
 index migrations_pkey CREATE UNIQUE INDEX migrations_pkey ON keel.migrations USING btree (id)
 index queues_pkey CREATE UNIQUE INDEX queues_pkey ON keel.queues USING btree (name)
+index switches_pkey CREATE UNIQUE INDEX switches_pkey ON keel.switches USING btree (name)
+index tokens_hash_key CREATE UNIQUE INDEX tokens_hash_key ON keel.tokens USING btree (hash)
+index tokens_pkey CREATE UNIQUE INDEX tokens_pkey ON keel.tokens USING btree (id)
+function audit_log_append_only
+CREATE OR REPLACE FUNCTION keel.audit_log_append_only()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  raise exception 'the audit log is append-only' using errcode = 'insufficient_privilege';
+end
+$function$
 function claim_candidates
 CREATE OR REPLACE FUNCTION keel.claim_candidates(p_queue text, p_handlers text[], p_limit integer)
  RETURNS SETOF bigint
@@ -125,4 +172,16 @@ begin
   return null;
 end
 $function$
+function notify_switch_changed
+CREATE OR REPLACE FUNCTION keel.notify_switch_changed()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  perform pg_notify(tg_table_schema || ':switches', new.name);
+  return null;
+end
+$function$
+trigger audit_log.audit_log_no_rewrite CREATE TRIGGER audit_log_no_rewrite BEFORE DELETE OR UPDATE ON keel.audit_log FOR EACH ROW EXECUTE FUNCTION keel.audit_log_append_only()
 trigger jobs.jobs_notify_inserted CREATE TRIGGER jobs_notify_inserted AFTER INSERT ON keel.jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION keel.notify_jobs_inserted()
+trigger switches.switches_notify_changed CREATE TRIGGER switches_notify_changed AFTER INSERT OR UPDATE ON keel.switches FOR EACH ROW EXECUTE FUNCTION keel.notify_switch_changed()

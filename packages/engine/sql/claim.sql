@@ -9,6 +9,7 @@ with picked as (
   where exists (
     select 1 from {{schema}}.queues q
     where q.name = $1 and not q.paused and q.concurrency is null and q.tenant_concurrency is null)
+    and not exists (select 1 from {{schema}}.switches s where s.name = 'process:' || $1 and not s.enabled)
 )
 update {{schema}}.jobs j
 set state = 'running', attempt = j.attempt + 1, lease_token = gen_random_uuid(),

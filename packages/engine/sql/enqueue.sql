@@ -4,20 +4,35 @@
 -- Returns one row per ord: the job id, its state, and inserted = false when a dedupe key matched
 -- an unfinished job. The no-op DO UPDATE makes that existing row visible to RETURNING even when
 -- it was inserted by a concurrent transaction (DO NOTHING would return nothing).
-with src as materialized (
-  select x.ord,
-         nextval(pg_get_serial_sequence('{{schema}}.jobs', 'id')) as id,
-         x.queue, x.handler, x.target,
+with input as materialized (
+  select x.*, row_number() over (order by x.ord) as rn
+  from jsonb_to_recordset($1::jsonb) as x(
+         ord int, queue text, handler text, target jsonb, payload jsonb, run_at timestamptz,
+         delay_ms bigint, priority int, max_attempts int, backoff jsonb, dedupe_key text, tenant text)
+),
+-- Ids are drawn first and handed out in input order, so jobs of one batch run in the order
+-- given (claims order by run_at, then id); nextval in a join would number them in join order.
+ids as materialized (
+  select id, row_number() over (order by id) as rn
+  from (select nextval(pg_get_serial_sequence('{{schema}}.jobs', 'id')) as id
+        from generate_series(1, (select count(*) from input))) drawn
+),
+src as materialized (
+  select x.ord, ids.id, x.queue, x.handler, x.target,
          coalesce(x.payload, 'null'::jsonb) as payload,
          coalesce(x.run_at, now() + coalesce(x.delay_ms, 0) * interval '1 millisecond') as run_at,
          coalesce(x.priority, 0) as priority,
          coalesce(x.max_attempts, q.max_attempts) as max_attempts,
          coalesce(x.backoff, q.backoff) as backoff,
          x.dedupe_key, x.tenant
-  from jsonb_to_recordset($1::jsonb) as x(
-         ord int, queue text, handler text, target jsonb, payload jsonb, run_at timestamptz,
-         delay_ms bigint, priority int, max_attempts int, backoff jsonb, dedupe_key text, tenant text)
+  from input x
+  join ids on ids.rn = x.rn
   join {{schema}}.queues q on q.name = x.queue
+  -- An 'enqueue:<queue>' switch that is off refuses the whole batch: all or nothing.
+  where not exists (
+    select 1 from {{schema}}.switches s
+    where not s.enabled
+      and s.name in (select 'enqueue:' || y.queue from input y))
 ),
 ins as (
   insert into {{schema}}.jobs as j

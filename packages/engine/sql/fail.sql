@@ -1,9 +1,11 @@
 -- fail: record failed attempts of jobs whose ids $1 still match lease tokens $2.
--- $3 bigint[]: retry delay in milliseconds per job, null to stop retrying; $4 jsonb[]: the error.
+-- $3 bigint[]: retry delay in milliseconds per job, null to stop retrying; $4 jsonb[]: the error;
+-- $5 int[], $6 int[], $7 text[]: response status, latency ms and start of the body (deliveries).
 -- A job with attempts left is rescheduled; otherwise (or with a null delay) it moves to history
 -- as 'dead'. Returns (id, outcome) per job handled; an absent id had a stale token.
 with input as (
-  select * from unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::jsonb[]) as f(id, token, delay_ms, error)
+  select * from unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::jsonb[], $5::int[], $6::int[], $7::text[])
+    as f(id, token, delay_ms, error, status, latency, body)
 ),
 retried as (
   update {{schema}}.jobs j
@@ -12,13 +14,13 @@ retried as (
       lease_token = null, lease_until = null, last_error = f.error
   from input f
   where j.id = any($1::bigint[]) and j.id = f.id and j.lease_token = f.token and f.delay_ms is not null and j.attempt < j.max_attempts
-  returning j.id, j.queue, j.state, j.attempt, j.worker_id, j.started_at, f.error
+  returning j.id, j.queue, j.state, j.attempt, j.worker_id, j.started_at, f.error, f.status, f.latency, f.body
 ),
 dead as (
   delete from {{schema}}.jobs j
   using input f
   where j.id = any($1::bigint[]) and j.id = f.id and j.lease_token = f.token and (f.delay_ms is null or j.attempt >= j.max_attempts)
-  returning j.*, f.error as final_error
+  returning j.*, f.error as final_error, f.status, f.latency, f.body
 ),
 history as (
   insert into {{schema}}.job_history
@@ -29,10 +31,11 @@ history as (
   from dead
 ),
 tries as (
-  insert into {{schema}}.attempts (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at)
-  select id, attempt, queue, worker_id, 'failed', error, started_at, now() from retried
+  insert into {{schema}}.attempts
+    (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at, response_status, latency_ms, response_body)
+  select id, attempt, queue, worker_id, 'failed', error, started_at, now(), status, latency, body from retried
   union all
-  select id, attempt, queue, worker_id, 'failed', final_error, started_at, now() from dead
+  select id, attempt, queue, worker_id, 'failed', final_error, started_at, now(), status, latency, body from dead
 ),
 wake as (
   select pg_notify({{channel}}, queue) from (select distinct queue from retried where state = 'available') q

@@ -1,4 +1,7 @@
 -- queue_settings: limits and pause state of queues $1 (text[]), for a worker's claim planning.
-select name, concurrency, tenant_concurrency, paused
-from {{schema}}.queues
-where name = any($1::text[])
+-- A queue whose 'process:<queue>' switch is off counts as paused.
+select q.name, q.concurrency, q.tenant_concurrency,
+       q.paused or exists (
+         select 1 from {{schema}}.switches s where s.name = 'process:' || q.name and not s.enabled) as paused
+from {{schema}}.queues q
+where q.name = any($1::text[])

@@ -1,3 +1,4 @@
+import { AuditLog } from "./audit/audit.js";
 import { asDatabaseError, createPool, type Pool, transaction } from "./db/pool.js";
 import { jobsChannel, loadStatements, quoteSchema, type Statement } from "./db/sql.js";
 import { KeelError } from "./errors.js";
@@ -5,16 +6,20 @@ import { assertSchemaCurrent, migrate } from "./migrate/migrator.js";
 import { DEFAULT_BACKOFF } from "./queue/backoff.js";
 import { type AttemptRow, type ClaimRow, type JobRow, toClaimedJob, toJobRecord } from "./queue/rows.js";
 import type {
+  AttemptDetail,
   ClaimedJob,
   EnqueueInput,
   EnqueueResult,
   JobError,
   JobRecord,
   JobState,
+  JobSummary,
   QueueInfo,
   QueueSettings,
 } from "./queue/types.js";
 import { type EnqueueRow, validateEnqueue, validateQueueSettings } from "./queue/validate.js";
+import { Switches } from "./switches/switches.js";
+import { Tokens } from "./tokens/tokens.js";
 
 const STATEMENTS = [
   "enqueue",
@@ -39,6 +44,16 @@ const STATEMENTS = [
   "claim_maintenance",
   "retention_delete",
   "queue_retention",
+  "set_switch",
+  "list_switches",
+  "disabled_switches",
+  "create_token",
+  "find_token",
+  "list_tokens",
+  "revoke_token",
+  "audit",
+  "list_audit",
+  "list_jobs",
 ] as const;
 type StatementName = (typeof STATEMENTS)[number];
 
@@ -58,12 +73,16 @@ export interface EngineOptions {
   applicationName?: string;
 }
 
+/** A job whose attempt ends, with what an HTTP delivery saw. */
+export type Finished = Pick<ClaimedJob, "id" | "leaseToken"> & { detail?: AttemptDetail | null };
+
 /** A failure to record for one claimed job. */
 export interface FailInput {
   job: Pick<ClaimedJob, "id" | "leaseToken">;
   error: JobError;
   /** Milliseconds until the retry; null moves the job to dead now. */
   retryInMs: number | null;
+  detail?: AttemptDetail | null;
 }
 
 /** Counters a process keeps about itself (exported as metrics by the server). */
@@ -96,6 +115,12 @@ export class Engine {
   readonly channel: string;
   readonly stats: EngineStats = { staleLeaseRejections: 0 };
   readonly connectionString: string | undefined;
+  /** Kill switches (scheduling, enqueue:<queue>, process:<queue>). */
+  readonly switches = new Switches(this);
+  /** API tokens, stored hashed. */
+  readonly tokens = new Tokens(this);
+  /** The append-only audit log. */
+  readonly auditLog = new AuditLog(this);
   private readonly sql: Record<StatementName, Statement>;
   private readonly ownsPool: boolean;
   private readonly payloadLimitBytes: number;
@@ -183,6 +208,7 @@ export class Engine {
     const out = await this.run<{ ord: number; id: string; state: JobState; inserted: boolean }>("enqueue", [
       JSON.stringify(unique),
     ]);
+    if (out.length < unique.length) await this.explainRefusedBatch(unique);
     const byOrd = new Map(out.map((r) => [r.ord, r]));
     return rows.map((row) => {
       const ord = alias.get(row.ord) ?? row.ord;
@@ -190,6 +216,15 @@ export class Engine {
       if (!r) throw new Error(`enqueue returned no row for job ${ord}`);
       return { id: r.id, state: r.state, deduplicated: alias.has(row.ord) || !r.inserted };
     });
+  }
+
+  /** The enqueue statement wrote nothing: find the switch that refused the batch. */
+  private async explainRefusedBatch(rows: EnqueueRow[]): Promise<never> {
+    const queues = [...new Set(rows.map((r) => r.queue))];
+    const off = await this.switches.disabled(queues.map((q) => `enqueue:${q}`));
+    const queue = queues.find((q) => off.has(`enqueue:${q}`));
+    if (queue !== undefined) throw new KeelError("enqueue_disabled", { queue });
+    throw new Error("enqueue stored fewer jobs than it was given and no switch explains it");
   }
 
   private async ensureQueues(names: string[]): Promise<void> {
@@ -257,11 +292,12 @@ export class Engine {
   }
 
   /** Marks jobs succeeded; returns the ids rejected for a stale lease token. */
-  async complete(jobs: Pick<ClaimedJob, "id" | "leaseToken">[]): Promise<Set<string>> {
+  async complete(jobs: Finished[]): Promise<Set<string>> {
     if (jobs.length === 0) return new Set();
     const done = await this.run<{ id: string }>("complete", [
       jobs.map((j) => j.id),
       jobs.map((j) => j.leaseToken),
+      ...detailColumns(jobs.map((j) => j.detail)),
     ]);
     return this.rejected(jobs, done);
   }
@@ -274,6 +310,7 @@ export class Engine {
       failures.map((f) => f.job.leaseToken),
       failures.map((f) => (f.retryInMs === null ? null : Math.max(0, Math.round(f.retryInMs)))),
       failures.map((f) => JSON.stringify(f.error)),
+      ...detailColumns(failures.map((f) => f.detail)),
     ]);
     return this.rejected(
       failures.map((f) => f.job),
@@ -373,6 +410,39 @@ export class Engine {
     return toJobRecord(row, attempts);
   }
 
+  /**
+   * Jobs newest first, optionally of one queue and state, `limit` at a time. Pass the last id
+   * of a page as `before` for the next.
+   */
+  async listJobs(
+    filter: { queue?: string; state?: JobState; before?: string; limit?: number } = {},
+  ): Promise<JobSummary[]> {
+    const limit = filter.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new KeelError("invalid_argument", { detail: "limit: a whole number from 1 to 1000" });
+    }
+    if (filter.before !== undefined && !/^[1-9][0-9]{0,18}$/.test(filter.before)) {
+      throw new KeelError("invalid_argument", { detail: "before: a job id (digits)" });
+    }
+    const rows = await this.run<JobRow>("list_jobs", [
+      filter.queue ?? null,
+      filter.state ?? null,
+      filter.before ?? null,
+      limit,
+    ]);
+    return rows.map((r) => {
+      const {
+        payload: _p,
+        attempts: _a,
+        backoff: _b,
+        leaseUntil: _l,
+        workerId: _w,
+        ...summary
+      } = toJobRecord(r, []);
+      return summary;
+    });
+  }
+
   /** Every queue with settings, counts per state and oldest-ready age. */
   async listQueues(): Promise<QueueInfo[]> {
     const rows = await this.run<Record<string, never>>("list_queues", []);
@@ -418,4 +488,15 @@ function parseJobId(id: string): string {
   const s = String(id);
   if (!/^[1-9][0-9]{0,18}$/.test(s)) throw new KeelError("job_not_found", { id: s });
   return s;
+}
+
+/** Attempt details as the three parallel arrays the complete and fail statements take. */
+function detailColumns(
+  details: (AttemptDetail | null | undefined)[],
+): [(number | null)[], (number | null)[], (string | null)[]] {
+  return [
+    details.map((d) => (d?.responseStatus == null ? null : Math.trunc(d.responseStatus))),
+    details.map((d) => (d?.latencyMs == null ? null : Math.round(d.latencyMs))),
+    details.map((d) => d?.responseBody ?? null),
+  ];
 }

@@ -67,6 +67,29 @@ export const ERROR_CODES = {
     message: "Postgres is not reachable: {detail}. Check DATABASE_URL and that the server is running.",
   },
   embedded_postgres_failed: { status: 500, message: "The embedded Postgres could not start: {detail}." },
+  enqueue_disabled: {
+    status: 503,
+    message:
+      "Enqueueing into queue '{queue}' is switched off (switch enqueue:{queue}). Turn the switch on to accept jobs again.",
+  },
+  invalid_switch: {
+    status: 400,
+    message:
+      "'{name}' is not a switch. Use scheduling, scheduling:<schedule>, enqueue:<queue> or process:<queue>.",
+  },
+  token_not_found: { status: 404, message: "Token {id} does not exist." },
+  unauthorized: {
+    status: 401,
+    message: "{detail} Send 'Authorization: Bearer <token>' with a live token (keel tokens create).",
+  },
+  forbidden: {
+    status: 403,
+    message: "This token lacks the '{scope}' scope needed here. Use a token that has it.",
+  },
+  too_many_requests: {
+    status: 429,
+    message: "Too many requests: {detail} Retry after {retryAfter} seconds.",
+  },
   worker_stopped: { status: 409, message: "The worker is stopped; create a new one to process jobs again." },
   unknown_handler: { status: 500, message: "No handler named '{handler}' is registered in this worker." },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -1,7 +1,16 @@
 // The public API of @keel/engine. Everything else is internal.
+
+export { type AuditEntry, AuditLog, type AuditRecord } from "./audit/audit.js";
 export { asDatabaseError, createPool, type Pool } from "./db/pool.js";
 export { jobsChannel, quoteSchema } from "./db/sql.js";
-export { type ClaimOptions, Engine, type EngineOptions, type EngineStats, type FailInput } from "./engine.js";
+export {
+  type ClaimOptions,
+  Engine,
+  type EngineOptions,
+  type EngineStats,
+  type FailInput,
+  type Finished,
+} from "./engine.js";
 export { ERROR_CODES, type ErrorCode, isKeelError, KeelError } from "./errors.js";
 export { openResources } from "./internal/resources.js";
 export { type RetentionResult, runMaintenance, runRetention } from "./maintenance/retention.js";
@@ -19,6 +28,8 @@ export { backoffDelay, DEFAULT_BACKOFF } from "./queue/backoff.js";
 export type * from "./queue/types.js";
 export { HTTP_HANDLER } from "./queue/types.js";
 export { checkSerializable } from "./queue/validate.js";
+export { type Switch, Switches, validateSwitchName } from "./switches/switches.js";
+export { generateToken, hashToken, SCOPES, type Scope, type TokenInfo, Tokens } from "./tokens/tokens.js";
 export { LeaseLostError, NonRetryableError, RetryAfterError, WorkerShutdownError } from "./worker/errors.js";
 export {
   createWorker,

@@ -52,6 +52,12 @@ describe("enqueue", () => {
       if (job) assert.deepEqual(job.payload, { i });
     }
     assert.equal(new Set(results.map((r) => r.id)).size, 500);
+    // Ids follow input order, so jobs of one batch run in the order given.
+    const ids = results.map((r) => BigInt(r.id));
+    assert.ok(
+      ids.every((id, i) => i === 0 || id > (ids[i - 1] as bigint)),
+      "ids increase in input order",
+    );
   });
 
   test("http targets are stored with method and headers", async () => {

@@ -61,6 +61,9 @@ export interface JobRow {
 }
 
 export interface AttemptRow {
+  response_status: number | null;
+  latency_ms: number | null;
+  response_body: string | null;
   attempt: number;
   worker_id: string | null;
   outcome: Attempt["outcome"];
@@ -95,6 +98,9 @@ export function toJobRecord(r: JobRow, attempts: AttemptRow[]): JobRecord {
       error: a.error,
       startedAt: a.started_at,
       finishedAt: a.finished_at,
+      responseStatus: a.response_status,
+      latencyMs: a.latency_ms,
+      responseBody: a.response_body,
     })),
   };
 }

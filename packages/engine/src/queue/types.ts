@@ -78,7 +78,15 @@ export interface JobError {
   stack?: string;
 }
 
-export interface Attempt {
+/** What an HTTP delivery attempt saw; recorded with the attempt. */
+export interface AttemptDetail {
+  responseStatus?: number | null;
+  latencyMs?: number | null;
+  /** The first 16 KiB of the response body. */
+  responseBody?: string | null;
+}
+
+export interface Attempt extends AttemptDetail {
   attempt: number;
   workerId: string | null;
   outcome: "succeeded" | "failed" | "lease_expired" | "released" | "cancelled";
@@ -86,6 +94,9 @@ export interface Attempt {
   startedAt: Date;
   finishedAt: Date;
 }
+
+/** A job in a list: the record without payload and attempts. */
+export type JobSummary = Omit<JobRecord, "payload" | "attempts" | "backoff" | "leaseUntil" | "workerId">;
 
 export interface JobRecord {
   id: string;

@@ -1,7 +1,6 @@
-import type { Engine } from "../engine.js";
-import type { ClaimedJob } from "../queue/types.js";
+import type { Engine, Finished } from "../engine.js";
 
-type Done = Pick<ClaimedJob, "id" | "leaseToken">;
+type Done = Finished;
 
 /**
  * Groups completions from concurrently finishing handlers into one statement per tick: at

@@ -6,7 +6,7 @@ import { track } from "../internal/resources.js";
 import { runMaintenance } from "../maintenance/retention.js";
 import { Listener } from "../notify/listener.js";
 import { backoffDelay } from "../queue/backoff.js";
-import type { ClaimedJob, JobError } from "../queue/types.js";
+import type { AttemptDetail, ClaimedJob, JobError } from "../queue/types.js";
 import { Completer } from "./completer.js";
 import { LeaseLostError, NonRetryableError, RetryAfterError, WorkerShutdownError } from "./errors.js";
 
@@ -22,6 +22,8 @@ export interface JobContext<P = unknown> {
   tenant: string | null;
   /** Aborted when the lease is lost or the worker stops past its deadline; stop work then. */
   signal: AbortSignal;
+  /** Records what this attempt saw (HTTP status, latency, response body) with its outcome. */
+  setAttemptDetail(detail: AttemptDetail): void;
   job: Readonly<ClaimedJob>;
 }
 
@@ -69,6 +71,7 @@ interface Running {
   controller: AbortController;
   /** Set when the job is no longer ours: its outcome must not be written. */
   gone?: "lease_lost" | "released";
+  detail?: AttemptDetail;
 }
 
 /**
@@ -285,6 +288,9 @@ export class Worker {
         maxAttempts: job.maxAttempts,
         tenant: job.tenant,
         signal: controller.signal,
+        setAttemptDetail: (detail) => {
+          entry.detail = detail;
+        },
         job,
       });
       ok = true;
@@ -294,7 +300,9 @@ export class Worker {
     let outcome: JobOutcome = entry.gone ?? (ok ? "succeeded" : "failed");
     if (!entry.gone) {
       try {
-        const stale = ok ? await this.completeWithRetry(job) : await this.recordFailure(job, error);
+        const stale = ok
+          ? await this.completeWithRetry(job, entry.detail)
+          : await this.recordFailure(job, error, entry.detail);
         if (stale) outcome = "stale";
       } catch (err) {
         // The lease will expire and the job will run again: at-least-once, never lost.
@@ -309,10 +317,14 @@ export class Worker {
     this.wake();
   }
 
-  private async completeWithRetry(job: ClaimedJob): Promise<boolean> {
+  private async completeWithRetry(job: ClaimedJob, detail: AttemptDetail | undefined): Promise<boolean> {
     for (let tryNo = 1; ; tryNo++) {
       try {
-        return await (this.completer as Completer).complete(job);
+        return await (this.completer as Completer).complete({
+          id: job.id,
+          leaseToken: job.leaseToken,
+          detail,
+        });
       } catch (err) {
         if (tryNo >= 3) throw err;
         await new Promise((r) => setTimeout(r, 200 * tryNo));
@@ -320,14 +332,18 @@ export class Worker {
     }
   }
 
-  private async recordFailure(job: ClaimedJob, err: unknown): Promise<boolean> {
+  private async recordFailure(
+    job: ClaimedJob,
+    err: unknown,
+    detail: AttemptDetail | undefined,
+  ): Promise<boolean> {
     const retryInMs =
       err instanceof NonRetryableError
         ? null
         : err instanceof RetryAfterError
           ? err.seconds * 1000
           : backoffDelay(job.backoff, job.attempt);
-    const stale = await (this.engine as Engine).fail([{ job, error: toJobError(err), retryInMs }]);
+    const stale = await (this.engine as Engine).fail([{ job, error: toJobError(err), retryInMs, detail }]);
     return stale.has(job.id);
   }
 

@@ -1,0 +1,124 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Engine } from "../engine.js";
+import { KeelError } from "../errors.js";
+
+export const SCOPES = ["admin", "publish", "read"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** A token as listed: never the secret itself, only its first characters. */
+export interface TokenInfo {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: Scope[];
+  createdBy: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedBy: string | null;
+  revokedAt: Date | null;
+}
+
+const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const TOKEN = /^keel_[0-9A-Za-z]{32}$/;
+
+/** A new token: `keel_` and 32 base62 characters (190 random bits), recognisable by secret scanners. */
+export function generateToken(): string {
+  // 62 × 4 = 248 ≤ 256: rejecting bytes ≥ 248 keeps every character equally likely.
+  let out = "";
+  while (out.length < 32) {
+    for (const b of randomBytes(48)) {
+      if (b < 248 && out.length < 32) out += ALPHABET[b % 62];
+    }
+  }
+  return `keel_${out}`;
+}
+
+export function hashToken(token: string): Buffer {
+  return createHash("sha256").update(token).digest();
+}
+
+/**
+ * API tokens, stored as SHA-256 hashes: a database leak reveals no usable token.
+ *
+ * @example
+ * const { token } = await engine.tokens.create({ name: "ci", scopes: ["publish"], actor: "cli:alice" });
+ * await engine.tokens.verify(token); // { id, name, scopes, … }
+ */
+export class Tokens {
+  constructor(private readonly engine: Engine) {}
+
+  /** Creates a token; the returned `token` is the only time the secret is available. */
+  async create(input: {
+    name: string;
+    scopes: Scope[];
+    actor: string;
+  }): Promise<TokenInfo & { token: string }> {
+    const name = typeof input.name === "string" ? input.name.trim() : "";
+    if (name.length < 1 || name.length > 100) {
+      throw new KeelError("invalid_argument", { detail: "name: give the token a name of 1–100 characters" });
+    }
+    const scopes = [...new Set(input.scopes)];
+    if (scopes.length === 0 || scopes.some((s) => !SCOPES.includes(s))) {
+      throw new KeelError("invalid_argument", { detail: `scopes: use one or more of ${SCOPES.join(", ")}` });
+    }
+    const token = generateToken();
+    const [row] = await this.engine.run<TokenRow>("create_token", [
+      name,
+      token.slice(0, 9),
+      hashToken(token),
+      scopes,
+      input.actor,
+    ]);
+    return { ...toInfo(row as TokenRow), token };
+  }
+
+  /**
+   * The live token matching `token`, or null. The lookup is by hash; the final comparison is
+   * constant-time so no timing reveals how much of a guess matched.
+   */
+  async verify(token: string): Promise<TokenInfo | null> {
+    if (typeof token !== "string" || !TOKEN.test(token)) return null;
+    const hash = hashToken(token);
+    const [row] = await this.engine.run<TokenRow & { hash: Buffer }>("find_token", [hash]);
+    if (!row || !timingSafeEqual(row.hash, hash)) return null;
+    return toInfo(row);
+  }
+
+  async list(): Promise<TokenInfo[]> {
+    return (await this.engine.run<TokenRow>("list_tokens", [])).map(toInfo);
+  }
+
+  /** Revokes a token at once; revoking twice keeps the first revocation. */
+  async revoke(id: string, actor: string): Promise<TokenInfo> {
+    if (!/^[1-9][0-9]{0,18}$/.test(String(id))) throw new KeelError("token_not_found", { id: String(id) });
+    const [row] = await this.engine.run<TokenRow>("revoke_token", [String(id), actor]);
+    if (!row) throw new KeelError("token_not_found", { id: String(id) });
+    return toInfo(row);
+  }
+}
+
+interface TokenRow {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: Scope[];
+  created_by: string;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_by: string | null;
+  revoked_at: Date | null;
+}
+
+function toInfo(r: TokenRow): TokenInfo {
+  return {
+    id: r.id,
+    name: r.name,
+    prefix: r.prefix,
+    scopes: r.scopes,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at ?? null,
+    revokedBy: r.revoked_by ?? null,
+    revokedAt: r.revoked_at ?? null,
+  };
+}
