@@ -19,6 +19,17 @@ table audit_log
   target text
   source text
   details jsonb
+table idempotency_keys
+  scope text not null
+  key text not null
+  fingerprint text not null
+  state text not null
+  locked_until timestamp with time zone
+  response_status integer
+  response_headers jsonb
+  response_body text
+  created_at timestamp with time zone not null default now()
+  expires_at timestamp with time zone not null
 table job_history
   id bigint not null
   queue text not null
@@ -74,6 +85,10 @@ table queues
   paused boolean not null default false
   created_at timestamp with time zone not null default now()
   updated_at timestamp with time zone not null default now()
+table settings
+  key text not null
+  value text not null
+  created_at timestamp with time zone not null default now()
 table switches
   name text not null
   enabled boolean not null
@@ -94,6 +109,8 @@ table tokens
 constraint attempts.attempts_outcome_check CHECK ((outcome = ANY (ARRAY['succeeded'::text, 'failed'::text, 'lease_expired'::text, 'released'::text, 'cancelled'::text])))
 constraint attempts.attempts_pkey PRIMARY KEY (id)
 constraint audit_log.audit_log_pkey PRIMARY KEY (id)
+constraint idempotency_keys.idempotency_keys_pkey PRIMARY KEY (scope, key)
+constraint idempotency_keys.idempotency_keys_state_check CHECK ((state = ANY (ARRAY['started'::text, 'completed'::text])))
 constraint job_history.job_history_pkey PRIMARY KEY (id)
 constraint job_history.job_history_state_check CHECK ((state = ANY (ARRAY['succeeded'::text, 'dead'::text, 'cancelled'::text])))
 constraint jobs.jobs_attempt_check CHECK ((attempt >= 0))
@@ -110,6 +127,7 @@ constraint queues.queues_pkey PRIMARY KEY (name)
 constraint queues.queues_retention_dead_seconds_check CHECK ((retention_dead_seconds >= 0))
 constraint queues.queues_retention_succeeded_seconds_check CHECK ((retention_succeeded_seconds >= 0))
 constraint queues.queues_tenant_concurrency_check CHECK (((tenant_concurrency IS NULL) OR (tenant_concurrency > 0)))
+constraint settings.settings_pkey PRIMARY KEY (key)
 constraint switches.switches_pkey PRIMARY KEY (name)
 constraint tokens.tokens_hash_key UNIQUE (hash)
 constraint tokens.tokens_pkey PRIMARY KEY (id)
@@ -119,6 +137,8 @@ index attempts_job CREATE INDEX attempts_job ON keel.attempts USING btree (job_i
 index attempts_pkey CREATE UNIQUE INDEX attempts_pkey ON keel.attempts USING btree (id)
 index audit_log_at CREATE INDEX audit_log_at ON keel.audit_log USING btree (at)
 index audit_log_pkey CREATE UNIQUE INDEX audit_log_pkey ON keel.audit_log USING btree (id)
+index idempotency_keys_expiry CREATE INDEX idempotency_keys_expiry ON keel.idempotency_keys USING btree (expires_at)
+index idempotency_keys_pkey CREATE UNIQUE INDEX idempotency_keys_pkey ON keel.idempotency_keys USING btree (scope, key)
 index job_history_pkey CREATE UNIQUE INDEX job_history_pkey ON keel.job_history USING btree (id)
 index job_history_retention CREATE INDEX job_history_retention ON keel.job_history USING btree (queue, state, finished_at)
 index jobs_dedupe_key CREATE UNIQUE INDEX jobs_dedupe_key ON keel.jobs USING btree (queue, dedupe_key) WHERE (dedupe_key IS NOT NULL)
@@ -130,6 +150,7 @@ index jobs_running CREATE INDEX jobs_running ON keel.jobs USING btree (queue, te
 index maintenance_pkey CREATE UNIQUE INDEX maintenance_pkey ON keel.maintenance USING btree (task)
 index migrations_pkey CREATE UNIQUE INDEX migrations_pkey ON keel.migrations USING btree (id)
 index queues_pkey CREATE UNIQUE INDEX queues_pkey ON keel.queues USING btree (name)
+index settings_pkey CREATE UNIQUE INDEX settings_pkey ON keel.settings USING btree (key)
 index switches_pkey CREATE UNIQUE INDEX switches_pkey ON keel.switches USING btree (name)
 index tokens_hash_key CREATE UNIQUE INDEX tokens_hash_key ON keel.tokens USING btree (hash)
 index tokens_pkey CREATE UNIQUE INDEX tokens_pkey ON keel.tokens USING btree (id)

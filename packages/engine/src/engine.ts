@@ -2,6 +2,7 @@ import { AuditLog } from "./audit/audit.js";
 import { asDatabaseError, createPool, type Pool, transaction } from "./db/pool.js";
 import { jobsChannel, loadStatements, quoteSchema, type Statement } from "./db/sql.js";
 import { KeelError } from "./errors.js";
+import { Idempotency, Settings } from "./idempotency/idempotency.js";
 import { assertSchemaCurrent, migrate } from "./migrate/migrator.js";
 import { DEFAULT_BACKOFF } from "./queue/backoff.js";
 import { type AttemptRow, type ClaimRow, type JobRow, toClaimedJob, toJobRecord } from "./queue/rows.js";
@@ -54,6 +55,13 @@ const STATEMENTS = [
   "audit",
   "list_audit",
   "list_jobs",
+  "idempotency_insert",
+  "idempotency_takeover",
+  "idempotency_get",
+  "idempotency_finish",
+  "idempotency_expire",
+  "setting_insert",
+  "setting_get",
 ] as const;
 type StatementName = (typeof STATEMENTS)[number];
 
@@ -121,6 +129,10 @@ export class Engine {
   readonly tokens = new Tokens(this);
   /** The append-only audit log. */
   readonly auditLog = new AuditLog(this);
+  /** The Idempotency-Key store. */
+  readonly idempotency = new Idempotency(this);
+  /** Values generated once and shared by replicas. */
+  readonly settings = new Settings(this);
   private readonly sql: Record<StatementName, Statement>;
   private readonly ownsPool: boolean;
   private readonly payloadLimitBytes: number;

@@ -12,6 +12,13 @@ export {
   type Finished,
 } from "./engine.js";
 export { ERROR_CODES, type ErrorCode, isKeelError, KeelError } from "./errors.js";
+export {
+  type BeginInput,
+  type BeginResult,
+  Idempotency,
+  Settings,
+  type StoredResponse,
+} from "./idempotency/idempotency.js";
 export { openResources } from "./internal/resources.js";
 export { type RetentionResult, runMaintenance, runRetention } from "./maintenance/retention.js";
 export { codeSchemaVersion, knownMigrations } from "./migrate/migrations.js";

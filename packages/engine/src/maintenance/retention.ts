@@ -34,6 +34,7 @@ export async function runRetention(engine: Engine, batch = 5_000): Promise<Reten
       }
     }
   }
+  deleted += await engine.idempotency.expire(batch);
   return { deleted };
 }
 

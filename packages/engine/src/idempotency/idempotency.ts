@@ -1,0 +1,115 @@
+import type { Engine } from "../engine.js";
+import { KeelError } from "../errors.js";
+
+/** A stored response, replayed to retries of the same request. */
+export interface StoredResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type BeginResult =
+  /** This request holds the key: run it, then call `finish`. */
+  | { state: "started" }
+  /** The first request with this key is still running: answer 409. */
+  | { state: "in_flight" }
+  /** The key was used with a different request: answer 422. */
+  | { state: "mismatch" }
+  /** The first request finished: replay its response. */
+  | { state: "completed"; response: StoredResponse };
+
+export interface BeginInput {
+  /** Whose key: a token id or tenant, so two clients' keys never collide. */
+  scope: string;
+  key: string;
+  /** A digest of what makes the request the same request (method, path, body). */
+  fingerprint: string;
+  /** How long the record is kept; default 24 h. */
+  ttlSeconds?: number;
+  /** After this long a started request counts as abandoned and a retry may take over; default 60 s. */
+  lockSeconds?: number;
+}
+
+/**
+ * Idempotency-Key semantics (IETF draft) on Postgres: the first request runs; a retry after it
+ * finished gets the stored response (errors included); a retry while it runs gets "in_flight";
+ * the same key with another request gets "mismatch".
+ *
+ * @example
+ * const r = await engine.idempotency.begin({ scope: token.id, key, fingerprint });
+ * if (r.state === "started") { const res = await run(); await engine.idempotency.finish({ scope: token.id, key, fingerprint, response: res }); }
+ */
+export class Idempotency {
+  constructor(private readonly engine: Engine) {}
+
+  async begin(input: BeginInput): Promise<BeginResult> {
+    const { scope, key, fingerprint } = input;
+    if (typeof key !== "string" || key.length < 1 || key.length > 255) {
+      throw new KeelError("invalid_argument", { detail: "Idempotency-Key: a string of 1–255 characters" });
+    }
+    const args = [scope, key, fingerprint, input.lockSeconds ?? 60, input.ttlSeconds ?? 86_400];
+    if ((await this.engine.run("idempotency_insert", args)).length > 0) return { state: "started" };
+    if ((await this.engine.run("idempotency_takeover", args)).length > 0) return { state: "started" };
+    const [row] = await this.engine.run<{
+      fingerprint: string;
+      state: "started" | "completed";
+      response_status: number | null;
+      response_headers: Record<string, string> | null;
+      response_body: string | null;
+    }>("idempotency_get", [scope, key]);
+    // Gone between the statements (expired and deleted): a fresh start is right.
+    if (!row) return this.begin(input);
+    if (row.fingerprint !== fingerprint) return { state: "mismatch" };
+    if (row.state === "started") return { state: "in_flight" };
+    return {
+      state: "completed",
+      response: {
+        status: row.response_status ?? 500,
+        headers: row.response_headers ?? {},
+        body: row.response_body ?? "",
+      },
+    };
+  }
+
+  /** Stores the response of the request that began with `begin`. */
+  async finish(input: {
+    scope: string;
+    key: string;
+    fingerprint: string;
+    response: StoredResponse;
+  }): Promise<void> {
+    const { scope, key, fingerprint, response } = input;
+    await this.engine.run("idempotency_finish", [
+      scope,
+      key,
+      fingerprint,
+      response.status,
+      JSON.stringify(response.headers),
+      response.body,
+    ]);
+  }
+
+  /** Deletes expired records in batches (run by maintenance). */
+  async expire(batch = 5_000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const [row] = await this.engine.run<{ deleted: number }>("idempotency_expire", [batch]);
+      total += row?.deleted ?? 0;
+      if ((row?.deleted ?? 0) < batch) return total;
+    }
+  }
+}
+
+/** Values generated once and shared by every replica (development secrets). */
+export class Settings {
+  constructor(private readonly engine: Engine) {}
+
+  /** The stored value of `key`, storing `generate()` first when there is none. */
+  async getOrCreate(key: string, generate: () => string): Promise<{ value: string; created: boolean }> {
+    const [inserted] = await this.engine.run<{ value: string }>("setting_insert", [key, generate()]);
+    if (inserted) return { value: inserted.value, created: true };
+    const [row] = await this.engine.run<{ value: string }>("setting_get", [key]);
+    if (!row) throw new Error(`setting ${key} vanished while being read`);
+    return { value: row.value, created: false };
+  }
+}

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { type Engine, isKeelError } from "../src/index.js";
+import { guardLeaks, testEngine } from "./helpers.js";
+
+guardLeaks();
+const engine: Engine = await testEngine();
+const S = `"${engine.schema}"`;
+const response = { status: 201, headers: { "content-type": "application/json" }, body: '{"id":"1"}' };
+
+test("fifty concurrent requests with one key: exactly one runs, the rest are told it is in flight", async () => {
+  const results = await Promise.all(
+    Array.from({ length: 50 }, () =>
+      engine.idempotency.begin({ scope: "tok1", key: "k-race", fingerprint: "f1" }),
+    ),
+  );
+  assert.equal(results.filter((r) => r.state === "started").length, 1);
+  assert.equal(results.filter((r) => r.state === "in_flight").length, 49);
+});
+
+test("after the first finishes, retries replay its response; another request with the key is a mismatch", async () => {
+  assert.deepEqual(await engine.idempotency.begin({ scope: "tok1", key: "k1", fingerprint: "f1" }), {
+    state: "started",
+  });
+  await engine.idempotency.finish({ scope: "tok1", key: "k1", fingerprint: "f1", response });
+  assert.deepEqual(await engine.idempotency.begin({ scope: "tok1", key: "k1", fingerprint: "f1" }), {
+    state: "completed",
+    response,
+  });
+  assert.deepEqual(await engine.idempotency.begin({ scope: "tok1", key: "k1", fingerprint: "other" }), {
+    state: "mismatch",
+  });
+  // The same key under another scope is another request.
+  assert.deepEqual(await engine.idempotency.begin({ scope: "tok2", key: "k1", fingerprint: "other" }), {
+    state: "started",
+  });
+});
+
+test("errors are stored and replayed like successes", async () => {
+  await engine.idempotency.begin({ scope: "s", key: "err", fingerprint: "f" });
+  const failed = { status: 500, headers: {}, body: '{"error":{"code":"x","message":"y"}}' };
+  await engine.idempotency.finish({ scope: "s", key: "err", fingerprint: "f", response: failed });
+  assert.deepEqual(await engine.idempotency.begin({ scope: "s", key: "err", fingerprint: "f" }), {
+    state: "completed",
+    response: failed,
+  });
+});
+
+test("a request abandoned in flight can be taken over by a retry after its lock passes", async () => {
+  await engine.idempotency.begin({ scope: "s", key: "crash", fingerprint: "f" });
+  assert.equal(
+    (await engine.idempotency.begin({ scope: "s", key: "crash", fingerprint: "f" })).state,
+    "in_flight",
+  );
+  await engine.pool.query(
+    `update ${S}.idempotency_keys set locked_until = now() - interval '1 second' where key = 'crash'`,
+  );
+  assert.equal(
+    (await engine.idempotency.begin({ scope: "s", key: "crash", fingerprint: "other" })).state,
+    "mismatch",
+  );
+  assert.equal(
+    (await engine.idempotency.begin({ scope: "s", key: "crash", fingerprint: "f" })).state,
+    "started",
+  );
+});
+
+test("expired records start afresh and are deleted by maintenance", async () => {
+  await engine.idempotency.begin({ scope: "s", key: "old", fingerprint: "f" });
+  await engine.idempotency.finish({ scope: "s", key: "old", fingerprint: "f", response });
+  await engine.pool.query(
+    `update ${S}.idempotency_keys set expires_at = now() - interval '1 second' where key = 'old'`,
+  );
+  assert.equal(
+    (await engine.idempotency.begin({ scope: "s", key: "old", fingerprint: "new" })).state,
+    "started",
+  );
+  await engine.pool.query(
+    `update ${S}.idempotency_keys set expires_at = now() - interval '1 second' where key = 'old'`,
+  );
+  assert.equal(await engine.idempotency.expire(), 1);
+});
+
+test("keys must be 1–255 characters", async () => {
+  for (const key of ["", "x".repeat(256)]) {
+    await assert.rejects(engine.idempotency.begin({ scope: "s", key, fingerprint: "f" }), (e: unknown) =>
+      isKeelError(e, "invalid_argument"),
+    );
+  }
+});
+
+test("a generated setting is created once, whatever the number of replicas asking", async () => {
+  let n = 0;
+  const results = await Promise.all(
+    Array.from({ length: 10 }, () => engine.settings.getOrCreate("signing_secret", () => `v${n++}`)),
+  );
+  assert.equal(new Set(results.map((r) => r.value)).size, 1);
+  assert.equal(results.filter((r) => r.created).length, 1);
+});
