@@ -20,7 +20,20 @@ export interface KeelEnv {
   logLevel: LogLevel;
   nodeEnv: string | undefined;
   production: boolean;
+  /** `whsec_…` secrets that sign deliveries, newest first; unset in development (generated). */
+  signingSecrets: string[] | undefined;
+  /** The bootstrap admin token; unset in development (one is generated and printed once). */
+  adminToken: string | undefined;
+  /** Bearer token for /metrics; unset in development means open. */
+  metricsToken: string | undefined;
+  /** KEEL_TARGET_ALLOWLIST entries: hosts, `*.example.com` wildcards, CIDRs. */
+  targetAllowlist: string[];
+  /** KEEL_CONFIG: the config file to read, if given. */
+  configFile: string | undefined;
 }
+
+/** Secrets under this many characters are refused in production (about 128 bits of randomness). */
+export const MIN_SECRET_LENGTH = 32;
 
 /** Values given on the command line; they win over the environment. */
 export interface EnvOverrides {
@@ -57,7 +70,28 @@ const schema = z.object({
   KEEL_ROLE: optional(z.enum(ROLES, { message: `must be one of ${ROLES.join(", ")}` })),
   KEEL_LOG_LEVEL: optional(z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` })),
   NODE_ENV: optional(z.string()),
+  KEEL_SIGNING_SECRET: optional(
+    z
+      .string()
+      .transform((v) => v.split(/[\s,]+/).filter(Boolean))
+      .refine((list) => list.every(isSigningSecret), {
+        message:
+          "must be one or more whsec_<base64> secrets (at least 16 random bytes each), space-separated, newest first",
+      }),
+  ),
+  KEEL_ADMIN_TOKEN: optional(z.string()),
+  KEEL_METRICS_TOKEN: optional(z.string()),
+  KEEL_TARGET_ALLOWLIST: optional(z.string().transform((v) => v.split(/[\s,]+/).filter(Boolean))),
+  KEEL_CONFIG: optional(z.string()),
 });
+
+// Values that must never be echoed in an error, whatever their problem.
+const SECRET_VARIABLES = new Set([
+  "DATABASE_URL",
+  "KEEL_SIGNING_SECRET",
+  "KEEL_ADMIN_TOKEN",
+  "KEEL_METRICS_TOKEN",
+]);
 
 /**
  * Reads and checks Keel's environment variables, reporting every problem at once.
@@ -74,7 +108,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, overrides: EnvO
   const problems = (parsed.success ? [] : parsed.error.issues).map((issue) => {
     const name = String(issue.path[0] ?? "environment");
     const flag = FLAGS[name] && overrides[FLAGS[name]] !== undefined ? ` (--${FLAGS[name]})` : "";
-    const given = name in input && name !== "DATABASE_URL" ? `=${JSON.stringify(input[name])}` : "";
+    const given = name in input && !SECRET_VARIABLES.has(name) ? `=${JSON.stringify(input[name])}` : "";
     return `${name}${given}${flag} ${issue.message}`;
   });
   // Checked outside zod so it is reported together with the other problems.
@@ -83,6 +117,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, overrides: EnvO
       "DATABASE_URL is required when NODE_ENV=production: the embedded Postgres is for local development. Point it at your Postgres",
     );
   }
+  if (input.NODE_ENV === "production") problems.push(...productionSecretProblems(input));
   if (!parsed.success || problems.length > 0) {
     throw new KeelError("invalid_config", { problems: `- ${problems.join("\n- ")}`, list: problems });
   }
@@ -96,7 +131,41 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, overrides: EnvO
     logLevel: env.KEEL_LOG_LEVEL ?? "info",
     nodeEnv: env.NODE_ENV,
     production: env.NODE_ENV === "production",
+    signingSecrets: env.KEEL_SIGNING_SECRET,
+    adminToken: env.KEEL_ADMIN_TOKEN?.trim(),
+    metricsToken: env.KEEL_METRICS_TOKEN?.trim(),
+    targetAllowlist: env.KEEL_TARGET_ALLOWLIST ?? [],
+    configFile: env.KEEL_CONFIG,
   };
+}
+
+/** In production every secret must be set and strong; development generates what is missing. */
+function productionSecretProblems(input: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  const generate =
+    "generate one with: node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\"";
+  for (const name of ["KEEL_ADMIN_TOKEN", "KEEL_METRICS_TOKEN"]) {
+    const value = input[name]?.trim();
+    if (!value) problems.push(`${name} is required when NODE_ENV=production; ${generate}`);
+    else if (value.length < MIN_SECRET_LENGTH) {
+      problems.push(
+        `${name} is too weak (${value.length} characters): use at least ${MIN_SECRET_LENGTH}; ${generate}`,
+      );
+    }
+  }
+  if (!input.KEEL_SIGNING_SECRET?.trim()) {
+    problems.push(
+      "KEEL_SIGNING_SECRET is required when NODE_ENV=production: set a whsec_ secret, e.g. " +
+        "whsec_$(node -e \"console.log(require('crypto').randomBytes(24).toString('base64'))\")",
+    );
+  }
+  return problems;
+}
+
+/** A Standard Webhooks secret: `whsec_` and base64 of at least 16 bytes (128 bits). */
+export function isSigningSecret(value: string): boolean {
+  const m = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(value);
+  return m !== null && Buffer.from(m[1] as string, "base64").length >= 16;
 }
 
 const FLAGS: Record<string, keyof EnvOverrides> = { PORT: "port", KEEL_ROLE: "role" };

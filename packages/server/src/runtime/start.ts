@@ -2,10 +2,13 @@ import type { AddressInfo } from "node:net";
 import { asDatabaseError, Engine, KeelError } from "@keel/engine";
 import type { Logger } from "pino";
 import { loadEnv, type Role, redactDatabaseUrl } from "../config/env.js";
+import { loadConfigFile } from "../config/file.js";
 import { buildApp, VERSION } from "../http/app.js";
 import { createLogger } from "../log.js";
+import { syncQueues } from "./config-sync.js";
 import { openDatabase } from "./database.js";
 import { type EngineTimerOptions, startEngineTimers } from "./engine-timers.js";
+import { printGeneratedToken, resolveSecrets, type Secrets } from "./secrets.js";
 
 export interface StartKeelOptions {
   /** The environment to read (see docs/running.md). Default `process.env`. */
@@ -19,6 +22,10 @@ export interface StartKeelOptions {
   /** Default: JSON lines on stdout at KEEL_LOG_LEVEL. */
   logger?: Logger;
   timers?: EngineTimerOptions;
+  /** Where `keel.config.*` is looked for. Default: the working directory. */
+  cwd?: string;
+  /** Shows a generated development admin token once. Default: plain text on stderr. */
+  showGeneratedToken?: (token: string, port: number | undefined) => void;
 }
 
 export interface RunningKeel {
@@ -29,6 +36,8 @@ export interface RunningKeel {
   connectionString: string;
   database: "external" | "embedded";
   engine: Engine;
+  /** The secrets in use (development: generated and stored on first start). */
+  secrets: Secrets;
   /** Drains and stops everything in order. Never rejects: failures are logged. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -58,6 +67,8 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
   };
   let draining = false;
   try {
+    // The config file is read before anything starts, so its mistakes cost nothing.
+    const file = await loadConfigFile({ file: config.configFile, cwd: options.cwd });
     const database = await openDatabase(config, logger);
     undo.push({ name: "stop embedded postgres", run: database.stop });
     const engine = await Engine.connect({
@@ -66,6 +77,8 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
       applicationName: `keel-${config.role}`,
     }).catch((err: unknown) => Promise.reject(asDatabaseError(err)));
     undo.push({ name: "close engine", run: () => engine.close() });
+    const queues = await syncQueues(engine, file.config);
+    const secrets = await resolveSecrets(engine, config);
     let port: number | undefined;
     if (HTTP_ROLES.includes(config.role)) {
       const app = buildApp({
@@ -95,9 +108,14 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         postgres: redactDatabaseUrl(database.connectionString),
         schema: config.schema,
         version: VERSION,
+        config: file.path ?? null,
+        queues,
       },
       "keel started",
     );
+    if (secrets.generatedAdminToken) {
+      (options.showGeneratedToken ?? printGeneratedToken)(secrets.generatedAdminToken, port);
+    }
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= (async () => {
@@ -115,6 +133,7 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
       connectionString: database.connectionString,
       database: database.kind,
       engine,
+      secrets,
       stop,
     };
   } catch (err) {

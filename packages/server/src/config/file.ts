@@ -1,0 +1,113 @@
+import { existsSync, readFileSync } from "node:fs";
+import { extname, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { KeelError } from "@keel/engine";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+
+const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
+
+const backoff = z.union([
+  z
+    .object({
+      type: z.literal("exponential"),
+      baseMs: z.number().int().positive().optional(),
+      maxMs: z.number().int().positive().optional(),
+      jitter: z.boolean().optional(),
+    })
+    .strict(),
+  z.object({ type: z.literal("fixed"), delayMs: z.number().int().min(0) }).strict(),
+  z.object({ type: z.literal("list"), delaysMs: z.array(z.number().int().min(0)).min(1) }).strict(),
+]);
+
+const queue = z
+  .object({
+    concurrency: z.number().int().min(1).nullable().optional(),
+    tenantConcurrency: z.number().int().min(1).nullable().optional(),
+    maxAttempts: z.number().int().min(1).max(1000).optional(),
+    backoff: backoff.optional(),
+    retentionSucceededSeconds: z.number().int().min(0).optional(),
+    retentionDeadSeconds: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+const NOT_YET = "is not supported by this version of Keel yet; remove it (it would be ignored otherwise)";
+
+const fileSchema = z
+  .object({
+    queues: z
+      .record(z.string().regex(QUEUE_NAME, "queue names use letters, digits and _.:-"), queue)
+      .optional(),
+    schedules: z
+      .unknown()
+      .refine((v) => v === undefined, NOT_YET)
+      .optional(),
+    sources: z
+      .unknown()
+      .refine((v) => v === undefined, NOT_YET)
+      .optional(),
+  })
+  .strict();
+
+/** The declarative config (queues today; schedules and sources arrive with their features). */
+export type KeelConfigFile = z.infer<typeof fileSchema>;
+
+const CANDIDATES = [
+  "keel.config.yaml",
+  "keel.config.yml",
+  "keel.config.json",
+  "keel.config.js",
+  "keel.config.mjs",
+];
+
+/**
+ * Finds and reads the config file: KEEL_CONFIG, else the first `keel.config.*` in `cwd`.
+ * Returns an empty config when there is none. Every problem is reported at once, with its path.
+ *
+ * @example
+ * const { config, path } = await loadConfigFile({ cwd: process.cwd() });
+ * for (const [name, settings] of Object.entries(config.queues ?? {})) await engine.upsertQueue(name, settings);
+ */
+export async function loadConfigFile(options: { file?: string; cwd?: string } = {}): Promise<{
+  config: KeelConfigFile;
+  path: string | undefined;
+}> {
+  const cwd = options.cwd ?? process.cwd();
+  const path = options.file
+    ? resolve(cwd, options.file)
+    : CANDIDATES.map((c) => resolve(cwd, c)).find(existsSync);
+  if (!path) return { config: {}, path: undefined };
+  if (!existsSync(path)) {
+    throw new KeelError("invalid_config", {
+      problems: `- KEEL_CONFIG: ${path} does not exist`,
+      list: [`KEEL_CONFIG: ${path} does not exist`],
+    });
+  }
+  const raw = await readRaw(path);
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const list = parsed.error.issues.map((i) => {
+      const where = i.path.join(".") || "(top level)";
+      const message =
+        i.code === "unrecognized_keys"
+          ? `unknown key${i.keys.length > 1 ? "s" : ""} ${i.keys.join(", ")}: remove or correct them`
+          : i.message;
+      return `${path}: ${where}: ${message}`;
+    });
+    throw new KeelError("invalid_config", { problems: `- ${list.join("\n- ")}`, list });
+  }
+  return { config: parsed.data, path };
+}
+
+async function readRaw(path: string): Promise<unknown> {
+  const ext = extname(path);
+  try {
+    if (ext === ".json") return JSON.parse(readFileSync(path, "utf8"));
+    if (ext === ".yaml" || ext === ".yml") return parseYaml(readFileSync(path, "utf8")) ?? {};
+    const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+    return mod.default ?? mod;
+  } catch (err) {
+    const detail = `${path}: cannot be read: ${(err as Error).message}`;
+    throw new KeelError("invalid_config", { problems: `- ${detail}`, list: [detail] });
+  }
+}

@@ -1,0 +1,13 @@
+import type { Engine } from "@keel/engine";
+import type { KeelConfigFile } from "../config/file.js";
+
+/**
+ * Applies the config file's queues: each is created or has its settings replaced; the pause
+ * state is runtime state and is kept. Queues missing from the file are left alone (they may
+ * still hold jobs). Running it again changes nothing.
+ */
+export async function syncQueues(engine: Engine, config: KeelConfigFile): Promise<string[]> {
+  const names = Object.keys(config.queues ?? {});
+  for (const name of names) await engine.upsertQueue(name, config.queues?.[name] ?? {});
+  return names;
+}
