@@ -19,6 +19,10 @@ create table switches (
 create function notify_switch_changed() returns trigger language plpgsql as $$
 begin
   perform pg_notify(tg_table_schema || ':switches', new.name);
+  -- Turning processing back on wakes that queue's workers like new work would.
+  if new.enabled and new.name like 'process:%' then
+    perform pg_notify(tg_table_schema || ':jobs', substr(new.name, length('process:') + 1));
+  end if;
   return null;
 end
 $$;

@@ -170,3 +170,40 @@ test("ten processes migrating one schema at once apply each migration exactly on
   const rows = await engine.pool.query(`select count(*)::int n from "${schema}".migrations`);
   assert.equal(rows.rows[0].n, codeSchemaVersion());
 });
+
+test("a process switch reaches three processes within one second, both ways", async () => {
+  const procs = [
+    workerProcess("sw3", { CONCURRENCY: 2 }),
+    workerProcess("sw3", { CONCURRENCY: 2 }),
+    workerProcess("sw3", { CONCURRENCY: 2 }),
+  ];
+  await Promise.all(procs.map((p) => ready(p)));
+  await engine.switches.set("process:sw3", false, { actor: "test", reason: "propagation test" });
+  const offAt = Date.now();
+  await engine.enqueueMany(
+    Array.from({ length: 30 }, () => ({
+      queue: "sw3",
+      target: { handler: "work" },
+      payload: { sleepMs: 100 },
+    })),
+  );
+  // Every process polls at least once a second: 1.5 s without a start shows the switch holds in all.
+  await new Promise((r) => setTimeout(r, 1_500));
+  assert.equal((await ledgerRows("sw3", "start")).filter((r) => r.at.getTime() >= offAt).length, 0);
+  await engine.switches.set("process:sw3", true, { actor: "test" });
+  const onAt = Date.now();
+  const starts = await waitFor(
+    async () => {
+      const rows = await ledgerRows("sw3", "start");
+      return new Set(rows.map((r) => r.pid)).size === 3 ? rows : undefined;
+    },
+    5_000,
+    "all three processes started work",
+  );
+  for (const pid of new Set(starts.map((r) => r.pid))) {
+    const first = starts.find((r) => r.pid === pid)?.at.getTime() as number;
+    assert.ok(first - onAt < 1_000, `process ${pid} saw the switch after ${first - onAt} ms`);
+  }
+  for (const p of procs) p.child.kill("SIGTERM");
+  await Promise.all(procs.map((p) => p.exited));
+});
