@@ -18,6 +18,9 @@ test("role all: serves health and sweeps expired leases back to their queue", as
   try {
     assert.equal(keel.role, "all");
     assert.equal((await get(`http://127.0.0.1:${keel.port}/health/ready`))?.status, 200);
+    const metrics = await fetch(`http://127.0.0.1:${keel.port}/metrics`);
+    assert.equal(metrics.status, 200, "development without KEEL_METRICS_TOKEN: open");
+    assert.match(await metrics.text(), /^# TYPE keel_queue_depth gauge$/m);
     const { engine } = keel;
     const { id } = await engine.enqueue({ queue: "sweep", target: { handler: "h" } });
     const [job] = (await engine.claim({

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { Pool } from "@keel/engine";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Role } from "../config/env.js";
+import { type KeelMetrics, registerMetricsRoute } from "../metrics/index.js";
 import { EventLoopMonitor } from "./event-loop.js";
 import { registerHealthRoutes } from "./health.js";
 
@@ -15,6 +16,10 @@ export interface AppOptions {
   logger?: FastifyBaseLogger;
   /** Production: health output shows no error details (addresses, hosts); the log has them. */
   production?: boolean;
+  /** Serves /metrics when given. */
+  metrics?: KeelMetrics;
+  /** Bearer token for /metrics; required in production. */
+  metricsToken?: string | undefined;
 }
 
 /** The package version, read once; the same path works from `src/` and `dist/`. */
@@ -34,7 +39,9 @@ export const VERSION: string = JSON.parse(
 export function buildApp(options: AppOptions): FastifyInstance {
   const app = Fastify({
     // Probes arrive every few seconds; a log line per probe would drown everything else.
-    logController: new LogController({ disableRequestLogging: (req) => req.url.startsWith("/health") }),
+    logController: new LogController({
+      disableRequestLogging: (req) => req.url.startsWith("/health") || req.url.startsWith("/metrics"),
+    }),
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
   });
   const eventLoop = new EventLoopMonitor();
@@ -49,5 +56,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
     hideErrors: options.production ?? false,
     logError: (err, check) => options.logger?.warn({ err, check }, "health check failed"),
   });
+  if (options.metrics) {
+    registerMetricsRoute(app, {
+      metrics: options.metrics,
+      token: options.metricsToken,
+      production: options.production ?? false,
+    });
+  }
   return app;
 }

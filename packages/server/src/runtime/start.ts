@@ -5,6 +5,7 @@ import { loadEnv, type Role, redactDatabaseUrl } from "../config/env.js";
 import { loadConfigFile } from "../config/file.js";
 import { buildApp, VERSION } from "../http/app.js";
 import { createLogger } from "../log.js";
+import { KeelMetrics } from "../metrics/index.js";
 import { syncQueues } from "./config-sync.js";
 import { openDatabase } from "./database.js";
 import { type EngineTimerOptions, startEngineTimers } from "./engine-timers.js";
@@ -79,6 +80,11 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
     undo.push({ name: "close engine", run: () => engine.close() });
     const queues = await syncQueues(engine, file.config);
     const secrets = await resolveSecrets(engine, config);
+    const metrics = new KeelMetrics({
+      engine,
+      switches: () => engine.switches.list(),
+      onScrapeError: (err, source) => logger.warn({ err, source }, "metrics: scrape-time read failed"),
+    });
     let port: number | undefined;
     if (HTTP_ROLES.includes(config.role)) {
       const app = buildApp({
@@ -88,6 +94,8 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         draining: () => draining,
         logger: logger.child({ component: "http" }),
         production: config.production,
+        metrics,
+        metricsToken: config.metricsToken,
       });
       undo.push({ name: "close http", run: () => app.close() });
       await app.listen({ port: config.port, host: options.host ?? "0.0.0.0" }).catch((err: unknown) => {
