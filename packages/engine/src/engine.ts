@@ -273,8 +273,8 @@ export class Engine {
     });
   }
 
-  /** Limits and pause state of the given queues. */
-  async queueLimits(queues: string[]): Promise<Map<string, { limited: boolean; paused: boolean }>> {
+  /** Limits and pause state of the given queues (null: every queue). */
+  async queueLimits(queues: string[] | null): Promise<Map<string, { limited: boolean; paused: boolean }>> {
     const rows = await this.run<{
       name: string;
       concurrency: number | null;
@@ -365,7 +365,12 @@ export class Engine {
   /** Puts a dead or cancelled job back with a fresh set of attempts, keeping its id. */
   async retry(id: string): Promise<{ id: string }> {
     const jobId = parseJobId(id);
-    const [row] = await this.run<{ id: string }>("retry_job", [jobId]);
+    const [row] = await this.run<{ id: string }>("retry_job", [jobId]).catch(async (err: unknown) => {
+      // The unique index on (queue, dedupe_key) of unfinished jobs.
+      if ((err as { code?: string }).code !== "23505") throw err;
+      const job = await this.getJob(jobId);
+      throw new KeelError("dedupe_key_taken", { id: jobId, queue: job.queue, dedupeKey: job.dedupeKey });
+    });
     if (row) return row;
     const job = await this.getJob(jobId);
     throw new KeelError("job_not_retryable", { id: jobId, state: job.state });

@@ -29,6 +29,11 @@ export const ERROR_CODES = {
     status: 409,
     message: "Job {id} is {state}; only dead or cancelled jobs can be retried.",
   },
+  dedupe_key_taken: {
+    status: 409,
+    message:
+      "Job {id} cannot be retried while another unfinished job in queue '{queue}' holds its dedupe key '{dedupeKey}'. Cancel that job or let it finish, then retry.",
+  },
   job_already_finished: { status: 409, message: "Job {id} is already {state} and cannot be cancelled." },
   schema_too_new: {
     status: 500,

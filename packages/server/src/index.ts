@@ -10,6 +10,14 @@ export {
   redactDatabaseUrl,
 } from "./config/env.js";
 export {
+  createDeliveryHandler,
+  type DeliveryOptions,
+  type DeliveryWorkerOptions,
+  deliveryStatusClass,
+  startDeliveryWorker,
+} from "./delivery/deliver.js";
+export { signPayload } from "./delivery/signing.js";
+export {
   type EmbeddedPostgres,
   type EmbeddedPostgresLog,
   type EmbeddedPostgresOptions,
@@ -24,4 +32,5 @@ export {
   readiness,
 } from "./http/health.js";
 export { createLogger } from "./log.js";
+export { type KeelMetrics, registerMetricsRoute } from "./metrics/index.js";
 export { type RunningKeel, type StartKeelOptions, startKeel } from "./runtime/start.js";

@@ -24,6 +24,12 @@ test("defaults: embedded Postgres in ./.keel, schema keel, port 7070, role all",
     logLevel: "info",
     nodeEnv: undefined,
     production: false,
+    signingSecrets: undefined,
+    adminToken: undefined,
+    metricsToken: undefined,
+    targetAllowlist: [],
+    configFile: undefined,
+    leaseMs: 30_000,
   });
 });
 
@@ -37,6 +43,10 @@ test("reads every variable; empty ones count as unset; flags win over the enviro
       KEEL_ROLE: "api",
       KEEL_LOG_LEVEL: "",
       NODE_ENV: "production",
+      KEEL_ADMIN_TOKEN: "a".repeat(32),
+      KEEL_METRICS_TOKEN: "m".repeat(32),
+      KEEL_SIGNING_SECRET: `whsec_${Buffer.alloc(24, 1).toString("base64")}`,
+      KEEL_LEASE_SECONDS: "10",
     },
     { role: "worker", port: 0 },
   );
@@ -47,6 +57,7 @@ test("reads every variable; empty ones count as unset; flags win over the enviro
   assert.equal(env.role, "worker");
   assert.equal(env.logLevel, "info");
   assert.equal(env.production, true);
+  assert.equal(env.leaseMs, 10_000);
 });
 
 test("lists every problem at once, each saying how to fix it, without echoing the database URL", () => {
@@ -70,7 +81,8 @@ test("lists every problem at once, each saying how to fix it, without echoing th
 
 test("production needs DATABASE_URL, reported along with the other problems", () => {
   const problems = problemsOf(() => loadEnv({ NODE_ENV: "production", PORT: "x" }));
-  assert.equal(problems.length, 2);
+  // PORT, DATABASE_URL and the three production secrets.
+  assert.equal(problems.length, 5);
   assert.match(problems.join("\n"), /DATABASE_URL is required when NODE_ENV=production/);
 });
 

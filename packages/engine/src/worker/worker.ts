@@ -47,8 +47,8 @@ export interface WorkerOptions<H extends Handlers = Handlers> {
   engine?: Engine;
   connectionString?: string;
   schema?: string;
-  /** Queues to claim from. Default `["default"]`. */
-  queues?: string[];
+  /** Queues to claim from, or `"*"` for every queue (new ones are found within a second). Default `["default"]`. */
+  queues?: string[] | "*";
   handlers: H;
   /** Jobs this worker runs at once. Default 10. */
   concurrency?: number;
@@ -95,7 +95,8 @@ export class Worker {
   readonly id: string;
   private engine: Engine | undefined;
   private ownsEngine = false;
-  private readonly queues: string[];
+  /** The queues named in the options; null for every queue. */
+  private readonly named: string[] | null;
   private readonly handlerNames: string[];
   private readonly concurrency: number;
   private readonly leaseMs: number;
@@ -119,7 +120,7 @@ export class Worker {
 
   constructor(private readonly options: WorkerOptions) {
     this.id = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
-    this.queues = options.queues ?? ["default"];
+    this.named = options.queues === "*" ? null : (options.queues ?? ["default"]);
     this.handlerNames = Object.keys(options.handlers);
     this.concurrency = options.concurrency ?? 10;
     this.leaseMs = options.leaseMs ?? 30_000;
@@ -161,7 +162,7 @@ export class Worker {
         connectionString,
         channel: engine.channel,
         onNotify: (queue) => {
-          if (this.queues.includes(queue)) {
+          if (this.named === null || this.named.includes(queue)) {
             this.hungry = true;
             this.wake();
           }
@@ -218,8 +219,9 @@ export class Worker {
         if (!this.hungry) break;
         this.hungry = false;
         await this.refreshLimits(engine);
-        for (let i = 0; i < this.queues.length && this.state === "running"; i++) {
-          const queue = this.queues[(this.rotation + i) % this.queues.length] as string;
+        const queues = this.named ?? [...this.limits.keys()];
+        for (let i = 0; i < queues.length && this.state === "running"; i++) {
+          const queue = queues[(this.rotation + i) % queues.length] as string;
           const free = this.concurrency - this.running.size;
           if (free <= 0) {
             this.hungry = true;
@@ -259,7 +261,7 @@ export class Worker {
 
   private async refreshLimits(engine: Engine): Promise<void> {
     if (Date.now() - this.limitsReadAt < 1_000) return;
-    this.limits = await engine.queueLimits(this.queues);
+    this.limits = await engine.queueLimits(this.named);
     this.limitsReadAt = Date.now();
   }
 

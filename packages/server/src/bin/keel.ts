@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import type { Logger } from "pino";
+import { registerOperatorCommands } from "../cli/index.js";
 import { LOG_LEVELS } from "../config/env.js";
 import { VERSION } from "../http/app.js";
 import { createLogger } from "../log.js";
@@ -39,6 +40,8 @@ program
       exitWith(logFatal(logger, err, "migration failed"));
     }
   });
+
+registerOperatorCommands(program);
 
 await program.parseAsync();
 

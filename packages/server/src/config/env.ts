@@ -30,6 +30,8 @@ export interface KeelEnv {
   targetAllowlist: string[];
   /** KEEL_CONFIG: the config file to read, if given. */
   configFile: string | undefined;
+  /** KEEL_LEASE_SECONDS: how long a worker holds a job between heartbeats' extensions. */
+  leaseMs: number;
 }
 
 /** Secrets under this many characters are refused in production (about 128 bits of randomness). */
@@ -83,6 +85,13 @@ const schema = z.object({
   KEEL_METRICS_TOKEN: optional(z.string()),
   KEEL_TARGET_ALLOWLIST: optional(z.string().transform((v) => v.split(/[\s,]+/).filter(Boolean))),
   KEEL_CONFIG: optional(z.string()),
+  KEEL_LEASE_SECONDS: optional(
+    z
+      .string()
+      .regex(/^\d+$/, { message: "must be a whole number of seconds, at least 5 (default 30)" })
+      .transform(Number)
+      .refine((n) => n >= 5 && n <= 3600, { message: "must be between 5 and 3600 seconds (default 30)" }),
+  ),
 });
 
 // Values that must never be echoed in an error, whatever their problem.
@@ -136,6 +145,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, overrides: EnvO
     metricsToken: env.KEEL_METRICS_TOKEN?.trim(),
     targetAllowlist: env.KEEL_TARGET_ALLOWLIST ?? [],
     configFile: env.KEEL_CONFIG,
+    leaseMs: (env.KEEL_LEASE_SECONDS ?? 30) * 1000,
   };
 }
 

@@ -3,6 +3,7 @@ import { asDatabaseError, Engine, KeelError } from "@keel/engine";
 import type { Logger } from "pino";
 import { loadEnv, type Role, redactDatabaseUrl } from "../config/env.js";
 import { loadConfigFile } from "../config/file.js";
+import { deliveryStatusClass, startDeliveryWorker } from "../delivery/deliver.js";
 import { buildApp, VERSION } from "../http/app.js";
 import { createLogger } from "../log.js";
 import { KeelMetrics } from "../metrics/index.js";
@@ -23,6 +24,10 @@ export interface StartKeelOptions {
   /** Default: JSON lines on stdout at KEEL_LOG_LEVEL. */
   logger?: Logger;
   timers?: EngineTimerOptions;
+  /** HTTP deliveries in flight at once in this process. Default 20. */
+  deliveryConcurrency?: number;
+  /** How long stopping waits for in-flight deliveries before releasing them. Default 30 s. */
+  shutdownTimeoutMs?: number;
   /** Where `keel.config.*` is looked for. Default: the working directory. */
   cwd?: string;
   /** Shows a generated development admin token once. Default: plain text on stderr. */
@@ -107,6 +112,31 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
     if (TIMER_ROLES.includes(config.role)) {
       const timers = startEngineTimers(engine, logger, options.timers);
       undo.push({ name: "stop timers", run: () => timers.stop() });
+      // Stopped first on shutdown: in-flight deliveries finish up to the deadline, the rest
+      // go back to their queue at once.
+      const delivery = await startDeliveryWorker({
+        engine,
+        queues: "*",
+        concurrency: options.deliveryConcurrency ?? 20,
+        signingSecrets: secrets.signingSecrets,
+        production: config.production,
+        allowlist: config.targetAllowlist,
+        onResult: (result) => {
+          const statusClass = deliveryStatusClass(result);
+          if (statusClass) metrics.recordDelivery(statusClass);
+        },
+        worker: {
+          maintenance: false,
+          leaseMs: config.leaseMs,
+          shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
+          hooks: {
+            ...metrics.workerHooks(),
+            onError: (err, during) =>
+              logger.warn({ err, during }, "delivery worker: recovered from an error"),
+          },
+        },
+      });
+      undo.push({ name: "stop delivery", run: () => delivery.stop() });
     }
     logger.info(
       {

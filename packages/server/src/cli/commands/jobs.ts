@@ -1,0 +1,164 @@
+import type { Attempt, JobRecord, JobState, JobSummary, JobTarget } from "@keel/engine";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { duration, fields, table, time } from "../output.js";
+import { type JsonFlag, runOperator } from "../run.js";
+import { group, leaf } from "./command.js";
+
+const STATES: JobState[] = ["scheduled", "available", "running", "succeeded", "dead", "cancelled"];
+const PAYLOAD_SHOWN = 500;
+
+interface ListFlags extends JsonFlag {
+  queue?: string;
+  state?: JobState;
+  limit: number;
+  cursor?: string;
+}
+
+/** `keel jobs get|list|retry|cancel`. */
+export function jobsCommand(): Command {
+  const jobs = group("jobs", "Inspect jobs, retry dead ones, cancel unfinished ones.");
+
+  leaf(jobs, "get <id>", "One job with its payload and every attempt.").action(
+    (id: string, flags: JsonFlag) =>
+      runOperator(flags, async ({ engine }, out) => {
+        const job = await engine.getJob(id);
+        out.result(job, () => describeJob(job));
+      }),
+  );
+
+  leaf(jobs, "list", "Jobs newest first, a page at a time.")
+    .option("--queue <queue>", "only this queue")
+    .addOption(new Option("--state <state>", "only jobs in this state").choices(STATES))
+    .option("--limit <n>", "jobs per page, 1 to 1000", pageSize, 50)
+    .option("--cursor <id>", "the page after this job id (printed as the next cursor)", jobId)
+    .action((flags: ListFlags) =>
+      runOperator(flags, async ({ engine }, out) => {
+        const limit = flags.limit;
+        const page = await engine.listJobs({
+          queue: flags.queue,
+          state: flags.state,
+          before: flags.cursor,
+          limit,
+        });
+        // A full page may have more after it; the last page is shorter (or empty).
+        const nextCursor = page.length === limit ? (page.at(-1)?.id ?? null) : null;
+        out.result({ jobs: page, nextCursor }, () => {
+          if (page.length === 0) return flags.cursor ? "No more jobs." : "No jobs match.";
+          const next = nextCursor ? `\n\nNext page: keel jobs list --cursor ${nextCursor}` : "";
+          return `${jobTable(page)}${next}`;
+        });
+      }),
+    );
+
+  leaf(
+    jobs,
+    "retry <id>",
+    "Put a dead or cancelled job back in its queue with a fresh set of attempts.",
+  ).action((id: string, flags: JsonFlag) =>
+    runOperator(flags, async (session, out) => {
+      const { engine } = session;
+      await engine.retry(id);
+      const job = await engine.getJob(id);
+      await session.audit("job.retry", `job:${job.id}`, { queue: job.queue });
+      out.result(
+        { id: job.id, queue: job.queue, state: job.state },
+        () =>
+          `Job ${job.id} is back in queue ${job.queue} (${job.state}), attempts reset to 0 of ${job.maxAttempts}.`,
+      );
+    }),
+  );
+
+  leaf(jobs, "cancel <id>", "Cancel an unfinished job; a running job's worker loses its lease.").action(
+    (id: string, flags: JsonFlag) =>
+      runOperator(flags, async (session, out) => {
+        const { id: jobId, previousState } = await session.engine.cancel(id, session.actor);
+        await session.audit("job.cancel", `job:${jobId}`, { previousState });
+        out.result({ id: jobId, state: "cancelled", previousState }, () =>
+          previousState === "running"
+            ? `Job ${jobId} cancelled while running: its worker loses the lease and its result is discarded.`
+            : `Job ${jobId} cancelled (it was ${previousState}).`,
+        );
+      }),
+  );
+
+  return jobs;
+}
+
+function jobId(value: string): string {
+  if (!/^[1-9][0-9]{0,18}$/.test(value)) throw new InvalidArgumentError("Use a job id (digits).");
+  return value;
+}
+
+function pageSize(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 1000)
+    throw new InvalidArgumentError("Use a whole number from 1 to 1000.");
+  return n;
+}
+
+function describeJob(job: JobRecord): string {
+  const payload = JSON.stringify(job.payload) ?? "null";
+  const shown =
+    payload.length > PAYLOAD_SHOWN
+      ? `${payload.slice(0, PAYLOAD_SHOWN)}… (${payload.length} characters; --json shows all)`
+      : payload;
+  const head = fields([
+    ["id", job.id],
+    ["queue", job.queue],
+    ["state", job.state],
+    ["target", target(job.target)],
+    ["attempts", `${job.attempt} of ${job.maxAttempts}`],
+    ["priority", job.priority],
+    ["tenant", job.tenant],
+    ["dedupe key", job.dedupeKey],
+    ["created", time(job.createdAt)],
+    ["run at", time(job.runAt)],
+    ["lease until", time(job.leaseUntil)],
+    ["worker", job.workerId],
+    ["finished", time(job.finishedAt)],
+    ["last error", job.lastError ? errorText(job.lastError) : null],
+    ["payload", shown],
+  ]);
+  if (job.attempts.length === 0) return `${head}\n\nNo attempts yet.`;
+  return `${head}\n\n${attemptTable(job.attempts)}`;
+}
+
+function attemptTable(attempts: Attempt[]): string {
+  return table(attempts, [
+    { header: "#", value: (a) => a.attempt, align: "right" },
+    { header: "OUTCOME", value: (a) => a.outcome },
+    { header: "STARTED", value: (a) => time(a.startedAt) },
+    {
+      header: "TOOK",
+      value: (a) => duration((new Date(a.finishedAt).getTime() - new Date(a.startedAt).getTime()) / 1000),
+      align: "right",
+    },
+    { header: "WORKER", value: (a) => a.workerId, max: 30 },
+    { header: "STATUS", value: (a) => a.responseStatus, align: "right" },
+    { header: "ERROR", value: (a) => (a.error ? errorText(a.error) : null), max: 80 },
+  ]);
+}
+
+function jobTable(page: JobSummary[]): string {
+  return table(page, [
+    { header: "ID", value: (j) => j.id, align: "right" },
+    { header: "QUEUE", value: (j) => j.queue },
+    { header: "STATE", value: (j) => j.state },
+    { header: "ATTEMPTS", value: (j) => `${j.attempt}/${j.maxAttempts}`, align: "right" },
+    { header: "TARGET", value: (j) => target(j.target), max: 50 },
+    { header: "RUN AT", value: (j) => time(j.runAt) },
+    { header: "CREATED", value: (j) => time(j.createdAt) },
+    { header: "LAST ERROR", value: (j) => (j.lastError ? errorText(j.lastError) : null), max: 50 },
+  ]);
+}
+
+// Header values may hold credentials when not written as ${VAR}: only their names are shown.
+function target(t: JobTarget): string {
+  if ("handler" in t) return `handler ${t.handler}`;
+  const headers = Object.keys(t.headers ?? {});
+  return `${t.method ?? "POST"} ${t.url}${headers.length ? ` (headers: ${headers.join(", ")})` : ""}`;
+}
+
+function errorText(error: { code?: string; message: string }): string {
+  return error.code ? `${error.code}: ${error.message}` : error.message;
+}

@@ -1,0 +1,117 @@
+import { KeelError, type QueueInfo } from "@keel/engine";
+import type { Command } from "commander";
+import { duration, type Output, table } from "../output.js";
+import { ProgressBar } from "../progress.js";
+import { type JsonFlag, runOperator } from "../run.js";
+import type { Session } from "../session.js";
+import { group, leaf } from "./command.js";
+
+/** `keel queues list|pause|resume|retry-dead`. */
+export function queuesCommand(): Command {
+  const queues = group("queues", "List queues, pause and resume them, retry their dead jobs.");
+
+  leaf(
+    queues,
+    "list",
+    "Every queue with its jobs per state and how long its oldest ready job has waited.",
+  ).action((flags: JsonFlag) =>
+    runOperator(flags, async ({ engine }, out) => {
+      const list = await engine.listQueues();
+      out.result({ queues: list }, () =>
+        list.length === 0 ? "No queues yet: a queue is created by its first job." : queueTable(list),
+      );
+    }),
+  );
+
+  leaf(
+    queues,
+    "pause <name>",
+    "Stop workers everywhere from claiming the queue's jobs; running jobs finish.",
+  ).action((name: string, flags: JsonFlag) =>
+    runOperator(flags, (session, out) => setPaused(session, out, name, true)),
+  );
+
+  leaf(queues, "resume <name>", "Let workers claim the queue's jobs again.").action(
+    (name: string, flags: JsonFlag) =>
+      runOperator(flags, (session, out) => setPaused(session, out, name, false)),
+  );
+
+  leaf(
+    queues,
+    "retry-dead <name>",
+    "Put every dead job of the queue back with a fresh set of attempts (a progress bar on a terminal).",
+  ).action((name: string, flags: JsonFlag) =>
+    runOperator(flags, async (session, out) => {
+      const before = await findQueue(session, name);
+      const bar =
+        !out.json && process.stdout.isTTY && process.stderr.isTTY && before.counts.dead > 0
+          ? new ProgressBar(process.stderr, before.counts.dead, `retrying dead jobs of ${name}`)
+          : undefined;
+      bar?.update(0);
+      let retried: number;
+      try {
+        retried = await session.engine.retryDead(name, (n) => bar?.update(n));
+      } finally {
+        bar?.clear();
+      }
+      const stillDead = (await findQueue(session, name)).counts.dead;
+      await session.audit("queue.retry_dead", `queue:${name}`, { retried, stillDead });
+      out.result({ queue: name, retried, stillDead }, () => {
+        const done =
+          retried === 0
+            ? `Queue ${name} had no dead jobs to retry.`
+            : `Retried ${retried} dead jobs of queue ${name}.`;
+        // Dead jobs whose dedupe key a live job holds (or a newer dead one) are left for later.
+        return stillDead === 0
+          ? done
+          : `${done} ${stillDead} stay dead: a live or newer job holds their dedupe key.`;
+      });
+    }),
+  );
+
+  return queues;
+}
+
+async function setPaused(session: Session, out: Output, name: string, paused: boolean): Promise<void> {
+  const { engine } = session;
+  const wasPaused = (await findQueue(session, name)).paused;
+  if (paused) await engine.pauseQueue(name);
+  else await engine.resumeQueue(name);
+  await session.audit(paused ? "queue.pause" : "queue.resume", `queue:${name}`, { wasPaused });
+  out.result({ queue: name, paused, wasPaused }, () => {
+    if (paused === wasPaused) return `Queue ${name} was already ${paused ? "paused" : "active"}.`;
+    return paused
+      ? `Queue ${name} paused: running jobs finish, no new ones are claimed until \`keel queues resume ${name}\`.`
+      : `Queue ${name} resumed: workers claim its jobs again.`;
+  });
+}
+
+async function findQueue(session: Session, name: string): Promise<QueueInfo> {
+  const queue = (await session.engine.listQueues()).find((q) => q.name === name);
+  if (!queue) throw new KeelError("queue_not_found", { queue: name });
+  return queue;
+}
+
+function queueTable(list: QueueInfo[]): string {
+  const count = (state: keyof QueueInfo["counts"]) => ({
+    header: state.toUpperCase(),
+    value: (q: QueueInfo) => q.counts[state],
+    align: "right" as const,
+  });
+  return table(list, [
+    { header: "NAME", value: (q) => q.name },
+    { header: "STATE", value: (q) => (q.paused ? "paused" : "active") },
+    count("scheduled"),
+    count("available"),
+    count("running"),
+    count("succeeded"),
+    count("dead"),
+    count("cancelled"),
+    {
+      header: "OLDEST READY",
+      value: (q) => (q.oldestReadyAgeSeconds > 0 ? duration(q.oldestReadyAgeSeconds) : "-"),
+      align: "right",
+    },
+    { header: "CONCURRENCY", value: (q) => q.concurrency ?? "-", align: "right" },
+  ]);
+}

@@ -1,0 +1,20 @@
+import type { Command } from "commander";
+import { jobsCommand } from "./commands/jobs.js";
+import { queuesCommand } from "./commands/queues.js";
+import { switchesCommand } from "./commands/switches.js";
+import { tokensCommand } from "./commands/tokens.js";
+
+/**
+ * Adds the operator commands (`keel queues|jobs|switches|tokens …`) to the `keel` program.
+ * They work on the database directly, like `keel migrate`; see docs/cli.md.
+ *
+ * @example
+ * const program = new Command("keel");
+ * registerOperatorCommands(program);
+ * await program.parseAsync();
+ */
+export function registerOperatorCommands(program: Command): void {
+  for (const command of [queuesCommand(), jobsCommand(), switchesCommand(), tokensCommand()]) {
+    program.addCommand(command);
+  }
+}

@@ -1,0 +1,87 @@
+import { hostname, userInfo } from "node:os";
+import { Engine, isKeelError, KeelError } from "@keel/engine";
+import pino, { type Logger } from "pino";
+import { loadEnv } from "../config/env.js";
+import type { Database } from "../runtime/database.js";
+import { locateDatabase } from "./database.js";
+
+/** An open connection to Keel's database for one operator command, and who is running it. */
+export interface Session {
+  engine: Engine;
+  /** `cli:<os user>@<hostname>`, recorded in the audit log and as the author of changes. */
+  actor: string;
+  /** Writes one audit entry for a change this command made. */
+  audit(action: string, target: string, details?: Record<string, unknown>): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database like `keel migrate` does, but never migrates: a schema that is not at this
+ * binary's version stops the command (`schema_outdated`, `schema_too_new`).
+ */
+export async function openSession(env: NodeJS.ProcessEnv = process.env): Promise<Session> {
+  const config = loadEnv(env);
+  const database = await locateDatabase(config, stderrLogger());
+  let engine: Engine;
+  try {
+    engine = await Engine.connect({
+      connectionString: database.connectionString,
+      schema: config.schema,
+      migrate: false,
+      poolSize: 2,
+      applicationName: "keel-cli",
+    });
+  } catch (err) {
+    await database.stop();
+    throw asUnavailable(err);
+  }
+  return sessionOn(engine, database);
+}
+
+function sessionOn(engine: Engine, database: Database): Session {
+  const host = hostname();
+  const actor = `cli:${osUser()}@${host}`;
+  return {
+    engine,
+    actor,
+    audit: (action, target, details) =>
+      engine.auditLog.write({ actor, action, target, source: host, details: details ?? null }),
+    close: async () => {
+      await engine.close();
+      await database.stop();
+    },
+  };
+}
+
+// While connecting, every failure is about reaching or using the database (auth, TLS, a missing
+// database, permissions), so it is reported as such; the schema checks keep their own codes.
+function asUnavailable(err: unknown): unknown {
+  if (isKeelError(err)) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  return new KeelError("database_unavailable", { detail }, { cause: err });
+}
+
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    // A container user with no passwd entry.
+    return process.env.USER ?? process.env.LOGNAME ?? `uid${process.getuid?.() ?? "?"}`;
+  }
+}
+
+/**
+ * Messages of the embedded Postgres we may start (an orphan stopped, a stale lock removed) as
+ * plain `warn: …` lines on stderr: stdout carries only the command's result.
+ */
+function stderrLogger(): Logger {
+  return pino(
+    { level: "warn", base: undefined, timestamp: false },
+    {
+      write(line: string) {
+        const { level, msg } = JSON.parse(line) as { level: number; msg: string };
+        process.stderr.write(`${pino.levels.labels[level] ?? "log"}: ${msg}\n`);
+      },
+    },
+  );
+}

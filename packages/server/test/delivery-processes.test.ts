@@ -1,0 +1,141 @@
+/**
+ * HTTP delivery by real `keel start --role worker` processes against one Postgres: the jobs
+ * come out exactly once while leases hold, every request verifies with the standardwebhooks
+ * package, and a worker killed with SIGKILL has its deliveries made by another after the lease.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Engine } from "@keel/engine";
+import { Webhook } from "standardwebhooks";
+import { freshSchema, onCleanup, testDatabaseUrl, waitFor } from "../../engine/test/helpers.js";
+import { newSecret, type Received, startEndpoint } from "./fixtures/delivery-servers.js";
+import { guardServerLeaks, logLine, spawnKeel } from "./helpers.js";
+
+guardServerLeaks();
+const schema = freshSchema("dproc");
+const engine = await Engine.connect({ connectionString: testDatabaseUrl(), schema });
+onCleanup(() => engine.close());
+const secret = newSecret();
+const verifier = new Webhook(secret);
+
+function unverifiable(r: Received): boolean {
+  try {
+    verifier.verify(r.body, {
+      "webhook-id": String(r.headers["webhook-id"]),
+      "webhook-timestamp": String(r.headers["webhook-timestamp"]),
+      "webhook-signature": String(r.headers["webhook-signature"]),
+    });
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function worker(extra: Record<string, string> = {}) {
+  return spawnKeel(["start", "--role", "worker"], {
+    DATABASE_URL: testDatabaseUrl(),
+    KEEL_SCHEMA: schema,
+    PORT: "0",
+    KEEL_SIGNING_SECRET: secret,
+    KEEL_LEASE_SECONDS: "5",
+    ...extra,
+  });
+}
+
+async function started(p: ReturnType<typeof worker>): Promise<void> {
+  await waitFor(() => logLine(p, "keel started") ?? p.child.exitCode !== null, 30_000, "keel started");
+  assert.ok(
+    logLine(p, "keel started"),
+    `keel did not start: ${JSON.stringify(p.lines)} ${p.other.join("\n")}`,
+  );
+}
+
+test("two worker processes: 300 jobs, 30% of first attempts fail, each delivered successfully exactly once", async () => {
+  const endpoint = await startEndpoint((req, res) => {
+    const failFirst = Number(req.headers["keel-job-id"]) % 10 < 3 && req.headers["keel-attempt"] === "1";
+    res.writeHead(failFirst ? 500 : 204).end();
+  });
+  onCleanup(() => endpoint.close());
+  const a = worker();
+  const b = worker();
+  await Promise.all([started(a), started(b)]);
+  const jobs = await engine.enqueueMany(
+    Array.from({ length: 300 }, (_, i) => ({
+      queue: "hooks",
+      target: { url: `${endpoint.origin}/hook` },
+      payload: { i },
+      backoff: { type: "fixed", delayMs: 200 } as const,
+    })),
+  );
+  await waitFor(
+    async () => (await engine.listQueues()).find((q) => q.name === "hooks")?.counts.succeeded === jobs.length,
+    60_000,
+    "all delivered",
+  );
+  const ok = endpoint.received.filter(
+    (r) => !(Number(r.headers["keel-job-id"]) % 10 < 3 && r.headers["keel-attempt"] === "1"),
+  );
+  const perJob = new Map<string, number>();
+  for (const r of ok)
+    perJob.set(String(r.headers["keel-job-id"]), (perJob.get(String(r.headers["keel-job-id"])) ?? 0) + 1);
+  assert.equal(perJob.size, 300);
+  assert.deepEqual(new Set(perJob.values()), new Set([1]), "no job delivered twice");
+  assert.equal(endpoint.received.filter(unverifiable).length, 0, "every request verifies");
+  const workers = await engine.pool.query(
+    `select count(distinct worker_id)::int n from "${schema}".attempts`,
+  );
+  assert.equal(workers.rows[0].n, 2, "both processes delivered");
+  const failed = await engine.pool.query(
+    `select count(*)::int n from "${schema}".attempts where outcome = 'failed' and response_status = 500`,
+  );
+  assert.equal(
+    failed.rows[0].n,
+    endpoint.received.length - 300,
+    "every failed attempt recorded with its status",
+  );
+  a.child.kill("SIGTERM");
+  b.child.kill("SIGTERM");
+  assert.equal((await a.exited).code, 0);
+  assert.equal((await b.exited).code, 0);
+});
+
+test("a worker killed with SIGKILL mid-delivery: another delivers its jobs after the lease", async () => {
+  // First attempts hang (the killed worker holds them); later attempts answer at once.
+  const retriedAt: number[] = [];
+  const endpoint = await startEndpoint((req, res) => {
+    if (req.headers["keel-attempt"] === "1") return;
+    retriedAt.push(Date.now());
+    res.writeHead(200).end("ok");
+  });
+  onCleanup(() => endpoint.close());
+  const a = worker();
+  await started(a);
+  await engine.enqueueMany(
+    Array.from({ length: 10 }, () => ({ queue: "kill", target: { url: `${endpoint.origin}/slow` } })),
+  );
+  await waitFor(() => endpoint.received.length === 10, 20_000, "all ten in flight at worker a");
+  a.child.kill("SIGKILL");
+  await a.exited;
+  const killedAt = Date.now();
+  const b = worker();
+  await started(b);
+  await waitFor(
+    async () => (await engine.listQueues()).find((q) => q.name === "kill")?.counts.succeeded === 10,
+    30_000,
+    "redelivered",
+  );
+  // Lease 5 s, sweep every second, plus the second process's start-up.
+  const lastRetry = Math.max(...retriedAt);
+  assert.ok(lastRetry - killedAt <= 15_000, `redelivered ${lastRetry - killedAt} ms after the kill`);
+  const attempts = await engine.pool.query(
+    `select outcome, count(*)::int n from "${schema}".attempts a join "${schema}".job_history h on h.id = a.job_id
+     where h.queue = 'kill' group by outcome order by outcome`,
+  );
+  assert.deepEqual(attempts.rows, [
+    { outcome: "lease_expired", n: 10 },
+    { outcome: "succeeded", n: 10 },
+  ]);
+  assert.equal(endpoint.received.filter(unverifiable).length, 0);
+  b.child.kill("SIGTERM");
+  assert.equal((await b.exited).code, 0);
+});
