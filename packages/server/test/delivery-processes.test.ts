@@ -139,3 +139,26 @@ test("a worker killed with SIGKILL mid-delivery: another delivers its jobs after
   b.child.kill("SIGTERM");
   assert.equal((await b.exited).code, 0);
 });
+
+test("SIGTERM: readiness fails at once, the delivery in flight finishes, then the process exits 0", async () => {
+  let answer: (() => void) | undefined;
+  const endpoint = await startEndpoint((_req, res) => {
+    answer = () => res.writeHead(200).end("done");
+  });
+  onCleanup(() => endpoint.close());
+  const w = worker();
+  await started(w);
+  const port = logLine(w, "keel started")?.port as number;
+  const { id } = await engine.enqueue({ queue: "drain", target: { url: `${endpoint.origin}/slow` } });
+  await waitFor(() => answer !== undefined, 10_000, "the delivery in flight");
+  w.child.kill("SIGTERM");
+  await waitFor(
+    async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.status === 503,
+    5_000,
+    "readiness failing while draining",
+  );
+  assert.equal(w.child.exitCode, null, "still draining while the delivery runs");
+  answer?.();
+  assert.equal((await w.exited).code, 0);
+  assert.equal((await engine.getJob(id)).state, "succeeded");
+});
