@@ -95,6 +95,21 @@ export const ERROR_CODES = {
     status: 429,
     message: "Too many requests: {detail} Retry after {retryAfter} seconds.",
   },
+  not_found: { status: 404, message: "No route {method} {path}. GET /v1/openapi.json lists the routes." },
+  unsupported_media_type: {
+    status: 415,
+    message: "Send the body as JSON with 'content-type: application/json' (got '{contentType}').",
+  },
+  idempotency_in_flight: {
+    status: 409,
+    message: "A request with this Idempotency-Key is still running. Retry once it has finished.",
+  },
+  idempotency_key_reused: {
+    status: 422,
+    message:
+      "This Idempotency-Key was already used for a different request. Use a new key for a new request.",
+  },
+  internal_error: { status: 500, message: "{detail}" },
   worker_stopped: { status: 409, message: "The worker is stopped; create a new one to process jobs again." },
   unknown_handler: { status: 500, message: "No handler named '{handler}' is registered in this worker." },
 } as const satisfies Record<string, { status: number; message: string }>;

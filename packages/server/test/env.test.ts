@@ -30,6 +30,7 @@ test("defaults: embedded Postgres in ./.keel, schema keel, port 7070, role all",
     targetAllowlist: [],
     configFile: undefined,
     leaseMs: 30_000,
+    trustProxy: false,
   });
 });
 

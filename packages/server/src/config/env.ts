@@ -32,6 +32,8 @@ export interface KeelEnv {
   configFile: string | undefined;
   /** KEEL_LEASE_SECONDS: how long a worker holds a job between heartbeats' extensions. */
   leaseMs: number;
+  /** KEEL_TRUST_PROXY: proxies whose X-Forwarded-For gives the client address (`true`, or IPs/CIDRs). */
+  trustProxy: boolean | string[];
 }
 
 /** Secrets under this many characters are refused in production (about 128 bits of randomness). */
@@ -85,6 +87,9 @@ const schema = z.object({
   KEEL_METRICS_TOKEN: optional(z.string()),
   KEEL_TARGET_ALLOWLIST: optional(z.string().transform((v) => v.split(/[\s,]+/).filter(Boolean))),
   KEEL_CONFIG: optional(z.string()),
+  KEEL_TRUST_PROXY: optional(
+    z.string().transform((v) => (v.trim() === "true" ? true : v.split(/[\s,]+/).filter(Boolean))),
+  ),
   KEEL_LEASE_SECONDS: optional(
     z
       .string()
@@ -146,6 +151,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, overrides: EnvO
     targetAllowlist: env.KEEL_TARGET_ALLOWLIST ?? [],
     configFile: env.KEEL_CONFIG,
     leaseMs: (env.KEEL_LEASE_SECONDS ?? 30) * 1000,
+    trustProxy: env.KEEL_TRUST_PROXY ?? false,
   };
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
-import type { Pool } from "@keel/engine";
+import type { Engine, Pool } from "@keel/engine";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import { registerApi } from "../api/index.js";
 import type { Role } from "../config/env.js";
 import { type KeelMetrics, registerMetricsRoute } from "../metrics/index.js";
 import { EventLoopMonitor } from "./event-loop.js";
@@ -20,6 +21,10 @@ export interface AppOptions {
   metrics?: KeelMetrics;
   /** Bearer token for /metrics; required in production. */
   metricsToken?: string | undefined;
+  /** Serves the /v1 API when given (roles api and all). */
+  api?: { engine: Engine; adminToken: string | undefined };
+  /** Trust X-Forwarded-For from these proxies (Fastify's trustProxy): client addresses for auth slow-down and audit. */
+  trustProxy?: boolean | string | string[];
 }
 
 /** The package version, read once; the same path works from `src/` and `dist/`. */
@@ -43,6 +48,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
       disableRequestLogging: (req) => req.url.startsWith("/health") || req.url.startsWith("/metrics"),
     }),
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    // A client that never finishes sending its request cannot hold a connection forever.
+    requestTimeout: 30_000,
+    trustProxy: options.trustProxy ?? false,
   });
   const eventLoop = new EventLoopMonitor();
   app.addHook("onClose", async () => eventLoop.stop());
@@ -56,6 +64,14 @@ export function buildApp(options: AppOptions): FastifyInstance {
     hideErrors: options.production ?? false,
     logError: (err, check) => options.logger?.warn({ err, check }, "health check failed"),
   });
+  if (options.api) {
+    registerApi(app, {
+      engine: options.api.engine,
+      adminToken: options.api.adminToken,
+      production: options.production ?? false,
+      logger: options.logger,
+    });
+  }
   if (options.metrics) {
     registerMetricsRoute(app, {
       metrics: options.metrics,

@@ -51,6 +51,7 @@ export interface RunningKeel {
 // Every role serves /health/* so orchestrators can probe any replica.
 const HTTP_ROLES: Role[] = ["all", "api", "worker", "scheduler"];
 const TIMER_ROLES: Role[] = ["all", "worker"];
+const API_ROLES: Role[] = ["all", "api"];
 
 /**
  * Runs a Keel process in this one: Postgres (embedded when DATABASE_URL is unset), the
@@ -101,6 +102,8 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         production: config.production,
         metrics,
         metricsToken: config.metricsToken,
+        api: API_ROLES.includes(config.role) ? { engine, adminToken: secrets.adminToken } : undefined,
+        trustProxy: config.trustProxy,
       });
       undo.push({ name: "close http", run: () => app.close() });
       await app.listen({ port: config.port, host: options.host ?? "0.0.0.0" }).catch((err: unknown) => {

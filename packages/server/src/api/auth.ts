@@ -1,0 +1,100 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Engine, Scope } from "@keel/engine";
+import type { FastifyBaseLogger, FastifyRequest } from "fastify";
+import { ApiError } from "./errors.js";
+import type { FailureLimiter } from "./failure-limiter.js";
+import { contractOf } from "./route.js";
+
+/** Who made a request. */
+export interface Principal {
+  /** `admin` for the bootstrap token, else the token id: the Idempotency-Key scope. */
+  id: string;
+  /** As written to the audit log: `admin` or `token:<name>`. */
+  actor: string;
+  scopes: readonly Scope[];
+}
+
+export interface AuthOptions {
+  engine: Engine;
+  /** KEEL_ADMIN_TOKEN; undefined or empty: only tokens from `engine.tokens` are accepted. */
+  adminToken: string | undefined;
+  limiter: FailureLimiter;
+  log: (request: FastifyRequest) => FastifyBaseLogger;
+}
+
+const BEARER = /^Bearer +(\S+) *$/i;
+const ADMIN: Principal = { id: "admin", actor: "admin", scopes: ["admin"] };
+
+/** True when a principal with `scopes` may use a route that needs `needed`. */
+export function allows(scopes: readonly Scope[], needed: Scope): boolean {
+  if (scopes.includes("admin")) return true;
+  if (needed === "read") return scopes.includes("read") || scopes.includes("publish");
+  return scopes.includes(needed);
+}
+
+/**
+ * Authentication and scopes as an onRequest hook (before the body is read). Routes without a
+ * scope are public; unknown /v1 paths need any valid token, so a 404 reveals nothing to
+ * strangers. The token itself is never logged nor echoed.
+ *
+ * @example
+ * const auth = createAuth({ engine, adminToken, limiter: new FailureLimiter(), log: (r) => r.log });
+ * app.addHook("onRequest", auth.authenticate);
+ */
+export function createAuth(options: AuthOptions) {
+  const principals = new WeakMap<FastifyRequest, Principal>();
+  const adminDigest = options.adminToken ? digest(options.adminToken) : undefined;
+
+  async function identify(token: string): Promise<Principal | null> {
+    // Equal-length digests: the comparison time says nothing about the admin token.
+    if (adminDigest && timingSafeEqual(digest(token), adminDigest)) return ADMIN;
+    const info = await options.engine.tokens.verify(token);
+    return info ? { id: info.id, actor: `token:${info.name}`, scopes: info.scopes } : null;
+  }
+
+  async function authenticate(request: FastifyRequest): Promise<void> {
+    const contract = contractOf(request);
+    if (contract?.scope === null) return;
+    const address = request.ip;
+    const waitMs = options.limiter.retryAfterMs(address);
+    if (waitMs > 0) {
+      const retryAfter = Math.ceil(waitMs / 1000);
+      throw new ApiError(
+        "too_many_requests",
+        { detail: "too many failed authentications from this address.", retryAfter },
+        { "retry-after": String(retryAfter) },
+      );
+    }
+    const header = request.headers.authorization;
+    const token = header === undefined ? undefined : BEARER.exec(header)?.[1];
+    const principal = token === undefined ? null : await identify(token);
+    if (!principal) {
+      options.limiter.record(address);
+      const detail =
+        header === undefined
+          ? "No credentials were sent."
+          : token === undefined
+            ? "The Authorization header is not a Bearer token."
+            : "The token is unknown or revoked.";
+      options.log(request).warn({ address, reason: detail }, "api authentication failed");
+      const error = token === undefined ? "" : ', error="invalid_token"';
+      throw new ApiError("unauthorized", { detail }, { "www-authenticate": `Bearer realm="keel"${error}` });
+    }
+    const needed = contract?.scope ?? "read";
+    if (!allows(principal.scopes, needed)) {
+      options.log(request).warn({ actor: principal.actor, needed }, "api scope refused");
+      throw new ApiError("forbidden", { scope: needed });
+    }
+    principals.set(request, principal);
+  }
+
+  return {
+    authenticate,
+    /** The principal of an authenticated request; null on public routes. */
+    principalOf: (request: FastifyRequest): Principal | null => principals.get(request) ?? null,
+  };
+}
+
+function digest(value: string): Buffer {
+  return createHash("sha256").update(value, "utf8").digest();
+}

@@ -1,0 +1,42 @@
+import { z } from "zod/v4";
+import { type Contract, defineContract } from "../route.js";
+import { accessContracts } from "./access.js";
+import { jobContracts } from "./jobs.js";
+import { operationContracts } from "./operations.js";
+
+// Every /v1 route is a contract here; handlers live in ../routes/*.ts.
+
+export * from "./access.js";
+export * from "./jobs.js";
+export * from "./operations.js";
+
+export const openApiDocument = defineContract({
+  operationId: "getOpenApi",
+  method: "GET",
+  path: "/openapi.json",
+  tag: "Reference",
+  summary: "This API as an OpenAPI 3.1 document",
+  scope: null,
+  responses: { 200: { description: "The document.", schema: z.record(z.string(), z.unknown()) } },
+  errors: [],
+});
+
+export const docsPage = defineContract({
+  operationId: "getDocs",
+  method: "GET",
+  path: "/docs",
+  tag: "Reference",
+  summary: "This reference as an HTML page",
+  scope: null,
+  responses: { 200: { description: "The page.", schema: z.string(), contentType: "text/html" } },
+  errors: [],
+});
+
+/** Every contract, in the order of the reference. */
+export const CONTRACTS: readonly Contract[] = [
+  openApiDocument,
+  docsPage,
+  ...jobContracts,
+  ...operationContracts,
+  ...accessContracts,
+];

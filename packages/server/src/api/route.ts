@@ -1,0 +1,122 @@
+import type { Scope } from "@keel/engine";
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from "fastify";
+import type { z } from "zod/v4";
+import type { Principal } from "./auth.js";
+import type { AnyErrorCode } from "./errors.js";
+
+export type Method = "GET" | "POST" | "PUT" | "DELETE";
+
+export interface ResponseSpec {
+  description: string;
+  schema: z.ZodType;
+  /** Default application/json. */
+  contentType?: string;
+}
+
+/**
+ * One route, defined once: the schemas here validate the request (through Fastify's
+ * validator compiler), type the handler, and make the route's entry in the OpenAPI document.
+ */
+export interface Contract {
+  operationId: string;
+  method: Method;
+  /** Path under /v1, in Fastify syntax (`/jobs/:id`). */
+  path: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  /** The scope a token needs (`admin` has every scope, `publish` has `read`); null: public. */
+  scope: Scope | null;
+  params?: z.ZodType;
+  query?: z.ZodType;
+  headers?: z.ZodType;
+  body?: z.ZodType;
+  /** An example body for the reference. */
+  example?: unknown;
+  /** Which body limit applies (ApiOptions); default `bodyLimitBytes`. */
+  bodyLimit?: "job" | "batch";
+  /** Answers with a stored response to a repeated Idempotency-Key. */
+  idempotent?: boolean;
+  /** Successful responses by status. */
+  responses: Record<number, ResponseSpec>;
+  /** Error codes particular to this route; auth and validation codes are added by the document. */
+  errors: readonly AnyErrorCode[];
+}
+
+/** Keeps the literal types of a contract for handler typing. */
+export function defineContract<const C extends Contract>(contract: C): C {
+  return contract;
+}
+
+type Parsed<C extends Contract, K extends "params" | "query" | "body"> = C[K] extends z.ZodType
+  ? z.output<C[K]>
+  : undefined;
+
+/** What a handler answers: one of the contract's statuses with a body of its schema. */
+export type Result<C extends Contract> = {
+  [S in keyof C["responses"] & number]: { status: S; body: z.input<C["responses"][S]["schema"]> };
+}[keyof C["responses"] & number];
+
+export interface Call<C extends Contract> {
+  params: Parsed<C, "params">;
+  query: Parsed<C, "query">;
+  body: Parsed<C, "body">;
+  /** Null on public routes. */
+  principal: Principal | null;
+  request: FastifyRequest;
+  reply: FastifyReply;
+}
+
+export type Handler<C extends Contract> = (call: Call<C>) => Promise<Result<C>>;
+
+/** Runs a handler; the API's wrapper (idempotency, sending) decides what happens with the result. */
+export type Runner = (
+  contract: Contract,
+  call: Call<Contract>,
+  run: () => Promise<{ status: number; body: unknown }>,
+) => Promise<unknown>;
+
+/**
+ * Registers a contract's route: `mount(contract)(handler)`. Two steps so the contract fixes the
+ * handler's types before the handler is checked (status literals stay literal).
+ */
+export type Mount = <C extends Contract>(contract: C) => (handler: Handler<C>) => void;
+
+/** The `mount` of one Fastify context; `bodyLimits` maps each contract's choice to bytes. */
+export function mounter(
+  app: FastifyInstance,
+  bodyLimits: Record<"default" | "job" | "batch", number>,
+  principalOf: (request: FastifyRequest) => Principal | null,
+  runner: Runner,
+): Mount {
+  return (contract) => (handler) => {
+    const schema: FastifySchema = {};
+    if (contract.params) schema.params = contract.params;
+    if (contract.query) schema.querystring = contract.query;
+    if (contract.headers) schema.headers = contract.headers;
+    if (contract.body) schema.body = contract.body;
+    app.route({
+      method: contract.method,
+      url: contract.path,
+      schema,
+      bodyLimit: bodyLimits[contract.bodyLimit ?? "default"],
+      config: { contract },
+      handler: async (request, reply) => {
+        const call = {
+          params: request.params,
+          query: request.query,
+          body: request.body,
+          principal: principalOf(request),
+          request,
+          reply,
+        } as Call<typeof contract>;
+        return runner(contract, call as Call<Contract>, () => handler(call));
+      },
+    });
+  };
+}
+
+/** The contract of the route a request matched; undefined for 404s. */
+export function contractOf(request: FastifyRequest): Contract | undefined {
+  return (request.routeOptions.config as { contract?: Contract }).contract;
+}

@@ -1,0 +1,286 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, describe, test } from "node:test";
+import Fastify from "fastify";
+import { guardLeaks, testEngine } from "../../engine/test/helpers.js";
+import { fingerprint } from "../src/api/idempotency.js";
+import { registerApi } from "../src/api/index.js";
+import { errorCodesOf } from "../src/api/openapi.js";
+import type { Contract } from "../src/api/route.js";
+import { ErrorEnvelope } from "../src/api/schemas.js";
+
+guardLeaks();
+const ADMIN = `admin-${randomBytes(24).toString("hex")}`;
+const engine = await testEngine({ payloadLimitBytes: 4096 });
+const app = Fastify();
+// Every answer must match its contract: the documented schema, or a documented error code.
+const drift: string[] = [];
+app.addHook("onSend", async (request, reply, payload) => {
+  const contract = (request.routeOptions.config as { contract?: Contract }).contract;
+  if (!contract || typeof payload !== "string") return payload;
+  const body = JSON.parse(payload);
+  const spec = contract.responses[reply.statusCode];
+  if (spec && !spec.schema.safeParse(body).success) drift.push(`${contract.operationId} ${reply.statusCode}`);
+  if (!spec && !errorCodesOf(contract).includes(body.error?.code)) {
+    drift.push(`${contract.operationId} ${reply.statusCode} ${body.error?.code}`);
+  }
+  if (!spec && !ErrorEnvelope.safeParse(body).success) drift.push(`${contract.operationId} envelope`);
+  return payload;
+});
+registerApi(app, { engine, adminToken: ADMIN, production: false, payloadLimitBytes: 4096 });
+await app.ready();
+after(() => app.close());
+after(() => assert.deepEqual(drift, [], "answers that differ from their contract"));
+
+const call = (method: "GET" | "POST" | "PUT", url: string, payload?: object, headers = {}) =>
+  app.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${ADMIN}`, ...headers },
+    ...(payload ? { payload } : {}),
+  });
+const lastAudit = async () => (await engine.auditLog.list({ limit: 1 }))[0];
+
+describe("POST /v1/jobs", () => {
+  test("enqueues: 201 with id and state; delay and runAt schedule", async () => {
+    const now = await call("POST", "/v1/jobs", {
+      queue: "mail",
+      target: { handler: "send" },
+      payload: { to: 1 },
+    });
+    assert.equal(now.statusCode, 201);
+    assert.deepEqual(Object.keys(now.json()), ["id", "state", "deduplicated"]);
+    assert.equal(now.json().state, "available");
+    const later = await call("POST", "/v1/jobs", { target: { handler: "send" }, delay: 60_000 });
+    assert.equal(later.json().state, "scheduled");
+    const at = await call("POST", "/v1/jobs", {
+      target: { handler: "send" },
+      runAt: "2099-01-01T00:00:00+02:00",
+    });
+    assert.equal(at.json().state, "scheduled");
+  });
+
+  test("a live duplicate dedupeKey answers 200 with the existing id", async () => {
+    const job = { queue: "dedupe", target: { handler: "h" }, dedupeKey: "order-7" };
+    const first = await call("POST", "/v1/jobs", job);
+    const again = await call("POST", "/v1/jobs", job);
+    assert.equal(again.statusCode, 200);
+    assert.deepEqual(again.json(), { id: first.json().id, state: "available", deduplicated: true });
+  });
+
+  test("the audit log records who, what and from where, never the payload", async () => {
+    const res = await call("POST", "/v1/jobs", {
+      queue: "audited",
+      target: { url: "https://hooks.example.com/x?sig=abc" },
+      payload: { card: "4242" },
+    });
+    const entry = await lastAudit();
+    assert.equal(entry?.action, "job.create");
+    assert.equal(entry?.actor, "admin");
+    assert.equal(entry?.source, "127.0.0.1");
+    assert.equal(entry?.target, `job:${res.json().id}`);
+    assert.deepEqual(entry?.details, { queue: "audited", url: "https://hooks.example.com" });
+  });
+
+  test("a switched-off queue answers 503 enqueue_disabled", async () => {
+    await engine.switches.set("enqueue:frozen", false, { actor: "test" });
+    const res = await call("POST", "/v1/jobs", { queue: "frozen", target: { handler: "h" } });
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.json().error.code, "enqueue_disabled");
+  });
+
+  test("the engine's payload limit answers 413 payload_too_large", async () => {
+    const res = await call("POST", "/v1/jobs", { target: { handler: "h" }, payload: "x".repeat(5000) });
+    assert.equal(res.statusCode, 413);
+    assert.equal(res.json().error.code, "payload_too_large");
+  });
+});
+
+describe("POST /v1/jobs/batch", () => {
+  test("enqueues in input order; duplicates inside the batch share one job", async () => {
+    const jobs = [
+      { queue: "batch", target: { handler: "a" }, dedupeKey: "k" },
+      { queue: "batch", target: { handler: "b" } },
+      { queue: "batch", target: { handler: "c" }, dedupeKey: "k" },
+    ];
+    const res = await call("POST", "/v1/jobs/batch", { jobs });
+    assert.equal(res.statusCode, 201);
+    const out = res.json().jobs;
+    assert.equal(out.length, 3);
+    assert.equal(out[2].id, out[0].id);
+    assert.deepEqual(
+      out.map((j: { deduplicated: boolean }) => j.deduplicated),
+      [false, false, true],
+    );
+    const entry = await lastAudit();
+    assert.equal(entry?.action, "job.create_batch");
+    assert.deepEqual(entry?.details, { count: 3, created: 2, queues: ["batch"] });
+  });
+
+  test("one bad job refuses the whole batch; more than 1,000 jobs are refused", async () => {
+    const before = (await engine.listJobs({ queue: "allornothing" })).length;
+    const bad = await call("POST", "/v1/jobs/batch", {
+      jobs: [
+        { queue: "allornothing", target: { handler: "a" } },
+        { queue: "allornothing", target: {} },
+      ],
+    });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.json().error.message, /jobs\[1\]\.target/);
+    assert.equal((await engine.listJobs({ queue: "allornothing" })).length, before);
+    const many = await call("POST", "/v1/jobs/batch", {
+      jobs: Array(1001).fill({ target: { handler: "a" } }),
+    });
+    assert.equal(many.statusCode, 400);
+    assert.match(many.json().error.message, /jobs: Too big/);
+  });
+});
+
+describe("GET /v1/jobs/:id and GET /v1/jobs", () => {
+  test("a job with its attempts, response details included; credential headers redacted", async () => {
+    const target = {
+      url: "https://app.example.com/hook",
+      headers: { Authorization: "Bearer sk_live_1", "X-Api-Key": "${API_KEY}", "X-Company-Id": "42" },
+    };
+    const { id } = (await call("POST", "/v1/jobs", { queue: "deliver", target, maxAttempts: 1 })).json();
+    const [claimed] = await engine.claim({
+      queue: "deliver",
+      handlers: ["@http"],
+      limit: 1,
+      leaseMs: 30_000,
+      workerId: "w1",
+      limited: false,
+    });
+    assert.ok(claimed);
+    const detail = { responseStatus: 502, latencyMs: 12, responseBody: "bad gateway" };
+    await engine.fail([{ job: claimed, error: { message: "HTTP 502" }, retryInMs: null, detail }]);
+    const res = await call("GET", `/v1/jobs/${id}`);
+    assert.equal(res.statusCode, 200);
+    const job = res.json();
+    assert.equal(job.state, "dead");
+    assert.deepEqual(job.target.headers, {
+      Authorization: "[redacted]",
+      "X-Api-Key": "${API_KEY}",
+      "X-Company-Id": "42",
+    });
+    assert.equal(job.attempts.length, 1);
+    assert.deepEqual(
+      { s: job.attempts[0].responseStatus, l: job.attempts[0].latencyMs, b: job.attempts[0].responseBody },
+      { s: 502, l: 12, b: "bad gateway" },
+    );
+    assert.match(job.attempts[0].startedAt, /^\d{4}-\d\d-\d\dT.*Z$/);
+  });
+
+  test("an unknown job is 404 job_not_found", async () => {
+    const res = await call("GET", "/v1/jobs/987654321");
+    assert.equal(res.statusCode, 404);
+    assert.equal(res.json().error.code, "job_not_found");
+  });
+
+  test("lists newest first in cursor pages, filtered by queue and state", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++)
+      ids.push((await call("POST", "/v1/jobs", { queue: "pages", target: { handler: "p" } })).json().id);
+    const seen: string[] = [];
+    let cursor: string | null = "";
+    while (cursor !== null) {
+      const res = await call(
+        "GET",
+        `/v1/jobs?queue=pages&state=available&limit=2${cursor ? `&cursor=${cursor}` : ""}`,
+      );
+      assert.equal(res.statusCode, 200);
+      seen.push(...res.json().jobs.map((j: { id: string }) => j.id));
+      cursor = res.json().nextCursor;
+    }
+    assert.deepEqual(seen, ids.reverse());
+    const bad = await call("GET", "/v1/jobs?state=sleeping");
+    assert.equal(bad.json().error.code, "invalid_argument");
+    const unknown = await call("GET", "/v1/jobs?page=2");
+    assert.equal(unknown.json().error.code, "unknown_option");
+  });
+});
+
+describe("POST /v1/jobs/:id/cancel and /retry", () => {
+  test("cancel, retry, and the 409s when the state does not allow it; both audited", async () => {
+    const { id } = (await call("POST", "/v1/jobs", { queue: "ops", target: { handler: "x" } })).json();
+    const retryLive = await call("POST", `/v1/jobs/${id}/retry`);
+    assert.equal(retryLive.statusCode, 409);
+    assert.equal(retryLive.json().error.code, "job_not_retryable");
+    const cancel = await call("POST", `/v1/jobs/${id}/cancel`);
+    assert.deepEqual(cancel.json(), { id, state: "cancelled", previousState: "available" });
+    assert.deepEqual(await lastAudit().then((e) => [e?.action, e?.target]), ["job.cancel", `job:${id}`]);
+    assert.equal((await call("POST", `/v1/jobs/${id}/cancel`)).json().error.code, "job_already_finished");
+    const retry = await call("POST", `/v1/jobs/${id}/retry`, {});
+    assert.deepEqual(retry.json(), { id });
+    assert.deepEqual(await lastAudit().then((e) => [e?.action, e?.target]), ["job.retry", `job:${id}`]);
+    assert.equal((await engine.getJob(id)).state, "available");
+  });
+
+  test("retrying a job whose dedupe key a live job holds is 409, not 500", async () => {
+    const job = { queue: "dk", target: { handler: "x" }, dedupeKey: "same" };
+    const { id } = (await call("POST", "/v1/jobs", job)).json();
+    await call("POST", `/v1/jobs/${id}/cancel`);
+    await call("POST", "/v1/jobs", job);
+    const res = await call("POST", `/v1/jobs/${id}/retry`);
+    assert.equal(res.statusCode, 409);
+    assert.equal(res.json().error.code, "dedupe_key_taken");
+  });
+});
+
+describe("Idempotency-Key", () => {
+  const job = { queue: "idem", target: { handler: "charge" }, payload: { cents: 100 } };
+
+  test("a repeat gets the stored response, marked Idempotent-Replayed", async () => {
+    const first = await call("POST", "/v1/jobs", job, { "idempotency-key": "k-1" });
+    assert.equal(first.statusCode, 201);
+    // Same body with keys in another order: the same request.
+    const reordered = { payload: { cents: 100 }, target: { handler: "charge" }, queue: "idem" };
+    const again = await call("POST", "/v1/jobs", reordered, { "idempotency-key": "k-1" });
+    assert.equal(again.statusCode, 201);
+    assert.equal(again.headers["idempotent-replayed"], "true");
+    assert.deepEqual(again.json(), first.json());
+    assert.equal((await engine.listJobs({ queue: "idem" })).length, 1);
+  });
+
+  test("the key with another body is 422; while the first runs, 409", async () => {
+    await call("POST", "/v1/jobs", job, { "idempotency-key": "k-2" });
+    const other = await call(
+      "POST",
+      "/v1/jobs",
+      { ...job, payload: { cents: 999 } },
+      { "idempotency-key": "k-2" },
+    );
+    assert.equal(other.statusCode, 422);
+    assert.equal(other.json().error.code, "idempotency_key_reused");
+    // A request that began and has not finished, as another replica would leave it.
+    const body = { jobs: [job] };
+    const fp = fingerprint({ method: "POST", path: "/v1/jobs/batch", body });
+    assert.equal(
+      (await engine.idempotency.begin({ scope: "admin", key: "k-3", fingerprint: fp })).state,
+      "started",
+    );
+    const running = await call("POST", "/v1/jobs/batch", body, { "idempotency-key": "k-3" });
+    assert.equal(running.statusCode, 409);
+    assert.equal(running.json().error.code, "idempotency_in_flight");
+    assert.equal(running.headers["retry-after"], "1");
+  });
+
+  test("client errors are stored and replayed; keys of different tokens never collide", async () => {
+    const big = { target: { handler: "h" }, payload: "y".repeat(5000) };
+    const first = await call("POST", "/v1/jobs", big, { "idempotency-key": "k-4" });
+    assert.equal(first.statusCode, 413);
+    const again = await call("POST", "/v1/jobs", big, { "idempotency-key": "k-4" });
+    assert.equal(again.statusCode, 413);
+    assert.equal(again.headers["idempotent-replayed"], "true");
+    assert.deepEqual(again.json(), first.json());
+    const { token } = await engine.tokens.create({ name: "other", scopes: ["publish"], actor: "test" });
+    const theirs = await app.inject({
+      method: "POST",
+      url: "/v1/jobs",
+      headers: { authorization: `Bearer ${token}`, "idempotency-key": "k-1" },
+      payload: job,
+    });
+    assert.equal(theirs.statusCode, 201);
+    assert.equal(theirs.headers["idempotent-replayed"], undefined);
+  });
+});
