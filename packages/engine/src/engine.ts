@@ -388,6 +388,19 @@ export class Engine {
     }
   }
 
+  /** Deletes every dead job of a queue with its attempts, in batches; returns how many went. */
+  async purgeDead(queue: string, onProgress?: (purged: number) => void): Promise<number> {
+    let total = 0;
+    for (;;) {
+      // Retention's statement with a zero window: every dead job of the queue.
+      const [row] = await this.run<{ deleted: number }>("retention_delete", [queue, ["dead"], 0, 1000]);
+      const n = row?.deleted ?? 0;
+      total += n;
+      if (n > 0) onProgress?.(total);
+      if (n < 1000) return total;
+    }
+  }
+
   /** Stops claims of a queue in every process; running jobs finish. */
   async pauseQueue(name: string): Promise<void> {
     await this.setPaused(name, true);

@@ -35,7 +35,7 @@ const call = (method: "GET" | "POST" | "PUT" | "DELETE", url: string, payload?: 
 const lastAudit = async () => (await engine.auditLog.list({ limit: 1 }))[0];
 
 /** Enqueues `n` jobs of a one-attempt queue and lets them fail for good. */
-async function deadJobs(queue: string, n: number): Promise<void> {
+async function deadJobs(queue: string, n: number): Promise<string[]> {
   await engine.enqueueMany(
     Array.from({ length: n }, () => ({ queue, target: { handler: "h" }, maxAttempts: 1 })),
   );
@@ -48,6 +48,7 @@ async function deadJobs(queue: string, n: number): Promise<void> {
     limited: false,
   });
   await engine.fail(claimed.map((job) => ({ job, error: { message: "boom" }, retryInMs: null })));
+  return claimed.map((job) => job.id);
 }
 
 describe("queues", () => {
@@ -92,6 +93,22 @@ describe("queues", () => {
       queue: "fragile",
       retried: 0,
     });
+  });
+
+  test("purge-dead deletes every dead job with its attempts, audited", async () => {
+    const ids = await deadJobs("doomed", 4);
+    const res = await call("POST", "/v1/queues/doomed/purge-dead");
+    assert.deepEqual(res.json(), { queue: "doomed", purged: 4 });
+    assert.deepEqual(await lastAudit().then((e) => [e?.action, e?.details]), [
+      "queue.purge_dead",
+      { purged: 4 },
+    ]);
+    for (const id of ids) assert.equal((await call("GET", `/v1/jobs/${id}`)).statusCode, 404);
+    const left = await engine.pool.query(
+      `select count(*)::int n from "${engine.schema}".attempts where job_id = any($1)`,
+      [ids],
+    );
+    assert.equal(left.rows[0].n, 0);
   });
 });
 
@@ -171,6 +188,7 @@ describe("the audit log", () => {
       pauseQueue: ["/v1/queues/every/pause", undefined, "queue.pause"],
       resumeQueue: ["/v1/queues/every/resume", undefined, "queue.resume"],
       retryDeadJobs: ["/v1/queues/every/retry-dead", undefined, "queue.retry_dead"],
+      purgeDeadJobs: ["/v1/queues/every/purge-dead", undefined, "queue.purge_dead"],
       setSwitch: ["/v1/switches/process:every", { enabled: true }, "switch.set"],
       createToken: ["/v1/tokens", { name: "n", scopes: ["read"] }, "token.create"],
       revokeToken: [`/v1/tokens/${tokenId}`, undefined, "token.revoke"],

@@ -172,6 +172,18 @@ describe("keel queues", () => {
     );
   });
 
+  test("purge-dead deletes every dead job of the queue, audited", async () => {
+    await deadJobs("purge", 25);
+    const run = await keel(["queues", "purge-dead", "purge", "--json"]);
+    assert.deepEqual(json(run), { queue: "purge", purged: 25 });
+    assert.equal((await engine.listQueues()).find((q) => q.name === "purge")?.counts.dead, 0);
+    assert.deepEqual(
+      (await auditRows("queue.purge_dead", "queue:purge")).map((a) => a.details),
+      [{ purged: 25 }],
+    );
+    failed(await keel(["queues", "purge-dead", "nope"]), 3, /Queue 'nope' does not exist/);
+  });
+
   const hasScript = process.platform === "linux" && spawnSync("script", ["--version"]).status === 0;
   test("retry-dead draws a progress bar on a terminal", {
     skip: !hasScript && "needs util-linux script",

@@ -63,6 +63,24 @@ export const retryDead = defineContract({
   errors: [],
 });
 
+export const purgeDead = defineContract({
+  operationId: "purgeDeadJobs",
+  method: "POST",
+  path: "/queues/:name/purge-dead",
+  tag: "Queues",
+  summary: "Delete every dead job of a queue, with its attempts",
+  scope: "admin",
+  params: QueueParams,
+  body: NoBody,
+  responses: {
+    200: {
+      description: "How many dead jobs were deleted.",
+      schema: z.strictObject({ queue: z.string(), purged: z.number().int() }),
+    },
+  },
+  errors: [],
+});
+
 export const listSwitches = defineContract({
   operationId: "listSwitches",
   method: "GET",
@@ -94,6 +112,7 @@ export const operationContracts: readonly Contract[] = [
   pauseQueue,
   resumeQueue,
   retryDead,
+  purgeDead,
   listSwitches,
   setSwitch,
 ];

@@ -2,6 +2,7 @@ import {
   listQueues,
   listSwitches,
   pauseQueue,
+  purgeDead,
   resumeQueue,
   retryDead,
   setSwitch,
@@ -35,6 +36,13 @@ export function operationRoutes({ engine, mount, audit }: RouteDeps): void {
     const retried = await engine.retryDead(name);
     await audit(call, { action: "queue.retry_dead", target: `queue:${name}`, details: { retried } });
     return { status: 200, body: { queue: name, retried } };
+  });
+
+  mount(purgeDead)(async (call) => {
+    const { name } = call.params;
+    const purged = await engine.purgeDead(name);
+    await audit(call, { action: "queue.purge_dead", target: `queue:${name}`, details: { purged } });
+    return { status: 200, body: { queue: name, purged } };
   });
 
   mount(listSwitches)(async () => ({

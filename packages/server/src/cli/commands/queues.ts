@@ -6,7 +6,7 @@ import { type JsonFlag, runOperator } from "../run.js";
 import type { Session } from "../session.js";
 import { group, leaf } from "./command.js";
 
-/** `keel queues list|pause|resume|retry-dead`. */
+/** `keel queues list|pause|resume|retry-dead|purge-dead`. */
 export function queuesCommand(): Command {
   const queues = group("queues", "List queues, pause and resume them, retry their dead jobs.");
 
@@ -67,6 +67,18 @@ export function queuesCommand(): Command {
           : `${done} ${stillDead} stay dead: a live or newer job holds their dedupe key.`;
       });
     }),
+  );
+
+  leaf(queues, "purge-dead <name>", "Delete every dead job of the queue with its attempts.").action(
+    (name: string, flags: JsonFlag) =>
+      runOperator(flags, async (session, out) => {
+        await findQueue(session, name);
+        const purged = await session.engine.purgeDead(name);
+        await session.audit("queue.purge_dead", `queue:${name}`, { purged });
+        out.result({ queue: name, purged }, () =>
+          purged === 0 ? `Queue ${name} had no dead jobs.` : `Deleted ${purged} dead jobs of queue ${name}.`,
+        );
+      }),
   );
 
   return queues;
