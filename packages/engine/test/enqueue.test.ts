@@ -181,6 +181,47 @@ describe("bad input", () => {
     });
   }
 
+  test("strings Postgres cannot store and absurd nesting are refused before the database", async () => {
+    const deep: unknown[] = [];
+    let cursor = deep;
+    for (let i = 0; i < 100_000; i++) {
+      const next: unknown[] = [];
+      cursor.push(next);
+      cursor = next;
+    }
+    const cases: [unknown, string, RegExp][] = [
+      [
+        { target: { handler: "h" }, payload: { note: "a\u0000b" } },
+        "payload_not_serializable",
+        /payload\.note: a NUL/,
+      ],
+      [{ target: { handler: "h" }, payload: ["\uD800"] }, "payload_not_serializable", /payload\[0\]/],
+      [
+        { target: { handler: "h" }, payload: { "k\u0000": 1 } },
+        "payload_not_serializable",
+        /a key holds a NUL/,
+      ],
+      [
+        { target: { handler: "h" }, payload: deep },
+        "payload_not_serializable",
+        /nested deeper than 64 levels/,
+      ],
+      [{ target: { handler: "h" }, dedupeKey: "x\u0000" }, "invalid_argument", /dedupeKey: contains a NUL/],
+      [
+        { target: { url: "https://x.example", headers: { a: "\uDC00" } } },
+        "invalid_target",
+        /Postgres cannot store/,
+      ],
+    ];
+    for (const [input, code, message] of cases) {
+      await assert.rejects(
+        engine.enqueue(input as never),
+        (err: unknown) => isKeelError(err, code as never) && message.test((err as Error).message),
+        String(message),
+      );
+    }
+  });
+
   test("a cyclic payload is rejected", async () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;

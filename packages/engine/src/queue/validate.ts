@@ -5,6 +5,21 @@ import { type EnqueueInput, HTTP_HANDLER, type QueueSettings } from "./types.js"
 export const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
 const HANDLER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,199}$/;
 const MAX_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
+/** Deeper JSON than this is refused (Postgres' own jsonb limit is far deeper, but no job needs it). */
+export const MAX_PAYLOAD_DEPTH = 64;
+// NUL, or a lone half of a surrogate pair: Postgres text and jsonb cannot store either.
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** True when Postgres can store the string in text and jsonb columns. */
+export function isStorableText(value: string): boolean {
+  return !UNSTORABLE.test(value);
+}
+
+const storable = (schema: z.ZodString) =>
+  schema.refine(
+    isStorableText,
+    "contains a NUL character or a broken surrogate pair, which Postgres cannot store",
+  );
 
 const backoffSchema = z.discriminatedUnion("type", [
   z
@@ -35,7 +50,10 @@ const httpTarget = z
       .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), "must be an absolute http(s) URL"),
     method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).optional(),
     headers: z
-      .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "invalid header name"), z.string().max(8192))
+      .record(
+        z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "invalid header name"),
+        storable(z.string().max(8192)),
+      )
       .optional(),
   })
   .strict();
@@ -53,8 +71,8 @@ const enqueueSchema = z
     priority: z.number().int().min(-32768).max(32767).optional(),
     maxAttempts: z.number().int().min(1, "must be at least 1").max(1000).optional(),
     backoff: backoffSchema.optional(),
-    dedupeKey: z.string().min(1).max(255).optional(),
-    tenant: z.string().min(1).max(255).optional(),
+    dedupeKey: storable(z.string().min(1).max(255)).optional(),
+    tenant: storable(z.string().min(1).max(255)).optional(),
   })
   .strict();
 
@@ -170,9 +188,11 @@ export function validateQueueSettings(settings: unknown): QueueSettings {
  */
 export function checkSerializable(payload: unknown): number {
   const seen = new Set<object>();
-  const walk = (value: unknown, path: string): void => {
+  const walk = (value: unknown, path: string, depth: number): void => {
     switch (typeof value) {
       case "string":
+        if (!isStorableText(value)) fail(path, "a NUL character or a broken surrogate pair cannot be stored");
+        return;
       case "boolean":
         return;
       case "number":
@@ -186,18 +206,25 @@ export function checkSerializable(payload: unknown): number {
         return;
       case "object": {
         if (value === null) return;
+        if (depth > MAX_PAYLOAD_DEPTH) fail(path, `nested deeper than ${MAX_PAYLOAD_DEPTH} levels`);
         if (seen.has(value)) fail(path, "it refers to itself (a cycle)");
         if (value instanceof Map || value instanceof Set)
           fail(path, `a ${value.constructor.name} would become {}`);
         if (typeof (value as { toJSON?: unknown }).toJSON === "function") return;
         seen.add(value);
-        if (Array.isArray(value)) for (const [i, v] of value.entries()) walk(v, `${path}[${i}]`);
-        else for (const [k, v] of Object.entries(value)) if (v !== undefined) walk(v, `${path}.${k}`);
+        if (Array.isArray(value)) for (const [i, v] of value.entries()) walk(v, `${path}[${i}]`, depth + 1);
+        else {
+          for (const [k, v] of Object.entries(value)) {
+            if (!isStorableText(k))
+              fail(`${path}.<key>`, "a key holds a NUL character or a broken surrogate pair");
+            if (v !== undefined) walk(v, `${path}.${k}`, depth + 1);
+          }
+        }
         seen.delete(value);
       }
     }
   };
-  walk(payload, "payload");
+  walk(payload, "payload", 0);
   return Buffer.byteLength(JSON.stringify(payload));
 }
 

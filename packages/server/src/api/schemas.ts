@@ -1,3 +1,4 @@
+import { isStorableText, MAX_PAYLOAD_DEPTH } from "@keel/engine";
 /**
  * The API's data shapes, defined once in zod: the route contracts (contracts.ts) use them to
  * validate requests, to type handlers and to generate the OpenAPI document. Limits mirror the
@@ -10,18 +11,14 @@ const HANDLER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,199}$/;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 const JOB_ID = /^[1-9][0-9]{0,18}$/;
 const MAX_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
+
 /** Deeper payloads are refused: serialising them would exhaust the stack. */
-export const MAX_PAYLOAD_DEPTH = 64;
+export { MAX_PAYLOAD_DEPTH };
 
 const NOT_STORABLE = "must not contain NUL or unpaired surrogate characters (Postgres cannot store them)";
 
-// A high surrogate without its low half, or a low surrogate without its high half.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** True when Postgres can store the string in text and jsonb columns: no NUL, no lone surrogate. */
-export function storable(s: string): boolean {
-  return !s.includes("\u0000") && !LONE_SURROGATE.test(s);
-}
+/** True when Postgres can store the string in text and jsonb columns (the engine's own check). */
+export const storable = isStorableText;
 
 /** A string of `min`–`max` characters that Postgres can store. */
 export const text = (max: number, min = 1) => z.string().min(min).max(max).refine(storable, NOT_STORABLE);
