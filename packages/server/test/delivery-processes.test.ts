@@ -4,6 +4,7 @@
  * package, and a worker killed with SIGKILL has its deliveries made by another after the lease.
  */
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { Engine } from "@keel/engine";
 import { Webhook } from "standardwebhooks";
@@ -50,23 +51,39 @@ async function started(p: ReturnType<typeof worker>): Promise<void> {
   );
 }
 
-test("two worker processes: 300 jobs, 30% of first attempts fail, each delivered successfully exactly once", async () => {
+test("one api and two worker processes: 300 jobs, 30% of first attempts fail, each delivered exactly once; no secret printed", async () => {
+  const adminToken = `admin-${randomBytes(24).toString("hex")}`;
+  const hookSecret = `hook-${randomBytes(16).toString("hex")}`;
   const endpoint = await startEndpoint((req, res) => {
+    assert.equal(req.headers.authorization, `Bearer ${hookSecret}`, "the ${VAR} header resolved at delivery");
     const failFirst = Number(req.headers["keel-job-id"]) % 10 < 3 && req.headers["keel-attempt"] === "1";
     res.writeHead(failFirst ? 500 : 204).end();
   });
   onCleanup(() => endpoint.close());
-  const a = worker();
-  const b = worker();
-  await Promise.all([started(a), started(b)]);
-  const jobs = await engine.enqueueMany(
-    Array.from({ length: 300 }, (_, i) => ({
-      queue: "hooks",
-      target: { url: `${endpoint.origin}/hook` },
-      payload: { i },
-      backoff: { type: "fixed", delayMs: 200 } as const,
-    })),
-  );
+  const api = spawnKeel(["start", "--role", "api"], {
+    DATABASE_URL: testDatabaseUrl(),
+    KEEL_SCHEMA: schema,
+    PORT: "0",
+    KEEL_ADMIN_TOKEN: adminToken,
+    KEEL_SIGNING_SECRET: secret,
+  });
+  const a = worker({ HOOK_SECRET: hookSecret });
+  const b = worker({ HOOK_SECRET: hookSecret });
+  await Promise.all([started(api), started(a), started(b)]);
+  const created = await fetch(`http://127.0.0.1:${logLine(api, "keel started")?.port}/v1/jobs/batch`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      jobs: Array.from({ length: 300 }, (_, i) => ({
+        queue: "hooks",
+        target: { url: `${endpoint.origin}/hook`, headers: { Authorization: "Bearer ${HOOK_SECRET}" } },
+        payload: { i },
+        backoff: { type: "fixed", delayMs: 200 },
+      })),
+    }),
+  });
+  assert.equal(created.status, 201, await created.clone().text());
+  const { jobs } = (await created.json()) as { jobs: { id: string }[] };
   await waitFor(
     async () => (await engine.listQueues()).find((q) => q.name === "hooks")?.counts.succeeded === jobs.length,
     60_000,
@@ -93,10 +110,18 @@ test("two worker processes: 300 jobs, 30% of first attempts fail, each delivered
     endpoint.received.length - 300,
     "every failed attempt recorded with its status",
   );
-  a.child.kill("SIGTERM");
-  b.child.kill("SIGTERM");
-  assert.equal((await a.exited).code, 0);
-  assert.equal((await b.exited).code, 0);
+  for (const p of [api, a, b]) p.child.kill("SIGTERM");
+  for (const p of [api, a, b]) assert.equal((await p.exited).code, 0);
+  const printed = [api, a, b].map((p) => JSON.stringify(p.lines) + p.other.join("\n")).join("\n");
+  for (const value of [adminToken, hookSecret, secret, secret.slice(6)]) {
+    assert.ok(!printed.includes(value), "no token, signing secret or ${VAR} value in any output");
+  }
+  const stored = await engine.pool.query(
+    `select (select count(*) from "${schema}".job_history where target::text like '%' || $1 || '%')
+          + (select count(*) from "${schema}".attempts where coalesce(error::text, '') || coalesce(response_body, '') like '%' || $1 || '%') as n`,
+    [hookSecret],
+  );
+  assert.equal(Number(stored.rows[0].n), 0, "the resolved ${VAR} value is never stored");
 });
 
 test("a worker killed with SIGKILL mid-delivery: another delivers its jobs after the lease", async () => {
