@@ -7,12 +7,12 @@ const HANDLER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,199}$/;
 const MAX_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
 /** Deeper JSON than this is refused (Postgres' own jsonb limit is far deeper, but no job needs it). */
 export const MAX_PAYLOAD_DEPTH = 64;
-// NUL, or a lone half of a surrogate pair: Postgres text and jsonb cannot store either.
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// A lone half of a surrogate pair: like NUL, Postgres text and jsonb cannot store it.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** True when Postgres can store the string in text and jsonb columns. */
+/** True when Postgres can store the string in text and jsonb columns: no NUL, no lone surrogate. */
 export function isStorableText(value: string): boolean {
-  return !UNSTORABLE.test(value);
+  return !value.includes("\u0000") && !LONE_SURROGATE.test(value);
 }
 
 const storable = (schema: z.ZodString) =>
