@@ -171,6 +171,29 @@ describe("GET /v1/jobs/:id and GET /v1/jobs", () => {
     assert.match(job.attempts[0].startedAt, /^\d{4}-\d\d-\d\dT.*Z$/);
   });
 
+  test("errors are shown without stack traces", async () => {
+    const { id } = await engine.enqueue({ queue: "stacks", target: { handler: "h" }, maxAttempts: 1 });
+    const [job] = await engine.claim({
+      queue: "stacks",
+      handlers: ["h"],
+      limit: 1,
+      leaseMs: 30_000,
+      workerId: "w",
+      limited: false,
+    });
+    const error = {
+      name: "Error",
+      message: "boom",
+      stack: "Error: boom\n    at handler (/srv/app/secret-path.js:1:1)",
+    };
+    await engine.fail([{ job: job as never, error, retryInMs: null }]);
+    const res = await call("GET", `/v1/jobs/${id}`);
+    assert.equal(res.json().lastError.message, "boom");
+    assert.equal(res.json().lastError.stack, undefined);
+    assert.equal(res.json().attempts[0].error.stack, undefined);
+    assert.doesNotMatch(res.body, /secret-path/);
+  });
+
   test("an unknown job is 404 job_not_found", async () => {
     const res = await call("GET", "/v1/jobs/987654321");
     assert.equal(res.statusCode, 404);

@@ -41,7 +41,7 @@ export function presentSummary(j: JobSummary): z.input<typeof JobSummaryOut> {
     maxAttempts: j.maxAttempts,
     dedupeKey: j.dedupeKey,
     tenant: j.tenant,
-    lastError: j.lastError,
+    lastError: withoutStack(j.lastError),
     runAt: iso(j.runAt),
     createdAt: iso(j.createdAt),
     finishedAt: isoOrNull(j.finishedAt),
@@ -59,7 +59,7 @@ export function presentJob(j: JobRecord): z.input<typeof Job> {
       attempt: a.attempt,
       workerId: a.workerId,
       outcome: a.outcome,
-      error: a.error,
+      error: withoutStack(a.error),
       startedAt: iso(a.startedAt),
       finishedAt: iso(a.finishedAt),
       responseStatus: a.responseStatus ?? null,
@@ -118,4 +118,14 @@ export function presentAudit(a: AuditRecord): z.input<typeof AuditEntry> {
     source: a.source,
     details: a.details,
   };
+}
+
+/**
+ * Job errors as the API shows them: code, name and message, never a stack trace (it names
+ * Keel's or the worker's files; operators with database access see it through `keel jobs get`).
+ */
+function withoutStack<E extends { stack?: string } | null>(error: E): E {
+  if (!error || error.stack === undefined) return error;
+  const { stack: _stack, ...rest } = error;
+  return rest as E;
 }
