@@ -57,7 +57,8 @@ test("one api and two worker processes: 300 jobs, 30% of first attempts fail, ea
   const endpoint = await startEndpoint((req, res) => {
     assert.equal(req.headers.authorization, `Bearer ${hookSecret}`, "the ${VAR} header resolved at delivery");
     const failFirst = Number(req.headers["keel-job-id"]) % 10 < 3 && req.headers["keel-attempt"] === "1";
-    res.writeHead(failFirst ? 500 : 204).end();
+    // A little work per request, so one worker cannot drain the queue before the other joins.
+    setTimeout(() => res.writeHead(failFirst ? 500 : 204).end(), 20);
   });
   onCleanup(() => endpoint.close());
   const api = spawnKeel(["start", "--role", "api"], {

@@ -57,17 +57,18 @@ test("keel start on embedded Postgres: 1,000 jobs through the API, all delivered
         ...init,
         headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...init.headers },
       });
+    const batch = JSON.stringify({
+      jobs: Array.from({ length: 1000 }, (_, i) => ({
+        queue: "hooks",
+        target: { url: `${endpoint.origin}/hook`, headers: { "x-app": "e2e" } },
+        payload: { i },
+        backoff: { type: "fixed", delayMs: 200 },
+      })),
+    });
     const created = await api("/jobs/batch", {
       method: "POST",
       headers: { "idempotency-key": "e2e-batch-1" },
-      body: JSON.stringify({
-        jobs: Array.from({ length: 1000 }, (_, i) => ({
-          queue: "hooks",
-          target: { url: `${endpoint.origin}/hook`, headers: { "x-app": "e2e" } },
-          payload: { i },
-          backoff: { type: "fixed", delayMs: 200 },
-        })),
-      }),
+      body: batch,
     });
     assert.equal(created.status, 201, await created.clone().text());
     const { jobs } = (await created.json()) as { jobs: { id: string }[] };
@@ -76,14 +77,7 @@ test("keel start on embedded Postgres: 1,000 jobs through the API, all delivered
     const replay = await api("/jobs/batch", {
       method: "POST",
       headers: { "idempotency-key": "e2e-batch-1" },
-      body: JSON.stringify({
-        jobs: Array.from({ length: 1000 }, (_, i) => ({
-          queue: "hooks",
-          target: { url: `${endpoint.origin}/hook`, headers: { "x-app": "e2e" } },
-          payload: { i },
-          backoff: { type: "fixed", delayMs: 200 },
-        })),
-      }),
+      body: batch,
     });
     assert.equal(replay.headers.get("idempotent-replayed"), "true");
     await waitFor(

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { isKeelError, KeelError } from "@keel/engine";
 import type { Logger } from "pino";
 import type { KeelEnv } from "../config/env.js";
-import { isAlive, startToken } from "../embedded/processes.js";
+import { readOwner, sameProcess } from "../embedded/locks.js";
+import { isAlive } from "../embedded/processes.js";
 import { type Database, openDatabase } from "../runtime/database.js";
 
 // The role and database the embedded cluster is created with (embedded/postgres.ts).
@@ -48,7 +49,7 @@ export async function locateDatabase(config: KeelEnv, logger: Logger): Promise<D
  */
 async function runningEmbedded(dataDir: string): Promise<Database | undefined> {
   const owner = await readOwner(join(dataDir, "keel.pid"));
-  if (!owner || !(await isOwnerAlive(owner))) return undefined;
+  if (!owner || !(await sameProcess(owner))) return undefined;
   const pidFile = join(dataDir, "pg", "postmaster.pid");
   const lines = (
     await readText(
@@ -74,29 +75,6 @@ async function runningEmbedded(dataDir: string): Promise<Database | undefined> {
     // Keel owns that Postgres: the command only disconnects.
     stop: async () => {},
   };
-}
-
-interface Owner {
-  pid: number;
-  start: string;
-}
-
-async function readOwner(file: string): Promise<Owner | undefined> {
-  try {
-    const parsed = JSON.parse(await readFile(file, "utf8")) as Partial<Owner>;
-    return typeof parsed.pid === "number"
-      ? { pid: parsed.pid, start: String(parsed.start ?? "") }
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-// The same test as embedded/locks.ts: a pid reused by another process does not count.
-async function isOwnerAlive(owner: Owner): Promise<boolean> {
-  if (!isAlive(owner.pid)) return false;
-  const start = await startToken(owner.pid);
-  return owner.start === "" || start === "" || start === owner.start;
 }
 
 async function readText(file: string, whenMissing: string): Promise<string> {

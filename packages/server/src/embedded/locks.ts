@@ -4,7 +4,8 @@ import { KeelError } from "@keel/engine";
 import type { Log } from "./log-lines.js";
 import { commandLine, isAlive, startToken, stopPostmaster } from "./processes.js";
 
-interface Owner {
+/** The process that holds a data dir: its pid and start time. */
+export interface Owner {
   pid: number;
   start: string;
 }
@@ -37,7 +38,8 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
   });
 }
 
-async function readOwner(file: string): Promise<Owner | undefined> {
+/** The owner recorded in a `keel.pid` file, or undefined when there is none (or it is unreadable). */
+export async function readOwner(file: string): Promise<Owner | undefined> {
   try {
     const parsed = JSON.parse(await readFile(file, "utf8")) as Partial<Owner>;
     return typeof parsed.pid === "number"
@@ -48,7 +50,8 @@ async function readOwner(file: string): Promise<Owner | undefined> {
   }
 }
 
-async function sameProcess(owner: Owner): Promise<boolean> {
+/** True when the owner still runs: a pid reused by another process does not count. */
+export async function sameProcess(owner: Owner): Promise<boolean> {
   if (!isAlive(owner.pid)) return false;
   const start = await startToken(owner.pid);
   return owner.start === "" || start === "" || start === owner.start;

@@ -1,5 +1,6 @@
 import { KeelError, type Pool, schemaStatus } from "@keel/engine";
 import type { FastifyInstance, FastifyReply } from "fastify";
+import { withTimeout } from "../timeout.js";
 import type { EventLoopMonitor } from "./event-loop.js";
 
 /** `application/health+json` (draft-inadarei-api-health-check): pass, warn or fail. */
@@ -170,16 +171,6 @@ async function schemaCheck(sources: HealthSources): Promise<HealthCheck> {
       output: publicError(sources, err, "postgres:schema"),
     };
   }
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  // The query may still settle after the timeout; nobody is waiting for it then.
-  work.catch(() => {});
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The error as the health output shows it: in production without details, which go to the log. */

@@ -1,6 +1,7 @@
 import type { Engine, QueueInfo, WorkerHooks } from "@keel/engine";
 import { NonRetryableError } from "@keel/engine";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { withTimeout } from "../timeout.js";
 
 /** How one job attempt ended, as `keel_jobs_total{outcome}` counts it. */
 export const JOB_OUTCOMES = ["succeeded", "failed", "dead", "lease_lost", "released", "stale"] as const;
@@ -237,14 +238,4 @@ export class KeelMetrics {
 // By name as well: a handler may throw the class from another copy of @keel/engine.
 function isNonRetryable(err: unknown): boolean {
   return err instanceof NonRetryableError || (err instanceof Error && err.name === "NonRetryableError");
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  // A read that settles after the timeout has nobody waiting for it.
-  work.catch(() => {});
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
