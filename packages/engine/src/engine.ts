@@ -62,6 +62,7 @@ const STATEMENTS = [
   "idempotency_expire",
   "setting_insert",
   "setting_get",
+  "waiting_queues",
 ] as const;
 type StatementName = (typeof STATEMENTS)[number];
 
@@ -287,6 +288,11 @@ export class Engine {
         { limited: r.concurrency !== null || r.tenant_concurrency !== null, paused: r.paused },
       ]),
     );
+  }
+
+  /** The queues that hold unclaimed jobs (due or not); cheap however deep the backlog. */
+  async waitingQueues(): Promise<Set<string>> {
+    return new Set((await this.run<{ queue: string }>("waiting_queues", [])).map((r) => r.queue));
   }
 
   /** Extends leases; returns the ids whose lease is lost (they must stop). */

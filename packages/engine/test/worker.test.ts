@@ -272,3 +272,30 @@ test("hooks see every job's start and end", async () => {
   assert.deepEqual(ends.sort(), ["bad:failed", "ok:succeeded"]);
   await worker.stop();
 });
+
+test("a worker serving every queue claims only from queues that hold work", async () => {
+  for (let i = 0; i < 30; i++) await engine.upsertQueue(`empty-${i}`);
+  const seen = deferred<string>();
+  const claimed: string[] = [];
+  const claim = engine.claim.bind(engine);
+  // Counts the claims this worker makes (the engine and Postgres are the real ones).
+  engine.claim = (options) => {
+    claimed.push(options.queue);
+    return claim(options);
+  };
+  try {
+    const worker = await startWorker({
+      queues: "*",
+      pollIntervalMs: 100,
+      handlers: { h: ({ queue }) => seen.resolve(queue) },
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const { id } = await engine.enqueue({ queue: "brand-new", target: { handler: "h" } });
+    assert.equal(await seen.promise, "brand-new", "a queue created after the worker started is served");
+    await waitFor(async () => (await engine.getJob(id)).state === "succeeded");
+    await worker.stop();
+    assert.ok(!claimed.some((q) => q.startsWith("empty-")), "no claim against an empty queue");
+  } finally {
+    engine.claim = claim;
+  }
+});

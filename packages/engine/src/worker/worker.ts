@@ -219,7 +219,7 @@ export class Worker {
         if (!this.hungry) break;
         this.hungry = false;
         await this.refreshLimits(engine);
-        const queues = this.named ?? [...this.limits.keys()];
+        const queues = this.named ?? (await this.queuesWithWork(engine));
         for (let i = 0; i < queues.length && this.state === "running"; i++) {
           const queue = queues[(this.rotation + i) % queues.length] as string;
           const free = this.concurrency - this.running.size;
@@ -257,6 +257,19 @@ export class Worker {
       this.filling = false;
       this.notifyIdle();
     }
+  }
+
+  /**
+   * Serving every queue: ask which queues hold work instead of one claim per (mostly empty)
+   * queue. A queue created since the last settings read is read at once.
+   */
+  private async queuesWithWork(engine: Engine): Promise<string[]> {
+    const waiting = [...(await engine.waitingQueues())];
+    if (waiting.some((q) => !this.limits.has(q))) {
+      this.limitsReadAt = 0;
+      await this.refreshLimits(engine);
+    }
+    return waiting.filter((q) => this.limits.has(q));
   }
 
   private async refreshLimits(engine: Engine): Promise<void> {
