@@ -1,11 +1,19 @@
 import { AuditLog } from "./audit/audit.js";
 import { asDatabaseError, createPool, type Pool, transaction } from "./db/pool.js";
 import { jobsChannel, loadStatements, quoteSchema, type Statement } from "./db/sql.js";
+import { STATEMENTS, type StatementName } from "./db/statements.js";
 import { KeelError } from "./errors.js";
 import { Idempotency, Settings } from "./idempotency/idempotency.js";
 import { assertSchemaCurrent, migrate } from "./migrate/migrator.js";
-import { DEFAULT_BACKOFF } from "./queue/backoff.js";
-import { type AttemptRow, type ClaimRow, type JobRow, toClaimedJob, toJobRecord } from "./queue/rows.js";
+import { detailColumns, parseJobId } from "./queue/params.js";
+import {
+  type AttemptRow,
+  type ClaimRow,
+  type JobRow,
+  toClaimedJob,
+  toJobRecord,
+  toQueueInfo,
+} from "./queue/rows.js";
 import type {
   AttemptDetail,
   ClaimedJob,
@@ -21,50 +29,6 @@ import type {
 import { type EnqueueRow, validateEnqueue, validateQueueSettings } from "./queue/validate.js";
 import { Switches } from "./switches/switches.js";
 import { Tokens } from "./tokens/tokens.js";
-
-const STATEMENTS = [
-  "enqueue",
-  "ensure_queues",
-  "queue_settings",
-  "claim",
-  "lock_queue",
-  "claim_limited",
-  "heartbeat",
-  "complete",
-  "fail",
-  "release",
-  "sweep_leases",
-  "cancel",
-  "retry_job",
-  "retry_dead",
-  "set_queue_paused",
-  "upsert_queue",
-  "get_job",
-  "job_attempts",
-  "list_queues",
-  "claim_maintenance",
-  "retention_delete",
-  "queue_retention",
-  "set_switch",
-  "list_switches",
-  "disabled_switches",
-  "create_token",
-  "find_token",
-  "list_tokens",
-  "revoke_token",
-  "audit",
-  "list_audit",
-  "list_jobs",
-  "idempotency_insert",
-  "idempotency_takeover",
-  "idempotency_get",
-  "idempotency_finish",
-  "idempotency_expire",
-  "setting_insert",
-  "setting_get",
-  "waiting_queues",
-] as const;
-type StatementName = (typeof STATEMENTS)[number];
 
 export interface EngineOptions {
   /** Postgres connection string; or pass `pool`. */
@@ -482,25 +446,7 @@ export class Engine {
   /** Every queue with settings, counts per state and oldest-ready age. */
   async listQueues(): Promise<QueueInfo[]> {
     const rows = await this.run<Record<string, never>>("list_queues", []);
-    return rows.map((r: Record<string, unknown>) => ({
-      name: r.name as string,
-      paused: r.paused as boolean,
-      concurrency: r.concurrency as number | null,
-      tenantConcurrency: r.tenant_concurrency as number | null,
-      maxAttempts: r.max_attempts as number,
-      backoff: (r.backoff as QueueInfo["backoff"]) ?? DEFAULT_BACKOFF,
-      retentionSucceededSeconds: r.retention_succeeded_seconds as number,
-      retentionDeadSeconds: r.retention_dead_seconds as number,
-      counts: {
-        scheduled: r.scheduled as number,
-        available: r.available as number,
-        running: r.running as number,
-        succeeded: r.succeeded as number,
-        dead: r.dead as number,
-        cancelled: r.cancelled as number,
-      },
-      oldestReadyAgeSeconds: r.oldest_ready_age as number,
-    }));
+    return rows.map(toQueueInfo);
   }
 
   /** Claims periodic task `task` for this process if it has not run for `intervalMs`. */
@@ -515,24 +461,4 @@ export class Engine {
     this.closed = true;
     if (this.ownsPool) await this.pool.end();
   }
-}
-
-function parseJobId(id: string): string {
-  if (typeof id !== "string" && typeof id !== "number") {
-    throw new KeelError("invalid_argument", { detail: "job id must be a string of digits" });
-  }
-  const s = String(id);
-  if (!/^[1-9][0-9]{0,18}$/.test(s)) throw new KeelError("job_not_found", { id: s });
-  return s;
-}
-
-/** Attempt details as the three parallel arrays the complete and fail statements take. */
-function detailColumns(
-  details: (AttemptDetail | null | undefined)[],
-): [(number | null)[], (number | null)[], (string | null)[]] {
-  return [
-    details.map((d) => (d?.responseStatus == null ? null : Math.trunc(d.responseStatus))),
-    details.map((d) => (d?.latencyMs == null ? null : Math.round(d.latencyMs))),
-    details.map((d) => d?.responseBody ?? null),
-  ];
 }

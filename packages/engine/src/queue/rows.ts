@@ -1,4 +1,14 @@
-import type { Attempt, Backoff, ClaimedJob, JobError, JobRecord, JobState, JobTarget } from "./types.js";
+import { DEFAULT_BACKOFF } from "./backoff.js";
+import type {
+  Attempt,
+  Backoff,
+  ClaimedJob,
+  JobError,
+  JobRecord,
+  JobState,
+  JobTarget,
+  QueueInfo,
+} from "./types.js";
 
 // Row shapes as the driver returns them: bigint ids are strings, timestamps are Dates.
 export interface ClaimRow {
@@ -102,5 +112,28 @@ export function toJobRecord(r: JobRow, attempts: AttemptRow[]): JobRecord {
       latencyMs: a.latency_ms,
       responseBody: a.response_body,
     })),
+  };
+}
+
+/** A row of list_queues.sql as QueueInfo. */
+export function toQueueInfo(r: Record<string, unknown>): QueueInfo {
+  return {
+    name: r.name as string,
+    paused: r.paused as boolean,
+    concurrency: r.concurrency as number | null,
+    tenantConcurrency: r.tenant_concurrency as number | null,
+    maxAttempts: r.max_attempts as number,
+    backoff: (r.backoff as QueueInfo["backoff"]) ?? DEFAULT_BACKOFF,
+    retentionSucceededSeconds: r.retention_succeeded_seconds as number,
+    retentionDeadSeconds: r.retention_dead_seconds as number,
+    counts: {
+      scheduled: r.scheduled as number,
+      available: r.available as number,
+      running: r.running as number,
+      succeeded: r.succeeded as number,
+      dead: r.dead as number,
+      cancelled: r.cancelled as number,
+    },
+    oldestReadyAgeSeconds: r.oldest_ready_age as number,
   };
 }

@@ -9,62 +9,7 @@ import { backoffDelay } from "../queue/backoff.js";
 import type { AttemptDetail, ClaimedJob, JobError } from "../queue/types.js";
 import { Completer } from "./completer.js";
 import { LeaseLostError, NonRetryableError, RetryAfterError, WorkerShutdownError } from "./errors.js";
-
-/** What a handler receives for one attempt of a job. */
-export interface JobContext<P = unknown> {
-  id: string;
-  queue: string;
-  handler: string;
-  payload: P;
-  /** 1 on the first try. */
-  attempt: number;
-  maxAttempts: number;
-  tenant: string | null;
-  /** Aborted when the lease is lost or the worker stops past its deadline; stop work then. */
-  signal: AbortSignal;
-  /** Records what this attempt saw (HTTP status, latency, response body) with its outcome. */
-  setAttemptDetail(detail: AttemptDetail): void;
-  job: Readonly<ClaimedJob>;
-}
-
-export type Handler<P = unknown> = (ctx: JobContext<P>) => Promise<unknown> | unknown;
-export type Handlers = Record<string, Handler<never>>;
-
-export type JobOutcome = "succeeded" | "failed" | "lease_lost" | "released" | "stale";
-
-export interface WorkerHooks {
-  onJobStart?(job: ClaimedJob): void;
-  onJobEnd?(job: ClaimedJob, result: { outcome: JobOutcome; durationMs: number; error?: unknown }): void;
-  /** Background errors (claim, heartbeat, sweep) that the worker recovers from by itself. */
-  onError?(
-    err: unknown,
-    during: "claim" | "heartbeat" | "sweep" | "maintenance" | "complete" | "listen",
-  ): void;
-}
-
-export interface WorkerOptions<H extends Handlers = Handlers> {
-  /** Reuse an engine (its pool); otherwise one is connected from `connectionString`. */
-  engine?: Engine;
-  connectionString?: string;
-  schema?: string;
-  /** Queues to claim from, or `"*"` for every queue (new ones are found within a second). Default `["default"]`. */
-  queues?: string[] | "*";
-  handlers: H;
-  /** Jobs this worker runs at once. Default 10. */
-  concurrency?: number;
-  /** Lease length; a crashed worker's jobs run again within about this plus the sweep interval. Default 30 s, at least 5 s. */
-  leaseMs?: number;
-  /** Claim even without a notification this often. Default 1 s. */
-  pollIntervalMs?: number;
-  /** How often this process looks for expired leases. Default 1 s. */
-  sweepIntervalMs?: number;
-  /** How long `stop()` waits for running handlers before releasing their jobs. Default 30 s. */
-  shutdownTimeoutMs?: number;
-  /** Run retention in this process (once across replicas per minute). Default true. */
-  maintenance?: boolean;
-  workerId?: string;
-  hooks?: WorkerHooks;
-}
+import type { Handlers, JobContext, JobOutcome, WorkerOptions } from "./types.js";
 
 interface Running {
   job: ClaimedJob;
@@ -458,3 +403,5 @@ function toJobError(err: unknown): JobError {
   }
   return { message: String(err).slice(0, 4000) };
 }
+
+export type { Handler, Handlers, JobContext, JobOutcome, WorkerHooks, WorkerOptions } from "./types.js";
