@@ -53,6 +53,8 @@ export interface WorkerOptions<H extends Handlers = Handlers> {
   shutdownTimeoutMs?: number;
   /** Run retention in this process (once across replicas per minute). Default true. */
   maintenance?: boolean;
+  /** Sweep expired leases in this process. Default true; off where something else already sweeps. */
+  sweep?: boolean;
   workerId?: string;
   hooks?: WorkerHooks;
 }

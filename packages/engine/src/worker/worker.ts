@@ -121,7 +121,7 @@ export class Worker {
       this.hungry = true;
       this.wake();
     });
-    this.every(this.options.sweepIntervalMs ?? 1_000, () => this.sweep());
+    if (this.options.sweep !== false) this.every(this.options.sweepIntervalMs ?? 1_000, () => this.sweep());
     if (this.options.maintenance !== false) {
       this.every(60_000, () =>
         runMaintenance(engine).catch((err) => this.options.hooks?.onError?.(err, "maintenance")),

@@ -129,7 +129,9 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
           if (statusClass) metrics.recordDelivery(statusClass);
         },
         worker: {
+          // The engine timers above already sweep leases and run retention in this process.
           maintenance: false,
+          sweep: false,
           leaseMs: config.leaseMs,
           shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
           hooks: {
