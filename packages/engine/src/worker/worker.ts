@@ -52,6 +52,9 @@ export class Worker {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private limits = new Map<string, { limited: boolean; paused: boolean }>();
   private limitsReadAt = 0;
+  /** Serving every queue: the queues last seen holding work, and when they were scanned. */
+  private waiting = new Set<string>();
+  private waitingReadAt = 0;
   private filling = false;
   private refill = false;
   private wakeScheduled = false;
@@ -107,6 +110,7 @@ export class Worker {
         connectionString,
         channel: engine.channel,
         onNotify: (queue) => {
+          if (this.named === null) this.waiting.add(queue);
           if (this.named === null || this.named.includes(queue)) {
             this.hungry = true;
             this.wake();
@@ -183,6 +187,8 @@ export class Worker {
             limited: limits?.limited ?? false,
           });
           if (jobs.length === free) this.hungry = true;
+          // A short claim emptied the queue's due work: skip it until a notification or the next scan.
+          else this.waiting.delete(queue);
           if (this.state !== "running") {
             // Stopped while claiming: hand them straight back.
             await engine.release(jobs);
@@ -205,11 +211,16 @@ export class Worker {
   }
 
   /**
-   * Serving every queue: ask which queues hold work instead of one claim per (mostly empty)
-   * queue. A queue created since the last settings read is read at once.
+   * Serving every queue: claim only from queues that hold work instead of one claim per (mostly
+   * empty) queue. The set is rescanned at most once a second, like the settings; notifications
+   * add to it in between. A queue created since the last settings read is read at once.
    */
   private async queuesWithWork(engine: Engine): Promise<string[]> {
-    const waiting = [...(await engine.waitingQueues())];
+    if (Date.now() - this.waitingReadAt >= 1_000) {
+      this.waiting = await engine.waitingQueues();
+      this.waitingReadAt = Date.now();
+    }
+    const waiting = [...this.waiting];
     if (waiting.some((q) => !this.limits.has(q))) {
       this.limitsReadAt = 0;
       await this.refreshLimits(engine);
