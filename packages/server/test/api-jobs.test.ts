@@ -1,45 +1,11 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { after, describe, test } from "node:test";
-import Fastify from "fastify";
-import { guardLeaks, testEngine } from "../../engine/test/helpers.js";
+import { describe, test } from "node:test";
+import { guardLeaks } from "../../engine/test/helpers.js";
 import { fingerprint } from "../src/api/idempotency.js";
-import { registerApi } from "../src/api/index.js";
-import { errorCodesOf } from "../src/api/openapi.js";
-import type { Contract } from "../src/api/route.js";
-import { ErrorEnvelope } from "../src/api/schemas.js";
+import { contractCheckedApi } from "./api-harness.js";
 
 guardLeaks();
-const ADMIN = `admin-${randomBytes(24).toString("hex")}`;
-const engine = await testEngine({ payloadLimitBytes: 4096 });
-const app = Fastify();
-// Every answer must match its contract: the documented schema, or a documented error code.
-const drift: string[] = [];
-app.addHook("onSend", async (request, reply, payload) => {
-  const contract = (request.routeOptions.config as { contract?: Contract }).contract;
-  if (!contract || typeof payload !== "string") return payload;
-  const body = JSON.parse(payload);
-  const spec = contract.responses[reply.statusCode];
-  if (spec && !spec.schema.safeParse(body).success) drift.push(`${contract.operationId} ${reply.statusCode}`);
-  if (!spec && !errorCodesOf(contract).includes(body.error?.code)) {
-    drift.push(`${contract.operationId} ${reply.statusCode} ${body.error?.code}`);
-  }
-  if (!spec && !ErrorEnvelope.safeParse(body).success) drift.push(`${contract.operationId} envelope`);
-  return payload;
-});
-registerApi(app, { engine, adminToken: ADMIN, production: false, payloadLimitBytes: 4096 });
-await app.ready();
-after(() => app.close());
-after(() => assert.deepEqual(drift, [], "answers that differ from their contract"));
-
-const call = (method: "GET" | "POST" | "PUT", url: string, payload?: object, headers = {}) =>
-  app.inject({
-    method,
-    url,
-    headers: { authorization: `Bearer ${ADMIN}`, ...headers },
-    ...(payload ? { payload } : {}),
-  });
-const lastAudit = async () => (await engine.auditLog.list({ limit: 1 }))[0];
+const { engine, app, call, lastAudit } = await contractCheckedApi({ payloadLimitBytes: 4096 });
 
 describe("POST /v1/jobs", () => {
   test("enqueues: 201 with id and state; delay and runAt schedule", async () => {

@@ -1,38 +1,12 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { after, describe, test } from "node:test";
-import Fastify from "fastify";
-import { guardLeaks, testEngine } from "../../engine/test/helpers.js";
+import { describe, test } from "node:test";
+import { guardLeaks } from "../../engine/test/helpers.js";
 import { CONTRACTS } from "../src/api/contracts/index.js";
-import { registerApi } from "../src/api/index.js";
-import { errorCodesOf } from "../src/api/openapi.js";
 import type { Contract } from "../src/api/route.js";
+import { contractCheckedApi } from "./api-harness.js";
 
 guardLeaks();
-const ADMIN = `admin-${randomBytes(24).toString("hex")}`;
-const engine = await testEngine();
-const app = Fastify();
-// Every answer must match its contract: the documented schema, or a documented error code.
-const drift: string[] = [];
-app.addHook("onSend", async (request, reply, payload) => {
-  const contract = (request.routeOptions.config as { contract?: Contract }).contract;
-  if (!contract || typeof payload !== "string") return payload;
-  const body = JSON.parse(payload);
-  const spec = contract.responses[reply.statusCode];
-  if (spec && !spec.schema.safeParse(body).success) drift.push(`${contract.operationId} ${reply.statusCode}`);
-  if (!spec && !errorCodesOf(contract).includes(body.error?.code)) {
-    drift.push(`${contract.operationId} ${reply.statusCode} ${body.error?.code}`);
-  }
-  return payload;
-});
-registerApi(app, { engine, adminToken: ADMIN, production: false });
-await app.ready();
-after(() => app.close());
-after(() => assert.deepEqual(drift, [], "answers that differ from their contract"));
-
-const call = (method: "GET" | "POST" | "PUT" | "DELETE", url: string, payload?: object) =>
-  app.inject({ method, url, headers: { authorization: `Bearer ${ADMIN}` }, ...(payload ? { payload } : {}) });
-const lastAudit = async () => (await engine.auditLog.list({ limit: 1 }))[0];
+const { engine, call, lastAudit } = await contractCheckedApi();
 
 /** Enqueues `n` jobs of a one-attempt queue and lets them fail for good. */
 async function deadJobs(queue: string, n: number): Promise<string[]> {
