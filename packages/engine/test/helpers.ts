@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, afterEach } from "node:test";
 import pg from "pg";
-import { Engine, type EngineOptions, openResources } from "../src/index.js";
+import { Engine, type EngineOptions, type JobError, openResources } from "../src/index.js";
 
 /** The Postgres the test run uses (set by scripts/test.ts: local server or embedded). */
 export function testDatabaseUrl(): string {
@@ -87,4 +87,50 @@ export function deferred<T = void>(): {
     reject = rej;
   });
   return { promise, resolve, reject };
+}
+
+export interface DeadJobsOptions {
+  handler?: string;
+  error?: JobError;
+  dedupeKey?: string;
+  payload?: (i: number) => unknown;
+}
+
+/** Claims up to `n` due jobs of `queue` and fails them for good; returns their ids. */
+export async function failForGood(
+  engine: Engine,
+  queue: string,
+  n: number,
+  options: Pick<DeadJobsOptions, "handler" | "error"> = {},
+): Promise<string[]> {
+  const claimed = await engine.claim({
+    queue,
+    handlers: [options.handler ?? "h"],
+    limit: n,
+    leaseMs: 60_000,
+    workerId: "test-worker",
+    limited: false,
+  });
+  const error = options.error ?? { message: "boom" };
+  await engine.fail(claimed.map((job) => ({ job, error, retryInMs: null })));
+  return claimed.map((job) => job.id);
+}
+
+/** Enqueues `n` one-attempt jobs and fails them for good: `n` dead jobs, their ids returned. */
+export async function deadJobs(
+  engine: Engine,
+  queue: string,
+  n: number,
+  options: DeadJobsOptions = {},
+): Promise<string[]> {
+  await engine.enqueueMany(
+    Array.from({ length: n }, (_, i) => ({
+      queue,
+      target: { handler: options.handler ?? "h" },
+      maxAttempts: 1,
+      ...(options.payload ? { payload: options.payload(i) } : {}),
+      ...(options.dedupeKey ? { dedupeKey: options.dedupeKey } : {}),
+    })),
+  );
+  return failForGood(engine, queue, n, options);
 }

@@ -1,23 +1,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import {
-  type ClaimedJob,
-  type Engine,
-  Engine as EngineClass,
-  runMaintenance,
-  runRetention,
-} from "../src/index.js";
-import { guardLeaks, onCleanup, testDatabaseUrl, testEngine } from "./helpers.js";
+import { type Engine, Engine as EngineClass, runMaintenance, runRetention } from "../src/index.js";
+import { deadJobs, guardLeaks, onCleanup, testDatabaseUrl, testEngine } from "./helpers.js";
 
 guardLeaks();
 const engine: Engine = await testEngine();
 const S = `"${engine.schema}"`;
 
 async function finish(queue: string, n: number, how: "complete" | "dead"): Promise<string[]> {
+  if (how === "dead") return deadJobs(engine, queue, n, { error: { message: "x" } });
   await engine.enqueueMany(
     Array.from({ length: n }, () => ({ queue, target: { handler: "h" }, maxAttempts: 1 })),
   );
-  const jobs: ClaimedJob[] = await engine.claim({
+  const jobs = await engine.claim({
     queue,
     handlers: ["h"],
     limit: n,
@@ -25,8 +20,7 @@ async function finish(queue: string, n: number, how: "complete" | "dead"): Promi
     workerId: "w",
     limited: false,
   });
-  if (how === "complete") await engine.complete(jobs);
-  else await engine.fail(jobs.map((job) => ({ job, error: { message: "x" }, retryInMs: 0 })));
+  await engine.complete(jobs);
   return jobs.map((j) => j.id);
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { guardLeaks } from "../../engine/test/helpers.js";
+import { guardLeaks, deadJobs as sharedDeadJobs } from "../../engine/test/helpers.js";
 import { CONTRACTS } from "../src/api/contracts/index.js";
 import type { Contract } from "../src/api/route.js";
 import { contractCheckedApi } from "./api-harness.js";
@@ -8,22 +8,7 @@ import { contractCheckedApi } from "./api-harness.js";
 guardLeaks();
 const { engine, call, lastAudit } = await contractCheckedApi();
 
-/** Enqueues `n` jobs of a one-attempt queue and lets them fail for good. */
-async function deadJobs(queue: string, n: number): Promise<string[]> {
-  await engine.enqueueMany(
-    Array.from({ length: n }, () => ({ queue, target: { handler: "h" }, maxAttempts: 1 })),
-  );
-  const claimed = await engine.claim({
-    queue,
-    handlers: ["h"],
-    limit: n,
-    leaseMs: 30_000,
-    workerId: "w",
-    limited: false,
-  });
-  await engine.fail(claimed.map((job) => ({ job, error: { message: "boom" }, retryInMs: null })));
-  return claimed.map((job) => job.id);
-}
+const deadJobs = (queue: string, n: number) => sharedDeadJobs(engine, queue, n);
 
 describe("queues", () => {
   test("GET /v1/queues: settings, counts per state, oldest ready age, paused", async () => {

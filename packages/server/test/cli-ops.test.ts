@@ -4,8 +4,15 @@ import { existsSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import type { Engine } from "../../engine/src/index.js";
-import { freshSchema, guardLeaks, testDatabaseUrl, testEngine, waitFor } from "../../engine/test/helpers.js";
+import {
+  failForGood,
+  freshSchema,
+  guardLeaks,
+  deadJobs as sharedDeadJobs,
+  testDatabaseUrl,
+  testEngine,
+  waitFor,
+} from "../../engine/test/helpers.js";
 import { closedPort, logLine, postgresPidsFor, spawnKeel, tempDir } from "./helpers.js";
 
 // Operator commands run as a real `keel` subprocess against a schema this file migrates.
@@ -71,33 +78,12 @@ async function auditRows(action: string, target: string) {
   );
 }
 
-/** `n` jobs of `queue` that died on their only attempt. */
-async function deadJobs(queue: string, n: number, extra: { dedupeKey?: string } = {}): Promise<string[]> {
-  await engine.enqueueMany(
-    Array.from({ length: n }, (_, i) => ({
-      queue,
-      target: { handler: "work" },
-      payload: { i },
-      maxAttempts: 1,
-      ...extra,
-    })),
-  );
-  return killAll(engine, queue, n);
-}
+// Dead jobs whose error holds a terminal escape: human output must neutralise it.
+const CLI_DEATH = { handler: "work", error: { code: "E_TEST", message: `boom ${ESC}[2J` } };
 
-async function killAll(e: Engine, queue: string, n: number): Promise<string[]> {
-  const claimed = await e.claim({
-    queue,
-    handlers: ["work"],
-    limit: n,
-    leaseMs: 60_000,
-    workerId: "test-worker",
-    limited: false,
-  });
-  await e.fail(
-    claimed.map((job) => ({ job, error: { code: "E_TEST", message: `boom ${ESC}[2J` }, retryInMs: null })),
-  );
-  return claimed.map((j) => j.id);
+/** `n` jobs of `queue` that died on their only attempt. */
+function deadJobs(queue: string, n: number, extra: { dedupeKey?: string } = {}): Promise<string[]> {
+  return sharedDeadJobs(engine, queue, n, { ...CLI_DEATH, payload: (i) => ({ i }), ...extra });
 }
 
 describe("keel queues", () => {
@@ -157,7 +143,7 @@ describe("keel queues", () => {
     assert.equal(bulk?.counts.dead, 0);
     assert.equal(bulk?.counts.available, 1500);
 
-    await killAll(engine, "bulk", 1500);
+    await failForGood(engine, "bulk", 1500, CLI_DEATH);
     const asJson = await keel(["queues", "retry-dead", "bulk", "--json"]);
     assert.deepEqual(json(asJson), { queue: "bulk", retried: 1500, stillDead: 0 });
     assert.equal(asJson.stderr, "");
