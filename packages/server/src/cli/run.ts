@@ -55,7 +55,7 @@ function report(raw: unknown, json: boolean): number {
   const message = known
     ? (err as Error).message
     : `unexpected error: ${(err as Error)?.message ?? err} (KEEL_LOG_LEVEL=debug shows the stack)`;
-  const errorCode = known ? (err as { code: string }).code : "internal";
+  const errorCode = known ? (err as { code: string }).code : "internal_error";
   process.stderr.write(
     json ? `${JSON.stringify({ error: { code: errorCode, message } })}\n` : `error: ${message}\n`,
   );
