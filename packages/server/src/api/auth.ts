@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from "node:crypto";
-import type { Engine, Scope } from "@keel/engine";
+import { timingSafeEqual } from "node:crypto";
+import { type Engine, hashToken, type Scope } from "@keel/engine";
 import type { FastifyBaseLogger, FastifyRequest } from "fastify";
 import { ApiError } from "./errors.js";
 import type { FailureLimiter } from "./failure-limiter.js";
@@ -43,11 +43,11 @@ export function allows(scopes: readonly Scope[], needed: Scope): boolean {
  */
 export function createAuth(options: AuthOptions) {
   const principals = new WeakMap<FastifyRequest, Principal>();
-  const adminDigest = options.adminToken ? digest(options.adminToken) : undefined;
+  const adminDigest = options.adminToken ? hashToken(options.adminToken) : undefined;
 
   async function identify(token: string): Promise<Principal | null> {
     // Equal-length digests: the comparison time says nothing about the admin token.
-    if (adminDigest && timingSafeEqual(digest(token), adminDigest)) return ADMIN;
+    if (adminDigest && timingSafeEqual(hashToken(token), adminDigest)) return ADMIN;
     const info = await options.engine.tokens.verify(token);
     return info ? { id: info.id, actor: `token:${info.name}`, scopes: info.scopes } : null;
   }
@@ -93,8 +93,4 @@ export function createAuth(options: AuthOptions) {
     /** The principal of an authenticated request; null on public routes. */
     principalOf: (request: FastifyRequest): Principal | null => principals.get(request) ?? null,
   };
-}
-
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value, "utf8").digest();
 }

@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from "node:crypto";
-import type { ErrorCode } from "@keel/engine";
+import { timingSafeEqual } from "node:crypto";
+import { type ErrorCode, hashToken } from "@keel/engine";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { KeelMetrics } from "./registry.js";
 
@@ -20,7 +20,7 @@ export interface MetricsRouteOptions {
  * const res = await app.inject({ url: "/metrics", headers: { authorization: `Bearer ${token}` } });
  */
 export function registerMetricsRoute(app: FastifyInstance, options: MetricsRouteOptions): void {
-  const expected = options.token ? digest(options.token) : undefined;
+  const expected = options.token ? hashToken(options.token) : undefined;
   app.get("/metrics", async (req, reply) => {
     const refusal = refuse(req, expected, options.production);
     if (refusal) return unauthorized(reply, refusal);
@@ -39,12 +39,9 @@ function refuse(req: FastifyRequest, expected: Buffer | undefined, production: b
   const given = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? "")?.[1];
   if (given === undefined) return "/metrics needs 'Authorization: Bearer <token>' with KEEL_METRICS_TOKEN.";
   // Equal-length digests: the comparison time says nothing about the token or its length.
-  if (!timingSafeEqual(digest(given), expected)) return "The bearer token does not match KEEL_METRICS_TOKEN.";
+  if (!timingSafeEqual(hashToken(given), expected))
+    return "The bearer token does not match KEEL_METRICS_TOKEN.";
   return undefined;
-}
-
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value, "utf8").digest();
 }
 
 function unauthorized(reply: FastifyReply, message: string): FastifyReply {
