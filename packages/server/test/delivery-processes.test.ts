@@ -54,8 +54,9 @@ async function started(p: ReturnType<typeof worker>): Promise<void> {
 test("one api and two worker processes: 300 jobs, 30% of first attempts fail, each delivered exactly once; no secret printed", async () => {
   const adminToken = `admin-${randomBytes(24).toString("hex")}`;
   const hookSecret = `hook-${randomBytes(16).toString("hex")}`;
+  let wrongAuthorization = 0;
   const endpoint = await startEndpoint((req, res) => {
-    assert.equal(req.headers.authorization, `Bearer ${hookSecret}`, "the ${VAR} header resolved at delivery");
+    if (req.headers.authorization !== `Bearer ${hookSecret}`) wrongAuthorization++;
     const failFirst = Number(req.headers["keel-job-id"]) % 10 < 3 && req.headers["keel-attempt"] === "1";
     // A little work per request, so one worker cannot drain the queue before the other joins.
     setTimeout(() => res.writeHead(failFirst ? 500 : 204).end(), 20);
@@ -99,6 +100,7 @@ test("one api and two worker processes: 300 jobs, 30% of first attempts fail, ea
   assert.equal(perJob.size, 300);
   assert.deepEqual(new Set(perJob.values()), new Set([1]), "no job delivered twice");
   assert.equal(endpoint.received.filter(unverifiable).length, 0, "every request verifies");
+  assert.equal(wrongAuthorization, 0, "the ${VAR} header resolved at delivery on every request");
   const workers = await engine.pool.query(
     `select count(distinct worker_id)::int n from "${schema}".attempts`,
   );
