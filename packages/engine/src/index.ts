@@ -34,7 +34,16 @@ export { Listener, type ListenerOptions } from "./notify/listener.js";
 export { backoffDelay, DEFAULT_BACKOFF } from "./queue/backoff.js";
 export type * from "./queue/types.js";
 export { HTTP_HANDLER } from "./queue/types.js";
-export { checkSerializable, isStorableText, MAX_PAYLOAD_DEPTH } from "./queue/validate.js";
+export {
+  checkSerializable,
+  HANDLER_NAME,
+  HEADER_NAME,
+  isStorableText,
+  MAX_DELAY_MS,
+  MAX_PAYLOAD_DEPTH,
+  QUEUE_NAME,
+  queueSettingsSchema,
+} from "./queue/validate.js";
 export { type Switch, Switches, validateSwitchName } from "./switches/switches.js";
 export { generateToken, hashToken, SCOPES, type Scope, type TokenInfo, Tokens } from "./tokens/tokens.js";
 export { LeaseLostError, NonRetryableError, RetryAfterError, WorkerShutdownError } from "./worker/errors.js";

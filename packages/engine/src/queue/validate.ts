@@ -3,8 +3,11 @@ import { KeelError } from "../errors.js";
 import { type EnqueueInput, HTTP_HANDLER, type QueueSettings } from "./types.js";
 
 export const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
-const HANDLER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,199}$/;
-const MAX_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
+export const HANDLER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,199}$/;
+/** An HTTP header name (an RFC 9110 token). */
+export const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+/** The longest delay a job or a backoff may ask for: ten years. */
+export const MAX_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
 /** Deeper JSON than this is refused (Postgres' own jsonb limit is far deeper, but no job needs it). */
 export const MAX_PAYLOAD_DEPTH = 64;
 // A lone half of a surrogate pair: like NUL, Postgres text and jsonb cannot store it.
@@ -50,10 +53,7 @@ const httpTarget = z
       .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), "must be an absolute http(s) URL"),
     method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).optional(),
     headers: z
-      .record(
-        z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "invalid header name"),
-        storable(z.string().max(8192)),
-      )
+      .record(z.string().regex(HEADER_NAME, "invalid header name"), storable(z.string().max(8192)))
       .optional(),
   })
   .strict();

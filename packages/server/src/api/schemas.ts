@@ -1,4 +1,11 @@
-import { isStorableText, MAX_PAYLOAD_DEPTH } from "@keel/engine";
+import {
+  HANDLER_NAME,
+  HEADER_NAME,
+  isStorableText,
+  MAX_DELAY_MS,
+  MAX_PAYLOAD_DEPTH,
+  QUEUE_NAME,
+} from "@keel/engine";
 /**
  * The API's data shapes, defined once in zod: the route contracts (contracts.ts) use them to
  * validate requests, to type handlers and to generate the OpenAPI document. Limits mirror the
@@ -6,11 +13,7 @@ import { isStorableText, MAX_PAYLOAD_DEPTH } from "@keel/engine";
  */
 import { z } from "zod/v4";
 
-const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
-const HANDLER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,199}$/;
-const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 const JOB_ID = /^[1-9][0-9]{0,18}$/;
-const MAX_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
 
 /** Deeper payloads are refused: serialising them would exhaust the stack. */
 export { MAX_PAYLOAD_DEPTH };

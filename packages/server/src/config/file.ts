@@ -1,42 +1,16 @@
 import { existsSync, readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { KeelError } from "@keel/engine";
+import { KeelError, QUEUE_NAME, queueSettingsSchema } from "@keel/engine";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-
-const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
-
-const backoff = z.union([
-  z
-    .object({
-      type: z.literal("exponential"),
-      baseMs: z.number().int().positive().optional(),
-      maxMs: z.number().int().positive().optional(),
-      jitter: z.boolean().optional(),
-    })
-    .strict(),
-  z.object({ type: z.literal("fixed"), delayMs: z.number().int().min(0) }).strict(),
-  z.object({ type: z.literal("list"), delaysMs: z.array(z.number().int().min(0)).min(1) }).strict(),
-]);
-
-const queue = z
-  .object({
-    concurrency: z.number().int().min(1).nullable().optional(),
-    tenantConcurrency: z.number().int().min(1).nullable().optional(),
-    maxAttempts: z.number().int().min(1).max(1000).optional(),
-    backoff: backoff.optional(),
-    retentionSucceededSeconds: z.number().int().min(0).optional(),
-    retentionDeadSeconds: z.number().int().min(0).optional(),
-  })
-  .strict();
 
 const NOT_YET = "is not supported by this version of Keel yet; remove it (it would be ignored otherwise)";
 
 const fileSchema = z
   .object({
     queues: z
-      .record(z.string().regex(QUEUE_NAME, "queue names use letters, digits and _.:-"), queue)
+      .record(z.string().regex(QUEUE_NAME, "queue names use letters, digits and _.:-"), queueSettingsSchema)
       .optional(),
     schedules: z
       .unknown()
