@@ -1,0 +1,2 @@
+// The public API of @keel/sdk.
+export {};
