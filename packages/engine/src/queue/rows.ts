@@ -3,6 +3,7 @@ import type {
   Attempt,
   Backoff,
   ClaimedJob,
+  JobContext,
   JobError,
   JobRecord,
   JobState,
@@ -27,6 +28,7 @@ export interface ClaimRow {
   lease_until: Date;
   run_at: Date;
   created_at: Date;
+  context: JobContext | null;
 }
 
 export function toClaimedJob(r: ClaimRow): ClaimedJob {
@@ -46,6 +48,7 @@ export function toClaimedJob(r: ClaimRow): ClaimedJob {
     leaseUntil: r.lease_until,
     runAt: r.run_at,
     createdAt: r.created_at,
+    context: r.context,
   };
 }
 
@@ -68,6 +71,7 @@ export interface JobRow {
   lease_until: Date | null;
   worker_id: string | null;
   finished_at: Date | null;
+  context: JobContext | null;
 }
 
 export interface AttemptRow {
@@ -101,6 +105,7 @@ export function toJobRecord(r: JobRow, attempts: AttemptRow[]): JobRecord {
     leaseUntil: r.lease_until,
     workerId: r.worker_id,
     finishedAt: r.finished_at,
+    context: r.context,
     attempts: attempts.map((a) => ({
       attempt: a.attempt,
       workerId: a.worker_id,

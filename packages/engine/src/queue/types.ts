@@ -39,6 +39,21 @@ export interface EnqueueInput<P = unknown> {
   dedupeKey?: string;
   /** Groups jobs for per-tenant concurrency limits. */
   tenant?: string;
+  /** What created the job (set by the scheduler and webhook intake; not accepted by the HTTP API). */
+  context?: JobContext;
+}
+
+/**
+ * Where a job came from. A schedule slot: `schedule` and `fireTime` (the slot's time, or the
+ * trigger time of a manual run), sent to HTTP targets as `keel-schedule` and `keel-fire-time`.
+ * An intake event: `source` and `event` (the stored event's id).
+ */
+export interface JobContext {
+  schedule?: string;
+  fireTime?: string;
+  trigger?: "cron" | "manual" | "backfill";
+  source?: string;
+  event?: string;
 }
 
 export type LiveState = "scheduled" | "available" | "running";
@@ -69,6 +84,7 @@ export interface ClaimedJob {
   leaseUntil: Date;
   runAt: Date;
   createdAt: Date;
+  context: JobContext | null;
 }
 
 export interface JobError {
@@ -116,6 +132,7 @@ export interface JobRecord {
   leaseUntil: Date | null;
   workerId: string | null;
   finishedAt: Date | null;
+  context: JobContext | null;
   attempts: Attempt[];
 }
 

@@ -73,6 +73,16 @@ const enqueueSchema = z
     backoff: backoffSchema.optional(),
     dedupeKey: storable(z.string().min(1).max(255)).optional(),
     tenant: storable(z.string().min(1).max(255)).optional(),
+    context: z
+      .object({
+        schedule: z.string().regex(QUEUE_NAME).optional(),
+        fireTime: z.string().datetime({ offset: true }).optional(),
+        trigger: z.enum(["cron", "manual", "backfill"]).optional(),
+        source: z.string().regex(QUEUE_NAME).optional(),
+        event: z.string().min(1).max(64).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -101,6 +111,7 @@ export interface EnqueueRow {
   backoff: unknown;
   dedupe_key: string | null;
   tenant: string | null;
+  context: unknown;
 }
 
 export interface ValidateOptions {
@@ -156,6 +167,7 @@ export function validateEnqueue(input: EnqueueInput, ord: number, options: Valid
     backoff: job.backoff ?? null,
     dedupe_key: job.dedupeKey ?? null,
     tenant: job.tenant ?? null,
+    context: job.context ?? null,
   };
 }
 

@@ -175,6 +175,16 @@ const Attempt = z.strictObject({
   responseBody: z.string().nullable().meta({ description: "The first 16 KiB of the response body." }),
 });
 
+const JobContextOut = z
+  .strictObject({
+    schedule: z.string().optional(),
+    fireTime: z.string().optional(),
+    trigger: z.enum(["cron", "manual", "backfill"]).optional(),
+    source: z.string().optional(),
+    event: z.string().optional(),
+  })
+  .meta({ description: "What created the job: a schedule slot or an intake event; null when enqueued directly." });
+
 const jobFields = {
   id: z.string(),
   queue: z.string(),
@@ -189,6 +199,7 @@ const jobFields = {
   runAt: Timestamp,
   createdAt: Timestamp,
   finishedAt: Timestamp.nullable(),
+  context: JobContextOut.nullable(),
 };
 
 export const JobSummary = z.strictObject(jobFields);
