@@ -183,7 +183,9 @@ const JobContextOut = z
     source: z.string().optional(),
     event: z.string().optional(),
   })
-  .meta({ description: "What created the job: a schedule slot or an intake event; null when enqueued directly." });
+  .meta({
+    description: "What created the job: a schedule slot or an intake event; null when enqueued directly.",
+  });
 
 const jobFields = {
   id: z.string(),
