@@ -1,13 +1,13 @@
--- 0004: what created a job (its context), cron schedules, the slots they decided, and the
+-- 0004: what created a job (its origin), cron schedules, the slots they decided, and the
 -- tenant registry that schedules fan out over.
 
 -- Where a job came from, for the delivered request and for operators: a schedule slot
 -- {"schedule", "fireTime", "trigger"} or an intake event. Null for jobs enqueued directly.
-alter table jobs add column context jsonb;
-alter table job_history add column context jsonb;
+alter table jobs add column origin jsonb;
+alter table job_history add column origin jsonb;
 
 -- Unfinished runs of a schedule (overlap policies look here; only scheduled jobs are indexed).
-create index jobs_schedule on jobs ((context ->> 'schedule'), tenant) where context ? 'schedule';
+create index jobs_schedule on jobs ((origin ->> 'schedule'), tenant) where origin ? 'schedule';
 
 -- A schedule: cron expression, time zone, job template, policies. next_fire_at is the cursor,
 -- the earliest slot not yet decided; a scheduler advances it while holding the row lock.

@@ -10,9 +10,9 @@ reason as (
 history as (
   insert into {{schema}}.job_history
     (id, queue, handler, state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key, tenant,
-     last_error, run_at, created_at, finished_at, context)
+     last_error, run_at, created_at, finished_at, origin)
   select g.id, g.queue, g.handler, 'cancelled', g.target, g.payload, g.priority, g.attempt, g.max_attempts,
-         g.backoff, g.dedupe_key, g.tenant, r.error, g.run_at, g.created_at, now(), g.context
+         g.backoff, g.dedupe_key, g.tenant, r.error, g.run_at, g.created_at, now(), g.origin
   from gone g, reason r
 ),
 tries as (

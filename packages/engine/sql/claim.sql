@@ -17,4 +17,4 @@ set state = 'running', attempt = j.attempt + 1, lease_token = gen_random_uuid(),
 -- = any(array(...)) makes the planner look rows up by primary key instead of joining.
 where j.id = any(array(select id from picked))
 returning j.id, j.queue, j.handler, j.target, j.payload, j.priority, j.attempt, j.max_attempts, j.backoff,
-          j.tenant, j.dedupe_key, j.lease_token, j.lease_until, j.run_at, j.created_at, j.context
+          j.tenant, j.dedupe_key, j.lease_token, j.lease_until, j.run_at, j.created_at, j.origin

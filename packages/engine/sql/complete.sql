@@ -11,9 +11,9 @@ with done as (
 history as (
   insert into {{schema}}.job_history
     (id, queue, handler, state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key, tenant,
-     last_error, run_at, created_at, finished_at, context)
+     last_error, run_at, created_at, finished_at, origin)
   select id, queue, handler, 'succeeded', target, payload, priority, attempt, max_attempts, backoff, dedupe_key,
-         tenant, null, run_at, created_at, now(), context
+         tenant, null, run_at, created_at, now(), origin
   from done
 ),
 tries as (

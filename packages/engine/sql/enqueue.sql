@@ -8,7 +8,7 @@ with input as materialized (
   select x.*, row_number() over (order by x.ord) as rn
   from jsonb_to_recordset($1::jsonb) as x(
          ord int, queue text, handler text, target jsonb, payload jsonb, run_at timestamptz,
-         delay_ms bigint, priority int, max_attempts int, backoff jsonb, dedupe_key text, tenant text, context jsonb)
+         delay_ms bigint, priority int, max_attempts int, backoff jsonb, dedupe_key text, tenant text, origin jsonb)
 ),
 -- Ids are drawn first and handed out in input order, so jobs of one batch run in the order
 -- given (claims order by run_at, then id); nextval in a join would number them in join order.
@@ -24,7 +24,7 @@ src as materialized (
          coalesce(x.priority, 0) as priority,
          coalesce(x.max_attempts, q.max_attempts) as max_attempts,
          coalesce(x.backoff, q.backoff) as backoff,
-         x.dedupe_key, x.tenant, x.context
+         x.dedupe_key, x.tenant, x.origin
   from input x
   join ids on ids.rn = x.rn
   join {{schema}}.queues q on q.name = x.queue
@@ -37,9 +37,9 @@ src as materialized (
 ins as (
   insert into {{schema}}.jobs as j
     (id, queue, handler, state, target, payload, run_at, priority, max_attempts, backoff, dedupe_key, tenant,
-     context)
+     origin)
   select id, queue, handler, case when run_at > now() then 'scheduled' else 'available' end,
-         target, payload, run_at, priority, max_attempts, backoff, dedupe_key, tenant, context
+         target, payload, run_at, priority, max_attempts, backoff, dedupe_key, tenant, origin
   from src
   order by ord
   on conflict (queue, dedupe_key) where dedupe_key is not null

@@ -25,9 +25,9 @@ dead as (
 history as (
   insert into {{schema}}.job_history
     (id, queue, handler, state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key, tenant,
-     last_error, run_at, created_at, finished_at, context)
+     last_error, run_at, created_at, finished_at, origin)
   select id, queue, handler, 'dead', target, payload, priority, attempt, max_attempts, backoff, dedupe_key,
-         tenant, final_error, run_at, created_at, now(), context
+         tenant, final_error, run_at, created_at, now(), origin
   from dead
 ),
 tries as (

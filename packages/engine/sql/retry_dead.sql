@@ -19,9 +19,9 @@ with src as (
 ins as (
   insert into {{schema}}.jobs
     (id, queue, handler, state, target, payload, run_at, priority, attempt, max_attempts, backoff, dedupe_key,
-     tenant, last_error, created_at, context)
+     tenant, last_error, created_at, origin)
   select id, queue, handler, 'available', target, payload, now(), priority, 0, max_attempts, backoff, dedupe_key,
-         tenant, last_error, created_at, context
+         tenant, last_error, created_at, origin
   from src
   returning id
 ),

@@ -32,9 +32,9 @@ dead as (
 history as (
   insert into {{schema}}.job_history
     (id, queue, handler, state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key, tenant,
-     last_error, run_at, created_at, finished_at, context)
+     last_error, run_at, created_at, finished_at, origin)
   select d.id, d.queue, d.handler, 'dead', d.target, d.payload, d.priority, d.attempt, d.max_attempts, d.backoff,
-         d.dedupe_key, d.tenant, l.error, d.run_at, d.created_at, now(), d.context
+         d.dedupe_key, d.tenant, l.error, d.run_at, d.created_at, now(), d.origin
   from dead d join lapse l on l.id = d.id
 ),
 tries as (

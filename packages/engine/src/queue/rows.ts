@@ -3,8 +3,8 @@ import type {
   Attempt,
   Backoff,
   ClaimedJob,
-  JobContext,
   JobError,
+  JobOrigin,
   JobRecord,
   JobState,
   JobTarget,
@@ -28,7 +28,7 @@ export interface ClaimRow {
   lease_until: Date;
   run_at: Date;
   created_at: Date;
-  context: JobContext | null;
+  origin: JobOrigin | null;
 }
 
 export function toClaimedJob(r: ClaimRow): ClaimedJob {
@@ -48,7 +48,7 @@ export function toClaimedJob(r: ClaimRow): ClaimedJob {
     leaseUntil: r.lease_until,
     runAt: r.run_at,
     createdAt: r.created_at,
-    context: r.context,
+    origin: r.origin,
   };
 }
 
@@ -71,7 +71,7 @@ export interface JobRow {
   lease_until: Date | null;
   worker_id: string | null;
   finished_at: Date | null;
-  context: JobContext | null;
+  origin: JobOrigin | null;
 }
 
 export interface AttemptRow {
@@ -105,7 +105,7 @@ export function toJobRecord(r: JobRow, attempts: AttemptRow[]): JobRecord {
     leaseUntil: r.lease_until,
     workerId: r.worker_id,
     finishedAt: r.finished_at,
-    context: r.context,
+    origin: r.origin,
     attempts: attempts.map((a) => ({
       attempt: a.attempt,
       workerId: a.worker_id,

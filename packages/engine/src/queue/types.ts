@@ -40,7 +40,7 @@ export interface EnqueueInput<P = unknown> {
   /** Groups jobs for per-tenant concurrency limits. */
   tenant?: string;
   /** What created the job (set by the scheduler and webhook intake; not accepted by the HTTP API). */
-  context?: JobContext;
+  origin?: JobOrigin;
 }
 
 /**
@@ -48,7 +48,7 @@ export interface EnqueueInput<P = unknown> {
  * trigger time of a manual run), sent to HTTP targets as `keel-schedule` and `keel-fire-time`.
  * An intake event: `source` and `event` (the stored event's id).
  */
-export interface JobContext {
+export interface JobOrigin {
   schedule?: string;
   fireTime?: string;
   trigger?: "cron" | "manual" | "backfill";
@@ -84,7 +84,7 @@ export interface ClaimedJob {
   leaseUntil: Date;
   runAt: Date;
   createdAt: Date;
-  context: JobContext | null;
+  origin: JobOrigin | null;
 }
 
 export interface JobError {
@@ -132,7 +132,7 @@ export interface JobRecord {
   leaseUntil: Date | null;
   workerId: string | null;
   finishedAt: Date | null;
-  context: JobContext | null;
+  origin: JobOrigin | null;
   attempts: Attempt[];
 }
 

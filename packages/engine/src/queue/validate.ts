@@ -73,7 +73,7 @@ const enqueueSchema = z
     backoff: backoffSchema.optional(),
     dedupeKey: storable(z.string().min(1).max(255)).optional(),
     tenant: storable(z.string().min(1).max(255)).optional(),
-    context: z
+    origin: z
       .object({
         schedule: z.string().regex(QUEUE_NAME).optional(),
         fireTime: z.string().datetime({ offset: true }).optional(),
@@ -111,7 +111,7 @@ export interface EnqueueRow {
   backoff: unknown;
   dedupe_key: string | null;
   tenant: string | null;
-  context: unknown;
+  origin: unknown;
 }
 
 export interface ValidateOptions {
@@ -167,7 +167,7 @@ export function validateEnqueue(input: EnqueueInput, ord: number, options: Valid
     backoff: job.backoff ?? null,
     dedupe_key: job.dedupeKey ?? null,
     tenant: job.tenant ?? null,
-    context: job.context ?? null,
+    origin: job.origin ?? null,
   };
 }
 

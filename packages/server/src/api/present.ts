@@ -45,7 +45,7 @@ export function presentSummary(j: JobSummary): z.input<typeof JobSummaryOut> {
     runAt: iso(j.runAt),
     createdAt: iso(j.createdAt),
     finishedAt: isoOrNull(j.finishedAt),
-    context: j.context,
+    origin: j.origin,
   };
 }
 

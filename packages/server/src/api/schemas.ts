@@ -175,7 +175,7 @@ const Attempt = z.strictObject({
   responseBody: z.string().nullable().meta({ description: "The first 16 KiB of the response body." }),
 });
 
-const JobContextOut = z
+const JobOriginOut = z
   .strictObject({
     schedule: z.string().optional(),
     fireTime: z.string().optional(),
@@ -201,7 +201,7 @@ const jobFields = {
   runAt: Timestamp,
   createdAt: Timestamp,
   finishedAt: Timestamp.nullable(),
-  context: JobContextOut.nullable(),
+  origin: JobOriginOut.nullable(),
 };
 
 export const JobSummary = z.strictObject(jobFields);
