@@ -71,6 +71,7 @@ export function createDeliveryHandler(options: DeliveryOptions): DeliveryHandler
         attempt: ctx.attempt,
         queue: ctx.queue,
         tenant: ctx.tenant,
+        origin: ctx.job.origin,
         target: ctx.job.target as HttpTarget,
         payload: ctx.payload,
       },

@@ -82,6 +82,8 @@ export interface KeelHeaderInput {
   attempt: number;
   queue: string;
   tenant: string | null;
+  /** Scheduled runs add `keel-schedule` and `keel-fire-time` (ISO 8601, UTC). */
+  origin?: { schedule?: string; fireTime?: string } | null;
   /** True when a body is sent (not for GET). */
   hasBody: boolean;
 }
@@ -98,6 +100,8 @@ export function keelHeaders(input: KeelHeaderInput): Record<string, string> {
     "keel-attempt": String(input.attempt),
     "keel-queue": headerSafe(input.queue),
     ...(input.tenant === null ? {} : { "keel-tenant": headerSafe(input.tenant) }),
+    ...(input.origin?.schedule ? { "keel-schedule": headerSafe(input.origin.schedule) } : {}),
+    ...(input.origin?.fireTime ? { "keel-fire-time": headerSafe(input.origin.fireTime) } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { HttpTarget } from "@keel/engine";
+import type { HttpTarget, JobOrigin } from "@keel/engine";
 import { type Dispatcher, request } from "undici";
 import {
   AddressRefusedError,
@@ -20,6 +20,8 @@ export interface DeliveryAttempt {
   attempt: number;
   queue: string;
   tenant: string | null;
+  /** The schedule slot or intake event that made the job; null for jobs enqueued directly. */
+  origin?: JobOrigin | null;
   target: HttpTarget;
   payload: unknown;
 }
