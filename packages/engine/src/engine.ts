@@ -1,9 +1,10 @@
 import { AuditLog } from "./audit/audit.js";
-import { asDatabaseError, createPool, type Pool, transaction } from "./db/pool.js";
+import { asDatabaseError, createPool, type Pool, type PoolClient, transaction } from "./db/pool.js";
 import { jobsChannel, loadStatements, quoteSchema, type Statement } from "./db/sql.js";
 import { STATEMENTS, type StatementName } from "./db/statements.js";
 import { KeelError } from "./errors.js";
 import { Idempotency, Settings } from "./idempotency/idempotency.js";
+import { Intake } from "./intake/intake.js";
 import { assertSchemaCurrent, migrate } from "./migrate/migrator.js";
 import { detailColumns, parseJobId } from "./queue/params.js";
 import {
@@ -27,6 +28,7 @@ import type {
   QueueSettings,
 } from "./queue/types.js";
 import { type EnqueueRow, validateEnqueue, validateQueueSettings } from "./queue/validate.js";
+import { Schedules } from "./schedules/schedules.js";
 import { Switches } from "./switches/switches.js";
 import { Tokens } from "./tokens/tokens.js";
 
@@ -98,9 +100,14 @@ export class Engine {
   readonly idempotency = new Idempotency(this);
   /** Values generated once and shared by replicas. */
   readonly settings = new Settings(this);
+  /** Webhook sources and the events they received. */
+  readonly intake = new Intake(this);
+  /** Cron schedules and the tenant registry (fired by `createScheduler`). */
+  readonly schedules = new Schedules(this);
   private readonly sql: Record<StatementName, Statement>;
   private readonly ownsPool: boolean;
-  private readonly payloadLimitBytes: number;
+  /** Largest accepted payload in bytes of JSON. */
+  readonly payloadLimitBytes: number;
   private readonly knownQueues = new Set<string>();
   private closed = false;
 
@@ -148,6 +155,17 @@ export class Engine {
   ): Promise<R[]> {
     const stmt = this.sql[name];
     const res = await this.pool.query<R>({ name: stmt.name, text: stmt.text, values });
+    return res.rows;
+  }
+
+  /** Runs one named statement on a client, inside the caller's transaction. */
+  async runOn<R extends object = Record<string, unknown>>(
+    client: PoolClient,
+    name: StatementName,
+    values: unknown[],
+  ): Promise<R[]> {
+    const stmt = this.sql[name];
+    const res = await client.query<R>({ name: stmt.name, text: stmt.text, values });
     return res.rows;
   }
 
@@ -204,7 +222,8 @@ export class Engine {
     throw new Error("enqueue stored fewer jobs than it was given and no switch explains it");
   }
 
-  private async ensureQueues(names: string[]): Promise<void> {
+  /** Creates the named queues that do not exist yet, with default settings. */
+  async ensureQueues(names: string[]): Promise<void> {
     const missing = [...new Set(names)].filter((n) => !this.knownQueues.has(n));
     if (missing.length === 0) return;
     await this.run("ensure_queues", [missing]);

@@ -112,6 +112,97 @@ export const ERROR_CODES = {
   internal_error: { status: 500, message: "{detail}" },
   worker_stopped: { status: 409, message: "The worker is stopped; create a new one to process jobs again." },
   unknown_handler: { status: 500, message: "No handler named '{handler}' is registered in this worker." },
+  invalid_cron: {
+    status: 400,
+    message:
+      "cron: '{cron}' is not a valid cron expression ({detail}). Use five fields (minute hour day month weekday), or six with seconds first, e.g. '0 6 * * *'.",
+  },
+  invalid_timezone: {
+    status: 400,
+    message: "timezone: '{timezone}' is not an IANA time zone. Use a name like 'Europe/London' or 'UTC'.",
+  },
+  invalid_schedule: { status: 400, message: "Schedule '{name}': {detail}." },
+  schedule_not_found: {
+    status: 404,
+    message: "Schedule '{name}' does not exist. `GET /v1/schedules` (or `keel schedules list`) lists them.",
+  },
+  schedule_managed_by_config: {
+    status: 409,
+    message:
+      "Schedule '{name}' is declared in the config file; change it there (the next start syncs it), or remove it from the file first.",
+  },
+  invalid_tenant: {
+    status: 400,
+    message:
+      "Tenant '{tenant}': use 1–128 letters, digits and _.:@- (it is used in URLs and headers as given).",
+  },
+  tenant_not_found: { status: 404, message: "Tenant '{tenant}' is not in the registry." },
+  invalid_policy: {
+    status: 400,
+    message: "Rate-limit policy '{policy}': {detail}.",
+  },
+  policy_not_found: {
+    status: 404,
+    message:
+      "No rate-limit policy named '{policy}'. Declare it (SDK: createRateLimiter's policies; server: policies: in the config file); declared: {declared}.",
+  },
+  idempotency_key_required: {
+    status: 400,
+    message:
+      "This request needs an Idempotency-Key header (1–255 characters, unique per operation). Generate one per operation and send it again on every retry.",
+  },
+  idempotency_unavailable: {
+    status: 503,
+    message:
+      "The Idempotency-Key store could not be reached, so the request was not run: {detail}. Retry with the same key.",
+  },
+  delivery_verification_failed: {
+    status: 401,
+    message: "Keel delivery refused ({reason}): {detail}.",
+  },
+  invalid_source: { status: 400, message: "Source '{source}': {detail}." },
+  source_not_found: {
+    status: 404,
+    message:
+      "Source '{source}' does not exist. Declare it under sources: in the config file, or create it with PUT /v1/sources/{source}.",
+  },
+  source_managed_by_config: {
+    status: 409,
+    message:
+      "Source '{source}' is declared in the config file; change it there (the next start syncs it), or remove it from the file first.",
+  },
+  event_not_found: {
+    status: 404,
+    message: "Event {id} does not exist (it may have been removed by its source's retention).",
+  },
+  unknown_source: {
+    status: 404,
+    message: "No webhook source named '{source}'. Check the URL configured at the provider: …/in/<source>.",
+  },
+  missing_signature: {
+    status: 400,
+    message: "The request has no {header} header; source '{source}' accepts signed requests only.",
+  },
+  bad_signature: {
+    status: 401,
+    message:
+      "The request's signature does not match any secret of source '{source}' ({detail}). Check the signing secret configured for this source.",
+  },
+  timestamp_out_of_tolerance: {
+    status: 401,
+    message:
+      "The signed timestamp is {age} seconds from Keel's clock; source '{source}' accepts at most {tolerance}. Check the sender's clock; an old request may be a replay.",
+  },
+  body_too_large: {
+    status: 413,
+    message:
+      "The body is {size} bytes; source '{source}' accepts at most {limit}. Raise the source's bodyLimitBytes if such requests are genuine.",
+  },
+  source_misconfigured: {
+    status: 503,
+    message:
+      "Source '{source}' cannot verify requests: {detail}. Fix its configuration; providers retry refused deliveries.",
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -2,7 +2,7 @@
 
 export { type AuditEntry, AuditLog, type AuditRecord } from "./audit/audit.js";
 export { asDatabaseError, createPool, type Pool } from "./db/pool.js";
-export { jobsChannel, quoteSchema } from "./db/sql.js";
+export { jobsChannel, loadStatements, quoteSchema, type Statement } from "./db/sql.js";
 export {
   type ClaimOptions,
   Engine,
@@ -19,6 +19,27 @@ export {
   Settings,
   type StoredResponse,
 } from "./idempotency/idempotency.js";
+export { GroupCommit, type GroupCommitOptions } from "./intake/batcher.js";
+export { Events } from "./intake/events.js";
+export { Intake } from "./intake/intake.js";
+export { matchesType, matchingRoutes, routeJobs } from "./intake/routes.js";
+export { type SourceChange, Sources } from "./intake/sources.js";
+export type * from "./intake/types.js";
+export { EVENT_STATUSES, PROVIDERS } from "./intake/types.js";
+export {
+  DEFAULT_BODY_LIMIT_BYTES,
+  DEFAULT_RETENTION_SECONDS,
+  DEFAULT_ROUTE_QUEUE,
+  DEFAULT_TOLERANCE_SECONDS,
+  describeIssue,
+  EVENT_PATTERN,
+  isWhsec,
+  JSON_PATH,
+  SOURCE_NAME,
+  secretVariables,
+  sourceDefinitionSchema,
+  validateSource,
+} from "./intake/validate.js";
 export { openResources } from "./internal/resources.js";
 export { type RetentionResult, runMaintenance, runRetention } from "./maintenance/retention.js";
 export { codeSchemaVersion, knownMigrations } from "./migrate/migrations.js";
@@ -44,6 +65,12 @@ export {
   QUEUE_NAME,
   queueSettingsSchema,
 } from "./queue/validate.js";
+export { CronSchedule, validateTimezone } from "./schedules/cron.js";
+export type { FireEvent } from "./schedules/fire.js";
+export { createScheduler, type Scheduler, type SchedulerOptions } from "./schedules/scheduler.js";
+export { Schedules } from "./schedules/schedules.js";
+export type * from "./schedules/types.js";
+export { TENANT_ID } from "./schedules/validate.js";
 export { type Switch, Switches, validateSwitchName } from "./switches/switches.js";
 export { generateToken, hashToken, SCOPES, type Scope, type TokenInfo, Tokens } from "./tokens/tokens.js";
 export { LeaseLostError, NonRetryableError, RetryAfterError, WorkerShutdownError } from "./worker/errors.js";

@@ -1,5 +1,8 @@
 import type { Engine } from "../engine.js";
 
+/** How long decided schedule slots are kept: 30 days. */
+const SCHEDULE_RUNS_SECONDS = 30 * 86_400;
+
 export interface RetentionResult {
   deleted: number;
 }
@@ -35,6 +38,17 @@ export async function runRetention(engine: Engine, batch = 5_000): Promise<Reten
     }
   }
   deleted += await engine.idempotency.expire(batch);
+  // Webhook events past their source's retention (30 days by default), oldest first per source.
+  deleted += await engine.intake.events.expire(batch);
+  for (;;) {
+    const [row] = await engine.run<{ deleted: number }>("schedule_runs_expire", [
+      SCHEDULE_RUNS_SECONDS,
+      batch,
+    ]);
+    const n = row?.deleted ?? 0;
+    deleted += n;
+    if (n < batch) break;
+  }
   return { deleted };
 }
 

@@ -24,7 +24,7 @@ const storable = (schema: z.ZodString) =>
     "contains a NUL character or a broken surrogate pair, which Postgres cannot store",
   );
 
-const backoffSchema = z.discriminatedUnion("type", [
+export const backoffSchema = z.discriminatedUnion("type", [
   z
     .object({
       type: z.literal("exponential"),
@@ -119,7 +119,7 @@ export interface ValidateOptions {
 }
 
 /** Turns the first zod issue into a KeelError naming the field and what to change. */
-function toKeelError(error: z.ZodError, prefix: string): KeelError {
+export function toKeelError(error: z.ZodError, prefix: string): KeelError {
   const issue = error.issues[0] as z.ZodIssue;
   const path = [prefix, ...issue.path].filter((p) => p !== "").join(".");
   if (issue.code === "unrecognized_keys") {
@@ -171,7 +171,8 @@ export function validateEnqueue(input: EnqueueInput, ord: number, options: Valid
   };
 }
 
-function validateTarget(target: unknown): z.infer<typeof handlerTarget> | z.infer<typeof httpTarget> {
+/** Checks a job target; throws `invalid_target` (or `unknown_option`) naming the field. */
+export function validateTarget(target: unknown): z.infer<typeof handlerTarget> | z.infer<typeof httpTarget> {
   if (target === null || typeof target !== "object") {
     throw new KeelError("invalid_target", { detail: "target must be {handler} or {url, method?, headers?}" });
   }

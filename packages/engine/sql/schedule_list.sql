@@ -1,0 +1,2 @@
+-- schedule_list: every schedule, by name.
+select * from {{schema}}.schedules order by name

@@ -1,0 +1,394 @@
+import { type PoolClient, transaction } from "../db/pool.js";
+import type { Engine } from "../engine.js";
+import { KeelError } from "../errors.js";
+import { type JobRow, toJobRecord } from "../queue/rows.js";
+import type { EnqueueInput, JobSummary } from "../queue/types.js";
+import { type EnqueueRow, validateEnqueue } from "../queue/validate.js";
+import { GroupCommit, type GroupCommitOptions } from "./batcher.js";
+import { routeJobs } from "./routes.js";
+import {
+  type AcceptInput,
+  type AcceptResult,
+  EVENT_STATUSES,
+  type EventFilter,
+  type EventRecord,
+  type EventStatus,
+  type EventSummary,
+  type ReplayResult,
+  type Source,
+  type Verification,
+} from "./types.js";
+import { DEFAULT_RETENTION_SECONDS, SOURCE_NAME } from "./validate.js";
+
+const EVENT_ID = /^[1-9][0-9]{0,18}$/;
+
+interface SummaryRow {
+  id: string;
+  source: string;
+  event_id: string;
+  type: string | null;
+  content_type: string | null;
+  size: number;
+  verification: Verification;
+  received_at: Date;
+  routed_at: Date;
+  jobs_created: number;
+  replays: number;
+  status: EventStatus;
+}
+
+/** Raised inside a transaction when an `enqueue:<queue>` switch refused the jobs. */
+class EnqueueRefused extends Error {}
+
+type Outcome = AcceptResult | { error: unknown };
+
+/**
+ * Stored webhook events: the write path (group commit of verified requests with the jobs their
+ * routes make), reads, replay and retention.
+ *
+ * @example
+ * const { id, duplicate } = await engine.intake.events.accept({ source, eventId: "evt_1", type: "invoice.paid", … });
+ * const event = await engine.intake.events.get(id); // body, headers, deliveries
+ */
+export class Events {
+  private writer: GroupCommit<AcceptInput, Outcome> | undefined;
+  private commitOptions: GroupCommitOptions = {};
+
+  constructor(private readonly engine: Engine) {}
+
+  /** Batch size and transactions in flight of the write path (before the first `accept`). */
+  configure(options: GroupCommitOptions): void {
+    this.commitOptions = options;
+    this.writer = undefined;
+  }
+
+  /**
+   * Stores a verified event and the jobs of the routes its type matches, in one transaction,
+   * grouped with concurrent calls. Resolves after the commit. An event already stored (same
+   * source and provider id) is a duplicate: nothing new is written.
+   */
+  async accept(input: AcceptInput): Promise<AcceptResult> {
+    this.writer ??= new GroupCommit((items) => this.write(items), this.commitOptions);
+    const out = await this.writer.submit(input);
+    if ("error" in out) throw out.error;
+    return out;
+  }
+
+  private async write(items: AcceptInput[]): Promise<Outcome[]> {
+    // Within a batch the first copy of an event is written; later copies are duplicates of it.
+    const key = (i: AcceptInput) => `${i.source.name}\u0000${i.eventId}`;
+    const unique = new Map<string, AcceptInput>();
+    for (const item of items) if (!unique.has(key(item))) unique.set(key(item), item);
+    const list = [...unique.values()];
+    const jobsOf = new Map(list.map((i) => [key(i), routeJobs(i.source, { id: "0", type: i.type })]));
+    await this.engine.ensureQueues([...jobsOf.values()].flat().map((j) => j.queue as string));
+    let ids: Map<string, { id: string; inserted: boolean }>;
+    try {
+      ids = await transaction(this.engine.pool, (client) => this.insert(client, list, jobsOf));
+    } catch (err) {
+      if (!(err instanceof EnqueueRefused)) throw err;
+      return this.refused(items, jobsOf);
+    }
+    const first = new Set<string>();
+    return items.map((item) => {
+      const k = key(item);
+      const stored = ids.get(k);
+      if (!stored) return { error: new Error(`event ${item.eventId} was neither stored nor found`) };
+      const original = stored.inserted && !first.has(k);
+      first.add(k);
+      return { id: stored.id, duplicate: !original, jobs: original ? (jobsOf.get(k)?.length ?? 0) : 0 };
+    });
+  }
+
+  private async insert(
+    client: PoolClient,
+    list: AcceptInput[],
+    jobsOf: Map<string, EnqueueInput[]>,
+  ): Promise<Map<string, { id: string; inserted: boolean }>> {
+    const k = (source: string, eventId: string) => `${source}\u0000${eventId}`;
+    const inserted = await this.engine.runOn<{ id: string; source: string; event_id: string }>(
+      client,
+      "intake_insert_events",
+      [
+        list.map((i) => i.source.name),
+        list.map((i) => i.eventId),
+        list.map((i) => i.type),
+        list.map((i) => i.contentType),
+        list.map((i) => JSON.stringify(i.headers)),
+        list.map((i) => i.body),
+        list.map((i) => JSON.stringify(i.verification)),
+        list.map((i) => jobsOf.get(k(i.source.name, i.eventId))?.length ?? 0),
+      ],
+    );
+    const ids = new Map(inserted.map((r) => [k(r.source, r.event_id), { id: r.id, inserted: true }]));
+    const rows: EnqueueRow[] = [];
+    for (const [key, { id }] of ids) {
+      for (const job of jobsOf.get(key) ?? []) {
+        const origin = { ...job.origin, event: id };
+        rows.push(this.jobRow({ ...job, origin }, rows.length));
+      }
+    }
+    await this.enqueue(client, rows);
+    const missing = list.filter((i) => !ids.has(k(i.source.name, i.eventId)));
+    if (missing.length > 0) {
+      const found = await this.engine.runOn<{ id: string; source: string; event_id: string }>(
+        client,
+        "intake_find_events",
+        [missing.map((i) => i.source.name), missing.map((i) => i.eventId)],
+      );
+      for (const r of found) ids.set(k(r.source, r.event_id), { id: r.id, inserted: false });
+    }
+    return ids;
+  }
+
+  private jobRow(job: EnqueueInput, ord: number): EnqueueRow {
+    return validateEnqueue(job, ord, { payloadLimitBytes: this.engine.payloadLimitBytes });
+  }
+
+  /** Enqueues inside the caller's transaction; a switched-off queue rolls it back. */
+  private async enqueue(client: PoolClient, rows: EnqueueRow[]): Promise<string[]> {
+    if (rows.length === 0) return [];
+    const made = await this.engine.runOn<{ ord: number; id: string }>(client, "enqueue", [
+      JSON.stringify(rows),
+    ]);
+    if (made.length < rows.length) throw new EnqueueRefused();
+    return made.sort((a, b) => a.ord - b.ord).map((r) => r.id);
+  }
+
+  /**
+   * An `enqueue:<queue>` switch refused the batch: the events routed to a switched-off queue are
+   * refused (the provider retries later, nothing is lost), the others are written again.
+   */
+  private async refused(items: AcceptInput[], jobsOf: Map<string, EnqueueInput[]>): Promise<Outcome[]> {
+    const queues = [...new Set([...jobsOf.values()].flat().map((j) => j.queue as string))];
+    const off = await this.engine.switches.disabled(queues.map((q) => `enqueue:${q}`));
+    const blocked = (item: AcceptInput) =>
+      (jobsOf.get(`${item.source.name}\u0000${item.eventId}`) ?? [])
+        .map((j) => j.queue as string)
+        .find((q) => off.has(`enqueue:${q}`));
+    const rest = items.filter((i) => blocked(i) === undefined);
+    const written = rest.length > 0 ? await this.write(rest) : [];
+    return items.map((item) => {
+      const queue = blocked(item);
+      if (queue !== undefined) return { error: new KeelError("enqueue_disabled", { queue }) };
+      return written.shift() as Outcome;
+    });
+  }
+
+  /** One event with its raw body, headers and the jobs it made. Throws `event_not_found`. */
+  async get(id: string): Promise<EventRecord> {
+    const eventId = parseEventId(id);
+    const [row] = await this.engine.run<SummaryRow & { headers: Record<string, string>; body: Buffer }>(
+      "intake_get_event",
+      [eventId],
+    );
+    if (!row) throw new KeelError("event_not_found", { id: eventId });
+    return { ...toSummary(row), headers: row.headers, body: row.body, deliveries: await this.jobs(eventId) };
+  }
+
+  /** The jobs an event made, oldest first. */
+  async jobs(id: string): Promise<JobSummary[]> {
+    const rows = await this.engine.run<JobRow>("intake_event_jobs", [parseEventId(id)]);
+    return rows.map((r) => {
+      const {
+        payload: _p,
+        attempts: _a,
+        backoff: _b,
+        leaseUntil: _l,
+        workerId: _w,
+        ...summary
+      } = toJobRecord(r, []);
+      return summary;
+    });
+  }
+
+  /** What a delivery of the event forwards; null once retention removed it. */
+  async payload(
+    id: string,
+  ): Promise<{ source: string; contentType: string | null; headers: Record<string, string>; body: Buffer } | null> {
+    if (!EVENT_ID.test(String(id))) return null;
+    const [row] = await this.engine.run<{
+      source: string;
+      content_type: string | null;
+      headers: Record<string, string>;
+      body: Buffer;
+    }>("intake_event_payload", [id]);
+    return row ? { source: row.source, contentType: row.content_type, headers: row.headers, body: row.body } : null;
+  }
+
+  /** Events newest first, `limit` at a time; pass the last id as `before` for the next page. */
+  async list(filter: EventFilter = {}, limit = 50): Promise<EventSummary[]> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new KeelError("invalid_argument", { detail: "limit: a whole number from 1 to 1000" });
+    }
+    const rows = await this.engine.run<SummaryRow>("intake_list_events", [
+      ...filterValues(filter),
+      limit,
+    ]);
+    return rows.map(toSummary);
+  }
+
+  /** Routes a stored event again through its source's current routes: new jobs, new deliveries. */
+  async replay(id: string): Promise<ReplayResult> {
+    const eventId = parseEventId(id);
+    const [result] = await this.replayIds([eventId], new Map(), true);
+    if (!result) throw new KeelError("event_not_found", { id: eventId });
+    return result;
+  }
+
+  /**
+   * Replays every event matching the filter, newest first, a page per transaction, at most
+   * `limit` events. `nextCursor` is set when the limit stopped it: pass it as `before` to go on.
+   */
+  async replayMany(
+    filter: Omit<EventFilter, "before"> & { before?: string },
+    options: { limit?: number; onProgress?: (replayed: number) => void } = {},
+  ): Promise<{ replayed: number; skipped: number; jobs: number; nextCursor: string | null }> {
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    const sources = new Map<string, Source | null>();
+    let before = filter.before;
+    let replayed = 0;
+    let skipped = 0;
+    let jobs = 0;
+    while (replayed + skipped < limit) {
+      const page = await this.list({ ...filter, before }, Math.min(200, limit - replayed - skipped));
+      if (page.length === 0) return { replayed, skipped, jobs, nextCursor: null };
+      const results = await this.replayIds(
+        page.map((e) => e.id),
+        sources,
+        false,
+      );
+      replayed += results.length;
+      skipped += page.length - results.length;
+      jobs += results.reduce((n, r) => n + r.jobs.length, 0);
+      before = page.at(-1)?.id;
+      options.onProgress?.(replayed);
+    }
+    return { replayed, skipped, jobs, nextCursor: before ?? null };
+  }
+
+  /** Replays events in one transaction; events whose source is gone are skipped (or, alone, refused). */
+  private async replayIds(
+    ids: string[],
+    sources: Map<string, Source | null>,
+    strict: boolean,
+  ): Promise<ReplayResult[]> {
+    const events = await this.engine.run<{ id: string; source: string; type: string | null }>(
+      "intake_event_meta",
+      [ids],
+    );
+    const routed: { id: string; jobs: EnqueueInput[] }[] = [];
+    for (const e of events) {
+      if (!sources.has(e.source)) {
+        sources.set(e.source, await this.engine.intake.sources.get(e.source).catch(() => null));
+      }
+      const source = sources.get(e.source);
+      if (!source) {
+        if (strict) throw new KeelError("source_not_found", { source: e.source });
+        continue;
+      }
+      routed.push({ id: e.id, jobs: routeJobs(source, e) });
+    }
+    const rows: EnqueueRow[] = [];
+    for (const r of routed) for (const job of r.jobs) rows.push(this.jobRow(job, rows.length));
+    await this.engine.ensureQueues(rows.map((r) => r.queue));
+    let made: string[];
+    try {
+      made = await transaction(this.engine.pool, async (client) => {
+        const jobIds = await this.enqueue(client, rows);
+        await this.engine.runOn(client, "intake_mark_routed", [
+          routed.map((r) => r.id),
+          routed.map((r) => r.jobs.length),
+        ]);
+        return jobIds;
+      });
+    } catch (err) {
+      if (!(err instanceof EnqueueRefused)) throw err;
+      const off = await this.engine.switches.disabled(rows.map((r) => `enqueue:${r.queue}`));
+      const queue = rows.find((r) => off.has(`enqueue:${r.queue}`))?.queue;
+      throw new KeelError("enqueue_disabled", { queue: queue ?? rows[0]?.queue });
+    }
+    return routed.map((r) => ({ id: r.id, jobs: made.splice(0, r.jobs.length) }));
+  }
+
+  /**
+   * Deletes events past their source's retention (30 days for sources removed since), in
+   * batches of the oldest. Call through the engine's maintenance (once across replicas).
+   */
+  async expire(batch = 5_000): Promise<number> {
+    const sources = await this.engine.run<{ source: string; retention_seconds: number }>(
+      "intake_event_sources",
+      [DEFAULT_RETENTION_SECONDS],
+    );
+    let deleted = 0;
+    for (const s of sources) {
+      for (;;) {
+        const [row] = await this.engine.run<{ deleted: number }>("intake_expire_events", [
+          s.source,
+          s.retention_seconds,
+          batch,
+        ]);
+        const n = row?.deleted ?? 0;
+        deleted += n;
+        if (n < batch) break;
+      }
+    }
+    return deleted;
+  }
+}
+
+function parseEventId(id: string): string {
+  const s = String(id);
+  if (!EVENT_ID.test(s)) throw new KeelError("event_not_found", { id: s });
+  return s;
+}
+
+/** The filter as the list statement's first six parameters, checked. */
+function filterValues(filter: EventFilter): unknown[] {
+  const bad = (detail: string): never => {
+    throw new KeelError("invalid_argument", { detail });
+  };
+  if (filter.source !== undefined && !SOURCE_NAME.test(filter.source)) bad("source: not a source name");
+  if (filter.status !== undefined && !EVENT_STATUSES.includes(filter.status)) {
+    bad(`status: one of ${EVENT_STATUSES.join(", ")}`);
+  }
+  if (filter.before !== undefined && !EVENT_ID.test(filter.before)) bad("before: an event id (digits)");
+  const time = (name: string, value: Date | string | undefined) => {
+    if (value === undefined) return null;
+    const d = new Date(value);
+    return Number.isNaN(d.getTime()) ? bad(`${name}: an ISO 8601 time`) : d;
+  };
+  let type: string | null = null;
+  if (filter.type !== undefined) {
+    if (typeof filter.type !== "string" || filter.type.length === 0 || filter.type.length > 200) {
+      bad("type: an event type or a pattern with *, up to 200 characters");
+    }
+    // `*` is the wildcard; LIKE's own wildcards and escape are literal characters here.
+    type = filter.type.replace(/[\\%_]/g, "\\$&").replaceAll("*", "%");
+  }
+  return [
+    filter.source ?? null,
+    type,
+    filter.status ?? null,
+    time("since", filter.since),
+    time("until", filter.until),
+    filter.before ?? null,
+  ];
+}
+
+function toSummary(r: SummaryRow): EventSummary {
+  return {
+    id: r.id,
+    source: r.source,
+    eventId: r.event_id,
+    type: r.type,
+    contentType: r.content_type,
+    size: r.size,
+    status: r.status,
+    verification: r.verification,
+    receivedAt: r.received_at,
+    routedAt: r.routed_at,
+    jobsCreated: r.jobs_created,
+    replays: r.replays,
+  };
+}

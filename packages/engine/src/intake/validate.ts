@@ -1,0 +1,183 @@
+import { z } from "zod";
+import { KeelError } from "../errors.js";
+import { HEADER_NAME, isStorableText, QUEUE_NAME, validateTarget } from "../queue/validate.js";
+import { PROVIDERS, type Provider, type SourceDefinition } from "./types.js";
+
+/** Source names are path segments of `/in/<source>`: the queue name rules. */
+export const SOURCE_NAME = QUEUE_NAME;
+/** An event type pattern: `*`, `invoice.paid`, `customer.subscription.*`, `orders/create`. */
+export const EVENT_PATTERN = /^[A-Za-z0-9_.:/*-]{1,200}$/;
+/** A dotted path into a JSON body: `id`, `event.id`, `data.items.0.id`. */
+export const JSON_PATH = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/;
+/** `${VAR}` inside a secret. */
+export const SECRET_VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+export const DEFAULT_TOLERANCE_SECONDS = 300;
+export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+export const MAX_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+export const DEFAULT_RETENTION_SECONDS = 30 * 86_400;
+export const DEFAULT_ROUTE_QUEUE = "intake";
+
+// Providers whose signature covers a timestamp (hmac: only with a timestamp header).
+const SIGNS_TIMESTAMP: readonly Provider[] = ["stripe", "standard"];
+// Where the built-in providers find their event id and type; only hmac and bearer are configured.
+const CONFIGURABLE_FIELDS: readonly Provider[] = ["hmac", "bearer"];
+const WHSEC = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
+
+const headerName = z.string().regex(HEADER_NAME, "must be an HTTP header name");
+const eventField = z.union(
+  [
+    z.object({ header: headerName }).strict(),
+    z.object({ path: z.string().regex(JSON_PATH, "must be a dotted path like event.id") }).strict(),
+  ],
+  { errorMap: () => ({ message: "must be {header: <name>} or {path: <dotted.path>}" }) },
+);
+
+const secret = z
+  .string()
+  .min(1, "must not be empty")
+  .max(1000)
+  .refine(isStorableText, "contains a character Postgres cannot store")
+  .refine((s) => s.trim() === s, "has leading or trailing spaces (a copy-paste slip?)");
+
+const route = z
+  .object({
+    events: z
+      .array(
+        z
+          .string()
+          .regex(
+            EVENT_PATTERN,
+            "an event type pattern: letters, digits and _.:/- with * for any run of characters",
+          ),
+      )
+      .min(1, "list at least one event type, or [\"*\"] for every event")
+      .max(100)
+      .optional(),
+    target: z.unknown().superRefine((target, ctx) => {
+      try {
+        validateTarget(target);
+      } catch (err) {
+        const detail = (err as KeelError).details?.detail ?? (err as Error).message;
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: String(detail) });
+      }
+    }),
+    queue: z
+      .string()
+      .regex(QUEUE_NAME, "1–100 letters, digits and _.:- starting with a letter or digit")
+      .optional(),
+  })
+  .strict();
+
+/** A source definition (config file entry or API body), checked as a whole. */
+export const sourceDefinitionSchema = z
+  .object({
+    provider: z.enum(PROVIDERS, {
+      errorMap: () => ({
+        message: `unknown provider: use one of ${PROVIDERS.join(", ")} (Svix sources use standard)`,
+      }),
+    }),
+    secrets: z.array(secret).min(1, "give at least one secret").max(10, "at most 10 secrets"),
+    toleranceSeconds: z.number().int().min(1).max(86_400).optional(),
+    bodyLimitBytes: z.number().int().min(1).max(MAX_BODY_LIMIT_BYTES).optional(),
+    retentionSeconds: z
+      .number()
+      .int()
+      .min(3600, "keep events at least an hour (3600): deliveries read them")
+      .max(10 * 365 * 86_400)
+      .optional(),
+    hmac: z
+      .object({
+        header: headerName,
+        algorithm: z.enum(["sha256", "sha1", "sha512"]).optional(),
+        encoding: z.enum(["hex", "base64"]).optional(),
+        prefix: z.string().max(100).optional(),
+        timestampHeader: headerName.optional(),
+        signed: z.string().max(200).optional(),
+      })
+      .strict()
+      .optional(),
+    bearer: z
+      .object({ header: headerName.optional(), prefix: z.string().max(100).optional() })
+      .strict()
+      .optional(),
+    eventId: eventField.optional(),
+    eventType: eventField.optional(),
+    routes: z.array(route).max(50, "at most 50 routes").optional(),
+  })
+  .strict()
+  .superRefine((def, ctx) => {
+    const issue = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
+    const { provider } = def;
+    if (provider === "hmac" && !def.hmac) issue(["hmac"], "the hmac provider needs hmac: {header, …}");
+    if (provider !== "hmac" && def.hmac) issue(["hmac"], `applies to provider hmac only, not ${provider}`);
+    if (provider !== "bearer" && def.bearer)
+      issue(["bearer"], `applies to provider bearer only, not ${provider}`);
+    for (const field of ["eventId", "eventType"] as const) {
+      if (def[field] && !CONFIGURABLE_FIELDS.includes(provider)) {
+        issue([field], `${provider} sources read it from the provider's own format; remove ${field}`);
+      }
+    }
+    const signsTimestamp = SIGNS_TIMESTAMP.includes(provider) || def.hmac?.timestampHeader !== undefined;
+    if (def.toleranceSeconds !== undefined && !signsTimestamp) {
+      issue(
+        ["toleranceSeconds"],
+        "applies only where a timestamp is signed (stripe, standard, hmac with timestampHeader)",
+      );
+    }
+    if (def.hmac) {
+      const signed = def.hmac.signed ?? (def.hmac.timestampHeader ? "{timestamp}.{body}" : "{body}");
+      const placeholders = signed.match(/\{[^}]*\}/g) ?? [];
+      if (placeholders.filter((p) => p === "{body}").length !== 1) {
+        issue(["hmac", "signed"], "must contain {body} exactly once");
+      } else if (placeholders.some((p) => p !== "{body}" && p !== "{timestamp}")) {
+        issue(["hmac", "signed"], "only {body} and {timestamp} can be filled in");
+      } else if (signed.includes("{timestamp}") !== (def.hmac.timestampHeader !== undefined)) {
+        issue(["hmac", "signed"], "use {timestamp} exactly when timestampHeader is set");
+      }
+    }
+    def.secrets.forEach((s, i) => {
+      // References are checked where they are resolved (at start, and when verifying).
+      if (provider === "standard" && !s.includes("${") && !WHSEC.test(s)) {
+        issue(["secrets", i], "a Standard Webhooks / Svix secret is whsec_ followed by base64");
+      }
+    });
+  });
+
+/** Checks a source definition; throws `invalid_source` naming the first bad field. */
+export function validateSource(name: string, definition: unknown): SourceDefinition {
+  if (typeof name !== "string" || !SOURCE_NAME.test(name)) {
+    throw new KeelError("invalid_source", {
+      source: String(name),
+      detail: "name: 1–100 letters, digits and _.:- starting with a letter or digit",
+    });
+  }
+  const parsed = sourceDefinitionSchema.safeParse(definition);
+  if (!parsed.success) {
+    throw new KeelError("invalid_source", { source: name, detail: describeIssue(parsed.error.issues[0]) });
+  }
+  return parsed.data as SourceDefinition;
+}
+
+/** `routes[0].events[1]: …` for one zod issue. */
+export function describeIssue(issue: z.ZodIssue | undefined): string {
+  if (!issue) return "invalid";
+  let path = "";
+  for (const p of issue.path) path += typeof p === "number" ? `[${p}]` : path === "" ? p : `.${p}`;
+  const message =
+    issue.code === "unrecognized_keys"
+      ? `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}: remove or correct them`
+      : issue.message;
+  return path ? `${path}: ${message}` : message;
+}
+
+/** The environment variables a secret reads through `${VAR}`. */
+export function secretVariables(secret: string): string[] {
+  return [...secret.matchAll(SECRET_VARIABLE)].map((m) => m[1] as string);
+}
+
+/** True when `secret` is a Standard Webhooks secret (`whsec_` and base64). */
+export function isWhsec(secret: string): boolean {
+  return WHSEC.test(secret);
+}
