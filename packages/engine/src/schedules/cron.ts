@@ -2,7 +2,17 @@ import { Cron, CronPattern } from "croner";
 import { KeelError } from "../errors.js";
 
 const MODE = "5-or-6-parts" as const;
-const UTC_ZONES = new Set(["UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/GMT", "GMT", "Etc/Zulu", "Zulu", "Universal"]);
+const UTC_ZONES = new Set([
+  "UTC",
+  "Etc/UTC",
+  "Etc/UCT",
+  "UCT",
+  "Etc/GMT",
+  "GMT",
+  "Etc/Zulu",
+  "Zulu",
+  "Universal",
+]);
 
 /** Throws `invalid_timezone` unless `timezone` is an IANA zone this runtime knows. */
 export function validateTimezone(timezone: string): void {
@@ -69,8 +79,13 @@ export class CronSchedule {
     try {
       // Croner is much faster with a fixed offset than with a zone: use it where they agree.
       const utc = UTC_ZONES.has(timezone);
-      this.cron = new Cron(expression, { ...(utc ? { utcOffset: 0 } : { timezone }), mode: MODE, paused: true });
-      this.everyHour = !utc && new CronPattern(expression, undefined, { mode: MODE }).hour.every((h) => h === 1);
+      this.cron = new Cron(expression, {
+        ...(utc ? { utcOffset: 0 } : { timezone }),
+        mode: MODE,
+        paused: true,
+      });
+      this.everyHour =
+        !utc && new CronPattern(expression, undefined, { mode: MODE }).hour.every((h) => h === 1);
     } catch (err) {
       throw new KeelError("invalid_cron", { cron: expression, detail: (err as Error).message });
     }

@@ -19,6 +19,8 @@ export interface SchedulerOptions {
   batchSize?: number;
   /** Most jobs one schedule makes per transaction. Default 2000. */
   maxJobs?: number;
+  /** False: no background loop; slots are decided only by calling `tick` (tests, one-off runs). */
+  autoStart?: boolean;
   hooks?: {
     /** Every decided slot (or skipped range), after its transaction committed. */
     onFire?: (event: FireEvent) => void;
@@ -91,6 +93,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   };
 
   const loop = (async () => {
+    if (options.autoStart === false) return;
     let failures = 0;
     while (!stopped) {
       let sleep = tickMs;

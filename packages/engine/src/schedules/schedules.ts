@@ -154,12 +154,12 @@ export class Schedules {
       backfilled = await transaction(this.engine.pool, async (client) => {
         const [row] = await this.engine.runOn<ScheduleRow>(client, "schedule_lock", [name]);
         if (!row) throw new KeelError("schedule_not_found", { name });
-        const windowStart = new Date(Date.now() - row.backfill_seconds * 1000);
-        const since = before.updatedAt > windowStart ? before.updatedAt : windowStart;
+        const [clock] = await this.engine.runOn<{ now: Date }>(client, "schedule_clock", []);
+        const windowStart = new Date((clock as { now: Date }).now.getTime() - row.backfill_seconds * 1000);
         let slots = await this.engine.runOn<{ fire_time: Date; tenant: string }>(
           client,
           "schedule_paused_runs",
-          [name, since],
+          [name, windowStart],
         );
         if (options.backfill === "latest" && slots.length > 0) {
           const last = (slots[slots.length - 1] as { fire_time: Date }).fire_time.getTime();
