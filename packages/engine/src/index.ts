@@ -70,7 +70,7 @@ export type { FireEvent } from "./schedules/fire.js";
 export { createScheduler, type Scheduler, type SchedulerOptions } from "./schedules/scheduler.js";
 export { Schedules } from "./schedules/schedules.js";
 export type * from "./schedules/types.js";
-export { TENANT_ID } from "./schedules/validate.js";
+export { type NormalizedSchedule, normalizeSchedule, TENANT_ID } from "./schedules/validate.js";
 export { type Switch, Switches, validateSwitchName } from "./switches/switches.js";
 export { generateToken, hashToken, SCOPES, type Scope, type TokenInfo, Tokens } from "./tokens/tokens.js";
 export { LeaseLostError, NonRetryableError, RetryAfterError, WorkerShutdownError } from "./worker/errors.js";

@@ -1,4 +1,4 @@
-import type { Engine, QueueInfo, WorkerHooks } from "@keel/engine";
+import type { Engine, FireEvent, QueueInfo, WorkerHooks } from "@keel/engine";
 import { NonRetryableError } from "@keel/engine";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { withTimeout } from "../timeout.js";
@@ -95,6 +95,12 @@ export class KeelMetrics {
     labelNames: ["schedule", "outcome"] as const,
     registers: [this.registry],
   });
+  readonly scheduleLateness = new Histogram({
+    name: "keel_schedule_lateness_seconds",
+    help: "Seconds from a cron slot's time to the job being enqueued (fire lateness).",
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
   readonly intakeEvents = new Counter({
     name: "keel_intake_events_total",
     help: "Webhook intake events by source and result.",
@@ -186,6 +192,23 @@ export class KeelMetrics {
         this.jobDuration.observe({ queue: job.queue }, durationMs / 1000);
       },
     };
+  }
+
+  /**
+   * Counts a decided schedule slot. Outcomes: `enqueued`, `triggered`, `backfilled`, `queued`,
+   * and `skipped_<reason>` (paused, switch, overlap, missed, enqueue_disabled).
+   */
+  recordScheduleFire(event: FireEvent): void {
+    const outcome =
+      event.outcome === "skipped"
+        ? `skipped_${event.reason ?? "unknown"}`
+        : event.kind === "manual"
+          ? "triggered"
+          : event.kind === "backfill"
+            ? "backfilled"
+            : event.outcome;
+    this.scheduleFires.inc({ schedule: event.schedule, outcome }, event.slots);
+    if (event.latenessSeconds !== null) this.scheduleLateness.observe(event.latenessSeconds);
   }
 
   /** Counts one HTTP delivery attempt. */

@@ -1,4 +1,4 @@
-import type { Engine } from "@keel/engine";
+import type { Engine, SyncResult } from "@keel/engine";
 import type { KeelConfigFile } from "../config/file.js";
 
 /**
@@ -10,4 +10,13 @@ export async function syncQueues(engine: Engine, config: KeelConfigFile): Promis
   const names = Object.keys(config.queues ?? {});
   for (const name of names) await engine.upsertQueue(name, config.queues?.[name] ?? {});
   return names;
+}
+
+/**
+ * Makes the database's config-managed schedules match the file's `schedules:`: creates,
+ * updates, removes those no longer listed. Schedules made through the API are left alone.
+ * Running it again with the same file changes nothing (not even updated_at).
+ */
+export async function syncSchedules(engine: Engine, config: KeelConfigFile): Promise<SyncResult> {
+  return engine.schedules.sync(config.schedules ?? {});
 }
