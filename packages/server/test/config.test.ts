@@ -94,7 +94,10 @@ describe("config file", () => {
     const dir = tempDir("bad");
     writeFileSync(
       join(dir, "keel.config.yaml"),
-      "queues:\n  email: { concurency: 10 }\n  bad name: {}\n  pdf: { maxAttempts: 0 }\nschedules:\n  x: {}\n",
+      "queues:\n  email: { concurency: 10 }\n  bad name: {}\n  pdf: { maxAttempts: 0 }\n" +
+        'schedules:\n  x: {}\n  nightly: { cron: "0 25 * * *", target: { handler: h } }\n' +
+        '  zoned: { cron: "0 6 * * *", timezone: Mars/Base, target: { handler: h } }\n' +
+        "  nowhere: { cron: '0 6 * * *', target: { url: 'ftp://x' } }\n",
     );
     const err = await loadConfigFile({ cwd: dir }).catch((e: unknown) => e);
     assert.ok(isKeelError(err, "invalid_config"));
@@ -102,7 +105,10 @@ describe("config file", () => {
     assert.match(list, /queues\.email: unknown key concurency/);
     assert.match(list, /queues\.bad name: queue names use letters/);
     assert.match(list, /queues\.pdf\.maxAttempts/);
-    assert.match(list, /schedules: is not supported by this version of Keel yet/);
+    assert.match(list, /schedules\.x: invalid_schedule: Schedule 'x': cron: required/);
+    assert.match(list, /schedules\.nightly: invalid_cron: cron: '0 25 \* \* \*'/);
+    assert.match(list, /schedules\.zoned: invalid_timezone: timezone: 'Mars\/Base'/);
+    assert.match(list, /schedules\.nowhere: invalid_target: .*target\.url/);
     await assert.rejects(loadConfigFile({ cwd: dir, file: "missing.yaml" }), /does not exist/);
   });
 });
