@@ -106,7 +106,9 @@ export function normalizeSchedule(
   }
   const d = parsed.data;
   if (d.target === null || typeof d.target !== "object" || Array.isArray(d.target)) {
-    throw new KeelError("invalid_target", { detail: "target: required, {handler} or {url, method?, headers?}" });
+    throw new KeelError("invalid_target", {
+      detail: "target: required, {handler} or {url, method?, headers?}",
+    });
   }
   const timezone = d.timezone ?? "UTC";
   new CronSchedule(d.cron, timezone);

@@ -28,13 +28,10 @@ export const ScheduleInput = z
     priority: z.number().int().min(-32768).max(32767).optional(),
     maxAttempts: z.number().int().min(1).max(1000).optional(),
     backoff: Backoff.optional(),
-    missed: z
-      .enum(["latest", "all", "skip"])
-      .optional()
-      .meta({
-        description:
-          "Slots missed during downtime: fire the latest (default), all (within backfillSeconds), or skip.",
-      }),
+    missed: z.enum(["latest", "all", "skip"]).optional().meta({
+      description:
+        "Slots missed during downtime: fire the latest (default), all (within backfillSeconds), or skip.",
+    }),
     backfillSeconds: z
       .number()
       .int()
@@ -42,13 +39,9 @@ export const ScheduleInput = z
       .max(31_622_400)
       .optional()
       .meta({ description: "Default 86400." }),
-    overlap: z
-      .enum(["allow", "skip", "queue"])
-      .optional()
-      .meta({
-        description:
-          "While the previous run is unfinished: run anyway (default), skip the slot, or queue it.",
-      }),
+    overlap: z.enum(["allow", "skip", "queue"]).optional().meta({
+      description: "While the previous run is unfinished: run anyway (default), skip the slot, or queue it.",
+    }),
     fanOut: FanOut.optional(),
     jitterSeconds: z.number().int().min(0).max(86_400).optional(),
   })
@@ -189,12 +182,9 @@ export const resumeSchedule = defineContract({
   params: NameParams,
   body: z
     .strictObject({
-      backfill: z
-        .enum(["latest", "all"])
-        .optional()
-        .meta({
-          description: "Run the latest slot skipped by the pause, or all of them (within backfillSeconds).",
-        }),
+      backfill: z.enum(["latest", "all"]).optional().meta({
+        description: "Run the latest slot skipped by the pause, or all of them (within backfillSeconds).",
+      }),
     })
     .nullish(),
   responses: {
