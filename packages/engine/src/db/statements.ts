@@ -78,5 +78,6 @@ export const STATEMENTS = [
   "intake_list_rejections",
   "intake_event_sources",
   "intake_expire_events",
+  "intake_count_events",
 ] as const;
 export type StatementName = (typeof STATEMENTS)[number];

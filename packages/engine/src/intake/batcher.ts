@@ -27,7 +27,7 @@ interface Pending<I, O> {
  * each caller is resolved only after its batch committed. Nothing waits on a timer: a lone call
  * is flushed on the next turn of the event loop; under load, whatever arrives while
  * `maxInFlight` transactions are committing forms the next batch, so the commit rate the
- * database allows carries many items each (decision 022).
+ * database allows carries many items each (decision 015).
  *
  * `flush` gets the items of a batch and answers one result per item, in order, or throws. When
  * a batch of several fails on a data error, each item is retried alone so one bad item cannot

@@ -5,37 +5,18 @@ import { type JobRow, toJobRecord } from "../queue/rows.js";
 import type { EnqueueInput, JobSummary } from "../queue/types.js";
 import { type EnqueueRow, validateEnqueue } from "../queue/validate.js";
 import { GroupCommit, type GroupCommitOptions } from "./batcher.js";
+import { EVENT_ID, filterValues, parseEventId, type SummaryRow, toSummary } from "./event-rows.js";
 import { routeJobs } from "./routes.js";
-import {
-  type AcceptInput,
-  type AcceptResult,
-  EVENT_STATUSES,
-  type EventFilter,
-  type EventRecord,
-  type EventStatus,
-  type EventSummary,
-  type ReplayResult,
-  type Source,
-  type Verification,
+import type {
+  AcceptInput,
+  AcceptResult,
+  EventFilter,
+  EventRecord,
+  EventSummary,
+  ReplayResult,
+  Source,
 } from "./types.js";
-import { DEFAULT_RETENTION_SECONDS, SOURCE_NAME } from "./validate.js";
-
-const EVENT_ID = /^[1-9][0-9]{0,18}$/;
-
-interface SummaryRow {
-  id: string;
-  source: string;
-  event_id: string;
-  type: string | null;
-  content_type: string | null;
-  size: number;
-  verification: Verification;
-  received_at: Date;
-  routed_at: Date;
-  jobs_created: number;
-  replays: number;
-  status: EventStatus;
-}
+import { DEFAULT_RETENTION_SECONDS } from "./validate.js";
 
 /** Raised inside a transaction when an `enqueue:<queue>` switch refused the jobs. */
 class EnqueueRefused extends Error {}
@@ -203,9 +184,12 @@ export class Events {
   }
 
   /** What a delivery of the event forwards; null once retention removed it. */
-  async payload(
-    id: string,
-  ): Promise<{ source: string; contentType: string | null; headers: Record<string, string>; body: Buffer } | null> {
+  async payload(id: string): Promise<{
+    source: string;
+    contentType: string | null;
+    headers: Record<string, string>;
+    body: Buffer;
+  } | null> {
     if (!EVENT_ID.test(String(id))) return null;
     const [row] = await this.engine.run<{
       source: string;
@@ -213,7 +197,9 @@ export class Events {
       headers: Record<string, string>;
       body: Buffer;
     }>("intake_event_payload", [id]);
-    return row ? { source: row.source, contentType: row.content_type, headers: row.headers, body: row.body } : null;
+    return row
+      ? { source: row.source, contentType: row.content_type, headers: row.headers, body: row.body }
+      : null;
   }
 
   /** Events newest first, `limit` at a time; pass the last id as `before` for the next page. */
@@ -221,11 +207,14 @@ export class Events {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw new KeelError("invalid_argument", { detail: "limit: a whole number from 1 to 1000" });
     }
-    const rows = await this.engine.run<SummaryRow>("intake_list_events", [
-      ...filterValues(filter),
-      limit,
-    ]);
+    const rows = await this.engine.run<SummaryRow>("intake_list_events", [...filterValues(filter), limit]);
     return rows.map(toSummary);
+  }
+
+  /** How many events match the filter (a bulk replay's total). */
+  async count(filter: EventFilter = {}): Promise<number> {
+    const [row] = await this.engine.run<{ n: number }>("intake_count_events", filterValues(filter));
+    return row?.n ?? 0;
   }
 
   /** Routes a stored event again through its source's current routes: new jobs, new deliveries. */
@@ -335,60 +324,4 @@ export class Events {
     }
     return deleted;
   }
-}
-
-function parseEventId(id: string): string {
-  const s = String(id);
-  if (!EVENT_ID.test(s)) throw new KeelError("event_not_found", { id: s });
-  return s;
-}
-
-/** The filter as the list statement's first six parameters, checked. */
-function filterValues(filter: EventFilter): unknown[] {
-  const bad = (detail: string): never => {
-    throw new KeelError("invalid_argument", { detail });
-  };
-  if (filter.source !== undefined && !SOURCE_NAME.test(filter.source)) bad("source: not a source name");
-  if (filter.status !== undefined && !EVENT_STATUSES.includes(filter.status)) {
-    bad(`status: one of ${EVENT_STATUSES.join(", ")}`);
-  }
-  if (filter.before !== undefined && !EVENT_ID.test(filter.before)) bad("before: an event id (digits)");
-  const time = (name: string, value: Date | string | undefined) => {
-    if (value === undefined) return null;
-    const d = new Date(value);
-    return Number.isNaN(d.getTime()) ? bad(`${name}: an ISO 8601 time`) : d;
-  };
-  let type: string | null = null;
-  if (filter.type !== undefined) {
-    if (typeof filter.type !== "string" || filter.type.length === 0 || filter.type.length > 200) {
-      bad("type: an event type or a pattern with *, up to 200 characters");
-    }
-    // `*` is the wildcard; LIKE's own wildcards and escape are literal characters here.
-    type = filter.type.replace(/[\\%_]/g, "\\$&").replaceAll("*", "%");
-  }
-  return [
-    filter.source ?? null,
-    type,
-    filter.status ?? null,
-    time("since", filter.since),
-    time("until", filter.until),
-    filter.before ?? null,
-  ];
-}
-
-function toSummary(r: SummaryRow): EventSummary {
-  return {
-    id: r.id,
-    source: r.source,
-    eventId: r.event_id,
-    type: r.type,
-    contentType: r.content_type,
-    size: r.size,
-    status: r.status,
-    verification: r.verification,
-    receivedAt: r.received_at,
-    routedAt: r.routed_at,
-    jobsCreated: r.jobs_created,
-    replays: r.replays,
-  };
 }

@@ -34,7 +34,7 @@ export function matchingRoutes(source: Pick<Source, "routes">, type: string | nu
 
 /**
  * The jobs one routing of an event makes: one per matching route, carrying only the event's id
- * in their origin (the deliverer reads the body from the event; decision 020).
+ * in their origin (the deliverer reads the body from the event; decision 013).
  */
 export function routeJobs(
   source: Pick<Source, "name" | "routes">,

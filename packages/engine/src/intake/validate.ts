@@ -51,7 +51,7 @@ const route = z
             "an event type pattern: letters, digits and _.:/- with * for any run of characters",
           ),
       )
-      .min(1, "list at least one event type, or [\"*\"] for every event")
+      .min(1, 'list at least one event type, or ["*"] for every event')
       .max(100)
       .optional(),
     target: z.unknown().superRefine((target, ctx) => {
