@@ -1,2 +1,6 @@
 // The public API of @keel/sdk.
-export {};
+export * from "./client/index.js";
+export * from "./idempotency/index.js";
+export * from "./ratelimit/index.js";
+export * from "./verify/index.js";
+export * from "./worker/index.js";

@@ -1,0 +1,199 @@
+import { createHash } from "node:crypto";
+import { ERROR_CODES, type ErrorCode } from "@keel/engine";
+import type { IdempotencyStore } from "./store.js";
+import { fromStored, toStored } from "./stored.js";
+
+/** What happened to one request, for metrics (`keel_idempotency_requests_total{outcome}`). */
+export type IdempotencyOutcome =
+  /** First request with its key: it ran and its response was stored. */
+  | "started"
+  /** A retry after completion: the stored response was replayed. */
+  | "replayed"
+  /** A retry while the first still runs: 409. */
+  | "in_flight"
+  /** The key came with a different request: 422. */
+  | "mismatch"
+  /** No key on a route that requires one, or a malformed key: 400. */
+  | "invalid_key"
+  /** The store failed: 503, nothing ran. */
+  | "unavailable";
+
+export interface IdempotencyOptions {
+  store: IdempotencyStore;
+  /** Methods the middleware applies to; others pass through. Default POST and PATCH. */
+  methods?: readonly string[];
+  /** Answer 400 when the key is missing. Default true; false lets keyless requests run as usual. */
+  required?: boolean;
+  /** How long a completed response is replayed. Default 86,400 s (24 h). */
+  ttlSeconds?: number;
+  /**
+   * After this long a request that never finished (its process crashed, or its handler threw
+   * without answering) counts as abandoned and a retry with the same key runs again. Set it above
+   * your slowest handler. Default 60 s.
+   */
+  lockSeconds?: number;
+  /** Default `idempotency-key`. */
+  header?: string;
+  onOutcome?: (outcome: IdempotencyOutcome) => void;
+  /** A response could not be stored (it was sent anyway; a retry will run again after lockSeconds). */
+  onError?: (err: unknown) => void;
+}
+
+export interface IdempotentRequest {
+  method: string;
+  /** Path and query string. */
+  url: string;
+  key: string | undefined;
+  scope: string;
+  /** The raw body, or the body a framework parsed (its canonical JSON is digested). */
+  body: unknown;
+}
+
+/** What to do with a request. */
+export type Decision =
+  /** Not covered (method, or no key where none is required): run it as usual. */
+  | { kind: "pass" }
+  /** Answer this (a replay, or a refusal) without running the handler. */
+  | { kind: "answer"; replayed: boolean; status: number; headers: Record<string, string>; body: Buffer }
+  /** Run the handler, then hand its response to `finish` before sending it. */
+  | {
+      kind: "run";
+      finish(status: number, headers: Iterable<[string, HeaderValue]>, body: Uint8Array): Promise<void>;
+    };
+
+type HeaderValue = string | number | readonly string[] | undefined;
+
+const MAX_KEY = 255;
+const DEFAULT_METHODS = ["POST", "PATCH"];
+const JSON_TYPE = "application/json; charset=utf-8";
+
+/** Checks options once; returns the function adapters call per request. */
+export function idempotencyProtocol(options: IdempotencyOptions): {
+  header: string;
+  applies(method: string): boolean;
+  decide(request: IdempotentRequest): Promise<Decision>;
+} {
+  const ttlSeconds = options.ttlSeconds ?? 86_400;
+  const lockSeconds = options.lockSeconds ?? 60;
+  for (const [name, value] of Object.entries({ ttlSeconds, lockSeconds })) {
+    if (!(Number.isInteger(value) && value >= 1))
+      throw new TypeError(`idempotency: ${name} must be a whole number ≥ 1`);
+  }
+  const methods = new Set((options.methods ?? DEFAULT_METHODS).map((m) => m.toUpperCase()));
+  const { store } = options;
+  const report = (outcome: IdempotencyOutcome) => options.onOutcome?.(outcome);
+
+  const decide = async (request: IdempotentRequest): Promise<Decision> => {
+    const { key, scope } = request;
+    if (key === undefined || key === "") {
+      if (options.required === false) return { kind: "pass" };
+      report("invalid_key");
+      return refuse("idempotency_key_required");
+    }
+    if (key.length > MAX_KEY) {
+      report("invalid_key");
+      return refuse("invalid_argument", {
+        detail: `Idempotency-Key: a string of 1–${MAX_KEY} characters.`,
+      });
+    }
+    const fp = fingerprint(request);
+    let begun: Awaited<ReturnType<IdempotencyStore["begin"]>>;
+    try {
+      begun = await store.begin({ scope, key, fingerprint: fp, ttlSeconds, lockSeconds });
+    } catch (err) {
+      report("unavailable");
+      options.onError?.(err);
+      const detail = "the store did not answer";
+      return refuse("idempotency_unavailable", { detail }, { "retry-after": "1" });
+    }
+    switch (begun.state) {
+      case "in_flight":
+        report("in_flight");
+        return refuse("idempotency_in_flight", {}, { "retry-after": "1" });
+      case "mismatch":
+        report("mismatch");
+        return refuse("idempotency_key_reused");
+      case "completed":
+        report("replayed");
+        return { kind: "answer", replayed: true, ...fromStored(begun.response) };
+    }
+    report("started");
+    return {
+      kind: "run",
+      finish: async (status, headers, body) => {
+        try {
+          await store.finish({ scope, key, fingerprint: fp, response: toStored(status, headers, body) });
+        } catch (err) {
+          // The work is done and answered; failing the request now would invite a repeat.
+          options.onError?.(err);
+        }
+      },
+    };
+  };
+  return {
+    header: (options.header ?? "idempotency-key").toLowerCase(),
+    applies: (method) => methods.has(method.toUpperCase()),
+    decide,
+  };
+}
+
+/** The registry's message for `code` (docs/reference/errors.md), parameters filled in. */
+function message(code: ErrorCode, params: Record<string, string> = {}): string {
+  return ERROR_CODES[code].message.replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? `{${name}}`);
+}
+
+/** A refusal in Keel's error envelope, with the registry's status. */
+function refuse(
+  code: ErrorCode,
+  params: Record<string, string> = {},
+  headers: Record<string, string> = {},
+): Decision {
+  return {
+    kind: "answer",
+    replayed: false,
+    status: ERROR_CODES[code].status,
+    headers: { "content-type": JSON_TYPE, ...headers },
+    body: Buffer.from(JSON.stringify({ error: { code, message: message(code, params) } })),
+  };
+}
+
+/**
+ * SHA-256 of method, path with query, and the body: raw bytes as they are, a parsed body as
+ * JSON with sorted keys (key order is not meaning).
+ */
+export function fingerprint(request: Pick<IdempotentRequest, "method" | "url" | "body">): string {
+  const hash = createHash("sha256").update(`${request.method.toUpperCase()} ${request.url}\n`);
+  const { body } = request;
+  if (body instanceof Uint8Array) hash.update(body);
+  else if (typeof body === "string") hash.update(body, "utf8");
+  else if (body !== undefined) hash.update(canonicalJson(body), "utf8");
+  return hash.digest("hex");
+}
+
+/**
+ * A raw body as the fingerprint sees it: JSON bodies parsed (so key order does not count, as
+ * with the parsed bodies of Express and Fastify), anything else as bytes.
+ */
+export function fingerprintBody(bytes: Uint8Array, contentType: string | null | undefined): unknown {
+  if (bytes.length === 0 || !/[/+]json\b/i.test(contentType ?? "")) return bytes;
+  try {
+    return JSON.parse(Buffer.from(bytes).toString("utf8"));
+  } catch {
+    return bytes;
+  }
+}
+
+/** JSON with object keys sorted, undefined members dropped. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const entries = Object.entries(value)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+}
+
+/** Default scope: the request's credentials, so two clients' keys never meet. */
+export function credentialScope(authorization: string | undefined): string {
+  return authorization ? `auth:${createHash("sha256").update(authorization).digest("hex").slice(0, 32)}` : "";
+}

@@ -1,0 +1,117 @@
+import { loadStatements, type Pool, type Statement } from "@keel/engine";
+import { decide, type RateLimitStore, type StoreEntry, type StoreOutcome } from "./store.js";
+
+export interface PostgresRateLimitStoreOptions {
+  /** A pg pool on the database holding Keel's schema (migration 0005 creates the table). */
+  pool: Pool;
+  /** Keel's schema. Default `keel`. */
+  schema?: string;
+  /** At most one sweep of expired rows per this many milliseconds, started by a check. Default 60,000; 0: never (call `sweep()`). */
+  sweepIntervalMs?: number;
+  /** Rows looked at per sweep statement. Default 1,000. */
+  sweepBatch?: number;
+}
+
+const FILES = ["ratelimit_lock", "ratelimit_update", "ratelimit_sweep"] as const;
+
+interface LockRow {
+  policy: string;
+  key: string;
+  tat: string;
+  now_us: string;
+}
+
+/**
+ * GCRA state in Keel's Postgres schema (`rate_limits`, unlogged). A check is one short
+ * transaction: lock the rows of every policy in (policy, key) order, read their TATs and the
+ * database clock, decide, then store the new TATs or roll back (a refusal writes nothing).
+ * Rows whose TAT has passed are swept in batches, at most once a minute, in the background of a
+ * check.
+ *
+ * @example
+ * const store = new PostgresRateLimitStore({ pool: engine.pool, schema: engine.schema });
+ */
+export class PostgresRateLimitStore implements RateLimitStore {
+  readonly kind = "postgres";
+  private readonly pool: Pool;
+  private readonly sql: Record<(typeof FILES)[number], Statement>;
+  private readonly sweepIntervalMs: number;
+  private readonly sweepBatch: number;
+  private lastSweep = Date.now();
+  private sweeping: Promise<unknown> | undefined;
+
+  constructor(options: PostgresRateLimitStoreOptions) {
+    this.pool = options.pool;
+    this.sql = loadStatements(options.schema ?? "keel", FILES);
+    this.sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+    this.sweepBatch = options.sweepBatch ?? 1_000;
+  }
+
+  async consume(entries: readonly StoreEntry[]): Promise<StoreOutcome> {
+    this.maybeSweep();
+    const policies = entries.map((e) => e.policy);
+    const keys = entries.map((e) => e.key);
+    const client = await this.pool.connect();
+    let broken: unknown;
+    try {
+      await client.query("begin");
+      const { text, name } = this.sql.ratelimit_lock;
+      const { rows } = await client.query<LockRow>({ name, text, values: [policies, keys] });
+      const byId = new Map(rows.map((r) => [`${r.policy}\u0000${r.key}`, Number(r.tat)]));
+      const nowUs = Math.max(...rows.map((r) => Number(r.now_us)));
+      const tats = entries.map((e) => byId.get(`${e.policy}\u0000${e.key}`) ?? 0);
+      const { admitted, newTats } = decide(nowUs, tats, entries);
+      if (admitted) {
+        const update = this.sql.ratelimit_update;
+        await client.query({ name: update.name, text: update.text, values: [policies, keys, newTats] });
+        await client.query("commit");
+      } else {
+        // Drops the placeholder rows and the no-op locks: a refusal writes nothing.
+        await client.query("rollback");
+      }
+      return { nowUs, tats, admitted };
+    } catch (err) {
+      broken = err;
+      await client.query("rollback").catch(() => {});
+      throw err;
+    } finally {
+      // A client whose connection failed is discarded, not returned to the pool.
+      client.release(broken instanceof Error && !("severity" in broken) ? broken : undefined);
+    }
+  }
+
+  /** Deletes every row whose TAT has passed, in batches; returns how many went. */
+  async sweep(): Promise<number> {
+    const { text, name } = this.sql.ratelimit_sweep;
+    let after: [string, string] = ["", ""];
+    let deleted = 0;
+    for (;;) {
+      const { rows } = await this.pool.query<{ policy: string | null; key: string | null; deleted: number }>({
+        name,
+        text,
+        values: [...after, this.sweepBatch],
+      });
+      const row = rows[0];
+      deleted += row?.deleted ?? 0;
+      if (!row?.policy || row.key === null) return deleted;
+      after = [row.policy, row.key];
+    }
+  }
+
+  /** Waits for a sweep in progress; the pool stays open (it is the caller's). */
+  async close(): Promise<void> {
+    await this.sweeping;
+  }
+
+  private maybeSweep(): void {
+    if (this.sweepIntervalMs <= 0 || this.sweeping) return;
+    if (Date.now() - this.lastSweep < this.sweepIntervalMs) return;
+    this.lastSweep = Date.now();
+    // Best effort: a failed sweep is retried at the next interval.
+    this.sweeping = this.sweep()
+      .catch(() => {})
+      .finally(() => {
+        this.sweeping = undefined;
+      });
+  }
+}

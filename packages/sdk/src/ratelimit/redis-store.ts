@@ -1,0 +1,97 @@
+import { createHash } from "node:crypto";
+import { Redis, type RedisOptions } from "ioredis";
+import { CHECK_SCRIPT } from "./redis-script.js";
+import type { RateLimitStore, StoreEntry, StoreOutcome } from "./store.js";
+
+export interface RedisRateLimitStoreOptions {
+  /** A `redis://` URL: the store opens its own client with `rateLimitRedisOptions()` and closes it. */
+  url?: string;
+  /** Or a client you own (standalone or Sentinel; not Cluster): create it with `rateLimitRedisOptions()`. */
+  client?: Redis;
+  /** Prefix of every key the store writes. Default `keel:rl:`. */
+  prefix?: string;
+  /** Only with `url`: overrides of the client options. */
+  redisOptions?: RedisOptions;
+}
+
+/**
+ * ioredis options for a limiter: commands fail at once while Redis is down (no offline queue,
+ * nothing held across reconnects, nothing resent: a check must never count twice), a command
+ * that gets no answer fails after `commandTimeoutMs`, and the client reconnects by itself,
+ * backing off to one attempt a second.
+ *
+ * @example
+ * const client = new Redis(process.env.REDIS_URL, rateLimitRedisOptions());
+ */
+export function rateLimitRedisOptions(commandTimeoutMs = 50): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: 1_000,
+    retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
+  };
+}
+
+const SCRIPT_SHA = createHash("sha1").update(CHECK_SCRIPT).digest("hex");
+
+/**
+ * GCRA state in Redis: one key per (policy, key), one Lua script per check (atomic across
+ * policies), time from Redis's TIME. Keys expire when their TAT passes.
+ *
+ * @example
+ * const store = new RedisRateLimitStore({ url: process.env.REDIS_URL });
+ * const limiter = createRateLimiter({ store, policies });
+ * // on shutdown: await limiter.close();
+ */
+export class RedisRateLimitStore implements RateLimitStore {
+  readonly kind = "redis";
+  readonly client: Redis;
+  private readonly prefix: string;
+  private readonly owned: boolean;
+
+  constructor(options: RedisRateLimitStoreOptions) {
+    if (options.client) {
+      this.client = options.client;
+      this.owned = false;
+    } else if (options.url) {
+      this.client = new Redis(options.url, { ...rateLimitRedisOptions(), ...options.redisOptions });
+      // Connection errors surface as failed checks (and the limiter's log line); without a
+      // listener ioredis would print each reconnect failure.
+      this.client.on("error", () => {});
+      this.owned = true;
+    } else {
+      throw new TypeError("RedisRateLimitStore needs a url or a client");
+    }
+    this.prefix = options.prefix ?? "keel:rl:";
+  }
+
+  /** Resolves once the client is connected (checks before that fail and take the fail mode). */
+  async ready(): Promise<void> {
+    if (this.client.status === "ready") return;
+    await new Promise<void>((resolve) => this.client.once("ready", () => resolve()));
+  }
+
+  async consume(entries: readonly StoreEntry[]): Promise<StoreOutcome> {
+    const keys = entries.map((e) => `${this.prefix}${e.policy}:${e.key}`);
+    const args = entries.flatMap((e) => [e.intervalUs, e.burst, e.cost]);
+    let reply: unknown;
+    try {
+      reply = await this.client.evalsha(SCRIPT_SHA, keys.length, ...keys, ...args);
+    } catch (err) {
+      // First use on this server (or after its restart): send the script itself once.
+      if (!String((err as Error).message).startsWith("NOSCRIPT")) throw err;
+      reply = await this.client.eval(CHECK_SCRIPT, keys.length, ...keys, ...args);
+    }
+    const [admitted, now, ...tats] = (reply as string[]).map(Number);
+    return { admitted: admitted === 1, nowUs: now as number, tats };
+  }
+
+  async close(): Promise<void> {
+    if (!this.owned) return;
+    if (this.client.status === "end") return;
+    // quit waits for a Redis that may be down; disconnect just closes.
+    this.client.disconnect();
+  }
+}
