@@ -4,7 +4,7 @@ import { after } from "node:test";
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from "fastify";
 import type { AuditRecord, Engine } from "../../engine/src/index.js";
 import { testEngine } from "../../engine/test/helpers.js";
-import { registerApi } from "../src/api/index.js";
+import { type ApiOptions, registerApi } from "../src/api/index.js";
 import { errorCodesOf } from "../src/api/openapi.js";
 import type { Contract } from "../src/api/route.js";
 import { ErrorEnvelope } from "../src/api/schemas.js";
@@ -28,8 +28,13 @@ export interface ContractCheckedApi {
  * Call once at the top level of a test file.
  */
 export async function contractCheckedApi(
-  options: { payloadLimitBytes?: number } = {},
+  options: {
+    payloadLimitBytes?: number;
+    /** The limiter behind POST /v1/ratelimit/check, built on the harness's engine. */
+    rateLimiter?: (engine: Engine) => ApiOptions["rateLimiter"];
+  } = {},
 ): Promise<ContractCheckedApi> {
+  const { rateLimiter, ...apiOptions } = options;
   const admin = `admin-${randomBytes(24).toString("hex")}`;
   const engine = await testEngine(
     options.payloadLimitBytes ? { payloadLimitBytes: options.payloadLimitBytes } : {},
@@ -49,7 +54,13 @@ export async function contractCheckedApi(
     if (!spec && !ErrorEnvelope.safeParse(body).success) drift.push(`${contract.operationId} envelope`);
     return payload;
   });
-  registerApi(app, { engine, adminToken: admin, production: false, ...options });
+  registerApi(app, {
+    engine,
+    adminToken: admin,
+    production: false,
+    ...apiOptions,
+    rateLimiter: rateLimiter?.(engine),
+  });
   await app.ready();
   after(() => app.close());
   after(() => assert.deepEqual(drift, [], "answers that differ from their contract"));

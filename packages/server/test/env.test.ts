@@ -31,6 +31,7 @@ test("defaults: embedded Postgres in ./.keel, schema keel, port 7070, role all",
     configFile: undefined,
     leaseMs: 30_000,
     trustProxy: false,
+    redisUrl: undefined,
   });
 });
 

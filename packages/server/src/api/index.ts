@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Engine } from "@keel/engine";
+import type { RateLimiter } from "@keel/sdk";
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
 import { createAuth } from "./auth.js";
 import { CONTRACTS, docsPage, openApiDocument } from "./contracts/index.js";
@@ -12,8 +13,11 @@ import { buildOpenApi } from "./openapi.js";
 import { mounter, type Runner } from "./route.js";
 import { accessRoutes } from "./routes/access.js";
 import type { RouteDeps } from "./routes/deps.js";
+import { intakeRoutes } from "./routes/intake.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { operationRoutes } from "./routes/operations.js";
+import { rateLimitRoutes } from "./routes/ratelimit.js";
+import { scheduleRoutes } from "./routes/schedules.js";
 import { zodValidatorCompiler } from "./validation.js";
 
 export interface ApiOptions {
@@ -32,6 +36,10 @@ export interface ApiOptions {
   batchBodyLimitBytes?: number;
   /** Slow-down of failed authentications per address (default 10 a minute). */
   authFailures?: FailureLimiterOptions;
+  /** Where `${VAR}` in webhook source secrets is read (checks and fingerprints). Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Behind POST /v1/ratelimit/check (runtime/ratelimit.ts); undefined: no policy is declared. */
+  rateLimiter?: RateLimiter;
 }
 
 const MiB = 1024 * 1024;
@@ -141,7 +149,10 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
       const deps: RouteDeps = { engine, mount, audit };
       jobRoutes(deps);
       operationRoutes(deps);
+      scheduleRoutes(deps);
       accessRoutes(deps);
+      intakeRoutes(deps, options.env ?? process.env);
+      rateLimitRoutes(deps, options.rateLimiter);
     },
     { prefix: "/v1" },
   );

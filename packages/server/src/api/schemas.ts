@@ -36,7 +36,7 @@ export const QueueName = z
   .regex(QUEUE_NAME, "1–100 letters, digits and _.:- starting with a letter or digit");
 export const JobState = z.enum(["scheduled", "available", "running", "succeeded", "dead", "cancelled"]);
 export const ScopeSchema = z.enum(["admin", "publish", "read"]);
-const Timestamp = z.iso.datetime({ offset: true });
+export const Timestamp = z.iso.datetime({ offset: true });
 
 /**
  * Any JSON value: at most MAX_PAYLOAD_DEPTH levels deep, finite numbers, storable strings.

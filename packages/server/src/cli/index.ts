@@ -1,6 +1,9 @@
 import type { Command } from "commander";
+import { eventsCommand } from "./commands/events.js";
 import { jobsCommand } from "./commands/jobs.js";
 import { queuesCommand } from "./commands/queues.js";
+import { schedulesCommand, tenantsCommand } from "./commands/schedules.js";
+import { sourcesCommand } from "./commands/sources.js";
 import { switchesCommand } from "./commands/switches.js";
 import { tokensCommand } from "./commands/tokens.js";
 
@@ -17,4 +20,10 @@ export function registerOperatorCommands(program: Command): void {
   for (const command of [queuesCommand(), jobsCommand(), switchesCommand(), tokensCommand()]) {
     program.addCommand(command);
   }
+  // Cron schedules and the tenant registry they fan out over.
+  program.addCommand(schedulesCommand());
+  program.addCommand(tenantsCommand());
+  // Webhook intake: events (list, show, replay) and sources.
+  program.addCommand(eventsCommand());
+  program.addCommand(sourcesCommand());
 }

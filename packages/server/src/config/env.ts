@@ -34,6 +34,8 @@ export interface KeelEnv {
   leaseMs: number;
   /** KEEL_TRUST_PROXY: proxies whose X-Forwarded-For gives the client address (`true`, or IPs/CIDRs). */
   trustProxy: boolean | string[];
+  /** REDIS_URL: where rate limits live when set (else Postgres). Holds a password: do not log it. */
+  redisUrl: string | undefined;
 }
 
 /** Secrets under this many characters are refused in production (about 128 bits of randomness). */
@@ -90,6 +92,11 @@ const schema = z.object({
   KEEL_TRUST_PROXY: optional(
     z.string().transform((v) => (v.trim() === "true" ? true : v.split(/[\s,]+/).filter(Boolean))),
   ),
+  REDIS_URL: optional(
+    z.string().refine(isRedisUrl, {
+      message: "is not a Redis URL. Use redis://[:password@]host:6379[/db] (rediss:// for TLS)",
+    }),
+  ),
   KEEL_LEASE_SECONDS: optional(
     z
       .string()
@@ -105,6 +112,7 @@ const SECRET_VARIABLES = new Set([
   "KEEL_SIGNING_SECRET",
   "KEEL_ADMIN_TOKEN",
   "KEEL_METRICS_TOKEN",
+  "REDIS_URL",
 ]);
 
 /**
@@ -152,6 +160,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, overrides: EnvO
     configFile: env.KEEL_CONFIG,
     leaseMs: (env.KEEL_LEASE_SECONDS ?? 30) * 1000,
     trustProxy: env.KEEL_TRUST_PROXY ?? false,
+    redisUrl: env.REDIS_URL,
   };
 }
 
@@ -192,6 +201,15 @@ function isPostgresUrl(value: string): boolean {
     // A Unix socket is given as ?host=/path with an empty host part.
     const host = url.hostname !== "" || url.searchParams.has("host");
     return (url.protocol === "postgres:" || url.protocol === "postgresql:") && host;
+  } catch {
+    return false;
+  }
+}
+
+function isRedisUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "redis:" || url.protocol === "rediss:") && url.hostname !== "";
   } catch {
     return false;
   }

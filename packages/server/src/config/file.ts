@@ -4,22 +4,21 @@ import { pathToFileURL } from "node:url";
 import { KeelError, QUEUE_NAME, queueSettingsSchema } from "@keel/engine";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-
-const NOT_YET = "is not supported by this version of Keel yet; remove it (it would be ignored otherwise)";
+import { policiesSchema } from "./policies.js";
+import { schedulesSchema } from "./schedules.js";
+import { sourcesSchema } from "./sources.js";
 
 const fileSchema = z
   .object({
     queues: z
       .record(z.string().regex(QUEUE_NAME, "queue names use letters, digits and _.:-"), queueSettingsSchema)
       .optional(),
-    schedules: z
-      .unknown()
-      .refine((v) => v === undefined, NOT_YET)
-      .optional(),
-    sources: z
-      .unknown()
-      .refine((v) => v === undefined, NOT_YET)
-      .optional(),
+    /** Cron schedules, synced at start (config/schedules.ts). */
+    schedules: schedulesSchema.optional(),
+    /** Webhook sources for POST /in/<source> (config/sources.ts). */
+    sources: sourcesSchema.optional(),
+    /** Rate-limit policies for POST /v1/ratelimit/check (config/policies.ts). */
+    policies: policiesSchema.optional(),
   })
   .strict();
 

@@ -13,7 +13,7 @@ import { type Allowlist, parseAllowlist } from "./allowlist.js";
 import { createDeliveryAgent, type Resolver } from "./connector.js";
 import { DeliveryRefusedError } from "./errors.js";
 import type { VariableAccess } from "./headers.js";
-import { DEFAULT_TIMEOUT_MS, type DeliveryResult, sendDelivery } from "./request.js";
+import { DEFAULT_TIMEOUT_MS, type DeliveryResult, type ForwardedEvent, sendDelivery } from "./request.js";
 import { parseSigningSecrets } from "./signing.js";
 
 export interface DeliveryOptions {
@@ -31,6 +31,8 @@ export interface DeliveryOptions {
   resolve?: Resolver;
   /** Sees every attempt's result (for metrics: see `deliveryStatusClass`). Must not throw. */
   onResult?: (result: DeliveryResult, ctx: JobContext) => void;
+  /** Where jobs made by webhook intake read the event they forward (the engine's `intake.events`). */
+  events?: Pick<Engine["intake"]["events"], "payload">;
 }
 
 /** The `@http` handler: call it per job; `close()` ends its keep-alive connections. */
@@ -65,6 +67,7 @@ export function createDeliveryHandler(options: DeliveryOptions): DeliveryHandler
     if (!("url" in ctx.job.target)) {
       throw new DeliveryRefusedError("delivery_invalid_target", `job ${ctx.id} has no HTTP target`);
     }
+    const forward = await forwardedEvent(ctx, options.events);
     const result = await sendDelivery(
       {
         jobId: ctx.id,
@@ -74,6 +77,7 @@ export function createDeliveryHandler(options: DeliveryOptions): DeliveryHandler
         origin: ctx.job.origin,
         target: ctx.job.target as HttpTarget,
         payload: ctx.payload,
+        ...(forward ? { forward } : {}),
       },
       { dispatcher: agent, signingKeys, timeoutMs, signal: ctx.signal, variables: options.variables },
     );
@@ -86,6 +90,28 @@ export function createDeliveryHandler(options: DeliveryOptions): DeliveryHandler
     if (result.error) throw result.error;
   };
   return Object.assign(deliver, { close: () => agent.close() });
+}
+
+/**
+ * The webhook event a job made by intake forwards: one primary-key read per attempt, so the job
+ * itself stays small however large the body (decision 013). Undefined for other jobs.
+ */
+async function forwardedEvent(
+  ctx: JobContext,
+  events: DeliveryOptions["events"],
+): Promise<ForwardedEvent | undefined> {
+  const id = ctx.job.origin?.event;
+  if (id === undefined) return undefined;
+  const event = events ? await events.payload(id) : null;
+  if (!event) {
+    throw new DeliveryRefusedError(
+      "delivery_event_missing",
+      events
+        ? `event ${id} is gone (removed by its source's retention); nothing to forward`
+        : `job ${ctx.id} forwards event ${id}, but this deliverer was given no event store`,
+    );
+  }
+  return { body: event.body, contentType: event.contentType, headers: event.headers };
 }
 
 /**
@@ -143,7 +169,10 @@ class DeliveryWorker extends Worker {
  * process.on("SIGTERM", () => worker.stop());
  */
 export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promise<Worker> {
-  const handler = createDeliveryHandler(options);
+  const handler = createDeliveryHandler({
+    ...options,
+    events: options.events ?? options.engine.intake.events,
+  });
   const worker = new DeliveryWorker(
     {
       ...options.worker,

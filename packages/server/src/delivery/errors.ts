@@ -24,7 +24,9 @@ export type DeliveryErrorCode =
   /** A `${VAR}` in a target header names a variable targets may not read. Not retried. */
   | "delivery_variable_refused"
   /** The target can never be delivered as stored (bad URL, reserved header). Not retried. */
-  | "delivery_invalid_target";
+  | "delivery_invalid_target"
+  /** The webhook event a job forwards was removed by its source's retention. Not retried. */
+  | "delivery_event_missing";
 
 /** A failed attempt that is retried with the job's backoff. */
 export class DeliveryError extends Error {

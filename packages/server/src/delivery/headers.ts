@@ -69,7 +69,8 @@ export function resolveTargetHeaders(
   return out;
 }
 
-function mayRead(variable: string, allow: readonly string[] | undefined): boolean {
+/** Whether `${variable}` may be read: from `allow` when given, else anything but Keel's own variables. */
+export function mayRead(variable: string, allow: readonly string[] | undefined): boolean {
   if (!allow) return !KEEL_OWN.test(variable);
   return allow.some((p) => (p.endsWith("*") ? variable.startsWith(p.slice(0, -1)) : variable === p));
 }
@@ -82,8 +83,11 @@ export interface KeelHeaderInput {
   attempt: number;
   queue: string;
   tenant: string | null;
-  /** Scheduled runs add `keel-schedule` and `keel-fire-time` (ISO 8601, UTC). */
-  origin?: { schedule?: string; fireTime?: string } | null;
+  /**
+   * Scheduled runs add `keel-schedule` and `keel-fire-time` (ISO 8601, UTC); forwarded webhook
+   * events `keel-source` and `keel-event` (the stored event's id).
+   */
+  origin?: { schedule?: string; fireTime?: string; source?: string; event?: string } | null;
   /** True when a body is sent (not for GET). */
   hasBody: boolean;
 }
@@ -102,6 +106,8 @@ export function keelHeaders(input: KeelHeaderInput): Record<string, string> {
     ...(input.tenant === null ? {} : { "keel-tenant": headerSafe(input.tenant) }),
     ...(input.origin?.schedule ? { "keel-schedule": headerSafe(input.origin.schedule) } : {}),
     ...(input.origin?.fireTime ? { "keel-fire-time": headerSafe(input.origin.fireTime) } : {}),
+    ...(input.origin?.source ? { "keel-source": headerSafe(input.origin.source) } : {}),
+    ...(input.origin?.event ? { "keel-event": headerSafe(input.origin.event) } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { HttpTarget, JobOrigin } from "@keel/engine";
 import { type Dispatcher, request } from "undici";
+import { forwardedHeaders } from "../intake/headers.js";
 import {
   AddressRefusedError,
   DeliveryError,
@@ -24,6 +25,18 @@ export interface DeliveryAttempt {
   origin?: JobOrigin | null;
   target: HttpTarget;
   payload: unknown;
+  /**
+   * A webhook event to forward instead of the payload: its raw body and content type, and the
+   * provider's headers (signature headers included, so an existing handler keeps its checks).
+   */
+  forward?: ForwardedEvent;
+}
+
+/** What a delivery of a stored webhook event sends, read from the event at attempt time. */
+export interface ForwardedEvent {
+  body: Buffer;
+  contentType: string | null;
+  headers: Record<string, string>;
 }
 
 export interface SendOptions {
@@ -103,23 +116,33 @@ interface Prepared {
   url: URL;
   method: NonNullable<HttpTarget["method"]>;
   headers: Record<string, string>;
-  body: string | undefined;
+  body: string | Buffer | undefined;
 }
 
 /** The signed request for one attempt; throws a delivery error when the target cannot be sent. */
 function prepare(attempt: DeliveryAttempt, options: SendOptions): Prepared {
   const url = targetUrl(attempt.target.url);
   const method = attempt.target.method ?? "POST";
-  const body = method === "GET" ? undefined : JSON.stringify(attempt.payload ?? null);
+  const { forward } = attempt;
+  const body =
+    method === "GET" ? undefined : forward ? forward.body : JSON.stringify(attempt.payload ?? null);
   // Stable per job, so receivers can deduplicate retries and at-least-once duplicates.
   const webhookId = `msg_${attempt.jobId}`;
   const timestamp = Math.floor((options.now ?? Date.now)() / 1000);
+  // A forwarded event is signed over its raw bytes, exactly as sent.
   const signature = signPayload({ id: webhookId, timestamp, body: body ?? "", secrets: options.signingKeys });
   const own = keelHeaders({ ...attempt, webhookId, timestamp, signature, hasBody: body !== undefined });
+  if (forward) {
+    delete own["content-type"];
+    if (body !== undefined && forward.contentType) own["content-type"] = forward.contentType;
+  }
+  // The provider's own headers, without those Keel sets (its signature, identity, framing).
+  const original = forward ? forwardedHeaders(forward.headers) : {};
   const target = resolveTargetHeaders(attempt.target.headers, options.variables);
-  // The target may replace user-agent; every other Keel header is reserved (headers.ts).
-  for (const name of Object.keys(target)) delete own[name.toLowerCase()];
-  return { url, method, headers: { ...own, ...target }, body };
+  // Originals and the target may replace user-agent; every other Keel header is reserved (headers.ts).
+  for (const name of [...Object.keys(original), ...Object.keys(target)]) delete own[name.toLowerCase()];
+  for (const name of Object.keys(target)) delete original[name.toLowerCase()];
+  return { url, method, headers: { ...own, ...original, ...target }, body };
 }
 
 function targetUrl(text: string): URL {

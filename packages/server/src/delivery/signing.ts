@@ -47,8 +47,8 @@ export interface SignInput {
   id: string;
   /** Unix seconds: the `webhook-timestamp` header value. */
   timestamp: number;
-  /** The exact bytes sent as the body ("" when there is none). */
-  body: string;
+  /** The exact bytes sent as the body ("" when there is none); text is signed as UTF-8. */
+  body: string | Uint8Array;
   /** Every active secret: during rotation receivers may know only the old or only the new one. */
   secrets: readonly (string | SigningKey)[];
 }
@@ -65,7 +65,7 @@ export function signPayload(input: SignInput): string {
   if (!Number.isSafeInteger(input.timestamp) || input.timestamp < 0) {
     throw new KeelError("invalid_argument", { detail: "timestamp must be whole unix seconds" });
   }
-  const content = `${input.id}.${input.timestamp}.${input.body}`;
+  const head = `${input.id}.${input.timestamp}.`;
   const strings = input.secrets.filter((s) => typeof s === "string");
   // Parse the strings together so a bad one is reported by position; keys pass through.
   const parsed = strings.length > 0 ? parseSigningSecrets(strings) : [];
@@ -73,6 +73,8 @@ export function signPayload(input: SignInput): string {
   if (keys.length === 0)
     throw new KeelError("invalid_argument", { detail: "give at least one signing secret" });
   return keys
-    .map(({ key }) => `v1,${createHmac("sha256", key).update(content, "utf8").digest("base64")}`)
+    .map(
+      ({ key }) => `v1,${createHmac("sha256", key).update(head, "utf8").update(input.body).digest("base64")}`,
+    )
     .join(" ");
 }

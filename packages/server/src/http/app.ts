@@ -1,8 +1,10 @@
 import { readFileSync } from "node:fs";
 import type { Engine, Pool } from "@keel/engine";
+import type { RateLimiter } from "@keel/sdk";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { registerApi } from "../api/index.js";
 import type { Role } from "../config/env.js";
+import { registerIntake } from "../intake/route.js";
 import { type KeelMetrics, registerMetricsRoute } from "../metrics/index.js";
 import { EventLoopMonitor } from "./event-loop.js";
 import { registerHealthRoutes } from "./health.js";
@@ -22,7 +24,9 @@ export interface AppOptions {
   /** Bearer token for /metrics; required in production. */
   metricsToken?: string | undefined;
   /** Serves the /v1 API when given (roles api and all). */
-  api?: { engine: Engine; adminToken: string | undefined };
+  api?: { engine: Engine; adminToken: string | undefined; rateLimiter?: RateLimiter | undefined };
+  /** Where `${VAR}` in webhook source secrets is read when a request is verified. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
   /** Trust X-Forwarded-For from these proxies (Fastify's trustProxy): client addresses for auth slow-down and audit. */
   trustProxy?: boolean | string | string[];
 }
@@ -68,8 +72,18 @@ export function buildApp(options: AppOptions): FastifyInstance {
     registerApi(app, {
       engine: options.api.engine,
       adminToken: options.api.adminToken,
+      rateLimiter: options.api.rateLimiter,
       production: options.production ?? false,
       logger: options.logger,
+      env: options.env,
+    });
+    // Public webhook intake, beside the API (roles api and all): the verifier is the auth.
+    registerIntake(app, {
+      engine: options.api.engine,
+      metrics: options.metrics,
+      logger: options.logger,
+      env: options.env,
+      production: options.production ?? false,
     });
   }
   if (options.metrics) {

@@ -1,15 +1,18 @@
 import type { AddressInfo } from "node:net";
-import { asDatabaseError, Engine, KeelError } from "@keel/engine";
+import { asDatabaseError, createScheduler, Engine, KeelError } from "@keel/engine";
 import type { Logger } from "pino";
 import { loadEnv, type Role, redactDatabaseUrl } from "../config/env.js";
 import { loadConfigFile } from "../config/file.js";
+import { toPolicies } from "../config/policies.js";
+import { syncSources } from "../config/sources.js";
 import { deliveryStatusClass, startDeliveryWorker } from "../delivery/deliver.js";
 import { buildApp, VERSION } from "../http/app.js";
 import { createLogger } from "../log.js";
 import { KeelMetrics } from "../metrics/index.js";
-import { syncQueues } from "./config-sync.js";
+import { syncQueues, syncSchedules } from "./config-sync.js";
 import { openDatabase } from "./database.js";
 import { type EngineTimerOptions, startEngineTimers } from "./engine-timers.js";
+import { openRateLimiter } from "./ratelimit.js";
 import { printGeneratedToken, resolveSecrets, type Secrets } from "./secrets.js";
 
 export interface StartKeelOptions {
@@ -52,6 +55,7 @@ export interface RunningKeel {
 const HTTP_ROLES: Role[] = ["all", "api", "worker", "scheduler"];
 const TIMER_ROLES: Role[] = ["all", "worker"];
 const API_ROLES: Role[] = ["all", "api"];
+const SCHEDULER_ROLES: Role[] = ["all", "scheduler"];
 
 /**
  * Runs a Keel process in this one: Postgres (embedded when DATABASE_URL is unset), the
@@ -85,12 +89,27 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
     }).catch((err: unknown) => Promise.reject(asDatabaseError(err)));
     undo.push({ name: "close engine", run: () => engine.close() });
     const queues = await syncQueues(engine, file.config);
+    const schedules = await syncSchedules(engine, file.config);
+    // Sources are served by the API roles, which need their secrets' variables.
+    const sources = API_ROLES.includes(config.role)
+      ? await syncSources(engine, file.config.sources, options.env ?? process.env)
+      : undefined;
     const secrets = await resolveSecrets(engine, config);
     const metrics = new KeelMetrics({
       engine,
       switches: () => engine.switches.list(),
       onScrapeError: (err, source) => logger.warn({ err, source }, "metrics: scrape-time read failed"),
     });
+    const rateLimiter = API_ROLES.includes(config.role)
+      ? openRateLimiter({
+          policies: toPolicies(file.config.policies),
+          redisUrl: config.redisUrl,
+          engine,
+          metrics,
+          logger,
+        })
+      : undefined;
+    if (rateLimiter) undo.push({ name: "close rate limiter", run: () => rateLimiter.close() });
     let port: number | undefined;
     if (HTTP_ROLES.includes(config.role)) {
       const app = buildApp({
@@ -102,8 +121,11 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         production: config.production,
         metrics,
         metricsToken: config.metricsToken,
-        api: API_ROLES.includes(config.role) ? { engine, adminToken: secrets.adminToken } : undefined,
+        api: API_ROLES.includes(config.role)
+          ? { engine, adminToken: secrets.adminToken, rateLimiter }
+          : undefined,
         trustProxy: config.trustProxy,
+        env: options.env ?? process.env,
       });
       undo.push({ name: "close http", run: () => app.close() });
       await app.listen({ port: config.port, host: options.host ?? "0.0.0.0" }).catch((err: unknown) => {
@@ -143,6 +165,16 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
       });
       undo.push({ name: "stop delivery", run: () => delivery.stop() });
     }
+    if (SCHEDULER_ROLES.includes(config.role)) {
+      const scheduler = createScheduler({
+        engine,
+        hooks: {
+          onFire: (event) => metrics.recordScheduleFire(event),
+          onError: (err) => logger.warn({ err }, "scheduler: recovered from an error"),
+        },
+      });
+      undo.push({ name: "stop scheduler", run: () => scheduler.stop() });
+    }
     logger.info(
       {
         port,
@@ -153,6 +185,8 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         version: VERSION,
         config: file.path ?? null,
         queues,
+        schedules: Object.fromEntries(Object.entries(schedules).filter(([, names]) => names.length > 0)),
+        sources,
       },
       "keel started",
     );

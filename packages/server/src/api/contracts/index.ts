@@ -1,14 +1,20 @@
 import { z } from "zod/v4";
 import { type Contract, defineContract } from "../route.js";
 import { accessContracts } from "./access.js";
+import { intakeContracts } from "./intake.js";
 import { jobContracts } from "./jobs.js";
 import { operationContracts } from "./operations.js";
+import { rateLimitContracts } from "./ratelimit.js";
+import { scheduleContracts } from "./schedules.js";
 
 // Every /v1 route is a contract here; handlers live in ../routes/*.ts.
 
 export * from "./access.js";
+export * from "./intake.js";
 export * from "./jobs.js";
 export * from "./operations.js";
+export * from "./ratelimit.js";
+export * from "./schedules.js";
 
 export const openApiDocument = defineContract({
   operationId: "getOpenApi",
@@ -38,5 +44,8 @@ export const CONTRACTS: readonly Contract[] = [
   docsPage,
   ...jobContracts,
   ...operationContracts,
+  ...scheduleContracts,
   ...accessContracts,
+  ...intakeContracts,
+  ...rateLimitContracts,
 ];

@@ -1,0 +1,83 @@
+import { type Engine, KeelError, SOURCE_NAME, sourceDefinitionSchema } from "@keel/engine";
+import { z } from "zod";
+import { resolveSecrets, SecretProblem } from "../intake/secrets.js";
+
+/**
+ * `sources:` in the config file: one webhook source per name (`POST /in/<name>`), in the same
+ * shape as `PUT /v1/sources/:name` (docs/intake/). Secrets must be `${VAR}` references: the file
+ * is often committed, and the value is read from the environment when a request is verified.
+ *
+ * @example
+ * sources:
+ *   stripe:
+ *     provider: stripe
+ *     secrets: ["${STRIPE_WEBHOOK_SECRET}"]
+ *     routes:
+ *       - events: ["customer.subscription.*", "invoice.paid"]
+ *         target: { url: https://crm.example.com/api/webhooks/stripe }
+ */
+export const sourcesSchema = z.record(
+  z.string().regex(SOURCE_NAME, "source names use letters, digits and _.:- (they are URL path segments)"),
+  sourceDefinitionSchema.superRefine((def, ctx) => {
+    def.secrets.forEach((secret, i) => {
+      if (!/^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(secret)) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ["secrets", i],
+          message:
+            "put the secret in an environment variable and reference it, e.g. ${STRIPE_WEBHOOK_SECRET} (the file must not hold secrets)",
+        });
+      }
+    });
+  }),
+);
+
+export type SourcesConfig = z.infer<typeof sourcesSchema>;
+
+export interface SourceSyncResult {
+  created: string[];
+  updated: string[];
+  removed: string[];
+  unchanged: string[];
+}
+
+/**
+ * Applies the config file's sources at start: each is created or updated (a source made through
+ * the API under the same name is taken over by the file), and sources the file managed but no
+ * longer declares are removed (their events stay until retention). Every `${VAR}` must be set,
+ * or the start fails naming the field. Running it again with the same file changes nothing.
+ *
+ * @example
+ * const { created, removed } = await syncSources(engine, config.sources, process.env);
+ */
+export async function syncSources(
+  engine: Engine,
+  sources: SourcesConfig | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<SourceSyncResult> {
+  const declared = sources ?? {};
+  const problems: string[] = [];
+  for (const [name, def] of Object.entries(declared)) {
+    try {
+      resolveSecrets(def, env);
+    } catch (err) {
+      if (!(err instanceof SecretProblem)) throw err;
+      problems.push(`sources.${name}.${err.message}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new KeelError("invalid_config", { problems: `- ${problems.join("\n- ")}`, list: problems });
+  }
+  const result: SourceSyncResult = { created: [], updated: [], removed: [], unchanged: [] };
+  for (const [name, def] of Object.entries(declared)) {
+    const { change } = await engine.intake.sources.put(name, def, { managedBy: "config" });
+    result[change].push(name);
+  }
+  for (const source of await engine.intake.sources.list()) {
+    if (source.managedBy === "config" && !Object.hasOwn(declared, source.name)) {
+      await engine.intake.sources.remove(source.name, { managedBy: "config" });
+      result.removed.push(source.name);
+    }
+  }
+  return result;
+}
