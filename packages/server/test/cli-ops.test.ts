@@ -13,7 +13,16 @@ import {
   testEngine,
   waitFor,
 } from "../../engine/test/helpers.js";
-import { closedPort, logLine, postgresPidsFor, spawnKeel, tempDir } from "./helpers.js";
+import {
+  type CliRun,
+  cliBaseEnv,
+  closedPort,
+  logLine,
+  postgresPidsFor,
+  runKeel,
+  spawnKeel,
+  tempDir,
+} from "./helpers.js";
 
 // Operator commands run as a real `keel` subprocess against a schema this file migrates.
 
@@ -26,37 +35,11 @@ const ACTOR = `cli:${userInfo().username}@${hostname()}`;
 const engine = await testEngine();
 const DB = { DATABASE_URL: testDatabaseUrl(), KEEL_SCHEMA: engine.schema };
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 /** Runs `keel …` with exactly the given Keel variables; stdout and stderr are pipes, not a TTY. */
 function keel(args: string[], env: Record<string, string> = DB): Promise<Run> {
-  const child = spawn(process.execPath, ["--import", "tsx", BIN, ...args], {
-    cwd: ROOT,
-    env: { ...baseEnv(), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString("utf8");
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-  });
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
-}
-
-function baseEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const key of ["DATABASE_URL", "KEEL_DATA_DIR", "KEEL_SCHEMA", "NODE_ENV", "KEEL_LOG_LEVEL"]) {
-    delete env[key];
-  }
-  delete env.NODE_TEST_CONTEXT;
-  return env;
+  return runKeel(args, env);
 }
 
 function json(run: Run): Record<string, unknown> {
@@ -182,7 +165,7 @@ describe("keel queues", () => {
     const run = await new Promise<Run>((resolve) => {
       const child = spawn("script", ["-qec", command, "/dev/null"], {
         cwd: ROOT,
-        env: { ...baseEnv(), ...DB },
+        env: { ...cliBaseEnv(), ...DB },
         stdio: ["ignore", "pipe", "pipe"],
       });
       let stdout = "";

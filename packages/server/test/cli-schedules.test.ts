@@ -1,37 +1,15 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { test } from "node:test";
 import { guardLeaks, testDatabaseUrl, testEngine } from "../../engine/test/helpers.js";
+import { runKeel } from "./helpers.js";
 
 // `keel schedules …` and `keel tenants …` as a real subprocess against a migrated schema.
 guardLeaks();
 
-const ROOT = new URL("../../../", import.meta.url).pathname;
-const BIN = join(ROOT, "packages/server/src/bin/keel.ts");
 const engine = await testEngine();
 
-function keel(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATABASE_URL: testDatabaseUrl(),
-    KEEL_SCHEMA: engine.schema,
-  };
-  for (const key of ["KEEL_DATA_DIR", "NODE_ENV", "KEEL_LOG_LEVEL"]) delete env[key];
-  const child = spawn(process.execPath, ["--import", "tsx", BIN, ...args], {
-    cwd: ROOT,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => {
-    stdout += c.toString("utf8");
-  });
-  child.stderr.on("data", (c: Buffer) => {
-    stderr += c.toString("utf8");
-  });
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+function keel(args: string[]) {
+  return runKeel(args, { DATABASE_URL: testDatabaseUrl(), KEEL_SCHEMA: engine.schema });
 }
 
 test("keel schedules: list, next, pause, trigger, runs, resume; keel tenants", async () => {

@@ -142,3 +142,48 @@ export async function get(
     return undefined;
   }
 }
+
+/** What a `keel …` run printed and how it exited. */
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** This process's environment without Keel's own variables, for CLI runs that set exactly theirs. */
+export function cliBaseEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of ["DATABASE_URL", "KEEL_DATA_DIR", "KEEL_SCHEMA", "NODE_ENV", "KEEL_LOG_LEVEL"])
+    delete env[key];
+  delete env.NODE_TEST_CONTEXT;
+  return env;
+}
+
+/**
+ * Runs `keel …` from source with exactly the given Keel variables; stdout and stderr are pipes,
+ * or with `tty` a pseudo-terminal through util-linux `script`.
+ */
+export function runKeel(
+  args: string[],
+  env: Record<string, string>,
+  options: { tty?: boolean } = {},
+): Promise<CliRun> {
+  const argv = [process.execPath, "--import", "tsx", BIN, ...args];
+  const [command, commandArgs] = options.tty
+    ? ["script", ["-qec", argv.map((a) => `'${a}'`).join(" "), "/dev/null"]]
+    : [process.execPath, argv.slice(1)];
+  const child = spawn(command as string, commandArgs as string[], {
+    cwd: ROOT,
+    env: { ...cliBaseEnv(), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (c: Buffer) => {
+    stdout += c.toString("utf8");
+  });
+  child.stderr?.on("data", (c: Buffer) => {
+    stderr += c.toString("utf8");
+  });
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+}

@@ -1,54 +1,23 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { join } from "node:path";
+import { spawnSync } from "node:child_process";
 import { describe, test } from "node:test";
 import type { AcceptInput, Source } from "../../engine/src/index.js";
 import { guardLeaks, testDatabaseUrl, testEngine } from "../../engine/test/helpers.js";
+import { type CliRun, runKeel } from "./helpers.js";
 
 // `keel events …` and `keel sources …` as a real subprocess against a schema this file migrates.
 
 guardLeaks();
-const ROOT = new URL("../../../", import.meta.url).pathname;
-const BIN = join(ROOT, "packages/server/src/bin/keel.ts");
 const ESC = "\u001b";
 const engine = await testEngine();
 const DB = { DATABASE_URL: testDatabaseUrl(), KEEL_SCHEMA: engine.schema };
 const literal = "cli-literal-secret-value";
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
-function baseEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const key of ["DATABASE_URL", "KEEL_DATA_DIR", "KEEL_SCHEMA", "NODE_ENV", "KEEL_LOG_LEVEL"])
-    delete env[key];
-  delete env.NODE_TEST_CONTEXT;
-  return env;
-}
-
-/** `keel …` on pipes (no TTY); or on a pseudo-terminal through util-linux `script`. */
+/** `keel …` on pipes (no TTY); or on a pseudo-terminal. */
 function keel(args: string[], options: { tty?: boolean } = {}): Promise<Run> {
-  const argv = [process.execPath, "--import", "tsx", BIN, ...args];
-  const [command, commandArgs] = options.tty
-    ? ["script", ["-qec", argv.map((a) => `'${a}'`).join(" "), "/dev/null"]]
-    : [process.execPath, argv.slice(1)];
-  const child = spawn(command as string, commandArgs as string[], {
-    cwd: ROOT,
-    env: { ...baseEnv(), ...DB },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => {
-    stdout += c.toString("utf8");
-  });
-  child.stderr.on("data", (c: Buffer) => {
-    stderr += c.toString("utf8");
-  });
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+  return runKeel(args, DB, options);
 }
 
 const { source } = await engine.intake.sources.put(

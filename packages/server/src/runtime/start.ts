@@ -128,10 +128,13 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         env: options.env ?? process.env,
       });
       undo.push({ name: "close http", run: () => app.close() });
-      await app.listen({ port: config.port, host: options.host ?? "0.0.0.0" }).catch((err: unknown) => {
-        if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
-        throw new KeelError("port_in_use", { port: config.port });
-      });
+      // Webhook bursts open many connections at once: a deeper accept queue than the default 511.
+      await app
+        .listen({ port: config.port, host: options.host ?? "0.0.0.0", backlog: 2048 })
+        .catch((err: unknown) => {
+          if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
+          throw new KeelError("port_in_use", { port: config.port });
+        });
       port = (app.server.address() as AddressInfo).port;
     }
     if (TIMER_ROLES.includes(config.role)) {
