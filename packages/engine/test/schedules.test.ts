@@ -367,6 +367,30 @@ describe("firing", () => {
     );
   });
 
+  test("jitter delays each job by up to jitterSeconds after its slot; the fire time stays the slot's", async () => {
+    const engine = await testEngine();
+    await engine.schedules.upsert("spread", {
+      ...hourly,
+      jitterSeconds: 600,
+      fanOut: { tenants: ["a", "b", "c", "d", "e", "f"] },
+    });
+    await setCursor(engine, "spread", "2026-06-01T10:00:00Z");
+    await clocked(engine).tick("2026-06-01T10:00:00Z");
+    const { rows } = await engine.pool.query<{ run_at: Date; fire_time: string }>(
+      `select run_at, origin->>'fireTime' as fire_time from "${engine.schema}".jobs where origin->>'schedule' = 'spread'`,
+    );
+    assert.equal(rows.length, 6);
+    const slot = Date.parse("2026-06-01T10:00:00Z");
+    for (const r of rows) {
+      assert.equal(r.fire_time, "2026-06-01T10:00:00.000Z");
+      assert.ok(
+        r.run_at.getTime() >= slot && r.run_at.getTime() < slot + 600_000,
+        `${r.run_at.toISOString()}`,
+      );
+    }
+    assert.ok(new Set(rows.map((r) => r.run_at.getTime())).size > 1, "the delays differ");
+  });
+
   test("run history pages through slots with the state of each job", async () => {
     const engine = await testEngine();
     await engine.schedules.upsert("h", { cron: "*/10 * * * * *", target: { handler: "noop" } });

@@ -94,6 +94,13 @@ sources:
       verifier.verify(h.body, h.headers as Record<string, string>);
     }
 
+    const metrics = await (await fetch(`http://127.0.0.1:${keel.port}/metrics`)).text();
+    const fired = /^keel_schedule_fires_total\{schedule="heartbeat",outcome="enqueued"\} (\d+)$/m.exec(
+      metrics,
+    );
+    assert.ok(fired && Number(fired[1]) >= 2, "the fires are counted");
+    assert.match(metrics, /^keel_schedule_lateness_seconds_count [1-9]\d*$/m);
+
     // The daily ones are triggered: the same request their slot makes.
     assert.equal((await api("POST", "/v1/schedules/maintenance-alerts/trigger")).status, 201);
     const chase = await api("POST", "/v1/schedules/auto-chase-overdue-invoices/trigger");
