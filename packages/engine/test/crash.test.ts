@@ -184,7 +184,9 @@ test("a process switch reaches three processes within one second, both ways", as
     Array.from({ length: 30 }, () => ({
       queue: "sw3",
       target: { handler: "work" },
-      payload: { sleepMs: 100 },
+      // Long enough that two processes cannot drain the queue before the third polls: each
+      // process runs two at a time, so 30 jobs keep two processes busy for over two seconds.
+      payload: { sleepMs: 300 },
     })),
   );
   // Every process polls at least once a second: 1.5 s without a start shows the switch holds in all.

@@ -16,6 +16,8 @@ interface Running {
   controller: AbortController;
   /** Set when the job is no longer ours: its outcome must not be written. */
   gone?: "lease_lost" | "released";
+  /** The handler has returned; only the outcome is still being written. */
+  handled?: boolean;
   detail?: AttemptDetail;
 }
 
@@ -45,7 +47,10 @@ export class Worker {
   private readonly handlerNames: string[];
   private readonly concurrency: number;
   private readonly leaseMs: number;
+  /** Claimed jobs not yet recorded: handlers running, plus outcomes being written. */
   private readonly running = new Map<string, Running>();
+  /** Handlers running now: what `concurrency` bounds. */
+  private busy = 0;
   private completer: Completer | undefined;
   private listener: Listener | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -171,7 +176,7 @@ export class Worker {
         const queues = this.named ?? (await this.queuesWithWork(engine));
         for (let i = 0; i < queues.length && this.state === "running"; i++) {
           const queue = queues[(this.rotation + i) % queues.length] as string;
-          const free = this.concurrency - this.running.size;
+          const free = this.freeSlots();
           if (free <= 0) {
             this.hungry = true;
             break;
@@ -197,10 +202,7 @@ export class Worker {
           for (const job of jobs) this.execute(job);
         }
         this.rotation++;
-      } while (
-        this.refill ||
-        (this.hungry && this.running.size < this.concurrency && this.state === "running")
-      );
+      } while (this.refill || (this.hungry && this.freeSlots() > 0 && this.state === "running"));
     } catch (err) {
       this.hungry = true;
       this.options.hooks?.onError?.(err, "claim");
@@ -234,9 +236,19 @@ export class Worker {
     this.limitsReadAt = Date.now();
   }
 
+  /**
+   * A slot frees when its handler returns, not when the outcome commits: the next claim then
+   * overlaps the batched completion instead of waiting a commit for it. Outcomes still being
+   * written are capped at another `concurrency`, so a slow database cannot pile them up.
+   */
+  private freeSlots(): number {
+    return Math.min(this.concurrency - this.busy, 2 * this.concurrency - this.running.size);
+  }
+
   private execute(job: ClaimedJob): void {
     const entry: Running = { job, controller: new AbortController() };
     this.running.set(job.id, entry);
+    this.busy++;
     void this.runJob(entry);
   }
 
@@ -268,6 +280,10 @@ export class Worker {
     } catch (err) {
       error = err;
     }
+    entry.handled = true;
+    this.busy--;
+    this.hungry = true;
+    this.wake();
     let outcome: JobOutcome = entry.gone ?? (ok ? "succeeded" : "failed");
     if (!entry.gone) {
       try {
@@ -383,7 +399,8 @@ export class Worker {
     await this.listener?.stop();
     const idle = await this.waitIdle(this.options.shutdownTimeoutMs ?? 30_000);
     if (!idle) {
-      const rest = [...this.running.values()].filter((r) => !r.gone);
+      // Jobs whose outcome is being written are not released: their lease token decides.
+      const rest = [...this.running.values()].filter((r) => !r.gone && !r.handled);
       for (const r of rest) {
         r.gone = "released";
         r.controller.abort(new WorkerShutdownError("worker stopping: job released back to its queue"));
