@@ -16,10 +16,17 @@ export interface HeaderSource {
   failMode?: "open" | "closed" | "fallback";
 }
 
+const sfStrings = new Map<string, string>();
+
 /** An sf-string: printable ASCII in double quotes, `"` and `\` escaped (RFC 9651 §3.3.3). */
 export function sfString(value: string): string {
+  // Policy names repeat on every decision: remember the few there are.
+  const known = sfStrings.get(value);
+  if (known !== undefined) return known;
   if (!/^[\x20-\x7e]*$/.test(value)) throw new TypeError(`not printable ASCII: ${JSON.stringify(value)}`);
-  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  const quoted = `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  if (sfStrings.size < 1024) sfStrings.set(value, quoted);
+  return quoted;
 }
 
 /** `RateLimit-Policy`: each policy's quota (`q`) and window in seconds (`w`). */

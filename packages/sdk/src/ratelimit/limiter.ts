@@ -89,11 +89,11 @@ export class RateLimiter {
     const use = this.storeUse();
     if (use !== "skip") {
       try {
-        outcome = await withTimeout(
-          this.store.consume(entries.map(storeEntry)),
-          this.timeoutMs,
-          this.store.kind,
-        );
+        const work = this.store.consume(entries.map(storeEntry));
+        const bound = this.store.settlesWithinMs;
+        outcome = await (bound !== undefined && bound <= this.timeoutMs
+          ? work
+          : withTimeout(work, this.timeoutMs, this.store.kind));
         this.storeAnswered();
       } catch (err) {
         this.storeFailed(err, entries);
@@ -120,7 +120,8 @@ export class RateLimiter {
         detail: "a rate-limit check needs at least one {policy, key}",
       });
     }
-    const seen = new Set<string>();
+    // A duplicate needs two requests: most checks have one and skip the set.
+    const seen = requests.length > 1 ? new Set<string>() : undefined;
     return requests.map(({ policy: name, key, cost = 1 }) => {
       const policy = this.policies.get(name);
       if (!policy) {
@@ -142,13 +143,15 @@ export class RateLimiter {
           detail: `cost: a whole number from 0 to ${policy.burst}, the most policy '${name}' admits at once (got ${cost})`,
         });
       }
-      const id = `${name}:${key}`;
-      if (seen.has(id)) {
-        throw new KeelError("invalid_argument", {
-          detail: `policy '${name}' is given twice for the same key`,
-        });
+      if (seen) {
+        const id = `${name}:${key}`;
+        if (seen.has(id)) {
+          throw new KeelError("invalid_argument", {
+            detail: `policy '${name}' is given twice for the same key`,
+          });
+        }
+        seen.add(id);
       }
-      seen.add(id);
       return { policy, key, cost };
     });
   }

@@ -45,9 +45,15 @@ export function storeResults(
 
 /** Assembles the decision and its headers from the per-policy results. */
 export function toDecision(results: PolicyResult[]): RateLimitDecision {
-  const allowed = results.every((r) => r.allowed);
-  const waits = results.flatMap((r) => (r.retryAfterSeconds === undefined ? [] : [r.retryAfterSeconds]));
-  const retryAfterSeconds = allowed ? undefined : Math.max(1, ...waits);
+  // One pass, no intermediate arrays: this runs on every decision.
+  let allowed = true;
+  let longestWait = 1;
+  for (const r of results) {
+    if (!r.allowed) allowed = false;
+    if (r.retryAfterSeconds !== undefined && r.retryAfterSeconds > longestWait)
+      longestWait = r.retryAfterSeconds;
+  }
+  const retryAfterSeconds = allowed ? undefined : longestWait;
   const decision: RateLimitDecision = {
     allowed,
     results,

@@ -27,6 +27,12 @@ export interface StoreOutcome {
 export interface RateLimitStore {
   /** `redis`, `postgres`, `memory`: for logs. */
   readonly kind: string;
+  /**
+   * Set when `consume` always settles (answers or fails) within this many ms by itself, as an
+   * ioredis client with `commandTimeout` does: the limiter then arms no timer of its own when
+   * its timeout is not shorter (one timer per check instead of two).
+   */
+  readonly settlesWithinMs?: number;
   consume(entries: readonly StoreEntry[]): Promise<StoreOutcome>;
   /** Releases what the store opened itself (never a client or pool it was given). */
   close(): Promise<void>;

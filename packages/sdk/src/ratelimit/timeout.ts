@@ -11,10 +11,18 @@ export class StoreTimeoutError extends Error {
  * a late rejection is swallowed (nobody waits for it any more).
  */
 export function withTimeout<T>(work: Promise<T>, ms: number, store: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreTimeoutError(store, ms)), ms);
+  // One promise and one timer per check (not race + finally: this runs on every decision).
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new StoreTimeoutError(store, ms)), ms);
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
   });
-  work.catch(() => {});
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -21,7 +21,13 @@ export function resolveSecrets(
   env: NodeJS.ProcessEnv,
 ): string[] {
   return source.secrets.map((secret, i) => {
-    const resolved = secret.replace(VARIABLE, (_, variable: string) => {
+    let resolved = "";
+    for (const part of template(secret)) {
+      if (typeof part === "string") {
+        resolved += part;
+        continue;
+      }
+      const { variable } = part;
       if (!mayRead(variable, undefined)) {
         throw new SecretProblem(`secrets[${i}] reads \${${variable}}, one of Keel's own variables`);
       }
@@ -29,11 +35,35 @@ export function resolveSecrets(
       if (value === undefined || value === "") {
         throw new SecretProblem(`secrets[${i}]: \${${variable}} is not set in Keel's environment`);
       }
-      return value;
-    });
+      resolved += value;
+    }
     if (source.provider === "standard" && !isWhsec(resolved)) {
       throw new SecretProblem(`secrets[${i}] is not a Standard Webhooks secret (whsec_ followed by base64)`);
     }
     return resolved;
   });
+}
+
+type Part = string | { variable: string };
+
+// Secrets are resolved on every request (the environment is read then, never stored); their
+// parsing into text and `${VAR}` parts is not, as it showed in intake profiles.
+const TEMPLATES = new Map<string, Part[]>();
+const MAX_TEMPLATES = 256;
+
+function template(secret: string): Part[] {
+  let parts = TEMPLATES.get(secret);
+  if (parts === undefined) {
+    parts = [];
+    let last = 0;
+    for (const match of secret.matchAll(VARIABLE)) {
+      if (match.index > last) parts.push(secret.slice(last, match.index));
+      parts.push({ variable: match[1] as string });
+      last = match.index + match[0].length;
+    }
+    if (last < secret.length) parts.push(secret.slice(last));
+    if (TEMPLATES.size >= MAX_TEMPLATES) TEMPLATES.clear();
+    TEMPLATES.set(secret, parts);
+  }
+  return parts;
 }
