@@ -1,0 +1,320 @@
+import { execFile } from "node:child_process";
+import { createHmac, randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import autocannon from "autocannon";
+import pg from "pg";
+import { cpuMs, machineCpu, spawnKeel } from "../lib/keel-process.js";
+import { startPlainIntake } from "../lib/plain-intake.js";
+import { benchSchema, dropSchemas } from "../lib/postgres.js";
+import type { BenchContext, ResultRow, Scenario } from "../lib/scenario.js";
+
+/**
+ * Scenario 5: webhook intake over HTTP. Keel: the real `keel start --role api` (child process)
+ * with a Standard Webhooks source whose one route goes to a `{handler}` target (so no HTTP
+ * delivery load); every request carries a distinct webhook-id and a valid signature, so each
+ * is verified, deduplicated, stored with its job and committed before the 200. Baseline: a
+ * plain Fastify + pg handler (child process, same pool size) inserting the raw body. Reference:
+ * pgbench single-row INSERT TPS, 8 clients. Same autocannon settings for both servers.
+ */
+const PGBENCH = "/usr/bin/pgbench";
+const CONNECTIONS = 50;
+const POOL_SIZE = 10; // Keel's engine pool default; the baseline gets the same.
+const SECRET_VAR = "BENCH_INTAKE_SECRET";
+
+export const intake: Scenario = {
+  name: "intake",
+  title: "5. Webhook intake: verify, dedupe, durable commit",
+  target: "Keel ≥ 0.8x pgbench single-row INSERT TPS and ≥ 2x the plain Fastify + pg handler; p99 reported",
+  async run(ctx: BenchContext): Promise<ResultRow[]> {
+    const seconds = ctx.smoke ? 1 : Number(process.env.BENCH_INTAKE_SECONDS ?? 15);
+    const warmSeconds = ctx.smoke ? 0 : 3;
+    const keelSchema = benchSchema("intake_keel");
+    const plainSchema = benchSchema("intake_plain");
+    const pgbenchSchema = benchSchema("intake_pgbench");
+    const schemas = [keelSchema, plainSchema, pgbenchSchema];
+    const secret = `whsec_${randomBytes(32).toString("base64")}`;
+    const dir = mkdtempSync(join(tmpdir(), "keel-bench-intake-"));
+    const rows: ResultRow[] = [];
+    const row = (system: string, metric: string, value: number, unit: string, note?: string) =>
+      rows.push({ scenario: "intake", system, metric, value, unit, note });
+    try {
+      // Physical reference first, on a quiet machine.
+      const tps = await pgbenchTps(ctx, pgbenchSchema, seconds);
+      const settings = `autocannon ${CONNECTIONS} connections, ${seconds} s${warmSeconds ? ` after a ${warmSeconds} s warm-up` : ""}, ~500-byte JSON bodies, distinct ids`;
+
+      const plain = await startPlainIntake(ctx.databaseUrl, plainSchema, POOL_SIZE);
+      let plainRun: Load;
+      try {
+        const url = `http://127.0.0.1:${plain.port}/in/bench`;
+        if (warmSeconds) await load(url, secret, warmSeconds);
+        const before = await countRows(
+          ctx.databaseUrl,
+          `select count(*)::int as n from "${plainSchema}".events`,
+        );
+        const cpu = cpuMs(plain.pid);
+        const own = cpuMs(process.pid);
+        const machine = machineCpu();
+        plainRun = await load(url, secret, seconds);
+        plainRun.cpuMs = cpuMs(plain.pid) - cpu;
+        plainRun.loaderCpuMs = cpuMs(process.pid) - own;
+        plainRun.machineBusy = busyShare(machine);
+        const after = await countRows(
+          ctx.databaseUrl,
+          `select count(*)::int as n from "${plainSchema}".events`,
+        );
+        checkLoad("plain handler", plainRun, after - before);
+      } finally {
+        await plain.stop();
+      }
+
+      const config = join(dir, "keel.config.json");
+      writeFileSync(
+        config,
+        JSON.stringify({
+          sources: {
+            bench: {
+              provider: "standard",
+              secrets: [`\${${SECRET_VAR}}`],
+              routes: [{ events: ["*"], target: { handler: "bench" } }],
+            },
+          },
+        }),
+      );
+      const keel = await spawnKeel({
+        DATABASE_URL: ctx.databaseUrl,
+        KEEL_SCHEMA: keelSchema,
+        KEEL_ROLE: "api",
+        KEEL_CONFIG: config,
+        KEEL_LOG_LEVEL: "warn",
+        KEEL_ADMIN_TOKEN: randomBytes(24).toString("hex"),
+        [SECRET_VAR]: secret,
+      });
+      let keelRun: Load;
+      try {
+        const url = `http://127.0.0.1:${keel.port}/in/bench`;
+        if (warmSeconds) await load(url, secret, warmSeconds);
+        const count = `select count(*)::int as n from "${keelSchema}".events where source = 'bench'`;
+        const before = await countRows(ctx.databaseUrl, count);
+        const cpu = cpuMs(keel.pid);
+        const own = cpuMs(process.pid);
+        const machine = machineCpu();
+        keelRun = await load(url, secret, seconds);
+        keelRun.cpuMs = cpuMs(keel.pid) - cpu;
+        keelRun.loaderCpuMs = cpuMs(process.pid) - own;
+        keelRun.machineBusy = busyShare(machine);
+        const after = await countRows(ctx.databaseUrl, count);
+        checkLoad("keel", keelRun, after - before);
+        const jobs = await countRows(ctx.databaseUrl, `select count(*)::int as n from "${keelSchema}".jobs`);
+        if (jobs !== after) throw new Error(`keel: ${after} events stored but ${jobs} jobs made`);
+      } finally {
+        await keel.stop();
+        for (const line of keel.problems) ctx.log(`keel: ${line}`);
+      }
+
+      row(
+        "keel start --role api",
+        "requests/s",
+        keelRun.rps,
+        "/s",
+        `${settings}; standard-webhooks source, one {handler} route; KEEL_LOG_LEVEL=warn; engine pool ${POOL_SIZE}`,
+      );
+      row("keel start --role api", "p50 latency", keelRun.p50, "ms");
+      row("keel start --role api", "p99 latency", keelRun.p99, "ms");
+      row(
+        "keel start --role api",
+        "server CPU per request",
+        (keelRun.cpuMs * 1000) / keelRun.ok,
+        "µs",
+        "user + system time of the server process over the measured load",
+      );
+      row(
+        "keel start --role api",
+        "autocannon CPU per request",
+        (keelRun.loaderCpuMs * 1000) / keelRun.ok,
+        "µs",
+      );
+      row(
+        "keel start --role api",
+        "machine CPU busy during load",
+        keelRun.machineBusy,
+        "%",
+        "all cores, all processes (Postgres, autocannon, other work)",
+      );
+      row(
+        "plain Fastify + pg handler",
+        "requests/s",
+        plainRun.rps,
+        "/s",
+        `${settings}; one INSERT of the raw body per request, pool ${POOL_SIZE}, no verification or dedupe`,
+      );
+      row("plain Fastify + pg handler", "p50 latency", plainRun.p50, "ms");
+      row("plain Fastify + pg handler", "p99 latency", plainRun.p99, "ms");
+      row(
+        "plain Fastify + pg handler",
+        "server CPU per request",
+        (plainRun.cpuMs * 1000) / plainRun.ok,
+        "µs",
+      );
+      row(
+        "plain Fastify + pg handler",
+        "autocannon CPU per request",
+        (plainRun.loaderCpuMs * 1000) / plainRun.ok,
+        "µs",
+      );
+      row("plain Fastify + pg handler", "machine CPU busy during load", plainRun.machineBusy, "%");
+      if (tps !== undefined) {
+        row(
+          "pgbench single-row INSERT",
+          "TPS",
+          tps,
+          "/s",
+          `8 clients, 2 threads, ${seconds} s, insert into t(v) values (:v)`,
+        );
+        row("ratio", "keel / pgbench", keelRun.rps / tps, "x", "target ≥ 0.8");
+      } else {
+        row("pgbench single-row INSERT", "TPS", 0, "/s", `skipped: ${PGBENCH} not found`);
+      }
+      row("ratio", "keel / plain handler", keelRun.rps / plainRun.rps, "x", "target ≥ 2");
+      return rows;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await dropSchemas(ctx.databaseUrl, schemas);
+    }
+  },
+};
+
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  ok: number;
+  sent: number;
+  non2xx: number;
+  errors: number;
+  /** CPU the server used during the load, filled in by the caller. */
+  cpuMs: number;
+  /** CPU autocannon (this process) used during the load. */
+  loaderCpuMs: number;
+  /** Share of the whole machine's CPU that was busy during the load (all processes). */
+  machineBusy: number;
+}
+
+/** autocannon against `url`, each request with a fresh webhook-id and its signature. */
+async function load(url: string, secret: string, seconds: number): Promise<Load> {
+  const key = Buffer.from(secret.slice("whsec_".length), "base64");
+  const run = randomBytes(4).toString("hex");
+  const padding = "x".repeat(400);
+  let seq = 0;
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        method: "POST",
+        setupRequest: (req) => {
+          const id = `msg_${run}_${seq++}`;
+          const timestamp = Math.floor(Date.now() / 1000);
+          const body = JSON.stringify({ type: "invoice.paid", id, data: { amount: seq, padding } });
+          const signature = `v1,${createHmac("sha256", key).update(`${id}.${timestamp}.`).update(body).digest("base64")}`;
+          return {
+            ...req,
+            body,
+            headers: {
+              "content-type": "application/json",
+              "webhook-id": id,
+              "webhook-timestamp": String(timestamp),
+              "webhook-signature": signature,
+            },
+          };
+        },
+      },
+    ],
+  });
+  return {
+    rps: result["2xx"] / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    ok: result["2xx"],
+    sent: result.requests.sent,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    cpuMs: Number.NaN,
+    loaderCpuMs: Number.NaN,
+    machineBusy: Number.NaN,
+  };
+}
+
+/**
+ * Every answer 2xx, and every 2xx stored. Requests cut off in flight when the duration ends
+ * may be stored without their answer being counted, so stored lies in [2xx, sent].
+ */
+function checkLoad(system: string, run: Load, stored: number): void {
+  if (run.non2xx !== 0 || run.errors !== 0 || run.ok === 0) {
+    throw new Error(`${system}: ${run.non2xx} non-2xx answers, ${run.errors} errors, ${run.ok} 2xx`);
+  }
+  if (stored < run.ok || stored > run.sent) {
+    throw new Error(`${system}: ${stored} rows stored for ${run.ok} 2xx answers (${run.sent} sent)`);
+  }
+}
+
+function busyShare(before: { busy: number; total: number }): number {
+  const after = machineCpu();
+  return (100 * (after.busy - before.busy)) / (after.total - before.total);
+}
+
+/** The count once it has settled (requests cut off when a load ended may still be committing). */
+async function countRows(databaseUrl: string, sql: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    let last = -1;
+    for (;;) {
+      const n = (await client.query<{ n: number }>(sql)).rows[0]?.n ?? 0;
+      if (n === last) return n;
+      last = n;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** pgbench single-row INSERT TPS with 8 clients; undefined when the binary is missing. */
+async function pgbenchTps(ctx: BenchContext, schema: string, seconds: number): Promise<number | undefined> {
+  if (!existsSync(PGBENCH)) return undefined;
+  const client = new pg.Client({ connectionString: ctx.databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`create schema "${schema}"`);
+    await client.query(`create table "${schema}".t (id bigserial primary key, v bigint not null)`);
+  } finally {
+    await client.end();
+  }
+  const dir = mkdtempSync(join(tmpdir(), "keel-bench-pgbench-"));
+  try {
+    const script = join(dir, "insert.sql");
+    writeFileSync(script, `\\set v random(1, 1000000000)\ninsert into "${schema}".t (v) values (:v);\n`);
+    ctx.log(`pgbench: 8 clients, ${seconds} s`);
+    const { stdout } = await promisify(execFile)(PGBENCH, [
+      "-n",
+      "-c",
+      "8",
+      "-j",
+      "2",
+      "-T",
+      String(seconds),
+      "-f",
+      script,
+      ctx.databaseUrl,
+    ]);
+    const match = /tps = ([\d.]+)/.exec(stdout);
+    if (!match) throw new Error(`pgbench printed no tps:\n${stdout}`);
+    return Number(match[1]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
