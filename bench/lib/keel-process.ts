@@ -31,6 +31,16 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The node flags of the binary's `#!/usr/bin/env -S node …` line: Keel runs as users run it. */
+function shebangFlags(): string[] {
+  const first = readFileSync(BIN, "utf8").split("\n", 1)[0] ?? "";
+  const words = first
+    .replace(/^#!\S+\s*(-S\s+)?/, "")
+    .split(/\s+/)
+    .filter(Boolean);
+  return words[0] === "node" ? words.slice(1) : [];
+}
+
 /**
  * Starts `keel start` with exactly the given Keel variables (DATABASE_URL, KEEL_SCHEMA, …; PORT
  * defaults to a free one) and resolves once `/health/ready` answers 200.
@@ -46,7 +56,7 @@ export async function spawnKeel(env: Record<string, string>, timeoutMs = 30_000)
   const port = env.PORT && env.PORT !== "0" ? Number(env.PORT) : await freePort();
   // BENCH_KEEL_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the child.
   const nodeArgs = (process.env.BENCH_KEEL_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, BIN, "start"], {
+  const child = spawn(process.execPath, [...shebangFlags(), ...nodeArgs, BIN, "start"], {
     env: { ...base, ...env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
   });

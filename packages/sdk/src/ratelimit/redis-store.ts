@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { Redis, type RedisOptions } from "ioredis";
+import { createRequire } from "node:module";
+import type { Redis, RedisOptions } from "ioredis";
 import { CHECK_SCRIPT } from "./redis-script.js";
 import type { RateLimitStore, StoreEntry, StoreOutcome } from "./store.js";
 import { withTimeout } from "./timeout.js";
@@ -35,6 +36,14 @@ export function rateLimitRedisOptions(commandTimeoutMs = 50): RedisOptions {
   };
 }
 
+/**
+ * ioredis is loaded when a store opens its own client, not when the SDK is imported: a process
+ * that never uses Redis (a `keel start` without REDIS_URL) does not carry it, about 8 MiB.
+ */
+function loadIoredis(): typeof import("ioredis") {
+  return createRequire(import.meta.url)("ioredis") as typeof import("ioredis");
+}
+
 const SCRIPT_SHA = createHash("sha1").update(CHECK_SCRIPT).digest("hex");
 
 /**
@@ -57,7 +66,10 @@ export class RedisRateLimitStore implements RateLimitStore {
       this.client = options.client;
       this.owned = false;
     } else if (options.url) {
-      this.client = new Redis(options.url, { ...rateLimitRedisOptions(), ...options.redisOptions });
+      this.client = new (loadIoredis().Redis)(options.url, {
+        ...rateLimitRedisOptions(),
+        ...options.redisOptions,
+      });
       // Connection errors surface as failed checks (and the limiter's log line); without a
       // listener ioredis would print each reconnect failure.
       this.client.on("error", () => {});

@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
+// The young generation is capped at 8 MiB per semi-space (V8's default grows to 16): an idle
+// `keel start` keeps about 17 MiB less resident, at no measured cost (decision 023).
 import { Command } from "commander";
 import type { Logger } from "pino";
 import { registerOperatorCommands } from "../cli/index.js";

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { KeelError, QUEUE_NAME, queueSettingsSchema } from "@keel/engine";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { policiesSchema } from "./policies.js";
 import { schedulesSchema } from "./schedules.js";
@@ -76,7 +76,11 @@ async function readRaw(path: string): Promise<unknown> {
   const ext = extname(path);
   try {
     if (ext === ".json") return JSON.parse(readFileSync(path, "utf8"));
-    if (ext === ".yaml" || ext === ".yml") return parseYaml(readFileSync(path, "utf8")) ?? {};
+    if (ext === ".yaml" || ext === ".yml") {
+      // Loaded only for YAML files: a process configured otherwise does not carry the parser.
+      const { parse } = createRequire(import.meta.url)("yaml") as typeof import("yaml");
+      return parse(readFileSync(path, "utf8")) ?? {};
+    }
     const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
     return mod.default ?? mod;
   } catch (err) {
