@@ -299,3 +299,43 @@ test("a worker serving every queue claims only from queues that hold work", asyn
     engine.claim = claim;
   }
 });
+
+test("completions that arrive while a completion commits share the next write", async () => {
+  // A second engine whose completion statement takes 40 ms longer: handlers finishing one by
+  // one during that time must join one write, not queue a write each.
+  const slow = await testEngine();
+  const writes: number[] = [];
+  const complete = slow.complete.bind(slow);
+  slow.complete = async (jobs) => {
+    writes.push(jobs.length);
+    await new Promise((r) => setTimeout(r, 40));
+    return complete(jobs);
+  };
+  const n = 30;
+  await slow.enqueueMany(
+    Array.from({ length: n }, (_, i) => ({ queue: "w12", target: { handler: "stagger" }, payload: { i } })),
+  );
+  const ended: string[] = [];
+  const worker = createWorker({
+    engine: slow,
+    queues: ["w12"],
+    concurrency: n,
+    leaseMs: 5_000,
+    maintenance: false,
+    // Each handler returns in its own timer turn, 1 ms after the previous one.
+    handlers: {
+      stagger: ({ payload }: JobContext<{ i: number }>) => new Promise((r) => setTimeout(r, payload.i)),
+    },
+    hooks: { onJobEnd: (_job, r) => ended.push(r.outcome) },
+  });
+  await worker.start();
+  await waitFor(() => ended.length === n, 10_000, "every job recorded");
+  await worker.stop();
+  assert.deepEqual(new Set(ended), new Set(["succeeded"]));
+  assert.equal(
+    writes.reduce((a, b) => a + b, 0),
+    n,
+  );
+  // 30 handlers over ~30 ms with 40 ms writes: a few writes at most (one per arrival would be 30).
+  assert.ok(writes.length <= 4, `completions took ${writes.length} writes: ${writes.join(", ")}`);
+});
