@@ -7,6 +7,7 @@
  */
 import type { Engine, Worker } from "../../packages/engine/src/index.js";
 import { createWorker, Engine as KeelEngine } from "../../packages/engine/src/index.js";
+import { costNote, meterCost } from "../lib/cost.js";
 import {
   bullPrefix,
   bullQueue,
@@ -65,6 +66,7 @@ export const processScenario: Scenario = {
       else ctx.log("no Redis: BullMQ left out");
 
       const rate = new Map<Contender, number>();
+      const costs = new Map<Contender, string>();
       for (const c of contenders) {
         let next = 0;
         for (const size of [warm, jobs]) {
@@ -72,12 +74,15 @@ export const processScenario: Scenario = {
           await c.fill(next, size);
           const counts = new Uint8Array(size);
           const base = next;
+          const stopMeter = await meterCost(ctx.databaseUrl);
           const run = await c.process(size, (k) => {
             const i = k - base;
             if (i >= 0 && i < size) counts[i] = (counts[i] as number) + 1;
             else throw new Error(`${c.system}: unexpected job ${k}`);
           });
+          const cost = await stopMeter();
           await run.stop();
+          if (size === jobs) costs.set(c, costNote(cost, size));
           const wrong = counts.findIndex((n) => n !== 1);
           if (wrong >= 0) throw new Error(`${c.system}: job ${base + wrong} ran ${counts[wrong]} times`);
           next += size;
@@ -95,7 +100,7 @@ export const processScenario: Scenario = {
           "processed",
           rate.get(c) as number,
           "jobs/s",
-          `${c.note}; ${jobs} jobs after ${warm} warm-up`,
+          `${c.note}; ${jobs} jobs after ${warm} warm-up; ${costs.get(c)}`,
         );
       const bestOf = (system: string, note?: string) =>
         Math.max(
