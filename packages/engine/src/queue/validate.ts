@@ -58,7 +58,7 @@ const httpTarget = z
   })
   .strict();
 
-const enqueueSchema = z
+export const enqueueSchema = z
   .object({
     queue: z
       .string()
@@ -142,13 +142,16 @@ export function validateEnqueue(input: EnqueueInput, ord: number, options: Valid
   if (input === null || typeof input !== "object") {
     throw new KeelError("invalid_argument", { detail: "each job must be an object with at least a target" });
   }
-  const parsed = enqueueSchema.safeParse(input);
-  if (!parsed.success) throw toKeelError(parsed.error, "");
-  const job = parsed.data;
+  let job = plainJob(input);
+  if (!job) {
+    const parsed = enqueueSchema.safeParse(input);
+    if (!parsed.success) throw toKeelError(parsed.error, "");
+    job = parsed.data;
+  }
   if (job.delayMs !== undefined && job.runAt !== undefined) {
     throw new KeelError("invalid_argument", { detail: "give either delayMs or runAt, not both" });
   }
-  const target = validateTarget(job.target);
+  const target = handlerOnly(job.target) ?? validateTarget(job.target);
   const payload = job.payload === undefined ? null : job.payload;
   const size = checkSerializable(payload);
   if (size > options.payloadLimitBytes) {
@@ -169,6 +172,36 @@ export function validateEnqueue(input: EnqueueInput, ord: number, options: Valid
     tenant: job.tenant ?? null,
     origin: job.origin ?? null,
   };
+}
+
+const PLAIN_KEYS = new Set(["queue", "target", "payload"]);
+
+/**
+ * The common job — `queue`, `target`, `payload`, nothing else, the queue name valid — accepted
+ * with the checks `enqueueSchema` makes of those fields but without its per-field walk over
+ * thirteen options, a third of bulk enqueue's time (decision 024). Undefined for anything else,
+ * which goes through the schema (and its error messages). Like the schema, returns a new object.
+ */
+export function plainJob(input: object): z.infer<typeof enqueueSchema> | undefined {
+  // for…in, as zod's strict check: inherited enumerable keys count too.
+  for (const key in input) if (!PLAIN_KEYS.has(key)) return undefined;
+  const { queue, target, payload } = input as { queue?: unknown; target?: unknown; payload?: unknown };
+  if (queue !== undefined && !(typeof queue === "string" && QUEUE_NAME.test(queue))) return undefined;
+  const job: z.infer<typeof enqueueSchema> = {};
+  if ("queue" in input && queue !== undefined) job.queue = queue;
+  if ("target" in input) job.target = target;
+  if ("payload" in input) job.payload = payload;
+  return job;
+}
+
+/** `{handler}` with a valid name and no other key, as `handlerTarget` would parse it; else undefined. */
+export function handlerOnly(target: unknown): { handler: string } | undefined {
+  if (target === null || typeof target !== "object") return undefined;
+  let keys = 0;
+  for (const key in target) if (key !== "handler" || ++keys > 1) return undefined;
+  if (keys !== 1) return undefined;
+  const { handler } = target as { handler: unknown };
+  return typeof handler === "string" && HANDLER_NAME.test(handler) ? { handler } : undefined;
 }
 
 /** Checks a job target; throws `invalid_target` (or `unknown_option`) naming the field. */
