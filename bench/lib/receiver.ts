@@ -15,6 +15,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { whsecKey } from "./webhooks.js";
 
 export interface ReceiverStats {
   /** Requests with a valid signature. */
@@ -67,7 +68,7 @@ export async function startReceiver(secret: string): Promise<Receiver> {
 /** The server side: runs when this file is started with `--serve`. */
 function serve(): void {
   const secret = process.env.BENCH_RECEIVER_SECRET ?? "";
-  const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
+  const key = whsecKey(secret);
   const seen = new Map<string, number>();
   let total = 0;
   let bad = 0;

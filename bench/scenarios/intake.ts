@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,7 @@ import { cpuMs, machineCpu, spawnKeel } from "../lib/keel-process.js";
 import { startPlainIntake } from "../lib/plain-intake.js";
 import { benchSchema, dropSchemas } from "../lib/postgres.js";
 import type { BenchContext, ResultRow, Scenario } from "../lib/scenario.js";
+import { newWhsec, signedHeaders, whsecKey } from "../lib/webhooks.js";
 
 /**
  * Scenario 5: webhook intake over HTTP. Keel: the real `keel start --role api` (child process)
@@ -35,7 +36,7 @@ export const intake: Scenario = {
     const plainSchema = benchSchema("intake_plain");
     const pgbenchSchema = benchSchema("intake_pgbench");
     const schemas = [keelSchema, plainSchema, pgbenchSchema];
-    const secret = `whsec_${randomBytes(32).toString("base64")}`;
+    const secret = newWhsec();
     const dir = mkdtempSync(join(tmpdir(), "keel-bench-intake-"));
     const rows: ResultRow[] = [];
     const row = (system: string, metric: string, value: number, unit: string, note?: string) =>
@@ -48,24 +49,16 @@ export const intake: Scenario = {
       const plain = await startPlainIntake(ctx.databaseUrl, plainSchema, POOL_SIZE);
       let plainRun: Load;
       try {
-        const url = `http://127.0.0.1:${plain.port}/in/bench`;
-        if (warmSeconds) await load(url, secret, warmSeconds);
-        const before = await countRows(
-          ctx.databaseUrl,
-          `select count(*)::int as n from "${plainSchema}".events`,
-        );
-        const cpu = cpuMs(plain.pid);
-        const own = cpuMs(process.pid);
-        const machine = machineCpu();
-        plainRun = await load(url, secret, seconds);
-        plainRun.cpuMs = cpuMs(plain.pid) - cpu;
-        plainRun.loaderCpuMs = cpuMs(process.pid) - own;
-        plainRun.machineBusy = busyShare(machine);
-        const after = await countRows(
-          ctx.databaseUrl,
-          `select count(*)::int as n from "${plainSchema}".events`,
-        );
-        checkLoad("plain handler", plainRun, after - before);
+        plainRun = (
+          await measure(ctx, "plain handler", {
+            url: `http://127.0.0.1:${plain.port}/in/bench`,
+            pid: plain.pid,
+            secret,
+            seconds,
+            warmSeconds,
+            countSql: `select count(*)::int as n from "${plainSchema}".events`,
+          })
+        ).run;
       } finally {
         await plain.stop();
       }
@@ -94,19 +87,16 @@ export const intake: Scenario = {
       });
       let keelRun: Load;
       try {
-        const url = `http://127.0.0.1:${keel.port}/in/bench`;
-        if (warmSeconds) await load(url, secret, warmSeconds);
-        const count = `select count(*)::int as n from "${keelSchema}".events where source = 'bench'`;
-        const before = await countRows(ctx.databaseUrl, count);
-        const cpu = cpuMs(keel.pid);
-        const own = cpuMs(process.pid);
-        const machine = machineCpu();
-        keelRun = await load(url, secret, seconds);
-        keelRun.cpuMs = cpuMs(keel.pid) - cpu;
-        keelRun.loaderCpuMs = cpuMs(process.pid) - own;
-        keelRun.machineBusy = busyShare(machine);
-        const after = await countRows(ctx.databaseUrl, count);
-        checkLoad("keel", keelRun, after - before);
+        const measured = await measure(ctx, "keel", {
+          url: `http://127.0.0.1:${keel.port}/in/bench`,
+          pid: keel.pid,
+          secret,
+          seconds,
+          warmSeconds,
+          countSql: `select count(*)::int as n from "${keelSchema}".events where source = 'bench'`,
+        });
+        keelRun = measured.run;
+        const after = measured.stored;
         const jobs = await countRows(ctx.databaseUrl, `select count(*)::int as n from "${keelSchema}".jobs`);
         if (jobs !== after) throw new Error(`keel: ${after} events stored but ${jobs} jobs made`);
       } finally {
@@ -204,7 +194,7 @@ interface Load {
 
 /** autocannon against `url`, each request with a fresh webhook-id and its signature. */
 async function load(url: string, secret: string, seconds: number): Promise<Load> {
-  const key = Buffer.from(secret.slice("whsec_".length), "base64");
+  const key = whsecKey(secret);
   const run = randomBytes(4).toString("hex");
   const padding = "x".repeat(400);
   let seq = 0;
@@ -217,19 +207,8 @@ async function load(url: string, secret: string, seconds: number): Promise<Load>
         method: "POST",
         setupRequest: (req) => {
           const id = `msg_${run}_${seq++}`;
-          const timestamp = Math.floor(Date.now() / 1000);
           const body = JSON.stringify({ type: "invoice.paid", id, data: { amount: seq, padding } });
-          const signature = `v1,${createHmac("sha256", key).update(`${id}.${timestamp}.`).update(body).digest("base64")}`;
-          return {
-            ...req,
-            body,
-            headers: {
-              "content-type": "application/json",
-              "webhook-id": id,
-              "webhook-timestamp": String(timestamp),
-              "webhook-signature": signature,
-            },
-          };
+          return { ...req, body, headers: signedHeaders(key, id, body) };
         },
       },
     ],
@@ -252,6 +231,30 @@ async function load(url: string, secret: string, seconds: number): Promise<Load>
  * Every answer 2xx, and every 2xx stored. Requests cut off in flight when the duration ends
  * may be stored without their answer being counted, so stored lies in [2xx, sent].
  */
+/**
+ * One measured load against a server: a warm-up, then autocannon with the server's and the
+ * loader's CPU and the machine's busy share over the run; checks that every 2xx was stored
+ * (`countSql` before and after). Returns the run and the stored total after it.
+ */
+async function measure(
+  ctx: BenchContext,
+  system: string,
+  o: { url: string; pid: number; secret: string; seconds: number; warmSeconds: number; countSql: string },
+): Promise<{ run: Load; stored: number }> {
+  if (o.warmSeconds) await load(o.url, o.secret, o.warmSeconds);
+  const before = await countRows(ctx.databaseUrl, o.countSql);
+  const cpu = cpuMs(o.pid);
+  const own = cpuMs(process.pid);
+  const machine = machineCpu();
+  const run = await load(o.url, o.secret, o.seconds);
+  run.cpuMs = cpuMs(o.pid) - cpu;
+  run.loaderCpuMs = cpuMs(process.pid) - own;
+  run.machineBusy = busyShare(machine);
+  const stored = await countRows(ctx.databaseUrl, o.countSql);
+  checkLoad(system, run, stored - before);
+  return { run, stored };
+}
+
 function checkLoad(system: string, run: Load, stored: number): void {
   if (run.non2xx !== 0 || run.errors !== 0 || run.ok === 0) {
     throw new Error(`${system}: ${run.non2xx} non-2xx answers, ${run.errors} errors, ${run.ok} 2xx`);

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +7,7 @@ import { benchSchema, dropSchemas } from "../lib/postgres.js";
 import { startReceiver } from "../lib/receiver.js";
 import type { BenchContext, ResultRow, Scenario } from "../lib/scenario.js";
 import { percentile, sleep } from "../lib/stats.js";
+import { newWhsec, signedHeaders, whsecKey } from "../lib/webhooks.js";
 
 /**
  * Scenario 7: resident memory of the real `keel start` (role all, child process). Idle RSS a
@@ -31,8 +32,8 @@ export const memory: Scenario = {
     const warmSeconds = Math.min(60, seconds / 3);
     const sampleMs = ctx.smoke ? 500 : 5_000;
     const schema = benchSchema("memory");
-    const signing = `whsec_${randomBytes(32).toString("base64")}`;
-    const intakeSecret = `whsec_${randomBytes(32).toString("base64")}`;
+    const signing = newWhsec();
+    const intakeSecret = newWhsec();
     const adminToken = randomBytes(24).toString("hex");
     const dir = mkdtempSync(join(tmpdir(), "keel-bench-memory-"));
     const receiver = await startReceiver(signing);
@@ -67,7 +68,7 @@ export const memory: Scenario = {
 
       const samples: { t: number; rss: number }[] = [];
       const started = performance.now();
-      const key = Buffer.from(intakeSecret.slice("whsec_".length), "base64");
+      const key = whsecKey(intakeSecret);
       let jobs = 0;
       let events = 0;
       let nextSample = 0;
@@ -80,20 +81,9 @@ export const memory: Scenario = {
         }));
         const posts = Array.from({ length: EVENTS_PER_TICK }, (_, i) => {
           const id = `msg_${tick}_${i}`;
-          const timestamp = Math.floor(Date.now() / 1000);
           const body = JSON.stringify({ type: "invoice.paid", id, data: "y".repeat(300) });
-          const signature = `v1,${createHmac("sha256", key).update(`${id}.${timestamp}.`).update(body).digest("base64")}`;
           return expectOk(
-            fetch(`${base}/in/mem`, {
-              method: "POST",
-              headers: {
-                "content-type": "application/json",
-                "webhook-id": id,
-                "webhook-timestamp": String(timestamp),
-                "webhook-signature": signature,
-              },
-              body,
-            }),
+            fetch(`${base}/in/mem`, { method: "POST", headers: signedHeaders(key, id, body), body }),
             "intake",
           );
         });

@@ -134,6 +134,12 @@ export const processScenario: Scenario = {
   },
 };
 
+/** Calls `add` with the keys [from, from + n), BATCH at a time, one batch after another. */
+async function inBatches(from: number, n: number, add: (ks: number[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < n; i += BATCH)
+    await add(Array.from({ length: Math.min(BATCH, n - i) }, (_, j) => from + i + j));
+}
+
 /** Resolves when `check()` (polled every 5 ms) turns true. */
 async function until(check: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
@@ -171,16 +177,10 @@ async function keel(ctx: BenchContext, schemas: string[], concurrency: number): 
   return {
     system: "keel",
     note: `Keel createWorker, concurrency ${concurrency}, pool 20, history and attempts kept`,
-    fill: async (from, n) => {
-      for (let i = 0; i < n; i += BATCH)
-        await engine.enqueueMany(
-          Array.from({ length: Math.min(BATCH, n - i) }, (_, j) => ({
-            queue: QUEUE,
-            target: { handler: "noop" },
-            payload: { k: from + i + j },
-          })),
-        );
-    },
+    fill: (from, n) =>
+      inBatches(from, n, (ks) =>
+        engine.enqueueMany(ks.map((k) => ({ queue: QUEUE, target: { handler: "noop" }, payload: { k } }))),
+      ),
     process: async (n, seen) => {
       // onJobEnd runs after the completion is committed.
       const finished = countdown(n);
@@ -224,15 +224,8 @@ async function graphile(ctx: BenchContext, schemas: string[], config: GraphileCo
   return {
     system: "graphile-worker",
     note: GRAPHILE_NOTES[config],
-    fill: async (from, n) => {
-      for (let i = 0; i < n; i += BATCH)
-        await utils.addJobs(
-          Array.from({ length: Math.min(BATCH, n - i) }, (_, j) => ({
-            identifier: "noop",
-            payload: { k: from + i + j },
-          })),
-        );
-    },
+    fill: (from, n) =>
+      inBatches(from, n, (ks) => utils.addJobs(ks.map((k) => ({ identifier: "noop", payload: { k } })))),
     process: async (n, seen) => {
       const handled = countdown(n);
       const t = performance.now();
@@ -262,15 +255,7 @@ async function pgBoss(ctx: BenchContext, schemas: string[]): Promise<Contender> 
   return {
     system: "pg-boss",
     note: "pg-boss 10.4.2, 4 workers, batchSize 1000, pollingIntervalSeconds 0.5",
-    fill: async (from, n) => {
-      for (let i = 0; i < n; i += BATCH)
-        await boss.insert(
-          Array.from({ length: Math.min(BATCH, n - i) }, (_, j) => ({
-            name: QUEUE,
-            data: { k: from + i + j },
-          })),
-        );
-    },
+    fill: (from, n) => inBatches(from, n, (ks) => boss.insert(ks.map((k) => ({ name: QUEUE, data: { k } })))),
     process: async (n, seen) => {
       const handled = countdown(n);
       const t = performance.now();
@@ -310,15 +295,8 @@ function bullmq(redisUrl: string, prefix: string, concurrency: number): Contende
   return {
     system: "bullmq",
     note: `BullMQ 6.7.0, concurrency ${concurrency}, completed jobs kept (default)`,
-    fill: async (from, n) => {
-      for (let i = 0; i < n; i += BATCH)
-        await queue.addBulk(
-          Array.from({ length: Math.min(BATCH, n - i) }, (_, j) => ({
-            name: "noop",
-            data: { k: from + i + j },
-          })),
-        );
-    },
+    fill: (from, n) =>
+      inBatches(from, n, (ks) => queue.addBulk(ks.map((k) => ({ name: "noop", data: { k } })))),
     process: async (n, seen) => {
       // 'completed' fires after the job was moved to the completed set.
       const finished = countdown(n);
