@@ -1,5 +1,6 @@
 import { isWhsec, type Source } from "@keel/engine";
 import { mayRead } from "../delivery/headers.js";
+import { memoByText } from "./memo.js";
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
@@ -48,22 +49,14 @@ type Part = string | { variable: string };
 
 // Secrets are resolved on every request (the environment is read then, never stored); their
 // parsing into text and `${VAR}` parts is not, as it showed in intake profiles.
-const TEMPLATES = new Map<string, Part[]>();
-const MAX_TEMPLATES = 256;
-
-function template(secret: string): Part[] {
-  let parts = TEMPLATES.get(secret);
-  if (parts === undefined) {
-    parts = [];
-    let last = 0;
-    for (const match of secret.matchAll(VARIABLE)) {
-      if (match.index > last) parts.push(secret.slice(last, match.index));
-      parts.push({ variable: match[1] as string });
-      last = match.index + match[0].length;
-    }
-    if (last < secret.length) parts.push(secret.slice(last));
-    if (TEMPLATES.size >= MAX_TEMPLATES) TEMPLATES.clear();
-    TEMPLATES.set(secret, parts);
+const template = memoByText(256, (secret: string): Part[] => {
+  const parts: Part[] = [];
+  let last = 0;
+  for (const match of secret.matchAll(VARIABLE)) {
+    if (match.index > last) parts.push(secret.slice(last, match.index));
+    parts.push({ variable: match[1] as string });
+    last = match.index + match[0].length;
   }
+  if (last < secret.length) parts.push(secret.slice(last));
   return parts;
-}
+});

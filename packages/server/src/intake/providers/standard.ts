@@ -1,3 +1,4 @@
+import { memoByText } from "../memo.js";
 import {
   bad,
   checkTimestamp,
@@ -44,17 +45,5 @@ export const standard: Verifier = (request, source, secrets) => {
   return { ok: true, secret, timestamp, eventId: id, type: pathText(jsonBody(request.body), "type") };
 };
 
-// Decoding the whsec_ key on every request showed in intake profiles; a source has few secrets,
-// so they are kept decoded (bounded, in case secrets keep changing through the API).
-const KEYS = new Map<string, Buffer>();
-const MAX_KEYS = 256;
-
-function decodedKey(secret: string): Buffer {
-  let key = KEYS.get(secret);
-  if (key === undefined) {
-    if (KEYS.size >= MAX_KEYS) KEYS.clear();
-    key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
-    KEYS.set(secret, key);
-  }
-  return key;
-}
+// Decoding the whsec_ key on every request showed in intake profiles: keys are kept decoded.
+const decodedKey = memoByText(256, (secret: string) => Buffer.from(secret.replace(/^whsec_/, ""), "base64"));
