@@ -42,6 +42,13 @@ export const backoffSchema = z.discriminatedUnion("type", [
     .strict(),
 ]);
 
+/** True when the URL has a `user[:password]@` part (which would be stored and shown with the job). */
+export function hasUrlCredentials(url: string): boolean {
+  if (!URL.canParse(url)) return false;
+  const parsed = new URL(url);
+  return parsed.username !== "" || parsed.password !== "";
+}
+
 const handlerTarget = z
   .object({ handler: z.string().regex(HANDLER_NAME, "letters, digits and _.:/- only") })
   .strict();
@@ -50,7 +57,11 @@ const httpTarget = z
     url: z
       .string()
       .max(2048)
-      .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), "must be an absolute http(s) URL"),
+      .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), "must be an absolute http(s) URL")
+      .refine(
+        (u) => !hasUrlCredentials(u),
+        "must not contain credentials (user:password@): they would be stored and shown with the job; send them in a header with ${VAR} instead, e.g. Authorization: Bearer ${API_TOKEN}",
+      ),
     method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).optional(),
     headers: z
       .record(z.string().regex(HEADER_NAME, "invalid header name"), storable(z.string().max(8192)))

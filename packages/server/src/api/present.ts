@@ -19,15 +19,34 @@ const isoOrNull = (d: Date | string | null) => (d === null ? null : iso(d));
 const CREDENTIAL = /auth|token|secret|key|password|signature|cookie|session/i;
 const ONLY_REFERENCES = /^(\$\{[A-Za-z_][A-Za-z0-9_]*\}|[^$])*$/;
 
-/** The target as stored, with literal credential header values replaced by `[redacted]`. */
+// The authority's `user[:password]@` part: up to the last `@` before the path, query or fragment.
+const URL_USERINFO = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/;
+
+/**
+ * The URL with any `user:password@` replaced by `[redacted]@`. Such URLs are refused when a
+ * target is written; this covers rows stored before that check.
+ *
+ * @example
+ * redactUrlCredentials("http://u:pw@host/x"); // "http://[redacted]@host/x"
+ */
+export function redactUrlCredentials(url: string): string {
+  return url.replace(URL_USERINFO, "$1[redacted]@");
+}
+
+/**
+ * The target as stored, with literal credential header values replaced by `[redacted]`, and
+ * credentials in its URL too.
+ */
 export function presentTarget(target: JobTarget): JobTarget {
-  if (!("url" in target) || !target.headers) return target;
+  if (!("url" in target)) return target;
+  const url = redactUrlCredentials(target.url);
+  if (!target.headers) return url === target.url ? target : { ...target, url };
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(target.headers)) {
     const literalSecret = CREDENTIAL.test(name) && !(value.includes("${") && ONLY_REFERENCES.test(value));
     headers[name] = literalSecret ? "[redacted]" : value;
   }
-  return { ...target, headers };
+  return { ...target, url, headers };
 }
 
 export function presentSummary(j: JobSummary): z.input<typeof JobSummaryOut> {
@@ -80,6 +99,7 @@ export function presentQueue(q: QueueInfo): z.input<typeof Queue> {
     backoff: q.backoff,
     retentionSucceededSeconds: q.retentionSucceededSeconds,
     retentionDeadSeconds: q.retentionDeadSeconds,
+    deliveryTimeoutMs: q.deliveryTimeoutMs,
     counts: q.counts,
     oldestReadyAgeSeconds: q.oldestReadyAgeSeconds,
   };

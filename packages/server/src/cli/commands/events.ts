@@ -1,5 +1,6 @@
 import { EVENT_STATUSES, type EventFilter, type EventRecord, type EventSummary } from "@keel/engine";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { presentTarget } from "../../api/present.js";
 import { redactHeaders } from "../../intake/headers.js";
 import { EXIT, OperatorError } from "../exit-codes.js";
 import { clean, fields, table, time } from "../output.js";
@@ -43,7 +44,9 @@ export function eventsCommand(): Command {
     .option("--full", "print the whole body, however long")
     .action((id: string, flags: JsonFlag & { full?: boolean }) =>
       runOperator(flags, async ({ engine }, out) => {
-        const event = await engine.intake.events.get(id);
+        const stored = await engine.intake.events.get(id);
+        const deliveries = stored.deliveries.map((j) => ({ ...j, target: presentTarget(j.target) }));
+        const event = { ...stored, deliveries };
         const headers = redactHeaders(event.headers);
         out.result({ ...event, headers, body: event.body.toString("base64"), bodyEncoding: "base64" }, () =>
           describeEvent(event, headers, flags.full === true),

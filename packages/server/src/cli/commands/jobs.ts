@@ -1,5 +1,6 @@
 import type { Attempt, JobRecord, JobState, JobSummary, JobTarget } from "@keel/engine";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { presentTarget } from "../../api/present.js";
 import { duration, fields, table, time } from "../output.js";
 import { type JsonFlag, runOperator } from "../run.js";
 import { group, leaf } from "./command.js";
@@ -21,7 +22,9 @@ export function jobsCommand(): Command {
   leaf(jobs, "get <id>", "One job with its payload and every attempt.").action(
     (id: string, flags: JsonFlag) =>
       runOperator(flags, async ({ engine }, out) => {
-        const job = await engine.getJob(id);
+        const stored = await engine.getJob(id);
+        // Literal credentials (in header values or the URL) are not printed, as in the API.
+        const job = { ...stored, target: presentTarget(stored.target) };
         out.result(job, () => describeJob(job));
       }),
   );
@@ -42,10 +45,11 @@ export function jobsCommand(): Command {
         });
         // A full page may have more after it; the last page is shorter (or empty).
         const nextCursor = page.length === limit ? (page.at(-1)?.id ?? null) : null;
-        out.result({ jobs: page, nextCursor }, () => {
+        const shown = page.map((j) => ({ ...j, target: presentTarget(j.target) }));
+        out.result({ jobs: shown, nextCursor }, () => {
           if (page.length === 0) return flags.cursor ? "No more jobs." : "No jobs match.";
           const next = nextCursor ? `\n\nNext page: keel jobs list --cursor ${nextCursor}` : "";
-          return `${jobTable(page)}${next}`;
+          return `${jobTable(shown)}${next}`;
         });
       }),
     );

@@ -1,5 +1,6 @@
 import type { ScheduleInfo, ScheduleRun } from "@keel/engine";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { presentTarget } from "../../api/present.js";
 import { table } from "../output.js";
 import { type JsonFlag, runOperator } from "../run.js";
 import { group, leaf } from "./command.js";
@@ -10,7 +11,7 @@ export function schedulesCommand(): Command {
 
   leaf(schedules, "list", "Every schedule with its next fire time and state.").action((flags: JsonFlag) =>
     runOperator(flags, async ({ engine }, out) => {
-      const list = await engine.schedules.list();
+      const list = (await engine.schedules.list()).map(shown);
       out.result({ schedules: list }, () =>
         list.length === 0
           ? "No schedules: declare them under schedules: in the config file."
@@ -21,7 +22,7 @@ export function schedulesCommand(): Command {
 
   leaf(schedules, "get <name>", "One schedule with its definition.").action((name: string, flags: JsonFlag) =>
     runOperator(flags, async ({ engine }, out) => {
-      const s = await engine.schedules.get(name);
+      const s = shown(await engine.schedules.get(name));
       out.result(s, () => JSON.stringify(s, null, 2));
     }),
   );
@@ -30,7 +31,7 @@ export function schedulesCommand(): Command {
     .option("--count <n>", "how many, 1 to 1000", count, 5)
     .action((name: string, flags: JsonFlag & { count: number }) =>
       runOperator(flags, async ({ engine }, out) => {
-        const s = await engine.schedules.get(name);
+        const s = shown(await engine.schedules.get(name));
         const times = await engine.schedules.nextFireTimes(name, flags.count);
         out.result({ schedule: name, fireTimes: times }, () =>
           times.map((t) => `${t.toISOString()}  ${local(t, s.timezone)}`).join("\n"),
@@ -181,4 +182,9 @@ function runTable(runs: ScheduleRun[]): string {
     { header: "OUTCOME", value: (r) => (r.reason ? `${r.outcome}: ${r.reason}` : r.outcome) },
     { header: "JOB", value: (r) => (r.jobId ? `${r.jobId} ${r.jobState ?? "removed"}` : "") },
   ]);
+}
+
+/** A schedule as printed: literal credentials in its target (headers, URL) redacted, as in the API. */
+function shown(s: ScheduleInfo): ScheduleInfo {
+  return { ...s, target: presentTarget(s.target) };
 }
