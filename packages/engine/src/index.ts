@@ -36,6 +36,7 @@ export {
   isWhsec,
   JSON_PATH,
   SOURCE_NAME,
+  MAX_EVENT_ID_LENGTH,
   secretVariables,
   sourceDefinitionSchema,
   validateSource,

@@ -4,16 +4,26 @@ export interface GroupCommitOptions {
   /** Transactions in flight at once; more arrivals wait and form the next batch. Default 4. */
   maxInFlight?: number;
   /**
-   * Whether a failed batch is retried item by item. Default: for Postgres data and constraint
-   * errors (SQLSTATE classes 22, 23), which one item can cause; not for a lost connection,
-   * which would fail every item again, slowly.
+   * Whether a failed batch is split and its halves retried, so the items that did not cause
+   * the error commit without it. Default: `itemError`.
    */
   retryAlone?: (err: unknown) => boolean;
 }
 
-function dataError(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code);
+// SQLSTATE classes one row can cause: data exception (22), integrity constraint (23), program
+// limit exceeded (54: an index row over its size), and a trigger's RAISE (P0).
+const ITEM_CLASSES = new Set(["22", "23", "54", "P0"]);
+
+/**
+ * True for errors one item of a batch can cause: a Keel error below 500 (a refused value) or a
+ * Postgres error of the classes above. Anything else (a lost connection, a timeout, Postgres
+ * unavailable) would fail every half again, slowly, so it fails the batch at once.
+ */
+export function itemError(err: unknown): boolean {
+  const e = err as { code?: unknown; status?: unknown };
+  if (err instanceof Error && typeof e.status === "number" && typeof e.code === "string")
+    return e.status < 500;
+  return typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code) && ITEM_CLASSES.has(e.code.slice(0, 2));
 }
 
 interface Pending<I, O> {
@@ -30,8 +40,9 @@ interface Pending<I, O> {
  * database allows carries many items each (decision 015).
  *
  * `flush` gets the items of a batch and answers one result per item, in order, or throws. When
- * a batch of several fails on a data error, each item is retried alone so one bad item cannot
- * fail the others.
+ * a batch of several fails on an error one item can cause (`itemError`), it is split in halves
+ * and each is written again, down to single items: one bad item fails alone, with its own
+ * error, in about 2·log2(n) transactions, and its neighbours commit.
  *
  * @example
  * const writer = new GroupCommit((rows: Row[]) => insertAll(rows));
@@ -51,7 +62,7 @@ export class GroupCommit<I, O> {
   ) {
     this.maxBatch = options.maxBatch ?? 500;
     this.maxInFlight = options.maxInFlight ?? 4;
-    this.retryAlone = options.retryAlone ?? dataError;
+    this.retryAlone = options.retryAlone ?? itemError;
   }
 
   /** Resolves with the item's result once its batch has committed. */
@@ -94,9 +105,15 @@ export class GroupCommit<I, O> {
     try {
       results = await this.flush(batch.map((p) => p.item));
     } catch (err) {
-      if (batch.length === 1 || !this.retryAlone(err)) for (const p of batch) p.reject(err);
-      // Alone, each item succeeds or fails on its own account.
-      else for (const p of batch) await this.write([p]);
+      if (batch.length === 1 || !this.retryAlone(err)) {
+        for (const p of batch) p.reject(err);
+        return;
+      }
+      // Halves, one after the other (this slot stays one transaction at a time): the half
+      // without the bad item commits; the other is split again until the item stands alone.
+      const half = Math.ceil(batch.length / 2);
+      await this.write(batch.slice(0, half));
+      await this.write(batch.slice(half));
       return;
     }
     batch.forEach((p, i) => {

@@ -16,12 +16,18 @@ import type {
   ReplayResult,
   Source,
 } from "./types.js";
-import { DEFAULT_RETENTION_SECONDS } from "./validate.js";
+import { DEFAULT_RETENTION_SECONDS, MAX_EVENT_ID_LENGTH } from "./validate.js";
 
 /** Raised inside a transaction when an `enqueue:<queue>` switch refused the jobs. */
 class EnqueueRefused extends Error {}
 
 type Outcome = AcceptResult | { error: unknown };
+
+/** An event ready for the batch: its JSON columns serialised, so no item can throw inside it. */
+interface Item extends AcceptInput {
+  headersJson: string;
+  verificationJson: string;
+}
 
 /**
  * Stored webhook events: the write path (group commit of verified requests with the jobs their
@@ -32,7 +38,7 @@ type Outcome = AcceptResult | { error: unknown };
  * const event = await engine.intake.events.get(id); // body, headers, deliveries
  */
 export class Events {
-  private writer: GroupCommit<AcceptInput, Outcome> | undefined;
+  private writer: GroupCommit<Item, Outcome> | undefined;
   private commitOptions: GroupCommitOptions = {};
 
   constructor(private readonly engine: Engine) {}
@@ -46,19 +52,21 @@ export class Events {
   /**
    * Stores a verified event and the jobs of the routes its type matches, in one transaction,
    * grouped with concurrent calls. Resolves after the commit. An event already stored (same
-   * source and provider id) is a duplicate: nothing new is written.
+   * source and provider id) is a duplicate: nothing new is written. An event id over 255
+   * characters is refused (`event_id_too_long`) before it joins a batch; an item that fails
+   * inside one fails alone, and the others of its batch are written without it.
    */
   async accept(input: AcceptInput): Promise<AcceptResult> {
     this.writer ??= new GroupCommit((items) => this.write(items), this.commitOptions);
-    const out = await this.writer.submit(input);
+    const out = await this.writer.submit(prepare(input));
     if ("error" in out) throw out.error;
     return out;
   }
 
-  private async write(items: AcceptInput[]): Promise<Outcome[]> {
+  private async write(items: Item[]): Promise<Outcome[]> {
     // Within a batch the first copy of an event is written; later copies are duplicates of it.
     const key = (i: AcceptInput) => `${i.source.name}\u0000${i.eventId}`;
-    const unique = new Map<string, AcceptInput>();
+    const unique = new Map<string, Item>();
     for (const item of items) if (!unique.has(key(item))) unique.set(key(item), item);
     const list = [...unique.values()];
     const jobsOf = new Map(list.map((i) => [key(i), routeJobs(i.source, { id: "0", type: i.type })]));
@@ -83,7 +91,7 @@ export class Events {
 
   private async insert(
     client: PoolClient,
-    list: AcceptInput[],
+    list: Item[],
     jobsOf: Map<string, EnqueueInput[]>,
   ): Promise<Map<string, { id: string; inserted: boolean }>> {
     const k = (source: string, eventId: string) => `${source}\u0000${eventId}`;
@@ -95,9 +103,9 @@ export class Events {
         list.map((i) => i.eventId),
         list.map((i) => i.type),
         list.map((i) => i.contentType),
-        list.map((i) => JSON.stringify(i.headers)),
+        list.map((i) => i.headersJson),
         list.map((i) => i.body),
-        list.map((i) => JSON.stringify(i.verification)),
+        list.map((i) => i.verificationJson),
         list.map((i) => jobsOf.get(k(i.source.name, i.eventId))?.length ?? 0),
       ],
     );
@@ -140,7 +148,7 @@ export class Events {
    * An `enqueue:<queue>` switch refused the batch: the events routed to a switched-off queue are
    * refused (the provider retries later, nothing is lost), the others are written again.
    */
-  private async refused(items: AcceptInput[], jobsOf: Map<string, EnqueueInput[]>): Promise<Outcome[]> {
+  private async refused(items: Item[], jobsOf: Map<string, EnqueueInput[]>): Promise<Outcome[]> {
     const queues = [...new Set([...jobsOf.values()].flat().map((j) => j.queue as string))];
     const off = await this.engine.switches.disabled(queues.map((q) => `enqueue:${q}`));
     const blocked = (item: AcceptInput) =>
@@ -324,4 +332,28 @@ export class Events {
     }
     return deleted;
   }
+}
+
+/** Checks what one event alone can get wrong, so that it fails before joining a batch. */
+function prepare(input: AcceptInput): Item {
+  const { eventId } = input;
+  if (typeof eventId !== "string" || eventId.length === 0) {
+    throw new KeelError("invalid_argument", { detail: "eventId: a non-empty string" });
+  }
+  if (eventId.length > MAX_EVENT_ID_LENGTH) {
+    throw new KeelError("event_id_too_long", {
+      source: input.source.name,
+      length: eventId.length,
+      limit: MAX_EVENT_ID_LENGTH,
+    });
+  }
+  let headersJson: string;
+  let verificationJson: string;
+  try {
+    headersJson = JSON.stringify(input.headers);
+    verificationJson = JSON.stringify(input.verification);
+  } catch (err) {
+    throw new KeelError("invalid_argument", { detail: `headers or verification: ${(err as Error).message}` });
+  }
+  return { ...input, headersJson, verificationJson };
 }

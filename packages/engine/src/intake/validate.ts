@@ -17,6 +17,11 @@ export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 export const MAX_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_RETENTION_SECONDS = 30 * 86_400;
 export const DEFAULT_ROUTE_QUEUE = "intake";
+/**
+ * Longest provider event id stored (characters). The id is part of the events' unique key,
+ * whose index rows Postgres caps at about 2.7 KB: 255 characters of UTF-8 stay well under it.
+ */
+export const MAX_EVENT_ID_LENGTH = 255;
 
 // Providers whose signature covers a timestamp (hmac: only with a timestamp header).
 const SIGNS_TIMESTAMP: readonly Provider[] = ["stripe", "standard"];

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { type Engine, KeelError, type Source } from "@keel/engine";
+import { type Engine, KeelError, MAX_EVENT_ID_LENGTH, type Source } from "@keel/engine";
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { describeError } from "../api/errors.js";
 import type { KeelMetrics } from "../metrics/index.js";
@@ -143,6 +143,14 @@ export function registerIntake(app: FastifyInstance, options: IntakeOptions): vo
           );
           if (!verdict.ok)
             throw new IntakeRefusal(verdict.reason, { source: source.name, ...verdict.params });
+          // The id is the dedupe key: one too long for its index is refused, never truncated.
+          if (verdict.eventId !== null && verdict.eventId.length > MAX_EVENT_ID_LENGTH) {
+            throw new IntakeRefusal("event_id_too_long", {
+              source: source.name,
+              length: verdict.eventId.length,
+              limit: MAX_EVENT_ID_LENGTH,
+            });
+          }
           const result = await engine.intake.events.accept({
             source,
             // Without an id from the provider, identical bodies are the same event (decision 013).

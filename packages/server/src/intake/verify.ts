@@ -9,6 +9,7 @@ export const REJECTION_REASONS = [
   "timestamp_out_of_tolerance",
   "body_too_large",
   "source_misconfigured",
+  "event_id_too_long",
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
@@ -27,14 +28,20 @@ export interface Verified {
   secret: number;
   /** The signed timestamp (unix seconds), for providers that sign one. */
   timestamp?: number;
-  /** The provider's event id; null when the request carries none (the body's digest is used). */
+  /**
+   * The provider's event id as sent, of any length (the route refuses one over
+   * MAX_EVENT_ID_LENGTH); null when the request carries none (the body's digest is used).
+   */
   eventId: string | null;
   type: string | null;
 }
 
 export interface Refused {
   ok: false;
-  reason: Exclude<RejectionReason, "unknown_source" | "body_too_large" | "source_misconfigured">;
+  reason: Exclude<
+    RejectionReason,
+    "unknown_source" | "body_too_large" | "source_misconfigured" | "event_id_too_long"
+  >;
   /** Message parameters: never a secret or a computed signature. */
   params: Record<string, string | number>;
 }
@@ -112,21 +119,33 @@ export function jsonBody(body: Buffer): unknown {
   }
 }
 
-/** The string (or number) at a dotted path of a JSON value, as text; null when absent. */
+/** The string (or number) at a dotted path of a JSON value, as an event type; null when absent. */
 export function pathText(value: unknown, path: string): string | null {
+  return headerText(pathId(value, path) ?? undefined);
+}
+
+/**
+ * The string (or number) at a dotted path of a JSON value, as an event id: not cut to any
+ * length, so an id too long to store is refused rather than silently replaced by the digest.
+ */
+export function pathId(value: unknown, path: string): string | null {
   let at: unknown = value;
   for (const key of path.split(".")) {
     if (at === null || typeof at !== "object" || !Object.hasOwn(at, key)) return null;
     at = (at as Record<string, unknown>)[key];
   }
-  if (typeof at === "string") return headerText(at);
+  if (typeof at === "string") return idText(at);
   if (typeof at === "number" && Number.isFinite(at)) return String(at);
   return null;
 }
 
-/** A value usable as an event id or type: 1–255 characters Postgres can store; else null. */
+/** A value usable as an event type: 1–255 characters Postgres can store; else null. */
 export function headerText(value: string | undefined): string | null {
-  return value !== undefined && value.length > 0 && value.length <= 255 && isStorableText(value)
-    ? value
-    : null;
+  const text = idText(value);
+  return text !== null && text.length <= 255 ? text : null;
+}
+
+/** A value usable as an event id, of any length (the route checks it): text Postgres can store; else null. */
+export function idText(value: string | undefined): string | null {
+  return value !== undefined && value.length > 0 && isStorableText(value) ? value : null;
 }

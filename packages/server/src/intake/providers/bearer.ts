@@ -1,5 +1,5 @@
 import { bad, matchingSecret, missing, sameSecret, type Verifier } from "../verify.js";
-import { configuredField } from "./fields.js";
+import { configuredId, configuredType } from "./fields.js";
 
 /**
  * A shared secret in a header: `<prefix><secret>` (default `Authorization: Bearer <secret>`),
@@ -15,7 +15,7 @@ export const bearer: Verifier = (request, source, secrets) => {
   return {
     ok: true,
     secret,
-    eventId: configuredField(request, source.settings.eventId),
-    type: configuredField(request, source.settings.eventType),
+    eventId: configuredId(request, source.settings.eventId),
+    type: configuredType(request, source.settings.eventType),
   };
 };

@@ -1,4 +1,13 @@
-import { bad, headerText, hmac, matchingSecret, missing, sameText, type Verifier } from "../verify.js";
+import {
+  bad,
+  headerText,
+  hmac,
+  idText,
+  matchingSecret,
+  missing,
+  sameText,
+  type Verifier,
+} from "../verify.js";
 
 /**
  * GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`; no timestamp is signed.
@@ -15,7 +24,7 @@ export const github: Verifier = (request, _source, secrets) => {
   return {
     ok: true,
     secret,
-    eventId: headerText(request.headers["x-github-delivery"]),
+    eventId: idText(request.headers["x-github-delivery"]),
     type: headerText(request.headers["x-github-event"]),
   };
 };

@@ -9,7 +9,7 @@ import {
   unixSeconds,
   type Verifier,
 } from "../verify.js";
-import { configuredField } from "./fields.js";
+import { configuredId, configuredType } from "./fields.js";
 
 /**
  * Generic HMAC: the configured header holds `<prefix><digest>` (hex or base64) of the signed
@@ -53,7 +53,7 @@ export const hmac: Verifier = (request, source, secrets) => {
     ok: true,
     secret,
     ...(timestamp === undefined ? {} : { timestamp }),
-    eventId: configuredField(request, source.settings.eventId),
-    type: configuredField(request, source.settings.eventType),
+    eventId: configuredId(request, source.settings.eventId),
+    type: configuredType(request, source.settings.eventType),
   };
 };

@@ -1,4 +1,13 @@
-import { bad, jsonBody, matchingSecret, missing, pathText, sameSecret, type Verifier } from "../verify.js";
+import {
+  bad,
+  jsonBody,
+  matchingSecret,
+  missing,
+  pathId,
+  pathText,
+  sameSecret,
+  type Verifier,
+} from "../verify.js";
 
 /**
  * RevenueCat: the `Authorization` header carries the value set in RevenueCat's dashboard, as
@@ -11,5 +20,5 @@ export const revenuecat: Verifier = (request, _source, secrets) => {
   const secret = matchingSecret(secrets, (s) => sameSecret(header, s));
   if (secret === 0) return bad("the Authorization value does not match");
   const body = jsonBody(request.body);
-  return { ok: true, secret, eventId: pathText(body, "event.id"), type: pathText(body, "event.type") };
+  return { ok: true, secret, eventId: pathId(body, "event.id"), type: pathText(body, "event.type") };
 };

@@ -1,4 +1,13 @@
-import { bad, headerText, hmac, matchingSecret, missing, sameText, type Verifier } from "../verify.js";
+import {
+  bad,
+  headerText,
+  hmac,
+  idText,
+  matchingSecret,
+  missing,
+  sameText,
+  type Verifier,
+} from "../verify.js";
 
 /**
  * Shopify: `X-Shopify-Hmac-SHA256` = base64 HMAC-SHA256 of the body with the app's secret; no
@@ -16,7 +25,7 @@ export const shopify: Verifier = (request, _source, secrets) => {
   return {
     ok: true,
     secret,
-    eventId: headerText(h["x-shopify-webhook-id"]) ?? headerText(h["x-shopify-event-id"]),
+    eventId: idText(h["x-shopify-webhook-id"]) ?? idText(h["x-shopify-event-id"]),
     type: headerText(h["x-shopify-topic"]),
   };
 };

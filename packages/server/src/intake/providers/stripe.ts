@@ -6,6 +6,7 @@ import {
   jsonBody,
   matchingSecret,
   missing,
+  pathId,
   pathText,
   sameText,
   type Verifier,
@@ -39,5 +40,5 @@ export const stripe: Verifier = (request, source, secrets) => {
   const stale = checkTimestamp(timestamp, request.now, source.settings.toleranceSeconds ?? DEFAULT_TOLERANCE);
   if (stale) return stale;
   const body = jsonBody(request.body);
-  return { ok: true, secret, timestamp, eventId: pathText(body, "id"), type: pathText(body, "type") };
+  return { ok: true, secret, timestamp, eventId: pathId(body, "id"), type: pathText(body, "type") };
 };
