@@ -109,6 +109,7 @@ table queues
   paused boolean not null default false
   created_at timestamp with time zone not null default now()
   updated_at timestamp with time zone not null default now()
+  delivery_timeout_ms integer
 table rate_limits
   policy text not null
   key text not null
@@ -194,6 +195,7 @@ constraint jobs.jobs_state_check CHECK ((state = ANY (ARRAY['scheduled'::text, '
 constraint maintenance.maintenance_pkey PRIMARY KEY (task)
 constraint migrations.migrations_pkey PRIMARY KEY (id)
 constraint queues.queues_concurrency_check CHECK (((concurrency IS NULL) OR (concurrency > 0)))
+constraint queues.queues_delivery_timeout_ms_check CHECK (((delivery_timeout_ms IS NULL) OR ((delivery_timeout_ms >= 1000) AND (delivery_timeout_ms <= 3600000))))
 constraint queues.queues_max_attempts_check CHECK ((max_attempts >= 1))
 constraint queues.queues_pkey PRIMARY KEY (name)
 constraint queues.queues_retention_dead_seconds_check CHECK ((retention_dead_seconds >= 0))

@@ -1,7 +1,7 @@
--- queue_settings: limits and pause state of queues $1 (text[]; null for every queue), for a
--- worker's claim planning.
+-- queue_settings: limits, pause state and HTTP attempt timeout of queues $1 (text[]; null for
+-- every queue), for a worker's claim planning and the deliverer's timeouts.
 -- A queue whose 'process:<queue>' switch is off counts as paused.
-select q.name, q.concurrency, q.tenant_concurrency,
+select q.name, q.concurrency, q.tenant_concurrency, q.delivery_timeout_ms,
        q.paused or exists (
          select 1 from {{schema}}.switches s where s.name = 'process:' || q.name and not s.enabled) as paused
 from {{schema}}.queues q

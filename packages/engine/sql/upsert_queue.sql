@@ -1,9 +1,11 @@
 -- upsert_queue: create queue $1 or replace its settings. The pause state is runtime state
 -- and is left as it is. $2 concurrency, $3 tenant_concurrency, $4 max_attempts, $5 backoff,
--- $6 retention of succeeded jobs (s), $7 retention of dead and cancelled jobs (s).
+-- $6 retention of succeeded jobs (s), $7 retention of dead and cancelled jobs (s),
+-- $8 HTTP attempt timeout (ms, null for the deliverer's default).
 insert into {{schema}}.queues as q
-  (name, concurrency, tenant_concurrency, max_attempts, backoff, retention_succeeded_seconds, retention_dead_seconds)
-values ($1, $2, $3, $4, $5, $6, $7)
+  (name, concurrency, tenant_concurrency, max_attempts, backoff, retention_succeeded_seconds, retention_dead_seconds,
+   delivery_timeout_ms)
+values ($1, $2, $3, $4, $5, $6, $7, $8)
 on conflict (name) do update
 set concurrency = excluded.concurrency,
     tenant_concurrency = excluded.tenant_concurrency,
@@ -11,5 +13,6 @@ set concurrency = excluded.concurrency,
     backoff = excluded.backoff,
     retention_succeeded_seconds = excluded.retention_succeeded_seconds,
     retention_dead_seconds = excluded.retention_dead_seconds,
+    delivery_timeout_ms = excluded.delivery_timeout_ms,
     updated_at = now()
 returning *

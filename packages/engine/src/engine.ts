@@ -257,8 +257,13 @@ export class Engine {
     });
   }
 
-  /** Limits and pause state of the given queues (null: every queue). */
-  async queueLimits(queues: string[] | null): Promise<Map<string, { limited: boolean; paused: boolean }>> {
+  /**
+   * Limits, pause state and HTTP attempt timeout (null: the deliverer's default) of the given
+   * queues (null: every queue).
+   */
+  async queueLimits(
+    queues: string[] | null,
+  ): Promise<Map<string, { limited: boolean; paused: boolean; deliveryTimeoutMs: number | null }>> {
     const rows = await this.run<{
       name: string;
       concurrency: number | null;
@@ -268,11 +273,16 @@ export class Engine {
     return new Map(
       rows.map((r) => [
         r.name,
-        { limited: r.concurrency !== null || r.tenant_concurrency !== null, paused: r.paused },
+        {
+          limited: r.concurrency !== null || r.tenant_concurrency !== null,
+          paused: r.paused,
+          deliveryTimeoutMs: r.delivery_timeout_ms,
+        },
       ]),
     );
   }
 
+      delivery_timeout_ms: number | null;
   /** The queues that hold unclaimed jobs (due or not); cheap however deep the backlog. */
   async waitingQueues(): Promise<Set<string>> {
     return new Set((await this.run<{ queue: string }>("waiting_queues", [])).map((r) => r.queue));
@@ -426,6 +436,7 @@ export class Engine {
     const [row] = await this.run<JobRow>("get_job", [jobId]);
     if (!row) throw new KeelError("job_not_found", { id: jobId });
     const attempts = await this.run<AttemptRow>("job_attempts", [jobId]);
+      s.deliveryTimeoutMs ?? null,
     return toJobRecord(row, attempts);
   }
 

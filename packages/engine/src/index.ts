@@ -59,11 +59,14 @@ export { HTTP_HANDLER } from "./queue/types.js";
 export {
   checkSerializable,
   HANDLER_NAME,
+  DEFAULT_ATTEMPT_TIMEOUT_MS,
   HEADER_NAME,
   isStorableText,
   MAX_DELAY_MS,
+  MAX_ATTEMPT_TIMEOUT_MS,
   MAX_PAYLOAD_DEPTH,
   QUEUE_NAME,
+  MIN_ATTEMPT_TIMEOUT_MS,
   queueSettingsSchema,
 } from "./queue/validate.js";
 export { CronSchedule, validateTimezone } from "./schedules/cron.js";

@@ -131,6 +131,7 @@ export function toQueueInfo(r: Record<string, unknown>): QueueInfo {
     backoff: (r.backoff as QueueInfo["backoff"]) ?? DEFAULT_BACKOFF,
     retentionSucceededSeconds: r.retention_succeeded_seconds as number,
     retentionDeadSeconds: r.retention_dead_seconds as number,
+    deliveryTimeoutMs: (r.delivery_timeout_ms as number | null) ?? null,
     counts: {
       scheduled: r.scheduled as number,
       available: r.available as number,

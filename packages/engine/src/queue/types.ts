@@ -11,6 +11,11 @@ export interface HttpTarget {
   method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   /** Sent with the request; `${VAR}` is read from the environment at delivery time. */
   headers?: Record<string, string>;
+  /**
+   * Most milliseconds one attempt may take (1 s – 1 h). Wins over the queue's
+   * `deliveryTimeoutMs`, which wins over the deliverer's default of 30 s.
+   */
+  timeoutMs?: number;
 }
 
 /** How long to wait before the next attempt after a failure. */
@@ -153,6 +158,8 @@ export interface QueueInfo extends Required<QueueSettings> {
   name: string;
   paused: boolean;
   counts: Record<JobState, number>;
+  /** HTTP attempt timeout for this queue's jobs whose target sets none, ms (1 s – 1 h); null: 30 s. */
+  deliveryTimeoutMs?: number | null;
   /** Seconds since the oldest ready job became ready; 0 when none waits. */
   oldestReadyAgeSeconds: number;
 }

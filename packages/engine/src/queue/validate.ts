@@ -8,6 +8,11 @@ export const HANDLER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,199}$/;
 export const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 /** The longest delay a job or a backoff may ask for: ten years. */
 export const MAX_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
+/** HTTP attempt timeouts (target `timeoutMs`, queue `deliveryTimeoutMs`): 1 s to 1 h (decision 028). */
+export const MIN_ATTEMPT_TIMEOUT_MS = 1_000;
+export const MAX_ATTEMPT_TIMEOUT_MS = 3_600_000;
+/** What an HTTP attempt may take when neither its target nor its queue says. */
+export const DEFAULT_ATTEMPT_TIMEOUT_MS = 30_000;
 /** Deeper JSON than this is refused (Postgres' own jsonb limit is far deeper, but no job needs it). */
 export const MAX_PAYLOAD_DEPTH = 64;
 // A lone half of a surrogate pair: like NUL, Postgres text and jsonb cannot store it.
@@ -42,6 +47,13 @@ export const backoffSchema = z.discriminatedUnion("type", [
     .strict(),
 ]);
 
+/** One attempt's time limit in milliseconds (connect, response headers and recorded body together). */
+export const attemptTimeoutSchema = z
+  .number()
+  .int("must be a whole number of milliseconds")
+  .min(MIN_ATTEMPT_TIMEOUT_MS, `must be at least ${MIN_ATTEMPT_TIMEOUT_MS} (1 s)`)
+  .max(MAX_ATTEMPT_TIMEOUT_MS, `must be at most ${MAX_ATTEMPT_TIMEOUT_MS} (1 h)`);
+
 /** True when the URL has a `user[:password]@` part (which would be stored and shown with the job). */
 export function hasUrlCredentials(url: string): boolean {
   if (!URL.canParse(url)) return false;
@@ -63,6 +75,7 @@ const httpTarget = z
         "must not contain credentials (user:password@): they would be stored and shown with the job; send them in a header with ${VAR} instead, e.g. Authorization: Bearer ${API_TOKEN}",
       ),
     method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).optional(),
+    timeoutMs: attemptTimeoutSchema.optional(),
     headers: z
       .record(z.string().regex(HEADER_NAME, "invalid header name"), storable(z.string().max(8192)))
       .optional(),
@@ -106,6 +119,7 @@ export const queueSettingsSchema = z
     retentionSucceededSeconds: z.number().int().min(0).optional(),
     retentionDeadSeconds: z.number().int().min(0).optional(),
   })
+    deliveryTimeoutMs: attemptTimeoutSchema.nullable().optional(),
   .strict();
 
 /** A validated job, shaped for the enqueue statement. */
@@ -136,7 +150,7 @@ export function toKeelError(error: z.ZodError, prefix: string): KeelError {
   if (issue.code === "unrecognized_keys") {
     return new KeelError("unknown_option", {
       option: [path, issue.keys[0]].filter(Boolean).join("."),
-      accepted: prefix === "target" ? "handler | url, method, headers" : acceptedKeys(prefix),
+      accepted: prefix === "target" ? "handler | url, method, headers, timeoutMs" : acceptedKeys(prefix),
     });
   }
   return new KeelError("invalid_argument", { detail: `${path || "input"}: ${issue.message}` });
@@ -218,7 +232,9 @@ export function handlerOnly(target: unknown): { handler: string } | undefined {
 /** Checks a job target; throws `invalid_target` (or `unknown_option`) naming the field. */
 export function validateTarget(target: unknown): z.infer<typeof handlerTarget> | z.infer<typeof httpTarget> {
   if (target === null || typeof target !== "object") {
-    throw new KeelError("invalid_target", { detail: "target must be {handler} or {url, method?, headers?}" });
+    throw new KeelError("invalid_target", {
+      detail: "target must be {handler} or {url, method?, headers?, timeoutMs?}",
+    });
   }
   const schema = "url" in target ? httpTarget : "handler" in target ? handlerTarget : undefined;
   if (!schema) throw new KeelError("invalid_target", { detail: "target needs either a handler or a url" });

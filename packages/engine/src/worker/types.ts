@@ -43,6 +43,12 @@ export interface WorkerOptions<H extends Handlers = Handlers> {
   handlers: H;
   /** Jobs this worker runs at once. Default 10. */
   concurrency?: number;
+  /**
+   * Most of the slots other queues leave free that one queue may hold, above 0 and at most 1.
+   * Default 1 (any queue may take every slot). 0.5: one queue holds at most half the slots, a
+   * second at most half of the rest, …, so queues of slow jobs cannot stall the others.
+   */
+  queueShare?: number;
   /** Lease length; a crashed worker's jobs run again within about this plus the sweep interval. Default 30 s, at least 5 s. */
   leaseMs?: number;
   /** Claim even without a notification this often. Default 1 s. */

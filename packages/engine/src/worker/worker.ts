@@ -51,6 +51,9 @@ export class Worker {
   private readonly running = new Map<string, Running>();
   /** Handlers running now: what `concurrency` bounds. */
   private busy = 0;
+  /** Handlers running now, per queue: what `queueShare` bounds. */
+  private busyByQueue = new Map<string, number>();
+  private readonly queueShare: number;
   private completer: Completer | undefined;
   private listener: Listener | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -77,8 +80,12 @@ export class Worker {
     this.handlerNames = Object.keys(options.handlers);
     this.concurrency = options.concurrency ?? 10;
     this.leaseMs = options.leaseMs ?? 30_000;
+    this.queueShare = options.queueShare ?? 1;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
       throw new KeelError("invalid_argument", { detail: "concurrency must be a whole number of at least 1" });
+    }
+    if (!(this.queueShare > 0 && this.queueShare <= 1)) {
+      throw new KeelError("invalid_argument", { detail: "queueShare must be above 0 and at most 1" });
     }
     if (!(this.leaseMs >= 5_000))
       throw new KeelError("invalid_argument", { detail: "leaseMs must be at least 5000" });
@@ -183,15 +190,18 @@ export class Worker {
           }
           const limits = this.limits.get(queue);
           if (limits?.paused) continue;
+          // A queue at its share waits for one of its own slots to free (runJob wakes us then).
+          const limit = Math.min(free, this.queueRoom(queue));
+          if (limit <= 0) continue;
           const jobs = await engine.claim({
             queue,
             handlers: this.handlerNames,
-            limit: free,
+            limit,
             leaseMs: this.leaseMs,
             workerId: this.id,
             limited: limits?.limited ?? false,
           });
-          if (jobs.length === free) this.hungry = true;
+          if (jobs.length === limit) this.hungry = true;
           // A short claim emptied the queue's due work: skip it until a notification or the next scan.
           else this.waiting.delete(queue);
           if (this.state !== "running") {
@@ -245,10 +255,23 @@ export class Worker {
     return Math.min(this.concurrency - this.busy, 2 * this.concurrency - this.running.size);
   }
 
+  /**
+   * Slots `queue` may still take: a queue holds at most `queueShare` of the slots the other
+   * queues leave (at least one), so with 0.5 one queue of endpoints that never answer holds half
+   * the slots, a second a quarter, and the rest keep delivering (decision 028).
+   */
+  private queueRoom(queue: string): number {
+    const own = this.busyByQueue.get(queue) ?? 0;
+    if (this.queueShare >= 1) return this.concurrency - this.busy;
+    const cap = Math.max(1, Math.floor(this.queueShare * (this.concurrency - (this.busy - own))));
+    return cap - own;
+  }
+
   private execute(job: ClaimedJob): void {
     const entry: Running = { job, controller: new AbortController() };
     this.running.set(job.id, entry);
     this.busy++;
+    this.busyByQueue.set(job.queue, (this.busyByQueue.get(job.queue) ?? 0) + 1);
     void this.runJob(entry);
   }
 
@@ -282,6 +305,9 @@ export class Worker {
     }
     entry.handled = true;
     this.busy--;
+    const own = (this.busyByQueue.get(job.queue) ?? 1) - 1;
+    if (own > 0) this.busyByQueue.set(job.queue, own);
+    else this.busyByQueue.delete(job.queue);
     this.hungry = true;
     this.wake();
     let outcome: JobOutcome = entry.gone ?? (ok ? "succeeded" : "failed");
