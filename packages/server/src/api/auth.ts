@@ -56,9 +56,10 @@ export function createAuth(options: AuthOptions) {
     const contract = contractOf(request);
     if (contract?.scope === null) return;
     const address = request.ip;
-    const waitMs = options.limiter.retryAfterMs(address);
-    if (waitMs > 0) {
-      const retryAfter = Math.ceil(waitMs / 1000);
+    // Admitted and counted in one step: concurrent guesses cannot all pass before one fails.
+    const attempt = await options.limiter.admit(address);
+    if ("retryAfterMs" in attempt) {
+      const retryAfter = Math.ceil(attempt.retryAfterMs / 1000);
       throw new ApiError(
         "too_many_requests",
         { detail: "too many failed authentications from this address.", retryAfter },
@@ -67,9 +68,17 @@ export function createAuth(options: AuthOptions) {
     }
     const header = request.headers.authorization;
     const token = header === undefined ? undefined : BEARER.exec(header)?.[1];
-    const principal = token === undefined ? null : await identify(token);
-    if (!principal) {
-      options.limiter.record(address);
+    let principal: Principal | null;
+    try {
+      principal = token === undefined ? null : await identify(token);
+    } catch (err) {
+      // Not a guess that failed: the token could not be checked (Postgres unavailable).
+      attempt.succeeded();
+      throw err;
+    }
+    if (principal) attempt.succeeded();
+    else {
+      attempt.failed();
       const detail =
         header === undefined
           ? "No credentials were sent."
