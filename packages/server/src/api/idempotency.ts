@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { BeginInput, BeginResult, StoredResponse } from "@keel/engine";
+import type { IdempotencyOutcome } from "@keel/sdk";
 import { ApiError, type ErrorReply } from "./errors.js";
 
 /** The part of `engine.idempotency` the API uses. */
@@ -24,7 +25,8 @@ const JSON_TYPE = "application/json; charset=utf-8";
  * Runs `run` once per Idempotency-Key (IETF draft): a retry after it finished gets the stored
  * response, a retry while it runs a 409, the key with another request a 422. Errors below 500
  * are stored too (the same request fails the same way); 5xx are not, so a retry after the
- * outage runs again once the key's lock lapses (engine default: 60 s).
+ * outage runs again once the key's lock lapses (engine default: 60 s). `onOutcome` hears what
+ * happened, once per request (`keel_idempotency_requests_total{outcome}`).
  *
  * @example
  * const out = await runIdempotent(engine.idempotency, req, () => create(), describe);
@@ -36,18 +38,29 @@ export async function runIdempotent(
   run: () => Promise<{ status: number; body: unknown }>,
   describe: (err: unknown) => ErrorReply,
   onFinishFailed: (err: unknown) => void,
+  onOutcome: (outcome: IdempotencyOutcome) => void = () => {},
 ): Promise<{ response: StoredResponse; replayed: boolean }> {
   const { scope, key } = request;
   const fp = fingerprint(request);
-  const begun = await store.begin({ scope, key, fingerprint: fp });
+  let begun: BeginResult;
+  try {
+    begun = await store.begin({ scope, key, fingerprint: fp });
+  } catch (err) {
+    onOutcome("unavailable");
+    throw err;
+  }
   switch (begun.state) {
     case "in_flight":
+      onOutcome("in_flight");
       throw new ApiError("idempotency_in_flight", {}, { "retry-after": "1" });
     case "mismatch":
+      onOutcome("mismatch");
       throw new ApiError("idempotency_key_reused");
     case "completed":
+      onOutcome("replayed");
       return { response: begun.response, replayed: true };
   }
+  onOutcome("started");
   let response: StoredResponse;
   try {
     const out = await run();

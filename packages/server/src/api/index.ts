@@ -3,6 +3,7 @@ import type { IncomingMessage } from "node:http";
 import type { Engine } from "@keel/engine";
 import type { RateLimiter } from "@keel/sdk";
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
+import type { KeelMetrics } from "../metrics/index.js";
 import { createAuth } from "./auth.js";
 import { CONTRACTS, docsPage, openApiDocument } from "./contracts/index.js";
 import { renderDocsPage } from "./docs-page.js";
@@ -42,6 +43,8 @@ export interface ApiOptions {
   rateLimiter?: RateLimiter;
 }
 
+  /** Counts Idempotency-Key outcomes in keel_idempotency_requests_total. */
+  metrics?: Pick<KeelMetrics, "idempotencyRequests">;
 const MiB = 1024 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -93,6 +96,7 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
         (err) => log(request).error({ err }, "could not store the Idempotency-Key response"),
       );
       reply.code(response.status).headers(response.headers);
+        (outcome) => options.metrics?.idempotencyRequests.inc({ outcome }),
       if (replayed) reply.header("idempotent-replayed", "true");
       return reply.send(response.body);
     }

@@ -82,6 +82,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       engine: options.api.engine,
       metrics: options.metrics,
       logger: options.logger,
+      metrics: options.metrics,
       env: options.env,
       production: options.production ?? false,
     });

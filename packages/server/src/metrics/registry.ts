@@ -1,5 +1,6 @@
 import type { Engine, FireEvent, QueueInfo, WorkerHooks } from "@keel/engine";
 import { NonRetryableError } from "@keel/engine";
+import type { IdempotencyOutcome } from "@keel/sdk";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { withTimeout } from "../timeout.js";
 
@@ -13,6 +14,15 @@ export const QUEUE_STATES = ["scheduled", "available", "running", "dead"] as con
 /** What an HTTP delivery attempt got back, as `keel_deliveries_total{status_class}` counts it. */
 export const DELIVERY_STATUS_CLASSES = ["2xx", "3xx", "4xx", "5xx", "network", "timeout"] as const;
 export type DeliveryStatusClass = (typeof DELIVERY_STATUS_CLASSES)[number];
+
+/** What the API's Idempotency-Key handling reports (the SDK middleware's outcomes, less `invalid_key`). */
+export const IDEMPOTENCY_OUTCOMES = [
+  "started",
+  "replayed",
+  "in_flight",
+  "mismatch",
+  "unavailable",
+] as const satisfies readonly IdempotencyOutcome[];
 
 /** Job durations run from milliseconds (a cache write) to many minutes (a report or an export). */
 export const DURATION_BUCKETS = [
@@ -165,6 +175,7 @@ export class KeelMetrics {
     // per-type series keel_nodejs_active_{handles,requests,resources} carry the same numbers.
     for (const name of UNLINTED_DEFAULTS) this.registry.removeSingleMetric(name);
     for (const statusClass of DELIVERY_STATUS_CLASSES) this.deliveries.inc({ status_class: statusClass }, 0);
+    for (const outcome of IDEMPOTENCY_OUTCOMES) this.idempotencyRequests.inc({ outcome }, 0);
   }
 
   /** The content type of `metrics()`: Prometheus text format 0.0.4. */
