@@ -46,6 +46,14 @@ export interface EngineOptions {
   /** Connections in the engine's own pool. Default 10. */
   poolSize?: number;
   applicationName?: string;
+  /** Opening a connection, or waiting for a free one, fails after this. Default 5 s. */
+  connectTimeoutMs?: number;
+  /**
+   * Watch Postgres from the engine's own pool: while it does not answer a probe within
+   * `timeoutMs` (default 1 s), queries fail at once with `database_unavailable` instead of
+   * waiting (see `createPool`). Default off; `keel start` turns it on.
+   */
+  watch?: { timeoutMs?: number; intervalMs?: number };
 }
 
 /** A job whose attempt ends, with what an HTTP delivery saw. */
@@ -136,6 +144,8 @@ export class Engine {
         connectionString: options.connectionString as string,
         max: options.poolSize ?? 10,
         applicationName: options.applicationName ?? "keel",
+        connectTimeoutMs: options.connectTimeoutMs,
+        watch: options.watch,
       });
     const engine = new Engine(pool, !options.pool, schema, options);
     try {

@@ -1,7 +1,8 @@
 // The public API of @keel/engine. Everything else is internal.
 
 export { type AuditEntry, AuditLog, type AuditRecord } from "./audit/audit.js";
-export { asDatabaseError, createPool, type Pool } from "./db/pool.js";
+export { Availability } from "./db/availability.js";
+export { asDatabaseError, createPool, isConnectionError, type Pool, poolAvailability } from "./db/pool.js";
 export { jobsChannel, loadStatements, quoteSchema, type Statement } from "./db/sql.js";
 export {
   type ClaimOptions,

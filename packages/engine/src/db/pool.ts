@@ -1,59 +1,171 @@
 import pg from "pg";
 import { KeelError } from "../errors.js";
 import { track } from "../internal/resources.js";
+import { Availability } from "./availability.js";
 
 // Postgres bigint (int8) comes back as a string; job ids stay strings end to end.
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
+/** How long opening a connection (or waiting for a free one) may take. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
 export interface PoolOptions {
   connectionString: string;
   max?: number;
   applicationName?: string;
+  /** Opening a connection, or waiting for a free one, fails after this. Default 5 s. */
+  connectTimeoutMs?: number;
+  /**
+   * Watch Postgres with a probe on its own connection (see `Availability`): while the server
+   * does not answer within `timeoutMs`, queries fail at once with `database_unavailable`
+   * instead of waiting. Default off; the `keel` server turns it on.
+   */
+  watch?: { timeoutMs?: number; intervalMs?: number };
 }
 
-/** Creates a pg pool whose idle-client errors are logged instead of crashing the process. */
+/**
+ * Creates a pg pool that survives Postgres going away: no client, idle or checked out, can
+ * crash the process with an unhandled 'error' event, and with `watch` no query waits on a
+ * server that does not answer.
+ */
 export function createPool(options: PoolOptions): Pool {
-  const pool = new pg.Pool({
+  const pool: Pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max ?? 10,
     application_name: options.applicationName ?? "keel",
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
   });
   // An idle client losing its connection (Postgres restart) must not crash the process;
   // the pool discards it and the next query opens a new one.
   pool.on("error", () => {});
+  // The pool listens for errors on idle clients only: a checked-out client (a transaction, the
+  // scheduler's tick) whose server goes away between two queries emits 'error' with nobody
+  // listening, which ends the process. Its queries still fail, and their callers see that.
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+  });
+  let availability: Availability | undefined;
+  if (options.watch) {
+    availability = new Availability({
+      connectionString: options.connectionString,
+      applicationName: options.applicationName,
+      ...options.watch,
+    });
+    guardPool(pool, availability);
+    availability.start();
+  }
   const untrack = track("pool", pool);
   const end = pool.end.bind(pool);
   let ended: Promise<void> | undefined;
   pool.end = (() => {
-    ended ??= end().finally(untrack);
+    ended ??= Promise.all([end(), availability?.stop()])
+      .then(() => {})
+      .finally(untrack);
     return ended;
   }) as typeof pool.end;
   return pool;
 }
 
+const watched = new WeakMap<Pool, Availability>();
+
+/** The watch of a pool made with `watch`, for health output and tests. */
+export function poolAvailability(pool: Pool): Availability | undefined {
+  return watched.get(pool);
+}
+
+/** Routes the pool's promise-style queries and checkouts, and its clients' queries, through `guard`. */
+function guardPool(pool: Pool, availability: Availability): void {
+  watched.set(pool, availability);
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  pool.query = ((...args: unknown[]) => {
+    if (typeof args[args.length - 1] === "function") return query(...args);
+    return availability.guard(query(...args) as Promise<unknown>);
+  }) as typeof pool.query;
+  const connect = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
+  pool.connect = ((...args: unknown[]) => {
+    if (args.length > 0) return connect(...args);
+    const checkout = connect() as Promise<PoolClient>;
+    return availability.guard(checkout).catch((err: unknown) => {
+      // A checkout that completes after we gave up must go back, or the pool leaks it.
+      checkout.then((client) => client.release(err as Error)).catch(() => {});
+      throw err;
+    });
+  }) as typeof pool.connect;
+  pool.on("connect", (client) => {
+    const clientQuery = client.query.bind(client) as (...args: unknown[]) => unknown;
+    client.query = ((...args: unknown[]) => {
+      const first = args[0] as { submit?: unknown } | undefined;
+      // pg-pool's own pool.query passes a callback; submittables (cursors) stream: leave both.
+      if (typeof args[args.length - 1] === "function" || typeof first?.submit === "function") {
+        return clientQuery(...args);
+      }
+      return availability.guard(clientQuery(...args) as Promise<unknown>);
+    }) as typeof client.query;
+  });
+}
+
 /** Runs `fn` inside a transaction on one client, rolling back on any error. */
 export async function transaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let broken: Error | undefined;
   try {
     await client.query("begin");
     const result = await fn(client);
     await client.query("commit");
     return result;
   } catch (err) {
-    await client.query("rollback").catch(() => {});
+    // A connection that failed, or a query given up on, leaves the client unusable: it is
+    // discarded instead of going back to the pool with a statement still pending.
+    if (isConnectionError(err)) broken = err as Error;
+    else await client.query("rollback").catch(() => {});
     throw err;
   } finally {
-    client.release();
+    client.release(broken);
   }
+}
+
+// Connection-level failures: the server is gone, restarting, refusing or not answering.
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "57P01", // admin_shutdown: terminating connection due to administrator command
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now: the database system is starting up / shutting down
+  "53300", // too_many_connections
+  "25006", // read_only_sql_transaction: connected to a standby (failover in progress)
+]);
+const CONNECTION_MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Client was closed|Connection ended|read ECONNRESET|write EPIPE)/i;
+
+/** True for errors that say Postgres cannot be reached, not that a statement was wrong. */
+export function isConnectionError(err: unknown): boolean {
+  // By shape as well as class: a second copy of the engine (tests run it from source) has its own.
+  const named = err as { name?: unknown; code?: unknown } | null;
+  if (named?.name === "KeelError") return named.code === "database_unavailable";
+  if (err instanceof AggregateError) return err.errors.some(isConnectionError);
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (!e) return false;
+  if (typeof e.code === "string" && (CONNECTION_CODES.has(e.code) || e.code.startsWith("08"))) return true;
+  return typeof e.message === "string" && CONNECTION_MESSAGES.test(e.message);
 }
 
 /** Wraps connection failures in a KeelError that says how to fix them. */
 export function asDatabaseError(err: unknown): unknown {
-  const code = (err as { code?: string }).code;
-  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "57P01" || code === "57P03") {
-    return new KeelError("database_unavailable", { detail: (err as Error).message }, { cause: err });
-  }
-  return err;
+  if ((err as { name?: unknown } | null)?.name === "KeelError" || !isConnectionError(err)) return err;
+  return new KeelError("database_unavailable", { detail: describe(err) }, { cause: err });
+}
+
+function describe(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return describe(err.errors[0]);
+  const e = err as { code?: unknown; message?: unknown };
+  const message = typeof e.message === "string" && e.message ? e.message : String(err);
+  return typeof e.code === "string" && !message.includes(e.code) ? `${e.code}: ${message}` : message;
 }

@@ -3,6 +3,9 @@ import { Engine } from "../engine.js";
 import { track } from "../internal/resources.js";
 import { decideSlots, type FireEvent, type ScheduleRow } from "./fire.js";
 
+/** The longest sleep after failed checks (Postgres away): slots fire soon after it returns. */
+const MAX_ERROR_SLEEP_MS = 2_000;
+
 export interface SchedulerOptions {
   engine: Engine;
   /**
@@ -104,7 +107,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       } catch (err) {
         failures++;
         options.hooks?.onError?.(err);
-        sleep = Math.min(30_000, tickMs * 2 ** Math.min(failures, 5));
+        // Backs off, but never past a few seconds: once Postgres is back, slots must fire
+        // again within seconds, not after a 30 s sleep begun during the outage.
+        sleep = Math.min(Math.max(tickMs, MAX_ERROR_SLEEP_MS), tickMs * 2 ** Math.min(failures, 5));
       }
       if (stopped) break;
       await new Promise<void>((resolve) => {

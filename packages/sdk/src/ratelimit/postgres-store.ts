@@ -52,6 +52,9 @@ export class PostgresRateLimitStore implements RateLimitStore {
     const policies = entries.map((e) => e.policy);
     const keys = entries.map((e) => e.key);
     const client = await this.pool.connect();
+    // A pool the application made may not listen for errors on checked-out clients: Postgres
+    // going away between two statements would otherwise end the process.
+    client.on("error", ignore);
     let broken: unknown;
     try {
       await client.query("begin");
@@ -76,6 +79,7 @@ export class PostgresRateLimitStore implements RateLimitStore {
       throw err;
     } finally {
       // A client whose connection failed is discarded, not returned to the pool.
+      client.off("error", ignore);
       client.release(broken instanceof Error && !("severity" in broken) ? broken : undefined);
     }
   }
@@ -115,3 +119,5 @@ export class PostgresRateLimitStore implements RateLimitStore {
       });
   }
 }
+
+function ignore(): void {}

@@ -73,6 +73,7 @@ export function describeError(err: unknown, request: FastifyRequest, production:
     e.code in REGISTRY &&
     typeof e.status === "number"
   ) {
+    if (e.code === "database_unavailable") return databaseUnavailable(err.message, production);
     return reply(e.status, e.code, err.message, headers);
   }
   const known = fastifyError(err, request);
@@ -117,6 +118,19 @@ function fastifyError(err: unknown, request: FastifyRequest): ErrorReply | undef
     return reply(404, "not_found", fill("not_found", { method: request.method, path }));
   }
   return reply(status, "invalid_argument", err instanceof Error ? err.message : "Bad request.");
+}
+
+// Clients back off on 503; one second is about how long Keel takes to notice Postgres is back.
+const DATABASE_RETRY_AFTER = { "retry-after": "1" };
+
+/** In production without the driver's detail: it names the database host and port. */
+function databaseUnavailable(message: string, production: boolean): ErrorReply {
+  const text = production
+    ? fill("database_unavailable", {
+        detail: "Postgres did not answer or refused the connection (details in Keel's log)",
+      })
+    : message;
+  return reply(503, "database_unavailable", text, DATABASE_RETRY_AFTER);
 }
 
 function fill(code: AnyErrorCode, params: Record<string, unknown>): string {

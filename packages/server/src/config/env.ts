@@ -39,6 +39,8 @@ export interface KeelEnv {
 }
 
 /** Secrets under this many characters are refused in production (about 128 bits of randomness). */
+  /** KEEL_REDIS_REQUIRED: Redis down fails readiness (else `/health` only warns). */
+  redisRequired: boolean;
 export const MIN_SECRET_LENGTH = 32;
 
 /** Values given on the command line; they win over the environment. */
@@ -112,6 +114,9 @@ const SECRET_VARIABLES = new Set([
   "KEEL_SIGNING_SECRET",
   "KEEL_ADMIN_TOKEN",
   "KEEL_METRICS_TOKEN",
+  KEEL_REDIS_REQUIRED: optional(
+    z.enum(["true", "false"], { message: "must be true or false (default false)" }).transform((v) => v === "true"),
+  ),
   "REDIS_URL",
 ]);
 
@@ -177,6 +182,7 @@ function productionSecretProblems(input: Record<string, string | undefined>): st
         `${name} is too weak (${value.length} characters): use at least ${MIN_SECRET_LENGTH}; ${generate}`,
       );
     }
+    redisRequired: env.KEEL_REDIS_REQUIRED ?? false,
   }
   if (!input.KEEL_SIGNING_SECRET?.trim()) {
     problems.push(

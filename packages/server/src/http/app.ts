@@ -7,7 +7,8 @@ import type { Role } from "../config/env.js";
 import { registerIntake } from "../intake/route.js";
 import { type KeelMetrics, registerMetricsRoute } from "../metrics/index.js";
 import { EventLoopMonitor } from "./event-loop.js";
-import { registerHealthRoutes } from "./health.js";
+import type { HealthCheck } from "./health.js";
+import { type RedisHealth, registerHealthRoutes } from "./health.js";
 
 export interface AppOptions {
   pool: Pool;
@@ -33,6 +34,8 @@ export interface AppOptions {
 
 /** The package version, read once; the same path works from `src/` and `dist/`. */
 export const VERSION: string = JSON.parse(
+  /** Checked by /health (and /health/ready when required) when REDIS_URL is set. */
+  redis?: RedisHealth;
   readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
 ).version;
 
@@ -71,6 +74,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   if (options.api) {
     registerApi(app, {
       engine: options.api.engine,
+    extraChecks: options.healthChecks,
+    redis: options.redis,
       adminToken: options.api.adminToken,
       rateLimiter: options.api.rateLimiter,
       production: options.production ?? false,

@@ -33,6 +33,16 @@ export interface HealthSources {
   /** Hide error details (hosts, addresses) from the public output; they go to `logError`. */
   hideErrors?: boolean;
   logError?: (err: unknown, check: string) => void;
+  /** Further checks `/health` shows as they are (config/variables.ts: `config:variables`). */
+  extraChecks?: () => Record<string, HealthCheck[]>;
+  /** Redis, when REDIS_URL is set: `required` makes an unanswered ping fail readiness, else warn. */
+  redis?: RedisHealth;
+}
+
+/** What the Redis check needs: a ping, and whether Keel may run without Redis. */
+export interface RedisHealth {
+  ping(): Promise<unknown>;
+  required: boolean;
 }
 
 /** Readiness gives Postgres this long to answer. */
@@ -85,17 +95,50 @@ export async function readiness(sources: HealthSources): Promise<HealthReport> {
     });
   }
   const responseTime = postgresCheck(started);
-  return report({ "postgres:responseTime": [responseTime], "postgres:schema": [await schemaCheck(sources)] });
+  const [schema, redis] = await Promise.all([
+    schemaCheck(sources),
+    sources.redis?.required ? redisCheck(sources, sources.redis) : undefined,
+  ]);
+  return report({
+    "postgres:responseTime": [responseTime],
+    "postgres:schema": [schema],
+    ...(redis ? { "redis:responseTime": [redis] } : {}),
+  });
+}
+
+/** Redis answers PING within 1 s; a failure is `fail` when Redis is required, else `warn`. */
+async function redisCheck(sources: HealthSources, redis: RedisHealth): Promise<HealthCheck> {
+  const started = performance.now();
+  try {
+    await withTimeout(redis.ping(), POSTGRES_TIMEOUT_MS);
+    return { ...postgresCheck(started), componentType: "datastore" };
+  } catch (err) {
+    sources.logError?.(err, "redis:responseTime");
+    const what = redis.required
+      ? "Redis is required (KEEL_REDIS_REQUIRED=true)"
+      : "rate limits use their fail modes until it answers";
+    return {
+      status: redis.required ? "fail" : "warn",
+      componentType: "datastore",
+      output: `${sources.hideErrors ? "Redis did not answer in time or refused the connection" : describe(err)}; ${what}`,
+    };
+  }
 }
 
 /** Everything: liveness and readiness checks, uptime and the connection pool. */
 export async function details(sources: HealthSources): Promise<HealthReport> {
-  const ready = await readiness(sources);
+  const [ready, redis] = await Promise.all([
+    readiness(sources),
+    // Readiness already has it when Redis is required.
+    sources.redis && !sources.redis.required ? redisCheck(sources, sources.redis) : undefined,
+  ]);
   const { pool } = sources;
   return {
     ...report({
+      ...sources.extraChecks?.(),
       ...liveness(sources).checks,
       ...ready.checks,
+      ...(redis ? { "redis:responseTime": [redis] } : {}),
       uptime: [
         {
           status: "pass",

@@ -14,6 +14,7 @@ import { openDatabase } from "./database.js";
 import { type EngineTimerOptions, startEngineTimers } from "./engine-timers.js";
 import { openRateLimiter } from "./ratelimit.js";
 import { printGeneratedToken, resolveSecrets, type Secrets } from "./secrets.js";
+import { openRedisProbe } from "./redis-probe.js";
 
 export interface StartKeelOptions {
   /** The environment to read (see docs/running.md). Default `process.env`. */
@@ -103,6 +104,9 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
     const rateLimiter = API_ROLES.includes(config.role)
       ? openRateLimiter({
           policies: toPolicies(file.config.policies),
+      // Requests answer 503 within about a second when Postgres stops answering (frozen,
+      // black-holed, failing over) instead of waiting on it.
+      watch: {},
           redisUrl: config.redisUrl,
           engine,
           metrics,
@@ -127,6 +131,12 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         trustProxy: config.trustProxy,
         env: options.env ?? process.env,
       });
+    // Redis serves the API roles' rate limits: the roles that use it check it.
+    const redis =
+      config.redisUrl && API_ROLES.includes(config.role)
+        ? openRedisProbe(config.redisUrl, config.redisRequired)
+        : undefined;
+    if (redis) undo.push({ name: "close redis probe", run: () => redis.close() });
       undo.push({ name: "close http", run: () => app.close() });
       // Webhook bursts open many connections at once: a deeper accept queue than the default 511.
       await app
@@ -142,6 +152,12 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
       undo.push({ name: "stop timers", run: () => timers.stop() });
       // Stopped first on shutdown: in-flight deliveries finish up to the deadline, the rest
       // go back to their queue at once.
+        targetVariables: config.targetVariables,
+        // Where deliveries run: warn on /health while a variable they need is unset.
+        healthChecks: TIMER_ROLES.includes(config.role)
+          ? () => variablesHealthCheck(start.variables, options.env ?? process.env)
+          : undefined,
+        redis,
       const delivery = await startDeliveryWorker({
         engine,
         queues: "*",

@@ -1,0 +1,172 @@
+/**
+ * Postgres goes away under load, in every way it does in production, while Keel runs in every
+ * role (api, worker, scheduler, all) against it: stopped 2 s after Keel is ready, restarted
+ * with `-m fast` and `-m immediate`, stopped for a while, frozen with SIGSTOP. No process may
+ * exit, every answer during the fault is a 503 that comes within about a second, work resumes
+ * within 5 s of Postgres returning, and every acknowledged job and intake event is delivered.
+ */
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { waitFor } from "../../../engine/test/helpers.js";
+import { get, guardServerLeaks } from "../helpers.js";
+import {
+  cluster,
+  FULL,
+  Load,
+  peakRssMiB,
+  type Role,
+  reportFault,
+  type Sample,
+  startRoles,
+} from "./harness.js";
+import { ownedPostgres } from "./owned-postgres.js";
+
+guardServerLeaks();
+
+// The probe notices a silent Postgres after 1 s and probes every 0.5 s; 1.5 s more is this
+// test's margin for a loaded two-core machine. Connection failures answer at once.
+const FAULT_ANSWER_BOUND_S = 3;
+const RECOVERY_BOUND_S = 5;
+const STOP_S = FULL ? 60 : 5;
+const FREEZE_S = FULL ? 20 : 5;
+const ROLES = ["api", "worker", "scheduler", "all"] as const;
+
+const pg = await ownedPostgres();
+const c = await cluster(pg.url);
+after(() => c.endpoint.close());
+
+const hold = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
+
+/** The first enqueue answered 201 on `port` that started after `since`. */
+function firstSuccess(load: Load, port: number, since: number): Sample | undefined {
+  return load.samples.find(
+    (s) => s.kind === "enqueue" && s.status === 201 && s.start >= since && s.port === port,
+  );
+}
+
+test("every role survives Postgres stopping, restarting and freezing under load; nothing acknowledged is lost", async () => {
+  const roles: Role[] = await startRoles(c, ROLES);
+  const apiPorts = roles.filter((r) => r.role === "api" || r.role === "all").map((r) => r.port);
+  for (const r of roles) {
+    await waitFor(async () => (await get(`http://127.0.0.1:${r.port}/health/ready`))?.status === 200, 30_000);
+  }
+  const load = new Load(c, apiPorts, 3);
+  const exits = () => roles.filter((r) => r.proc.child.exitCode !== null || r.proc.child.signalCode !== null);
+
+  const phase = async (
+    scenario: string,
+    fault: () => Promise<void>,
+    holdS: number,
+    heal: () => Promise<void>,
+  ) => {
+    const began = performance.now();
+    await fault();
+    await hold(holdS);
+    await heal();
+    const healed = performance.now();
+    const healedAt = Date.now();
+    const resumed = await waitFor(
+      () => {
+        const firsts = apiPorts.map((port) => firstSuccess(load, port, healed));
+        return firsts.every(Boolean) ? (firsts as Sample[]) : undefined;
+      },
+      30_000,
+      `${scenario}: enqueues succeed again`,
+    );
+    // Schedules too: a slot after Postgres returned is fired and delivered.
+    const fired = await waitFor(
+      () => c.cronArrivals.find((a) => a.fireTime >= healedAt - 1_000 && a.at >= healed),
+      30_000,
+      `${scenario}: schedule slots fire again`,
+    );
+    const recoverySeconds = Math.max(fired.at - healed, ...resumed.map((s) => s.end - healed)) / 1000;
+    const during = load.between(began, healed);
+    const unexpected = during.filter((s) => s.status === 0 || (s.status >= 500 && s.status !== 503));
+    const slowest = Math.max(0, ...during.map((s) => s.end - s.start)) / 1000;
+    const result = {
+      scenario: `postgres ${scenario}, roles ${ROLES.join("+")}`,
+      lost: null,
+      duplicates: null,
+      exits: exits().length,
+      recoverySeconds: Math.round(recoverySeconds * 100) / 100,
+      unexpected5xx: unexpected.length,
+      slowestSeconds: Math.round(slowest * 100) / 100,
+      rssMiB: Math.max(...roles.map((r) => peakRssMiB(r.proc.child.pid))),
+      notes: `${during.filter((s) => s.status === 503).length} answered 503 during the fault`,
+    };
+    reportFault(result);
+    assert.deepEqual(
+      exits().map((r) => r.role),
+      [],
+      `${scenario}: no process exits`,
+    );
+    assert.deepEqual(
+      unexpected.map((s) => `${s.kind} ${s.status} ${s.code ?? ""}`),
+      [],
+      `${scenario}: every answer during the fault is 2xx or a 503`,
+    );
+    assert.ok(slowest <= FAULT_ANSWER_BOUND_S, `${scenario}: slowest answer ${slowest} s`);
+    assert.ok(recoverySeconds <= RECOVERY_BOUND_S, `${scenario}: resumed after ${recoverySeconds} s`);
+  };
+
+  // Keel is ready; 2 s later Postgres stops (the case that crashed every role in production mode).
+  await hold(2);
+  await phase(
+    "stopped 2 s after ready",
+    () => pg.stop("fast"),
+    3,
+    () => pg.start(),
+  );
+  await phase(
+    "restart -m fast",
+    () => pg.stop("fast"),
+    0,
+    () => pg.start(),
+  );
+  await phase(
+    "restart -m immediate",
+    () => pg.stop("immediate"),
+    0,
+    () => pg.start(),
+  );
+  await phase(
+    `stopped for ${STOP_S} s`,
+    () => pg.stop("fast"),
+    STOP_S,
+    () => pg.start(),
+  );
+  await phase(
+    `frozen (SIGSTOP) for ${FREEZE_S} s`,
+    async () => pg.freeze(),
+    FREEZE_S,
+    async () => pg.thaw(),
+  );
+
+  await load.stop();
+  const { hook, intake } = c.deliveries;
+  await waitFor(
+    () =>
+      [...load.ackedJobs].every((id) => hook.has(id)) && [...load.ackedEvents].every((id) => intake.has(id)),
+    120_000,
+    "every acknowledged job and event delivered",
+  );
+  const lost =
+    [...load.ackedJobs].filter((id) => !hook.has(id)).length +
+    [...load.ackedEvents].filter((id) => !intake.has(id)).length;
+  const duplicates = [...hook.values(), ...intake.values()].reduce((n, k) => n + k - 1, 0);
+  const cronTwice = [...c.deliveries.cron.values()].filter((k) => k > 1).length;
+  reportFault({
+    scenario: `postgres all faults above: ledger of ${load.ackedJobs.size} jobs and ${load.ackedEvents.size} intake events`,
+    lost,
+    duplicates,
+    exits: exits().length,
+    recoverySeconds: null,
+    unexpected5xx: null,
+    rssMiB: Math.max(...roles.map((r) => peakRssMiB(r.proc.child.pid))),
+    notes: `${c.deliveries.cron.size} schedule slots delivered, ${cronTwice} of them twice`,
+  });
+  assert.equal(lost, 0, "no acknowledged job or event lost");
+  assert.ok(load.ackedJobs.size > 0 && load.ackedEvents.size > 0, "the load was acknowledged at all");
+  for (const r of roles) r.proc.child.kill("SIGTERM");
+  for (const r of roles) assert.equal((await r.proc.exited).code, 0, `${r.role} drains and exits 0`);
+});
