@@ -203,15 +203,15 @@ export const ERROR_CODES = {
     message:
       "Source '{source}' cannot verify requests: {detail}. Fix its configuration; providers retry refused deliveries.",
   },
-} as const satisfies Record<string, { status: number; message: string }>;
-
-export type ErrorCode = keyof typeof ERROR_CODES;
-
   event_id_too_long: {
     status: 400,
     message:
       "The event id is {length} characters; source '{source}' accepts at most {limit}. Send a shorter id (for an hmac or bearer source, point eventId at a shorter field).",
   },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
 /** Error thrown by Keel with a stable `code`, an HTTP `status` and a message saying what to change. */
 export class KeelError extends Error {
   readonly code: ErrorCode;

@@ -21,6 +21,8 @@ export interface HttpTarget {
   method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   /** Sent with each delivery; `${VAR}` is read from Keel's environment then. */
   headers?: Record<string, string>;
+  /** Most milliseconds one attempt may take (1000–3600000). Default: the queue's, else 30000. */
+  timeoutMs?: number;
 }
 
 export type Target = HandlerTarget | HttpTarget;
@@ -69,7 +71,7 @@ export interface JobError {
 /** A target as the API shows it: credential-like header values read `[redacted]`. */
 export type TargetView =
   | { handler: string }
-  | { url: string; method?: string; headers?: Record<string, string> };
+  | { url: string; method?: string; headers?: Record<string, string>; timeoutMs?: number };
 
 export interface Attempt {
   attempt: number;
@@ -155,6 +157,8 @@ export interface Queue {
   retentionDeadSeconds: number;
   counts: Record<JobState, number>;
   /** Seconds the oldest ready job has waited; 0 if none. */
+  /** HTTP attempt timeout for targets that set none; null: 30000. */
+  deliveryTimeoutMs: number | null;
   oldestReadyAgeSeconds: number;
 }
 

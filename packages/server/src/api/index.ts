@@ -41,10 +41,10 @@ export interface ApiOptions {
   env?: NodeJS.ProcessEnv;
   /** Behind POST /v1/ratelimit/check (runtime/ratelimit.ts); undefined: no policy is declared. */
   rateLimiter?: RateLimiter;
-}
-
   /** Counts Idempotency-Key outcomes in keel_idempotency_requests_total. */
   metrics?: Pick<KeelMetrics, "idempotencyRequests">;
+}
+
 const MiB = 1024 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -94,9 +94,9 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
         run,
         (err) => describeError(err, request, production),
         (err) => log(request).error({ err }, "could not store the Idempotency-Key response"),
+        (outcome) => options.metrics?.idempotencyRequests.inc({ outcome }),
       );
       reply.code(response.status).headers(response.headers);
-        (outcome) => options.metrics?.idempotencyRequests.inc({ outcome }),
       if (replayed) reply.header("idempotent-replayed", "true");
       return reply.send(response.body);
     }

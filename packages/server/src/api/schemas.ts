@@ -2,8 +2,10 @@ import {
   HANDLER_NAME,
   HEADER_NAME,
   isStorableText,
+  MAX_ATTEMPT_TIMEOUT_MS,
   MAX_DELAY_MS,
   MAX_PAYLOAD_DEPTH,
+  MIN_ATTEMPT_TIMEOUT_MS,
   QUEUE_NAME,
 } from "@keel/engine";
 /**
@@ -66,6 +68,9 @@ const HandlerTarget = z
   })
   .meta({ title: "Handler target", description: "Run by a Node pull worker that registered this handler." });
 
+/** An HTTP attempt's time limit in milliseconds: the engine's bounds (MIN/MAX_ATTEMPT_TIMEOUT_MS). */
+const AttemptTimeout = z.number().int().min(MIN_ATTEMPT_TIMEOUT_MS).max(MAX_ATTEMPT_TIMEOUT_MS);
+
 const HttpTarget = z
   .strictObject({
     url: z
@@ -77,6 +82,9 @@ const HttpTarget = z
       .enum(["GET", "POST", "PUT", "PATCH", "DELETE"])
       .optional()
       .meta({ description: "Default POST." }),
+    timeoutMs: AttemptTimeout.optional().meta({
+      description: "Most milliseconds one attempt may take. Default: the queue's deliveryTimeoutMs, else 30000.",
+    }),
     headers: z
       .record(z.string().regex(HEADER_NAME, "invalid header name"), text(8192, 0))
       .refine((h) => Object.keys(h).length <= 50, "at most 50 headers")
@@ -160,6 +168,7 @@ const TargetOut = z.union([
     headers: z.record(z.string(), z.string()).optional().meta({
       description: "Values of credential-like headers show as [redacted] unless a `${VAR}` reference.",
     }),
+    timeoutMs: z.number().int().optional(),
   }),
 ]);
 
@@ -228,6 +237,11 @@ export const Queue = z.strictObject({
   oldestReadyAgeSeconds: z
     .number()
     .meta({ description: "Seconds the oldest ready job has waited; 0 if none." }),
+  deliveryTimeoutMs: z
+    .number()
+    .int()
+    .nullable()
+    .meta({ description: "HTTP attempt timeout for targets that set none; null: 30000." }),
 });
 
 export const Switch = z.strictObject({

@@ -1,4 +1,5 @@
 import {
+  DEFAULT_ATTEMPT_TIMEOUT_MS,
   type Engine,
   HTTP_HANDLER,
   type HttpTarget,
@@ -13,7 +14,7 @@ import { type Allowlist, parseAllowlist } from "./allowlist.js";
 import { createDeliveryAgent, type Resolver } from "./connector.js";
 import { DeliveryRefusedError } from "./errors.js";
 import type { VariableAccess } from "./headers.js";
-import { DEFAULT_TIMEOUT_MS, type DeliveryResult, type ForwardedEvent, sendDelivery } from "./request.js";
+import { type DeliveryResult, type ForwardedEvent, sendDelivery } from "./request.js";
 import { parseSigningSecrets } from "./signing.js";
 
 export interface DeliveryOptions {
@@ -23,9 +24,14 @@ export interface DeliveryOptions {
   production: boolean;
   /** KEEL_TARGET_ALLOWLIST: its entries, or the parsed list. */
   allowlist?: string | readonly string[] | Allowlist;
-  /** Per attempt: connect, response headers and recorded body together. Default 30 s. */
+  /**
+   * Per attempt: connect, response headers and recorded body together, for jobs whose target
+   * and queue set no timeout (a target's `timeoutMs` wins, then the queue's). Default 30 s.
+   */
   timeoutMs?: number;
-  /** Which variables `${VAR}` in target headers may read (default: all but Keel's own). */
+  /** The queue's `deliveryTimeoutMs` (null: none); startDeliveryWorker reads it from the engine. */
+  queueTimeoutMs?: (queue: string) => Promise<number | null>;
+  /** Which variables `${VAR}` in target headers may read (default: none; see headers.ts). */
   variables?: VariableAccess;
   /** DNS resolver; tests inject one. Default: the system resolver. */
   resolve?: Resolver;
@@ -49,7 +55,7 @@ export type DeliveryHandler = ((ctx: JobContext) => Promise<void>) & { close(): 
  */
 export function createDeliveryHandler(options: DeliveryOptions): DeliveryHandler {
   const signingKeys = parseSigningSecrets(options.signingSecrets);
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS;
   if (!(Number.isInteger(timeoutMs) && timeoutMs > 0)) {
     throw new KeelError("invalid_argument", {
       detail: "timeoutMs must be a whole number of milliseconds above 0",
@@ -68,6 +74,7 @@ export function createDeliveryHandler(options: DeliveryOptions): DeliveryHandler
       throw new DeliveryRefusedError("delivery_invalid_target", `job ${ctx.id} has no HTTP target`);
     }
     const forward = await forwardedEvent(ctx, options.events);
+    const queueTimeoutMs = (await options.queueTimeoutMs?.(ctx.queue)) ?? timeoutMs;
     const result = await sendDelivery(
       {
         jobId: ctx.id,
@@ -79,7 +86,13 @@ export function createDeliveryHandler(options: DeliveryOptions): DeliveryHandler
         payload: ctx.payload,
         ...(forward ? { forward } : {}),
       },
-      { dispatcher: agent, signingKeys, timeoutMs, signal: ctx.signal, variables: options.variables },
+      {
+        dispatcher: agent,
+        signingKeys,
+        timeoutMs: queueTimeoutMs,
+        signal: ctx.signal,
+        variables: options.variables,
+      },
     );
     ctx.setAttemptDetail({
       responseStatus: result.status ?? null,
@@ -90,6 +103,36 @@ export function createDeliveryHandler(options: DeliveryOptions): DeliveryHandler
     if (result.error) throw result.error;
   };
   return Object.assign(deliver, { close: () => agent.close() });
+}
+
+/**
+ * The queues' `deliveryTimeoutMs`, read from the engine at most once a second (one query for
+ * every queue, shared by concurrent attempts), so a changed setting reaches the next attempts.
+ * A failed read keeps what was last read: the attempt then needs no database round trip.
+ */
+export function queueTimeouts(engine: Pick<Engine, "queueLimits">): (queue: string) => Promise<number | null> {
+  let known = new Map<string, number | null>();
+  let readAt = Number.NEGATIVE_INFINITY;
+  let reading: Promise<void> | undefined;
+  const refresh = () => {
+    reading ??= engine
+      .queueLimits(null)
+      .then(
+        (limits) => {
+          known = new Map([...limits].map(([name, l]) => [name, l.deliveryTimeoutMs]));
+        },
+        () => {},
+      )
+      .finally(() => {
+        readAt = performance.now();
+        reading = undefined;
+      });
+    return reading;
+  };
+  return async (queue) => {
+    if (performance.now() - readAt >= 1_000) await refresh();
+    return known.get(queue) ?? null;
+  };
 }
 
 /**
@@ -138,6 +181,8 @@ export interface DeliveryWorkerOptions extends DeliveryOptions {
   queues: string[] | "*";
   /** Deliveries in flight at once. Default 10. */
   concurrency?: number;
+  /** Most of the slots other queues leave that one queue may hold (see WorkerOptions). Default 1. */
+  queueShare?: number;
   /** Passed to the engine Worker as is (lease, polling, hooks). */
   worker?: Omit<WorkerOptions, "engine" | "queues" | "handlers" | "concurrency">;
 }
@@ -172,6 +217,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
   const handler = createDeliveryHandler({
     ...options,
     events: options.events ?? options.engine.intake.events,
+    queueTimeoutMs: options.queueTimeoutMs ?? queueTimeouts(options.engine),
   });
   const worker = new DeliveryWorker(
     {
@@ -179,6 +225,7 @@ export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promi
       engine: options.engine,
       queues: options.queues,
       concurrency: options.concurrency,
+      queueShare: options.queueShare,
       handlers: { [HTTP_HANDLER]: handler },
     },
     handler,

@@ -1,4 +1,4 @@
-import type { HttpTarget, JobOrigin } from "@keel/engine";
+import { DEFAULT_ATTEMPT_TIMEOUT_MS, type HttpTarget, type JobOrigin } from "@keel/engine";
 import { type Dispatcher, request } from "undici";
 import { forwardedHeaders } from "../intake/headers.js";
 import {
@@ -13,7 +13,6 @@ import { type SigningKey, signPayload } from "./signing.js";
 
 /** How much of a response body an attempt keeps (the rest is never read). */
 export const RESPONSE_BODY_LIMIT = 16 * 1024;
-export const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** One attempt of one job, as the worker hands it over. */
 export interface DeliveryAttempt {
@@ -43,7 +42,10 @@ export interface SendOptions {
   /** The keep-alive Agent with the SSRF-guarded connector (see createDeliveryAgent). */
   dispatcher: Dispatcher;
   signingKeys: readonly SigningKey[];
-  /** Connect, response headers and recorded body together. Default 30 s. */
+  /**
+   * Connect, response headers and recorded body together, when the target sets no `timeoutMs`
+   * (deliver.ts passes the queue's `deliveryTimeoutMs` here). Default 30 s.
+   */
   timeoutMs?: number;
   /** The job's signal: lease lost or worker stopping. The attempt is abandoned, not recorded. */
   signal?: AbortSignal;
@@ -89,14 +91,24 @@ export async function sendDelivery(attempt: DeliveryAttempt, options: SendOption
   }
   const { url, method, headers, body } = prepared;
 
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = attemptTimeoutMs(attempt.target, options.timeoutMs);
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(), timeoutMs);
   const signal = options.signal ? AbortSignal.any([timeout.signal, options.signal]) : timeout.signal;
   let status: number | undefined;
   const chunks: Buffer[] = [];
   try {
-    const res = await request(url, { dispatcher: options.dispatcher, method, headers, body, signal });
+    // undici's own header and body timeouts (300 s by default) would cut a longer attempt: this
+    // attempt's timer is the one limit.
+    const res = await request(url, {
+      dispatcher: options.dispatcher,
+      method,
+      headers,
+      body,
+      signal,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
     status = res.statusCode;
     await readStart(res.body, RESPONSE_BODY_LIMIT, chunks);
     const error = classifyStatus(res.statusCode, res.headers);
@@ -110,6 +122,20 @@ export async function sendDelivery(attempt: DeliveryAttempt, options: SendOption
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The time limit of one attempt: the target's `timeoutMs`, else `fallbackMs` (the queue's
+ * `deliveryTimeoutMs` or the deliverer's default), else 30 s (decision 028).
+ *
+ * @example
+ * attemptTimeoutMs({ url, timeoutMs: 300_000 }, 60_000); // 300000
+ */
+export function attemptTimeoutMs(target: HttpTarget, fallbackMs?: number | null): number {
+  const own = target.timeoutMs;
+  // Targets are validated when stored; a row written by hand falls back rather than failing.
+  if (typeof own === "number" && Number.isInteger(own) && own > 0) return own;
+  return fallbackMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS;
 }
 
 interface Prepared {
