@@ -28,7 +28,10 @@ export interface StartKeelOptions {
   /** Default: JSON lines on stdout at KEEL_LOG_LEVEL. */
   logger?: Logger;
   timers?: EngineTimerOptions;
-  /** HTTP deliveries in flight at once in this process. Default 20. */
+  /**
+   * HTTP deliveries in flight at once in this process. Default 40: one queue may hold half of
+   * them, a second half of the rest, and so on (decision 028), so one queue still gets 20.
+   */
   deliveryConcurrency?: number;
   /** How long stopping waits for in-flight deliveries before releasing them. Default 30 s. */
   shutdownTimeoutMs?: number;
@@ -53,6 +56,10 @@ export interface RunningKeel {
 }
 
 // Every role serves /health/* so orchestrators can probe any replica.
+/** Delivery slots per process, and the share of the free ones one queue may take (decision 028). */
+const DELIVERY_CONCURRENCY = 40;
+const DELIVERY_QUEUE_SHARE = 0.5;
+
 const HTTP_ROLES: Role[] = ["all", "api", "worker", "scheduler"];
 const TIMER_ROLES: Role[] = ["all", "worker"];
 const API_ROLES: Role[] = ["all", "api"];
@@ -161,7 +168,9 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
       const delivery = await startDeliveryWorker({
         engine,
         queues: "*",
-        concurrency: options.deliveryConcurrency ?? 20,
+        concurrency: options.deliveryConcurrency ?? DELIVERY_CONCURRENCY,
+        // Slow or never-answering endpoints of one queue cannot take the slots of the others.
+        queueShare: DELIVERY_QUEUE_SHARE,
         signingSecrets: secrets.signingSecrets,
         production: config.production,
         allowlist: config.targetAllowlist,
