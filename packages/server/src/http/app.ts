@@ -28,14 +28,16 @@ export interface AppOptions {
   api?: { engine: Engine; adminToken: string | undefined; rateLimiter?: RateLimiter | undefined };
   /** Where `${VAR}` in webhook source secrets is read when a request is verified. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /** Further checks for `/health` (e.g. `config:variables`). */
+  healthChecks?: () => Record<string, HealthCheck[]>;
   /** Trust X-Forwarded-For from these proxies (Fastify's trustProxy): client addresses for auth slow-down and audit. */
   trustProxy?: boolean | string | string[];
+  /** Checked by /health (and /health/ready when required) when REDIS_URL is set. */
+  redis?: RedisHealth;
 }
 
 /** The package version, read once; the same path works from `src/` and `dist/`. */
 export const VERSION: string = JSON.parse(
-  /** Checked by /health (and /health/ready when required) when REDIS_URL is set. */
-  redis?: RedisHealth;
   readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
 ).version;
 
@@ -70,14 +72,15 @@ export function buildApp(options: AppOptions): FastifyInstance {
     version: VERSION,
     hideErrors: options.production ?? false,
     logError: (err, check) => options.logger?.warn({ err, check }, "health check failed"),
+    extraChecks: options.healthChecks,
+    redis: options.redis,
   });
   if (options.api) {
     registerApi(app, {
       engine: options.api.engine,
-    extraChecks: options.healthChecks,
-    redis: options.redis,
       adminToken: options.api.adminToken,
       rateLimiter: options.api.rateLimiter,
+      metrics: options.metrics,
       production: options.production ?? false,
       logger: options.logger,
       env: options.env,
@@ -87,7 +90,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
       engine: options.api.engine,
       metrics: options.metrics,
       logger: options.logger,
-      metrics: options.metrics,
       env: options.env,
       production: options.production ?? false,
     });
