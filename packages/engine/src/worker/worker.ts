@@ -313,9 +313,9 @@ export class Worker {
     let outcome: JobOutcome = entry.gone ?? (ok ? "succeeded" : "failed");
     if (!entry.gone) {
       try {
-        const stale = ok
-          ? await this.completeWithRetry(job, entry.detail)
-          : await this.recordFailure(job, error, entry.detail);
+        const stale = await this.untilLeaseEnds(() =>
+          ok ? this.complete(job, entry.detail) : this.recordFailure(job, error, entry.detail),
+        );
         if (stale) outcome = "stale";
       } catch (err) {
         // The lease will expire and the job will run again: at-least-once, never lost.
@@ -330,17 +330,24 @@ export class Worker {
     this.wake();
   }
 
-  private async completeWithRetry(job: ClaimedJob, detail: AttemptDetail | undefined): Promise<boolean> {
+  private complete(job: ClaimedJob, detail: AttemptDetail | undefined): Promise<boolean> {
+    return (this.completer as Completer).complete({ id: job.id, leaseToken: job.leaseToken, detail });
+  }
+
+  /**
+   * Writes an outcome, retrying while the job's lease may still hold: a Postgres restart or
+   * failover of a few seconds then costs no second run. Once the lease has surely expired the
+   * job runs again anyway (and a late write would be refused as stale), so retrying stops.
+   */
+  private async untilLeaseEnds(write: () => Promise<boolean>): Promise<boolean> {
+    const deadline = performance.now() + this.leaseMs;
     for (let tryNo = 1; ; tryNo++) {
       try {
-        return await (this.completer as Completer).complete({
-          id: job.id,
-          leaseToken: job.leaseToken,
-          detail,
-        });
+        return await write();
       } catch (err) {
-        if (tryNo >= 3) throw err;
-        await new Promise((r) => setTimeout(r, 200 * tryNo));
+        const wait = Math.min(1_000, 100 * 2 ** tryNo);
+        if (this.state !== "running" || performance.now() + wait >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, wait));
       }
     }
   }

@@ -158,6 +158,7 @@ export interface Sample {
   /** 0 when the connection failed. */
   status: number;
   code?: string;
+  message?: string;
 }
 
 /**
@@ -204,8 +205,12 @@ export class Load {
       try {
         const res = await this.send(kind, port, n);
         sample.status = res.status;
-        const body = (await res.json().catch(() => ({}))) as { id?: string; error?: { code?: string } };
+        const body = (await res.json().catch(() => ({}))) as {
+          id?: string;
+          error?: { code?: string; message?: string };
+        };
         sample.code = body.error?.code;
+        sample.message = body.error?.message;
         if (res.status === 201 && kind === "enqueue" && body.id) this.ackedJobs.add(body.id);
         if (res.status === 200 && kind === "intake") this.ackedEvents.add(`evt_${n}`);
       } catch {

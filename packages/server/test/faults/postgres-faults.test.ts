@@ -105,6 +105,16 @@ test("every role survives Postgres stopping, restarting and freezing under load;
       [],
       `${scenario}: every answer during the fault is 2xx or a 503`,
     );
+    const leaky = during.filter((s) => /127\.0\.0\.1|ECONN|:\d{2,5}\b/.test(s.message ?? ""));
+    assert.deepEqual(
+      leaky.map((s) => s.message),
+      [],
+      `${scenario}: production answers never name the database's address`,
+    );
+    assert.ok(
+      during.some((s) => s.status === 503 && s.code === "database_unavailable"),
+      `${scenario}: the fault was answered 503 database_unavailable`,
+    );
     assert.ok(slowest <= FAULT_ANSWER_BOUND_S, `${scenario}: slowest answer ${slowest} s`);
     assert.ok(recoverySeconds <= RECOVERY_BOUND_S, `${scenario}: resumed after ${recoverySeconds} s`);
   };
