@@ -499,6 +499,8 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Audit entries still waiting for Postgres get one last try while the pool is open.
+    await this.auditLog.close();
     if (this.ownsPool) await this.pool.end();
   }
 }

@@ -1,6 +1,6 @@
 // The public API of @keel/engine. Everything else is internal.
 
-export { type AuditEntry, AuditLog, type AuditRecord } from "./audit/audit.js";
+export { type AuditEntry, AuditLog, type AuditRecord, type AuditStats } from "./audit/audit.js";
 export { Availability } from "./db/availability.js";
 export { asDatabaseError, createPool, isConnectionError, type Pool, poolAvailability } from "./db/pool.js";
 export { jobsChannel, loadStatements, quoteSchema, type Statement } from "./db/sql.js";

@@ -132,11 +132,14 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
 
       const audit: RouteDeps["audit"] = async (call, entry) => {
         try {
-          await engine.auditLog.write({
+          const written = await engine.auditLog.record({
             actor: call.principal?.actor ?? "anonymous",
             source: call.request.ip,
             ...entry,
           });
+          if (!written) {
+            log(call.request).warn({ action: entry.action }, "audit log: Postgres unavailable, entry kept for retry");
+          }
         } catch (err) {
           // The change is made; failing the request now would invite a retry that repeats it.
           log(call.request).error({ err, action: entry.action }, "audit log write failed");
