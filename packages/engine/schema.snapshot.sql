@@ -50,7 +50,7 @@ table intake_rejections
   reason text not null
   detail text
   headers jsonb not null
-  body_size integer
+  body_size bigint
   request_id text
 table job_history
   id bigint not null

@@ -4,7 +4,7 @@
 -- the newest 100 - n earlier rows of a source that gets n new ones.
 with added as (
   insert into {{schema}}.intake_rejections (source, reason, detail, headers, body_size, request_id)
-  select * from unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::int[], $6::text[])
+  select * from unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::bigint[], $6::text[])
   returning source
 ),
 cut as (

@@ -208,6 +208,38 @@ export const ERROR_CODES = {
     message:
       "The event id is {length} characters; source '{source}' accepts at most {limit}. Send a shorter id (for an hmac or bearer source, point eventId at a shorter field).",
   },
+  database_not_found: {
+    status: 503,
+    message:
+      "The database '{database}' does not exist on the Postgres server. Create it (createdb {database}, or CREATE DATABASE in psql), or fix the database name at the end of DATABASE_URL.",
+  },
+  reserved_schema_name: {
+    status: 400,
+    message:
+      "KEEL_SCHEMA '{schema}' is reserved by Postgres (names starting with pg_, and information_schema). Set KEEL_SCHEMA to a schema of Keel's own, e.g. keel.",
+  },
+  method_not_allowed: {
+    status: 405,
+    message: "{method} is not allowed on {path}; use {allowed}.",
+  },
+  invalid_url: {
+    status: 400,
+    message:
+      "The request path '{path}' is not valid: a percent-encoded part does not decode to UTF-8. Encode the path as UTF-8 (encodeURIComponent).",
+  },
+  uri_too_long: {
+    status: 414,
+    message: "A part of the request path is longer than {limit} characters; no name or id Keel routes is that long.",
+  },
+  headers_too_large: {
+    status: 431,
+    message:
+      "The request's headers are larger than {limit} bytes. Send fewer or smaller headers (large cookies?); Keel reads at most that much.",
+  },
+  request_timeout: {
+    status: 408,
+    message: "The request was not received completely within {seconds} seconds. Send it again.",
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -3,10 +3,14 @@ import { KeelError } from "../errors.js";
 import { SQL_DIR } from "../paths.js";
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+// Postgres keeps these for itself: `create schema pg_catalog` fails, and Keel's tables must not
+// land in information_schema.
+const RESERVED_SCHEMA = /^(pg_|information_schema$)/;
 
 /** Checks a schema name and returns it quoted for use as an identifier. */
 export function quoteSchema(schema: string): string {
   if (!SCHEMA_NAME.test(schema)) throw new KeelError("invalid_schema_name", { schema });
+  if (RESERVED_SCHEMA.test(schema)) throw new KeelError("reserved_schema_name", { schema });
   return `"${schema}"`;
 }
 

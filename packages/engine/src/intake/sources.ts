@@ -110,7 +110,7 @@ export class Sources {
       rejections.map((r) => r.reason),
       rejections.map((r) => r.detail),
       rejections.map((r) => JSON.stringify(r.headers)),
-      rejections.map((r) => r.bodySize),
+      rejections.map((r) => storableSize(r.bodySize)),
       rejections.map((r) => r.requestId),
     ]);
   }
@@ -124,7 +124,7 @@ export class Sources {
       reason: string;
       detail: string | null;
       headers: Record<string, string>;
-      body_size: number | null;
+      body_size: string | null;
       request_id: string | null;
     }>("intake_list_rejections", [source, limit]);
     return rows.map((r) => ({
@@ -134,10 +134,16 @@ export class Sources {
       reason: r.reason,
       detail: r.detail,
       headers: r.headers,
-      bodySize: r.body_size,
+      bodySize: r.body_size === null ? null : Number(r.body_size),
       requestId: r.request_id,
     }));
   }
+}
+
+/** A size as the bigint column takes it: whole, not negative, at most 2^53 - 1 (a declared length can be anything). */
+function storableSize(size: number | null): number | null {
+  if (size === null || Number.isNaN(size)) return null;
+  return Math.min(Math.max(0, Math.trunc(size)), Number.MAX_SAFE_INTEGER);
 }
 
 function toSource(r: SourceRow): Source {

@@ -18,7 +18,7 @@ type Queryable = Pick<pg.Pool, "connect">;
  */
 export async function migrate(pool: Queryable, schema: string): Promise<MigrateResult> {
   const quoted = quoteSchema(schema);
-  const client = await pool.connect();
+  const client = await pool.connect().catch((err: unknown) => Promise.reject(explainConnectError(err)));
   try {
     await client.query("begin");
     // Waits for any concurrent migrator; the lock is released at commit.
@@ -71,7 +71,9 @@ export interface SchemaStatus {
 /** Reads the schema's migration level without changing anything (for readiness checks). */
 export async function schemaStatus(pool: Pick<pg.Pool, "query">, schema: string): Promise<SchemaStatus> {
   const quoted = quoteSchema(schema);
-  const exists = await pool.query("select to_regclass($1) is not null as ok", [`${quoted}.migrations`]);
+  const exists = await pool
+    .query("select to_regclass($1) is not null as ok", [`${quoted}.migrations`])
+    .catch((err: unknown) => Promise.reject(explainConnectError(err)));
   const version = exists.rows[0]?.ok ? await dbVersion(pool, quoted) : 0;
   const code = codeSchemaVersion();
   return { schema, dbVersion: version, codeVersion: code, current: version === code };
@@ -99,4 +101,15 @@ export async function assertSchemaCurrent(pool: Pick<pg.Pool, "query">, schema: 
 async function dbVersion(client: Pick<pg.Pool, "query">, quoted: string): Promise<number> {
   const res = await client.query(`select coalesce(max(id), 0)::int as v from ${quoted}.migrations`);
   return res.rows[0]?.v ?? 0;
+}
+
+/**
+ * A connection refused for a reason the operator fixes in DATABASE_URL or on the server: the
+ * database named does not exist (SQLSTATE 3D000). Anything else is returned as it is.
+ */
+export function explainConnectError(err: unknown): unknown {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (e?.code !== "3D000") return err;
+  const database = /database "(.*)" does not exist/.exec(String(e.message))?.[1] ?? "(unknown)";
+  return new KeelError("database_not_found", { database }, { cause: err });
 }

@@ -112,6 +112,11 @@ function fastifyError(err: unknown, request: FastifyRequest): ErrorReply | undef
       );
     case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
       return reply(400, "invalid_argument", "The content-length header does not match the body sent.");
+    // Raised by the router before any route runs (Fastify's frameworkErrors).
+    case "FST_ERR_BAD_URL":
+      return reply(400, "invalid_url", fill("invalid_url", { path: clip(request.url.split("?")[0]) }));
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      return reply(414, "uri_too_long", fill("uri_too_long", { limit: request.server.initialConfig.maxParamLength }));
   }
   if (status === 404) {
     const path = request.url.split("?")[0];
@@ -131,6 +136,12 @@ function databaseUnavailable(message: string, production: boolean): ErrorReply {
       })
     : message;
   return reply(503, "database_unavailable", text, DATABASE_RETRY_AFTER);
+}
+
+/** Text from the request, cut for an error message. */
+function clip(text: string | undefined): string {
+  const s = text ?? "";
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
 }
 
 function fill(code: AnyErrorCode, params: Record<string, unknown>): string {

@@ -6,6 +6,7 @@ import { registerApi } from "../api/index.js";
 import type { Role } from "../config/env.js";
 import { registerIntake } from "../intake/route.js";
 import { type KeelMetrics, registerMetricsRoute } from "../metrics/index.js";
+import { edgeServerOptions, registerEdgeHandlers } from "./edge-errors.js";
 import { EventLoopMonitor } from "./event-loop.js";
 import type { HealthCheck } from "./health.js";
 import { type RedisHealth, registerHealthRoutes } from "./health.js";
@@ -57,10 +58,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
       disableRequestLogging: (req) => req.url.startsWith("/health") || req.url.startsWith("/metrics"),
     }),
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
-    // A client that never finishes sending its request cannot hold a connection forever.
-    requestTimeout: 30_000,
+    // A client that never finishes sending its request cannot hold a connection forever (30 s);
+    // errors raised before a route runs answer in Keel's envelope.
+    ...edgeServerOptions({ production: options.production ?? false, logger: options.logger }),
     trustProxy: options.trustProxy ?? false,
   });
+  registerEdgeHandlers(app, { production: options.production ?? false });
   const eventLoop = new EventLoopMonitor();
   app.addHook("onClose", async () => eventLoop.stop());
   registerHealthRoutes(app, {

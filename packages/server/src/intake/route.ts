@@ -111,6 +111,20 @@ export function registerIntake(app: FastifyInstance, options: IntakeOptions): vo
         return reply.code(out.status).headers(out.headers).send(out.body);
       });
 
+      // Providers only POST; anything else is told so, without looking the source up.
+      intake.route({
+        method: ["GET", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        url: "/:source",
+        handler: async (request, reply) => {
+          const error = new KeelError("method_not_allowed", {
+            method: request.method,
+            path: "/in/<source>",
+            allowed: "POST",
+          });
+          return reply.code(405).header("allow", "POST").send({ error: error.toJSON() });
+        },
+      });
+
       intake.post<{ Params: { source: string } }>(
         "/:source",
         {
