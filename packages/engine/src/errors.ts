@@ -229,7 +229,8 @@ export const ERROR_CODES = {
   },
   uri_too_long: {
     status: 414,
-    message: "A part of the request path is longer than {limit} characters; no name or id Keel routes is that long.",
+    message:
+      "A part of the request path is longer than {limit} characters; no name or id Keel routes is that long.",
   },
   headers_too_large: {
     status: 431,

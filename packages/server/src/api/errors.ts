@@ -116,7 +116,11 @@ function fastifyError(err: unknown, request: FastifyRequest): ErrorReply | undef
     case "FST_ERR_BAD_URL":
       return reply(400, "invalid_url", fill("invalid_url", { path: clip(request.url.split("?")[0]) }));
     case "FST_ERR_MAX_PARAM_LENGTH":
-      return reply(414, "uri_too_long", fill("uri_too_long", { limit: request.server.initialConfig.maxParamLength }));
+      return reply(
+        414,
+        "uri_too_long",
+        fill("uri_too_long", { limit: request.server.initialConfig.maxParamLength }),
+      );
   }
   if (status === 404) {
     const path = request.url.split("?")[0];
