@@ -278,6 +278,7 @@ export class Engine {
       name: string;
       concurrency: number | null;
       tenant_concurrency: number | null;
+      delivery_timeout_ms: number | null;
       paused: boolean;
     }>("queue_settings", [queues]);
     return new Map(
@@ -292,7 +293,6 @@ export class Engine {
     );
   }
 
-      delivery_timeout_ms: number | null;
   /** The queues that hold unclaimed jobs (due or not); cheap however deep the backlog. */
   async waitingQueues(): Promise<Set<string>> {
     return new Set((await this.run<{ queue: string }>("waiting_queues", [])).map((r) => r.queue));
@@ -436,6 +436,7 @@ export class Engine {
       s.backoff ? JSON.stringify(s.backoff) : null,
       s.retentionSucceededSeconds ?? 7 * 86_400,
       s.retentionDeadSeconds ?? 30 * 86_400,
+      s.deliveryTimeoutMs ?? null,
     ]);
     this.knownQueues.add(name);
   }
@@ -446,7 +447,6 @@ export class Engine {
     const [row] = await this.run<JobRow>("get_job", [jobId]);
     if (!row) throw new KeelError("job_not_found", { id: jobId });
     const attempts = await this.run<AttemptRow>("job_attempts", [jobId]);
-      s.deliveryTimeoutMs ?? null,
     return toJobRecord(row, attempts);
   }
 

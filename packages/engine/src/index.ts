@@ -36,8 +36,8 @@ export {
   EVENT_PATTERN,
   isWhsec,
   JSON_PATH,
-  SOURCE_NAME,
   MAX_EVENT_ID_LENGTH,
+  SOURCE_NAME,
   secretVariables,
   sourceDefinitionSchema,
   validateSource,
@@ -59,15 +59,15 @@ export type * from "./queue/types.js";
 export { HTTP_HANDLER } from "./queue/types.js";
 export {
   checkSerializable,
-  HANDLER_NAME,
   DEFAULT_ATTEMPT_TIMEOUT_MS,
+  HANDLER_NAME,
   HEADER_NAME,
   isStorableText,
-  MAX_DELAY_MS,
   MAX_ATTEMPT_TIMEOUT_MS,
+  MAX_DELAY_MS,
   MAX_PAYLOAD_DEPTH,
-  QUEUE_NAME,
   MIN_ATTEMPT_TIMEOUT_MS,
+  QUEUE_NAME,
   queueSettingsSchema,
 } from "./queue/validate.js";
 export { CronSchedule, validateTimezone } from "./schedules/cron.js";

@@ -152,14 +152,14 @@ export interface QueueSettings {
   retentionSucceededSeconds?: number;
   /** How long dead and cancelled jobs stay in history, seconds (default 30 days). */
   retentionDeadSeconds?: number;
+  /** HTTP attempt timeout for this queue's jobs whose target sets none, ms (1 s – 1 h); null: 30 s. */
+  deliveryTimeoutMs?: number | null;
 }
 
 export interface QueueInfo extends Required<QueueSettings> {
   name: string;
   paused: boolean;
   counts: Record<JobState, number>;
-  /** HTTP attempt timeout for this queue's jobs whose target sets none, ms (1 s – 1 h); null: 30 s. */
-  deliveryTimeoutMs?: number | null;
   /** Seconds since the oldest ready job became ready; 0 when none waits. */
   oldestReadyAgeSeconds: number;
 }

@@ -118,8 +118,8 @@ export const queueSettingsSchema = z
     backoff: backoffSchema.nullable().optional(),
     retentionSucceededSeconds: z.number().int().min(0).optional(),
     retentionDeadSeconds: z.number().int().min(0).optional(),
-  })
     deliveryTimeoutMs: attemptTimeoutSchema.nullable().optional(),
+  })
   .strict();
 
 /** A validated job, shaped for the enqueue statement. */

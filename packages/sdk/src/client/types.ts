@@ -155,10 +155,10 @@ export interface Queue {
   backoff: unknown;
   retentionSucceededSeconds: number;
   retentionDeadSeconds: number;
-  counts: Record<JobState, number>;
-  /** Seconds the oldest ready job has waited; 0 if none. */
   /** HTTP attempt timeout for targets that set none; null: 30000. */
   deliveryTimeoutMs: number | null;
+  counts: Record<JobState, number>;
+  /** Seconds the oldest ready job has waited; 0 if none. */
   oldestReadyAgeSeconds: number;
 }
 

@@ -233,15 +233,15 @@ export const Queue = z.strictObject({
   backoff: z.unknown(),
   retentionSucceededSeconds: z.number().int(),
   retentionDeadSeconds: z.number().int(),
-  counts: z.record(JobState, z.number().int()),
-  oldestReadyAgeSeconds: z
-    .number()
-    .meta({ description: "Seconds the oldest ready job has waited; 0 if none." }),
   deliveryTimeoutMs: z
     .number()
     .int()
     .nullable()
     .meta({ description: "HTTP attempt timeout for targets that set none; null: 30000." }),
+  counts: z.record(JobState, z.number().int()),
+  oldestReadyAgeSeconds: z
+    .number()
+    .meta({ description: "Seconds the oldest ready job has waited; 0 if none." }),
 });
 
 export const Switch = z.strictObject({

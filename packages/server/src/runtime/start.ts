@@ -55,11 +55,11 @@ export interface RunningKeel {
   stop(): Promise<void>;
 }
 
-// Every role serves /health/* so orchestrators can probe any replica.
 /** Delivery slots per process, and the share of the free ones one queue may take (decision 028). */
 const DELIVERY_CONCURRENCY = 40;
 const DELIVERY_QUEUE_SHARE = 0.5;
 
+// Every role serves /health/* so orchestrators can probe any replica.
 const HTTP_ROLES: Role[] = ["all", "api", "worker", "scheduler"];
 const TIMER_ROLES: Role[] = ["all", "worker"];
 const API_ROLES: Role[] = ["all", "api"];
@@ -94,6 +94,9 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
       connectionString: database.connectionString,
       schema: config.schema,
       applicationName: `keel-${config.role}`,
+      // Requests answer 503 within about a second when Postgres stops answering (frozen,
+      // black-holed, failing over) instead of waiting on it.
+      watch: {},
     }).catch((err: unknown) => Promise.reject(asDatabaseError(err)));
     undo.push({ name: "close engine", run: () => engine.close() });
     const queues = await syncQueues(engine, file.config);
@@ -111,9 +114,6 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
     const rateLimiter = API_ROLES.includes(config.role)
       ? openRateLimiter({
           policies: toPolicies(file.config.policies),
-      // Requests answer 503 within about a second when Postgres stops answering (frozen,
-      // black-holed, failing over) instead of waiting on it.
-      watch: {},
           redisUrl: config.redisUrl,
           engine,
           metrics,
