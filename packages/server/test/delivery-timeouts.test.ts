@@ -161,6 +161,36 @@ describe("one definition of the attempt timeout", () => {
     }
   });
 
+  test("a queue created while the deliverer runs gets its deliveryTimeoutMs on its first attempt", async () => {
+    const e = await neverAnswers();
+    const ok = await endpoint((_req, res) => res.end("ok"));
+    await engine.upsertQueue("early-queue", { maxAttempts: 1 });
+    const worker = await startDeliveryWorker({
+      engine,
+      queues: "*",
+      signingSecrets: [newSecret()],
+      production: false,
+      timeoutMs: 5_000,
+      worker: { pollIntervalMs: 50 },
+    });
+    try {
+      // The deliverer has read the queues' settings once; the next queue is new to it.
+      await engine.enqueue({ queue: "early-queue", target: { url: ok.origin } });
+      await waitFor(
+        async () => (await queueCounts("early-queue"))?.succeeded === 1,
+        10_000,
+        "a first delivery",
+      );
+      await engine.upsertQueue("late-queue", { deliveryTimeoutMs: 1_200, maxAttempts: 1 });
+      const { id } = await engine.enqueue({ queue: "late-queue", target: { url: e.origin } });
+      await waitFor(async () => (await engine.getJob(id)).state === "dead", 10_000, "the attempt timed out");
+      const [attempt] = (await engine.getJob(id)).attempts;
+      assert.match(attempt?.error?.message ?? "", /within 1200 ms/);
+    } finally {
+      await worker.stop();
+    }
+  });
+
   test("undici's own header and body timeouts do not cut an attempt that its timeout allows", async () => {
     // An agent whose limits (300 s by default) are far shorter than the attempt's timeout; undici
     // checks them on a coarse (about 1 s) timer, hence pauses of 1.5 s.

@@ -107,10 +107,13 @@ export function createDeliveryHandler(options: DeliveryOptions): DeliveryHandler
 
 /**
  * The queues' `deliveryTimeoutMs`, read from the engine at most once a second (one query for
- * every queue, shared by concurrent attempts), so a changed setting reaches the next attempts.
- * A failed read keeps what was last read: the attempt then needs no database round trip.
+ * every queue, shared by concurrent attempts), so a changed setting reaches the next attempts;
+ * a queue not seen yet (created since the last read) is read at once. A failed read keeps what
+ * was last read.
  */
-export function queueTimeouts(engine: Pick<Engine, "queueLimits">): (queue: string) => Promise<number | null> {
+export function queueTimeouts(
+  engine: Pick<Engine, "queueLimits">,
+): (queue: string) => Promise<number | null> {
   let known = new Map<string, number | null>();
   let readAt = Number.NEGATIVE_INFINITY;
   let reading: Promise<void> | undefined;
@@ -130,7 +133,7 @@ export function queueTimeouts(engine: Pick<Engine, "queueLimits">): (queue: stri
     return reading;
   };
   return async (queue) => {
-    if (performance.now() - readAt >= 1_000) await refresh();
+    if (!known.has(queue) || performance.now() - readAt >= 1_000) await refresh();
     return known.get(queue) ?? null;
   };
 }
