@@ -122,6 +122,9 @@ export class Worker {
         connectionString,
         channel: engine.channel,
         onNotify: (queue) => {
+          // A resume notifies too: re-read a queue last seen paused instead of skipping it
+          // until the next settings read (up to a second later).
+          if (this.limits.get(queue)?.paused) this.limitsReadAt = 0;
           if (this.named === null) this.waiting.add(queue);
           if (this.named === null || this.named.includes(queue)) {
             this.hungry = true;
