@@ -2,7 +2,14 @@
 
 export { type AuditEntry, AuditLog, type AuditRecord, type AuditStats } from "./audit/audit.js";
 export { Availability } from "./db/availability.js";
-export { asDatabaseError, createPool, isConnectionError, type Pool, poolAvailability } from "./db/pool.js";
+export {
+  asDatabaseError,
+  createPool,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  isConnectionError,
+  type Pool,
+  poolAvailability,
+} from "./db/pool.js";
 export { jobsChannel, loadStatements, quoteSchema, type Statement } from "./db/sql.js";
 export {
   type ClaimOptions,
