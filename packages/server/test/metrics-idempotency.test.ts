@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, test } from "node:test";
 import { Engine } from "@keel/engine";
-import pg from "pg";
 import { freshSchema, testDatabaseUrl } from "../../engine/test/helpers.js";
 import { fingerprint } from "../src/api/idempotency.js";
 import { buildApp } from "../src/http/app.js";
@@ -69,10 +68,7 @@ test("every Idempotency-Key request is counted by outcome, each outcome listed f
     payload: job,
   });
   // The store failing: nothing runs.
-  const admin = new pg.Client({ connectionString: testDatabaseUrl() });
-  await admin.connect();
-  await admin.query(`alter table "${engine.schema}".idempotency_keys rename to idempotency_keys_gone`);
-  await admin.end();
+  await engine.pool.query(`alter table "${engine.schema}".idempotency_keys rename to idempotency_keys_gone`);
   assert.equal((await post("signup-4", job)).statusCode, 500);
   assert.deepEqual(await outcomes(), { started: 1, replayed: 2, in_flight: 1, mismatch: 1, unavailable: 1 });
 });

@@ -3,6 +3,7 @@
 // `keel start` keeps about 17 MiB less resident, at no measured cost (decision 023).
 import { Command } from "commander";
 import type { Logger } from "pino";
+import { exitOnUsageError, unknownCommand } from "../cli/commands/command.js";
 import { registerOperatorCommands } from "../cli/index.js";
 import { LOG_LEVELS } from "../config/env.js";
 import { VERSION } from "../http/app.js";
@@ -21,9 +22,11 @@ const logger = createLogger(requested ?? "info");
 process.on("uncaughtException", (err) => exitWith(logFatal(logger, err, "uncaught exception")));
 process.on("unhandledRejection", (err) => exitWith(logFatal(logger, err, "unhandled rejection")));
 
+// Usage errors exit 2 (an unknown command too), help and --version 0: the exit codes of docs/cli.md.
 const program = new Command("keel")
   .description("Keel: durable jobs, cron, webhook intake and rate limits on your Postgres.")
-  .version(VERSION);
+  .version(VERSION)
+  .exitOverride(exitOnUsageError);
 
 program
   .command("start")
@@ -45,7 +48,12 @@ program
 
 registerOperatorCommands(program);
 
-await program.parseAsync();
+// `keel <unknown> --help` would print help and exit 0: without the help flags, commander
+// reports the unknown command (with a suggestion) and exits 2.
+const args = process.argv.slice(2);
+const unknown = unknownCommand(program, args);
+const HELP = new Set(["--help", "-h", "help"]);
+await program.parseAsync(unknown === undefined ? args : args.filter((a) => !HELP.has(a)), { from: "user" });
 
 async function start(flags: { role?: string; port?: string }): Promise<void> {
   let keel: RunningKeel | undefined;

@@ -1,6 +1,8 @@
+import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { KeelError } from "@keel/engine";
 import { z } from "zod";
+import { databaseUrlForDriver } from "./database-url.js";
 
 export const ROLES = ["all", "api", "worker", "scheduler"] as const;
 export type Role = (typeof ROLES)[number];
@@ -16,6 +18,8 @@ export interface KeelEnv {
   dataDir: string;
   schema: string;
   port: number;
+  /** KEEL_HOST: the interface the HTTP server binds. */
+  host: string;
   role: Role;
   logLevel: LogLevel;
   nodeEnv: string | undefined;
@@ -49,6 +53,9 @@ export interface EnvOverrides {
   port?: string | number | undefined;
 }
 
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
 // An empty variable (`PORT=` in a .env file) means "not set".
 const optional = <T extends z.ZodTypeAny>(schema: T) =>
   z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), schema.optional());
@@ -74,6 +81,12 @@ const schema = z.object({
       })
       .transform(Number)
       .refine((n) => n <= 65_535, { message: "must be between 0 and 65535" }),
+  ),
+  KEEL_HOST: optional(
+    z.string().refine((v) => isIP(v) !== 0 || HOST_NAME.test(v), {
+      message:
+        "must be an address of this machine (e.g. 127.0.0.1, 0.0.0.0 for all IPv4, :: for all) or a host name",
+    }),
   ),
   KEEL_ROLE: optional(z.enum(ROLES, { message: `must be one of ${ROLES.join(", ")}` })),
   KEEL_LOG_LEVEL: optional(z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` })),
@@ -150,10 +163,11 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, overrides: EnvO
   }
   const env = parsed.data;
   return {
-    databaseUrl: env.DATABASE_URL,
+    databaseUrl: env.DATABASE_URL === undefined ? undefined : databaseUrlForDriver(env.DATABASE_URL),
     dataDir: resolve(env.KEEL_DATA_DIR ?? ".keel"),
     schema: env.KEEL_SCHEMA ?? "keel",
     port: env.PORT ?? 7070,
+    host: env.KEEL_HOST ?? "0.0.0.0",
     role: env.KEEL_ROLE ?? "all",
     logLevel: env.KEEL_LOG_LEVEL ?? "info",
     nodeEnv: env.NODE_ENV,

@@ -23,7 +23,7 @@ export interface StartKeelOptions {
   role?: string;
   /** `--port`: wins over PORT; 0 picks a free port. */
   port?: number | string;
-  /** Interface the HTTP server binds. Default `0.0.0.0`. */
+  /** Interface the HTTP server binds: wins over KEEL_HOST (default `0.0.0.0`). */
   host?: string;
   /** Default: JSON lines on stdout at KEEL_LOG_LEVEL. */
   logger?: Logger;
@@ -145,13 +145,17 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         : undefined;
     if (redis) undo.push({ name: "close redis probe", run: () => redis.close() });
       undo.push({ name: "close http", run: () => app.close() });
+      const host = options.host ?? config.host;
       // Webhook bursts open many connections at once: a deeper accept queue than the default 511.
-      await app
-        .listen({ port: config.port, host: options.host ?? "0.0.0.0", backlog: 2048 })
-        .catch((err: unknown) => {
-          if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
-          throw new KeelError("port_in_use", { port: config.port });
-        });
+      await app.listen({ port: config.port, host, backlog: 2048 }).catch((err: unknown) => {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") {
+          const problem = `KEEL_HOST=${JSON.stringify(host)} is not an address of this machine: use one of its interfaces' addresses, 0.0.0.0 (all IPv4) or :: (all)`;
+          throw new KeelError("invalid_config", { problems: `- ${problem}`, list: [problem] });
+        }
+        if (code !== "EADDRINUSE") throw err;
+        throw new KeelError("port_in_use", { port: config.port });
+      });
       port = (app.server.address() as AddressInfo).port;
     }
     if (TIMER_ROLES.includes(config.role)) {
@@ -206,6 +210,7 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
     logger.info(
       {
         port,
+        host: options.host ?? config.host,
         role: config.role,
         database: database.kind,
         postgres: redactDatabaseUrl(database.connectionString),
