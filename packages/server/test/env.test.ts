@@ -20,6 +20,7 @@ test("defaults: embedded Postgres in ./.keel, schema keel, port 7070, role all",
     dataDir: resolve(".keel"),
     schema: "keel",
     port: 7070,
+    host: "0.0.0.0",
     role: "all",
     logLevel: "info",
     nodeEnv: undefined,
@@ -42,6 +43,7 @@ test("reads every variable; empty ones count as unset; flags win over the enviro
       KEEL_DATA_DIR: "/var/lib/keel",
       KEEL_SCHEMA: "jobs_2",
       PORT: "8080",
+      KEEL_HOST: "127.0.0.1",
       KEEL_ROLE: "api",
       KEEL_LOG_LEVEL: "",
       NODE_ENV: "production",
@@ -52,7 +54,9 @@ test("reads every variable; empty ones count as unset; flags win over the enviro
     },
     { role: "worker", port: 0 },
   );
-  assert.equal(env.databaseUrl, "postgresql://app:pw@db.internal:5433/app?sslmode=require");
+  // The driver's check for sslmode=require, spelled so it does not warn (docs/running.md).
+  assert.equal(env.databaseUrl, "postgresql://app:pw@db.internal:5433/app?sslmode=verify-full");
+  assert.equal(env.host, "127.0.0.1");
   assert.equal(env.dataDir, "/var/lib/keel");
   assert.equal(env.schema, "jobs_2");
   assert.equal(env.port, 0);
