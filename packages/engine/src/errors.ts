@@ -20,6 +20,10 @@ export const ERROR_CODES = {
       "The payload is {size} bytes; the limit is {limit} bytes. Store large data elsewhere and pass a reference.",
   },
   invalid_target: { status: 400, message: "Invalid target: {detail}." },
+  target_variable_not_allowed: {
+    status: 400,
+    message: "{field} uses ${{variable}}, which {reason}.",
+  },
   queue_not_found: {
     status: 404,
     message: "Queue '{queue}' does not exist. Enqueue a job to create it, or declare it in the config file.",

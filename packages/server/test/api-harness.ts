@@ -32,6 +32,8 @@ export async function contractCheckedApi(
     payloadLimitBytes?: number;
     /** The limiter behind POST /v1/ratelimit/check, built on the harness's engine. */
     rateLimiter?: (engine: Engine) => ApiOptions["rateLimiter"];
+    /** KEEL_TARGET_VARIABLES: the `${VAR}`s targets written through the API may use. */
+    targetVariables?: readonly string[];
   } = {},
 ): Promise<ContractCheckedApi> {
   const { rateLimiter, ...apiOptions } = options;

@@ -5,7 +5,10 @@ import { fingerprint } from "../src/api/idempotency.js";
 import { contractCheckedApi } from "./api-harness.js";
 
 guardLeaks();
-const { engine, app, call, lastAudit } = await contractCheckedApi({ payloadLimitBytes: 4096 });
+const { engine, app, call, lastAudit } = await contractCheckedApi({
+  payloadLimitBytes: 4096,
+  targetVariables: ["API_KEY"],
+});
 
 describe("POST /v1/jobs", () => {
   test("enqueues: 201 with id and state; delay and runAt schedule", async () => {

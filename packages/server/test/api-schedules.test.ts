@@ -4,7 +4,7 @@ import { guardLeaks } from "../../engine/test/helpers.js";
 import { contractCheckedApi } from "./api-harness.js";
 
 guardLeaks();
-const { engine, call, lastAudit } = await contractCheckedApi();
+const { engine, call, lastAudit } = await contractCheckedApi({ targetVariables: ["QT_CRON_SECRET"] });
 
 const definition = {
   cron: "0 9 * * 1-5",

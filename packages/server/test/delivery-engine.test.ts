@@ -32,6 +32,7 @@ function start(queues: string[]): Promise<Worker> {
     signingSecrets: [currentSecret, previousSecret],
     production: false,
     timeoutMs: 5_000,
+    variables: { allow: ["DELIVERY_TEST_*"] },
     worker: { pollIntervalMs: 100 },
     onResult: (result) => {
       const statusClass = deliveryStatusClass(result) ?? "not sent";

@@ -39,6 +39,7 @@ function worker(extra: Record<string, string> = {}) {
     PORT: "0",
     KEEL_SIGNING_SECRET: secret,
     KEEL_LEASE_SECONDS: "5",
+    KEEL_TARGET_VARIABLES: "HOOK_SECRET",
     ...extra,
   });
 }
@@ -68,6 +69,7 @@ test("one api and two worker processes: 300 jobs, 30% of first attempts fail, ea
     PORT: "0",
     KEEL_ADMIN_TOKEN: adminToken,
     KEEL_SIGNING_SECRET: secret,
+    KEEL_TARGET_VARIABLES: "HOOK_SECRET",
   });
   const a = worker({ HOOK_SECRET: hookSecret });
   const b = worker({ HOOK_SECRET: hookSecret });

@@ -90,9 +90,10 @@ describe("the request", () => {
       },
     };
     const env = { HOOK_TOKEN: "first", HOOK_COMPANY: "c1" };
-    await send(attemptTo(target), { variables: { env } });
+    const variables = { env, allow: ["HOOK_*"] };
+    await send(attemptTo(target), { variables });
     env.HOOK_TOKEN = "rotated";
-    await send(attemptTo(target), { variables: { env } });
+    await send(attemptTo(target), { variables });
     assert.deepEqual(
       e.received.map((r) => [r.headers.authorization, r.headers.auth, r.headers["user-agent"]]),
       [
@@ -106,7 +107,7 @@ describe("the request", () => {
     const e = await endpoint((_req, res) => res.end());
     for (const env of [{}, { HOOK_TOKEN: "" }]) {
       const target = { url: e.origin, headers: { authorization: "Bearer ${HOOK_TOKEN}" } };
-      const result = await send(attemptTo(target), { variables: { env } });
+      const result = await send(attemptTo(target), { variables: { env, allow: ["HOOK_TOKEN"] } });
       assert.ok(result.error instanceof DeliveryError && !(result.error instanceof NonRetryableError));
       assert.equal(result.error.code, "delivery_variable_missing");
       assert.match(result.error.message, /header 'authorization' uses \$\{HOOK_TOKEN\}, which is not set/);
@@ -114,38 +115,60 @@ describe("the request", () => {
     assert.equal(e.connections, 0);
   });
 
-  test("Keel's own variables cannot be read; an explicit list narrows what can", async () => {
+  test("only allowed variables are read: none by default, Keel's own never, the config's for config jobs", async () => {
     const e = await endpoint((_req, res) => res.end());
     const env = {
       DATABASE_URL: "postgres://u:secret@db/app",
       KEEL_SIGNING_SECRET: "whsec_x",
       HOOK_A: "a",
+      CRON_SECRET: "c",
       OTHER: "o",
     };
-    for (const name of ["DATABASE_URL", "KEEL_SIGNING_SECRET"]) {
-      const result = await send(attemptTo({ url: e.origin, headers: { x: `\${${name}}` } }), {
-        variables: { env },
-      });
-      assert.ok(result.error instanceof DeliveryRefusedError);
+    const refused = async (name: string, variables: SendOptions["variables"], config = false) => {
+      const result = await send(
+        {
+          ...attemptTo({ url: e.origin, headers: { x: `\${${name}}` } }),
+          origin: config ? { config } : null,
+        },
+        { variables },
+      );
+      assert.ok(result.error instanceof DeliveryRefusedError, name);
       assert.equal(result.error.code, "delivery_variable_refused");
       assert.ok(!result.error.message.includes("secret"), "no value in the message");
+      return result.error.message;
+    };
+    // Nothing is readable unless the operator says so.
+    assert.match(await refused("OTHER", { env }), /add it to KEEL_TARGET_VARIABLES/);
+    // Keel's own, whatever the lists say.
+    const everything = { env, allow: ["*"], config: ["DATABASE_URL", "KEEL_SIGNING_SECRET"] };
+    for (const name of ["DATABASE_URL", "KEEL_SIGNING_SECRET"]) {
+      assert.match(await refused(name, everything, true), /Keel's own configuration/);
     }
-    const narrowed = { env, allow: ["HOOK_*"] };
-    assert.equal(
-      (await send(attemptTo({ url: e.origin, headers: { x: "${HOOK_A}" } }), { variables: narrowed })).ok,
-      true,
-    );
-    const other = await send(attemptTo({ url: e.origin, headers: { x: "${OTHER}" } }), {
-      variables: narrowed,
-    });
-    assert.equal(other.error?.code, "delivery_variable_refused");
+    const variables = { env, allow: ["HOOK_*"], config: ["CRON_SECRET"] };
+    const ok = async (name: string, config = false) =>
+      (
+        await send(
+          {
+            ...attemptTo({ url: e.origin, headers: { x: `\${${name}}` } }),
+            origin: config ? { config } : null,
+          },
+          { variables },
+        )
+      ).ok;
+    assert.equal(await ok("HOOK_A"), true);
+    assert.equal(await ok("HOOK_A", true), true);
+    // What the config file names: only for the jobs made from it.
+    assert.equal(await ok("CRON_SECRET", true), true);
+    await refused("CRON_SECRET", variables);
+    await refused("OTHER", variables, true);
+    assert.equal(e.received.length, 3, "only the allowed deliveries were sent");
   });
 
   test("a resolved value with a line break is refused without echoing it", async () => {
     const e = await endpoint((_req, res) => res.end());
     const env = { HOOK_TOKEN: "abc\r\nx-injected: 1" };
     const result = await send(attemptTo({ url: e.origin, headers: { authorization: "${HOOK_TOKEN}" } }), {
-      variables: { env },
+      variables: { env, allow: ["HOOK_TOKEN"] },
     });
     assert.equal(result.error?.code, "delivery_invalid_target");
     assert.ok(!result.error?.message.includes("abc"));

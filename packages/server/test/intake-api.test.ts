@@ -8,7 +8,7 @@ import { contractCheckedApi } from "./api-harness.js";
 // The /v1 routes of webhook intake, each answer checked against its contract.
 
 guardLeaks();
-const { engine, call, lastAudit } = await contractCheckedApi();
+const { engine, call, lastAudit } = await contractCheckedApi({ targetVariables: ["APP_TOKEN"] });
 
 const literal = `lit_${randomBytes(16).toString("hex")}`;
 process.env.INTAKE_API_SECRET = `ref_${randomBytes(16).toString("hex")}`;

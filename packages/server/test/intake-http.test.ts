@@ -175,7 +175,8 @@ describe("forwarding", () => {
       queues: ["intake-forward"],
       signingSecrets: [keelSecret],
       production: false,
-      variables: { env },
+      // The source is synced from config: its routes' jobs may read what the config names.
+      variables: { env, config: ["APP_TOKEN"] },
       worker: { pollIntervalMs: 50 },
     });
     after(() => worker.stop());

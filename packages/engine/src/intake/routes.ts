@@ -34,16 +34,18 @@ export function matchingRoutes(source: Pick<Source, "routes">, type: string | nu
 
 /**
  * The jobs one routing of an event makes: one per matching route, carrying only the event's id
- * in their origin (the deliverer reads the body from the event; decision 013).
+ * in their origin (the deliverer reads the body from the event; decision 013), and whether the
+ * route was declared in the config file (decision 026).
  */
 export function routeJobs(
-  source: Pick<Source, "name" | "routes">,
+  source: Pick<Source, "name" | "routes" | "managedBy">,
   event: { id: string; type: string | null },
 ): EnqueueInput[] {
+  const config = source.managedBy === "config" ? { config: true as const } : {};
   return matchingRoutes(source, event.type).map((route) => ({
     queue: route.queue,
     target: route.target,
     payload: null,
-    origin: { source: source.name, event: event.id },
+    origin: { source: source.name, event: event.id, ...config },
   }));
 }

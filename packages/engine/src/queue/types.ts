@@ -59,6 +59,12 @@ export interface JobOrigin {
   trigger?: "cron" | "manual" | "backfill";
   source?: string;
   event?: string;
+  /**
+   * Made from a schedule or source route declared in the config file (set by the scheduler and
+   * webhook intake from the schedule's or source's `managedBy`; the HTTP API cannot set it). Such
+   * jobs may read the `${VAR}`s the config file names (decision 026).
+   */
+  config?: true;
 }
 
 export type LiveState = "scheduled" | "available" | "running";

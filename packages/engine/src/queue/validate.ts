@@ -104,6 +104,7 @@ export const enqueueSchema = z
         trigger: z.enum(["cron", "manual", "backfill"]).optional(),
         source: z.string().regex(QUEUE_NAME).optional(),
         event: z.string().min(1).max(64).optional(),
+        config: z.literal(true).optional(),
       })
       .strict()
       .optional(),

@@ -196,7 +196,13 @@ export function jobRow(
     {
       ...input,
       ...(runAt ? { runAt } : jitterMs > 0 ? { delayMs: jitterMs } : {}),
-      origin: { schedule: row.name, fireTime: fireTime.toISOString(), trigger: kind },
+      origin: {
+        schedule: row.name,
+        fireTime: fireTime.toISOString(),
+        trigger: kind,
+        // Decided here, from the row: an API caller cannot mark its own jobs (decision 026).
+        ...(row.managed_by === "config" ? { config: true as const } : {}),
+      },
     },
     0,
     { payloadLimitBytes: engine.payloadLimitBytes },

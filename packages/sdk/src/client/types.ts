@@ -114,6 +114,8 @@ export interface JobOrigin {
   source?: string;
   /** The stored intake event's id. */
   event?: string;
+  /** Made from a schedule or source route declared in Keel's config file (which may read its `${VAR}`s). */
+  config?: true;
 }
 
 /** A job with its payload and attempts (`GET /v1/jobs/:id`). */

@@ -39,6 +39,8 @@ export interface ApiOptions {
   authFailures?: FailureLimiterOptions;
   /** Where `${VAR}` in webhook source secrets is read (checks and fingerprints). Default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /** KEEL_TARGET_VARIABLES: the `${VAR}`s targets written through the API may use. Default none. */
+  targetVariables?: readonly string[];
   /** Behind POST /v1/ratelimit/check (runtime/ratelimit.ts); undefined: no policy is declared. */
   rateLimiter?: RateLimiter;
   /** Counts Idempotency-Key outcomes in keel_idempotency_requests_total. */
@@ -153,7 +155,7 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
         reply.header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'");
         return { status: 200, body: page };
       });
-      const deps: RouteDeps = { engine, mount, audit };
+      const deps: RouteDeps = { engine, mount, audit, targetVariables: options.targetVariables ?? [] };
       jobRoutes(deps);
       operationRoutes(deps);
       scheduleRoutes(deps);

@@ -191,6 +191,10 @@ const JobOriginOut = z
     trigger: z.enum(["cron", "manual", "backfill"]).optional(),
     source: z.string().optional(),
     event: z.string().optional(),
+    config: z.literal(true).optional().meta({
+      description:
+        "The schedule or source route that made it is declared in the config file: it may read the `${VAR}`s the file names.",
+    }),
   })
   .meta({
     description: "What created the job: a schedule slot or an intake event; null when enqueued directly.",

@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { KeelError } from "@keel/engine";
 import { z } from "zod";
+import { isKeelOwnVariable } from "../delivery/headers.js";
 import { databaseUrlForDriver } from "./database-url.js";
 
 export const ROLES = ["all", "api", "worker", "scheduler"] as const;
@@ -32,6 +33,8 @@ export interface KeelEnv {
   metricsToken: string | undefined;
   /** KEEL_TARGET_ALLOWLIST entries: hosts, `*.example.com` wildcards, CIDRs. */
   targetAllowlist: string[];
+  /** KEEL_TARGET_VARIABLES: names or `PREFIX_*` patterns `${VAR}` in any job's target headers may read (decision 026). */
+  targetVariables: string[];
   /** KEEL_CONFIG: the config file to read, if given. */
   configFile: string | undefined;
   /** KEEL_LEASE_SECONDS: how long a worker holds a job between heartbeats' extensions. */
@@ -40,11 +43,11 @@ export interface KeelEnv {
   trustProxy: boolean | string[];
   /** REDIS_URL: where rate limits live when set (else Postgres). Holds a password: do not log it. */
   redisUrl: string | undefined;
+  /** KEEL_REDIS_REQUIRED: Redis down fails readiness (else `/health` only warns). */
+  redisRequired: boolean;
 }
 
 /** Secrets under this many characters are refused in production (about 128 bits of randomness). */
-  /** KEEL_REDIS_REQUIRED: Redis down fails readiness (else `/health` only warns). */
-  redisRequired: boolean;
 export const MIN_SECRET_LENGTH = 32;
 
 /** Values given on the command line; they win over the environment. */
@@ -103,6 +106,18 @@ const schema = z.object({
   KEEL_ADMIN_TOKEN: optional(z.string()),
   KEEL_METRICS_TOKEN: optional(z.string()),
   KEEL_TARGET_ALLOWLIST: optional(z.string().transform((v) => v.split(/[\s,]+/).filter(Boolean))),
+  KEEL_TARGET_VARIABLES: optional(
+    z
+      .string()
+      .transform((v) => v.split(/[\s,]+/).filter(Boolean))
+      .refine((list) => list.every((p) => /^(\*|[A-Za-z_][A-Za-z0-9_]*\*?)$/.test(p)), {
+        message: "must be variable names or PREFIX_* patterns, comma-separated (e.g. CRON_SECRET,HOOK_*)",
+      })
+      .refine((list) => !list.some(namesKeelOwn), {
+        message:
+          "names Keel's own configuration (DATABASE_URL, REDIS_URL, KEEL_*, PG*), which targets can never read: remove it",
+      }),
+  ),
   KEEL_CONFIG: optional(z.string()),
   KEEL_TRUST_PROXY: optional(
     z.string().transform((v) => (v.trim() === "true" ? true : v.split(/[\s,]+/).filter(Boolean))),
@@ -111,6 +126,9 @@ const schema = z.object({
     z.string().refine(isRedisUrl, {
       message: "is not a Redis URL. Use redis://[:password@]host:6379[/db] (rediss:// for TLS)",
     }),
+  ),
+  KEEL_REDIS_REQUIRED: optional(
+    z.enum(["true", "false"], { message: "must be true or false (default false)" }).transform((v) => v === "true"),
   ),
   KEEL_LEASE_SECONDS: optional(
     z
@@ -127,9 +145,6 @@ const SECRET_VARIABLES = new Set([
   "KEEL_SIGNING_SECRET",
   "KEEL_ADMIN_TOKEN",
   "KEEL_METRICS_TOKEN",
-  KEEL_REDIS_REQUIRED: optional(
-    z.enum(["true", "false"], { message: "must be true or false (default false)" }).transform((v) => v === "true"),
-  ),
   "REDIS_URL",
 ]);
 
@@ -176,10 +191,12 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, overrides: EnvO
     adminToken: env.KEEL_ADMIN_TOKEN?.trim(),
     metricsToken: env.KEEL_METRICS_TOKEN?.trim(),
     targetAllowlist: env.KEEL_TARGET_ALLOWLIST ?? [],
+    targetVariables: env.KEEL_TARGET_VARIABLES ?? [],
     configFile: env.KEEL_CONFIG,
     leaseMs: (env.KEEL_LEASE_SECONDS ?? 30) * 1000,
     trustProxy: env.KEEL_TRUST_PROXY ?? false,
     redisUrl: env.REDIS_URL,
+    redisRequired: env.KEEL_REDIS_REQUIRED ?? false,
   };
 }
 
@@ -196,7 +213,6 @@ function productionSecretProblems(input: Record<string, string | undefined>): st
         `${name} is too weak (${value.length} characters): use at least ${MIN_SECRET_LENGTH}; ${generate}`,
       );
     }
-    redisRequired: env.KEEL_REDIS_REQUIRED ?? false,
   }
   if (!input.KEEL_SIGNING_SECRET?.trim()) {
     problems.push(
@@ -214,6 +230,11 @@ export function isSigningSecret(value: string): boolean {
 }
 
 const FLAGS: Record<string, keyof EnvOverrides> = { PORT: "port", KEEL_ROLE: "role" };
+
+/** A KEEL_TARGET_VARIABLES entry that could only ever match Keel's own variables. */
+function namesKeelOwn(pattern: string): boolean {
+  return pattern.endsWith("*") ? pattern.startsWith("KEEL_") : isKeelOwnVariable(pattern);
+}
 
 function isPostgresUrl(value: string): boolean {
   try {

@@ -45,31 +45,52 @@ export async function loadConfigFile(options: { file?: string; cwd?: string } = 
   config: KeelConfigFile;
   path: string | undefined;
 }> {
+  const { raw, path } = await readConfigFile(options);
+  const parsed = parseConfigFile(raw, path);
+  if ("problems" in parsed) {
+    const list = parsed.problems;
+    throw new KeelError("invalid_config", { problems: `- ${list.join("\n- ")}`, list });
+  }
+  return { config: parsed.config, path };
+}
+
+/**
+ * The config file as written, not yet validated: KEEL_CONFIG, else the first `keel.config.*` in
+ * `cwd`; `{}` when there is none. Throws `invalid_config` when the file is missing or unreadable.
+ */
+export async function readConfigFile(
+  options: { file?: string; cwd?: string } = {},
+): Promise<{ raw: unknown; path: string | undefined }> {
   const cwd = options.cwd ?? process.cwd();
   const path = options.file
     ? resolve(cwd, options.file)
     : CANDIDATES.map((c) => resolve(cwd, c)).find(existsSync);
-  if (!path) return { config: {}, path: undefined };
+  if (!path) return { raw: {}, path: undefined };
   if (!existsSync(path)) {
     throw new KeelError("invalid_config", {
       problems: `- KEEL_CONFIG: ${path} does not exist`,
       list: [`KEEL_CONFIG: ${path} does not exist`],
     });
   }
-  const raw = await readRaw(path);
+  return { raw: await readRaw(path), path };
+}
+
+/** Validates the file's content: the config, or every problem found, each with its path. */
+export function parseConfigFile(
+  raw: unknown,
+  path: string | undefined,
+): { config: KeelConfigFile } | { problems: string[] } {
   const parsed = fileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const list = parsed.error.issues.map((i) => {
-      const where = i.path.join(".") || "(top level)";
-      const message =
-        i.code === "unrecognized_keys"
-          ? `unknown key${i.keys.length > 1 ? "s" : ""} ${i.keys.join(", ")}: remove or correct them`
-          : i.message;
-      return `${path}: ${where}: ${message}`;
-    });
-    throw new KeelError("invalid_config", { problems: `- ${list.join("\n- ")}`, list });
-  }
-  return { config: parsed.data, path };
+  if (parsed.success) return { config: parsed.data };
+  const problems = parsed.error.issues.map((i) => {
+    const where = i.path.join(".") || "(top level)";
+    const message =
+      i.code === "unrecognized_keys"
+        ? `unknown key${i.keys.length > 1 ? "s" : ""} ${i.keys.join(", ")}: remove or correct them`
+        : i.message;
+    return `${path ?? "config"}: ${where}: ${message}`;
+  });
+  return { problems };
 }
 
 async function readRaw(path: string): Promise<unknown> {

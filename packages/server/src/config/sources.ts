@@ -1,4 +1,4 @@
-import { type Engine, KeelError, SOURCE_NAME, sourceDefinitionSchema } from "@keel/engine";
+import { type Engine, KeelError, SOURCE_NAME, type Source, sourceDefinitionSchema } from "@keel/engine";
 import { z } from "zod";
 import { resolveSecrets, SecretProblem } from "../intake/secrets.js";
 
@@ -56,15 +56,7 @@ export async function syncSources(
   env: NodeJS.ProcessEnv,
 ): Promise<SourceSyncResult> {
   const declared = sources ?? {};
-  const problems: string[] = [];
-  for (const [name, def] of Object.entries(declared)) {
-    try {
-      resolveSecrets(def, env);
-    } catch (err) {
-      if (!(err instanceof SecretProblem)) throw err;
-      problems.push(`sources.${name}.${err.message}`);
-    }
-  }
+  const problems = sourceSecretProblems(declared, env);
   if (problems.length > 0) {
     throw new KeelError("invalid_config", { problems: `- ${problems.join("\n- ")}`, list: problems });
   }
@@ -80,4 +72,26 @@ export async function syncSources(
     }
   }
   return result;
+}
+
+/**
+ * Why the sources' secrets cannot be used in this environment (an unset variable, one of Keel's
+ * own, a malformed Standard Webhooks secret), one line per source; names, never values. Takes
+ * the `sources:` section as written, so it can be checked together with the file's validation.
+ */
+export function sourceSecretProblems(sources: unknown, env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  if (sources === null || typeof sources !== "object") return problems;
+  for (const [name, def] of Object.entries(sources)) {
+    const { provider, secrets } = (def ?? {}) as { provider?: unknown; secrets?: unknown };
+    if (typeof provider !== "string" || !Array.isArray(secrets)) continue;
+    if (!secrets.every((x): x is string => typeof x === "string")) continue;
+    try {
+      resolveSecrets({ provider: provider as Source["provider"], secrets }, env);
+    } catch (err) {
+      if (!(err instanceof SecretProblem)) throw err;
+      problems.push(`sources.${name}.${err.message}`);
+    }
+  }
+  return problems;
 }

@@ -164,7 +164,7 @@ function prepare(attempt: DeliveryAttempt, options: SendOptions): Prepared {
   }
   // The provider's own headers, without those Keel sets (its signature, identity, framing).
   const original = forward ? forwardedHeaders(forward.headers) : {};
-  const target = resolveTargetHeaders(attempt.target.headers, options.variables);
+  const target = resolveTargetHeaders(attempt.target.headers, options.variables, attempt.origin);
   // Originals and the target may replace user-agent; every other Keel header is reserved (headers.ts).
   for (const name of [...Object.keys(original), ...Object.keys(target)]) delete own[name.toLowerCase()];
   for (const name of Object.keys(target)) delete original[name.toLowerCase()];

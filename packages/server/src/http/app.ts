@@ -29,6 +29,8 @@ export interface AppOptions {
   api?: { engine: Engine; adminToken: string | undefined; rateLimiter?: RateLimiter | undefined };
   /** Where `${VAR}` in webhook source secrets is read when a request is verified. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /** KEEL_TARGET_VARIABLES: the `${VAR}`s targets written through the API may use. Default none. */
+  targetVariables?: readonly string[];
   /** Further checks for `/health` (e.g. `config:variables`). */
   healthChecks?: () => Record<string, HealthCheck[]>;
   /** Trust X-Forwarded-For from these proxies (Fastify's trustProxy): client addresses for auth slow-down and audit. */
@@ -87,6 +89,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       production: options.production ?? false,
       logger: options.logger,
       env: options.env,
+      targetVariables: options.targetVariables,
     });
     // Public webhook intake, beside the API (roles api and all): the verifier is the auth.
     registerIntake(app, {

@@ -1,5 +1,5 @@
 import { isWhsec, type Source } from "@keel/engine";
-import { mayRead } from "../delivery/headers.js";
+import { isKeelOwnVariable } from "../delivery/headers.js";
 import { memoByText } from "./memo.js";
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -29,7 +29,7 @@ export function resolveSecrets(
         continue;
       }
       const { variable } = part;
-      if (!mayRead(variable, undefined)) {
+      if (isKeelOwnVariable(variable)) {
         throw new SecretProblem(`secrets[${i}] reads \${${variable}}, one of Keel's own variables`);
       }
       const value = env[variable];

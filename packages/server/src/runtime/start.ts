@@ -1,10 +1,11 @@
 import type { AddressInfo } from "node:net";
 import { asDatabaseError, createScheduler, Engine, KeelError } from "@keel/engine";
 import type { Logger } from "pino";
-import { loadEnv, type Role, redactDatabaseUrl } from "../config/env.js";
-import { loadConfigFile } from "../config/file.js";
+import { type Role, redactDatabaseUrl } from "../config/env.js";
+import { loadStartConfig } from "../config/load.js";
 import { toPolicies } from "../config/policies.js";
 import { syncSources } from "../config/sources.js";
+import { describeUnset, variablesHealthCheck } from "../config/variables.js";
 import { deliveryStatusClass, startDeliveryWorker } from "../delivery/deliver.js";
 import { buildApp, VERSION } from "../http/app.js";
 import { createLogger } from "../log.js";
@@ -13,8 +14,8 @@ import { syncQueues, syncSchedules } from "./config-sync.js";
 import { openDatabase } from "./database.js";
 import { type EngineTimerOptions, startEngineTimers } from "./engine-timers.js";
 import { openRateLimiter } from "./ratelimit.js";
-import { printGeneratedToken, resolveSecrets, type Secrets } from "./secrets.js";
 import { openRedisProbe } from "./redis-probe.js";
+import { printGeneratedToken, resolveSecrets, type Secrets } from "./secrets.js";
 
 export interface StartKeelOptions {
   /** The environment to read (see docs/running.md). Default `process.env`. */
@@ -75,7 +76,9 @@ const SCHEDULER_ROLES: Role[] = ["all", "scheduler"];
  * await keel.stop();
  */
 export async function startKeel(options: StartKeelOptions = {}): Promise<RunningKeel> {
-  const config = loadEnv(options.env ?? process.env, { role: options.role, port: options.port });
+  // The environment, the config file and the variables it uses: every problem in one report.
+  const start = await loadStartConfig(options.env ?? process.env, options, options.cwd);
+  const config = start.env;
   const logger = options.logger ?? createLogger(config.logLevel);
   // Undo steps, run last-first on stop or on a failed start.
   const undo: { name: string; run: () => Promise<unknown> }[] = [];
@@ -86,8 +89,15 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
   };
   let draining = false;
   try {
-    // The config file is read before anything starts, so its mistakes cost nothing.
-    const file = await loadConfigFile({ file: config.configFile, cwd: options.cwd });
+    // The config file was read before anything started, so its mistakes cost nothing.
+    const { file } = start;
+    if (start.unsetVariables.length > 0) {
+      // Names only: never a value.
+      logger.warn(
+        { variables: [...new Set(start.unsetVariables.map((u) => u.variable))] },
+        `config: target headers use variables that are not set, so their deliveries fail until they are: ${describeUnset(start.unsetVariables)}`,
+      );
+    }
     const database = await openDatabase(config, logger);
     undo.push({ name: "stop embedded postgres", run: database.stop });
     const engine = await Engine.connect({
@@ -121,6 +131,12 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         })
       : undefined;
     if (rateLimiter) undo.push({ name: "close rate limiter", run: () => rateLimiter.close() });
+    // Redis serves the API roles' rate limits: the roles that use it check it.
+    const redis =
+      config.redisUrl && API_ROLES.includes(config.role)
+        ? openRedisProbe(config.redisUrl, config.redisRequired)
+        : undefined;
+    if (redis) undo.push({ name: "close redis probe", run: () => redis.close() });
     let port: number | undefined;
     if (HTTP_ROLES.includes(config.role)) {
       const app = buildApp({
@@ -136,14 +152,14 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
           ? { engine, adminToken: secrets.adminToken, rateLimiter }
           : undefined,
         trustProxy: config.trustProxy,
+        targetVariables: config.targetVariables,
+        // Where deliveries run: warn on /health while a variable they need is unset.
+        healthChecks: TIMER_ROLES.includes(config.role)
+          ? () => variablesHealthCheck(start.variables, options.env ?? process.env)
+          : undefined,
+        redis,
         env: options.env ?? process.env,
       });
-    // Redis serves the API roles' rate limits: the roles that use it check it.
-    const redis =
-      config.redisUrl && API_ROLES.includes(config.role)
-        ? openRedisProbe(config.redisUrl, config.redisRequired)
-        : undefined;
-    if (redis) undo.push({ name: "close redis probe", run: () => redis.close() });
       undo.push({ name: "close http", run: () => app.close() });
       const host = options.host ?? config.host;
       // Webhook bursts open many connections at once: a deeper accept queue than the default 511.
@@ -163,12 +179,6 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
       undo.push({ name: "stop timers", run: () => timers.stop() });
       // Stopped first on shutdown: in-flight deliveries finish up to the deadline, the rest
       // go back to their queue at once.
-        targetVariables: config.targetVariables,
-        // Where deliveries run: warn on /health while a variable they need is unset.
-        healthChecks: TIMER_ROLES.includes(config.role)
-          ? () => variablesHealthCheck(start.variables, options.env ?? process.env)
-          : undefined,
-        redis,
       const delivery = await startDeliveryWorker({
         engine,
         queues: "*",
@@ -178,6 +188,12 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         signingSecrets: secrets.signingSecrets,
         production: config.production,
         allowlist: config.targetAllowlist,
+        // Any job: KEEL_TARGET_VARIABLES; jobs made from the config file also what it names (decision 026).
+        variables: {
+          env: options.env ?? process.env,
+          allow: config.targetVariables,
+          config: start.variables.map((u) => u.variable),
+        },
         onResult: (result) => {
           const statusClass = deliveryStatusClass(result);
           if (statusClass) metrics.recordDelivery(statusClass);

@@ -286,7 +286,7 @@ export const putSource = defineContract({
     201: { description: "Created.", schema: Source },
     200: { description: "Replaced (or already identical).", schema: Source },
   },
-  errors: ["invalid_source", "invalid_target", "source_managed_by_config"],
+  errors: ["invalid_source", "invalid_target", "target_variable_not_allowed", "source_managed_by_config"],
 });
 
 export const deleteSource = defineContract({

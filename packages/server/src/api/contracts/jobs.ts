@@ -27,6 +27,7 @@ const Created = (description: string) => ({ description, schema: JobCreated });
 const JOB_ERRORS = [
   "enqueue_disabled",
   "invalid_target",
+  "target_variable_not_allowed",
   "payload_not_serializable",
   "idempotency_in_flight",
   "idempotency_key_reused",

@@ -89,6 +89,7 @@ const DEFINITION_ERRORS = [
   "invalid_timezone",
   "invalid_schedule",
   "invalid_target",
+  "target_variable_not_allowed",
   "payload_not_serializable",
   "schedule_managed_by_config",
 ] as const;

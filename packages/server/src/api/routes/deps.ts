@@ -14,6 +14,8 @@ export interface AuditWrite {
 export interface RouteDeps {
   engine: Engine;
   mount: Mount;
+  /** KEEL_TARGET_VARIABLES: the `${VAR}`s a target written through the API may use (decision 026). */
+  targetVariables: readonly string[];
   /** Writes the audit entry of a mutation made by `call`'s principal. */
   audit: <C extends Contract>(call: Call<C>, entry: AuditWrite) => Promise<void>;
 }

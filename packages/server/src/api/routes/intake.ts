@@ -1,4 +1,5 @@
 import { KeelError } from "@keel/engine";
+import { checkTargetVariables } from "../../delivery/headers.js";
 import { resolveSecrets, SecretProblem } from "../../intake/secrets.js";
 import {
   deleteSource,
@@ -19,7 +20,10 @@ import type { RouteDeps } from "./deps.js";
  * rejections). `env` is where `${VAR}` in secrets is read: a PUT whose reference is unset is
  * refused here rather than failing every request later.
  */
-export function intakeRoutes({ engine, mount, audit }: RouteDeps, env: NodeJS.ProcessEnv): void {
+export function intakeRoutes(
+  { engine, mount, audit, targetVariables }: RouteDeps,
+  env: NodeJS.ProcessEnv,
+): void {
   mount(listEvents)(async ({ query }) => {
     const limit = query.limit ?? 50;
     const { cursor, limit: _limit, ...filter } = query;
@@ -75,6 +79,9 @@ export function intakeRoutes({ engine, mount, audit }: RouteDeps, env: NodeJS.Pr
       if (err instanceof SecretProblem)
         throw new KeelError("invalid_source", { source: name, detail: err.message });
       throw err;
+    }
+    for (const [i, route] of (call.body.routes ?? []).entries()) {
+      checkTargetVariables(route.target, targetVariables, `routes.${i}.target`);
     }
     const { source, change } = await engine.intake.sources.put(name, call.body, { managedBy: "api" });
     if (change !== "unchanged") {

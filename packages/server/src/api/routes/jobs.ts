@@ -1,5 +1,6 @@
 import type { EnqueueInput } from "@keel/engine";
 import type { z } from "zod/v4";
+import { checkTargetVariables } from "../../delivery/headers.js";
 import { cancelJob, createJob, createJobs, getJob, listJobs, retryJob } from "../contracts/index.js";
 import { presentJob, presentSummary } from "../present.js";
 import type { JobInput } from "../schemas.js";
@@ -20,8 +21,9 @@ function describeJob(job: JobBody): Record<string, unknown> {
   return { queue, url: new URL(job.target.url).origin };
 }
 
-export function jobRoutes({ engine, mount, audit }: RouteDeps): void {
+export function jobRoutes({ engine, mount, audit, targetVariables }: RouteDeps): void {
   mount(createJob)(async (call) => {
+    checkTargetVariables(call.body.target, targetVariables, "target");
     const result = await engine.enqueue(toEnqueueInput(call.body));
     if (result.deduplicated) return { status: 200, body: result };
     await audit(call, { action: "job.create", target: `job:${result.id}`, details: describeJob(call.body) });
@@ -29,6 +31,9 @@ export function jobRoutes({ engine, mount, audit }: RouteDeps): void {
   });
 
   mount(createJobs)(async (call) => {
+    for (const [i, job] of call.body.jobs.entries()) {
+      checkTargetVariables(job.target, targetVariables, `jobs.${i}.target`);
+    }
     const results = await engine.enqueueMany(call.body.jobs.map(toEnqueueInput));
     const created = results.filter((r) => !r.deduplicated).length;
     if (created > 0) {

@@ -1,4 +1,5 @@
 import type { ScheduleInfo, ScheduleRun } from "@keel/engine";
+import { checkTargetVariables } from "../../delivery/headers.js";
 import {
   deleteSchedule,
   deleteTenant,
@@ -18,7 +19,7 @@ import { presentTarget } from "../present.js";
 import type { RouteDeps } from "./deps.js";
 
 /** Schedules and the tenant registry. */
-export function scheduleRoutes({ engine, mount, audit }: RouteDeps): void {
+export function scheduleRoutes({ engine, mount, audit, targetVariables }: RouteDeps): void {
   const actor = (call: { principal?: { actor: string } | null }) => call.principal?.actor ?? "api";
 
   mount(listSchedules)(async () => ({
@@ -33,6 +34,7 @@ export function scheduleRoutes({ engine, mount, audit }: RouteDeps): void {
 
   mount(putSchedule)(async (call) => {
     const { name } = call.params;
+    checkTargetVariables(call.body.target, targetVariables, "target");
     const { schedule, changed, created } = await engine.schedules.upsert(name, call.body);
     if (changed) {
       await audit(call, {
