@@ -11,15 +11,17 @@ import {
 
 // KEYS[1] the record; ARGV fingerprint, lock ms, keep ms. Time from Redis, not the app.
 // Returns {state[, status, headers, body]}. A record past its lock with the same fingerprint
-// was abandoned (its process died): the retry takes it over.
+// was abandoned (its process died): the retry takes it over. The first write is the HSET: Redis
+// refuses it when out of memory (noeviction), whereas a script that began with a DEL would be
+// let through past maxmemory, since Redis lets a script that has written finish its writes.
 const BEGIN = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local r = redis.call('HMGET', KEYS[1], 'fp', 'state', 'lock', 'status', 'headers', 'body')
 local take = not r[1] or (r[2] == 'started' and r[1] == ARGV[1] and tonumber(r[3]) < now)
 if take then
-  redis.call('DEL', KEYS[1])
   redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'state', 'started', 'lock', now + tonumber(ARGV[2]))
+  redis.call('HDEL', KEYS[1], 'status', 'headers', 'body')
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   return {'started'}
 end
