@@ -2,11 +2,18 @@ import { RedisRateLimitStore, rateLimitRedisOptions } from "@keel/sdk";
 import type { RedisHealth } from "../http/health.js";
 
 /**
- * A Redis connection of its own for the health checks, so `/health` tells whether Redis answers
- * even before (or without) a rate-limit check using it. Commands fail at once while it is
- * disconnected and time out after 1 s; it reconnects by itself.
+ * A Redis connection of its own for the health checks, so `/health` tells whether Redis works
+ * even before (or without) a rate-limit check using it. The check is a write (a key that expires
+ * by itself), not a PING: a Redis out of memory still answers PING but refuses every write rate
+ * limits make. Commands fail at once while disconnected and time out after 1 s; it reconnects
+ * by itself.
  */
-export function openRedisProbe(url: string, required: boolean): RedisHealth & { close(): Promise<void> } {
+export function openRedisProbe(
+  url: string,
+  required: boolean,
+  schema: string,
+): RedisHealth & { close(): Promise<void> } {
   const store = new RedisRateLimitStore({ url, redisOptions: rateLimitRedisOptions(1_000) });
-  return { required, ping: () => store.client.ping(), close: () => store.close() };
+  const key = `keel:health:${schema}`;
+  return { required, ping: () => store.client.set(key, "1", "PX", 10_000), close: () => store.close() };
 }

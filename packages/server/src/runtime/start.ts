@@ -134,7 +134,7 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
     // Redis serves the API roles' rate limits: the roles that use it check it.
     const redis =
       config.redisUrl && API_ROLES.includes(config.role)
-        ? openRedisProbe(config.redisUrl, config.redisRequired)
+        ? openRedisProbe(config.redisUrl, config.redisRequired, config.schema)
         : undefined;
     if (redis) undo.push({ name: "close redis probe", run: () => redis.close() });
     let port: number | undefined;
