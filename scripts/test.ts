@@ -7,6 +7,8 @@
  *   KEEL_TEST_EMBEDDED=1 forces the embedded Postgres.
  * - Redis: REDIS_URL or 127.0.0.1:6379. Tests that need it skip without it, except in CI
  *   (CI=true), where a missing Redis fails the run.
+ * - KEEL_TEST_CONCURRENCY (default 2) and KEEL_TEST_TIMEOUT_MS (default 300 s) tune the runner;
+ *   `npm run test:faults` runs the fault suite one file at a time.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -108,7 +110,14 @@ async function main(): Promise<number> {
   const code = await new Promise<number>((resolve) => {
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=300000", ...files],
+      [
+        "--import",
+        "tsx",
+        "--test",
+        `--test-concurrency=${process.env.KEEL_TEST_CONCURRENCY ?? 2}`,
+        `--test-timeout=${process.env.KEEL_TEST_TIMEOUT_MS ?? 300_000}`,
+        ...files,
+      ],
       { stdio: "inherit", env, cwd: ROOT },
     );
     const forward = (sig: NodeJS.Signals) => child.kill(sig);

@@ -140,7 +140,10 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
             ...entry,
           });
           if (!written) {
-            log(call.request).warn({ action: entry.action }, "audit log: Postgres unavailable, entry kept for retry");
+            log(call.request).warn(
+              { action: entry.action },
+              "audit log: Postgres unavailable, entry kept for retry",
+            );
           }
         } catch (err) {
           // The change is made; failing the request now would invite a retry that repeats it.

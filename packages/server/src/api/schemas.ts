@@ -83,7 +83,8 @@ const HttpTarget = z
       .optional()
       .meta({ description: "Default POST." }),
     timeoutMs: AttemptTimeout.optional().meta({
-      description: "Most milliseconds one attempt may take. Default: the queue's deliveryTimeoutMs, else 30000.",
+      description:
+        "Most milliseconds one attempt may take. Default: the queue's deliveryTimeoutMs, else 30000.",
     }),
     headers: z
       .record(z.string().regex(HEADER_NAME, "invalid header name"), text(8192, 0))

@@ -128,7 +128,9 @@ const schema = z.object({
     }),
   ),
   KEEL_REDIS_REQUIRED: optional(
-    z.enum(["true", "false"], { message: "must be true or false (default false)" }).transform((v) => v === "true"),
+    z
+      .enum(["true", "false"], { message: "must be true or false (default false)" })
+      .transform((v) => v === "true"),
   ),
   KEEL_LEASE_SECONDS: optional(
     z
