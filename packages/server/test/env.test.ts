@@ -34,6 +34,7 @@ test("defaults: embedded Postgres in ./.keel, schema keel, port 7070, role all",
     leaseMs: 30_000,
     trustProxy: false,
     redisUrl: undefined,
+    redisRequired: false,
   });
 });
 

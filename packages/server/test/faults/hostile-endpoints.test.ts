@@ -136,8 +136,8 @@ interface Scenario {
   payload?: unknown;
   /** Connections the hostile servers accepted so far: the signal that calls are in flight. */
   started(): number;
-  /** What each hostile attempt must end as; `atTimeout`: cut by the timeout. */
-  expect: { outcome: "succeeded" | "failed"; code?: string; atTimeout?: boolean };
+  /** What each hostile attempt must end as (any of `code`); `atTimeout`: cut by the timeout. */
+  expect: { outcome: "succeeded" | "failed"; code?: string | string[]; atTimeout?: boolean };
   /** The most bytes one connection's server managed to push, when it pushes. */
   pushed?(): number;
   check?(jobs: JobRecord[]): void;
@@ -206,8 +206,9 @@ async function run(s: Scenario): Promise<void> {
     const [attempt] = job.attempts;
     assert.ok(attempt, `job ${job.id} has its attempt`);
     assert.equal(attempt.outcome, s.expect.outcome, `job ${job.id}: ${attempt.error?.message}`);
-    if (s.expect.code)
-      assert.equal(attempt.error?.code, s.expect.code, `job ${job.id}: ${attempt.error?.message}`);
+    const codes = s.expect.code === undefined ? undefined : [s.expect.code].flat();
+    if (codes)
+      assert.ok(codes.includes(String(attempt.error?.code)), `job ${job.id}: ${attempt.error?.message}`);
     const latency = attempt.latencyMs ?? Number.POSITIVE_INFINITY;
     assert.ok(latency <= TIMEOUT_MS + SLACK_MS, `job ${job.id}: attempt took ${latency} ms`);
     if (s.expect.atTimeout) assert.ok(latency >= TIMEOUT_MS - 50, `job ${job.id}: cut after ${latency} ms`);
@@ -359,7 +360,9 @@ test("hostile:header-bomb — endless and countless response headers end the att
     url: (i) => `${server.origin}/headers/${i}`,
     started: () => server.connections,
     close: () => server.close(),
-    expect: { outcome: "failed", code: "delivery_network" },
+    // The client's header limit ends the attempt; with 48 floods at once on a loaded machine
+    // the attempt's timer can fire first. Either way time and bytes stay bounded (below).
+    expect: { outcome: "failed", code: ["delivery_network", "delivery_timeout"] },
     pushed: () => most,
   });
 });
