@@ -36,6 +36,11 @@ function version(command: string, args: string[]): string {
   return (out.stdout || out.stderr || "").trim().split("\n")[0] ?? "";
 }
 
+function redisVersion(): string {
+  const v = /v=(\S+)/.exec(version("redis-server", ["--version"]))?.[1];
+  return v ? `Redis ${v}` : "no redis-server";
+}
+
 const cell = (v: number | null | undefined) => (v === null || v === undefined ? "–" : String(v));
 
 function markdown(results: Result[], started: Date, seconds: number, code: number): string {
@@ -61,7 +66,7 @@ ${Math.ceil(seconds / 60)} minutes). \`npm test\` runs the same scenarios in a b
 
 - ${started.toISOString().slice(0, 16).replace("T", " ")} UTC, ${seconds} s, exit code ${code}${code === 0 ? " (every assertion held)" : " (SOME ASSERTIONS FAILED: see the run's output)"}
 - Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform}
-- Node ${process.version}; ${postgres || "embedded Postgres"}; ${version("redis-server", ["--version"]) || "no redis-server"}
+- Node ${process.version}; ${postgres || "embedded Postgres"}; ${redisVersion()}
 
 ## Scenarios
 

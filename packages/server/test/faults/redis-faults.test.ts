@@ -181,10 +181,10 @@ test("Redis killed, frozen and out of memory under rate-limit and idempotency lo
   admin.on("error", () => {});
   after(() => admin.disconnect());
   const phases: [string, () => Promise<void>, () => Promise<void>][] = [
-    ["killed (SIGKILL), then restarted", async () => redis.signal("SIGKILL"), () => redis.restart()],
-    ["frozen (SIGSTOP)", async () => redis.signal("SIGSTOP"), async () => redis.signal("SIGCONT")],
+    ["killed (SIGKILL), restarted", async () => redis.signal("SIGKILL"), () => redis.restart()],
+    ["frozen (SIGSTOP), thawed", async () => redis.signal("SIGSTOP"), async () => redis.signal("SIGCONT")],
     [
-      "out of memory (maxmemory below use, noeviction)",
+      "out of memory (maxmemory below use, noeviction), limit lifted",
       async () => {
         await admin.config("SET", "maxmemory-policy", "noeviction");
         await admin.config("SET", "maxmemory", "1");
@@ -234,7 +234,7 @@ test("Redis killed, frozen and out of memory under rate-limit and idempotency lo
             ),
       );
       reportFault({
-        scenario: `Redis ${name} for ${FAULT_S} s: rate-limit checks (keel api) and Idempotency-Key requests (SDK, Redis store)`,
+        scenario: `Redis ${name} ${FAULT_S} s later: rate-limit checks (keel api) and Idempotency-Key requests (SDK, Redis store)`,
         lost: null,
         duplicates: [...effects.values()].filter((n) => n > 1).length,
         exits: api?.proc.child.exitCode === null ? 0 : 1,
