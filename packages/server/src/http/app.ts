@@ -8,8 +8,7 @@ import { registerIntake } from "../intake/route.js";
 import { type KeelMetrics, registerMetricsRoute } from "../metrics/index.js";
 import { edgeServerOptions, registerEdgeHandlers } from "./edge-errors.js";
 import { EventLoopMonitor } from "./event-loop.js";
-import type { HealthCheck } from "./health.js";
-import { type RedisHealth, registerHealthRoutes } from "./health.js";
+import { type HealthCheck, type RedisHealth, registerHealthRoutes } from "./health.js";
 
 export interface AppOptions {
   pool: Pool;
