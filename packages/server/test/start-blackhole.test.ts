@@ -51,3 +51,10 @@ test("keel start against a silent Postgres exits 1 with code database_unavailabl
   assert.match(fatal?.msg ?? "", /no answer within 1000 ms/);
   assert.ok(!(run.stdout + run.stderr).includes("secret-password"), "the password is never printed");
 });
+
+test("an operator command against a silent Postgres exits 5 (database unavailable) and never prints the password", async () => {
+  const run = await runKeel(["queues", "list"], { DATABASE_URL: url });
+  assert.equal(run.code, 5, run.stdout + run.stderr);
+  assert.match(run.stderr, /not reachable/);
+  assert.ok(!(run.stdout + run.stderr).includes("secret-password"));
+});

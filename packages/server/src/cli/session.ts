@@ -30,6 +30,9 @@ export async function openSession(env: NodeJS.ProcessEnv = process.env): Promise
       migrate: false,
       poolSize: 2,
       applicationName: "keel-cli",
+      // A command against a Postgres that stops answering fails in about a second (exit 5)
+      // instead of hanging.
+      watch: {},
     });
   } catch (err) {
     await database.stop();
