@@ -294,7 +294,11 @@ export class Engine {
       if (action === "job.create" && created.length === 1) {
         const row = rows[0] as EnqueueRow;
         const job = created[0] as EnqueueResult;
-        await this.writeAudit(client, options, auditChange("job.create", `job:${job.id}`, jobDestination(row.queue, row.target)));
+        await this.writeAudit(
+          client,
+          options,
+          auditChange("job.create", `job:${job.id}`, jobDestination(row.queue, row.target)),
+        );
       } else if (action === "job.create_batch" && created.length > 0) {
         await this.writeAudit(
           client,
@@ -471,7 +475,11 @@ export class Engine {
         const job = await this.readJob(jobId, client);
         throw new KeelError("job_already_finished", { id: jobId, state: job.state });
       }
-      await this.writeAudit(client, opts, auditChange("job.cancel", `job:${row.id}`, { previousState: row.previous_state }));
+      await this.writeAudit(
+        client,
+        opts,
+        auditChange("job.cancel", `job:${row.id}`, { previousState: row.previous_state }),
+      );
       return { id: row.id, previousState: row.previous_state };
     }, opts);
   }
@@ -521,7 +529,11 @@ export class Engine {
         if (n > 0) onProgress?.(total);
         if (n < 1000) break;
       }
-      await this.writeAudit(client, options, auditChange("queue.retry_dead", `queue:${queue}`, { retried: total }));
+      await this.writeAudit(
+        client,
+        options,
+        auditChange("queue.retry_dead", `queue:${queue}`, { retried: total }),
+      );
       return total;
     }, options);
   }
@@ -547,7 +559,11 @@ export class Engine {
         if (n > 0) onProgress?.(total);
         if (n < 1000) break;
       }
-      await this.writeAudit(client, options, auditChange("queue.purge_dead", `queue:${queue}`, { purged: total }));
+      await this.writeAudit(
+        client,
+        options,
+        auditChange("queue.purge_dead", `queue:${queue}`, { purged: total }),
+      );
       return total;
     }, options);
   }

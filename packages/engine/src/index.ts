@@ -10,7 +10,7 @@ export {
 } from "./audit/actions.js";
 export { type AuditEntry, AuditLog, type AuditRecord, type AuditStats } from "./audit/audit.js";
 export { Availability } from "./db/availability.js";
-export { type Client, type MutationOptions } from "./db/mutation.js";
+export type { Client, MutationOptions } from "./db/mutation.js";
 export {
   asDatabaseError,
   createPool,
