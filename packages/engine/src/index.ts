@@ -2,6 +2,7 @@
 
 export {
   AUDIT_ACTIONS,
+  type AnyAuditChange,
   type AuditAction,
   type AuditChange,
   type AuditDetails,

@@ -70,6 +70,13 @@ export interface AuditChange<A extends AuditAction = AuditAction> {
   details: AuditDetails[A];
 }
 
+/** Any one action's change, checked per action; actions without details may leave them out. */
+export type AnyAuditChange = {
+  [A in AuditAction]: AuditDetails[A] extends null
+    ? { action: A; target: string | null; details?: null }
+    : AuditChange<A>;
+}[AuditAction];
+
 /** Builds an audit change with its details checked against the action. */
 export function auditChange<A extends AuditAction>(
   action: A,
