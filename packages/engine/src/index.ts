@@ -1,8 +1,8 @@
 // The public API of @keel/engine. Everything else is internal.
 
 export {
-  AUDIT_ACTIONS,
   type AnyAuditChange,
+  AUDIT_ACTIONS,
   type AuditAction,
   type AuditChange,
   type AuditDetails,

@@ -81,7 +81,14 @@ export class Idempotency {
     options: { client?: Client } = {},
   ): Promise<void> {
     const { scope, key, fingerprint, response } = input;
-    const values = [scope, key, fingerprint, response.status, JSON.stringify(response.headers), response.body];
+    const values = [
+      scope,
+      key,
+      fingerprint,
+      response.status,
+      JSON.stringify(response.headers),
+      response.body,
+    ];
     if (options.client) await this.engine.runOn(options.client, "idempotency_finish", values);
     else await this.engine.run("idempotency_finish", values);
   }

@@ -75,7 +75,11 @@ export async function runIdempotent(
   try {
     response = await transaction(async (client) => {
       const out = await run(client);
-      const stored = { status: out.status, headers: { "content-type": JSON_TYPE }, body: JSON.stringify(out.body) };
+      const stored = {
+        status: out.status,
+        headers: { "content-type": JSON_TYPE },
+        body: JSON.stringify(out.body),
+      };
       await store.finish({ scope, key, fingerprint: fp, response: stored }, { client });
       return stored;
     });
