@@ -1,5 +1,5 @@
 -- retry_job: put dead or cancelled job $1 back in its queue with a fresh set of attempts.
--- Keeps the job id. Fails with a unique violation when its dedupe key is taken by a live job.
+-- Keeps the job id; returns its id and queue. Fails with a unique violation when its dedupe key is taken by a live job.
 with src as (
   delete from {{schema}}.job_history where id = $1 and state in ('dead', 'cancelled') returning *
 ),
@@ -15,4 +15,4 @@ ins as (
 wake as (
   select pg_notify({{channel}}, queue) from ins
 )
-select id from ins where (select count(*) from wake) >= 0
+select id, queue from ins where (select count(*) from wake) >= 0

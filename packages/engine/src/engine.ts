@@ -1,5 +1,7 @@
+import { type AuditChange, auditChange, jobDestination } from "./audit/actions.js";
 import { AuditLog } from "./audit/audit.js";
-import { asDatabaseError, createPool, type Pool, type PoolClient, transaction } from "./db/pool.js";
+import { type Client, engineActor, type MutationOptions } from "./db/mutation.js";
+import { asDatabaseError, createPool, type Pool, transaction } from "./db/pool.js";
 import { jobsChannel, loadStatements, quoteSchema, type Statement } from "./db/sql.js";
 import { STATEMENTS, type StatementName } from "./db/statements.js";
 import { KeelError } from "./errors.js";
@@ -45,6 +47,7 @@ export interface EngineOptions {
   payloadLimitBytes?: number;
   /** Connections in the engine's own pool. Default 10. */
   poolSize?: number;
+  /** Postgres application_name; also the default actor of audited changes (`engine:<name>`). Default `keel`. */
   applicationName?: string;
   /** Opening a connection, or waiting for a free one, fails after this. Default 5 s. */
   connectTimeoutMs?: number;
@@ -98,6 +101,8 @@ export class Engine {
   readonly channel: string;
   readonly stats: EngineStats = { staleLeaseRejections: 0 };
   readonly connectionString: string | undefined;
+  /** Who changes are recorded as when a mutation names no `by`: `engine:<applicationName>`. */
+  readonly actor: string;
   /** Kill switches (scheduling, enqueue:<queue>, process:<queue>). */
   readonly switches = new Switches(this);
   /** API tokens, stored hashed. */
@@ -126,6 +131,7 @@ export class Engine {
     this.channel = jobsChannel(schema);
     this.connectionString = options.connectionString;
     this.payloadLimitBytes = options.payloadLimitBytes ?? 1024 * 1024;
+    this.actor = engineActor(options.applicationName ?? "keel");
     this.sql = loadStatements(schema, STATEMENTS);
   }
 
@@ -170,7 +176,7 @@ export class Engine {
 
   /** Runs one named statement on a client, inside the caller's transaction. */
   async runOn<R extends object = Record<string, unknown>>(
-    client: PoolClient,
+    client: Client,
     name: StatementName,
     values: unknown[],
   ): Promise<R[]> {
@@ -179,19 +185,62 @@ export class Engine {
     return res.rows;
   }
 
-  /** Enqueues one job. See `enqueueMany` for batches in one round trip. */
-  async enqueue<P>(input: EnqueueInput<P>): Promise<EnqueueResult> {
-    const [result] = await this.enqueueMany([input]);
+  /**
+   * Runs `fn` in one transaction and returns its result: the caller's, when `options.client` is
+   * given (nothing is begun or committed here), else a new one on the engine's pool, committed
+   * when `fn` resolves and rolled back when it throws. Engine mutations given this client join it.
+   *
+   * @example
+   * await engine.transaction(async (client) => {
+   *   await client.query("insert into orders (id) values ($1)", [orderId]);
+   *   await engine.enqueue({ queue: "email", target: { handler: "orderConfirmation" }, payload: { orderId } }, { client });
+   * });
+   */
+  async transaction<T>(fn: (client: Client) => Promise<T>, options: { client?: Client } = {}): Promise<T> {
+    if (options.client) return fn(options.client);
+    return transaction(this.pool, fn);
+  }
+
+  /** @internal Writes the audit row of a change on `client`, in the change's transaction. */
+  async writeAudit(client: Client, options: MutationOptions, change: AuditChange): Promise<void> {
+    await this.auditLog.write(
+      {
+        actor: options.by ?? this.actor,
+        source: options.source ?? null,
+        action: change.action,
+        target: change.target,
+        details: change.details,
+      },
+      null,
+      client,
+    );
+  }
+
+  /**
+   * Enqueues one job. See `enqueueMany` for batches in one round trip. With `client` it joins the
+   * caller's transaction; with `by` an audit row `job.create` commits with it
+   * (an application's enqueue is not an operator's change, so it is audited only when it says who).
+   */
+  async enqueue<P>(input: EnqueueInput<P>, options: MutationOptions = {}): Promise<EnqueueResult> {
+    const [result] = await this.insertJobs([input], options, "job.create");
     return result as EnqueueResult;
   }
 
   /**
    * Enqueues many jobs in one statement: all are stored or none (on any invalid input nothing
-   * is written). Results come back in input order.
+   * is written). Results come back in input order. Options as for `enqueue` (`job.create_batch`).
    */
-  async enqueueMany(inputs: EnqueueInput[]): Promise<EnqueueResult[]> {
+  async enqueueMany(inputs: EnqueueInput[], options: MutationOptions = {}): Promise<EnqueueResult[]> {
     if (!Array.isArray(inputs))
       throw new KeelError("invalid_argument", { detail: "enqueueMany takes an array of jobs" });
+    return this.insertJobs(inputs, options, "job.create_batch");
+  }
+
+  private async insertJobs(
+    inputs: EnqueueInput[],
+    options: MutationOptions,
+    action: "job.create" | "job.create_batch",
+  ): Promise<EnqueueResult[]> {
     if (inputs.length === 0) return [];
     const rows = inputs.map((input, i) =>
       validateEnqueue(input, i, { payloadLimitBytes: this.payloadLimitBytes }),
@@ -209,24 +258,69 @@ export class Engine {
         unique.push(row);
       }
     }
-    await this.ensureQueues(unique.map((r) => r.queue));
-    const out = await this.run<{ ord: number; id: string; state: JobState; inserted: boolean }>("enqueue", [
-      JSON.stringify(unique),
-    ]);
-    if (out.length < unique.length) await this.explainRefusedBatch(unique);
-    const byOrd = new Map(out.map((r) => [r.ord, r]));
-    return rows.map((row) => {
-      const ord = alias.get(row.ord) ?? row.ord;
-      const r = byOrd.get(ord);
-      if (!r) throw new Error(`enqueue returned no row for job ${ord}`);
-      return { id: r.id, state: r.state, deduplicated: alias.has(row.ord) || !r.inserted };
-    });
+    const queues = [...new Set(unique.map((r) => r.queue))];
+    type Out = { ord: number; id: string; state: JobState; inserted: boolean };
+    const results = (out: Out[]): EnqueueResult[] => {
+      const byOrd = new Map(out.map((r) => [r.ord, r]));
+      return rows.map((row) => {
+        const ord = alias.get(row.ord) ?? row.ord;
+        const r = byOrd.get(ord);
+        if (!r) throw new Error(`enqueue returned no row for job ${ord}`);
+        return { id: r.id, state: r.state, deduplicated: alias.has(row.ord) || !r.inserted };
+      });
+    };
+    const json = JSON.stringify(unique);
+    if (!options.client && options.by === undefined) {
+      // The hot path: one autocommitted statement. An application's enqueue is not an operator's
+      // change, so it is audited only when it names who made it.
+      await this.ensureQueues(queues);
+      const out = await this.run<Out>("enqueue", [json]);
+      if (out.length < unique.length) await this.explainRefusedBatch(unique);
+      return results(out);
+    }
+    // Creating a missing queue is harmless, so it commits on its own, except in the caller's
+    // transaction, which must not see the engine's pool used.
+    if (!options.client) await this.ensureQueues(queues);
+    return this.transaction(async (client) => {
+      if (options.client) {
+        const missing = queues.filter((q) => !this.knownQueues.has(q));
+        if (missing.length > 0) await this.runOn(client, "ensure_queues", [missing]);
+      }
+      const out = await this.runOn<Out>(client, "enqueue", [json]);
+      if (out.length < unique.length) await this.explainRefusedBatch(unique, client);
+      const done = results(out);
+      if (options.by === undefined) return done;
+      const created = done.filter((r) => !r.deduplicated);
+      if (action === "job.create" && created.length === 1) {
+        const row = rows[0] as EnqueueRow;
+        const job = created[0] as EnqueueResult;
+        await this.writeAudit(
+          client,
+          options,
+          auditChange("job.create", `job:${job.id}`, jobDestination(row.queue, row.target)),
+        );
+      } else if (action === "job.create_batch" && created.length > 0) {
+        await this.writeAudit(
+          client,
+          options,
+          auditChange("job.create_batch", queues.length === 1 ? `queue:${queues[0]}` : null, {
+            count: done.length,
+            created: created.length,
+            queues: [...new Set(rows.map((r) => r.queue))],
+          }),
+        );
+      }
+      return done;
+    }, options);
   }
 
   /** The enqueue statement wrote nothing: find the switch that refused the batch. */
-  private async explainRefusedBatch(rows: EnqueueRow[]): Promise<never> {
+  private async explainRefusedBatch(rows: EnqueueRow[], client?: Client): Promise<never> {
     const queues = [...new Set(rows.map((r) => r.queue))];
-    const off = await this.switches.disabled(queues.map((q) => `enqueue:${q}`));
+    const names = queues.map((q) => `enqueue:${q}`);
+    const off = client
+      ? new Set((await this.runOn<{ name: string }>(client, "disabled_switches", [names])).map((r) => r.name))
+      : await this.switches.disabled(names);
     const queue = queues.find((q) => off.has(`enqueue:${q}`));
     if (queue !== undefined) throw new KeelError("enqueue_disabled", { queue });
     throw new Error("enqueue stored fewer jobs than it was given and no switch explains it");
@@ -362,67 +456,144 @@ export class Engine {
     return { requeued: row?.requeued ?? 0, dead: row?.dead ?? 0 };
   }
 
-  /** Cancels an unfinished job; a running job's worker loses its lease. */
-  async cancel(id: string, by = "operator"): Promise<{ id: string; previousState: JobState }> {
+  /**
+   * Cancels an unfinished job; a running job's worker loses its lease. Audited (`job.cancel`)
+   * in the same transaction; a string is taken as `by`.
+   */
+  async cancel(
+    id: string,
+    options: MutationOptions | string = {},
+  ): Promise<{ id: string; previousState: JobState }> {
+    const opts = typeof options === "string" ? { by: options } : options;
     const jobId = parseJobId(id);
-    const [row] = await this.run<{ id: string; previous_state: JobState }>("cancel", [jobId, by]);
-    if (row) return { id: row.id, previousState: row.previous_state };
-    const job = await this.getJob(jobId);
-    throw new KeelError("job_already_finished", { id: jobId, state: job.state });
+    return this.transaction(async (client) => {
+      const [row] = await this.runOn<{ id: string; previous_state: JobState }>(client, "cancel", [
+        jobId,
+        opts.by ?? this.actor,
+      ]);
+      if (!row) {
+        const job = await this.readJob(jobId, client);
+        throw new KeelError("job_already_finished", { id: jobId, state: job.state });
+      }
+      await this.writeAudit(
+        client,
+        opts,
+        auditChange("job.cancel", `job:${row.id}`, { previousState: row.previous_state }),
+      );
+      return { id: row.id, previousState: row.previous_state };
+    }, opts);
   }
 
-  /** Puts a dead or cancelled job back with a fresh set of attempts, keeping its id. */
-  async retry(id: string): Promise<{ id: string }> {
+  /** Puts a dead or cancelled job back with a fresh set of attempts, keeping its id. Audited (`job.retry`). */
+  async retry(id: string, options: MutationOptions = {}): Promise<{ id: string }> {
     const jobId = parseJobId(id);
-    const [row] = await this.run<{ id: string }>("retry_job", [jobId]).catch(async (err: unknown) => {
-      // The unique index on (queue, dedupe_key) of unfinished jobs.
-      if ((err as { code?: string }).code !== "23505") throw err;
-      const job = await this.getJob(jobId);
-      throw new KeelError("dedupe_key_taken", { id: jobId, queue: job.queue, dedupeKey: job.dedupeKey });
-    });
-    if (row) return row;
-    const job = await this.getJob(jobId);
-    throw new KeelError("job_not_retryable", { id: jobId, state: job.state });
+    return this.transaction(async (client) => {
+      // A savepoint keeps the transaction usable after a refused retry, to say why (and the
+      // caller's transaction alive).
+      await client.query("savepoint keel_retry");
+      let row: { id: string; queue: string } | undefined;
+      try {
+        [row] = await this.runOn<{ id: string; queue: string }>(client, "retry_job", [jobId]);
+      } catch (err) {
+        // The unique index on (queue, dedupe_key) of unfinished jobs.
+        if ((err as { code?: string }).code !== "23505") throw err;
+        await client.query("rollback to savepoint keel_retry");
+        const job = await this.readJob(jobId, client);
+        throw new KeelError("dedupe_key_taken", { id: jobId, queue: job.queue, dedupeKey: job.dedupeKey });
+      }
+      await client.query("release savepoint keel_retry");
+      if (!row) {
+        const job = await this.readJob(jobId, client);
+        throw new KeelError("job_not_retryable", { id: jobId, state: job.state });
+      }
+      await this.writeAudit(client, options, auditChange("job.retry", `job:${row.id}`, { queue: row.queue }));
+      return { id: row.id };
+    }, options);
   }
 
-  /** Retries every dead job of a queue, in batches; returns how many went back. */
-  async retryDead(queue: string, onProgress?: (retried: number) => void): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const [row] = await this.run<{ retried: number }>("retry_dead", [queue, 1000]);
-      const n = row?.retried ?? 0;
-      total += n;
-      if (n > 0) onProgress?.(total);
-      if (n < 1000) return total;
-    }
+  /**
+   * Retries every dead job of a queue, in batches of one transaction (with its `queue.retry_dead`
+   * audit row); returns how many went back.
+   */
+  async retryDead(
+    queue: string,
+    onProgress?: (retried: number) => void,
+    options: MutationOptions = {},
+  ): Promise<number> {
+    return this.transaction(async (client) => {
+      let total = 0;
+      for (;;) {
+        const [row] = await this.runOn<{ retried: number }>(client, "retry_dead", [queue, 1000]);
+        const n = row?.retried ?? 0;
+        total += n;
+        if (n > 0) onProgress?.(total);
+        if (n < 1000) break;
+      }
+      await this.writeAudit(
+        client,
+        options,
+        auditChange("queue.retry_dead", `queue:${queue}`, { retried: total }),
+      );
+      return total;
+    }, options);
   }
 
-  /** Deletes every dead job of a queue with its attempts, in batches; returns how many went. */
-  async purgeDead(queue: string, onProgress?: (purged: number) => void): Promise<number> {
-    let total = 0;
-    for (;;) {
-      // Retention's statement with a zero window: every dead job of the queue.
-      const [row] = await this.run<{ deleted: number }>("retention_delete", [queue, ["dead"], 0, 1000]);
-      const n = row?.deleted ?? 0;
-      total += n;
-      if (n > 0) onProgress?.(total);
-      if (n < 1000) return total;
-    }
+  /** Deletes every dead job of a queue with its attempts, in batches of one transaction (audited); returns how many went. */
+  async purgeDead(
+    queue: string,
+    onProgress?: (purged: number) => void,
+    options: MutationOptions = {},
+  ): Promise<number> {
+    return this.transaction(async (client) => {
+      let total = 0;
+      for (;;) {
+        // Retention's statement with a zero window: every dead job of the queue.
+        const [row] = await this.runOn<{ deleted: number }>(client, "retention_delete", [
+          queue,
+          ["dead"],
+          0,
+          1000,
+        ]);
+        const n = row?.deleted ?? 0;
+        total += n;
+        if (n > 0) onProgress?.(total);
+        if (n < 1000) break;
+      }
+      await this.writeAudit(
+        client,
+        options,
+        auditChange("queue.purge_dead", `queue:${queue}`, { purged: total }),
+      );
+      return total;
+    }, options);
   }
 
-  /** Stops claims of a queue in every process; running jobs finish. */
-  async pauseQueue(name: string): Promise<void> {
-    await this.setPaused(name, true);
+  /** Stops claims of a queue in every process; running jobs finish. Audited (`queue.pause`). */
+  async pauseQueue(name: string, options: MutationOptions = {}): Promise<{ wasPaused: boolean }> {
+    return this.setPaused(name, true, options);
   }
 
-  /** Lets workers claim from a queue again and wakes them. */
-  async resumeQueue(name: string): Promise<void> {
-    await this.setPaused(name, false);
+  /** Lets workers claim from a queue again and wakes them (at commit). Audited (`queue.resume`). */
+  async resumeQueue(name: string, options: MutationOptions = {}): Promise<{ wasPaused: boolean }> {
+    return this.setPaused(name, false, options);
   }
 
-  private async setPaused(name: string, paused: boolean): Promise<void> {
-    const rows = await this.run("set_queue_paused", [name, paused]);
-    if (rows.length === 0) throw new KeelError("queue_not_found", { queue: name });
+  private async setPaused(
+    name: string,
+    paused: boolean,
+    options: MutationOptions,
+  ): Promise<{ wasPaused: boolean }> {
+    return this.transaction(async (client) => {
+      const [row] = await this.runOn<{ was_paused: boolean }>(client, "set_queue_paused", [name, paused]);
+      if (!row) throw new KeelError("queue_not_found", { queue: name });
+      const wasPaused = row.was_paused;
+      await this.writeAudit(
+        client,
+        options,
+        auditChange(paused ? "queue.pause" : "queue.resume", `queue:${name}`, { wasPaused }),
+      );
+      return { wasPaused };
+    }, options);
   }
 
   /** Creates a queue or replaces its settings; unspecified settings take their defaults. */
@@ -443,11 +614,15 @@ export class Engine {
 
   /** A job with all its recorded attempts. */
   async getJob(id: string): Promise<JobRecord> {
-    const jobId = parseJobId(id);
-    const [row] = await this.run<JobRow>("get_job", [jobId]);
+    return this.readJob(parseJobId(id));
+  }
+
+  private async readJob(jobId: string, client?: Client): Promise<JobRecord> {
+    const read = <R extends object>(name: StatementName) =>
+      client ? this.runOn<R>(client, name, [jobId]) : this.run<R>(name, [jobId]);
+    const [row] = await read<JobRow>("get_job");
     if (!row) throw new KeelError("job_not_found", { id: jobId });
-    const attempts = await this.run<AttemptRow>("job_attempts", [jobId]);
-    return toJobRecord(row, attempts);
+    return toJobRecord(row, await read<AttemptRow>("job_attempts"));
   }
 
   /**

@@ -1,7 +1,17 @@
 // The public API of @keel/engine. Everything else is internal.
 
+export {
+  type AnyAuditChange,
+  AUDIT_ACTIONS,
+  type AuditAction,
+  type AuditChange,
+  type AuditDetails,
+  auditChange,
+  jobDestination,
+} from "./audit/actions.js";
 export { type AuditEntry, AuditLog, type AuditRecord, type AuditStats } from "./audit/audit.js";
 export { Availability } from "./db/availability.js";
+export type { Client, MutationOptions } from "./db/mutation.js";
 export {
   asDatabaseError,
   createPool,

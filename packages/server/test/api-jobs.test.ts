@@ -45,7 +45,7 @@ describe("POST /v1/jobs", () => {
     });
     const entry = await lastAudit();
     assert.equal(entry?.action, "job.create");
-    assert.equal(entry?.actor, "admin");
+    assert.equal(entry?.actor, "api:token:admin");
     assert.equal(entry?.source, "127.0.0.1");
     assert.equal(entry?.target, `job:${res.json().id}`);
     assert.deepEqual(entry?.details, { queue: "audited", url: "https://hooks.example.com" });

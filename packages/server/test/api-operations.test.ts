@@ -76,7 +76,7 @@ describe("switches", () => {
     const res = await call("PUT", "/v1/switches/enqueue:mail", { enabled: false, reason: "incident 42" });
     assert.equal(res.statusCode, 200);
     assert.equal(res.json().enabled, false);
-    assert.equal(res.json().updatedBy, "admin");
+    assert.equal(res.json().updatedBy, "api:token:admin");
     const list = (await call("GET", "/v1/switches")).json().switches;
     assert.deepEqual(
       list.map((s: { name: string; enabled: boolean; reason: string }) => [s.name, s.enabled, s.reason]),
@@ -112,7 +112,7 @@ describe("tokens", () => {
     assert.ok(!list.body.includes(token));
     assert.equal(list.json().tokens.find((t: { id: string }) => t.id === id)?.name, "ci");
     const revoked = await call("DELETE", `/v1/tokens/${id}`);
-    assert.equal(revoked.json().revokedBy, "admin");
+    assert.equal(revoked.json().revokedBy, "api:token:admin");
     assert.match(revoked.json().revokedAt, /Z$/);
     assert.deepEqual(await lastAudit().then((e) => [e?.action, e?.target]), ["token.revoke", `token:${id}`]);
     assert.equal((await call("DELETE", "/v1/tokens/99999")).json().error.code, "token_not_found");
@@ -191,7 +191,7 @@ describe("the audit log", () => {
       assert.ok(res.statusCode < 300, `${operationId}: ${res.body}`);
       const entry = await lastAudit();
       assert.equal(entry?.action, action);
-      assert.equal(entry?.actor, "admin");
+      assert.equal(entry?.actor, "api:token:admin");
       assert.equal(entry?.source, "127.0.0.1");
     }
   });

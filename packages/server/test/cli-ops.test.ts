@@ -135,8 +135,8 @@ describe("keel queues", () => {
     assert.deepEqual(
       audits.map((a) => [a.actor, a.details]),
       [
-        [ACTOR, { retried: 1500, stillDead: 0 }],
-        [ACTOR, { retried: 1500, stillDead: 0 }],
+        [ACTOR, { retried: 1500 }],
+        [ACTOR, { retried: 1500 }],
       ],
     );
   });

@@ -1,3 +1,4 @@
+import type { Client } from "../db/mutation.js";
 import { isConnectionError } from "../db/pool.js";
 import type { Engine } from "../engine.js";
 
@@ -48,20 +49,27 @@ export class AuditLog {
 
   constructor(private readonly engine: Engine) {}
 
-  /** Writes one entry now; rejects when Postgres does not take it. */
-  async write(entry: AuditEntry, at: Date | null = null): Promise<void> {
-    await this.engine.run("audit", [
+  /**
+   * Writes one entry now; rejects when Postgres does not take it. With `client`, inside that
+   * client's transaction: the entry commits or rolls back with the change made there.
+   */
+  async write(entry: AuditEntry, at: Date | null = null, client?: Client): Promise<void> {
+    const values = [
       entry.actor,
       entry.action,
       entry.target ?? null,
       entry.source ?? null,
       entry.details ? JSON.stringify(entry.details) : null,
       at,
-    ]);
+    ];
+    if (client) await this.engine.runOn(client, "audit", values);
+    else await this.engine.run("audit", values);
   }
 
   /**
-   * Writes the entry of a change that is already made. When Postgres cannot be reached the
+   * Writes the entry of a change that is already made and committed on its own (the engine's
+   * mutations write theirs in the change's transaction instead, and need none of this).
+   * When Postgres cannot be reached the
    * entry is kept in this process and retried with backoff until it is written (with the time
    * of the change), so a fault between a change and its audit entry does not lose the entry
    * while the process lives; failures and drops are counted in `stats`. Resolves true when it

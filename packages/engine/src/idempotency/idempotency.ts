@@ -1,3 +1,4 @@
+import type { Client } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
 
@@ -71,22 +72,25 @@ export class Idempotency {
     };
   }
 
-  /** Stores the response of the request that began with `begin`. */
-  async finish(input: {
-    scope: string;
-    key: string;
-    fingerprint: string;
-    response: StoredResponse;
-  }): Promise<void> {
+  /**
+   * Stores the response of the request that began with `begin`. With `client`, in that
+   * client's transaction: the record commits with the change the request made, or neither does.
+   */
+  async finish(
+    input: { scope: string; key: string; fingerprint: string; response: StoredResponse },
+    options: { client?: Client } = {},
+  ): Promise<void> {
     const { scope, key, fingerprint, response } = input;
-    await this.engine.run("idempotency_finish", [
+    const values = [
       scope,
       key,
       fingerprint,
       response.status,
       JSON.stringify(response.headers),
       response.body,
-    ]);
+    ];
+    if (options.client) await this.engine.runOn(options.client, "idempotency_finish", values);
+    else await this.engine.run("idempotency_finish", values);
   }
 
   /** Deletes expired records in batches (run by maintenance). */

@@ -1,3 +1,5 @@
+import { auditChange } from "../audit/actions.js";
+import type { MutationOptions } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
 import { QUEUE_NAME } from "../queue/validate.js";
@@ -27,20 +29,29 @@ export function validateSwitchName(name: string): void {
  * enqueues read them in the same statement, so a change holds at once everywhere.
  *
  * @example
- * await engine.switches.set("process:email", false, { actor: "ops@example.com", reason: "poisoned queue" });
+ * await engine.switches.set("process:email", false, { by: "cli:ops@bastion", reason: "poisoned queue" });
  */
 export class Switches {
   constructor(private readonly engine: Engine) {}
 
-  async set(name: string, enabled: boolean, by: { actor: string; reason?: string | null }): Promise<Switch> {
+  /**
+   * Turns a switch on or off, with its `switch.set` audit row in the same transaction (the
+   * caller's with `client`: replicas hear of it at commit). `actor` is the older name of `by`.
+   */
+  async set(
+    name: string,
+    enabled: boolean,
+    options: MutationOptions & { reason?: string | null; actor?: string } = {},
+  ): Promise<Switch> {
     validateSwitchName(name);
-    const [row] = await this.engine.run<SwitchRow>("set_switch", [
-      name,
-      enabled,
-      by.actor,
-      by.reason ?? null,
-    ]);
-    return toSwitch(row as SwitchRow);
+    const by = options.by ?? options.actor ?? this.engine.actor;
+    const reason = options.reason ?? null;
+    return this.engine.transaction(async (client) => {
+      const [row] = await this.engine.runOn<SwitchRow>(client, "set_switch", [name, enabled, by, reason]);
+      const change = auditChange("switch.set", `switch:${name}`, { enabled, reason });
+      await this.engine.writeAudit(client, { ...options, by }, change);
+      return toSwitch(row as SwitchRow);
+    }, options);
   }
 
   /** Every switch that has been set (on or off). */

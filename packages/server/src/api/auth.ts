@@ -9,7 +9,7 @@ import { contractOf } from "./route.js";
 export interface Principal {
   /** `admin` for the bootstrap token, else the token id: the Idempotency-Key scope. */
   id: string;
-  /** As written to the audit log: `admin` or `token:<name>`. */
+  /** As written to the audit log: `api:token:<id>` (`api:token:admin` for the bootstrap token). */
   actor: string;
   scopes: readonly Scope[];
 }
@@ -23,7 +23,7 @@ export interface AuthOptions {
 }
 
 const BEARER = /^Bearer +(\S+) *$/i;
-const ADMIN: Principal = { id: "admin", actor: "admin", scopes: ["admin"] };
+const ADMIN: Principal = { id: "admin", actor: "api:token:admin", scopes: ["admin"] };
 
 /** True when a principal with `scopes` may use a route that needs `needed`. */
 export function allows(scopes: readonly Scope[], needed: Scope): boolean {
@@ -49,7 +49,7 @@ export function createAuth(options: AuthOptions) {
     // Equal-length digests: the comparison time says nothing about the admin token.
     if (adminDigest && timingSafeEqual(hashToken(token), adminDigest)) return ADMIN;
     const info = await options.engine.tokens.verify(token);
-    return info ? { id: info.id, actor: `token:${info.name}`, scopes: info.scopes } : null;
+    return info ? { id: info.id, actor: `api:token:${info.id}`, scopes: info.scopes } : null;
   }
 
   async function authenticate(request: FastifyRequest): Promise<void> {

@@ -1,13 +1,19 @@
 import { createHash } from "node:crypto";
-import type { BeginInput, BeginResult, StoredResponse } from "@keel/engine";
+import type { BeginInput, BeginResult, Client, StoredResponse } from "@keel/engine";
 import type { IdempotencyOutcome } from "@keel/sdk";
 import { ApiError, type ErrorReply } from "./errors.js";
 
 /** The part of `engine.idempotency` the API uses. */
 export interface IdempotencyStore {
   begin(input: BeginInput): Promise<BeginResult>;
-  finish(input: { scope: string; key: string; fingerprint: string; response: StoredResponse }): Promise<void>;
+  finish(
+    input: { scope: string; key: string; fingerprint: string; response: StoredResponse },
+    options?: { client?: Client },
+  ): Promise<void>;
 }
+
+/** Runs a function in one Postgres transaction (`engine.transaction`). */
+export type Transaction = <T>(fn: (client: Client) => Promise<T>) => Promise<T>;
 
 export interface IdempotentRequest {
   /** The principal's id: two clients' keys never collide. */
@@ -23,19 +29,23 @@ const JSON_TYPE = "application/json; charset=utf-8";
 
 /**
  * Runs `run` once per Idempotency-Key (IETF draft): a retry after it finished gets the stored
- * response, a retry while it runs a 409, the key with another request a 422. Errors below 500
- * are stored too (the same request fails the same way); 5xx are not, so a retry after the
- * outage runs again once the key's lock lapses (engine default: 60 s). `onOutcome` hears what
- * happened, once per request (`keel_idempotency_requests_total{outcome}`).
+ * response, a retry while it runs a 409, the key with another request a 422. `run` gets the
+ * client of one transaction in which it makes its change (and its audit row) and the response
+ * is stored: a crash or failure anywhere before the commit leaves neither, so the retry that
+ * takes the key over once its lock lapses (engine default: 60 s) makes the change once.
+ * Errors below 500 are stored too (the same request fails the same way), after the rollback;
+ * 5xx are not. `onOutcome` hears what happened, once per request
+ * (`keel_idempotency_requests_total{outcome}`).
  *
  * @example
- * const out = await runIdempotent(engine.idempotency, req, () => create(), describe);
+ * const out = await runIdempotent(engine.idempotency, req, (client) => create(client), (fn) => engine.transaction(fn), describe, logFailure);
  * reply.code(out.response.status).send(out.response.body);
  */
 export async function runIdempotent(
   store: IdempotencyStore,
   request: IdempotentRequest,
-  run: () => Promise<{ status: number; body: unknown }>,
+  run: (client: Client) => Promise<{ status: number; body: unknown }>,
+  transaction: Transaction,
   describe: (err: unknown) => ErrorReply,
   onFinishFailed: (err: unknown) => void,
   onOutcome: (outcome: IdempotencyOutcome) => void = () => {},
@@ -63,8 +73,16 @@ export async function runIdempotent(
   onOutcome("started");
   let response: StoredResponse;
   try {
-    const out = await run();
-    response = { status: out.status, headers: { "content-type": JSON_TYPE }, body: JSON.stringify(out.body) };
+    response = await transaction(async (client) => {
+      const out = await run(client);
+      const stored = {
+        status: out.status,
+        headers: { "content-type": JSON_TYPE },
+        body: JSON.stringify(out.body),
+      };
+      await store.finish({ scope, key, fingerprint: fp, response: stored }, { client });
+      return stored;
+    });
   } catch (err) {
     const described = describe(err);
     if (described.status < 500) {
@@ -77,8 +95,6 @@ export async function runIdempotent(
     }
     throw err;
   }
-  // The work is done: a failure to store the response must not turn it into an error.
-  await store.finish({ scope, key, fingerprint: fp, response }).catch(onFinishFailed);
   return { response, replayed: false };
 }
 

@@ -11,7 +11,7 @@ import { ApiError, describeError } from "./errors.js";
 import { FailureLimiter, type FailureLimiterOptions } from "./failure-limiter.js";
 import { runIdempotent } from "./idempotency.js";
 import { buildOpenApi } from "./openapi.js";
-import { mounter, type Runner } from "./route.js";
+import { type Call, type Contract, mounter, type Runner } from "./route.js";
 import { accessRoutes } from "./routes/access.js";
 import type { RouteDeps } from "./routes/deps.js";
 import { intakeRoutes } from "./routes/intake.js";
@@ -49,6 +49,11 @@ export interface ApiOptions {
 
 const MiB = 1024 * 1024;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Who a request's changes are recorded as: `api:token:<id>`. */
+function actorOf(call: Call<Contract>): string {
+  return call.principal?.actor ?? "api:anonymous";
+}
 
 /** A caller's `x-request-id` when it is a plain token, else a new UUID. */
 function requestId(req: IncomingMessage): string {
@@ -93,7 +98,11 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
           path: request.url.split("?")[0] as string,
           body: call.body,
         },
-        run,
+        (client) => {
+          call.client = client;
+          return run();
+        },
+        (fn) => engine.transaction(fn),
         (err) => describeError(err, request, production),
         (err) => log(request).error({ err }, "could not store the Idempotency-Key response"),
         (outcome) => options.metrics?.idempotencyRequests.inc({ outcome }),
@@ -132,13 +141,13 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
       });
       v1.addHook("onRequest", auth.authenticate);
 
-      const audit: RouteDeps["audit"] = async (call, entry) => {
+      // Changes the engine's mutations make are audited by them (RouteDeps.as); this writes the
+      // entry of the others: in the request's transaction when it has one, else after the change.
+      const audit: RouteDeps["audit"] = async (call, change) => {
+        const entry = { actor: actorOf(call), source: call.request.ip, ...change };
+        if (call.client) return engine.auditLog.write(entry, null, call.client);
         try {
-          const written = await engine.auditLog.record({
-            actor: call.principal?.actor ?? "anonymous",
-            source: call.request.ip,
-            ...entry,
-          });
+          const written = await engine.auditLog.record(entry);
           if (!written) {
             log(call.request).warn(
               { action: entry.action },
@@ -158,7 +167,12 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
         reply.header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'");
         return { status: 200, body: page };
       });
-      const deps: RouteDeps = { engine, mount, audit, targetVariables: options.targetVariables ?? [] };
+      const as: RouteDeps["as"] = (call) => ({
+        by: actorOf(call),
+        source: call.request.ip,
+        ...(call.client ? { client: call.client } : {}),
+      });
+      const deps: RouteDeps = { engine, mount, audit, as, targetVariables: options.targetVariables ?? [] };
       jobRoutes(deps);
       operationRoutes(deps);
       scheduleRoutes(deps);

@@ -1,4 +1,4 @@
-import type { Scope } from "@keel/engine";
+import type { Client, Scope } from "@keel/engine";
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from "fastify";
 import type { z } from "zod/v4";
 import type { Principal } from "./auth.js";
@@ -65,6 +65,11 @@ export interface Call<C extends Contract> {
   principal: Principal | null;
   request: FastifyRequest;
   reply: FastifyReply;
+  /**
+   * The transaction the request's change joins, when the runner opened one (an Idempotency-Key
+   * request: its record commits with the change); else each engine mutation is its own.
+   */
+  client?: Client;
 }
 
 export type Handler<C extends Contract> = (call: Call<C>) => Promise<Result<C>>;

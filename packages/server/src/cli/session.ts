@@ -1,5 +1,12 @@
 import { hostname, userInfo } from "node:os";
-import { Engine, isKeelError, KeelError } from "@keel/engine";
+import {
+  type AnyAuditChange,
+  type AuditAction,
+  Engine,
+  isKeelError,
+  KeelError,
+  type MutationOptions,
+} from "@keel/engine";
 import pino, { type Logger } from "pino";
 import { loadEnv } from "../config/env.js";
 import type { Database } from "../runtime/database.js";
@@ -10,8 +17,18 @@ export interface Session {
   engine: Engine;
   /** `cli:<os user>@<hostname>`, recorded in the audit log and as the author of changes. */
   actor: string;
-  /** Writes one audit entry for a change this command made. */
-  audit(action: string, target: string, details?: Record<string, unknown>): Promise<void>;
+  /** The options of engine mutations this command makes: they write their own audit rows. */
+  as: MutationOptions;
+  /** Writes the audit entry of a change that is not an engine mutation (schedules, tokens, events). */
+  audit<A extends AuditAction>(
+    action: A,
+    target: string,
+    ...details: Extract<AnyAuditChange, { action: A }>["details"] extends infer D
+      ? undefined extends D
+        ? []
+        : [details: D]
+      : never
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -47,8 +64,15 @@ function sessionOn(engine: Engine, database: Database): Session {
   return {
     engine,
     actor,
-    audit: (action, target, details) =>
-      engine.auditLog.write({ actor, action, target, source: host, details: details ?? null }),
+    as: { by: actor, source: host },
+    audit: (action, target, ...rest: unknown[]) =>
+      engine.auditLog.write({
+        actor,
+        action,
+        target,
+        source: host,
+        details: (rest[0] as Record<string, unknown> | undefined) ?? null,
+      }),
     close: async () => {
       await engine.close();
       await database.stop();

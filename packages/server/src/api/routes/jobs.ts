@@ -14,36 +14,20 @@ function toEnqueueInput(job: JobBody): EnqueueInput {
   return delay === undefined ? rest : { ...rest, delayMs: delay };
 }
 
-/** What the audit log keeps of a job: where it goes, never its payload or headers. */
-function describeJob(job: JobBody): Record<string, unknown> {
-  const queue = job.queue ?? "default";
-  if ("handler" in job.target) return { queue, handler: job.target.handler };
-  return { queue, url: new URL(job.target.url).origin };
-}
-
-export function jobRoutes({ engine, mount, audit, targetVariables }: RouteDeps): void {
+// Every change here is an engine mutation given `as(call)`: its audit row (the engine's one
+// shape for the action) commits with it, and with the Idempotency-Key record when there is one.
+export function jobRoutes({ engine, mount, as, targetVariables }: RouteDeps): void {
   mount(createJob)(async (call) => {
     checkTargetVariables(call.body.target, targetVariables, "target");
-    const result = await engine.enqueue(toEnqueueInput(call.body));
-    if (result.deduplicated) return { status: 200, body: result };
-    await audit(call, { action: "job.create", target: `job:${result.id}`, details: describeJob(call.body) });
-    return { status: 201, body: result };
+    const result = await engine.enqueue(toEnqueueInput(call.body), as(call));
+    return { status: result.deduplicated ? 200 : 201, body: result };
   });
 
   mount(createJobs)(async (call) => {
     for (const [i, job] of call.body.jobs.entries()) {
       checkTargetVariables(job.target, targetVariables, `jobs.${i}.target`);
     }
-    const results = await engine.enqueueMany(call.body.jobs.map(toEnqueueInput));
-    const created = results.filter((r) => !r.deduplicated).length;
-    if (created > 0) {
-      const queues = [...new Set(call.body.jobs.map((j) => j.queue ?? "default"))];
-      await audit(call, {
-        action: "job.create_batch",
-        target: queues.length === 1 ? `queue:${queues[0]}` : null,
-        details: { count: results.length, created, queues },
-      });
-    }
+    const results = await engine.enqueueMany(call.body.jobs.map(toEnqueueInput), as(call));
     return { status: 201, body: { jobs: results } };
   });
 
@@ -63,15 +47,13 @@ export function jobRoutes({ engine, mount, audit, targetVariables }: RouteDeps):
 
   mount(retryJob)(async (call) => {
     const { id } = call.params;
-    await engine.retry(id);
-    await audit(call, { action: "job.retry", target: `job:${id}` });
+    await engine.retry(id, as(call));
     return { status: 200, body: { id } };
   });
 
   mount(cancelJob)(async (call) => {
     const { id } = call.params;
-    const { previousState } = await engine.cancel(id, call.principal?.actor ?? "api");
-    await audit(call, { action: "job.cancel", target: `job:${id}`, details: { previousState } });
+    const { previousState } = await engine.cancel(id, as(call));
     return { status: 200, body: { id, state: "cancelled", previousState } };
   });
 }

@@ -11,7 +11,8 @@ import { presentQueue, presentSwitch } from "../present.js";
 import type { RouteDeps } from "./deps.js";
 
 /** Queues and kill switches: the operator's levers. */
-export function operationRoutes({ engine, mount, audit }: RouteDeps): void {
+// Engine mutations given `as(call)` write their own audit rows in their transaction.
+export function operationRoutes({ engine, mount, as }: RouteDeps): void {
   mount(listQueues)(async () => ({
     status: 200,
     body: { queues: (await engine.listQueues()).map(presentQueue) },
@@ -19,29 +20,25 @@ export function operationRoutes({ engine, mount, audit }: RouteDeps): void {
 
   mount(pauseQueue)(async (call) => {
     const { name } = call.params;
-    await engine.pauseQueue(name);
-    await audit(call, { action: "queue.pause", target: `queue:${name}` });
+    await engine.pauseQueue(name, as(call));
     return { status: 200, body: { name, paused: true } };
   });
 
   mount(resumeQueue)(async (call) => {
     const { name } = call.params;
-    await engine.resumeQueue(name);
-    await audit(call, { action: "queue.resume", target: `queue:${name}` });
+    await engine.resumeQueue(name, as(call));
     return { status: 200, body: { name, paused: false } };
   });
 
   mount(retryDead)(async (call) => {
     const { name } = call.params;
-    const retried = await engine.retryDead(name);
-    await audit(call, { action: "queue.retry_dead", target: `queue:${name}`, details: { retried } });
+    const retried = await engine.retryDead(name, undefined, as(call));
     return { status: 200, body: { queue: name, retried } };
   });
 
   mount(purgeDead)(async (call) => {
     const { name } = call.params;
-    const purged = await engine.purgeDead(name);
-    await audit(call, { action: "queue.purge_dead", target: `queue:${name}`, details: { purged } });
+    const purged = await engine.purgeDead(name, undefined, as(call));
     return { status: 200, body: { queue: name, purged } };
   });
 
@@ -53,13 +50,7 @@ export function operationRoutes({ engine, mount, audit }: RouteDeps): void {
   mount(setSwitch)(async (call) => {
     const { name } = call.params;
     const { enabled, reason } = call.body;
-    const actor = call.principal?.actor ?? "api";
-    const stored = await engine.switches.set(name, enabled, { actor, reason: reason ?? null });
-    await audit(call, {
-      action: "switch.set",
-      target: `switch:${name}`,
-      details: { enabled, reason: reason ?? null },
-    });
+    const stored = await engine.switches.set(name, enabled, { ...as(call), reason: reason ?? null });
     return { status: 200, body: presentSwitch(stored) };
   });
 }

@@ -61,9 +61,8 @@ export function jobsCommand(): Command {
   ).action((id: string, flags: JsonFlag) =>
     runOperator(flags, async (session, out) => {
       const { engine } = session;
-      await engine.retry(id);
+      await engine.retry(id, session.as);
       const job = await engine.getJob(id);
-      await session.audit("job.retry", `job:${job.id}`, { queue: job.queue });
       out.result(
         { id: job.id, queue: job.queue, state: job.state },
         () =>
@@ -75,8 +74,7 @@ export function jobsCommand(): Command {
   leaf(jobs, "cancel <id>", "Cancel an unfinished job; a running job's worker loses its lease.").action(
     (id: string, flags: JsonFlag) =>
       runOperator(flags, async (session, out) => {
-        const { id: jobId, previousState } = await session.engine.cancel(id, session.actor);
-        await session.audit("job.cancel", `job:${jobId}`, { previousState });
+        const { id: jobId, previousState } = await session.engine.cancel(id, session.as);
         out.result({ id: jobId, state: "cancelled", previousState }, () =>
           previousState === "running"
             ? `Job ${jobId} cancelled while running: its worker loses the lease and its result is discarded.`

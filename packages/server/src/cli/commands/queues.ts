@@ -50,12 +50,11 @@ export function queuesCommand(): Command {
       bar?.update(0);
       let retried: number;
       try {
-        retried = await session.engine.retryDead(name, (n) => bar?.update(n));
+        retried = await session.engine.retryDead(name, (n) => bar?.update(n), session.as);
       } finally {
         bar?.clear();
       }
       const stillDead = (await findQueue(session, name)).counts.dead;
-      await session.audit("queue.retry_dead", `queue:${name}`, { retried, stillDead });
       out.result({ queue: name, retried, stillDead }, () => {
         const done =
           retried === 0
@@ -73,8 +72,7 @@ export function queuesCommand(): Command {
     (name: string, flags: JsonFlag) =>
       runOperator(flags, async (session, out) => {
         await findQueue(session, name);
-        const purged = await session.engine.purgeDead(name);
-        await session.audit("queue.purge_dead", `queue:${name}`, { purged });
+        const purged = await session.engine.purgeDead(name, undefined, session.as);
         out.result({ queue: name, purged }, () =>
           purged === 0 ? `Queue ${name} had no dead jobs.` : `Deleted ${purged} dead jobs of queue ${name}.`,
         );
@@ -86,10 +84,10 @@ export function queuesCommand(): Command {
 
 async function setPaused(session: Session, out: Output, name: string, paused: boolean): Promise<void> {
   const { engine } = session;
-  const wasPaused = (await findQueue(session, name)).paused;
-  if (paused) await engine.pauseQueue(name);
-  else await engine.resumeQueue(name);
-  await session.audit(paused ? "queue.pause" : "queue.resume", `queue:${name}`, { wasPaused });
+  await findQueue(session, name);
+  const { wasPaused } = paused
+    ? await engine.pauseQueue(name, session.as)
+    : await engine.resumeQueue(name, session.as);
   out.result({ queue: name, paused, wasPaused }, () => {
     if (paused === wasPaused) return `Queue ${name} was already ${paused ? "paused" : "active"}.`;
     return paused

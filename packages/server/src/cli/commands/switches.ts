@@ -28,8 +28,7 @@ export function switchesCommand(): Command {
       runOperator(flags, async (session, out) => {
         const enabled = state === "on";
         const reason = flags.reason ?? null;
-        const changed = await session.engine.switches.set(name, enabled, { actor: session.actor, reason });
-        await session.audit("switch.set", `switch:${name}`, { enabled, reason });
+        const changed = await session.engine.switches.set(name, enabled, { ...session.as, reason });
         out.result(
           changed,
           () => `Switch ${changed.name} is ${state}${reason ? ` (${clean(reason)})` : ""}.`,
