@@ -1,5 +1,5 @@
 -- to_history: the terminal job transition, written once and included by the statements that
--- end a job (complete, fail, cancel, sweep_leases) with {{include to_history}}. Not a statement.
+-- end a job (complete, fail, cancel, sweep_leases) through an include line. Not a statement.
 -- Expects two CTEs before it:
 --   ended(<every jobs column>, final_state text, final_error jsonb): the rows just deleted from
 --     jobs, with the state ('succeeded', 'dead', 'cancelled') and error they end with;

@@ -126,29 +126,26 @@ export class PeriodicTask<R = unknown> {
   private tick(): void {
     this.timer = undefined;
     if (this.state !== "started") return;
+    this.running = this.runOnce();
+  }
+
+  private async runOnce(): Promise<void> {
     const started = this.clock.now();
-    // A run that throws before returning its promise counts as a failed run, not a crash.
-    this.running = new Promise<R>((resolve) => resolve(this.options.run())).then(
-      (result) => {
-        this.failures = 0;
-        this.report({ task: this.name, ok: true, result, durationMs: this.clock.now() - started });
-      },
-      (error: unknown) => {
-        this.failures++;
-        this.report({
-          task: this.name,
-          ok: false,
-          error,
-          durationMs: this.clock.now() - started,
-          failures: this.failures,
-        });
-      },
-    );
-    // The next run is timed from the end of this one: runs never overlap.
-    void this.running.then(() => {
-      this.running = undefined;
-      if (this.state === "started") this.schedule(this.nextDelay());
-    });
+    let report: RunReport<R>;
+    try {
+      // Inside the try: a run that throws before returning its promise is a failed run, not a crash.
+      const result = await this.options.run();
+      this.failures = 0;
+      report = { task: this.name, ok: true, result, durationMs: this.clock.now() - started };
+    } catch (error) {
+      this.failures++;
+      const durationMs = this.clock.now() - started;
+      report = { task: this.name, ok: false, error, durationMs, failures: this.failures };
+    }
+    // Timed from the end of this run, so runs never overlap; scheduled before the report, so a
+    // test that awaited `ran()` can move its clock on at once.
+    if (this.state === "started") this.schedule(this.nextDelay());
+    this.report(report);
   }
 
   private report(report: RunReport<R>): void {
