@@ -16,30 +16,21 @@ retried as (
   where j.id = any($1::bigint[]) and j.id = f.id and j.lease_token = f.token and f.delay_ms is not null and j.attempt < j.max_attempts
   returning j.id, j.queue, j.state, j.attempt, j.worker_id, j.started_at, f.error, f.status, f.latency, f.body
 ),
-dead as (
+ended as (
   delete from {{schema}}.jobs j
   using input f
   where j.id = any($1::bigint[]) and j.id = f.id and j.lease_token = f.token and (f.delay_ms is null or j.attempt >= j.max_attempts)
-  returning j.*, f.error as final_error, f.status, f.latency, f.body
+  returning j.*, 'dead'::text as final_state, f.error as final_error, f.status, f.latency, f.body
 ),
-history as (
-  insert into {{schema}}.job_history
-    (id, queue, handler, state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key, tenant,
-     last_error, run_at, created_at, finished_at, origin)
-  select id, queue, handler, 'dead', target, payload, priority, attempt, max_attempts, backoff, dedupe_key,
-         tenant, final_error, run_at, created_at, now(), origin
-  from dead
-),
-tries as (
-  insert into {{schema}}.attempts
-    (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at, response_status, latency_ms, response_body)
-  select id, attempt, queue, worker_id, 'failed', error, started_at, now(), status, latency, body from retried
+tried as (
+  select id, attempt, queue, worker_id, 'failed' as outcome, error, started_at, status, latency, body from retried
   union all
-  select id, attempt, queue, worker_id, 'failed', final_error, started_at, now(), status, latency, body from dead
+  select id, attempt, queue, worker_id, 'failed', final_error, started_at, status, latency, body from ended
 ),
+{{include to_history}},
 wake as (
   select pg_notify({{channel}}, queue) from (select distinct queue from retried where state = 'available') q
 )
 select id, 'retry' as outcome from retried where (select count(*) from wake) >= 0
 union all
-select id, 'dead' as outcome from dead
+select id, 'dead' as outcome from ended

@@ -23,28 +23,21 @@ requeued as (
   where j.id = e.id and e.attempt < e.max_attempts
   returning j.id, j.queue
 ),
-dead as (
+ended as (
   delete from {{schema}}.jobs j
-  using expired e
+  using expired e join lapse l on l.id = e.id
   where j.id = e.id and e.attempt >= e.max_attempts
-  returning j.*
+  returning j.*, 'dead'::text as final_state, l.error as final_error
 ),
-history as (
-  insert into {{schema}}.job_history
-    (id, queue, handler, state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key, tenant,
-     last_error, run_at, created_at, finished_at, origin)
-  select d.id, d.queue, d.handler, 'dead', d.target, d.payload, d.priority, d.attempt, d.max_attempts, d.backoff,
-         d.dedupe_key, d.tenant, l.error, d.run_at, d.created_at, now(), d.origin
-  from dead d join lapse l on l.id = d.id
-),
-tries as (
-  insert into {{schema}}.attempts (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at)
-  select e.id, e.attempt, e.queue, e.worker_id, 'lease_expired', l.error, e.started_at, now()
+tried as (
+  select e.id, e.attempt, e.queue, e.worker_id, 'lease_expired' as outcome, l.error, e.started_at,
+         null::int as status, null::int as latency, null::text as body
   from expired e join lapse l on l.id = e.id
 ),
+{{include to_history}},
 wake as (
   select pg_notify({{channel}}, queue) from (select distinct queue from requeued) q
 )
 select (select count(*) from requeued)::int as requeued,
-       (select count(*) from dead)::int as dead,
+       (select count(*) from ended)::int as dead,
        (select count(*) from wake)::int as queues_woken

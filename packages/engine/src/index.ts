@@ -60,7 +60,22 @@ export {
   validateSource,
 } from "./intake/validate.js";
 export { openResources } from "./internal/resources.js";
+export {
+  type Clock,
+  type PeriodicOptions,
+  PeriodicTask,
+  type RunReport,
+  systemClock,
+} from "./maintenance/periodic.js";
 export { type RetentionResult, runMaintenance, runRetention } from "./maintenance/retention.js";
+export type { MaintenanceResult, MaintenanceTask } from "./maintenance/task.js";
+export {
+  MAINTENANCE_TASKS,
+  Maintenance,
+  type MaintenanceOptions,
+  type MaintenanceReport,
+  startMaintenance,
+} from "./maintenance/tasks.js";
 export { codeSchemaVersion, knownMigrations } from "./migrate/migrations.js";
 export {
   assertSchemaCurrent,

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import type { RunReport } from "@keel/engine";
 import pg from "pg";
-import { onCleanup, testEngine, waitFor } from "../../engine/test/helpers.js";
+import { onCleanup, testEngine } from "../../engine/test/helpers.js";
 import { createRateLimiter, type Policy, PostgresRateLimitStore } from "../src/index.js";
 
 // The Postgres store against a real Postgres: a schema of its own, migrated by the engine.
@@ -9,7 +10,10 @@ import { createRateLimiter, type Policy, PostgresRateLimitStore } from "../src/i
 const engine = await testEngine();
 const table = `"${engine.schema}".rate_limits`;
 
-function pgLimiter(policies: Policy[], options: { sweepIntervalMs?: number; sweepBatch?: number } = {}) {
+function pgLimiter(
+  policies: Policy[],
+  options: { sweepIntervalMs?: number; sweepBatch?: number; onSweep?: (r: RunReport<number>) => void } = {},
+) {
   const warnings: string[] = [];
   const store = new PostgresRateLimitStore({
     pool: engine.pool,
@@ -26,6 +30,13 @@ function pgLimiter(policies: Policy[], options: { sweepIntervalMs?: number; swee
   });
   onCleanup(() => limiter.close());
   return { limiter, store, warnings };
+}
+
+/** Lets `ms` pass (an observation window, not a synchronisation) and checks it did. */
+async function watch(ms: number): Promise<void> {
+  const start = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  assert.ok(performance.now() - start >= ms - 1);
 }
 
 async function rows(policy: string): Promise<{ key: string; tat: string }[]> {
@@ -122,17 +133,35 @@ describe("Postgres store", () => {
     assert.equal(dead[0].n, 0, "no row a second past its TAT is left");
   });
 
-  test("checks start a background sweep at most once per interval", async () => {
-    const { limiter } = pgLimiter([{ name: "lazy", limit: 10, windowSeconds: 60 }], { sweepIntervalMs: 1 });
+  test("the first check starts a periodic background sweep; close() stops it", async () => {
+    const sweeps: RunReport<number>[] = [];
+    let signal: (() => void) | undefined;
+    const { limiter, store } = pgLimiter([{ name: "lazy", limit: 10, windowSeconds: 60 }], {
+      sweepIntervalMs: 20,
+      onSweep: (r) => {
+        sweeps.push(r);
+        signal?.();
+      },
+    });
+    const swept = () => new Promise<void>((r) => (signal = r));
+    // No check yet: no timer, so a store that is never used costs nothing. Five intervals watched.
+    await watch(100);
+    assert.equal(sweeps.length, 0, "no sweep before the first check");
     await limiter.check({ policy: "lazy", key: "old" });
     await engine.pool.query(`update ${table} set tat = 1 where policy = 'lazy'`);
-    await new Promise((r) => setTimeout(r, 5));
     await limiter.check({ policy: "lazy", key: "new" });
-    await waitFor(async () => (await rows("lazy")).every((r) => r.key !== "old"), 5_000, "the sweep");
+    // A sweep that began before the back-dating may have missed the row: wait for one more.
+    await swept();
+    await swept();
+    assert.ok(sweeps.every((r) => r.ok));
     assert.deepEqual(
       (await rows("lazy")).map((r) => r.key),
       ["new"],
     );
+    await store.close();
+    const after = sweeps.length;
+    await watch(100);
+    assert.equal(sweeps.length, after, "no sweep after close()");
   });
 
   test("an unreachable Postgres: the fail modes answer at once", async () => {

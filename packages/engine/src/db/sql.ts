@@ -22,19 +22,28 @@ export interface Statement {
 }
 
 const raw = new Map<string, string>();
+const INCLUDE = /\{\{include ([a-z_]+)\}\}/g;
 
+/**
+ * A statement's text with its `{{include <name>}}` lines replaced by `sql/fragments/<name>.sql`:
+ * SQL written once (the terminal job transition) and shared by several statements, at no
+ * cost per call (decision 034).
+ */
 function readStatement(file: string): string {
   let text = raw.get(file);
   if (text === undefined) {
-    text = readFileSync(`${SQL_DIR}/${file}.sql`, "utf8");
+    text = readFileSync(`${SQL_DIR}/${file}.sql`, "utf8").replace(INCLUDE, (_, name: string) =>
+      readFileSync(`${SQL_DIR}/fragments/${name}.sql`, "utf8").trimEnd(),
+    );
     raw.set(file, text);
   }
   return text;
 }
 
 /**
- * Loads the statements of one schema. Files use `{{schema}}` for the quoted schema and
- * `{{channel}}` for the notification channel literal; nothing else is substituted.
+ * Loads the statements of one schema. Files use `{{schema}}` for the quoted schema,
+ * `{{channel}}` for the notification channel literal and `{{include <fragment>}}` for a shared
+ * fragment; nothing else is substituted.
  */
 export function loadStatements<const K extends string>(
   schema: string,

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
 import { track } from "../internal/resources.js";
-import { runMaintenance } from "../maintenance/retention.js";
+import { type Maintenance, startMaintenance } from "../maintenance/tasks.js";
 import { Listener } from "../notify/listener.js";
 import { backoffDelay } from "../queue/backoff.js";
 import type { AttemptDetail, ClaimedJob, JobError } from "../queue/types.js";
@@ -57,6 +57,7 @@ export class Worker {
   private completer: Completer | undefined;
   private listener: Listener | undefined;
   private timers: NodeJS.Timeout[] = [];
+  private maintenance: Maintenance | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private limits = new Map<string, { limited: boolean; paused: boolean }>();
   private limitsReadAt = 0;
@@ -140,11 +141,21 @@ export class Worker {
       this.hungry = true;
       this.wake();
     });
-    if (this.options.sweep !== false) this.every(this.options.sweepIntervalMs ?? 1_000, () => this.sweep());
-    if (this.options.maintenance !== false) {
-      this.every(60_000, () =>
-        runMaintenance(engine).catch((err) => this.options.hooks?.onError?.(err, "maintenance")),
-      );
+    if (this.options.sweep !== false || this.options.maintenance !== false) {
+      this.maintenance = startMaintenance(engine, {
+        sweep: this.options.sweep !== false,
+        sweepIntervalMs: this.options.sweepIntervalMs,
+        retention: this.options.maintenance !== false,
+        onRun: (report) => {
+          if (!report.ok)
+            this.options.hooks?.onError?.(report.error, report.group === "sweep" ? "sweep" : "maintenance");
+          else if ((report.result?.requeued ?? 0) > 0) {
+            // Swept jobs are ready now: claim them without waiting for the next poll.
+            this.hungry = true;
+            this.wake();
+          }
+        },
+      });
     }
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), Math.floor(this.leaseMs / 3));
     this.wake();
@@ -387,18 +398,6 @@ export class Worker {
     }
   }
 
-  private async sweep(): Promise<void> {
-    try {
-      const { requeued } = await (this.engine as Engine).sweepExpiredLeases();
-      if (requeued > 0) {
-        this.hungry = true;
-        this.wake();
-      }
-    } catch (err) {
-      this.options.hooks?.onError?.(err, "sweep");
-    }
-  }
-
   private notifyIdle(): void {
     if (this.running.size > 0 || this.filling) return;
     for (const w of this.idleWaiters.splice(0)) w();
@@ -432,6 +431,7 @@ export class Worker {
     this.state = "stopping";
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    await this.maintenance?.stop();
     await this.listener?.stop();
     const idle = await this.waitIdle(this.options.shutdownTimeoutMs ?? 30_000);
     if (!idle) {

@@ -1,4 +1,4 @@
-import { loadStatements, type Pool, type Statement } from "@keel/engine";
+import { loadStatements, PeriodicTask, type Pool, type RunReport, type Statement } from "@keel/engine";
 import { decide, type RateLimitStore, type StoreEntry, type StoreOutcome } from "./store.js";
 
 export interface PostgresRateLimitStoreOptions {
@@ -6,10 +6,12 @@ export interface PostgresRateLimitStoreOptions {
   pool: Pool;
   /** Keel's schema. Default `keel`. */
   schema?: string;
-  /** At most one sweep of expired rows per this many milliseconds, started by a check. Default 60,000; 0: never (call `sweep()`). */
+  /** Sweep expired rows this often once checks have started. Default 60,000; 0: never (call `sweep()`). */
   sweepIntervalMs?: number;
   /** Rows looked at per sweep statement. Default 1,000. */
   sweepBatch?: number;
+  /** After every background sweep: how many rows went, or the error (a failed sweep is retried within seconds). */
+  onSweep?(report: RunReport<number>): void;
 }
 
 const FILES = ["ratelimit_lock", "ratelimit_update", "ratelimit_sweep"] as const;
@@ -25,8 +27,8 @@ interface LockRow {
  * GCRA state in Keel's Postgres schema (`rate_limits`, unlogged). A check is one short
  * transaction: lock the rows of every policy in (policy, key) order, read their TATs and the
  * database clock, decide, then store the new TATs or roll back (a refusal writes nothing).
- * Rows whose TAT has passed are swept in batches, at most once a minute, in the background of a
- * check.
+ * Rows whose TAT has passed are swept in batches once a minute in the background, from the first
+ * check until `close()`; the timer never keeps the process alive.
  *
  * @example
  * const store = new PostgresRateLimitStore({ pool: engine.pool, schema: engine.schema });
@@ -35,20 +37,28 @@ export class PostgresRateLimitStore implements RateLimitStore {
   readonly kind = "postgres";
   private readonly pool: Pool;
   private readonly sql: Record<(typeof FILES)[number], Statement>;
-  private readonly sweepIntervalMs: number;
   private readonly sweepBatch: number;
-  private lastSweep = Date.now();
-  private sweeping: Promise<unknown> | undefined;
+  /** Started by the first check, so a store that is never used runs no timer. */
+  private readonly sweeper: PeriodicTask<number> | undefined;
 
   constructor(options: PostgresRateLimitStoreOptions) {
     this.pool = options.pool;
     this.sql = loadStatements(options.schema ?? "keel", FILES);
-    this.sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
     this.sweepBatch = options.sweepBatch ?? 1_000;
+    const intervalMs = options.sweepIntervalMs ?? 60_000;
+    if (intervalMs > 0) {
+      this.sweeper = new PeriodicTask({
+        name: "ratelimit-sweep",
+        intervalMs,
+        run: () => this.sweep(),
+        unref: true,
+        onRun: options.onSweep,
+      });
+    }
   }
 
   async consume(entries: readonly StoreEntry[]): Promise<StoreOutcome> {
-    this.maybeSweep();
+    this.sweeper?.start();
     const policies = entries.map((e) => e.policy);
     const keys = entries.map((e) => e.key);
     const client = await this.pool.connect();
@@ -102,21 +112,9 @@ export class PostgresRateLimitStore implements RateLimitStore {
     }
   }
 
-  /** Waits for a sweep in progress; the pool stays open (it is the caller's). */
+  /** Stops the background sweep and waits for one in progress; the pool stays open (it is the caller's). */
   async close(): Promise<void> {
-    await this.sweeping;
-  }
-
-  private maybeSweep(): void {
-    if (this.sweepIntervalMs <= 0 || this.sweeping) return;
-    if (Date.now() - this.lastSweep < this.sweepIntervalMs) return;
-    this.lastSweep = Date.now();
-    // Best effort: a failed sweep is retried at the next interval.
-    this.sweeping = this.sweep()
-      .catch(() => {})
-      .finally(() => {
-        this.sweeping = undefined;
-      });
+    await this.sweeper?.stop();
   }
 }
 

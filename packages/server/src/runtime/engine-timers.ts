@@ -1,69 +1,57 @@
-import { type Engine, runMaintenance } from "@keel/engine";
+import { type Engine, type MaintenanceReport, startMaintenance } from "@keel/engine";
 import type { Logger } from "pino";
 
 export interface EngineTimerOptions {
   /** How often expired leases are taken back. Default 1 s. */
   sweepIntervalMs?: number;
-  /** How often retention is attempted (it runs once per minute across all replicas). Default 60 s. */
+  /** How often retention is attempted (each task runs once per interval across all replicas). Default 60 s. */
   maintenanceIntervalMs?: number;
+  /** After every maintenance run: a test signal. */
+  onRun?(report: MaintenanceReport): void;
 }
 
 export interface EngineTimers {
-  /** Clears the timers and waits for a run in progress. */
+  /** Stops the tasks and waits for runs in progress. */
   stop(): Promise<void>;
 }
 
 /**
- * The engine's periodic work in a worker process: sweeping expired leases back to their
- * queues, and retention. Each task runs again only after the previous run finished, so a
- * slow database never piles runs up; failures are logged once per outage, not every second.
+ * The engine's maintenance in a worker process (lease sweeping, retention and expiry), logged:
+ * what a run removed, and failures once per outage rather than every second.
  */
 export function startEngineTimers(
   engine: Engine,
   logger: Logger,
   options: EngineTimerOptions = {},
 ): EngineTimers {
-  const tasks = [
-    every("lease sweep", options.sweepIntervalMs ?? 1_000, logger, async () => {
-      const { requeued, dead } = await engine.sweepExpiredLeases();
-      if (requeued + dead > 0) logger.info({ requeued, dead }, "expired leases swept");
-    }),
-    every("retention", options.maintenanceIntervalMs ?? 60_000, logger, async () => {
-      const result = await runMaintenance(engine);
-      if (result && result.deleted > 0)
-        logger.info({ deleted: result.deleted }, "retention removed finished jobs");
-    }),
-  ];
-  return { stop: async () => void (await Promise.all(tasks.map((t) => t.stop()))) };
+  const failing = new Set<string>();
+  return startMaintenance(engine, {
+    sweepIntervalMs: options.sweepIntervalMs,
+    retentionIntervalMs: options.maintenanceIntervalMs,
+    // A process restarted often must still sweep and clean up.
+    immediate: true,
+    onRun: (report) => {
+      logRun(logger, report, failing);
+      options.onRun?.(report);
+    },
+  });
 }
 
-function every(name: string, intervalMs: number, logger: Logger, run: () => Promise<void>): EngineTimers {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let stopped = false;
-  let failing = false;
-  const tick = () => {
-    running = run().then(
-      () => {
-        if (failing) logger.info({ task: name }, `${name} recovered`);
-        failing = false;
-      },
-      (err: unknown) => {
-        if (!failing) logger.warn({ task: name, err: (err as Error).message }, `${name} failed; retrying`);
-        failing = true;
-      },
-    );
-    void running.then(() => {
-      if (!stopped) timer = setTimeout(tick, intervalMs);
-    });
-  };
-  // First run right away: a process restarted often must still sweep and clean up.
-  tick();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+function logRun(logger: Logger, report: MaintenanceReport, failing: Set<string>): void {
+  const { task } = report;
+  if (!report.ok) {
+    if (!failing.has(task))
+      logger.warn({ task, err: (report.error as Error).message }, `${task} failed; retrying`);
+    failing.add(task);
+    return;
+  }
+  if (failing.delete(task)) logger.info({ task }, `${task} recovered`);
+  const result = report.result;
+  if (!result) return;
+  if (task === "lease-sweep") {
+    if ((result.requeued ?? 0) + (result.dead ?? 0) > 0)
+      logger.info({ requeued: result.requeued, dead: result.dead }, "expired leases swept");
+  } else if ((result.deleted ?? 0) > 0) {
+    logger.info({ task, deleted: result.deleted }, "maintenance removed expired rows");
+  }
 }

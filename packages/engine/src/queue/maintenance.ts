@@ -1,0 +1,54 @@
+import type { Engine } from "../engine.js";
+import type { MaintenanceTask } from "../maintenance/task.js";
+
+/**
+ * Takes back jobs whose lease expired (a crashed or frozen worker). Every worker process sweeps:
+ * the statement skips rows another process holds, and a job runs again within about its lease
+ * plus this interval.
+ */
+export const leaseSweepTask: MaintenanceTask = {
+  name: "lease-sweep",
+  group: "sweep",
+  intervalMs: 1_000,
+  once: false,
+  run: async (engine) => ({ ...(await engine.sweepExpiredLeases()) }),
+};
+
+/** Deletes finished jobs (and their attempts) past each queue's retention. */
+export const jobRetentionTask: MaintenanceTask = {
+  // The name older versions claim for all of retention: old and new replicas share the claim.
+  name: "retention",
+  group: "retention",
+  intervalMs: 60_000,
+  once: true,
+  run: async (engine, batch) => ({ deleted: await deleteFinishedJobs(engine, batch) }),
+};
+
+async function deleteFinishedJobs(engine: Engine, batch: number): Promise<number> {
+  const queues = await engine.run<{
+    name: string;
+    retention_succeeded_seconds: number;
+    retention_dead_seconds: number;
+  }>("queue_retention", []);
+  let deleted = 0;
+  for (const q of queues) {
+    const passes: [string[], number][] = [
+      [["succeeded"], q.retention_succeeded_seconds],
+      [["dead", "cancelled"], q.retention_dead_seconds],
+    ];
+    for (const [states, seconds] of passes) {
+      for (;;) {
+        const [row] = await engine.run<{ deleted: number }>("retention_delete", [
+          q.name,
+          states,
+          seconds,
+          batch,
+        ]);
+        const n = row?.deleted ?? 0;
+        deleted += n;
+        if (n < batch) break;
+      }
+    }
+  }
+  return deleted;
+}
