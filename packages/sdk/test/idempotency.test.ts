@@ -24,6 +24,7 @@ guardFileLeaks();
 const REDIS_URL = process.env.KEEL_TEST_REDIS_URL;
 const noRedis = REDIS_URL ? false : "KEEL_TEST_REDIS_URL is not set";
 const engine = await Engine.connect({
+  migrate: true,
   connectionString: testDatabaseUrl(),
   schema: freshSchema("idem"),
   poolSize: 20,

@@ -8,7 +8,11 @@ import { buildApp } from "../src/http/app.js";
 import type { HealthReport } from "../src/http/health.js";
 import { closedPort, guardServerLeaks } from "./helpers.js";
 
-const engine = await Engine.connect({ connectionString: testDatabaseUrl(), schema: freshSchema("health") });
+const engine = await Engine.connect({
+  migrate: true,
+  connectionString: testDatabaseUrl(),
+  schema: freshSchema("health"),
+});
 after(() => engine.close());
 // After the close above: file-level hooks run in the order they were registered.
 guardServerLeaks();
@@ -96,7 +100,11 @@ describe("schema not at this code's version", () => {
   });
 
   test("a schema ahead (migrated by a newer Keel) fails readiness", async () => {
-    const ahead = await Engine.connect({ connectionString: testDatabaseUrl(), schema: freshSchema("ahead") });
+    const ahead = await Engine.connect({
+      migrate: true,
+      connectionString: testDatabaseUrl(),
+      schema: freshSchema("ahead"),
+    });
     try {
       await ahead.pool.query(
         `insert into "${ahead.schema}".migrations (id, name) values ($1, 'from_the_future')`,
