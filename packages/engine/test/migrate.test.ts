@@ -5,6 +5,7 @@ import {
   assertSchemaCompatible,
   codeSchemaVersion,
   createPool,
+  createWorker,
   Engine,
   isKeelError,
   KEEL_VERSION,
@@ -15,7 +16,7 @@ import {
   schemaSnapshot,
   schemaStatus,
 } from "../src/index.js";
-import { freshSchema, guardLeaks, onCleanup, testDatabaseUrl } from "./helpers.js";
+import { deferred, freshSchema, guardLeaks, onCleanup, testDatabaseUrl } from "./helpers.js";
 
 guardLeaks();
 const pool = createPool({ connectionString: testDatabaseUrl(), max: 3 });
@@ -140,6 +141,41 @@ test("by default Engine.connect checks and never migrates; an outdated schema na
   const engine = await Engine.connect({ connectionString: testDatabaseUrl(), schema, migrate: true });
   await engine.close();
   assert.equal((await schemaStatus(pool, schema)).current, true);
+});
+
+test("an SDK worker from a connection string checks the schema by default and runs on one ahead additively", async () => {
+  const behind = freshSchema("worker_behind");
+  const refused = createWorker({
+    connectionString: testDatabaseUrl(),
+    schema: behind,
+    handlers: { h: async () => {} },
+  });
+  await assert.rejects(refused.start(), (err: unknown) => isKeelError(err, "schema_outdated"));
+  const created = await pool.query("select 1 from pg_namespace where nspname = $1", [behind]);
+  assert.equal(created.rowCount, 0, "the worker did not migrate");
+
+  const ahead = freshSchema("worker_ahead");
+  await migrate(pool, ahead, { migrations: newerCode(ADDITIVE) });
+  const ran = deferred<number>();
+  const worker = createWorker({
+    connectionString: testDatabaseUrl(),
+    schema: ahead,
+    queues: ["q"],
+    handlers: { h: async ({ payload }: { payload: number }) => ran.resolve(payload) },
+    maintenance: false,
+  });
+  await worker.start();
+  try {
+    const engine = await Engine.connect({ connectionString: testDatabaseUrl(), schema: ahead });
+    try {
+      await engine.enqueue({ queue: "q", target: { handler: "h" }, payload: 7 });
+    } finally {
+      await engine.close();
+    }
+    assert.equal(await ran.promise, 7);
+  } finally {
+    await worker.stop();
+  }
 });
 
 test("0001–0010 are all in `migrations`, the table releases before marks compare with", async () => {
