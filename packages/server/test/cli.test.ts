@@ -87,6 +87,40 @@ describe("keel with DATABASE_URL", () => {
     assert.equal(await terminate(keel), 0, printed(keel));
   });
 
+  test("start on a schema a newer Keel migrated additively applies nothing, is ready, and logs it", async () => {
+    const schema = freshSchema("cli_add");
+    const pool = createPool({ connectionString: testDatabaseUrl(), max: 1 });
+    try {
+      await migrate(pool, schema, {
+        migrations: [
+          ...knownMigrations(),
+          {
+            id: codeSchemaVersion() + 1,
+            name: "future",
+            kind: "additive",
+            sql: "create table future (id int)",
+          },
+        ],
+        keelVersion: "9.9.0",
+      });
+    } finally {
+      await pool.end();
+    }
+    const keel = spawnKeel(["start", "--role", "worker"], {
+      DATABASE_URL: testDatabaseUrl(),
+      KEEL_SCHEMA: schema,
+      PORT: "0",
+    });
+    const port = await waitReady(keel);
+    const warned = keel.lines.find(
+      (l) => l.level === "warn" && /applied by a newer Keel \(9\.9\.0\)/.test(String(l.msg)),
+    );
+    assert.ok(warned, printed(keel));
+    const health = await get(`http://127.0.0.1:${port}/health`);
+    assert.equal(health?.body.status, "warn");
+    assert.equal(await terminate(keel), 0, printed(keel));
+  });
+
   test("start refuses a schema a breaking migration made newer than the code, naming the version, and exits 1", async () => {
     const schema = freshSchema("cli_new");
     const pool = createPool({ connectionString: testDatabaseUrl(), max: 1 });

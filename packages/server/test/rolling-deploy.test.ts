@@ -70,6 +70,18 @@ test("the previous release stays ready and delivers through an additive migratio
       headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
     });
 
+  // The premise: every migration since the previous release is additive. A breaking one makes
+  // this release's deploy not rolling (old replicas turn unready when it applies): say so in the
+  // CHANGELOG, and let this test build a release from after it.
+  const breakingSince = knownMigrations().filter(
+    (m) => m.id > previous.schemaVersion && m.kind === "breaking",
+  );
+  assert.deepEqual(
+    breakingSince.map((m) => `${m.id}_${m.name}`),
+    [],
+    "breaking migrations since the previous release",
+  );
+
   // The first new replica migrates: this code's migrations and an additive one of its own.
   const additive: Migration = {
     id: codeSchemaVersion() + 1,
