@@ -9,7 +9,7 @@ const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test
 const jobs = Number(process.argv[2] ?? 20_000);
 const concurrency = Number(process.argv[3] ?? 50);
 const schema = `bench_${process.pid}`;
-const engine = await Engine.connect({ connectionString: url, schema, poolSize: 20 });
+const engine = await Engine.connect({ connectionString: url, schema, poolSize: 20, migrate: true });
 try {
   let t = performance.now();
   for (let i = 0; i < jobs; i += 1000) {

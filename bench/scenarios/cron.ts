@@ -50,6 +50,7 @@ async function run(ctx: BenchContext): Promise<ResultRow[]> {
     connectionString: ctx.databaseUrl,
     schema,
     applicationName: "bench-keel",
+    migrate: true,
   });
   let app: Engine | undefined;
   let producing = true;

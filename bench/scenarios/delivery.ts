@@ -109,7 +109,7 @@ async function runKeel(
 ): Promise<RunResult> {
   const schema = benchSchema("delivery_keel");
   schemas.push(schema);
-  const engine = await Engine.connect({ connectionString: ctx.databaseUrl, schema });
+  const engine = await Engine.connect({ connectionString: ctx.databaseUrl, schema, migrate: true });
   try {
     await receiver.reset();
     for (let i = 0; i < n; i += 1000) {

@@ -120,7 +120,12 @@ async function singles(e: Enqueuer, jobs: { k: number }[]): Promise<void> {
 async function keel(ctx: BenchContext, schemas: string[]): Promise<Enqueuer> {
   const schema = benchSchema("keel_enq");
   schemas.push(schema);
-  const engine = await Engine.connect({ connectionString: ctx.databaseUrl, schema, poolSize: 10 });
+  const engine = await Engine.connect({
+    connectionString: ctx.databaseUrl,
+    schema,
+    poolSize: 10,
+    migrate: true,
+  });
   const job = (payload: { k: number }) => ({ queue: QUEUE, target: { handler: "noop" }, payload });
   return {
     system: "keel",

@@ -128,7 +128,12 @@ async function measure(s: Subject, n: number, settleMs: number): Promise<number[
 async function keel(ctx: BenchContext, schemas: string[]): Promise<Subject> {
   const schema = benchSchema("keel_pickup");
   schemas.push(schema);
-  const engine = await Engine.connect({ connectionString: ctx.databaseUrl, schema, poolSize: 10 });
+  const engine = await Engine.connect({
+    connectionString: ctx.databaseUrl,
+    schema,
+    poolSize: 10,
+    migrate: true,
+  });
   let worker: Worker | undefined;
   return {
     system: "keel",

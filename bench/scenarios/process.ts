@@ -171,6 +171,7 @@ async function keel(ctx: BenchContext, schemas: string[], concurrency: number): 
     connectionString: ctx.databaseUrl,
     schema,
     poolSize: 20,
+    migrate: true,
   });
   const count = async (sql: string) =>
     (await engine.pool.query<{ n: number }>(sql.replaceAll("$s", `"${schema}"`))).rows[0]?.n ?? 0;

@@ -94,6 +94,12 @@ table jobs
 table maintenance
   task text not null
   last_run_at timestamp with time zone not null default '-infinity'::timestamp with time zone
+table migration_log
+  id integer not null
+  name text not null
+  kind text not null
+  keel_version text
+  applied_at timestamp with time zone not null default now()
 table migrations
   id integer not null
   name text not null
@@ -193,6 +199,8 @@ constraint jobs.jobs_max_attempts_check CHECK ((max_attempts >= 1))
 constraint jobs.jobs_pkey PRIMARY KEY (id)
 constraint jobs.jobs_state_check CHECK ((state = ANY (ARRAY['scheduled'::text, 'available'::text, 'running'::text])))
 constraint maintenance.maintenance_pkey PRIMARY KEY (task)
+constraint migration_log.migration_log_kind_check CHECK ((kind = ANY (ARRAY['additive'::text, 'breaking'::text])))
+constraint migration_log.migration_log_pkey PRIMARY KEY (id)
 constraint migrations.migrations_pkey PRIMARY KEY (id)
 constraint queues.queues_concurrency_check CHECK (((concurrency IS NULL) OR (concurrency > 0)))
 constraint queues.queues_delivery_timeout_ms_check CHECK (((delivery_timeout_ms IS NULL) OR ((delivery_timeout_ms >= 1000) AND (delivery_timeout_ms <= 3600000))))
@@ -247,6 +255,7 @@ index jobs_ready_tenant CREATE INDEX jobs_ready_tenant ON keel.jobs USING btree 
 index jobs_running CREATE INDEX jobs_running ON keel.jobs USING btree (queue, tenant) WHERE (state = 'running'::text)
 index jobs_schedule CREATE INDEX jobs_schedule ON keel.jobs USING btree (((origin ->> 'schedule'::text)), tenant) WHERE (origin ? 'schedule'::text)
 index maintenance_pkey CREATE UNIQUE INDEX maintenance_pkey ON keel.maintenance USING btree (task)
+index migration_log_pkey CREATE UNIQUE INDEX migration_log_pkey ON keel.migration_log USING btree (id)
 index migrations_pkey CREATE UNIQUE INDEX migrations_pkey ON keel.migrations USING btree (id)
 index queues_pkey CREATE UNIQUE INDEX queues_pkey ON keel.queues USING btree (name)
 index rate_limits_pkey CREATE UNIQUE INDEX rate_limits_pkey ON keel.rate_limits USING btree (policy, key)

@@ -1,3 +1,4 @@
+-- keel:breaking — it creates the schema; no older code runs without it
 -- 0001: queues, the hot jobs table, history, attempts, maintenance bookkeeping.
 -- Applied with search_path set to Keel's schema; names below are unqualified on purpose.
 

@@ -1,3 +1,4 @@
+-- keel:additive — new tables, and nullable columns on attempts that older code leaves null
 -- 0002: what an HTTP delivery attempt records, runtime kill switches, API tokens, the audit log.
 
 -- Delivery attempts keep the response status, latency and the start of the body (16 KiB).

@@ -1,3 +1,4 @@
+-- keel:additive — new tables only
 -- 0003: the Idempotency-Key store and generated settings.
 
 -- One row per (scope, key): the first request runs, later ones get its stored response.

@@ -1,3 +1,4 @@
+-- keel:breaking — older code finishing a job copies it to job_history without origin, losing what event status and schedule history read
 -- 0004: what created a job (its origin), cron schedules, the slots they decided, and the
 -- tenant registry that schedules fan out over.
 

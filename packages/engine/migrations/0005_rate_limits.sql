@@ -1,3 +1,4 @@
+-- keel:additive — a new table only
 -- 0005: rate-limit state for the Postgres store of @keel/sdk and POST /v1/ratelimit/check.
 
 -- GCRA keeps one number per (policy, key): the theoretical arrival time (TAT), in microseconds

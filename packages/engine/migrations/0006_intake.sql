@@ -1,3 +1,4 @@
+-- keel:additive — new tables and indexes; older code never reads or writes them
 -- 0006: webhook intake: sources, the events they received, recent rejections.
 
 -- A webhook source: /in/<name>, a provider's verifier, its secrets and routes.

@@ -1,3 +1,4 @@
+-- keel:additive — a nullable column older code never reads
 -- 0009: a queue's HTTP attempt timeout. Null: the deliverer's default (30 s). A job's target
 -- `timeoutMs` wins over it (decision 028). Additive: older processes never read the column.
 alter table queues add column delivery_timeout_ms integer

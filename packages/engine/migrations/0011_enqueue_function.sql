@@ -1,3 +1,4 @@
+-- keel:additive — a new function; older code never calls it
 -- 0011: enqueue(queue, target, payload, options) → job id, for applications that write SQL
 -- (Prisma, Drizzle, Kysely, psql) inside their own transaction: the job commits with their rows
 -- or not at all, and workers are woken at commit (the jobs insert trigger's pg_notify is

@@ -7,7 +7,7 @@ import { STATEMENTS, type StatementName } from "./db/statements.js";
 import { KeelError } from "./errors.js";
 import { Idempotency, Settings } from "./idempotency/idempotency.js";
 import { Intake } from "./intake/intake.js";
-import { assertSchemaCurrent, migrate } from "./migrate/migrator.js";
+import { assertSchemaCompatible, migrate } from "./migrate/migrator.js";
 import { detailColumns, parseJobId } from "./queue/params.js";
 import {
   type AttemptRow,
@@ -41,7 +41,11 @@ export interface EngineOptions {
   pool?: Pool;
   /** Schema holding Keel's tables. Default `keel`. */
   schema?: string;
-  /** Apply pending migrations on connect (default true); false only checks the schema is current. */
+  /**
+   * Apply pending migrations on connect. Default false: only check that this code may run on the
+   * schema (at its version, or ahead by additive migrations), so application processes never
+   * migrate during a rolling deploy; `keel migrate` and `keel start` migrate.
+   */
   migrate?: boolean;
   /** Largest accepted payload in bytes of JSON. Default 1 MiB. */
   payloadLimitBytes?: number;
@@ -135,7 +139,10 @@ export class Engine {
     this.sql = loadStatements(schema, STATEMENTS);
   }
 
-  /** Connects, then migrates the schema (or checks it is current when `migrate: false`). */
+  /**
+   * Connects, then checks that this code may run on the schema (`schema_outdated`,
+   * `schema_too_new` otherwise); with `migrate: true`, migrates it first.
+   */
   static async connect(options: EngineOptions = {}): Promise<Engine> {
     const schema = options.schema ?? "keel";
     quoteSchema(schema);
@@ -155,8 +162,8 @@ export class Engine {
       });
     const engine = new Engine(pool, !options.pool, schema, options);
     try {
-      if (options.migrate === false) await assertSchemaCurrent(pool, schema);
-      else await migrate(pool, schema);
+      if (options.migrate === true) await migrate(pool, schema);
+      else await assertSchemaCompatible(pool, schema);
     } catch (err) {
       await engine.close();
       throw asDatabaseError(err);

@@ -42,7 +42,7 @@ export const ERROR_CODES = {
   schema_too_new: {
     status: 500,
     message:
-      "The database schema '{schema}' is at migration {dbVersion}, newer than this Keel binary knows ({codeVersion}). Upgrade Keel to the version that migrated it, or point KEEL_SCHEMA at another schema.",
+      "The database schema '{schema}' is at migration {dbVersion}, and migration {migration} is breaking for this Keel ({keelVersion}, which knows migrations up to {codeVersion}). Run {required}, or point KEEL_SCHEMA at another schema.",
   },
   schema_outdated: {
     status: 503,

@@ -76,10 +76,25 @@ export {
   type MaintenanceReport,
   startMaintenance,
 } from "./maintenance/tasks.js";
-export { codeSchemaVersion, knownMigrations } from "./migrate/migrations.js";
 export {
-  assertSchemaCurrent,
+  type AppliedMigration,
+  judgeSchema,
+  newerSchemaNote,
+  schemaProblem,
+} from "./migrate/compatibility.js";
+export {
+  codeSchemaVersion,
+  KEEL_VERSION,
+  knownMigrations,
+  LAST_UNMARKED_MIGRATION,
+  type Migration,
+  type MigrationKind,
+  migrationKind,
+} from "./migrate/migrations.js";
+export {
+  assertSchemaCompatible,
   type MigrateResult,
+  type MigrationSetOptions,
   migrate,
   type SchemaStatus,
   schemaStatus,

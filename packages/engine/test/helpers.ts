@@ -51,6 +51,7 @@ export function guardLeaks(): void {
 /** An engine on a fresh schema, closed when the file ends. */
 export async function testEngine(options: Partial<EngineOptions> = {}): Promise<Engine> {
   const engine = await Engine.connect({
+    migrate: true,
     connectionString: testDatabaseUrl(),
     schema: freshSchema(),
     ...options,

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
-import { Engine } from "@keel/engine";
+import { Engine, isKeelError } from "@keel/engine";
 import { Redis } from "ioredis";
 import { freshSchema, onCleanup, testDatabaseUrl, waitFor } from "../../engine/test/helpers.js";
 import { closedPort } from "../../server/test/helpers.js";
@@ -24,6 +24,7 @@ guardFileLeaks();
 const REDIS_URL = process.env.KEEL_TEST_REDIS_URL;
 const noRedis = REDIS_URL ? false : "KEEL_TEST_REDIS_URL is not set";
 const engine = await Engine.connect({
+  migrate: true,
   connectionString: testDatabaseUrl(),
   schema: freshSchema("idem"),
   poolSize: 20,
@@ -331,12 +332,14 @@ test("Postgres with a Redis cache: completed responses are cached; Postgres stil
   assert.equal((await effects("orders")) - before, 1);
 });
 
-test("the Postgres store connects (and migrates) on first use from a connection string, and closes", async () => {
-  const own = postgresIdempotencyStore({
-    connectionString: testDatabaseUrl(),
-    schema: freshSchema("idem_own"),
-  });
+test("the Postgres store connects on first use from a connection string, checks the schema without migrating, and closes", async () => {
+  const schema = freshSchema("idem_own");
   const input = { scope: "s", key: "k", fingerprint: "f" };
+  // An application process never migrates by default: the schema is Keel's to migrate.
+  const unmigrated = postgresIdempotencyStore({ connectionString: testDatabaseUrl(), schema });
+  await assert.rejects(unmigrated.begin(input), (err: unknown) => isKeelError(err, "schema_outdated"));
+  await unmigrated.close?.();
+  const own = postgresIdempotencyStore({ connectionString: testDatabaseUrl(), schema, migrate: true });
   assert.deepEqual(await own.begin(input), { state: "started" });
   await own.finish({ ...input, response: { status: 200, headers: {}, body: "done" } });
   assert.deepEqual(await own.begin(input), {

@@ -12,7 +12,7 @@ guardServerLeaks();
 
 test("an audit entry written while Postgres is stopped is kept, retried and written with its time", async () => {
   const pg = await ownedPostgres();
-  const engine = await Engine.connect({ connectionString: pg.url, connectTimeoutMs: 1_000 });
+  const engine = await Engine.connect({ migrate: true, connectionString: pg.url, connectTimeoutMs: 1_000 });
   onCleanup(() => engine.close());
   await pg.stop("fast");
   const before = new Date();
@@ -39,7 +39,7 @@ test("an audit entry written while Postgres is stopped is kept, retried and writ
 
 test("entries still kept when the engine closes are tried once more, then counted as dropped", async () => {
   const pg = await ownedPostgres();
-  const engine = await Engine.connect({ connectionString: pg.url, connectTimeoutMs: 1_000 });
+  const engine = await Engine.connect({ migrate: true, connectionString: pg.url, connectTimeoutMs: 1_000 });
   await pg.stop("immediate");
   assert.equal(await engine.auditLog.record({ actor: "system", action: "switch.set" }), false);
   await engine.close();

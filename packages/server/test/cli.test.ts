@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { codeSchemaVersion, createPool } from "@keel/engine";
+import { codeSchemaVersion, createPool, knownMigrations, migrate } from "@keel/engine";
 import { freshSchema, testDatabaseUrl, waitFor } from "../../engine/test/helpers.js";
 import { get, type KeelProcess, logLine, postgresPidsFor, spawnKeel, tempDir } from "./helpers.js";
 
@@ -87,16 +87,56 @@ describe("keel with DATABASE_URL", () => {
     assert.equal(await terminate(keel), 0, printed(keel));
   });
 
-  test("start refuses a schema newer than the code, with the error's message, and exits 1", async () => {
+  test("start on a schema a newer Keel migrated additively applies nothing, is ready, and logs it", async () => {
+    const schema = freshSchema("cli_add");
+    const pool = createPool({ connectionString: testDatabaseUrl(), max: 1 });
+    try {
+      await migrate(pool, schema, {
+        migrations: [
+          ...knownMigrations(),
+          {
+            id: codeSchemaVersion() + 1,
+            name: "future",
+            kind: "additive",
+            sql: "create table future (id int)",
+          },
+        ],
+        keelVersion: "9.9.0",
+      });
+    } finally {
+      await pool.end();
+    }
+    const keel = spawnKeel(["start", "--role", "worker"], {
+      DATABASE_URL: testDatabaseUrl(),
+      KEEL_SCHEMA: schema,
+      PORT: "0",
+    });
+    const port = await waitReady(keel);
+    const warned = keel.lines.find(
+      (l) => l.level === "warn" && /applied by a newer Keel \(9\.9\.0\)/.test(String(l.msg)),
+    );
+    assert.ok(warned, printed(keel));
+    const health = await get(`http://127.0.0.1:${port}/health`);
+    assert.equal(health?.body.status, "warn");
+    assert.equal(await terminate(keel), 0, printed(keel));
+  });
+
+  test("start refuses a schema a breaking migration made newer than the code, naming the version, and exits 1", async () => {
     const schema = freshSchema("cli_new");
     const pool = createPool({ connectionString: testDatabaseUrl(), max: 1 });
     try {
-      await pool.query(`create schema "${schema}"`);
-      await pool.query(`create table "${schema}".migrations (id integer primary key, name text not null,
-        applied_at timestamptz not null default now())`);
-      await pool.query(`insert into "${schema}".migrations (id, name) values ($1, 'future')`, [
-        codeSchemaVersion() + 1,
-      ]);
+      await migrate(pool, schema, {
+        migrations: [
+          ...knownMigrations(),
+          {
+            id: codeSchemaVersion() + 1,
+            name: "future",
+            kind: "breaking",
+            sql: "create table future (id int)",
+          },
+        ],
+        keelVersion: "9.9.1",
+      });
     } finally {
       await pool.end();
     }
@@ -105,7 +145,7 @@ describe("keel with DATABASE_URL", () => {
     assert.equal(code, 1, printed(keel));
     const fatal = keel.lines.find((l) => l.level === "fatal");
     assert.equal(fatal?.code, "schema_too_new", printed(keel));
-    assert.match(String(fatal?.msg), /newer than this Keel binary knows/);
+    assert.match(String(fatal?.msg), /is breaking for this Keel .*Run Keel 9\.9\.1 or newer/);
   });
 
   test("migrate applies the migrations and exits 0", async () => {

@@ -11,7 +11,11 @@ import { printGeneratedToken, resolveSecrets } from "../src/runtime/secrets.js";
 import { guardServerLeaks, tempDir } from "./helpers.js";
 
 guardServerLeaks();
-const engine = await Engine.connect({ connectionString: testDatabaseUrl(), schema: freshSchema("cfgsync") });
+const engine = await Engine.connect({
+  migrate: true,
+  connectionString: testDatabaseUrl(),
+  schema: freshSchema("cfgsync"),
+});
 onCleanup(() => engine.close());
 
 function problems(fn: () => unknown): string[] {

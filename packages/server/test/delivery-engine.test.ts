@@ -8,7 +8,11 @@ import { deliveryStatusClass, startDeliveryWorker } from "../src/delivery/delive
 import { newSecret, type Received, startEndpoint } from "./fixtures/delivery-servers.js";
 import { guardServerLeaks } from "./helpers.js";
 
-const engine = await Engine.connect({ connectionString: testDatabaseUrl(), schema: freshSchema("delivery") });
+const engine = await Engine.connect({
+  migrate: true,
+  connectionString: testDatabaseUrl(),
+  schema: freshSchema("delivery"),
+});
 after(() => engine.close());
 // After the close above: file-level hooks run in the order they were registered.
 guardServerLeaks();

@@ -14,7 +14,7 @@ import { guardServerLeaks, logLine, spawnKeel } from "./helpers.js";
 
 guardServerLeaks();
 const schema = freshSchema("dproc");
-const engine = await Engine.connect({ connectionString: testDatabaseUrl(), schema });
+const engine = await Engine.connect({ migrate: true, connectionString: testDatabaseUrl(), schema });
 onCleanup(() => engine.close());
 const secret = newSecret();
 const verifier = new Webhook(secret);

@@ -15,7 +15,11 @@ import { contractCheckedApi } from "./api-harness.js";
 import { attemptTo, newSecret, type Respond, startEndpoint } from "./fixtures/delivery-servers.js";
 import { guardServerLeaks, memoryLogger } from "./helpers.js";
 
-const engine = await Engine.connect({ connectionString: testDatabaseUrl(), schema: freshSchema("timeouts") });
+const engine = await Engine.connect({
+  migrate: true,
+  connectionString: testDatabaseUrl(),
+  schema: freshSchema("timeouts"),
+});
 after(() => engine.close());
 guardServerLeaks();
 

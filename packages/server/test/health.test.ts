@@ -1,14 +1,26 @@
 import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
 import { after, describe, test } from "node:test";
-import { codeSchemaVersion, createPool, Engine, type Pool } from "@keel/engine";
+import {
+  codeSchemaVersion,
+  createPool,
+  Engine,
+  knownMigrations,
+  type Migration,
+  migrate,
+  type Pool,
+} from "@keel/engine";
 import type { FastifyInstance } from "fastify";
 import { freshSchema, testDatabaseUrl } from "../../engine/test/helpers.js";
 import { buildApp } from "../src/http/app.js";
 import type { HealthReport } from "../src/http/health.js";
 import { closedPort, guardServerLeaks } from "./helpers.js";
 
-const engine = await Engine.connect({ connectionString: testDatabaseUrl(), schema: freshSchema("health") });
+const engine = await Engine.connect({
+  migrate: true,
+  connectionString: testDatabaseUrl(),
+  schema: freshSchema("health"),
+});
 after(() => engine.close());
 // After the close above: file-level hooks run in the order they were registered.
 guardServerLeaks();
@@ -95,24 +107,49 @@ describe("schema not at this code's version", () => {
     assert.match(String(schema?.output), /keel migrate/);
   });
 
-  test("a schema ahead (migrated by a newer Keel) fails readiness", async () => {
-    const ahead = await Engine.connect({ connectionString: testDatabaseUrl(), schema: freshSchema("ahead") });
-    try {
-      await ahead.pool.query(
-        `insert into "${ahead.schema}".migrations (id, name) values ($1, 'from_the_future')`,
-        [codeSchemaVersion() + 1],
-      );
-      const { status, body } = await probe("/health/ready", { schema: ahead.schema });
-      assert.equal(status, 503);
-      const [schema] = body.checks["postgres:schema"] ?? [];
-      assert.equal(schema?.status, "fail");
-      assert.equal(schema?.observedValue, codeSchemaVersion() + 1);
-      assert.match(String(schema?.output), /newer than this Keel/);
-    } finally {
-      await ahead.close();
-    }
+  test("a schema ahead by an additive migration stays ready, and /health warns that a newer Keel migrated it", async () => {
+    const schema = freshSchema("ahead_additive");
+    await migrate(engine.pool, schema, {
+      migrations: [...knownMigrations(), testMigration("additive", "create table newer_probe (id int)")],
+      keelVersion: "9.9.0",
+    });
+    const ready = await probe("/health/ready", { schema });
+    assert.equal(ready.status, 200);
+    assert.equal(ready.body.status, "pass");
+    assert.equal(ready.body.checks["postgres:schema"]?.[0]?.status, "pass");
+    const { status, body } = await probe("/health", { schema });
+    assert.equal(status, 200);
+    assert.equal(body.status, "warn");
+    const [check] = body.checks["postgres:schema"] ?? [];
+    assert.equal(check?.status, "warn");
+    assert.equal(check?.observedValue, codeSchemaVersion() + 1);
+    assert.match(
+      String(check?.output),
+      new RegExp(
+        `^Migration ${codeSchemaVersion() + 1} was applied by a newer Keel \\(9\\.9\\.0\\); it is additive`,
+      ),
+    );
+  });
+
+  test("a schema ahead by a breaking migration fails readiness, naming the Keel version to run", async () => {
+    const schema = freshSchema("ahead_breaking");
+    await migrate(engine.pool, schema, {
+      migrations: [...knownMigrations(), testMigration("breaking", "create table newer_probe (id int)")],
+      keelVersion: "9.9.1",
+    });
+    const { status, body } = await probe("/health/ready", { schema });
+    assert.equal(status, 503);
+    const [check] = body.checks["postgres:schema"] ?? [];
+    assert.equal(check?.status, "fail");
+    assert.equal(check?.observedValue, codeSchemaVersion() + 1);
+    assert.match(String(check?.output), /is breaking for this Keel .*Run Keel 9\.9\.1 or newer/);
   });
 });
+
+/** A migration after the shipped ones, as a newer Keel would carry. */
+function testMigration(kind: Migration["kind"], sql: string): Migration {
+  return { id: codeSchemaVersion() + 1, name: `newer_${kind}`, kind, sql };
+}
 
 describe("Postgres unreachable", () => {
   test("a closed port fails readiness at once; liveness still passes", async () => {

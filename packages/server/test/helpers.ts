@@ -79,7 +79,7 @@ export interface KeelProcess {
 }
 
 /** Runs the `keel` CLI from source in a child process with exactly the given Keel variables. */
-export function spawnKeel(args: string[], env: Record<string, string>): KeelProcess {
+export function spawnKeel(args: string[], env: Record<string, string>, bin: string = BIN): KeelProcess {
   const base = { ...process.env };
   for (const key of [
     "DATABASE_URL",
@@ -92,7 +92,7 @@ export function spawnKeel(args: string[], env: Record<string, string>): KeelProc
   ]) {
     delete base[key];
   }
-  const child = spawn(process.execPath, ["--import", "tsx", BIN, ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", bin, ...args], {
     cwd: ROOT,
     env: { ...base, ...env },
     stdio: ["ignore", "pipe", "pipe"],

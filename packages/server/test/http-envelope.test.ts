@@ -13,7 +13,11 @@ import { guardServerLeaks, memoryLogger } from "./helpers.js";
 // Every error Keel answers is in its envelope, including those raised before a route runs,
 // and fatal start errors carry a registry code (issue 12, defect 11).
 
-const engine = await Engine.connect({ connectionString: testDatabaseUrl(), schema: freshSchema("edge") });
+const engine = await Engine.connect({
+  migrate: true,
+  connectionString: testDatabaseUrl(),
+  schema: freshSchema("edge"),
+});
 after(() => engine.close());
 guardServerLeaks();
 

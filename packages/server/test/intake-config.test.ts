@@ -12,7 +12,11 @@ import { guardServerLeaks, memoryLogger, tempDir } from "./helpers.js";
 // sources: in the config file: checked when read, secrets' variables checked at start, synced.
 
 guardServerLeaks();
-const engine = await Engine.connect({ connectionString: testDatabaseUrl(), schema: freshSchema("srccfg") });
+const engine = await Engine.connect({
+  migrate: true,
+  connectionString: testDatabaseUrl(),
+  schema: freshSchema("srccfg"),
+});
 onCleanup(() => engine.close());
 const dir = tempDir("sources");
 

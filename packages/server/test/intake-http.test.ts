@@ -16,7 +16,11 @@ import { guardServerLeaks, memoryLogger } from "./helpers.js";
 // POST /in/:source on a real server on loopback, real Postgres, and the delivery worker
 // forwarding to a real receiver.
 
-const engine = await Engine.connect({ connectionString: testDatabaseUrl(), schema: freshSchema("intake") });
+const engine = await Engine.connect({
+  migrate: true,
+  connectionString: testDatabaseUrl(),
+  schema: freshSchema("intake"),
+});
 after(() => engine.close());
 guardServerLeaks();
 

@@ -12,7 +12,11 @@ import { guardServerLeaks } from "./helpers.js";
 // A correctly signed request whose event id is too long to store, posted among many valid
 // concurrent ones (issue 12, defect 3): it is refused on its own, the others are committed.
 
-const engine = await Engine.connect({ connectionString: testDatabaseUrl(), schema: freshSchema("poison") });
+const engine = await Engine.connect({
+  migrate: true,
+  connectionString: testDatabaseUrl(),
+  schema: freshSchema("poison"),
+});
 after(() => engine.close());
 guardServerLeaks();
 

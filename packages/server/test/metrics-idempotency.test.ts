@@ -11,7 +11,11 @@ import { guardServerLeaks } from "./helpers.js";
 // keel_idempotency_requests_total{outcome} counts the API's Idempotency-Key requests, read
 // through /metrics (issue 12, defect 9).
 
-const engine = await Engine.connect({ connectionString: testDatabaseUrl(), schema: freshSchema("idem") });
+const engine = await Engine.connect({
+  migrate: true,
+  connectionString: testDatabaseUrl(),
+  schema: freshSchema("idem"),
+});
 after(() => engine.close());
 guardServerLeaks();
 const ADMIN = `admin-${randomBytes(24).toString("hex")}`;

@@ -38,6 +38,11 @@ export interface WorkerOptions<H extends Handlers = Handlers> {
   engine?: Engine;
   connectionString?: string;
   schema?: string;
+  /**
+   * With `connectionString`: migrate the schema on start. Default false: only check that this
+   * code may run on it, so a rolling deploy of the application never migrates (`keel migrate` does).
+   */
+  migrate?: boolean;
   /** Queues to claim from, or `"*"` for every queue (new ones are found within a second). Default `["default"]`. */
   queues?: string[] | "*";
   handlers: H;

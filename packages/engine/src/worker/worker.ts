@@ -105,6 +105,7 @@ export class Worker {
         this.engine = await Engine.connect({
           connectionString: this.options.connectionString,
           schema: this.options.schema,
+          migrate: this.options.migrate,
           poolSize: Math.min(20, this.concurrency + 3),
           applicationName: "keel-worker",
         });

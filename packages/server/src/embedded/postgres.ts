@@ -41,7 +41,7 @@ const USER = "postgres";
  *
  * @example
  * const pg = await startEmbeddedPostgres({ dataDir: ".keel" });
- * const engine = await Engine.connect({ connectionString: pg.connectionString });
+ * const engine = await Engine.connect({ connectionString: pg.connectionString, migrate: true });
  * await engine.close();
  * await pg.stop();
  */

@@ -1,4 +1,4 @@
-import { KeelError, type Pool, schemaStatus } from "@keel/engine";
+import { newerSchemaNote, type Pool, schemaProblem, schemaStatus } from "@keel/engine";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { withTimeout } from "../timeout.js";
 import type { EventLoopMonitor } from "./event-loop.js";
@@ -72,8 +72,15 @@ export function liveness(sources: HealthSources): HealthReport {
   });
 }
 
-/** Readiness: not draining, Postgres answers `select 1` within 1 s, and the schema is current. */
-export async function readiness(sources: HealthSources): Promise<HealthReport> {
+/**
+ * Readiness: not draining, Postgres answers `select 1` within 1 s, and this code may run on the
+ * schema. A schema a newer Keel migrated additively passes here (a rolling deploy must not turn
+ * old replicas unready) and is `warn` in `/health` (`newerSchema`).
+ */
+export async function readiness(
+  sources: HealthSources,
+  newerSchema: "pass" | "warn" = "pass",
+): Promise<HealthReport> {
   if (sources.draining()) {
     return report({ "keel:shutdown": [{ status: "fail", output: "draining: Keel is shutting down" }] });
   }
@@ -96,7 +103,7 @@ export async function readiness(sources: HealthSources): Promise<HealthReport> {
   }
   const responseTime = postgresCheck(started);
   const [schema, redis] = await Promise.all([
-    schemaCheck(sources),
+    schemaCheck(sources, newerSchema),
     sources.redis?.required ? redisCheck(sources, sources.redis) : undefined,
   ]);
   return report({
@@ -128,7 +135,7 @@ async function redisCheck(sources: HealthSources, redis: RedisHealth): Promise<H
 /** Everything: liveness and readiness checks, uptime and the connection pool. */
 export async function details(sources: HealthSources): Promise<HealthReport> {
   const [ready, redis] = await Promise.all([
-    readiness(sources),
+    readiness(sources, "warn"),
     // Readiness already has it when Redis is required.
     sources.redis && !sources.redis.required ? redisCheck(sources, sources.redis) : undefined,
   ]);
@@ -196,17 +203,16 @@ function postgresCheck(started: number): HealthCheck {
   };
 }
 
-async function schemaCheck(sources: HealthSources): Promise<HealthCheck> {
+async function schemaCheck(sources: HealthSources, newerSchema: "pass" | "warn"): Promise<HealthCheck> {
   try {
     const s = await withTimeout(schemaStatus(sources.pool, sources.schema), POSTGRES_TIMEOUT_MS);
-    const check: HealthCheck = {
-      status: s.current ? "pass" : "fail",
-      componentType: "datastore",
-      observedValue: s.dbVersion,
-    };
-    if (s.current) return check;
-    const code = s.dbVersion > s.codeVersion ? "schema_too_new" : "schema_outdated";
-    return { ...check, output: new KeelError(code, { ...s }).message };
+    const check: HealthCheck = { status: "pass", componentType: "datastore", observedValue: s.dbVersion };
+    // Behind the code, or ahead by a breaking migration: this process must not serve.
+    const problem = schemaProblem(s);
+    if (problem) return { ...check, status: "fail", output: problem.message };
+    // Ahead by additive migrations (a rolling deploy under way): ready, and says so.
+    const note = newerSchemaNote(s);
+    return note ? { ...check, status: newerSchema, output: note } : check;
   } catch (err) {
     return {
       status: "fail",

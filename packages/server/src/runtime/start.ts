@@ -1,5 +1,12 @@
 import type { AddressInfo } from "node:net";
-import { asDatabaseError, createScheduler, Engine, KeelError } from "@keel/engine";
+import {
+  asDatabaseError,
+  createScheduler,
+  Engine,
+  KeelError,
+  newerSchemaNote,
+  schemaStatus,
+} from "@keel/engine";
 import type { Logger } from "pino";
 import { type Role, redactDatabaseUrl } from "../config/env.js";
 import { loadStartConfig } from "../config/load.js";
@@ -104,11 +111,16 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
       connectionString: database.connectionString,
       schema: config.schema,
       applicationName: `keel-${config.role}`,
+      // Every role migrates under the advisory lock; a schema a newer Keel migrated additively is
+      // left as it is (rolling deploys, decision 033).
+      migrate: true,
       // Requests answer 503 within about a second when Postgres stops answering (frozen,
       // black-holed, failing over) instead of waiting on it.
       watch: {},
     }).catch((err: unknown) => Promise.reject(asDatabaseError(err)));
     undo.push({ name: "close engine", run: () => engine.close() });
+    const schemaNote = await schemaStatus(engine.pool, config.schema).then(newerSchemaNote, () => undefined);
+    if (schemaNote) logger.warn({ schema: config.schema }, schemaNote);
     const queues = await syncQueues(engine, file.config);
     const schedules = await syncSchedules(engine, file.config);
     // Sources are served by the API roles, which need their secrets' variables.

@@ -34,7 +34,7 @@ const PUSHED_BYTES_BOUND = 32 * 1024 * 1024;
 const GIB = 1024 * 1024 * 1024;
 
 const schema = freshSchema("hostile");
-const engine = await Engine.connect({ connectionString: testDatabaseUrl(), schema });
+const engine = await Engine.connect({ migrate: true, connectionString: testDatabaseUrl(), schema });
 after(() => engine.close());
 guardServerLeaks();
 

@@ -24,7 +24,7 @@ const RECOVERY_BOUND_S = LEASE_S + 5;
 const pgServer = await ownedPostgres();
 const c = await cluster(pgServer.url);
 after(() => c.endpoint.close());
-const engine = await Engine.connect({ connectionString: pgServer.url });
+const engine = await Engine.connect({ migrate: true, connectionString: pgServer.url });
 onCleanup(() => engine.close());
 
 async function startWorker(): Promise<KeelProcess> {
