@@ -178,7 +178,7 @@ test("ten processes migrating one schema at once apply each migration exactly on
     Array.from({ length: codeSchemaVersion() }, (_, i) => i + 1),
   );
   for (const r of results) assert.equal(r.version, codeSchemaVersion());
-  const rows = await engine.pool.query(`select count(*)::int n from "${schema}".migrations`);
+  const rows = await engine.pool.query(`select count(*)::int n from "${schema}".migration_log`);
   assert.equal(rows.rows[0].n, codeSchemaVersion());
 });
 
