@@ -209,7 +209,11 @@ export class Engine {
   }
 
   /** @internal Writes the audit row of a change on `client`, in the change's transaction. */
-  async writeAudit(client: Client, options: MutationOptions, change: AuditChange | AnyAuditChange): Promise<void> {
+  async writeAudit(
+    client: Client,
+    options: MutationOptions,
+    change: AuditChange | AnyAuditChange,
+  ): Promise<void> {
     await this.auditLog.write(
       {
         actor: options.by ?? this.actor,

@@ -355,7 +355,10 @@ export class Events {
       const names = new Set(off.map((r) => r.name));
       throw new EnqueueRefused(rows.find((r) => names.has(`enqueue:${r.queue}`))?.queue ?? rows[0]?.queue);
     }
-    await this.engine.runOn(client, "intake_mark_routed", [routed.map((r) => r.id), routed.map((r) => r.jobs.length)]);
+    await this.engine.runOn(client, "intake_mark_routed", [
+      routed.map((r) => r.id),
+      routed.map((r) => r.jobs.length),
+    ]);
     return routed.map((r) => ({ id: r.id, jobs: made.splice(0, r.jobs.length) }));
   }
 

@@ -66,17 +66,21 @@ export class Sources {
     const queues = routes.map((r) => r.queue);
     if (!options.client) await this.engine.ensureQueues(queues);
     return this.engine.transaction(async (client) => {
-      const [row] = await this.engine.runOn<SourceRow & { created: boolean }>(client, "intake_upsert_source", [
-        name,
-        def.provider,
-        def.secrets,
-        JSON.stringify(settings),
-        JSON.stringify(routes),
-        def.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
-        def.retentionSeconds ?? DEFAULT_RETENTION_SECONDS,
-        options.managedBy,
-        options.managedBy === "api",
-      ]);
+      const [row] = await this.engine.runOn<SourceRow & { created: boolean }>(
+        client,
+        "intake_upsert_source",
+        [
+          name,
+          def.provider,
+          def.secrets,
+          JSON.stringify(settings),
+          JSON.stringify(routes),
+          def.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+          def.retentionSeconds ?? DEFAULT_RETENTION_SECONDS,
+          options.managedBy,
+          options.managedBy === "api",
+        ],
+      );
       if (row) {
         if (options.client) await this.engine.ensureQueues(queues, client);
         const source = toSource(row);
@@ -107,7 +111,10 @@ export class Sources {
    */
   async remove(name: string, options: MutationOptions & { managedBy: "config" | "api" }): Promise<void> {
     await this.engine.transaction(async (client) => {
-      const rows = await this.engine.runOn(client, "intake_delete_source", [name, options.managedBy === "api"]);
+      const rows = await this.engine.runOn(client, "intake_delete_source", [
+        name,
+        options.managedBy === "api",
+      ]);
       if (rows.length > 0) {
         await this.engine.writeAudit(client, options, { action: "source.delete", target: `source:${name}` });
         return;

@@ -54,7 +54,11 @@ export class Schedules {
   ): Promise<void> {
     const { cron, timezone } = out.schedule;
     const action = out.created ? "schedule.create" : "schedule.update";
-    await this.engine.writeAudit(client, options, auditChange(action, `schedule:${name}`, { cron, timezone }));
+    await this.engine.writeAudit(
+      client,
+      options,
+      auditChange(action, `schedule:${name}`, { cron, timezone }),
+    );
   }
 
   /**

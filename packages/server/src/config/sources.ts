@@ -1,4 +1,11 @@
-import { type Engine, KeelError, type MutationOptions, SOURCE_NAME, type Source, sourceDefinitionSchema } from "@keel/engine";
+import {
+  type Engine,
+  KeelError,
+  type MutationOptions,
+  SOURCE_NAME,
+  type Source,
+  sourceDefinitionSchema,
+} from "@keel/engine";
 import { z } from "zod";
 import { resolveSecrets, SecretProblem } from "../intake/secrets.js";
 

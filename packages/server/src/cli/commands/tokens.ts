@@ -18,7 +18,10 @@ export function tokensCommand(): Command {
     .action((flags: JsonFlag & { name: string; scope: Scope[] }) =>
       runOperator(flags, async (session, out) => {
         // The secret never goes into the audit log: the engine records the name and scopes.
-        const created = await session.engine.tokens.create({ name: flags.name, scopes: flags.scope }, session.as);
+        const created = await session.engine.tokens.create(
+          { name: flags.name, scopes: flags.scope },
+          session.as,
+        );
         out.result(created, () =>
           [
             `Created token ${created.id} "${clean(created.name)}" with scopes ${created.scopes.join(", ")}:`,
