@@ -67,7 +67,7 @@ async function storedEvent(source: string, eventId: string): Promise<string> {
     contentType: "application/json",
     headers: {},
     body: Buffer.from("{}"),
-    verification: { provider: "github" },
+    verification: { provider: "github", secret: 1 },
   };
   return (await engine.intake.events.accept(input)).id;
 }
