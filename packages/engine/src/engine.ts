@@ -1,4 +1,4 @@
-import { type AuditChange, auditChange, jobDestination } from "./audit/actions.js";
+import { type AnyAuditChange, type AuditChange, auditChange, jobDestination } from "./audit/actions.js";
 import { AuditLog } from "./audit/audit.js";
 import { type Client, engineActor, type MutationOptions } from "./db/mutation.js";
 import { asDatabaseError, createPool, type Pool, transaction } from "./db/pool.js";
@@ -209,14 +209,18 @@ export class Engine {
   }
 
   /** @internal Writes the audit row of a change on `client`, in the change's transaction. */
-  async writeAudit(client: Client, options: MutationOptions, change: AuditChange): Promise<void> {
+  async writeAudit(
+    client: Client,
+    options: MutationOptions,
+    change: AuditChange | AnyAuditChange,
+  ): Promise<void> {
     await this.auditLog.write(
       {
         actor: options.by ?? this.actor,
         source: options.source ?? null,
         action: change.action,
         target: change.target,
-        details: change.details,
+        details: change.details ?? null,
       },
       null,
       client,
@@ -289,10 +293,7 @@ export class Engine {
     // transaction, which must not see the engine's pool used.
     if (!options.client) await this.ensureQueues(queues);
     return this.transaction(async (client) => {
-      if (options.client) {
-        const missing = queues.filter((q) => !this.knownQueues.has(q));
-        if (missing.length > 0) await this.runOn(client, "ensure_queues", [missing]);
-      }
+      if (options.client) await this.ensureQueues(queues, client);
       const out = await this.runOn<Out>(client, "enqueue", [json]);
       if (out.length < unique.length) await this.explainRefusedBatch(unique, client);
       const done = results(out);
@@ -333,10 +334,17 @@ export class Engine {
     throw new Error("enqueue stored fewer jobs than it was given and no switch explains it");
   }
 
-  /** Creates the named queues that do not exist yet, with default settings. */
-  async ensureQueues(names: string[]): Promise<void> {
+  /**
+   * Creates the named queues that do not exist yet, with default settings. With `client`, inside
+   * that client's transaction, and not remembered as existing (the transaction may roll back).
+   */
+  async ensureQueues(names: string[], client?: Client): Promise<void> {
     const missing = [...new Set(names)].filter((n) => !this.knownQueues.has(n));
     if (missing.length === 0) return;
+    if (client) {
+      await this.runOn(client, "ensure_queues", [missing]);
+      return;
+    }
     await this.run("ensure_queues", [missing]);
     for (const n of missing) this.knownQueues.add(n);
   }
@@ -681,8 +689,6 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // Audit entries still waiting for Postgres get one last try while the pool is open.
-    await this.auditLog.close();
     if (this.ownsPool) await this.pool.end();
   }
 }

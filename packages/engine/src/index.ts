@@ -9,7 +9,7 @@ export {
   auditChange,
   jobDestination,
 } from "./audit/actions.js";
-export { type AuditEntry, AuditLog, type AuditRecord, type AuditStats } from "./audit/audit.js";
+export { type AuditEntry, AuditLog, type AuditRecord } from "./audit/audit.js";
 export { Availability } from "./db/availability.js";
 export type { Client, MutationOptions } from "./db/mutation.js";
 export {

@@ -219,7 +219,7 @@ describe("status, listing and replay", () => {
     assert.equal((await engine.intake.events.get(id)).status, "delivered");
   });
 
-  test("bulk replay by filter, a page per transaction, with progress and a cursor at the limit", async () => {
+  test("bulk replay by filter, in pages of one transaction, with progress and a cursor at the limit", async () => {
     const { source } = await engine.intake.sources.put(
       "bulk",
       { provider: "github", secrets: ["s"], routes: [{ target: { handler: "h" }, queue: "bulk" }] },

@@ -340,7 +340,7 @@ describe("firing", () => {
     await engine.schedules.pause("p", { actor: "ops" });
     await s.tick(hour(13));
     await s.tick(hour(14));
-    const { backfilled } = await engine.schedules.resume("p", { actor: "ops" }, { backfill: "latest" });
+    const { backfilled } = await engine.schedules.resume("p", { actor: "ops", backfill: "latest" });
     assert.equal(backfilled, 1);
     assert.deepEqual(
       (await jobsOf(engine, "p")).map((j) => `${hm(j.fire_time)} ${j.trigger}`),

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
-import { createWorker, type Engine, isKeelError, type Worker } from "../src/index.js";
+import { type AcceptInput, createWorker, type Engine, isKeelError, type Worker } from "../src/index.js";
 import { deferred, guardLeaks, onCleanup, testDatabaseUrl, testEngine, waitFor } from "./helpers.js";
 
 // The engine in the application's transaction: with `{ client }` a mutation and its audit row
@@ -56,6 +56,90 @@ async function jobCount(queue: string): Promise<number> {
     [queue],
   );
   return rows[0]?.n ?? 0;
+}
+
+/** A stored webhook event of source `source`, as intake would accept it. */
+async function storedEvent(source: string, eventId: string): Promise<string> {
+  const input: AcceptInput = {
+    source: await engine.intake.sources.get(source),
+    eventId,
+    type: "push",
+    contentType: "application/json",
+    headers: {},
+    body: Buffer.from("{}"),
+    verification: { provider: "github", secret: 1 },
+  };
+  return (await engine.intake.events.accept(input)).id;
+}
+
+/** Everything the operator mutations below change, to compare before and after. */
+async function operatorState() {
+  const q = (text: string) => engine.pool.query(text).then((r) => r.rows);
+  return {
+    schedules: await q(`select name, cron from ${S}.schedules order by name`),
+    runs: await q(`select schedule, kind from ${S}.schedule_runs order by schedule, fire_time`),
+    switches: await q(`select name, enabled from ${S}.switches order by name`),
+    tenants: await q(`select id from ${S}.tenants order by id`),
+    tokens: await q(`select id, revoked_at from ${S}.tokens order by id`),
+    sources: await q(`select name, secrets from ${S}.sources order by name`),
+    events: await q(`select id, replays from ${S}.events order by id`),
+    jobs: await q(`select count(*)::int as n from ${S}.jobs`),
+    audit: await q(`select count(*)::int as n from ${S}.audit_log`),
+  };
+}
+
+/** Sets up one of each thing the mutations below change; returns what they need. */
+async function operatorFixtures(prefix: string) {
+  const hourly = { cron: "0 * * * *", target: { handler: "work" }, queue: `${prefix}-q` };
+  await engine.schedules.upsert(`${prefix}-s`, hourly);
+  await engine.schedules.upsert(`${prefix}-paused`, hourly);
+  await engine.schedules.pause(`${prefix}-paused`);
+  await engine.schedules.upsert(`${prefix}-gone`, hourly);
+  await engine.schedules.addTenants([`${prefix}-t`]);
+  const token = await engine.tokens.create({ name: `${prefix}-token`, scopes: ["read"] });
+  const route = { target: { handler: "work" }, queue: `${prefix}-q` };
+  await engine.intake.sources.put(
+    `${prefix}-src`,
+    { provider: "github", secrets: ["s"], routes: [route] },
+    {
+      managedBy: "api",
+    },
+  );
+  await engine.intake.sources.put(
+    `${prefix}-old`,
+    { provider: "github", secrets: ["s"] },
+    { managedBy: "api" },
+  );
+  const event = await storedEvent(`${prefix}-src`, `${prefix}-e1`);
+  return { hourly, token, event };
+}
+
+/** Each operator mutation of schedules, tenants, tokens, sources and events, with `options`. */
+async function operatorMutations(
+  prefix: string,
+  fx: Awaited<ReturnType<typeof operatorFixtures>>,
+  options: { client?: pg.ClientBase; by?: string },
+) {
+  await engine.schedules.upsert(`${prefix}-new`, fx.hourly, options);
+  await engine.schedules.pause(`${prefix}-s`, { ...options, reason: "drill" });
+  await engine.schedules.resume(`${prefix}-paused`, { ...options, backfill: "all" });
+  await engine.schedules.trigger(`${prefix}-s`, options);
+  await engine.schedules.delete(`${prefix}-gone`, options);
+  await engine.schedules.addTenants([`${prefix}-t2`], options);
+  await engine.schedules.removeTenant(`${prefix}-t`, options);
+  await engine.tokens.create({ name: `${prefix}-new`, scopes: ["read"] }, options);
+  await engine.tokens.revoke(fx.token.id, options);
+  await engine.intake.sources.put(
+    `${prefix}-src2`,
+    { provider: "github", secrets: ["s"] },
+    {
+      ...options,
+      managedBy: "api",
+    },
+  );
+  await engine.intake.sources.remove(`${prefix}-old`, { ...options, managedBy: "api" });
+  await engine.intake.events.replay(fx.event, options);
+  await engine.intake.events.replayMany({ source: `${prefix}-src` }, options);
 }
 
 /** Audit rows of `action` on `target`, oldest first, as stored. */
@@ -195,6 +279,37 @@ describe("engine mutations with { client }", () => {
     assert.equal(rows[0].n, 0);
   });
 
+  test("schedules, tenants, tokens, sources and replays in a rolled-back transaction leave no change and no audit row", async () => {
+    const fx = await operatorFixtures("tx-more");
+    const before = await operatorState();
+    const by = "cli:ops@bastion";
+    await inAppTransaction(async (client) => {
+      await operatorMutations("tx-more", fx, { client, by });
+      // Inside the transaction every change and its audit row are visible…
+      const seen = await client.query(`select action from ${S}.audit_log where actor = $1 order by id`, [by]);
+      assert.deepEqual(
+        seen.rows.map((r) => r.action),
+        [
+          "schedule.create",
+          "schedule.pause",
+          "schedule.resume",
+          "schedule.trigger",
+          "schedule.delete",
+          "tenant.add",
+          "tenant.remove",
+          "token.create",
+          "token.revoke",
+          "source.put",
+          "source.delete",
+          "event.replay",
+          "event.replay_bulk",
+        ],
+      );
+    }, true);
+    // …and after the rollback none is: no schedule, switch, run, job, tenant, token or source.
+    assert.deepEqual(await operatorState(), before);
+  });
+
   test("a refused retry keeps the caller's transaction usable and says why", async () => {
     const { id } = await engine.enqueue({ queue: "tx-refused", target: { handler: "work" }, dedupeKey: "k" });
     await engine.cancel(id);
@@ -284,6 +399,79 @@ describe("audit by construction", () => {
     assert.equal((await engine.queueLimits(["au-fail"])).get("au-fail")?.paused, false);
     assert.equal(await engine.switches.isEnabled("enqueue:au-fail"), true);
     assert.equal(await jobCount("au-fail"), 1);
+  });
+});
+
+describe("audit by construction: schedules, tenants, tokens, sources, replays", () => {
+  test("a failure to write the audit row rolls each change back", async () => {
+    const fx = await operatorFixtures("au-more");
+    const before = await operatorState();
+    await engine.pool.query(`
+      create function ${S}.refuse_audit() returns trigger language plpgsql as $$
+      begin raise exception 'audit log refused (test)'; end $$;
+      create trigger refuse_audit before insert on ${S}.audit_log for each row execute function ${S}.refuse_audit();`);
+    const refused: string[] = [];
+    try {
+      const expect = async (name: string, change: Promise<unknown>) => {
+        await assert.rejects(change, /audit log refused/, name);
+        refused.push(name);
+      };
+      const p = "au-more";
+      await expect("upsert", engine.schedules.upsert(`${p}-new`, fx.hourly));
+      await expect("pause", engine.schedules.pause(`${p}-s`));
+      await expect("resume", engine.schedules.resume(`${p}-paused`, { backfill: "all" }));
+      await expect("trigger", engine.schedules.trigger(`${p}-s`));
+      await expect("delete", engine.schedules.delete(`${p}-gone`));
+      await expect("addTenants", engine.schedules.addTenants([`${p}-t2`]));
+      await expect("removeTenant", engine.schedules.removeTenant(`${p}-t`));
+      await expect("tokens.create", engine.tokens.create({ name: `${p}-new`, scopes: ["read"] }));
+      await expect("tokens.revoke", engine.tokens.revoke(fx.token.id));
+      await expect(
+        "sources.put",
+        engine.intake.sources.put(`${p}-src2`, { provider: "github", secrets: ["s"] }, { managedBy: "api" }),
+      );
+      await expect("sources.remove", engine.intake.sources.remove(`${p}-old`, { managedBy: "api" }));
+      await expect("replay", engine.intake.events.replay(fx.event));
+      await expect("replayMany", engine.intake.events.replayMany({ source: `${p}-src` }));
+      await expect("sync", engine.schedules.sync({ [`${p}-file`]: fx.hourly }));
+    } finally {
+      await engine.pool.query(
+        `drop trigger refuse_audit on ${S}.audit_log; drop function ${S}.refuse_audit()`,
+      );
+    }
+    assert.equal(refused.length, 14);
+    assert.deepEqual(await operatorState(), before);
+  });
+
+  test("direct calls are audited as engine:<applicationName>; a token or its hash never reaches a row", async () => {
+    const fx = await operatorFixtures("au-actor");
+    const from = (await operatorState()).audit[0].n;
+    await operatorMutations("au-actor", fx, {});
+    const { rows } = await engine.pool.query(
+      `select actor, action, details from ${S}.audit_log order by id offset $1`,
+      [from],
+    );
+    assert.equal(rows.length, 13);
+    assert.deepEqual(new Set(rows.map((r) => r.actor)), new Set(["engine:keel"]));
+    const { rows: tokens } = await engine.pool.query(
+      `select prefix, encode(hash, 'hex') as hash from ${S}.tokens`,
+    );
+    const everything = JSON.stringify(rows);
+    for (const t of tokens) {
+      assert.ok(!everything.includes(t.hash), "no token hash in the audit log");
+      assert.ok(!everything.includes(t.prefix), "no token prefix in the audit log");
+    }
+    // Revoking twice keeps the first revocation and writes no second row.
+    await engine.tokens.revoke(fx.token.id, { by: "cli:ops@bastion" });
+    assert.deepEqual(await auditRows("token.revoke", `token:${fx.token.id}`), [
+      {
+        actor: "engine:keel",
+        action: "token.revoke",
+        target: `token:${fx.token.id}`,
+        source: null,
+        details: { name: "au-actor-token" },
+      },
+    ]);
   });
 });
 

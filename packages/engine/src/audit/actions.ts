@@ -30,7 +30,8 @@ export interface AuditDetails {
   "source.put": { change: string; provider: string; secrets: number; routes: number };
   "source.delete": null;
   "event.replay": { jobs: number };
-  "event.replay_bulk": Record<string, unknown>;
+  /** A replay by filter: the filter as given (never a payload), and what it did. */
+  "event.replay_bulk": { filter: Record<string, unknown>; replayed: number; skipped: number; jobs: number };
 }
 
 export type AuditAction = keyof AuditDetails;

@@ -1,3 +1,5 @@
+import { auditChange } from "../audit/actions.js";
+import type { Client, MutationOptions } from "../db/mutation.js";
 import { type PoolClient, transaction } from "../db/pool.js";
 import type { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
@@ -19,7 +21,11 @@ import type {
 import { DEFAULT_RETENTION_SECONDS, MAX_EVENT_ID_LENGTH } from "./validate.js";
 
 /** Raised inside a transaction when an `enqueue:<queue>` switch refused the jobs. */
-class EnqueueRefused extends Error {}
+class EnqueueRefused extends Error {
+  constructor(readonly queue?: string) {
+    super("enqueue refused by a switch");
+  }
+}
 
 type Outcome = AcceptResult | { error: unknown };
 
@@ -135,7 +141,7 @@ export class Events {
   }
 
   /** Enqueues inside the caller's transaction; a switched-off queue rolls it back. */
-  private async enqueue(client: PoolClient, rows: EnqueueRow[]): Promise<string[]> {
+  private async enqueue(client: Client, rows: EnqueueRow[]): Promise<string[]> {
     if (rows.length === 0) return [];
     const made = await this.engine.runOn<{ ord: number; id: string }>(client, "enqueue", [
       JSON.stringify(rows),
@@ -225,59 +231,104 @@ export class Events {
     return row?.n ?? 0;
   }
 
-  /** Routes a stored event again through its source's current routes: new jobs, new deliveries. */
-  async replay(id: string): Promise<ReplayResult> {
+  /**
+   * Routes a stored event again through its source's current routes: new jobs, new deliveries.
+   * The jobs and the `event.replay` audit row commit together (the caller's transaction with `client`).
+   */
+  async replay(id: string, options: MutationOptions = {}): Promise<ReplayResult> {
     const eventId = parseEventId(id);
-    const [result] = await this.replayIds([eventId], new Map(), true);
-    if (!result) throw new KeelError("event_not_found", { id: eventId });
-    return result;
+    return this.inReplay(options, async (client) => {
+      const [result] = await this.replayIds(client, [eventId], new Map(), true);
+      if (!result) throw new KeelError("event_not_found", { id: eventId });
+      await this.engine.writeAudit(
+        client,
+        options,
+        auditChange("event.replay", `event:${result.id}`, { jobs: result.jobs.length }),
+      );
+      return result;
+    });
   }
 
   /**
-   * Replays every event matching the filter, newest first, a page per transaction, at most
-   * `limit` events. `nextCursor` is set when the limit stopped it: pass it as `before` to go on.
+   * Replays every event matching the filter, newest first, at most `limit` events, all in one
+   * transaction with one `event.replay_bulk` audit row (all or nothing, like `retryDead`).
+   * `nextCursor` is set when the limit stopped it: pass it as `before` to go on.
    */
   async replayMany(
     filter: Omit<EventFilter, "before"> & { before?: string },
-    options: { limit?: number; onProgress?: (replayed: number) => void } = {},
+    options: MutationOptions & { limit?: number; onProgress?: (replayed: number) => void } = {},
   ): Promise<{ replayed: number; skipped: number; jobs: number; nextCursor: string | null }> {
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     const sources = new Map<string, Source | null>();
-    let before = filter.before;
-    let replayed = 0;
-    let skipped = 0;
-    let jobs = 0;
-    while (replayed + skipped < limit) {
-      const page = await this.list({ ...filter, before }, Math.min(200, limit - replayed - skipped));
-      if (page.length === 0) return { replayed, skipped, jobs, nextCursor: null };
-      const results = await this.replayIds(
-        page.map((e) => e.id),
-        sources,
-        false,
+    return this.inReplay(options, async (client) => {
+      let before = filter.before;
+      let replayed = 0;
+      let skipped = 0;
+      let jobs = 0;
+      let nextCursor: string | null = null;
+      while (replayed + skipped < limit) {
+        const pageSize = Math.min(200, limit - replayed - skipped);
+        const page = await this.engine.runOn<SummaryRow>(client, "intake_list_events", [
+          ...filterValues({ ...filter, before }),
+          pageSize,
+        ]);
+        if (page.length === 0) break;
+        const results = await this.replayIds(
+          client,
+          page.map((e) => e.id),
+          sources,
+          false,
+        );
+        replayed += results.length;
+        skipped += page.length - results.length;
+        jobs += results.reduce((n, r) => n + r.jobs.length, 0);
+        before = page.at(-1)?.id;
+        options.onProgress?.(replayed);
+        if (replayed + skipped >= limit) nextCursor = before ?? null;
+      }
+      await this.engine.writeAudit(
+        client,
+        options,
+        auditChange("event.replay_bulk", filter.source ? `source:${filter.source}` : null, {
+          filter: JSON.parse(JSON.stringify(filter)) as Record<string, unknown>,
+          replayed,
+          skipped,
+          jobs,
+        }),
       );
-      replayed += results.length;
-      skipped += page.length - results.length;
-      jobs += results.reduce((n, r) => n + r.jobs.length, 0);
-      before = page.at(-1)?.id;
-      options.onProgress?.(replayed);
-    }
-    return { replayed, skipped, jobs, nextCursor: before ?? null };
+      return { replayed, skipped, jobs, nextCursor };
+    });
   }
 
-  /** Replays events in one transaction; events whose source is gone are skipped (or, alone, refused). */
+  /**
+   * Runs a replay in one transaction (the caller's with `client`). A switched-off queue refuses
+   * it with `enqueue_disabled`, naming the queue.
+   */
+  private async inReplay<T>(options: MutationOptions, fn: (client: Client) => Promise<T>): Promise<T> {
+    try {
+      return await this.engine.transaction(fn, options);
+    } catch (err) {
+      if (!(err instanceof EnqueueRefused)) throw err;
+      throw new KeelError("enqueue_disabled", { queue: err.queue });
+    }
+  }
+
+  /** Routes the events again on `client`; events whose source is gone are skipped (or, alone, refused). */
   private async replayIds(
+    client: Client,
     ids: string[],
     sources: Map<string, Source | null>,
     strict: boolean,
   ): Promise<ReplayResult[]> {
-    const events = await this.engine.run<{ id: string; source: string; type: string | null }>(
+    const events = await this.engine.runOn<{ id: string; source: string; type: string | null }>(
+      client,
       "intake_event_meta",
       [ids],
     );
     const routed: { id: string; jobs: EnqueueInput[] }[] = [];
     for (const e of events) {
       if (!sources.has(e.source)) {
-        sources.set(e.source, await this.engine.intake.sources.get(e.source).catch(() => null));
+        sources.set(e.source, await this.engine.intake.sources.get(e.source, client).catch(() => null));
       }
       const source = sources.get(e.source);
       if (!source) {
@@ -288,23 +339,26 @@ export class Events {
     }
     const rows: EnqueueRow[] = [];
     for (const r of routed) for (const job of r.jobs) rows.push(this.jobRow(job, rows.length));
-    await this.engine.ensureQueues(rows.map((r) => r.queue));
+    await this.engine.ensureQueues(
+      rows.map((r) => r.queue),
+      client,
+    );
     let made: string[];
     try {
-      made = await transaction(this.engine.pool, async (client) => {
-        const jobIds = await this.enqueue(client, rows);
-        await this.engine.runOn(client, "intake_mark_routed", [
-          routed.map((r) => r.id),
-          routed.map((r) => r.jobs.length),
-        ]);
-        return jobIds;
-      });
+      made = await this.enqueue(client, rows);
     } catch (err) {
       if (!(err instanceof EnqueueRefused)) throw err;
-      const off = await this.engine.switches.disabled(rows.map((r) => `enqueue:${r.queue}`));
-      const queue = rows.find((r) => off.has(`enqueue:${r.queue}`))?.queue;
-      throw new KeelError("enqueue_disabled", { queue: queue ?? rows[0]?.queue });
+      // The statement wrote nothing and raised nothing: the transaction can still say which switch.
+      const off = await this.engine.runOn<{ name: string }>(client, "disabled_switches", [
+        rows.map((r) => `enqueue:${r.queue}`),
+      ]);
+      const names = new Set(off.map((r) => r.name));
+      throw new EnqueueRefused(rows.find((r) => names.has(`enqueue:${r.queue}`))?.queue ?? rows[0]?.queue);
     }
+    await this.engine.runOn(client, "intake_mark_routed", [
+      routed.map((r) => r.id),
+      routed.map((r) => r.jobs.length),
+    ]);
     return routed.map((r) => ({ id: r.id, jobs: made.splice(0, r.jobs.length) }));
   }
 

@@ -1,3 +1,5 @@
+import { auditChange } from "../audit/actions.js";
+import type { Client, MutationOptions } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
 import type { JobTarget } from "../queue/types.js";
@@ -40,11 +42,15 @@ interface SourceRow {
 export class Sources {
   constructor(private readonly engine: Engine) {}
 
-  /** Creates or replaces a source. Throws `invalid_source`, or `source_managed_by_config` for an API write. */
+  /**
+   * Creates or replaces a source. Throws `invalid_source`, or `source_managed_by_config` for an
+   * API write. A change writes its `source.put` audit row (how many secrets, never them) in its
+   * transaction: the caller's with `client`.
+   */
   async put(
     name: string,
     definition: unknown,
-    options: { managedBy: "config" | "api" },
+    options: MutationOptions & { managedBy: "config" | "api" },
   ): Promise<{ source: Source; change: SourceChange }> {
     const def = validateSource(name, definition);
     const settings: SourceSettings = {};
@@ -56,43 +62,76 @@ export class Sources {
       target: r.target as JobTarget,
       queue: r.queue ?? DEFAULT_ROUTE_QUEUE,
     }));
-    const [row] = await this.engine.run<SourceRow & { created: boolean }>("intake_upsert_source", [
-      name,
-      def.provider,
-      def.secrets,
-      JSON.stringify(settings),
-      JSON.stringify(routes),
-      def.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
-      def.retentionSeconds ?? DEFAULT_RETENTION_SECONDS,
-      options.managedBy,
-      options.managedBy === "api",
-    ]);
-    if (row) {
-      // Jobs need their queue to exist; creating it here keeps the intake path free of it.
-      await this.engine.ensureQueues(routes.map((r) => r.queue));
-      return { source: toSource(row), change: row.created ? "created" : "updated" };
-    }
-    const existing = await this.get(name);
-    if (options.managedBy === "api" && existing.managedBy === "config") {
-      throw new KeelError("source_managed_by_config", { source: name });
-    }
-    return { source: existing, change: "unchanged" };
+    // Jobs need their queue to exist; creating it here keeps the intake path free of it.
+    const queues = routes.map((r) => r.queue);
+    if (!options.client) await this.engine.ensureQueues(queues);
+    return this.engine.transaction(async (client) => {
+      const [row] = await this.engine.runOn<SourceRow & { created: boolean }>(
+        client,
+        "intake_upsert_source",
+        [
+          name,
+          def.provider,
+          def.secrets,
+          JSON.stringify(settings),
+          JSON.stringify(routes),
+          def.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+          def.retentionSeconds ?? DEFAULT_RETENTION_SECONDS,
+          options.managedBy,
+          options.managedBy === "api",
+        ],
+      );
+      if (row) {
+        if (options.client) await this.engine.ensureQueues(queues, client);
+        const source = toSource(row);
+        const change = row.created ? "created" : "updated";
+        await this.engine.writeAudit(
+          client,
+          options,
+          auditChange("source.put", `source:${name}`, {
+            change,
+            provider: source.provider,
+            secrets: source.secrets.length,
+            routes: source.routes.length,
+          }),
+        );
+        return { source, change };
+      }
+      const existing = await this.get(name, client);
+      if (options.managedBy === "api" && existing.managedBy === "config") {
+        throw new KeelError("source_managed_by_config", { source: name });
+      }
+      return { source: existing, change: "unchanged" };
+    }, options);
   }
 
-  /** Removes a source (its events stay until retention). Throws `source_not_found`, or `source_managed_by_config` for an API call. */
-  async remove(name: string, options: { managedBy: "config" | "api" }): Promise<void> {
-    const rows = await this.engine.run("intake_delete_source", [name, options.managedBy === "api"]);
-    if (rows.length > 0) return;
-    const existing = await this.get(name);
-    if (existing.managedBy === "config") throw new KeelError("source_managed_by_config", { source: name });
+  /**
+   * Removes a source (its events stay until retention), with its `source.delete` audit row in the
+   * same transaction. Throws `source_not_found`, or `source_managed_by_config` for an API call.
+   */
+  async remove(name: string, options: MutationOptions & { managedBy: "config" | "api" }): Promise<void> {
+    await this.engine.transaction(async (client) => {
+      const rows = await this.engine.runOn(client, "intake_delete_source", [
+        name,
+        options.managedBy === "api",
+      ]);
+      if (rows.length > 0) {
+        await this.engine.writeAudit(client, options, { action: "source.delete", target: `source:${name}` });
+        return;
+      }
+      const existing = await this.get(name, client);
+      if (existing.managedBy === "config") throw new KeelError("source_managed_by_config", { source: name });
+    }, options);
   }
 
-  /** One source; throws `source_not_found`. */
-  async get(name: string): Promise<Source> {
+  /** One source (as `client` sees it, when given); throws `source_not_found`. */
+  async get(name: string, client?: Client): Promise<Source> {
     if (typeof name !== "string" || !SOURCE_NAME.test(name)) {
       throw new KeelError("source_not_found", { source: String(name) });
     }
-    const [row] = await this.engine.run<SourceRow>("intake_list_sources", [name]);
+    const [row] = client
+      ? await this.engine.runOn<SourceRow>(client, "intake_list_sources", [name])
+      : await this.engine.run<SourceRow>("intake_list_sources", [name]);
     if (!row) throw new KeelError("source_not_found", { source: name });
     return toSource(row);
   }

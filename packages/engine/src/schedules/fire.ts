@@ -1,4 +1,4 @@
-import type { PoolClient } from "../db/pool.js";
+import type { Client } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
 import type { Backoff, JobState, JobTarget } from "../queue/types.js";
 import { type EnqueueRow, validateEnqueue } from "../queue/validate.js";
@@ -66,7 +66,7 @@ const key = (schedule: string, fireTime: Date, tenant: string) =>
  */
 export async function decideSlots(
   engine: Engine,
-  client: PoolClient,
+  client: Client,
   rows: ScheduleRow[],
   options: DecideOptions,
 ): Promise<{ events: FireEvent[]; more: boolean }> {
@@ -133,7 +133,7 @@ interface State {
   registry: string[];
 }
 
-async function loadState(engine: Engine, client: PoolClient, rows: ScheduleRow[]): Promise<State> {
+async function loadState(engine: Engine, client: Client, rows: ScheduleRow[]): Promise<State> {
   const names = rows.map((r) => r.name);
   const switches = [
     "scheduling",
@@ -213,7 +213,7 @@ export function jobRow(
  * Records runs and makes their jobs. New runs are inserted first; only those the insert
  * returns (never decided before) get a job. Existing runs (queued, backfilled) are updated.
  */
-export async function writeRuns(engine: Engine, client: PoolClient, writes: RunToWrite[]): Promise<void> {
+export async function writeRuns(engine: Engine, client: Client, writes: RunToWrite[]): Promise<void> {
   const fresh = writes.filter((w) => !w.existing);
   const inserted = new Set<string>();
   if (fresh.length > 0) {

@@ -1,4 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { auditChange } from "../audit/actions.js";
+import type { MutationOptions } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
 
@@ -41,18 +43,21 @@ export function hashToken(token: string): Buffer {
  * API tokens, stored as SHA-256 hashes: a database leak reveals no usable token.
  *
  * @example
- * const { token } = await engine.tokens.create({ name: "ci", scopes: ["publish"], actor: "cli:alice" });
+ * const { token } = await engine.tokens.create({ name: "ci", scopes: ["publish"] }, { by: "cli:alice@laptop" });
  * await engine.tokens.verify(token); // { id, name, scopes, … }
  */
 export class Tokens {
   constructor(private readonly engine: Engine) {}
 
-  /** Creates a token; the returned `token` is the only time the secret is available. */
-  async create(input: {
-    name: string;
-    scopes: Scope[];
-    actor: string;
-  }): Promise<TokenInfo & { token: string }> {
+  /**
+   * Creates a token; the returned `token` is the only time the secret is available. Its
+   * `token.create` audit row (name and scopes: never the token or its hash) commits with it.
+   * `input.actor` is the older name of `by`.
+   */
+  async create(
+    input: { name: string; scopes: Scope[]; actor?: string },
+    options: MutationOptions = {},
+  ): Promise<TokenInfo & { token: string }> {
     const name = typeof input.name === "string" ? input.name.trim() : "";
     if (name.length < 1 || name.length > 100) {
       throw new KeelError("invalid_argument", { detail: "name: give the token a name of 1–100 characters" });
@@ -61,15 +66,24 @@ export class Tokens {
     if (scopes.length === 0 || scopes.some((s) => !SCOPES.includes(s))) {
       throw new KeelError("invalid_argument", { detail: `scopes: use one or more of ${SCOPES.join(", ")}` });
     }
+    const by = options.by ?? input.actor ?? this.engine.actor;
     const token = generateToken();
-    const [row] = await this.engine.run<TokenRow>("create_token", [
-      name,
-      token.slice(0, 9),
-      hashToken(token),
-      scopes,
-      input.actor,
-    ]);
-    return { ...toInfo(row as TokenRow), token };
+    return this.engine.transaction(async (client) => {
+      const [row] = await this.engine.runOn<TokenRow>(client, "create_token", [
+        name,
+        token.slice(0, 9),
+        hashToken(token),
+        scopes,
+        by,
+      ]);
+      const info = toInfo(row as TokenRow);
+      await this.engine.writeAudit(
+        client,
+        { ...options, by },
+        auditChange("token.create", `token:${info.id}`, { name: info.name, scopes: info.scopes }),
+      );
+      return { ...info, token };
+    }, options);
   }
 
   /**
@@ -88,12 +102,30 @@ export class Tokens {
     return (await this.engine.run<TokenRow>("list_tokens", [])).map(toInfo);
   }
 
-  /** Revokes a token at once; revoking twice keeps the first revocation. */
-  async revoke(id: string, actor: string): Promise<TokenInfo> {
+  /**
+   * Revokes a token at once, with its `token.revoke` audit row in the same transaction; revoking
+   * twice keeps the first revocation and writes no second row. A string is taken as `by`.
+   */
+  async revoke(id: string, options: MutationOptions | string = {}): Promise<TokenInfo> {
+    const opts = typeof options === "string" ? { by: options } : options;
+    const by = opts.by ?? this.engine.actor;
     if (!/^[1-9][0-9]{0,18}$/.test(String(id))) throw new KeelError("token_not_found", { id: String(id) });
-    const [row] = await this.engine.run<TokenRow>("revoke_token", [String(id), actor]);
-    if (!row) throw new KeelError("token_not_found", { id: String(id) });
-    return toInfo(row);
+    return this.engine.transaction(async (client) => {
+      const [row] = await this.engine.runOn<TokenRow & { revoked_now: boolean }>(client, "revoke_token", [
+        String(id),
+        by,
+      ]);
+      if (!row) throw new KeelError("token_not_found", { id: String(id) });
+      const info = toInfo(row);
+      if (row.revoked_now) {
+        await this.engine.writeAudit(
+          client,
+          { ...opts, by },
+          auditChange("token.revoke", `token:${info.id}`, { name: info.name }),
+        );
+      }
+      return info;
+    }, opts);
   }
 }
 

@@ -27,7 +27,7 @@ export interface ApiOptions {
   adminToken: string | undefined;
   /** Production: 500s say only "see the log" with the request id. */
   production: boolean;
-  /** Where the API logs (auth failures, 5xx, audit failures). Default: the request's logger. */
+  /** Where the API logs (auth failures, 5xx). Default: the request's logger. */
   logger?: FastifyBaseLogger;
   /** Largest request body of most routes. Default 1 MiB. */
   bodyLimitBytes?: number;
@@ -141,24 +141,6 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
       });
       v1.addHook("onRequest", auth.authenticate);
 
-      // Changes the engine's mutations make are audited by them (RouteDeps.as); this writes the
-      // entry of the others: in the request's transaction when it has one, else after the change.
-      const audit: RouteDeps["audit"] = async (call, change) => {
-        const entry = { actor: actorOf(call), source: call.request.ip, ...change };
-        if (call.client) return engine.auditLog.write(entry, null, call.client);
-        try {
-          const written = await engine.auditLog.record(entry);
-          if (!written) {
-            log(call.request).warn(
-              { action: entry.action },
-              "audit log: Postgres unavailable, entry kept for retry",
-            );
-          }
-        } catch (err) {
-          // The change is made; failing the request now would invite a retry that repeats it.
-          log(call.request).error({ err, action: entry.action }, "audit log write failed");
-        }
-      };
       const mount = mounter(v1, bodyLimits, auth.principalOf, runner);
       const document = buildOpenApi(CONTRACTS);
       const page = renderDocsPage(document);
@@ -172,7 +154,7 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
         source: call.request.ip,
         ...(call.client ? { client: call.client } : {}),
       });
-      const deps: RouteDeps = { engine, mount, audit, as, targetVariables: options.targetVariables ?? [] };
+      const deps: RouteDeps = { engine, mount, as, targetVariables: options.targetVariables ?? [] };
       jobRoutes(deps);
       operationRoutes(deps);
       scheduleRoutes(deps);

@@ -1,12 +1,5 @@
 import { hostname, userInfo } from "node:os";
-import {
-  type AnyAuditChange,
-  type AuditAction,
-  Engine,
-  isKeelError,
-  KeelError,
-  type MutationOptions,
-} from "@keel/engine";
+import { Engine, isKeelError, KeelError, type MutationOptions } from "@keel/engine";
 import pino, { type Logger } from "pino";
 import { loadEnv } from "../config/env.js";
 import type { Database } from "../runtime/database.js";
@@ -17,18 +10,11 @@ export interface Session {
   engine: Engine;
   /** `cli:<os user>@<hostname>`, recorded in the audit log and as the author of changes. */
   actor: string;
-  /** The options of engine mutations this command makes: they write their own audit rows. */
+  /**
+   * The options of every engine mutation this command makes: each writes its own audit row in
+   * the change's transaction.
+   */
   as: MutationOptions;
-  /** Writes the audit entry of a change that is not an engine mutation (schedules, tokens, events). */
-  audit<A extends AuditAction>(
-    action: A,
-    target: string,
-    ...details: Extract<AnyAuditChange, { action: A }>["details"] extends infer D
-      ? undefined extends D
-        ? []
-        : [details: D]
-      : never
-  ): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -65,14 +51,6 @@ function sessionOn(engine: Engine, database: Database): Session {
     engine,
     actor,
     as: { by: actor, source: host },
-    audit: (action, target, ...rest: unknown[]) =>
-      engine.auditLog.write({
-        actor,
-        action,
-        target,
-        source: host,
-        details: (rest[0] as Record<string, unknown> | undefined) ?? null,
-      }),
     close: async () => {
       await engine.close();
       await database.stop();

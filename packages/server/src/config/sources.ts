@@ -1,4 +1,11 @@
-import { type Engine, KeelError, SOURCE_NAME, type Source, sourceDefinitionSchema } from "@keel/engine";
+import {
+  type Engine,
+  KeelError,
+  type MutationOptions,
+  SOURCE_NAME,
+  type Source,
+  sourceDefinitionSchema,
+} from "@keel/engine";
 import { z } from "zod";
 import { resolveSecrets, SecretProblem } from "../intake/secrets.js";
 
@@ -46,14 +53,17 @@ export interface SourceSyncResult {
  * the API under the same name is taken over by the file), and sources the file managed but no
  * longer declares are removed (their events stay until retention). Every `${VAR}` must be set,
  * or the start fails naming the field. Running it again with the same file changes nothing.
+ * Each change writes its audit row as `as.by` (`keel start`: `config:<file name>`, see
+ * `configSync` in runtime/config-sync.ts).
  *
  * @example
- * const { created, removed } = await syncSources(engine, config.sources, process.env);
+ * const { created, removed } = await syncSources(engine, config.sources, process.env, configSync("keel.config.yaml"));
  */
 export async function syncSources(
   engine: Engine,
   sources: SourcesConfig | undefined,
   env: NodeJS.ProcessEnv,
+  as: MutationOptions = {},
 ): Promise<SourceSyncResult> {
   const declared = sources ?? {};
   const problems = sourceSecretProblems(declared, env);
@@ -62,12 +72,12 @@ export async function syncSources(
   }
   const result: SourceSyncResult = { created: [], updated: [], removed: [], unchanged: [] };
   for (const [name, def] of Object.entries(declared)) {
-    const { change } = await engine.intake.sources.put(name, def, { managedBy: "config" });
+    const { change } = await engine.intake.sources.put(name, def, { ...as, managedBy: "config" });
     result[change].push(name);
   }
   for (const source of await engine.intake.sources.list()) {
     if (source.managedBy === "config" && !Object.hasOwn(declared, source.name)) {
-      await engine.intake.sources.remove(source.name, { managedBy: "config" });
+      await engine.intake.sources.remove(source.name, { ...as, managedBy: "config" });
       result.removed.push(source.name);
     }
   }

@@ -1,4 +1,4 @@
-import type { AuditStats, Engine, FireEvent, QueueInfo, WorkerHooks } from "@keel/engine";
+import type { Engine, FireEvent, QueueInfo, WorkerHooks } from "@keel/engine";
 import { NonRetryableError } from "@keel/engine";
 import type { IdempotencyOutcome } from "@keel/sdk";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
@@ -37,7 +37,7 @@ const UNLINTED_DEFAULTS = [
 
 export interface KeelMetricsOptions {
   /** Where queue depths and lease rejections come from. */
-  engine: Pick<Engine, "listQueues" | "stats"> & { auditLog?: { stats: AuditStats } };
+  engine: Pick<Engine, "listQueues" | "stats">;
   /** Current kill switches for `keel_switch_state`. Default: none. */
   switches?: () => Promise<{ name: string; enabled: boolean }[]>;
   /** How long one database read serves scrapes, in ms. Default 1000. */
@@ -144,32 +144,6 @@ export class KeelMetrics {
       // The engine keeps the count; a counter cannot be set, so it is rebuilt at each scrape.
       this.leaseRejections.reset();
       this.leaseRejections.inc(this.engine.stats.staleLeaseRejections);
-    },
-  });
-  readonly auditWriteFailures = new Counter({
-    name: "keel_audit_write_failures_total",
-    help: "Audit log writes in this process that failed because Postgres was unavailable (each is retried).",
-    registers: [this.registry],
-    collect: () => {
-      this.auditWriteFailures.reset();
-      this.auditWriteFailures.inc(this.engine.auditLog?.stats.writeFailures ?? 0);
-    },
-  });
-  readonly auditPending = new Gauge({
-    name: "keel_audit_pending",
-    help: "Audit entries of changes already made, waiting in this process for Postgres to take them.",
-    registers: [this.registry],
-    collect: () => {
-      this.auditPending.set(this.engine.auditLog?.stats.pending ?? 0);
-    },
-  });
-  readonly auditDropped = new Counter({
-    name: "keel_audit_dropped_total",
-    help: "Audit entries given up on: the retry buffer (10,000) was full, or Keel stopped before Postgres returned.",
-    registers: [this.registry],
-    collect: () => {
-      this.auditDropped.reset();
-      this.auditDropped.inc(this.engine.auditLog?.stats.dropped ?? 0);
     },
   });
   readonly scrapeErrors = new Counter({

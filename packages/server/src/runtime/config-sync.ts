@@ -1,5 +1,19 @@
-import type { Engine, SyncResult } from "@keel/engine";
+import { hostname } from "node:os";
+import { basename } from "node:path";
+import type { Engine, MutationOptions, SyncResult } from "@keel/engine";
 import type { KeelConfigFile } from "../config/file.js";
+
+/**
+ * Who the config file's changes are recorded as: `config:<file name>` (`config:none` without a
+ * file), from the host that applied them. Replicas starting together race to sync; the first
+ * writes the changes and their rows, the others find nothing to change and write none.
+ *
+ * @example
+ * configSync("/srv/app/keel.config.yaml"); // { by: "config:keel.config.yaml", source: "web-1" }
+ */
+export function configSync(path: string | undefined): MutationOptions {
+  return { by: `config:${path ? basename(path) : "none"}`, source: hostname() };
+}
 
 /**
  * Applies the config file's queues: each is created or has its settings replaced; the pause
@@ -15,8 +29,13 @@ export async function syncQueues(engine: Engine, config: KeelConfigFile): Promis
 /**
  * Makes the database's config-managed schedules match the file's `schedules:`: creates,
  * updates, removes those no longer listed. Schedules made through the API are left alone.
- * Running it again with the same file changes nothing (not even updated_at).
+ * Running it again with the same file changes nothing (not even updated_at). Each change
+ * writes its audit row as `as.by` in the sync's transaction.
  */
-export async function syncSchedules(engine: Engine, config: KeelConfigFile): Promise<SyncResult> {
-  return engine.schedules.sync(config.schedules ?? {});
+export async function syncSchedules(
+  engine: Engine,
+  config: KeelConfigFile,
+  as: MutationOptions = {},
+): Promise<SyncResult> {
+  return engine.schedules.sync(config.schedules ?? {}, as);
 }

@@ -33,11 +33,10 @@ export async function resolveSecrets(engine: Engine, config: KeelEnv): Promise<S
       new Date().toISOString(),
     );
     if (first.created) {
-      const created = await engine.tokens.create({
-        name: "dev-admin",
-        scopes: ["admin"],
-        actor: "keel (development bootstrap)",
-      });
+      const created = await engine.tokens.create(
+        { name: "dev-admin", scopes: ["admin"] },
+        { by: "engine:development-bootstrap" },
+      );
       generatedAdminToken = created.token;
     }
   }

@@ -17,7 +17,7 @@ import { deliveryStatusClass, startDeliveryWorker } from "../delivery/deliver.js
 import { buildApp, VERSION } from "../http/app.js";
 import { createLogger } from "../log.js";
 import { KeelMetrics } from "../metrics/index.js";
-import { syncQueues, syncSchedules } from "./config-sync.js";
+import { configSync, syncQueues, syncSchedules } from "./config-sync.js";
 import { openDatabase } from "./database.js";
 import { type EngineTimerOptions, startEngineTimers } from "./engine-timers.js";
 import { openRateLimiter } from "./ratelimit.js";
@@ -122,10 +122,11 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
     const schemaNote = await schemaStatus(engine.pool, config.schema).then(newerSchemaNote, () => undefined);
     if (schemaNote) logger.warn({ schema: config.schema }, schemaNote);
     const queues = await syncQueues(engine, file.config);
-    const schedules = await syncSchedules(engine, file.config);
+    const asConfig = configSync(file.path);
+    const schedules = await syncSchedules(engine, file.config, asConfig);
     // Sources are served by the API roles, which need their secrets' variables.
     const sources = API_ROLES.includes(config.role)
-      ? await syncSources(engine, file.config.sources, options.env ?? process.env)
+      ? await syncSources(engine, file.config.sources, options.env ?? process.env, asConfig)
       : undefined;
     const secrets = await resolveSecrets(engine, config);
     const metrics = new KeelMetrics({

@@ -3,12 +3,11 @@ import { presentAudit, presentToken } from "../present.js";
 import type { RouteDeps } from "./deps.js";
 
 /** Tokens and the audit log: who may do what, and who did what. */
-export function accessRoutes({ engine, mount, audit }: RouteDeps): void {
+export function accessRoutes({ engine, mount, as }: RouteDeps): void {
   mount(createToken)(async (call) => {
     const { name, scopes } = call.body;
-    const created = await engine.tokens.create({ name, scopes, actor: call.principal?.actor ?? "api" });
     // The secret goes to the caller once and nowhere else: not to the audit log, not to logs.
-    await audit(call, { action: "token.create", target: `token:${created.id}`, details: { name, scopes } });
+    const created = await engine.tokens.create({ name, scopes }, as(call));
     return { status: 201, body: { ...presentToken(created), token: created.token } };
   });
 
@@ -18,12 +17,7 @@ export function accessRoutes({ engine, mount, audit }: RouteDeps): void {
   }));
 
   mount(revokeToken)(async (call) => {
-    const revoked = await engine.tokens.revoke(call.params.id, call.principal?.actor ?? "api");
-    await audit(call, {
-      action: "token.revoke",
-      target: `token:${revoked.id}`,
-      details: { name: revoked.name },
-    });
+    const revoked = await engine.tokens.revoke(call.params.id, as(call));
     return { status: 200, body: presentToken(revoked) };
   });
 

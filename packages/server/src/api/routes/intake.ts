@@ -21,7 +21,7 @@ import type { RouteDeps } from "./deps.js";
  * refused here rather than failing every request later.
  */
 export function intakeRoutes(
-  { engine, mount, audit, targetVariables }: RouteDeps,
+  { engine, mount, as, targetVariables }: RouteDeps,
   env: NodeJS.ProcessEnv,
 ): void {
   mount(listEvents)(async ({ query }) => {
@@ -38,26 +38,16 @@ export function intakeRoutes(
   }));
 
   mount(replayEvent)(async (call) => {
-    const result = await engine.intake.events.replay(call.params.id);
-    await audit(call, {
-      action: "event.replay",
-      target: `event:${result.id}`,
-      details: { jobs: result.jobs.length },
-    });
+    const result = await engine.intake.events.replay(call.params.id, as(call));
     return { status: 200, body: result };
   });
 
   mount(replayEvents)(async (call) => {
     const { cursor, limit, ...filter } = call.body;
     const result = await engine.intake.events.replayMany(
-      { ...filter, before: cursor },
-      { limit: limit ?? 1000 },
+      { ...filter, ...(cursor ? { before: cursor } : {}) },
+      { ...as(call), limit: limit ?? 1000 },
     );
-    await audit(call, {
-      action: "event.replay_bulk",
-      target: filter.source ? `source:${filter.source}` : null,
-      details: { filter, replayed: result.replayed, jobs: result.jobs },
-    });
     return { status: 200, body: result };
   });
 
@@ -83,27 +73,16 @@ export function intakeRoutes(
     for (const [i, route] of (call.body.routes ?? []).entries()) {
       checkTargetVariables(route.target, targetVariables, `routes.${i}.target`);
     }
-    const { source, change } = await engine.intake.sources.put(name, call.body, { managedBy: "api" });
-    if (change !== "unchanged") {
-      // Never the secrets: how many, and where events go.
-      await audit(call, {
-        action: "source.put",
-        target: `source:${name}`,
-        details: {
-          change,
-          provider: source.provider,
-          secrets: source.secrets.length,
-          routes: source.routes.length,
-        },
-      });
-    }
+    const { source, change } = await engine.intake.sources.put(name, call.body, {
+      ...as(call),
+      managedBy: "api",
+    });
     return { status: change === "created" ? 201 : 200, body: presentSource(source, env) };
   });
 
   mount(deleteSource)(async (call) => {
     const { name } = call.params;
-    await engine.intake.sources.remove(name, { managedBy: "api" });
-    await audit(call, { action: "source.delete", target: `source:${name}` });
+    await engine.intake.sources.remove(name, { ...as(call), managedBy: "api" });
     return { status: 200, body: { name, removed: true as const } };
   });
 

@@ -19,9 +19,7 @@ import { presentTarget } from "../present.js";
 import type { RouteDeps } from "./deps.js";
 
 /** Schedules and the tenant registry. */
-export function scheduleRoutes({ engine, mount, audit, targetVariables }: RouteDeps): void {
-  const actor = (call: { principal?: { actor: string } | null }) => call.principal?.actor ?? "api";
-
+export function scheduleRoutes({ engine, mount, as, targetVariables }: RouteDeps): void {
   mount(listSchedules)(async () => ({
     status: 200,
     body: { schedules: (await engine.schedules.list()).map(presentSchedule) },
@@ -35,56 +33,38 @@ export function scheduleRoutes({ engine, mount, audit, targetVariables }: RouteD
   mount(putSchedule)(async (call) => {
     const { name } = call.params;
     checkTargetVariables(call.body.target, targetVariables, "target");
-    const { schedule, changed, created } = await engine.schedules.upsert(name, call.body);
-    if (changed) {
-      await audit(call, {
-        action: created ? "schedule.create" : "schedule.update",
-        target: `schedule:${name}`,
-        details: { cron: schedule.cron, timezone: schedule.timezone },
-      });
-    }
+    const { schedule, created } = await engine.schedules.upsert(name, call.body, as(call));
     return { status: created ? 201 : 200, body: presentSchedule(schedule) };
   });
 
   mount(deleteSchedule)(async (call) => {
     const { name } = call.params;
-    await engine.schedules.delete(name);
-    await audit(call, { action: "schedule.delete", target: `schedule:${name}` });
+    await engine.schedules.delete(name, as(call));
     return { status: 200, body: { name, deleted: true as const } };
   });
 
   mount(pauseSchedule)(async (call) => {
     const { name } = call.params;
     const reason = call.body?.reason ?? null;
-    const schedule = await engine.schedules.pause(name, { actor: actor(call), reason });
-    await audit(call, { action: "schedule.pause", target: `schedule:${name}`, details: { reason } });
+    const schedule = await engine.schedules.pause(name, { ...as(call), reason });
     return { status: 200, body: presentSchedule(schedule) };
   });
 
   mount(resumeSchedule)(async (call) => {
     const { name } = call.params;
     const backfill = call.body?.backfill;
-    const { schedule, backfilled } = await engine.schedules.resume(
-      name,
-      { actor: actor(call) },
-      backfill ? { backfill } : {},
-    );
-    await audit(call, {
-      action: "schedule.resume",
-      target: `schedule:${name}`,
-      details: { backfill: backfill ?? null, backfilled },
+    const { schedule, backfilled } = await engine.schedules.resume(name, {
+      ...as(call),
+      ...(backfill ? { backfill } : {}),
     });
     return { status: 200, body: { schedule: presentSchedule(schedule), backfilled } };
   });
 
   mount(triggerSchedule)(async (call) => {
     const { name } = call.params;
-    const { fireTime, jobs } = await engine.schedules.trigger(name);
-    await audit(call, {
-      action: "schedule.trigger",
-      target: `schedule:${name}`,
-      details: { jobs: jobs.map((j) => j.jobId) },
-    });
+    // With an Idempotency-Key, as(call) carries the request's transaction: the trigger, its
+    // audit row and the stored response commit together.
+    const { fireTime, jobs } = await engine.schedules.trigger(name, as(call));
     return { status: 201, body: { fireTime: fireTime.toISOString(), jobs } };
   });
 
@@ -123,15 +103,13 @@ export function scheduleRoutes({ engine, mount, audit, targetVariables }: RouteD
 
   mount(putTenant)(async (call) => {
     const { id } = call.params;
-    const created = (await engine.schedules.addTenants([id])).length > 0;
-    if (created) await audit(call, { action: "tenant.add", target: `tenant:${id}` });
+    const created = (await engine.schedules.addTenants([id], as(call))).length > 0;
     return { status: created ? 201 : 200, body: { id, created } };
   });
 
   mount(deleteTenant)(async (call) => {
     const { id } = call.params;
-    await engine.schedules.removeTenant(id);
-    await audit(call, { action: "tenant.remove", target: `tenant:${id}` });
+    await engine.schedules.removeTenant(id, as(call));
     return { status: 200, body: { id, deleted: true as const } };
   });
 }

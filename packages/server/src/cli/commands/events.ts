@@ -65,8 +65,7 @@ export function eventsCommand(): Command {
       const { engine } = session;
       const filter = filterOf(flags);
       if (id !== undefined) {
-        const result = await engine.intake.events.replay(eventId(id));
-        await session.audit("event.replay", `event:${result.id}`, { jobs: result.jobs.length });
+        const result = await engine.intake.events.replay(eventId(id), session.as);
         out.result(result, () =>
           result.jobs.length === 0
             ? `Event ${result.id} matches none of its source's routes now: no job was made.`
@@ -89,15 +88,14 @@ export function eventsCommand(): Command {
       bar?.update(0);
       let result: Awaited<ReturnType<typeof engine.intake.events.replayMany>>;
       try {
-        result = await engine.intake.events.replayMany(filter, { onProgress: (n) => bar?.update(n) });
+        result = await engine.intake.events.replayMany(filter, {
+          ...session.as,
+          onProgress: (n) => bar?.update(n),
+        });
       } finally {
         bar?.clear();
       }
       const { nextCursor: _done, ...summary } = result;
-      await session.audit("event.replay_bulk", filter.source ? `source:${filter.source}` : "events", {
-        filter,
-        ...summary,
-      });
       out.result(summary, () => {
         if (summary.replayed === 0 && summary.skipped === 0) return "No events match.";
         const skipped = summary.skipped ? ` ${summary.skipped} skipped: their source no longer exists.` : "";

@@ -54,11 +54,7 @@ export function schedulesCommand(): Command {
     .option("--reason <text>", "why, for the audit log and the switch")
     .action((name: string, flags: JsonFlag & { reason?: string }) =>
       runOperator(flags, async (session, out) => {
-        const s = await session.engine.schedules.pause(name, {
-          actor: session.actor,
-          reason: flags.reason ?? null,
-        });
-        await session.audit("schedule.pause", `schedule:${name}`, { reason: flags.reason ?? null });
+        const s = await session.engine.schedules.pause(name, { ...session.as, reason: flags.reason ?? null });
         out.result(
           s,
           () => `Paused schedule ${name}: its slots are skipped until \`keel schedules resume ${name}\`.`,
@@ -79,14 +75,9 @@ export function schedulesCommand(): Command {
     )
     .action((name: string, flags: JsonFlag & { backfill?: "latest" | "all" }) =>
       runOperator(flags, async (session, out) => {
-        const { schedule, backfilled } = await session.engine.schedules.resume(
-          name,
-          { actor: session.actor },
-          flags.backfill ? { backfill: flags.backfill } : {},
-        );
-        await session.audit("schedule.resume", `schedule:${name}`, {
-          backfill: flags.backfill ?? null,
-          backfilled,
+        const { schedule, backfilled } = await session.engine.schedules.resume(name, {
+          ...session.as,
+          ...(flags.backfill ? { backfill: flags.backfill } : {}),
         });
         out.result(
           { schedule, backfilled },
@@ -99,10 +90,7 @@ export function schedulesCommand(): Command {
   leaf(schedules, "trigger <name>", "Run the schedule now (one job per tenant with fan-out).").action(
     (name: string, flags: JsonFlag) =>
       runOperator(flags, async (session, out) => {
-        const result = await session.engine.schedules.trigger(name);
-        await session.audit("schedule.trigger", `schedule:${name}`, {
-          jobs: result.jobs.map((j) => j.jobId),
-        });
+        const result = await session.engine.schedules.trigger(name, session.as);
         out.result(result, () =>
           result.jobs.map((j) => `Enqueued job ${j.jobId}${j.tenant ? ` for ${j.tenant}` : ""}.`).join("\n"),
         );
@@ -115,8 +103,7 @@ export function schedulesCommand(): Command {
     "Delete a schedule made through the API (config schedules leave with the file).",
   ).action((name: string, flags: JsonFlag) =>
     runOperator(flags, async (session, out) => {
-      await session.engine.schedules.delete(name);
-      await session.audit("schedule.delete", `schedule:${name}`);
+      await session.engine.schedules.delete(name, session.as);
       out.result({ name, deleted: true }, () => `Deleted schedule ${name}.`);
     }),
   );
@@ -137,15 +124,13 @@ export function tenantsCommand(): Command {
   leaf(tenants, "add <ids...>", "Add tenants (present ones are left as they are).").action(
     (ids: string[], flags: JsonFlag) =>
       runOperator(flags, async (session, out) => {
-        const added = await session.engine.schedules.addTenants(ids);
-        for (const id of added) await session.audit("tenant.add", `tenant:${id}`);
+        const added = await session.engine.schedules.addTenants(ids, session.as);
         out.result({ added }, () => `Added ${added.length} of ${ids.length} tenants.`);
       }),
   );
   leaf(tenants, "remove <id>", "Remove a tenant from the registry.").action((id: string, flags: JsonFlag) =>
     runOperator(flags, async (session, out) => {
-      await session.engine.schedules.removeTenant(id);
-      await session.audit("tenant.remove", `tenant:${id}`);
+      await session.engine.schedules.removeTenant(id, session.as);
       out.result({ id, removed: true }, () => `Removed tenant ${id}.`);
     }),
   );

@@ -17,16 +17,11 @@ export function tokensCommand(): Command {
     )
     .action((flags: JsonFlag & { name: string; scope: Scope[] }) =>
       runOperator(flags, async (session, out) => {
-        const created = await session.engine.tokens.create({
-          name: flags.name,
-          scopes: flags.scope,
-          actor: session.actor,
-        });
-        // The secret never goes into the audit log.
-        await session.audit("token.create", `token:${created.id}`, {
-          name: created.name,
-          scopes: created.scopes,
-        });
+        // The secret never goes into the audit log: the engine records the name and scopes.
+        const created = await session.engine.tokens.create(
+          { name: flags.name, scopes: flags.scope },
+          session.as,
+        );
         out.result(created, () =>
           [
             `Created token ${created.id} "${clean(created.name)}" with scopes ${created.scopes.join(", ")}:`,
@@ -57,10 +52,7 @@ export function tokensCommand(): Command {
         const before = (await session.engine.tokens.list()).find((t) => t.id === id);
         if (!before) throw new KeelError("token_not_found", { id });
         const alreadyRevoked = before.revokedAt !== null;
-        const revoked = alreadyRevoked ? before : await session.engine.tokens.revoke(id, session.actor);
-        if (!alreadyRevoked) {
-          await session.audit("token.revoke", `token:${revoked.id}`, { name: revoked.name });
-        }
+        const revoked = alreadyRevoked ? before : await session.engine.tokens.revoke(id, session.as);
         out.result({ ...revoked, alreadyRevoked }, () =>
           alreadyRevoked
             ? `Token ${revoked.id} "${clean(revoked.name)}" was already revoked at ${time(revoked.revokedAt)} by ${clean(revoked.revokedBy ?? "?")}.`
