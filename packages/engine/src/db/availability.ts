@@ -1,5 +1,6 @@
 import pg from "pg";
 import { KeelError } from "../errors.js";
+import { isConnectionError } from "./connection-errors.js";
 
 export interface AvailabilityOptions {
   connectionString: string;
@@ -31,6 +32,8 @@ export class Availability {
   private waiters = new Set<(err: KeelError) => void>();
   /** Times the database was marked down (visible to tests and metrics). */
   outages = 0;
+  /** Probes completed so far (a test signal). */
+  probes = 0;
 
   constructor(private readonly options: AvailabilityOptions) {
     this.timeoutMs = options.timeoutMs ?? 1_000;
@@ -94,17 +97,18 @@ export class Availability {
     const outcome = await Promise.race([answered, silent]);
     clearTimeout(timer);
     if (this.stopped) return;
-    if (outcome === "ok") {
-      this.down = false;
-    } else {
+    if (outcome !== "ok") {
       // A probe connection that failed or went silent is replaced on the next probe.
       const client = this.client;
       this.client = undefined;
       client?.end().catch(() => {});
-      this.markDown(
-        outcome === "silent" ? `no answer within ${this.timeoutMs} ms` : describe(outcome as Error),
-      );
     }
+    if (outcome === "silent") this.markDown(`no answer within ${this.timeoutMs} ms`);
+    else if (outcome !== "ok" && isConnectionError(outcome)) this.markDown(describe(outcome));
+    // Answered, or answered with an error of its own (a missing database, a refused password):
+    // the server is reachable, and the queries themselves report that error with its own code.
+    else this.down = false;
+    this.probes++;
     this.schedule(this.intervalMs);
   }
 

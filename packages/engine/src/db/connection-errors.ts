@@ -1,0 +1,31 @@
+// Connection-level failures: the server is gone, restarting, refusing or not answering.
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "57P01", // admin_shutdown: terminating connection due to administrator command
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now: the database system is starting up / shutting down
+  "53300", // too_many_connections
+  "25006", // read_only_sql_transaction: connected to a standby (failover in progress)
+]);
+const CONNECTION_MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Client was closed|Connection ended|read ECONNRESET|write EPIPE)/i;
+
+/** True for errors that say Postgres cannot be reached, not that a statement was wrong. */
+export function isConnectionError(err: unknown): boolean {
+  // By shape as well as class: a second copy of the engine (tests run it from source) has its own.
+  const named = err as { name?: unknown; code?: unknown } | null;
+  if (named?.name === "KeelError") return named.code === "database_unavailable";
+  if (err instanceof AggregateError) return err.errors.some(isConnectionError);
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (!e) return false;
+  if (typeof e.code === "string" && (CONNECTION_CODES.has(e.code) || e.code.startsWith("08"))) return true;
+  return typeof e.message === "string" && CONNECTION_MESSAGES.test(e.message);
+}
