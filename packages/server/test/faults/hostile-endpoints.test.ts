@@ -219,8 +219,13 @@ async function run(s: Scenario): Promise<void> {
     promptJobs.every((j) => j.state === "succeeded"),
     "the other queue's jobs were delivered",
   );
-  // Had the hostile queue taken every slot, these would have waited for a timeout to free one.
-  assert.ok(Math.max(...waits) < TIMEOUT_MS, `a prompt job waited ${Math.max(...waits)} ms for a slot`);
+  // Where hostile calls hold their slot until the timeout, a hostile queue that took every slot
+  // would make these wait for a timeout to free one. (Where hostile calls end early, slots free
+  // anyway; there the flood's CPU cost on two cores is what delays them, and delivery above is
+  // the check.)
+  if (s.expect.atTimeout) {
+    assert.ok(Math.max(...waits) < TIMEOUT_MS, `a prompt job waited ${Math.max(...waits)} ms for a slot`);
+  }
   if (s.pushed) assert.ok(s.pushed() < PUSHED_BYTES_BOUND, `the server pushed ${s.pushed()} bytes`);
   assert.ok(memory.peak - startRss < RSS_GROWTH_MIB, `RSS grew from ${startRss} to ${memory.peak} MiB`);
 }
