@@ -611,20 +611,47 @@ export class Engine {
     }, options);
   }
 
-  /** Creates a queue or replaces its settings; unspecified settings take their defaults. */
-  async upsertQueue(name: string, settings: QueueSettings = {}): Promise<void> {
+  /**
+   * Creates a queue or replaces its settings; unspecified settings take their defaults. A
+   * creation or a change is audited (`queue.configure`) in its transaction; settings already as
+   * given change nothing and write no row.
+   */
+  async upsertQueue(
+    name: string,
+    settings: QueueSettings = {},
+    options: MutationOptions = {},
+  ): Promise<void> {
     const s = validateQueueSettings(settings);
-    await this.run("upsert_queue", [
-      name,
-      s.concurrency ?? null,
-      s.tenantConcurrency ?? null,
-      s.maxAttempts ?? 10,
-      s.backoff ? JSON.stringify(s.backoff) : null,
-      s.retentionSucceededSeconds ?? 7 * 86_400,
-      s.retentionDeadSeconds ?? 30 * 86_400,
-      s.deliveryTimeoutMs ?? null,
-    ]);
-    this.knownQueues.add(name);
+    const values = {
+      concurrency: s.concurrency ?? null,
+      tenantConcurrency: s.tenantConcurrency ?? null,
+      maxAttempts: s.maxAttempts ?? 10,
+      backoff: s.backoff ?? null,
+      retentionSucceededSeconds: s.retentionSucceededSeconds ?? 7 * 86_400,
+      retentionDeadSeconds: s.retentionDeadSeconds ?? 30 * 86_400,
+      deliveryTimeoutMs: s.deliveryTimeoutMs ?? null,
+    };
+    await this.transaction(async (client) => {
+      const [row] = await this.runOn<{ created: boolean }>(client, "upsert_queue", [
+        name,
+        values.concurrency,
+        values.tenantConcurrency,
+        values.maxAttempts,
+        values.backoff ? JSON.stringify(values.backoff) : null,
+        values.retentionSucceededSeconds,
+        values.retentionDeadSeconds,
+        values.deliveryTimeoutMs,
+      ]);
+      if (row) {
+        await this.writeAudit(
+          client,
+          options,
+          auditChange("queue.configure", `queue:${name}`, { created: row.created, settings: values }),
+        );
+      }
+    }, options);
+    // A queue made in the caller's transaction may still roll back: only cache our own commits.
+    if (!options.client) this.knownQueues.add(name);
   }
 
   /** A job with all its recorded attempts. */

@@ -402,6 +402,64 @@ describe("audit by construction", () => {
   });
 });
 
+describe("audit by construction: queue settings", () => {
+  test("creating or changing a queue's settings is audited once; the same settings again write nothing", async () => {
+    const as = { by: "config:keel.config.yaml", source: "web-1" };
+    await engine.upsertQueue("au-conf", { concurrency: 5 }, as);
+    await engine.upsertQueue("au-conf", { concurrency: 5 }, as);
+    await engine.upsertQueue("au-conf", { concurrency: 7, deliveryTimeoutMs: 60_000 }, as);
+    const rows = await auditRows("queue.configure", "queue:au-conf");
+    const settings = (concurrency: number, deliveryTimeoutMs: number | null) => ({
+      concurrency,
+      tenantConcurrency: null,
+      maxAttempts: 10,
+      backoff: null,
+      retentionSucceededSeconds: 7 * 86_400,
+      retentionDeadSeconds: 30 * 86_400,
+      deliveryTimeoutMs,
+    });
+    assert.deepEqual(
+      rows,
+      [
+        {
+          ...as,
+          actor: as.by,
+          action: "queue.configure",
+          target: "queue:au-conf",
+          details: { created: true, settings: settings(5, null) },
+        },
+        {
+          ...as,
+          actor: as.by,
+          action: "queue.configure",
+          target: "queue:au-conf",
+          details: { created: false, settings: settings(7, 60_000) },
+        },
+      ].map(({ by: _by, ...row }) => row),
+    );
+  });
+
+  test("a failure to write its audit row leaves the queue's settings as they were", async () => {
+    await engine.upsertQueue("au-conf-fail", { concurrency: 3 });
+    await engine.pool.query(`
+      create function ${S}.refuse_audit() returns trigger language plpgsql as $$
+      begin raise exception 'audit log refused (test)'; end $$;
+      create trigger refuse_audit before insert on ${S}.audit_log for each row execute function ${S}.refuse_audit();`);
+    try {
+      await assert.rejects(engine.upsertQueue("au-conf-fail", { concurrency: 9 }), /audit log refused/);
+      await assert.rejects(engine.upsertQueue("au-conf-new"), /audit log refused/);
+    } finally {
+      await engine.pool.query(
+        `drop trigger refuse_audit on ${S}.audit_log; drop function ${S}.refuse_audit()`,
+      );
+    }
+    const { rows } = await engine.pool.query(
+      `select name, concurrency from ${S}.queues where name in ('au-conf-fail', 'au-conf-new')`,
+    );
+    assert.deepEqual(rows, [{ name: "au-conf-fail", concurrency: 3 }]);
+  });
+});
+
 describe("audit by construction: schedules, tenants, tokens, sources, replays", () => {
   test("a failure to write the audit row rolls each change back", async () => {
     const fx = await operatorFixtures("au-more");

@@ -16,6 +16,19 @@ export interface AuditDetails {
   "queue.resume": { wasPaused: boolean };
   "queue.retry_dead": { retried: number };
   "queue.purge_dead": { purged: number };
+  /** A queue created, or its settings changed (a sync that changes nothing writes no row). */
+  "queue.configure": {
+    created: boolean;
+    settings: {
+      concurrency: number | null;
+      tenantConcurrency: number | null;
+      maxAttempts: number;
+      backoff: unknown;
+      retentionSucceededSeconds: number;
+      retentionDeadSeconds: number;
+      deliveryTimeoutMs: number | null;
+    };
+  };
   "switch.set": { enabled: boolean; reason: string | null };
   "schedule.create": { cron: string; timezone: string };
   "schedule.update": { cron: string; timezone: string };
@@ -46,6 +59,7 @@ export const AUDIT_ACTIONS = [
   "queue.resume",
   "queue.retry_dead",
   "queue.purge_dead",
+  "queue.configure",
   "switch.set",
   "schedule.create",
   "schedule.update",

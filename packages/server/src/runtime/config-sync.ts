@@ -18,11 +18,16 @@ export function configSync(path: string | undefined): MutationOptions {
 /**
  * Applies the config file's queues: each is created or has its settings replaced; the pause
  * state is runtime state and is kept. Queues missing from the file are left alone (they may
- * still hold jobs). Running it again changes nothing.
+ * still hold jobs). Running it again changes nothing; each creation or change writes its audit
+ * row (`queue.configure`) as `as.by`.
  */
-export async function syncQueues(engine: Engine, config: KeelConfigFile): Promise<string[]> {
+export async function syncQueues(
+  engine: Engine,
+  config: KeelConfigFile,
+  as: MutationOptions = {},
+): Promise<string[]> {
   const names = Object.keys(config.queues ?? {});
-  for (const name of names) await engine.upsertQueue(name, config.queues?.[name] ?? {});
+  for (const name of names) await engine.upsertQueue(name, config.queues?.[name] ?? {}, as);
   return names;
 }
 

@@ -121,8 +121,8 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
     undo.push({ name: "close engine", run: () => engine.close() });
     const schemaNote = await schemaStatus(engine.pool, config.schema).then(newerSchemaNote, () => undefined);
     if (schemaNote) logger.warn({ schema: config.schema }, schemaNote);
-    const queues = await syncQueues(engine, file.config);
     const asConfig = configSync(file.path);
+    const queues = await syncQueues(engine, file.config, asConfig);
     const schedules = await syncSchedules(engine, file.config, asConfig);
     // Sources are served by the API roles, which need their secrets' variables.
     const sources = API_ROLES.includes(config.role)
