@@ -9,20 +9,11 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
+import type { FaultResult } from "../packages/server/test/faults/harness.js";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-interface Result {
-  scenario: string;
-  lost: number | null;
-  duplicates: number | null;
-  exits: number | null;
-  recoverySeconds: number | null;
-  unexpected5xx: number | null;
-  slowestSeconds?: number | null;
-  rssMiB: number | null;
-  notes?: string;
-}
+type Result = FaultResult;
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {

@@ -34,6 +34,9 @@ import { Schedules } from "./schedules/schedules.js";
 import { Switches } from "./switches/switches.js";
 import { Tokens } from "./tokens/tokens.js";
 
+/** Rows one statement of a bulk retry or purge handles. */
+const BULK_BATCH = 1000;
+
 export interface EngineOptions {
   /** Postgres connection string; or pass `pool`. */
   connectionString?: string;
@@ -536,20 +539,12 @@ export class Engine {
     options: MutationOptions = {},
   ): Promise<number> {
     return this.transaction(async (client) => {
-      let total = 0;
-      for (;;) {
-        const [row] = await this.runOn<{ retried: number }>(client, "retry_dead", [queue, 1000]);
-        const n = row?.retried ?? 0;
-        total += n;
-        if (n > 0) onProgress?.(total);
-        if (n < 1000) break;
-      }
-      await this.writeAudit(
-        client,
-        options,
-        auditChange("queue.retry_dead", `queue:${queue}`, { retried: total }),
-      );
-      return total;
+      const retried = await this.inBatches(onProgress, async () => {
+        const [row] = await this.runOn<{ retried: number }>(client, "retry_dead", [queue, BULK_BATCH]);
+        return row?.retried ?? 0;
+      });
+      await this.writeAudit(client, options, auditChange("queue.retry_dead", `queue:${queue}`, { retried }));
+      return retried;
     }, options);
   }
 
@@ -560,27 +555,33 @@ export class Engine {
     options: MutationOptions = {},
   ): Promise<number> {
     return this.transaction(async (client) => {
-      let total = 0;
-      for (;;) {
+      const purged = await this.inBatches(onProgress, async () => {
         // Retention's statement with a zero window: every dead job of the queue.
         const [row] = await this.runOn<{ deleted: number }>(client, "retention_delete", [
           queue,
           ["dead"],
           0,
-          1000,
+          BULK_BATCH,
         ]);
-        const n = row?.deleted ?? 0;
-        total += n;
-        if (n > 0) onProgress?.(total);
-        if (n < 1000) break;
-      }
-      await this.writeAudit(
-        client,
-        options,
-        auditChange("queue.purge_dead", `queue:${queue}`, { purged: total }),
-      );
-      return total;
+        return row?.deleted ?? 0;
+      });
+      await this.writeAudit(client, options, auditChange("queue.purge_dead", `queue:${queue}`, { purged }));
+      return purged;
     }, options);
+  }
+
+  /** Runs `batch` until it handles fewer than BULK_BATCH rows; reports the running total. */
+  private async inBatches(
+    onProgress: ((total: number) => void) | undefined,
+    batch: () => Promise<number>,
+  ): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await batch();
+      total += n;
+      if (n > 0) onProgress?.(total);
+      if (n < BULK_BATCH) return total;
+    }
   }
 
   /** Stops claims of a queue in every process; running jobs finish. Audited (`queue.pause`). */

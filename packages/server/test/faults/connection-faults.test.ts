@@ -9,7 +9,16 @@ import { after, test } from "node:test";
 import pg from "pg";
 import { waitFor } from "../../../engine/test/helpers.js";
 import { get, guardServerLeaks } from "../helpers.js";
-import { cluster, FULL, Load, peakRssMiB, type Role, reportFault, startRoles } from "./harness.js";
+import {
+  cluster,
+  FULL,
+  Load,
+  peakRssMiB,
+  type Role,
+  reportFault,
+  settleLedger,
+  startRoles,
+} from "./harness.js";
 import { ownedPostgres } from "./owned-postgres.js";
 
 guardServerLeaks();
@@ -124,26 +133,7 @@ test("terminate_backend storms and exhausted connection slots: every role stays 
   await admin.end();
 
   await load.stop();
-  const { hook, intake } = c.deliveries;
-  await waitFor(
-    () =>
-      [...load.ackedJobs].every((id) => hook.has(id)) && [...load.ackedEvents].every((id) => intake.has(id)),
-    120_000,
-    "every acknowledged job and event delivered",
-  );
-  const lost =
-    [...load.ackedJobs].filter((id) => !hook.has(id)).length +
-    [...load.ackedEvents].filter((id) => !intake.has(id)).length;
-  const duplicates = [...hook.values(), ...intake.values()].reduce((n, k) => n + k - 1, 0);
-  reportFault({
-    scenario: `connection faults above: ledger of ${load.ackedJobs.size} jobs and ${load.ackedEvents.size} intake events`,
-    lost,
-    duplicates,
-    exits: exits().length,
-    recoverySeconds: null,
-    unexpected5xx: null,
-    rssMiB: Math.max(...roles.map((r) => peakRssMiB(r.proc.child.pid))),
-  });
+  await settleLedger(c, load, roles, "connection faults above");
   for (const r of roles) r.proc.child.kill("SIGTERM");
   for (const r of roles) assert.equal((await r.proc.exited).code, 0, `${r.role} drains and exits 0`);
 });

@@ -264,3 +264,36 @@ export class Load {
     });
   }
 }
+
+/**
+ * Once the load has stopped: waits until every acknowledged job and intake event is delivered
+ * (up to two minutes), reports the ledger row of `scenario` (lost, duplicates, exits, peak RSS)
+ * and asserts nothing acknowledged was lost.
+ */
+export async function settleLedger(
+  c: Cluster,
+  load: Load,
+  roles: readonly Role[],
+  scenario: string,
+  notes?: string,
+): Promise<void> {
+  const { hook, intake } = c.deliveries;
+  const delivered = () =>
+    [...load.ackedJobs].every((id) => hook.has(id)) && [...load.ackedEvents].every((id) => intake.has(id));
+  await waitFor(delivered, 120_000, "every acknowledged job and event delivered").catch(() => {});
+  const lost =
+    [...load.ackedJobs].filter((id) => !hook.has(id)).length +
+    [...load.ackedEvents].filter((id) => !intake.has(id)).length;
+  reportFault({
+    scenario: `${scenario}: ledger of ${load.ackedJobs.size} jobs and ${load.ackedEvents.size} intake events`,
+    lost,
+    duplicates: [...hook.values(), ...intake.values()].reduce((n, k) => n + k - 1, 0),
+    exits: roles.filter((r) => r.proc.child.exitCode !== null || r.proc.child.signalCode !== null).length,
+    recoverySeconds: null,
+    unexpected5xx: null,
+    rssMiB: Math.max(...roles.map((r) => peakRssMiB(r.proc.child.pid))),
+    ...(notes ? { notes } : {}),
+  });
+  assert.equal(lost, 0, "no acknowledged job or event lost");
+  assert.ok(load.ackedJobs.size > 0 && load.ackedEvents.size > 0, "the load was acknowledged at all");
+}

@@ -17,6 +17,7 @@ import {
   type Role,
   reportFault,
   type Sample,
+  settleLedger,
   startRoles,
 } from "./harness.js";
 import { ownedPostgres } from "./owned-postgres.js";
@@ -153,30 +154,14 @@ test("every role survives Postgres stopping, restarting and freezing under load;
   );
 
   await load.stop();
-  const { hook, intake } = c.deliveries;
-  await waitFor(
-    () =>
-      [...load.ackedJobs].every((id) => hook.has(id)) && [...load.ackedEvents].every((id) => intake.has(id)),
-    120_000,
-    "every acknowledged job and event delivered",
-  );
-  const lost =
-    [...load.ackedJobs].filter((id) => !hook.has(id)).length +
-    [...load.ackedEvents].filter((id) => !intake.has(id)).length;
-  const duplicates = [...hook.values(), ...intake.values()].reduce((n, k) => n + k - 1, 0);
   const cronTwice = [...c.deliveries.cron.values()].filter((k) => k > 1).length;
-  reportFault({
-    scenario: `postgres all faults above: ledger of ${load.ackedJobs.size} jobs and ${load.ackedEvents.size} intake events`,
-    lost,
-    duplicates,
-    exits: exits().length,
-    recoverySeconds: null,
-    unexpected5xx: null,
-    rssMiB: Math.max(...roles.map((r) => peakRssMiB(r.proc.child.pid))),
-    notes: `${c.deliveries.cron.size} schedule slots delivered, ${cronTwice} of them twice`,
-  });
-  assert.equal(lost, 0, "no acknowledged job or event lost");
-  assert.ok(load.ackedJobs.size > 0 && load.ackedEvents.size > 0, "the load was acknowledged at all");
+  await settleLedger(
+    c,
+    load,
+    roles,
+    "postgres all faults above",
+    `${c.deliveries.cron.size} schedule slots delivered, ${cronTwice} of them twice`,
+  );
   for (const r of roles) r.proc.child.kill("SIGTERM");
   for (const r of roles) assert.equal((await r.proc.exited).code, 0, `${r.role} drains and exits 0`);
 });
