@@ -27,6 +27,7 @@ import type {
   JobState,
   JobSummary,
   QueueInfo,
+  QueueLimits,
   QueueSettings,
 } from "./queue/types.js";
 import { type EnqueueRow, validateEnqueue, validateQueueSettings } from "./queue/validate.js";
@@ -383,9 +384,7 @@ export class Engine {
    * Limits, pause state and HTTP attempt timeout (null: the deliverer's default) of the given
    * queues (null: every queue).
    */
-  async queueLimits(
-    queues: string[] | null,
-  ): Promise<Map<string, { limited: boolean; paused: boolean; deliveryTimeoutMs: number | null }>> {
+  async queueLimits(queues: string[] | null): Promise<Map<string, QueueLimits>> {
     const rows = await this.run<{
       name: string;
       concurrency: number | null;

@@ -172,3 +172,13 @@ export interface QueueInfo extends Required<QueueSettings> {
 
 /** The handler column value of HTTP targets; handler names cannot start with '@'. */
 export const HTTP_HANDLER = "@http";
+
+/** What a worker reads of a queue for its claims and attempts (`engine.queueLimits`). */
+export interface QueueLimits {
+  /** The queue has a concurrency or per-tenant limit (claims then take the limited path). */
+  limited: boolean;
+  /** Paused, or its `process:<queue>` switch is off. */
+  paused: boolean;
+  /** HTTP attempt timeout; null: the deliverer's default. */
+  deliveryTimeoutMs: number | null;
+}

@@ -6,7 +6,7 @@ import { track } from "../internal/resources.js";
 import { type Maintenance, startMaintenance } from "../maintenance/tasks.js";
 import { Listener } from "../notify/listener.js";
 import { backoffDelay } from "../queue/backoff.js";
-import type { AttemptDetail, ClaimedJob, JobError } from "../queue/types.js";
+import type { AttemptDetail, ClaimedJob, JobError, QueueLimits } from "../queue/types.js";
 import { Completer } from "./completer.js";
 import { LeaseLostError, NonRetryableError, RetryAfterError, WorkerShutdownError } from "./errors.js";
 import type { Handlers, JobContext, JobOutcome, WorkerOptions } from "./types.js";
@@ -59,7 +59,7 @@ export class Worker {
   private timers: NodeJS.Timeout[] = [];
   private maintenance: Maintenance | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private limits = new Map<string, { limited: boolean; paused: boolean }>();
+  private limits = new Map<string, QueueLimits>();
   private limitsReadAt = 0;
   /** Serving every queue: the queues last seen holding work, and when they were scanned. */
   private waiting = new Set<string>();
@@ -165,6 +165,15 @@ export class Worker {
   private every(ms: number, fn: () => unknown): void {
     // A little jitter so replicas started together do not poll in lockstep.
     this.timers.push(setInterval(fn, Math.round(ms * (0.9 + Math.random() * 0.2))));
+  }
+
+  /**
+   * A queue's settings as this worker last read them (at most about a second old, re-read at once
+   * for a queue it had not seen); undefined for a queue it has not read yet. The delivery worker
+   * takes its attempt timeouts from here instead of reading the same rows again.
+   */
+  queueSettings(queue: string): QueueLimits | undefined {
+    return this.limits.get(queue);
   }
 
   /** Jobs being handled right now. */

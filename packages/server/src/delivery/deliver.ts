@@ -106,39 +106,6 @@ export function createDeliveryHandler(options: DeliveryOptions): DeliveryHandler
 }
 
 /**
- * The queues' `deliveryTimeoutMs`, read from the engine at most once a second (one query for
- * every queue, shared by concurrent attempts), so a changed setting reaches the next attempts;
- * a queue not seen yet (created since the last read) is read at once. A failed read keeps what
- * was last read.
- */
-export function queueTimeouts(
-  engine: Pick<Engine, "queueLimits">,
-): (queue: string) => Promise<number | null> {
-  let known = new Map<string, number | null>();
-  let readAt = Number.NEGATIVE_INFINITY;
-  let reading: Promise<void> | undefined;
-  const refresh = () => {
-    reading ??= engine
-      .queueLimits(null)
-      .then(
-        (limits) => {
-          known = new Map([...limits].map(([name, l]) => [name, l.deliveryTimeoutMs]));
-        },
-        () => {},
-      )
-      .finally(() => {
-        readAt = performance.now();
-        reading = undefined;
-      });
-    return reading;
-  };
-  return async (queue) => {
-    if (!known.has(queue) || performance.now() - readAt >= 1_000) await refresh();
-    return known.get(queue) ?? null;
-  };
-}
-
-/**
  * The webhook event a job made by intake forwards: one primary-key read per attempt, so the job
  * itself stays small however large the body (decision 013). Undefined for other jobs.
  */
@@ -217,12 +184,20 @@ class DeliveryWorker extends Worker {
  * process.on("SIGTERM", () => worker.stop());
  */
 export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promise<Worker> {
+  let worker: Worker | undefined;
+  // The worker reads every queue's settings for its claims (at most once a second): the
+  // timeouts come from that read; a queue it has not read yet is read once here.
+  const queueTimeoutMs = async (queue: string): Promise<number | null> => {
+    const known = worker?.queueSettings(queue);
+    if (known) return known.deliveryTimeoutMs;
+    return (await options.engine.queueLimits([queue])).get(queue)?.deliveryTimeoutMs ?? null;
+  };
   const handler = createDeliveryHandler({
     ...options,
     events: options.events ?? options.engine.intake.events,
-    queueTimeoutMs: options.queueTimeoutMs ?? queueTimeouts(options.engine),
+    queueTimeoutMs: options.queueTimeoutMs ?? queueTimeoutMs,
   });
-  const worker = new DeliveryWorker(
+  worker = new DeliveryWorker(
     {
       ...options.worker,
       engine: options.engine,
