@@ -16,6 +16,7 @@ export {
   asDatabaseError,
   createPool,
   DEFAULT_CONNECT_TIMEOUT_MS,
+  errorText,
   isConnectionError,
   type Pool,
   poolAvailability,

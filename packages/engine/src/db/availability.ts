@@ -1,6 +1,6 @@
 import pg from "pg";
 import { KeelError } from "../errors.js";
-import { isConnectionError } from "./connection-errors.js";
+import { errorText, isConnectionError } from "./connection-errors.js";
 
 export interface AvailabilityOptions {
   connectionString: string;
@@ -104,7 +104,7 @@ export class Availability {
       client?.end().catch(() => {});
     }
     if (outcome === "silent") this.markDown(`no answer within ${this.timeoutMs} ms`);
-    else if (outcome !== "ok" && isConnectionError(outcome)) this.markDown(describe(outcome));
+    else if (outcome !== "ok" && isConnectionError(outcome)) this.markDown(errorText(outcome));
     // Answered, or answered with an error of its own (a missing database, a refused password):
     // the server is reachable, and the queries themselves report that error with its own code.
     else this.down = false;
@@ -135,9 +135,4 @@ export class Availability {
     for (const reject of this.waiters) reject(err);
     this.waiters.clear();
   }
-}
-
-function describe(err: Error): string {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === "string" && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
 }

@@ -29,3 +29,15 @@ export function isConnectionError(err: unknown): boolean {
   if (typeof e.code === "string" && (CONNECTION_CODES.has(e.code) || e.code.startsWith("08"))) return true;
   return typeof e.message === "string" && CONNECTION_MESSAGES.test(e.message);
 }
+
+/**
+ * An error as one line: its message, prefixed with its code (`ECONNREFUSED: connect …`) when the
+ * message does not already name it. Connecting to a host with several addresses fails with an
+ * AggregateError and no message: its first error is described instead.
+ */
+export function errorText(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return errorText(err.errors[0]);
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error && err.message ? err.message : String(err);
+  return typeof code === "string" && !message.includes(code) ? `${code}: ${message}` : message;
+}

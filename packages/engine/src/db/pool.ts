@@ -2,9 +2,9 @@ import pg from "pg";
 import { KeelError } from "../errors.js";
 import { track } from "../internal/resources.js";
 import { Availability } from "./availability.js";
-import { isConnectionError } from "./connection-errors.js";
+import { errorText, isConnectionError } from "./connection-errors.js";
 
-export { isConnectionError };
+export { errorText, isConnectionError };
 
 // Postgres bigint (int8) comes back as a string; job ids stay strings end to end.
 export type Pool = pg.Pool;
@@ -131,12 +131,5 @@ export async function transaction<T>(pool: Pool, fn: (client: PoolClient) => Pro
 /** Wraps connection failures in a KeelError that says how to fix them. */
 export function asDatabaseError(err: unknown): unknown {
   if ((err as { name?: unknown } | null)?.name === "KeelError" || !isConnectionError(err)) return err;
-  return new KeelError("database_unavailable", { detail: describe(err) }, { cause: err });
-}
-
-function describe(err: unknown): string {
-  if (err instanceof AggregateError && err.errors.length > 0) return describe(err.errors[0]);
-  const e = err as { code?: unknown; message?: unknown };
-  const message = typeof e.message === "string" && e.message ? e.message : String(err);
-  return typeof e.code === "string" && !message.includes(e.code) ? `${e.code}: ${message}` : message;
+  return new KeelError("database_unavailable", { detail: errorText(err) }, { cause: err });
 }

@@ -1,4 +1,4 @@
-import { newerSchemaNote, type Pool, schemaProblem, schemaStatus } from "@keel/engine";
+import { errorText, newerSchemaNote, type Pool, schemaProblem, schemaStatus } from "@keel/engine";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { withTimeout } from "../timeout.js";
 import type { EventLoopMonitor } from "./event-loop.js";
@@ -127,7 +127,7 @@ async function redisCheck(sources: HealthSources, redis: RedisHealth): Promise<H
     return {
       status: redis.required ? "fail" : "warn",
       componentType: "datastore",
-      output: `${sources.hideErrors ? "Redis did not answer in time or refused the connection" : describe(err)}; ${what}`,
+      output: `${sources.hideErrors ? "Redis did not answer in time or refused the connection" : errorText(err)}; ${what}`,
     };
   }
 }
@@ -227,13 +227,5 @@ function publicError(sources: HealthSources, err: unknown, check: string): strin
   sources.logError?.(err, check);
   return sources.hideErrors
     ? "Postgres did not answer in time or refused the connection (details in Keel's log)"
-    : describe(err);
-}
-
-function describe(err: unknown): string {
-  // Connecting to a host with several addresses fails with an AggregateError and no message.
-  if (err instanceof AggregateError && err.errors.length > 0) return describe(err.errors[0]);
-  const code = (err as { code?: unknown }).code;
-  const message = err instanceof Error && err.message ? err.message : String(err);
-  return typeof code === "string" && !message.includes(code) ? `${code}: ${message}` : message;
+    : errorText(err);
 }
