@@ -7,11 +7,13 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import pg from "pg";
-import { waitFor } from "../../../engine/test/helpers.js";
-import { get, guardServerLeaks } from "../helpers.js";
+import { guardServerLeaks } from "../helpers.js";
 import {
+  apiPorts,
   cluster,
+  exited,
   FULL,
+  faultWindow,
   Load,
   peakRssMiB,
   type Role,
@@ -35,45 +37,33 @@ after(() => c.endpoint.close());
 
 test("terminate_backend storms and exhausted connection slots: every role stays up, nothing acknowledged is lost", async () => {
   const roles: Role[] = await startRoles(c, ROLES);
-  const apiPorts = roles.filter((r) => r.role === "api" || r.role === "all").map((r) => r.port);
-  for (const r of roles) {
-    await waitFor(async () => (await get(`http://127.0.0.1:${r.port}/health/ready`))?.status === 200, 30_000);
-  }
-  const load = new Load(c, apiPorts, 3);
-  const exits = () => roles.filter((r) => r.proc.child.exitCode !== null || r.proc.child.signalCode !== null);
+  const ports = apiPorts(roles);
+  const load = new Load(c, ports, 3);
   const admin = new pg.Client({ connectionString: pgServer.url, application_name: "fault-admin" });
   await admin.connect();
   admin.on("error", () => {});
 
   const measure = async (scenario: string, began: number, ended: number, notes: string) => {
-    const resumed = await waitFor(
-      () => {
-        const firsts = apiPorts.map((port) =>
-          load.samples.find(
-            (s) => s.port === port && s.kind === "enqueue" && s.status === 201 && s.start >= ended,
-          ),
-        );
-        return firsts.every(Boolean) ? firsts : undefined;
-      },
-      30_000,
-      `${scenario}: enqueues succeed again`,
+    const { during, unexpected, slowestSeconds, recoverySeconds } = await faultWindow(
+      load,
+      ports,
+      began,
+      ended,
+      scenario,
     );
-    const recoverySeconds = Math.max(...resumed.map((s) => (s?.end ?? 0) - ended)) / 1000;
-    const during = load.between(began, ended);
-    const unexpected = during.filter((s) => s.status === 0 || (s.status >= 500 && s.status !== 503));
     reportFault({
       scenario,
       lost: null,
       duplicates: null,
-      exits: exits().length,
+      exits: exited(roles).length,
       recoverySeconds: Math.round(recoverySeconds * 100) / 100,
       unexpected5xx: unexpected.length,
-      slowestSeconds: Math.round(Math.max(0, ...during.map((s) => s.end - s.start))) / 1000,
+      slowestSeconds: Math.round(slowestSeconds * 1000) / 1000,
       rssMiB: Math.max(...roles.map((r) => peakRssMiB(r.proc.child.pid))),
       notes: `${notes}; ${during.filter((s) => s.status < 300).length} answered 2xx and ${during.filter((s) => s.status === 503).length} 503 meanwhile`,
     });
     assert.deepEqual(
-      exits().map((r) => r.role),
+      exited(roles).map((r) => r.role),
       [],
       `${scenario}: no process exits`,
     );

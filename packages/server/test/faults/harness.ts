@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { waitFor } from "../../../engine/test/helpers.js";
 import { newSecret, startEndpoint, type TestEndpoint } from "../fixtures/delivery-servers.js";
-import { type KeelProcess, logLine, spawnKeel, tempDir } from "../helpers.js";
+import { get, type KeelProcess, logLine, spawnKeel, tempDir } from "../helpers.js";
 
 /** True for `npm run test:faults`: the issue's full durations and counts. */
 export const FULL = process.env.KEEL_FAULTS === "full";
@@ -133,9 +133,69 @@ export async function startRoles(c: Cluster, roles: readonly string[]): Promise<
     );
     const started = logLine(proc, "keel started");
     assert.ok(started, `keel --role ${role} did not start: ${proc.other.join("\n")}`);
-    out.push({ role, proc, port: Number(started.port) });
+    const port = Number(started.port);
+    await waitFor(
+      async () => (await get(`http://127.0.0.1:${port}/health/ready`))?.status === 200,
+      30_000,
+      `${role} ready`,
+    );
+    out.push({ role, proc, port });
   }
   return out;
+}
+
+/** The HTTP ports of the roles that serve the API (`api`, `all`). */
+export function apiPorts(roles: readonly Role[]): number[] {
+  return roles.filter((r) => r.role === "api" || r.role === "all").map((r) => r.port);
+}
+
+/** The roles whose process has exited. */
+export function exited(roles: readonly Role[]): Role[] {
+  return roles.filter((r) => r.proc.child.exitCode !== null || r.proc.child.signalCode !== null);
+}
+
+/** What the load saw while a fault lasted (from `began` to `ended`, performance.now()). */
+export interface FaultWindow {
+  during: Sample[];
+  /** No answer at all, or a 5xx other than 503. */
+  unexpected: Sample[];
+  /** The slowest answer, seconds. */
+  slowestSeconds: number;
+  /** Until the first enqueue answered 201 on every API port after `ended`, seconds. */
+  recoverySeconds: number;
+  /** When that was (performance.now()). */
+  resumedAt: number;
+}
+
+/** Waits until enqueues succeed again on every API port after `ended`, then sums up the window. */
+export async function faultWindow(
+  load: Load,
+  ports: readonly number[],
+  began: number,
+  ended: number,
+  scenario: string,
+): Promise<FaultWindow> {
+  const firsts = await waitFor(
+    () => {
+      const found = ports.map((port) =>
+        load.samples.find(
+          (s) => s.port === port && s.kind === "enqueue" && s.status === 201 && s.start >= ended,
+        ),
+      );
+      return found.every(Boolean) ? (found as Sample[]) : undefined;
+    },
+    30_000,
+    `${scenario}: enqueues succeed again`,
+  );
+  const resumedAt = Math.max(...firsts.map((s) => s.end));
+  const during = load.between(began, ended);
+  return {
+    during,
+    unexpected: during.filter((s) => s.status === 0 || (s.status >= 500 && s.status !== 503)),
+    slowestSeconds: Math.max(0, ...during.map((s) => s.end - s.start)) / 1000,
+    recoverySeconds: (resumedAt - ended) / 1000,
+    resumedAt,
+  };
 }
 
 /** Peak resident set size of a process so far (VmHWM), MiB. */
@@ -288,7 +348,7 @@ export async function settleLedger(
     scenario: `${scenario}: ledger of ${load.ackedJobs.size} jobs and ${load.ackedEvents.size} intake events`,
     lost,
     duplicates: [...hook.values(), ...intake.values()].reduce((n, k) => n + k - 1, 0),
-    exits: roles.filter((r) => r.proc.child.exitCode !== null || r.proc.child.signalCode !== null).length,
+    exits: exited(roles).length,
     recoverySeconds: null,
     unexpected5xx: null,
     rssMiB: Math.max(...roles.map((r) => peakRssMiB(r.proc.child.pid))),

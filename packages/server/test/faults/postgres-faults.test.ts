@@ -8,15 +8,17 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { waitFor } from "../../../engine/test/helpers.js";
-import { get, guardServerLeaks } from "../helpers.js";
+import { guardServerLeaks } from "../helpers.js";
 import {
+  apiPorts,
   cluster,
+  exited,
   FULL,
+  faultWindow,
   Load,
   peakRssMiB,
   type Role,
   reportFault,
-  type Sample,
   settleLedger,
   startRoles,
 } from "./harness.js";
@@ -38,21 +40,10 @@ after(() => c.endpoint.close());
 
 const hold = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
 
-/** The first enqueue answered 201 on `port` that started after `since`. */
-function firstSuccess(load: Load, port: number, since: number): Sample | undefined {
-  return load.samples.find(
-    (s) => s.kind === "enqueue" && s.status === 201 && s.start >= since && s.port === port,
-  );
-}
-
 test("every role survives Postgres stopping, restarting and freezing under load; nothing acknowledged is lost", async () => {
   const roles: Role[] = await startRoles(c, ROLES);
-  const apiPorts = roles.filter((r) => r.role === "api" || r.role === "all").map((r) => r.port);
-  for (const r of roles) {
-    await waitFor(async () => (await get(`http://127.0.0.1:${r.port}/health/ready`))?.status === 200, 30_000);
-  }
-  const load = new Load(c, apiPorts, 3);
-  const exits = () => roles.filter((r) => r.proc.child.exitCode !== null || r.proc.child.signalCode !== null);
+  const ports = apiPorts(roles);
+  const load = new Load(c, ports, 3);
 
   const phase = async (
     scenario: string,
@@ -66,29 +57,20 @@ test("every role survives Postgres stopping, restarting and freezing under load;
     await heal();
     const healed = performance.now();
     const healedAt = Date.now();
-    const resumed = await waitFor(
-      () => {
-        const firsts = apiPorts.map((port) => firstSuccess(load, port, healed));
-        return firsts.every(Boolean) ? (firsts as Sample[]) : undefined;
-      },
-      30_000,
-      `${scenario}: enqueues succeed again`,
-    );
+    const w = await faultWindow(load, ports, began, healed, scenario);
     // Schedules too: a slot after Postgres returned is fired and delivered.
     const fired = await waitFor(
       () => c.cronArrivals.find((a) => a.fireTime >= healedAt - 1_000 && a.at >= healed),
       30_000,
       `${scenario}: schedule slots fire again`,
     );
-    const recoverySeconds = Math.max(fired.at - healed, ...resumed.map((s) => s.end - healed)) / 1000;
-    const during = load.between(began, healed);
-    const unexpected = during.filter((s) => s.status === 0 || (s.status >= 500 && s.status !== 503));
-    const slowest = Math.max(0, ...during.map((s) => s.end - s.start)) / 1000;
+    const recoverySeconds = Math.max(fired.at - healed, w.resumedAt - healed) / 1000;
+    const { during, unexpected, slowestSeconds: slowest } = w;
     const result = {
       scenario: `postgres ${scenario}, roles ${ROLES.join("+")}`,
       lost: null,
       duplicates: null,
-      exits: exits().length,
+      exits: exited(roles).length,
       recoverySeconds: Math.round(recoverySeconds * 100) / 100,
       unexpected5xx: unexpected.length,
       slowestSeconds: Math.round(slowest * 100) / 100,
@@ -97,7 +79,7 @@ test("every role survives Postgres stopping, restarting and freezing under load;
     };
     reportFault(result);
     assert.deepEqual(
-      exits().map((r) => r.role),
+      exited(roles).map((r) => r.role),
       [],
       `${scenario}: no process exits`,
     );
