@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
-import { type AcceptInput, createWorker, type Engine, isKeelError, type Worker } from "../src/index.js";
+import { createWorker, type Engine, isKeelError, type Worker } from "../src/index.js";
 import { deferred, guardLeaks, onCleanup, testDatabaseUrl, testEngine, waitFor } from "./helpers.js";
+import { acceptEvent, operatorState } from "./operator-state.js";
 
 // The engine in the application's transaction: with `{ client }` a mutation and its audit row
 // join the caller's BEGIN … COMMIT; `<schema>.enqueue(...)` does the same from plain SQL.
@@ -58,36 +59,6 @@ async function jobCount(queue: string): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
-/** A stored webhook event of source `source`, as intake would accept it. */
-async function storedEvent(source: string, eventId: string): Promise<string> {
-  const input: AcceptInput = {
-    source: await engine.intake.sources.get(source),
-    eventId,
-    type: "push",
-    contentType: "application/json",
-    headers: {},
-    body: Buffer.from("{}"),
-    verification: { provider: "github", secret: 1 },
-  };
-  return (await engine.intake.events.accept(input)).id;
-}
-
-/** Everything the operator mutations below change, to compare before and after. */
-async function operatorState() {
-  const q = (text: string) => engine.pool.query(text).then((r) => r.rows);
-  return {
-    schedules: await q(`select name, cron from ${S}.schedules order by name`),
-    runs: await q(`select schedule, kind from ${S}.schedule_runs order by schedule, fire_time`),
-    switches: await q(`select name, enabled from ${S}.switches order by name`),
-    tenants: await q(`select id from ${S}.tenants order by id`),
-    tokens: await q(`select id, revoked_at from ${S}.tokens order by id`),
-    sources: await q(`select name, secrets from ${S}.sources order by name`),
-    events: await q(`select id, replays from ${S}.events order by id`),
-    jobs: await q(`select count(*)::int as n from ${S}.jobs`),
-    audit: await q(`select count(*)::int as n from ${S}.audit_log`),
-  };
-}
-
 /** Sets up one of each thing the mutations below change; returns what they need. */
 async function operatorFixtures(prefix: string) {
   const hourly = { cron: "0 * * * *", target: { handler: "work" }, queue: `${prefix}-q` };
@@ -110,7 +81,7 @@ async function operatorFixtures(prefix: string) {
     { provider: "github", secrets: ["s"] },
     { managedBy: "api" },
   );
-  const event = await storedEvent(`${prefix}-src`, `${prefix}-e1`);
+  const event = await acceptEvent(engine, await engine.intake.sources.get(`${prefix}-src`), `${prefix}-e1`);
   return { hourly, token, event };
 }
 
@@ -281,7 +252,9 @@ describe("engine mutations with { client }", () => {
 
   test("schedules, tenants, tokens, sources and replays in a rolled-back transaction leave no change and no audit row", async () => {
     const fx = await operatorFixtures("tx-more");
-    const before = await operatorState();
+    const before = await operatorState(engine, {
+      audit: "select count(*)::int as n from {{schema}}.audit_log",
+    });
     const by = "cli:ops@bastion";
     await inAppTransaction(async (client) => {
       await operatorMutations("tx-more", fx, { client, by });
@@ -307,7 +280,10 @@ describe("engine mutations with { client }", () => {
       );
     }, true);
     // …and after the rollback none is: no schedule, switch, run, job, tenant, token or source.
-    assert.deepEqual(await operatorState(), before);
+    assert.deepEqual(
+      await operatorState(engine, { audit: "select count(*)::int as n from {{schema}}.audit_log" }),
+      before,
+    );
   });
 
   test("a refused retry keeps the caller's transaction usable and says why", async () => {
@@ -463,7 +439,9 @@ describe("audit by construction: queue settings", () => {
 describe("audit by construction: schedules, tenants, tokens, sources, replays", () => {
   test("a failure to write the audit row rolls each change back", async () => {
     const fx = await operatorFixtures("au-more");
-    const before = await operatorState();
+    const before = await operatorState(engine, {
+      audit: "select count(*)::int as n from {{schema}}.audit_log",
+    });
     await engine.pool.query(`
       create function ${S}.refuse_audit() returns trigger language plpgsql as $$
       begin raise exception 'audit log refused (test)'; end $$;
@@ -498,12 +476,15 @@ describe("audit by construction: schedules, tenants, tokens, sources, replays", 
       );
     }
     assert.equal(refused.length, 14);
-    assert.deepEqual(await operatorState(), before);
+    assert.deepEqual(
+      await operatorState(engine, { audit: "select count(*)::int as n from {{schema}}.audit_log" }),
+      before,
+    );
   });
 
   test("direct calls are audited as engine:<applicationName>; a token or its hash never reaches a row", async () => {
     const fx = await operatorFixtures("au-actor");
-    const from = (await operatorState()).audit[0].n;
+    const from = (await engine.pool.query(`select count(*)::int as n from ${S}.audit_log`)).rows[0].n;
     await operatorMutations("au-actor", fx, {});
     const { rows } = await engine.pool.query(
       `select actor, action, details from ${S}.audit_log order by id offset $1`,

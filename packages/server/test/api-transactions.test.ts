@@ -3,8 +3,9 @@ import { randomBytes } from "node:crypto";
 import { hostname, userInfo } from "node:os";
 import { describe, test } from "node:test";
 import Fastify from "fastify";
-import type { AcceptInput, AuditRecord, Engine } from "../../engine/src/index.js";
+import type { AuditRecord, Engine } from "../../engine/src/index.js";
 import { guardLeaks, onCleanup, testDatabaseUrl, testEngine } from "../../engine/test/helpers.js";
+import { acceptEvent, operatorState } from "../../engine/test/operator-state.js";
 import { registerApi } from "../src/api/index.js";
 import { syncSources } from "../src/config/sources.js";
 import { configSync, syncSchedules } from "../src/runtime/config-sync.js";
@@ -42,33 +43,12 @@ const hourly = (queue: string) => ({ cron: "0 * * * *", target: { handler: "work
 async function sourceWithEvent(name: string, queue: string): Promise<string> {
   const definition = { provider: "github", secrets: ["s"], routes: [{ target: { handler: "work" }, queue }] };
   const { source } = await engine.intake.sources.put(name, definition, { managedBy: "api" });
-  const input: AcceptInput = {
-    source,
-    eventId: `${name}-1`,
-    type: "push",
-    contentType: "application/json",
-    headers: {},
-    body: Buffer.from("{}"),
-    verification: { provider: "github", secret: 1 },
-  };
-  return (await engine.intake.events.accept(input)).id;
+  return acceptEvent(engine, source, `${name}-1`);
 }
 
-/** What the operator changes below touch, to compare before and after. */
-async function operatorState() {
-  const q = (text: string) => engine.pool.query(text).then((r) => r.rows);
-  return {
-    schedules: await q(`select name, cron from ${S}.schedules order by name`),
-    runs: await q(`select schedule, kind from ${S}.schedule_runs order by schedule, fire_time`),
-    switches: await q(`select name, enabled from ${S}.switches order by name`),
-    tenants: await q(`select id from ${S}.tenants order by id`),
-    tokens: await q(`select id, revoked_at from ${S}.tokens order by id`),
-    sources: await q(`select name from ${S}.sources order by name`),
-    events: await q(`select id, replays from ${S}.events order by id`),
-    jobs: await q(`select count(*)::int as n from ${S}.jobs`),
-    idempotency: await q(`select key, state from ${S}.idempotency_keys order by key`),
-  };
-}
+/** What the operator changes below touch, and the Idempotency-Key records. */
+const state = () =>
+  operatorState(engine, { idempotency: "select key, state from {{schema}}.idempotency_keys order by key" });
 
 async function jobCount(queue: string): Promise<number> {
   const { rows } = await engine.pool.query<{ n: number }>(
@@ -161,7 +141,7 @@ describe("schedules, tenants, tokens, sources and replays through the API commit
     const token = await engine.tokens.create({ name: "ax-token", scopes: ["read"] });
     const event = await sourceWithEvent("ax-src", "ax-q");
     await engine.intake.sources.put("ax-old", { provider: "github", secrets: ["s"] }, { managedBy: "api" });
-    const before = await operatorState();
+    const before = await state();
     const restore = await failWrites("audit_log");
     const answers = {
       put: await send("PUT", "/v1/schedules/ax-new", hourly("ax-q")),
@@ -182,10 +162,10 @@ describe("schedules, tenants, tokens, sources and replays through the API commit
     await restore();
     for (const [name, res] of Object.entries(answers))
       assert.equal(res.statusCode, 500, `${name}: ${res.body}`);
-    const after = await operatorState();
+    const after = await state();
     // The idempotent trigger's claim commits first and stays 'started' (its retry takes it over).
     assert.deepEqual(
-      after.idempotency.filter((k) => k.key === "ax-trigger"),
+      after.idempotency?.filter((k) => k.key === "ax-trigger"),
       [{ key: "ax-trigger", state: "started" }],
     );
     assert.deepEqual({ ...after, idempotency: before.idempotency }, before);
