@@ -11,12 +11,12 @@ import {
   KEEL_VERSION,
   knownMigrations,
   LAST_UNMARKED_MIGRATION,
-  type Migration,
   migrate,
   schemaSnapshot,
   schemaStatus,
 } from "../src/index.js";
 import { deferred, freshSchema, guardLeaks, onCleanup, testDatabaseUrl } from "./helpers.js";
+import { newerMigrations } from "./newer-migrations.js";
 
 guardLeaks();
 const pool = createPool({ connectionString: testDatabaseUrl(), max: 3 });
@@ -38,21 +38,12 @@ test("migrating twice applies nothing the second time", async () => {
   assert.equal(second.version, codeSchemaVersion());
 });
 
-/** The shipped migrations plus test ones after them: what a newer Keel would apply. */
-function newerCode(...extra: { kind: Migration["kind"]; sql: string }[]): Migration[] {
-  const known = knownMigrations();
-  return [
-    ...known,
-    ...extra.map((m, i) => ({ id: known.length + 1 + i, name: `test_${m.kind}_${i + 1}`, ...m })),
-  ];
-}
-
 const ADDITIVE = { kind: "additive" as const, sql: "create table rolling_probe (id int primary key)" };
 const BREAKING = { kind: "breaking" as const, sql: "alter table rolling_probe rename column id to probe_id" };
 
 test("a schema ahead by an additive migration is left as it is, and this code keeps running on it", async () => {
   const schema = freshSchema("additive");
-  await migrate(pool, schema, { migrations: newerCode(ADDITIVE), keelVersion: "9.9.0" });
+  await migrate(pool, schema, { migrations: newerMigrations(ADDITIVE), keelVersion: "9.9.0" });
   const code = codeSchemaVersion();
 
   const status = await assertSchemaCompatible(pool, schema);
@@ -79,7 +70,7 @@ test("a schema ahead by an additive migration is left as it is, and this code ke
 
 test("a schema ahead by a breaking migration is refused, naming the migration and the Keel version to run", async () => {
   const schema = freshSchema("breaking");
-  await migrate(pool, schema, { migrations: newerCode(ADDITIVE, BREAKING), keelVersion: "9.9.1" });
+  await migrate(pool, schema, { migrations: newerMigrations(ADDITIVE, BREAKING), keelVersion: "9.9.1" });
   const code = codeSchemaVersion();
   const expected = (err: unknown) =>
     isKeelError(err, "schema_too_new") &&
@@ -162,7 +153,7 @@ test("an SDK worker from a connection string checks the schema by default and ru
   assert.equal(created.rowCount, 0, "the worker did not migrate");
 
   const ahead = freshSchema("worker_ahead");
-  await migrate(pool, ahead, { migrations: newerCode(ADDITIVE) });
+  await migrate(pool, ahead, { migrations: newerMigrations(ADDITIVE) });
   const ran = deferred<number>();
   const worker = createWorker({
     connectionString: testDatabaseUrl(),

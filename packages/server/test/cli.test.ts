@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { codeSchemaVersion, createPool, knownMigrations, migrate } from "@keel/engine";
+import { codeSchemaVersion, createPool, migrate } from "@keel/engine";
 import { freshSchema, testDatabaseUrl, waitFor } from "../../engine/test/helpers.js";
+import { newerMigrations } from "../../engine/test/newer-migrations.js";
 import { get, type KeelProcess, logLine, postgresPidsFor, spawnKeel, tempDir } from "./helpers.js";
 
 /** Waits for "keel started", then for /health/ready to pass; returns the port. */
@@ -92,15 +93,7 @@ describe("keel with DATABASE_URL", () => {
     const pool = createPool({ connectionString: testDatabaseUrl(), max: 1 });
     try {
       await migrate(pool, schema, {
-        migrations: [
-          ...knownMigrations(),
-          {
-            id: codeSchemaVersion() + 1,
-            name: "future",
-            kind: "additive",
-            sql: "create table future (id int)",
-          },
-        ],
+        migrations: newerMigrations({ kind: "additive", sql: "create table future (id int)" }),
         keelVersion: "9.9.0",
       });
     } finally {
@@ -126,15 +119,7 @@ describe("keel with DATABASE_URL", () => {
     const pool = createPool({ connectionString: testDatabaseUrl(), max: 1 });
     try {
       await migrate(pool, schema, {
-        migrations: [
-          ...knownMigrations(),
-          {
-            id: codeSchemaVersion() + 1,
-            name: "future",
-            kind: "breaking",
-            sql: "create table future (id int)",
-          },
-        ],
+        migrations: newerMigrations({ kind: "breaking", sql: "create table future (id int)" }),
         keelVersion: "9.9.1",
       });
     } finally {

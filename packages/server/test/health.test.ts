@@ -1,17 +1,10 @@
 import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
 import { after, describe, test } from "node:test";
-import {
-  codeSchemaVersion,
-  createPool,
-  Engine,
-  knownMigrations,
-  type Migration,
-  migrate,
-  type Pool,
-} from "@keel/engine";
+import { codeSchemaVersion, createPool, Engine, migrate, type Pool } from "@keel/engine";
 import type { FastifyInstance } from "fastify";
 import { freshSchema, testDatabaseUrl } from "../../engine/test/helpers.js";
+import { newerMigrations } from "../../engine/test/newer-migrations.js";
 import { buildApp } from "../src/http/app.js";
 import type { HealthReport } from "../src/http/health.js";
 import { closedPort, guardServerLeaks } from "./helpers.js";
@@ -110,7 +103,7 @@ describe("schema not at this code's version", () => {
   test("a schema ahead by an additive migration stays ready, and /health warns that a newer Keel migrated it", async () => {
     const schema = freshSchema("ahead_additive");
     await migrate(engine.pool, schema, {
-      migrations: [...knownMigrations(), testMigration("additive", "create table newer_probe (id int)")],
+      migrations: newerMigrations({ kind: "additive", sql: "create table newer_probe (id int)" }),
       keelVersion: "9.9.0",
     });
     const ready = await probe("/health/ready", { schema });
@@ -134,7 +127,7 @@ describe("schema not at this code's version", () => {
   test("a schema ahead by a breaking migration fails readiness, naming the Keel version to run", async () => {
     const schema = freshSchema("ahead_breaking");
     await migrate(engine.pool, schema, {
-      migrations: [...knownMigrations(), testMigration("breaking", "create table newer_probe (id int)")],
+      migrations: newerMigrations({ kind: "breaking", sql: "create table newer_probe (id int)" }),
       keelVersion: "9.9.1",
     });
     const { status, body } = await probe("/health/ready", { schema });
@@ -145,11 +138,6 @@ describe("schema not at this code's version", () => {
     assert.match(String(check?.output), /is breaking for this Keel .*Run Keel 9\.9\.1 or newer/);
   });
 });
-
-/** A migration after the shipped ones, as a newer Keel would carry. */
-function testMigration(kind: Migration["kind"], sql: string): Migration {
-  return { id: codeSchemaVersion() + 1, name: `newer_${kind}`, kind, sql };
-}
 
 describe("Postgres unreachable", () => {
   test("a closed port fails readiness at once; liveness still passes", async () => {

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, test } from "node:test";
-import { codeSchemaVersion, createPool, knownMigrations, type Migration, migrate } from "@keel/engine";
+import { codeSchemaVersion, createPool, knownMigrations, migrate } from "@keel/engine";
 import { deferred, freshSchema, testDatabaseUrl, waitFor } from "../../engine/test/helpers.js";
+import { newerMigrations } from "../../engine/test/newer-migrations.js";
 import { buildPreviousRelease } from "./fixtures/previous-release.js";
 import { get, type KeelProcess, logLine, spawnKeel } from "./helpers.js";
 
@@ -83,17 +84,17 @@ test("the previous release stays ready and delivers through an additive migratio
   );
 
   // The first new replica migrates: this code's migrations and an additive one of its own.
-  const additive: Migration = {
-    id: codeSchemaVersion() + 1,
+  const additive = {
+    kind: "additive" as const,
     name: "rolling_additive",
-    kind: "additive",
     sql: "alter table jobs add column rolling_note text; create table rolling_probe (id int primary key);",
   };
+  const additiveId = codeSchemaVersion() + 1;
   const first = await migrate(pool, schema, {
-    migrations: [...knownMigrations(), additive],
+    migrations: newerMigrations(additive),
     keelVersion: "9.9.0",
   });
-  assert.ok(first.applied.includes(additive.id));
+  assert.ok(first.applied.includes(additiveId));
 
   // The old replica stays ready, takes a job through its API and delivers it.
   const ready = await get(`http://127.0.0.1:${port}/health/ready`);
@@ -118,14 +119,13 @@ test("the previous release stays ready and delivers through an additive migratio
   await stop(restarted);
 
   // A breaking migration: the old replica turns unready, naming the migration it does not know.
-  const breaking: Migration = {
-    id: additive.id + 1,
+  const breaking = {
+    kind: "breaking" as const,
     name: "rolling_breaking",
-    kind: "breaking",
     sql: "alter table jobs rename column rolling_note to rolling_remark",
   };
   await migrate(pool, schema, {
-    migrations: [...knownMigrations(), additive, breaking],
+    migrations: newerMigrations(additive, breaking),
     keelVersion: "9.9.1",
   });
   const unready = await get(`http://127.0.0.1:${port}/health/ready`);
@@ -136,7 +136,7 @@ test("the previous release stays ready and delivers through an additive migratio
   assert.match(
     String(check?.output),
     new RegExp(
-      `is at migration ${breaking.id}, newer than this Keel binary knows \\(${previous.schemaVersion}\\)`,
+      `is at migration ${additiveId + 1}, newer than this Keel binary knows \\(${previous.schemaVersion}\\)`,
     ),
   );
   await stop(old);
