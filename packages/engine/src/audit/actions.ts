@@ -1,4 +1,4 @@
-import type { JobState } from "../queue/types.js";
+import type { JobState, QueueSettings } from "../queue/types.js";
 
 /**
  * Every audited action and the details its row carries: the one list the engine, the API, the
@@ -19,15 +19,8 @@ export interface AuditDetails {
   /** A queue created, or its settings changed (a sync that changes nothing writes no row). */
   "queue.configure": {
     created: boolean;
-    settings: {
-      concurrency: number | null;
-      tenantConcurrency: number | null;
-      maxAttempts: number;
-      backoff: unknown;
-      retentionSucceededSeconds: number;
-      retentionDeadSeconds: number;
-      deliveryTimeoutMs: number | null;
-    };
+    /** Every setting as stored, defaults filled in. */
+    settings: Required<QueueSettings>;
   };
   "switch.set": { enabled: boolean; reason: string | null };
   "schedule.create": { cron: string; timezone: string };
