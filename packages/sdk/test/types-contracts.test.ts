@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import { expectTypeOf } from "expect-type";
-import type { z } from "zod/v4";
+import type { z } from "zod";
 import type {
   cancelJob,
   checkRateLimit,

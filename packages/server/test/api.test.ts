@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, test } from "node:test";
 import Fastify, { type FastifyBaseLogger, type RouteOptions } from "fastify";
-import type { z } from "zod/v4";
+import type { z } from "zod";
 import { guardLeaks, testEngine } from "../../engine/test/helpers.js";
 import { CONTRACTS, createJob, getJob } from "../src/api/contracts/index.js";
 import { API_ERROR_CODES } from "../src/api/errors.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "zod/v3";
 import { KeelError } from "../errors.js";
 import { HEADER_NAME, isStorableText, QUEUE_NAME, validateTarget } from "../queue/validate.js";
 import { PROVIDERS, type Provider, type SourceDefinition } from "./types.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "zod/v3";
 import { KeelError } from "../errors.js";
 import type { Backoff, EnqueueInput, JobTarget } from "../queue/types.js";
 import { backoffSchema, QUEUE_NAME, validateEnqueue } from "../queue/validate.js";

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { z } from "zod/v4";
+import { z } from "zod";
 import { type AnyErrorCode, errorStatus } from "./errors.js";
 import type { Contract } from "./route.js";
 import { ErrorEnvelope } from "./schemas.js";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { EventRecord, EventSummary, RejectionRecord, Source } from "@keel/engine";
-import type { z } from "zod/v4";
+import type { z } from "zod";
 import { redactHeaders } from "../intake/headers.js";
 import type { getEvent, getSource, listEvents, listRejections } from "./contracts/intake.js";
 import { presentSummary, presentTarget } from "./present.js";

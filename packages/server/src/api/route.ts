@@ -1,6 +1,6 @@
 import type { Client, Scope } from "@keel/engine";
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from "fastify";
-import type { z } from "zod/v4";
+import type { z } from "zod";
 import type { Principal } from "./auth.js";
 import type { AnyErrorCode } from "./errors.js";
 

@@ -13,7 +13,7 @@ import {
  * validate requests, to type handlers and to generate the OpenAPI document. Limits mirror the
  * engine's own checks (packages/engine/src/queue/validate.ts), which still run behind these.
  */
-import { z } from "zod/v4";
+import { z } from "zod";
 
 const JOB_ID = /^[1-9][0-9]{0,18}$/;
 

@@ -1,5 +1,5 @@
 import type { FastifySchemaCompiler } from "fastify";
-import type { z } from "zod/v4";
+import type { z } from "zod";
 import { type AnyErrorCode, ApiError } from "./errors.js";
 
 type Part = "body" | "querystring" | "params" | "headers";

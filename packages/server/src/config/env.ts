@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { KeelError } from "@keel/engine";
-import { z } from "zod";
+import { z } from "zod/v3";
 import { isKeelOwnVariable } from "../delivery/headers.js";
 import { databaseUrlForDriver } from "./database-url.js";
 

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { KeelError, QUEUE_NAME, queueSettingsSchema } from "@keel/engine";
-import { z } from "zod";
+import { z } from "zod/v3";
 import { policiesSchema } from "./policies.js";
 import { schedulesSchema } from "./schedules.js";
 import { sourcesSchema } from "./sources.js";

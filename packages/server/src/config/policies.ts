@@ -1,5 +1,5 @@
 import { FAIL_MODES, type FailMode, POLICY_NAME, type Policy, policyProblems } from "@keel/sdk";
-import { z } from "zod";
+import { z } from "zod/v3";
 
 /**
  * One rate-limit policy in the config file's `policies:` map, for POST /v1/ratelimit/check:

@@ -1,5 +1,5 @@
 import { isKeelError, normalizeSchedule, QUEUE_NAME, type ScheduleDefinition } from "@keel/engine";
-import { z } from "zod";
+import { z } from "zod/v3";
 
 /**
  * `schedules:` in the config file: name → definition (docs/schedules.md). Each definition is

@@ -6,7 +6,7 @@ import {
   type Source,
   sourceDefinitionSchema,
 } from "@keel/engine";
-import { z } from "zod";
+import { z } from "zod/v3";
 import { resolveSecrets, SecretProblem } from "../intake/secrets.js";
 
 /**

@@ -1,4 +1,4 @@
-import { z } from "zod/v4";
+import { z } from "zod";
 import { type Contract, defineContract } from "../route.js";
 import { accessContracts } from "./access.js";
 import { intakeContracts } from "./intake.js";

@@ -1,5 +1,5 @@
 import { EVENT_PATTERN, EVENT_STATUSES, HEADER_NAME, JSON_PATH, PROVIDERS, SOURCE_NAME } from "@keel/engine";
-import { z } from "zod/v4";
+import { z } from "zod";
 import { type Contract, defineContract } from "../route.js";
 import { DIGITS, JobSummary, Limit, NoBody, QueueName, Target, text } from "../schemas.js";
 

@@ -1,4 +1,4 @@
-import { z } from "zod/v4";
+import { z } from "zod";
 import { type Contract, defineContract } from "../route.js";
 import {
   Job,

@@ -1,5 +1,5 @@
 import { POLICY_NAME } from "@keel/sdk";
-import { z } from "zod/v4";
+import { z } from "zod";
 import { type Contract, defineContract } from "../route.js";
 import { text } from "../schemas.js";
 

@@ -1,5 +1,5 @@
 import type { EnqueueInput } from "@keel/engine";
-import type { z } from "zod/v4";
+import type { z } from "zod";
 import { checkTargetVariables } from "../../delivery/headers.js";
 import { cancelJob, createJob, createJobs, getJob, listJobs, retryJob } from "../contracts/index.js";
 import { presentJob, presentSummary } from "../present.js";
