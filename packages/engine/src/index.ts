@@ -30,7 +30,7 @@ export {
   type FailInput,
   type Finished,
 } from "./engine.js";
-export { ERROR_CODES, type ErrorCode, isKeelError, KeelError } from "./errors.js";
+export { ERROR_CODES, type ErrorCode, formatError, isKeelError, KeelError } from "./errors.js";
 export {
   type BeginInput,
   type BeginResult,

@@ -1,1 +1,3 @@
-export {};
+// @keel/protocol: Keel's wire protocol, once, for every runtime (no `node:` import). Import a
+// subpath (`@keel/protocol/webhooks`) to take only what you use.
+export * from "./errors.js";

@@ -1,4 +1,4 @@
-import { asDatabaseError, ERROR_CODES, type ErrorCode } from "@keel/engine";
+import { asDatabaseError, ERROR_CODES, type ErrorCode, formatError } from "@keel/engine";
 import type { FastifyRequest } from "fastify";
 
 /** The registry codes only the HTTP API answers (they live in the engine's one registry). */
@@ -34,11 +34,10 @@ export class ApiError extends Error {
     params: Record<string, unknown> = {},
     headers: Record<string, string> = {},
   ) {
-    const spec = REGISTRY[code] as { status: number; message: string };
-    super(spec.message.replace(/\{(\w+)\}/g, (_, key: string) => String(params[key] ?? `{${key}}`)));
+    super(formatError(code, params));
     this.name = "ApiError";
     this.code = code;
-    this.status = spec.status;
+    this.status = errorStatus(code);
     this.headers = headers;
   }
 }
