@@ -52,7 +52,6 @@ export {
   DEFAULT_TOLERANCE_SECONDS,
   describeIssue,
   EVENT_PATTERN,
-  isWhsec,
   JSON_PATH,
   MAX_EVENT_ID_LENGTH,
   SOURCE_NAME,

@@ -1,3 +1,7 @@
 // @keel/protocol: Keel's wire protocol, once, for every runtime (no `node:` import). Import a
 // subpath (`@keel/protocol/webhooks`) to take only what you use.
+export * from "./delivery.js";
 export * from "./errors.js";
+export * from "./json.js";
+export * from "./ratelimit.js";
+export * from "./webhooks.js";

@@ -8,8 +8,8 @@ import { parseSigningSecrets, signPayload } from "../src/delivery/signing.js";
 const newSecret = () => `whsec_${randomBytes(32).toString("base64")}`;
 
 describe("signPayload", () => {
-  test("matches the Standard Webhooks test vector", () => {
-    const signature = signPayload({
+  test("matches the Standard Webhooks test vector", async () => {
+    const signature = await signPayload({
       id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
       timestamp: 1614265330,
       body: '{"test": 2432232314}',
@@ -18,14 +18,14 @@ describe("signPayload", () => {
     assert.equal(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
   });
 
-  test("the standardwebhooks package verifies what we sign", () => {
+  test("the standardwebhooks package verifies what we sign", async () => {
     const secret = newSecret();
     const body = JSON.stringify({ order: 42, note: "grüße ✓" });
     const timestamp = Math.floor(Date.now() / 1000);
     const headers = {
       "webhook-id": "msg_42",
       "webhook-timestamp": String(timestamp),
-      "webhook-signature": signPayload({ id: "msg_42", timestamp, body, secrets: [secret] }),
+      "webhook-signature": await signPayload({ id: "msg_42", timestamp, body, secrets: [secret] }),
     };
     assert.deepEqual(new Webhook(secret).verify(body, headers), { order: 42, note: "grüße ✓" });
     // Its own signer agrees byte for byte.
@@ -35,11 +35,11 @@ describe("signPayload", () => {
     );
   });
 
-  test("two secrets during rotation: a receiver knowing either one verifies", () => {
+  test("two secrets during rotation: a receiver knowing either one verifies", async () => {
     const [oldSecret, newer] = [newSecret(), newSecret()];
     const body = '{"rotated":true}';
     const timestamp = Math.floor(Date.now() / 1000);
-    const signature = signPayload({ id: "msg_7", timestamp, body, secrets: [newer, oldSecret] });
+    const signature = await signPayload({ id: "msg_7", timestamp, body, secrets: [newer, oldSecret] });
     assert.equal(signature.split(" ").length, 2);
     assert.match(signature, /^v1,[A-Za-z0-9+/]+=* v1,[A-Za-z0-9+/]+=*$/);
     const headers = {
@@ -51,10 +51,10 @@ describe("signPayload", () => {
     assert.throws(() => new Webhook(newSecret()).verify(body, headers), /No matching signature/);
   });
 
-  test("a tampered body, id or timestamp fails verification", () => {
+  test("a tampered body, id or timestamp fails verification", async () => {
     const secret = newSecret();
     const timestamp = Math.floor(Date.now() / 1000);
-    const signature = signPayload({ id: "msg_1", timestamp, body: '{"a":1}', secrets: [secret] });
+    const signature = await signPayload({ id: "msg_1", timestamp, body: '{"a":1}', secrets: [secret] });
     const verify = (id: string, ts: number, body: string) =>
       new Webhook(secret).verify(body, {
         "webhook-id": id,
@@ -91,6 +91,9 @@ describe("parseSigningSecrets", () => {
 
   test("decodes the base64 part as the key", () => {
     const [key] = parseSigningSecrets(["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]);
-    assert.deepEqual(key?.key, Buffer.from("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "base64"));
+    assert.deepEqual(
+      Buffer.from(key?.bytes ?? []),
+      Buffer.from("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "base64"),
+    );
   });
 });

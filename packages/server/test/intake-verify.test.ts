@@ -36,13 +36,13 @@ function verify(
   body: string | Buffer,
   secrets: string[],
   options: { now?: number; settings?: SourceSettings } = {},
-): Verdict {
+): Promise<Verdict> {
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-  return VERIFIERS[provider](
+  return Promise.resolve(VERIFIERS[provider](
     { headers: lower, body: Buffer.from(body), now: options.now ?? NOW },
     source(provider, options.settings),
     secrets,
-  );
+  ));
 }
 
 const hex = (algorithm: string, key: string, data: string) =>
@@ -52,8 +52,8 @@ const b64 = (algorithm: string, key: string, data: string) =>
 const whsec = () => `whsec_${randomBytes(24).toString("base64")}`;
 
 describe("official vectors and the providers' own packages", () => {
-  test("Standard Webhooks: the ANCHORS vector", () => {
-    const verdict = verify(
+  test("Standard Webhooks: the ANCHORS vector", async () => {
+    const verdict = await verify(
       "standard",
       {
         "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
@@ -73,8 +73,8 @@ describe("official vectors and the providers' own packages", () => {
     });
   });
 
-  test("GitHub: the ANCHORS vector", () => {
-    const verdict = verify(
+  test("GitHub: the ANCHORS vector", async () => {
+    const verdict = await verify(
       "github",
       {
         "X-Hub-Signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
@@ -92,11 +92,11 @@ describe("official vectors and the providers' own packages", () => {
     });
   });
 
-  test("Stripe: headers from stripe.webhooks.generateTestHeaderString", () => {
+  test("Stripe: headers from stripe.webhooks.generateTestHeaderString", async () => {
     const secret = `whsec_${randomBytes(16).toString("hex")}`;
     const payload = JSON.stringify({ id: "evt_1", type: "invoice.paid", data: { object: { amount: 1200 } } });
     const header = stripeClient.webhooks.generateTestHeaderString({ payload, secret, timestamp: NOW });
-    assert.deepEqual(verify("stripe", { "Stripe-Signature": header }, payload, [secret]), {
+    assert.deepEqual(await verify("stripe", { "Stripe-Signature": header }, payload, [secret]), {
       ok: true,
       secret: 1,
       timestamp: NOW,
@@ -108,12 +108,12 @@ describe("official vectors and the providers' own packages", () => {
     assert.equal(event.id, "evt_1");
   });
 
-  test("Standard Webhooks and Svix: headers from the standardwebhooks and svix packages", () => {
+  test("Standard Webhooks and Svix: headers from the standardwebhooks and svix packages", async () => {
     const secret = whsec();
     const body = JSON.stringify({ type: "user.created", data: { id: 7 } });
     const signature = new StandardWebhook(secret).sign("msg_std", new Date(NOW * 1000), body);
     assert.deepEqual(
-      verify(
+      await verify(
         "standard",
         { "webhook-id": "msg_std", "webhook-timestamp": String(NOW), "webhook-signature": signature },
         body,
@@ -123,7 +123,7 @@ describe("official vectors and the providers' own packages", () => {
     );
     const svix = new SvixWebhook(secret).sign("msg_svix", new Date(NOW * 1000), body);
     assert.deepEqual(
-      verify(
+      await verify(
         "standard",
         { "svix-id": "msg_svix", "svix-timestamp": String(NOW), "svix-signature": svix },
         body,
@@ -133,11 +133,11 @@ describe("official vectors and the providers' own packages", () => {
     );
   });
 
-  test("Shopify, RevenueCat, generic HMAC and bearer", () => {
+  test("Shopify, RevenueCat, generic HMAC and bearer", async () => {
     const secret = randomBytes(16).toString("hex");
     const order = '{"id":820982911946154508,"email":"jon@example.com"}';
     assert.deepEqual(
-      verify(
+      await verify(
         "shopify",
         {
           "X-Shopify-Hmac-SHA256": b64("sha256", secret, order),
@@ -150,7 +150,7 @@ describe("official vectors and the providers' own packages", () => {
       { ok: true, secret: 1, eventId: "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", type: "orders/create" },
     );
     const rc = JSON.stringify({ api_version: "1.0", event: { id: "rc-9", type: "INITIAL_PURCHASE" } });
-    assert.deepEqual(verify("revenuecat", { Authorization: "Bearer rc-secret" }, rc, ["Bearer rc-secret"]), {
+    assert.deepEqual(await verify("revenuecat", { Authorization: "Bearer rc-secret" }, rc, ["Bearer rc-secret"]), {
       ok: true,
       secret: 1,
       eventId: "rc-9",
@@ -162,7 +162,7 @@ describe("official vectors and the providers' own packages", () => {
       eventId: { header: "X-Event-Id" },
     };
     assert.deepEqual(
-      verify(
+      await verify(
         "hmac",
         { "X-Signature": `sha1=${hex("sha1", secret, form)}`, "X-Event-Id": "e-1" },
         form,
@@ -186,7 +186,7 @@ describe("official vectors and the providers' own packages", () => {
     };
     const json = '{"kind":"paid","meta":{"id":"m1"}}';
     assert.deepEqual(
-      verify(
+      await verify(
         "hmac",
         { "X-Sig": b64("sha512", secret, `v0:${NOW}:${json}`), "X-Time": String(NOW) },
         json,
@@ -195,7 +195,7 @@ describe("official vectors and the providers' own packages", () => {
       ),
       { ok: true, secret: 1, timestamp: NOW, eventId: "m1", type: "paid" },
     );
-    assert.deepEqual(verify("bearer", { Authorization: `Bearer ${secret}` }, "{}", [secret]), {
+    assert.deepEqual(await verify("bearer", { Authorization: `Bearer ${secret}` }, "{}", [secret]), {
       ok: true,
       secret: 1,
       eventId: null,
@@ -203,20 +203,20 @@ describe("official vectors and the providers' own packages", () => {
     });
   });
 
-  test("refusals name the missing header and never contain a secret or the expected signature", () => {
+  test("refusals name the missing header and never contain a secret or the expected signature", async () => {
     const secret = whsec();
-    const missing = verify("stripe", {}, "{}", [secret]);
+    const missing = await verify("stripe", {}, "{}", [secret]);
     assert.deepEqual(missing, {
       ok: false,
       reason: "missing_signature",
       params: { header: "Stripe-Signature" },
     });
-    const forged = verify("stripe", { "Stripe-Signature": `t=${NOW},v1=${"0".repeat(64)}` }, "{}", [secret]);
+    const forged = await verify("stripe", { "Stripe-Signature": `t=${NOW},v1=${"0".repeat(64)}` }, "{}", [secret]);
     assert.equal(forged.ok, false);
     assert.equal((forged as { reason: string }).reason, "bad_signature");
     const expected = hex("sha256", secret, `${NOW}.{}`);
     assert.doesNotMatch(JSON.stringify(forged), new RegExp(`${expected}|${secret}`));
-    const malformed = verify("stripe", { "Stripe-Signature": "garbage" }, "{}", [secret]);
+    const malformed = await verify("stripe", { "Stripe-Signature": "garbage" }, "{}", [secret]);
     assert.match(JSON.stringify(malformed), /no t= timestamp or no v1= signature/);
   });
 });
@@ -312,18 +312,18 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
 
 describe("forgeries (fast-check)", () => {
   for (const c of CASES) {
-    test(`${c.provider}: no single mutation of body, headers, timestamp or secret is accepted`, () => {
-      fc.assert(
-        fc.property(
+    test(`${c.provider}: no single mutation of body, headers, timestamp or secret is accepted`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
           c.secret,
           c.secret,
           fc.string({ unit: "binary", maxLength: 200 }),
           mutation,
-          (secret, other, text, m) => {
+          async (secret, other, text, m) => {
             fc.pre(other !== secret);
             const headers = c.sign(secret, text, NOW);
             assert.equal(
-              verify(c.provider, headers, text, [secret], { settings: c.settings }).ok,
+              (await verify(c.provider, headers, text, [secret], { settings: c.settings })).ok,
               true,
               "the original passes",
             );
@@ -363,7 +363,7 @@ describe("forgeries (fast-check)", () => {
                 secrets = [other];
                 break;
             }
-            const verdict = verify(c.provider, forged, body, secrets, { settings: c.settings });
+            const verdict = await verify(c.provider, forged, body, secrets, { settings: c.settings });
             assert.equal(verdict.ok, false, `accepted after ${JSON.stringify(m)}`);
           },
         ),
@@ -373,21 +373,21 @@ describe("forgeries (fast-check)", () => {
   }
 
   for (const c of CASES.filter((x) => x.timestamp)) {
-    test(`${c.provider}: signed timestamps within 300 s either way pass, from 301 s they are refused`, () => {
-      fc.assert(
-        fc.property(
+    test(`${c.provider}: signed timestamps within 300 s either way pass, from 301 s they are refused`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
           c.secret,
           fc.integer({ min: -300, max: 300 }),
           fc.integer({ min: 301, max: 100_000 }),
           fc.boolean(),
-          (secret, inside, outside, past) => {
+          async (secret, inside, outside, past) => {
             const body = '{"id":"evt"}';
-            const ok = verify(c.provider, c.sign(secret, body, NOW + inside), body, [secret], {
+            const ok = await verify(c.provider, c.sign(secret, body, NOW + inside), body, [secret], {
               settings: c.settings,
             });
             assert.equal(ok.ok, true, `offset ${inside}`);
             const stale = NOW + (past ? -outside : outside);
-            const refused = verify(c.provider, c.sign(secret, body, stale), body, [secret], {
+            const refused = await verify(c.provider, c.sign(secret, body, stale), body, [secret], {
               settings: c.settings,
             });
             assert.deepEqual(refused, {
@@ -402,41 +402,41 @@ describe("forgeries (fast-check)", () => {
       const tight = { ...c.settings, toleranceSeconds: 10 };
       const secret = c.provider === "stripe" || c.provider === "standard" ? whsec() : "s3cret-value";
       assert.equal(
-        verify(c.provider, c.sign(secret, "{}", NOW - 10), "{}", [secret], { settings: tight }).ok,
+        (await verify(c.provider, c.sign(secret, "{}", NOW - 10), "{}", [secret], { settings: tight })).ok,
         true,
       );
       assert.equal(
-        verify(c.provider, c.sign(secret, "{}", NOW - 11), "{}", [secret], { settings: tight }).ok,
+        (await verify(c.provider, c.sign(secret, "{}", NOW - 11), "{}", [secret], { settings: tight })).ok,
         false,
       );
     });
   }
 
   for (const c of CASES) {
-    test(`${c.provider}: during rotation the old secret passes while listed, and not once removed`, () => {
-      fc.assert(
-        fc.property(c.secret, c.secret, (current, old) => {
+    test(`${c.provider}: during rotation the old secret passes while listed, and not once removed`, async () => {
+      await fc.assert(
+        fc.asyncProperty(c.secret, c.secret, async (current, old) => {
           fc.pre(current !== old);
           const headers = c.sign(old, "{}", NOW);
-          const both = verify(c.provider, headers, "{}", [current, old], { settings: c.settings });
+          const both = await verify(c.provider, headers, "{}", [current, old], { settings: c.settings });
           assert.deepEqual(
             { ok: both.ok, secret: (both as { secret?: number }).secret },
             { ok: true, secret: 2 },
           );
-          assert.equal(verify(c.provider, headers, "{}", [current], { settings: c.settings }).ok, false);
+          assert.equal((await verify(c.provider, headers, "{}", [current], { settings: c.settings })).ok, false);
         }),
         { numRuns: 100 },
       );
     });
   }
 
-  test("bearer and revenuecat: any other value is refused, whatever its length", () => {
-    fc.assert(
-      fc.property(textSecret, fc.string({ maxLength: 80, unit: "grapheme-ascii" }), (secret, guess) => {
+  test("bearer and revenuecat: any other value is refused, whatever its length", async () => {
+    await fc.assert(
+      fc.asyncProperty(textSecret, fc.string({ maxLength: 80, unit: "grapheme-ascii" }), async (secret, guess) => {
         fc.pre(guess !== secret);
-        assert.equal(verify("revenuecat", { authorization: guess }, "{}", [secret]).ok, false);
-        assert.equal(verify("bearer", { authorization: `Bearer ${guess}` }, "{}", [secret]).ok, false);
-        assert.equal(verify("revenuecat", { authorization: secret }, "{}", [secret]).ok, true);
+        assert.equal((await verify("revenuecat", { authorization: guess }, "{}", [secret])).ok, false);
+        assert.equal((await verify("bearer", { authorization: `Bearer ${guess}` }, "{}", [secret])).ok, false);
+        assert.equal((await verify("revenuecat", { authorization: secret }, "{}", [secret])).ok, true);
       }),
       { numRuns: 300 },
     );

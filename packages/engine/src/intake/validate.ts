@@ -1,3 +1,4 @@
+import { standardSecretProblem } from "@keel/protocol/webhooks";
 import { z } from "zod/v3";
 import { KeelError } from "../errors.js";
 import { HEADER_NAME, isStorableText, QUEUE_NAME, validateTarget } from "../queue/validate.js";
@@ -27,7 +28,6 @@ export const MAX_EVENT_ID_LENGTH = 255;
 const SIGNS_TIMESTAMP: readonly Provider[] = ["stripe", "standard"];
 // Where the built-in providers find their event id and type; only hmac and bearer are configured.
 const CONFIGURABLE_FIELDS: readonly Provider[] = ["hmac", "bearer"];
-const WHSEC = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
 
 const headerName = z.string().regex(HEADER_NAME, "must be an HTTP header name");
 const eventField = z.union(
@@ -144,9 +144,8 @@ export const sourceDefinitionSchema = z
     }
     def.secrets.forEach((s, i) => {
       // References are checked where they are resolved (at start, and when verifying).
-      if (provider === "standard" && !s.includes("${") && !WHSEC.test(s)) {
-        issue(["secrets", i], "a Standard Webhooks / Svix secret is whsec_ followed by base64");
-      }
+      const problem = provider === "standard" && !s.includes("${") ? standardSecretProblem(s) : null;
+      if (problem) issue(["secrets", i], `a Standard Webhooks / Svix secret ${problem}`);
     });
   });
 
@@ -180,9 +179,4 @@ export function describeIssue(issue: z.ZodIssue | undefined): string {
 /** The environment variables a secret reads through `${VAR}`. */
 export function secretVariables(secret: string): string[] {
   return [...secret.matchAll(SECRET_VARIABLE)].map((m) => m[1] as string);
-}
-
-/** True when `secret` is a Standard Webhooks secret (`whsec_` and base64). */
-export function isWhsec(secret: string): boolean {
-  return WHSEC.test(secret);
 }

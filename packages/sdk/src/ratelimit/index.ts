@@ -1,6 +1,17 @@
 // Rate limiting: the limiter, its stores, the RateLimit headers, key helpers, middleware.
 
-export { type GcraOutcome, type GcraParams, gcra } from "./gcra.js";
+export {
+  FAIL_MODES,
+  type FailMode,
+  type GcraOutcome,
+  type GcraParams,
+  gcra,
+  POLICY_NAME,
+  type Policy,
+  policyProblems,
+  type ResolvedPolicy,
+  validatePolicy,
+} from "@keel/protocol/ratelimit";
 export { formatRateLimit, formatRateLimitPolicy, type HeaderSource, rateLimitHeaders } from "./headers.js";
 export { type AddressKeyOptions, keyByAddress, keyByToken, keyByUser } from "./keys.js";
 export { createRateLimiter, RateLimiter, type RateLimiterOptions } from "./limiter.js";
@@ -13,15 +24,6 @@ export {
 export { type FastifyLikeReply, type FastifyLikeRequest, rateLimitFastify } from "./middleware/fastify.js";
 export { type FetchHandler, rateLimitFetch } from "./middleware/fetch.js";
 export type { RateLimitMiddlewareOptions } from "./middleware/shared.js";
-export {
-  FAIL_MODES,
-  type FailMode,
-  POLICY_NAME,
-  type Policy,
-  policyProblems,
-  type ResolvedPolicy,
-  validatePolicy,
-} from "./policy.js";
 export { PostgresRateLimitStore, type PostgresRateLimitStoreOptions } from "./postgres-store.js";
 export {
   RedisRateLimitStore,

@@ -1,4 +1,4 @@
-import { admits } from "./gcra.js";
+import { admits } from "@keel/protocol/ratelimit";
 
 /** One (policy, key) of a check, with the GCRA parameters it is checked against. */
 export interface StoreEntry {

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { KeelError } from "@keel/engine";
+import { standardSecretProblem } from "@keel/protocol/webhooks";
 import { z } from "zod/v3";
 import { isKeelOwnVariable } from "../delivery/headers.js";
 import { databaseUrlForDriver } from "./database-url.js";
@@ -225,10 +226,9 @@ function productionSecretProblems(input: Record<string, string | undefined>): st
   return problems;
 }
 
-/** A Standard Webhooks secret: `whsec_` and base64 of at least 16 bytes (128 bits). */
+/** A Standard Webhooks secret: `whsec_` and padded base64 of at least 16 bytes (the one rule). */
 export function isSigningSecret(value: string): boolean {
-  const m = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(value);
-  return m !== null && Buffer.from(m[1] as string, "base64").length >= 16;
+  return standardSecretProblem(value) === null;
 }
 
 const FLAGS: Record<string, keyof EnvOverrides> = { PORT: "port", KEEL_ROLE: "role" };

@@ -1,4 +1,5 @@
 import { type JobOrigin, type JobTarget, KeelError } from "@keel/engine";
+import { DELIVERY_HEADER, encodeDeliveryMeta } from "@keel/protocol/delivery";
 import { DeliveryError, DeliveryRefusedError } from "./errors.js";
 
 /**
@@ -160,26 +161,23 @@ export interface KeelHeaderInput {
   hasBody: boolean;
 }
 
-/** The Standard Webhooks and keel-* headers of one attempt. */
+/** The Standard Webhooks and keel-* headers of one attempt (names and encoding: @keel/protocol/delivery). */
 export function keelHeaders(input: KeelHeaderInput): Record<string, string> {
   return {
     ...(input.hasBody ? { "content-type": "application/json" } : {}),
     "user-agent": "Keel-Delivery",
-    "webhook-id": input.webhookId,
-    "webhook-timestamp": String(input.timestamp),
-    "webhook-signature": input.signature,
-    "keel-job-id": input.jobId,
-    "keel-attempt": String(input.attempt),
-    "keel-queue": headerSafe(input.queue),
-    ...(input.tenant === null ? {} : { "keel-tenant": headerSafe(input.tenant) }),
-    ...(input.origin?.schedule ? { "keel-schedule": headerSafe(input.origin.schedule) } : {}),
-    ...(input.origin?.fireTime ? { "keel-fire-time": headerSafe(input.origin.fireTime) } : {}),
-    ...(input.origin?.source ? { "keel-source": headerSafe(input.origin.source) } : {}),
-    ...(input.origin?.event ? { "keel-event": headerSafe(input.origin.event) } : {}),
+    [DELIVERY_HEADER.id]: input.webhookId,
+    [DELIVERY_HEADER.timestamp]: String(input.timestamp),
+    [DELIVERY_HEADER.signature]: input.signature,
+    ...encodeDeliveryMeta({
+      jobId: input.jobId,
+      attempt: input.attempt,
+      queue: input.queue,
+      tenant: input.tenant,
+      schedule: input.origin?.schedule ?? null,
+      fireTime: input.origin?.fireTime ?? null,
+      source: input.origin?.source ?? null,
+      event: input.origin?.event ?? null,
+    }),
   };
-}
-
-/** Printable ASCII as is; anything else percent-encoded, so any tenant name makes a valid header. */
-function headerSafe(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
 }

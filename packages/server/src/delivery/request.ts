@@ -1,4 +1,5 @@
 import { DEFAULT_ATTEMPT_TIMEOUT_MS, type HttpTarget, type JobOrigin } from "@keel/engine";
+import { webhookIdOf } from "@keel/protocol/delivery";
 import { type Dispatcher, request } from "undici";
 import { forwardedHeaders } from "../intake/headers.js";
 import {
@@ -82,7 +83,7 @@ export async function sendDelivery(attempt: DeliveryAttempt, options: SendOption
   const elapsed = () => Math.round(performance.now() - started);
   let prepared: Prepared;
   try {
-    prepared = prepare(attempt, options);
+    prepared = await prepare(attempt, options);
   } catch (err) {
     if (err instanceof DeliveryError || err instanceof DeliveryRefusedError) {
       return { ok: false, latencyMs: elapsed(), error: err };
@@ -146,17 +147,22 @@ interface Prepared {
 }
 
 /** The signed request for one attempt; throws a delivery error when the target cannot be sent. */
-function prepare(attempt: DeliveryAttempt, options: SendOptions): Prepared {
+async function prepare(attempt: DeliveryAttempt, options: SendOptions): Promise<Prepared> {
   const url = targetUrl(attempt.target.url);
   const method = attempt.target.method ?? "POST";
   const { forward } = attempt;
   const body =
     method === "GET" ? undefined : forward ? forward.body : JSON.stringify(attempt.payload ?? null);
   // Stable per job, so receivers can deduplicate retries and at-least-once duplicates.
-  const webhookId = `msg_${attempt.jobId}`;
+  const webhookId = webhookIdOf(attempt.jobId);
   const timestamp = Math.floor((options.now ?? Date.now)() / 1000);
   // A forwarded event is signed over its raw bytes, exactly as sent.
-  const signature = signPayload({ id: webhookId, timestamp, body: body ?? "", secrets: options.signingKeys });
+  const signature = await signPayload({
+    id: webhookId,
+    timestamp,
+    body: body ?? "",
+    secrets: options.signingKeys,
+  });
   const own = keelHeaders({ ...attempt, webhookId, timestamp, signature, hasBody: body !== undefined });
   if (forward) {
     delete own["content-type"];

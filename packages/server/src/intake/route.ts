@@ -150,7 +150,7 @@ export function registerIntake(app: FastifyInstance, options: IntakeOptions): vo
             log(request).error({ source: source.name, detail: err.message }, "intake: source misconfigured");
             throw new IntakeRefusal("source_misconfigured", { source: source.name, detail: err.message });
           }
-          const verdict = VERIFIERS[source.provider](
+          const verdict = await VERIFIERS[source.provider](
             { headers: flatHeaders(request.headers), body, now: Math.floor(now() / 1000) },
             source,
             secrets,

@@ -1,4 +1,5 @@
-import { isWhsec, type Source } from "@keel/engine";
+import type { Source } from "@keel/engine";
+import { standardSecretProblem } from "@keel/protocol/webhooks";
 import { isKeelOwnVariable } from "../delivery/headers.js";
 import { memoByText } from "./memo.js";
 
@@ -38,9 +39,8 @@ export function resolveSecrets(
       }
       resolved += value;
     }
-    if (source.provider === "standard" && !isWhsec(resolved)) {
-      throw new SecretProblem(`secrets[${i}] is not a Standard Webhooks secret (whsec_ followed by base64)`);
-    }
+    const problem = source.provider === "standard" ? standardSecretProblem(resolved) : null;
+    if (problem) throw new SecretProblem(`secrets[${i}] ${problem}`);
     return resolved;
   });
 }

@@ -49,7 +49,11 @@ export interface Refused {
 export type Verdict = Verified | Refused;
 
 /** A provider's check of one request against the source's resolved secrets. */
-export type Verifier = (request: IntakeRequest, source: Source, secrets: readonly string[]) => Verdict;
+export type Verifier = (
+  request: IntakeRequest,
+  source: Source,
+  secrets: readonly string[],
+) => Verdict | Promise<Verdict>;
 
 export const DEFAULT_TOLERANCE = 300;
 

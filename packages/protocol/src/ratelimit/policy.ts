@@ -1,4 +1,4 @@
-import { KeelError } from "@keel/engine";
+import { KeelError } from "../errors.js";
 
 /** What a policy does when its store fails or does not answer within the limiter's timeout. */
 export type FailMode = "open" | "closed" | "fallback";
