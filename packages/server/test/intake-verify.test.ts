@@ -38,11 +38,13 @@ function verify(
   options: { now?: number; settings?: SourceSettings } = {},
 ): Promise<Verdict> {
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-  return Promise.resolve(VERIFIERS[provider](
-    { headers: lower, body: Buffer.from(body), now: options.now ?? NOW },
-    source(provider, options.settings),
-    secrets,
-  ));
+  return Promise.resolve(
+    VERIFIERS[provider](
+      { headers: lower, body: Buffer.from(body), now: options.now ?? NOW },
+      source(provider, options.settings),
+      secrets,
+    ),
+  );
 }
 
 const hex = (algorithm: string, key: string, data: string) =>
@@ -150,12 +152,15 @@ describe("official vectors and the providers' own packages", () => {
       { ok: true, secret: 1, eventId: "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", type: "orders/create" },
     );
     const rc = JSON.stringify({ api_version: "1.0", event: { id: "rc-9", type: "INITIAL_PURCHASE" } });
-    assert.deepEqual(await verify("revenuecat", { Authorization: "Bearer rc-secret" }, rc, ["Bearer rc-secret"]), {
-      ok: true,
-      secret: 1,
-      eventId: "rc-9",
-      type: "INITIAL_PURCHASE",
-    });
+    assert.deepEqual(
+      await verify("revenuecat", { Authorization: "Bearer rc-secret" }, rc, ["Bearer rc-secret"]),
+      {
+        ok: true,
+        secret: 1,
+        eventId: "rc-9",
+        type: "INITIAL_PURCHASE",
+      },
+    );
     const form = "event=charge.done&id=42";
     const settings: SourceSettings = {
       hmac: { header: "X-Signature", algorithm: "sha1", prefix: "sha1=" },
@@ -211,7 +216,9 @@ describe("official vectors and the providers' own packages", () => {
       reason: "missing_signature",
       params: { header: "Stripe-Signature" },
     });
-    const forged = await verify("stripe", { "Stripe-Signature": `t=${NOW},v1=${"0".repeat(64)}` }, "{}", [secret]);
+    const forged = await verify("stripe", { "Stripe-Signature": `t=${NOW},v1=${"0".repeat(64)}` }, "{}", [
+      secret,
+    ]);
     assert.equal(forged.ok, false);
     assert.equal((forged as { reason: string }).reason, "bad_signature");
     const expected = hex("sha256", secret, `${NOW}.{}`);
@@ -423,7 +430,10 @@ describe("forgeries (fast-check)", () => {
             { ok: both.ok, secret: (both as { secret?: number }).secret },
             { ok: true, secret: 2 },
           );
-          assert.equal((await verify(c.provider, headers, "{}", [current], { settings: c.settings })).ok, false);
+          assert.equal(
+            (await verify(c.provider, headers, "{}", [current], { settings: c.settings })).ok,
+            false,
+          );
         }),
         { numRuns: 100 },
       );
@@ -432,12 +442,19 @@ describe("forgeries (fast-check)", () => {
 
   test("bearer and revenuecat: any other value is refused, whatever its length", async () => {
     await fc.assert(
-      fc.asyncProperty(textSecret, fc.string({ maxLength: 80, unit: "grapheme-ascii" }), async (secret, guess) => {
-        fc.pre(guess !== secret);
-        assert.equal((await verify("revenuecat", { authorization: guess }, "{}", [secret])).ok, false);
-        assert.equal((await verify("bearer", { authorization: `Bearer ${guess}` }, "{}", [secret])).ok, false);
-        assert.equal((await verify("revenuecat", { authorization: secret }, "{}", [secret])).ok, true);
-      }),
+      fc.asyncProperty(
+        textSecret,
+        fc.string({ maxLength: 80, unit: "grapheme-ascii" }),
+        async (secret, guess) => {
+          fc.pre(guess !== secret);
+          assert.equal((await verify("revenuecat", { authorization: guess }, "{}", [secret])).ok, false);
+          assert.equal(
+            (await verify("bearer", { authorization: `Bearer ${guess}` }, "{}", [secret])).ok,
+            false,
+          );
+          assert.equal((await verify("revenuecat", { authorization: secret }, "{}", [secret])).ok, true);
+        },
+      ),
       { numRuns: 300 },
     );
   });
