@@ -40,7 +40,7 @@ import {
 } from "../src/index.js";
 
 // Compiled by tsc, never called: the assertions are the types.
-function typeChecks(client: KeelClient, engine: Engine, redis: Redis): void {
+async function typeChecks(client: KeelClient, engine: Engine, redis: Redis): Promise<void> {
   // The client: typed results, typed inputs.
   expectTypeOf(client.jobs.create({ target: { handler: "h" } })).toEqualTypeOf<Promise<JobCreated>>();
   expectTypeOf(client.jobs.createMany([])).toEqualTypeOf<Promise<JobCreated[]>>();
@@ -61,7 +61,10 @@ function typeChecks(client: KeelClient, engine: Engine, redis: Redis): void {
   expectTypeOf<KeelApiError["requestId"]>().toEqualTypeOf<string | undefined>();
 
   // Verification: typed details, payload of the caller's type.
-  const delivery = verifyDelivery<{ userId: number }>({ headers: {}, body: "" }, { secrets: "whsec_x" });
+  const delivery = await verifyDelivery<{ userId: number }>(
+    { headers: {}, body: "" },
+    { secrets: "whsec_x" },
+  );
   expectTypeOf(delivery.payload).toEqualTypeOf<{ userId: number }>();
   expectTypeOf(delivery.fireTime).toEqualTypeOf<Date | null>();
   expectTypeOf(delivery.timestamp).toEqualTypeOf<Date>();

@@ -12,7 +12,7 @@ export type VerificationFailure =
   | "header_mismatch"
   /** Signed, but without the `keel-job-id`, `keel-attempt` and `keel-queue` headers of a Keel delivery. */
   | "not_a_keel_delivery"
-  /** Signed, but the body is not JSON. */
+  /** Signed, but the body is not JSON though its content type (or its absence, for jobs) says it is. */
   | "invalid_payload";
 
 /** The registry code every refusal carries (docs/reference/errors.md). */

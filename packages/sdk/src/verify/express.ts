@@ -33,7 +33,7 @@ export function verifyDeliveryExpress(
   return async (req, res, next) => {
     try {
       const body = await rawBody(req, limit);
-      const delivery = verify({ headers: req.headers, body });
+      const delivery = await verify({ headers: req.headers, body });
       req.body = delivery.payload;
       attachDelivery(req, delivery);
       if (res.locals) res.locals.keelDelivery = delivery;

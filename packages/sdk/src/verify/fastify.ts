@@ -69,7 +69,7 @@ export const verifyDeliveryFastify = sharedPlugin(async function keelVerifyDeliv
   scope.addHook("preValidation", async (request, reply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     try {
-      const delivery = verify({ headers: request.headers, body });
+      const delivery = await verify({ headers: request.headers, body });
       request.body = delivery.payload;
       attachDelivery(request, delivery);
     } catch (err) {

@@ -1,4 +1,10 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import {
+  DELIVERY_HEADER,
+  decodeDeliveryMeta,
+  isJsonContentType,
+  jobIdOfWebhookId,
+} from "@keel/protocol/delivery";
+import { parseStandardSecret, type StandardKey, verifyStandard } from "@keel/protocol/webhooks";
 import { DeliveryVerificationError } from "./errors.js";
 
 /** A Keel delivery that passed verification. Times are Dates. */
@@ -13,13 +19,23 @@ export interface KeelDelivery<P = unknown> {
   schedule: string | null;
   /** The schedule slot's time (or a manual trigger's), for scheduled runs. */
   fireTime: Date | null;
+  /** The intake source, for a forwarded webhook event. */
+  source: string | null;
+  /** The stored event's id (`keel events get <id>`), for a forwarded webhook event. */
+  event: string | null;
   /** `webhook-id`: stable per job, the key to deduplicate on. */
   webhookId: string;
   /** `webhook-timestamp`: when this attempt was signed. */
   timestamp: Date;
+  /** The request's content type: `application/json` for jobs; a forwarded event's own. */
+  contentType: string | null;
   /** The body exactly as received (UTF-8). */
   body: string;
-  /** The body parsed as JSON; undefined when there is none (GET deliveries). */
+  /**
+   * The body parsed as JSON when it is JSON (jobs always are); undefined when there is none
+   * (GET deliveries) or when a forwarded event is in another content type (read `body`, e.g.
+   * `new URLSearchParams(delivery.body)` for a form-encoded one).
+   */
   payload: P;
 }
 
@@ -44,36 +60,35 @@ export interface DeliveryInput {
   body: string | Uint8Array;
 }
 
-export type DeliveryVerifier = <P = unknown>(input: DeliveryInput) => KeelDelivery<P>;
-
-const SECRET = /^(?:whsec_)?([A-Za-z0-9+/]+={0,2})$/;
-const WEBHOOK_JOB = /^msg_([0-9]+)$/;
-const DIGEST_BYTES = 32;
+export type DeliveryVerifier = <P = unknown>(input: DeliveryInput) => Promise<KeelDelivery<P>>;
 
 /**
  * Parses the secrets once and returns a function that verifies deliveries with them. Throws a
- * TypeError naming the position of a malformed secret (never its value).
+ * TypeError naming the position of a malformed secret (never its value). Runs wherever Web
+ * Crypto does: Node 20+, edge runtimes, Deno, Bun.
  *
  * @example
  * const verify = createDeliveryVerifier({ secrets: process.env.KEEL_SIGNING_SECRET!.split(" ") });
- * const delivery = verify({ headers: req.headers, body: rawBody });
+ * const delivery = await verify({ headers: req.headers, body: rawBody });
  */
 export function createDeliveryVerifier(options: VerifyOptions): DeliveryVerifier {
   const list = typeof options.secrets === "string" ? [options.secrets] : [...options.secrets];
   if (list.length === 0) throw new TypeError("verifyDelivery: give at least one whsec_ secret");
-  const keys = list.map((secret, i) => {
-    const encoded = typeof secret === "string" ? SECRET.exec(secret.trim())?.[1] : undefined;
-    if (!encoded) throw new TypeError(`verifyDelivery: secret #${i + 1} is not whsec_ followed by base64`);
-    return Buffer.from(encoded, "base64");
+  const keys: StandardKey[] = list.map((secret, i) => {
+    try {
+      return parseStandardSecret(String(secret));
+    } catch (err) {
+      throw new TypeError(`verifyDelivery: secret #${i + 1}: ${(err as Error).message}`);
+    }
   });
   const toleranceMs = (options.toleranceSeconds ?? 300) * 1000;
   if (!(toleranceMs >= 0)) throw new TypeError("verifyDelivery: toleranceSeconds must be 0 or more");
   const now = options.now ?? Date.now;
 
-  return <P>(input: DeliveryInput): KeelDelivery<P> => {
-    const id = header(input.headers, "webhook-id");
-    const stamp = header(input.headers, "webhook-timestamp");
-    const signature = header(input.headers, "webhook-signature");
+  return async <P>(input: DeliveryInput): Promise<KeelDelivery<P>> => {
+    const id = header(input.headers, DELIVERY_HEADER.id);
+    const stamp = header(input.headers, DELIVERY_HEADER.timestamp);
+    const signature = header(input.headers, DELIVERY_HEADER.signature);
     if (!id || !stamp || !signature) {
       throw new DeliveryVerificationError(
         "missing_signature",
@@ -91,40 +106,27 @@ export function createDeliveryVerifier(options: VerifyOptions): DeliveryVerifier
         `signed ${Math.round(skew / 1000)} s away from this server's clock; the tolerance is ${toleranceMs / 1000} s`,
       );
     }
-    const body = typeof input.body === "string" ? Buffer.from(input.body, "utf8") : input.body;
-    if (!signatureMatches(keys, `${id}.${stamp}.`, body, signature)) {
+    if ((await verifyStandard({ id, timestamp: stamp, body: input.body }, signature, keys)) === 0) {
       throw new DeliveryVerificationError("bad_signature", "no signature matches the configured secrets");
     }
-    return describe<P>(input.headers, id, timestamp, Buffer.from(body).toString("utf8"));
+    const body = typeof input.body === "string" ? input.body : new TextDecoder().decode(input.body);
+    return describe<P>(input.headers, id, timestamp, body);
   };
 }
 
 /**
  * Verifies one delivery (Standard Webhooks signature, timestamp tolerance, rotation) and returns
- * its typed details. Throws DeliveryVerificationError with a `reason`.
+ * its typed details. Rejects with DeliveryVerificationError carrying a `reason`.
  *
  * @example
- * const delivery = verifyDelivery({ headers: req.headers, body: rawBody }, { secrets: ["whsec_…"] });
+ * const delivery = await verifyDelivery({ headers: req.headers, body: rawBody }, { secrets: ["whsec_…"] });
  * console.log(delivery.jobId, delivery.attempt, delivery.payload);
  */
-export function verifyDelivery<P = unknown>(input: DeliveryInput, options: VerifyOptions): KeelDelivery<P> {
+export function verifyDelivery<P = unknown>(
+  input: DeliveryInput,
+  options: VerifyOptions,
+): Promise<KeelDelivery<P>> {
   return createDeliveryVerifier(options)<P>(input);
-}
-
-/** True when any `v1,` entry of the header is the HMAC of the content under any key. */
-function signatureMatches(keys: Buffer[], prefix: string, body: Uint8Array, header: string): boolean {
-  const given = header
-    .split(" ")
-    .filter((entry) => entry.startsWith("v1,"))
-    .map((entry) => Buffer.from(entry.slice(3), "base64"))
-    .filter((digest) => digest.length === DIGEST_BYTES);
-  let matched = false;
-  for (const key of keys) {
-    const expected = createHmac("sha256", key).update(prefix, "utf8").update(body).digest();
-    // Every pair is compared, in constant time each: no early exit to time.
-    for (const digest of given) matched = timingSafeEqual(expected, digest) || matched;
-  }
-  return matched;
 }
 
 /** The typed details of a verified delivery. */
@@ -134,60 +136,41 @@ function describe<P>(
   timestamp: Date,
   body: string,
 ): KeelDelivery<P> {
-  const jobId = header(headers, "keel-job-id");
-  const attempt = header(headers, "keel-attempt");
-  const queue = header(headers, "keel-queue");
-  if (!jobId || !attempt || !/^[0-9]+$/.test(attempt) || !queue) {
-    throw new DeliveryVerificationError(
-      "not_a_keel_delivery",
-      "keel-job-id, keel-attempt and keel-queue are required",
-    );
-  }
-  const signedJob = WEBHOOK_JOB.exec(webhookId)?.[1];
-  if (signedJob !== undefined && signedJob !== jobId) {
+  const meta = decodeDeliveryMeta((name) => header(headers, name));
+  if (typeof meta === "string") throw new DeliveryVerificationError("not_a_keel_delivery", meta);
+  const signedJob = jobIdOfWebhookId(webhookId);
+  if (signedJob !== undefined && signedJob !== meta.jobId) {
     throw new DeliveryVerificationError("header_mismatch", "keel-job-id differs from the signed webhook-id");
   }
+  const contentType = header(headers, "content-type") ?? null;
   let payload: unknown;
-  if (body !== "") {
+  // Jobs are JSON; a forwarded event keeps its own content type (form-encoded, XML, text…).
+  if (body !== "" && (contentType === null || isJsonContentType(contentType))) {
     try {
       payload = JSON.parse(body);
     } catch {
-      throw new DeliveryVerificationError("invalid_payload", "the body is not JSON");
+      throw new DeliveryVerificationError(
+        "invalid_payload",
+        "the body is not JSON, though its content type says so",
+      );
     }
   }
-  const fire = header(headers, "keel-fire-time");
-  const fireTime = fire ? new Date(fire) : null;
+  const fireTime = meta.fireTime ? new Date(meta.fireTime) : null;
   return {
-    jobId,
-    attempt: Number(attempt),
-    queue: unescapeName(queue),
-    tenant: optionalName(header(headers, "keel-tenant")),
-    schedule: optionalName(header(headers, "keel-schedule")),
+    jobId: meta.jobId,
+    attempt: meta.attempt,
+    queue: meta.queue,
+    tenant: meta.tenant,
+    schedule: meta.schedule,
     fireTime: fireTime && !Number.isNaN(fireTime.getTime()) ? fireTime : null,
+    source: meta.source,
+    event: meta.event,
     webhookId,
     timestamp,
+    contentType,
     body,
     payload: payload as P,
   };
-}
-
-function optionalName(value: string | undefined): string | null {
-  return value === undefined ? null : unescapeName(value);
-}
-
-/**
- * Keel sends names holding characters outside printable ASCII percent-encoded (headers cannot
- * carry them) and other names as they are; decoding only when the result holds such a character
- * tells the two apart (a name typed as `caf%C3%A9` would read as `café`).
- */
-function unescapeName(value: string): string {
-  if (!value.includes("%")) return value;
-  try {
-    const decoded = decodeURIComponent(value);
-    return /[^\x20-\x7e]/.test(decoded) ? decoded : value;
-  } catch {
-    return value;
-  }
 }
 
 /** One header's value from either kind of headers; the first of repeated ones. */
