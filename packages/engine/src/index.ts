@@ -21,7 +21,7 @@ export {
   type Pool,
   poolAvailability,
 } from "./db/pool.js";
-export { jobsChannel, loadStatements, quoteSchema, type Statement } from "./db/sql.js";
+export { jobsChannel, loadStatements, quoteSchema, type Statement, type StatementName } from "./db/sql.js";
 export {
   type ClaimOptions,
   Engine,

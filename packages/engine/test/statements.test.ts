@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { STATEMENTS } from "../src/db/statements.js";
 import { loadStatements } from "../src/index.js";
-import { SQL_DIR } from "../src/paths.js";
+
+const SQL_DIR = fileURLToPath(new URL("../sql", import.meta.url));
 
 // The runtime statements as the loader serves them: every placeholder filled, and the terminal
-// job transition written once (decision 034).
+// job transition written once (decision 034). The loader reads src/generated/sql.ts; the files
+// are its source (generated.test.ts checks the two agree).
 
 const ENDING = ["complete", "fail", "cancel", "sweep_leases"] as const;
 
@@ -32,4 +35,11 @@ test("the terminal job transition is written once: only the fragment inserts int
     assert.match(loaded[name].text, /insert into "keel"\.job_history/, `${name}: the fragment's text is in`);
     assert.match(loaded[name].text, /insert into "keel"\.attempts/);
   }
+});
+
+test("a statement that has no file is refused by name", () => {
+  assert.throws(
+    () => loadStatements("keel", ["no_such_statement" as "enqueue"]),
+    /unknown statement "no_such_statement": @keel\/engine has no sql\/no_such_statement\.sql/,
+  );
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { after, describe, test } from "node:test";
 import Fastify, { type FastifyBaseLogger, type RouteOptions } from "fastify";
 import type { z } from "zod";
@@ -13,6 +14,9 @@ import type { Job } from "../src/api/schemas.js";
 import { memoryLogger } from "./helpers.js";
 
 guardLeaks();
+const SERVER_VERSION: string = JSON.parse(
+  readFileSync(new URL("../package.json", import.meta.url), "utf8"),
+).version;
 const ADMIN = `admin-${randomBytes(24).toString("hex")}`;
 const engine = await testEngine();
 const { logger, lines } = memoryLogger();
@@ -33,6 +37,7 @@ const doc = (await app.inject({ url: "/v1/openapi.json" })).json() as Doc;
 describe("the OpenAPI document", () => {
   test("is OpenAPI 3.1, public, with unique operation ids", () => {
     assert.equal(doc.openapi, "3.1.0");
+    assert.equal((doc.info as { version: string }).version, SERVER_VERSION);
     const ids = Object.values(doc.paths).flatMap((item) => Object.values(item).map((op) => op.operationId));
     assert.equal(new Set(ids).size, ids.length);
     assert.equal(ids.length, CONTRACTS.length);

@@ -1,6 +1,7 @@
-import { readFileSync } from "node:fs";
 import { KeelError } from "../errors.js";
-import { SQL_DIR } from "../paths.js";
+import { STATEMENT_SQL, type StatementName } from "../generated/sql.js";
+
+export type { StatementName } from "../generated/sql.js";
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 // Postgres keeps these for itself: `create schema pg_catalog` fails, and Keel's tables must not
@@ -14,45 +15,31 @@ export function quoteSchema(schema: string): string {
   return `"${schema}"`;
 }
 
-/** A named runtime statement, read from `sql/<name>.sql` with the schema filled in. */
+/** A named runtime statement, from `sql/<name>.sql` with the schema filled in. */
 export interface Statement {
   /** Prepared-statement name: unique per schema and file. */
   name: string;
   text: string;
 }
 
-const raw = new Map<string, string>();
-const INCLUDE = /\{\{include ([a-z_]+)\}\}/g;
-
-/**
- * A statement's text with its `{{include <name>}}` lines replaced by `sql/fragments/<name>.sql`:
- * SQL written once (the terminal job transition) and shared by several statements, at no
- * cost per call (decision 034).
- */
-function readStatement(file: string): string {
-  let text = raw.get(file);
-  if (text === undefined) {
-    text = readFileSync(`${SQL_DIR}/${file}.sql`, "utf8").replace(INCLUDE, (_, name: string) =>
-      readFileSync(`${SQL_DIR}/fragments/${name}.sql`, "utf8").trimEnd(),
-    );
-    raw.set(file, text);
-  }
-  return text;
-}
-
 /**
  * Loads the statements of one schema. Files use `{{schema}}` for the quoted schema,
  * `{{channel}}` for the notification channel literal and `{{include <fragment>}}` for a shared
- * fragment; nothing else is substituted.
+ * fragment of `sql/fragments/` (SQL written once, decision 034); nothing else is substituted.
+ * The texts are built into `src/generated/sql.ts` with their includes resolved (decision 035),
+ * so nothing is read from disk.
  */
-export function loadStatements<const K extends string>(
+export function loadStatements<const K extends StatementName>(
   schema: string,
   files: readonly K[],
 ): Record<K, Statement> {
   const quoted = quoteSchema(schema);
   const out = {} as Record<K, Statement>;
   for (const file of files) {
-    const text = readStatement(file)
+    if (!Object.hasOwn(STATEMENT_SQL, file)) {
+      throw new Error(`unknown statement "${file}": @keel/engine has no sql/${file}.sql`);
+    }
+    const text = STATEMENT_SQL[file]
       .replaceAll("{{schema}}", quoted)
       .replaceAll("{{channel}}", `'${schema}:jobs'`);
     out[file] = { name: `keel_${schema}_${file}`, text };

@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { PACKAGE_VERSION } from "../generated/version.js";
 import { type AnyErrorCode, errorStatus } from "./errors.js";
 import type { Contract } from "./route.js";
 import { ErrorEnvelope } from "./schemas.js";
@@ -13,10 +13,6 @@ export interface OpenApiParameter {
   description?: string;
   schema: JsonSchema;
 }
-
-const VERSION: string = JSON.parse(
-  readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
-).version;
 
 /** The JSON Schema (2020-12, as OpenAPI 3.1 uses) of what a zod schema accepts or produces. */
 export function jsonSchemaOf(schema: z.ZodType, io: "input" | "output" = "input"): JsonSchema {
@@ -130,7 +126,7 @@ export function buildOpenApi(contracts: readonly Contract[], prefix = "/v1"): Re
     openapi: "3.1.0",
     info: {
       title: "Keel API",
-      version: VERSION,
+      version: PACKAGE_VERSION,
       description:
         "Durable jobs on Postgres. Send `Authorization: Bearer <token>`. Every error is " +
         '`{"error":{"code","message"}}` with a stable code (docs/reference/errors.md).',

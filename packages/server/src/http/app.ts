@@ -1,9 +1,9 @@
-import { readFileSync } from "node:fs";
 import type { Engine, Pool } from "@keel/engine";
 import type { RateLimiter } from "@keel/sdk";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { registerApi } from "../api/index.js";
 import type { Role } from "../config/env.js";
+import { PACKAGE_VERSION } from "../generated/version.js";
 import { registerIntake } from "../intake/route.js";
 import { type KeelMetrics, registerMetricsRoute } from "../metrics/index.js";
 import { edgeServerOptions, registerEdgeHandlers } from "./edge-errors.js";
@@ -38,10 +38,8 @@ export interface AppOptions {
   redis?: RedisHealth;
 }
 
-/** The package version, read once; the same path works from `src/` and `dist/`. */
-export const VERSION: string = JSON.parse(
-  readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
-).version;
+/** The package version (generated from its package.json, decision 035). */
+export const VERSION: string = PACKAGE_VERSION;
 
 /**
  * Keel's HTTP application. Today: the health endpoints; the API, intake and metrics
