@@ -246,7 +246,7 @@ describe("Idempotency-Key", () => {
     assert.equal(other.json().error.code, "idempotency_key_reused");
     // A request that began and has not finished, as another replica would leave it.
     const body = { jobs: [job] };
-    const fp = fingerprint({ method: "POST", path: "/v1/jobs/batch", body });
+    const fp = await fingerprint({ method: "POST", path: "/v1/jobs/batch", body });
     assert.equal(
       (await engine.idempotency.begin({ scope: "admin", key: "k-3", fingerprint: fp })).state,
       "started",

@@ -61,7 +61,7 @@ test("every Idempotency-Key request is counted by outcome, each outcome listed f
   await engine.idempotency.begin({
     scope: "admin",
     key: "signup-3",
-    fingerprint: fingerprint({ method: "POST", path: "/v1/jobs", body }),
+    fingerprint: await fingerprint({ method: "POST", path: "/v1/jobs", body }),
   });
   assert.equal((await post("signup-3", body)).statusCode, 409);
   // Requests without a key are not counted.

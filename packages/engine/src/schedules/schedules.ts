@@ -1,3 +1,4 @@
+import { canonicalJson } from "@keel/protocol/json";
 import { auditChange } from "../audit/actions.js";
 import type { Client, MutationOptions } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
@@ -6,7 +7,7 @@ import type { JobTarget } from "../queue/types.js";
 import { CronSchedule } from "./cron.js";
 import { jobRow, type RunToWrite, type ScheduleRow, tenantsOf, writeRuns } from "./fire.js";
 import type { ScheduleInfo, ScheduleRun, SyncResult } from "./types.js";
-import { canonicalJson, type NormalizedSchedule, normalizeSchedule, validateTenant } from "./validate.js";
+import { type NormalizedSchedule, normalizeSchedule, validateTenant } from "./validate.js";
 
 // Serialises config syncs of replicas starting at once (any constant unique to schedules).
 const SYNC_LOCK = 0x4b65656c5343;

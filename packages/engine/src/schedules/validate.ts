@@ -194,12 +194,3 @@ export function jobInput(
     ...(tenant === null ? {} : { tenant }),
   };
 }
-
-/** JSON with object keys sorted, so two equal definitions compare equal whatever their key order. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_, v: unknown) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
-  );
-}

@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import type { BeginInput, BeginResult, Client, StoredResponse } from "@keel/engine";
+import { requestFingerprint } from "@keel/protocol/json";
 import type { IdempotencyOutcome } from "@keel/sdk";
 import { ApiError, type ErrorReply } from "./errors.js";
 
@@ -51,7 +51,7 @@ export async function runIdempotent(
   onOutcome: (outcome: IdempotencyOutcome) => void = () => {},
 ): Promise<{ response: StoredResponse; replayed: boolean }> {
   const { scope, key } = request;
-  const fp = fingerprint(request);
+  const fp = await fingerprint(request);
   let begun: BeginResult;
   try {
     begun = await store.begin({ scope, key, fingerprint: fp });
@@ -98,19 +98,10 @@ export async function runIdempotent(
   return { response, replayed: false };
 }
 
-/** SHA-256 of method, path and the body with object keys sorted (key order is not meaning). */
-export function fingerprint(request: Pick<IdempotentRequest, "method" | "path" | "body">): string {
-  return createHash("sha256")
-    .update(`${request.method} ${request.path}\n${canonicalJson(request.body)}`)
-    .digest("hex");
-}
-
-/** JSON with object keys sorted. Bodies reach here validated, so their depth is bounded. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value ?? null);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const entries = Object.entries(value)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+/**
+ * The request's fingerprint (@keel/protocol/json, as the SDK's middleware computes it): SHA-256
+ * of method, path and the body with object keys sorted (key order is not meaning).
+ */
+export function fingerprint(request: Pick<IdempotentRequest, "method" | "path" | "body">): Promise<string> {
+  return requestFingerprint({ method: request.method, url: request.path, body: request.body ?? null });
 }
