@@ -1,27 +1,30 @@
+import {
+  DEFAULT_ATTEMPT_TIMEOUT_MS,
+  HANDLER_NAME,
+  HEADER_NAME,
+  isStorableText,
+  MAX_ATTEMPT_TIMEOUT_MS,
+  MAX_DELAY_MS,
+  MAX_PAYLOAD_DEPTH,
+  MIN_ATTEMPT_TIMEOUT_MS,
+  QUEUE_NAME,
+} from "@keel/protocol/names";
 import { z } from "zod/v3";
 import { KeelError } from "../errors.js";
 import { type EnqueueInput, HTTP_HANDLER, type QueueSettings } from "./types.js";
 
-export const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
-export const HANDLER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,199}$/;
-/** An HTTP header name (an RFC 9110 token). */
-export const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
-/** The longest delay a job or a backoff may ask for: ten years. */
-export const MAX_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
-/** HTTP attempt timeouts (target `timeoutMs`, queue `deliveryTimeoutMs`): 1 s to 1 h (decision 028). */
-export const MIN_ATTEMPT_TIMEOUT_MS = 1_000;
-export const MAX_ATTEMPT_TIMEOUT_MS = 3_600_000;
-/** What an HTTP attempt may take when neither its target nor its queue says. */
-export const DEFAULT_ATTEMPT_TIMEOUT_MS = 30_000;
-/** Deeper JSON than this is refused (Postgres' own jsonb limit is far deeper, but no job needs it). */
-export const MAX_PAYLOAD_DEPTH = 64;
-// A lone half of a surrogate pair: like NUL, Postgres text and jsonb cannot store it.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** True when Postgres can store the string in text and jsonb columns: no NUL, no lone surrogate. */
-export function isStorableText(value: string): boolean {
-  return !value.includes("\u0000") && !LONE_SURROGATE.test(value);
-}
+// The names and limits are the protocol's (one definition for the engine, the API and the SDK).
+export {
+  DEFAULT_ATTEMPT_TIMEOUT_MS,
+  HANDLER_NAME,
+  HEADER_NAME,
+  isStorableText,
+  MAX_ATTEMPT_TIMEOUT_MS,
+  MAX_DELAY_MS,
+  MAX_PAYLOAD_DEPTH,
+  MIN_ATTEMPT_TIMEOUT_MS,
+  QUEUE_NAME,
+};
 
 const storable = (schema: z.ZodString) =>
   schema.refine(

@@ -1,3 +1,4 @@
+import { TENANT_ID } from "@keel/protocol/names";
 import { z } from "zod/v3";
 import { KeelError } from "../errors.js";
 import type { Backoff, EnqueueInput, JobTarget } from "../queue/types.js";
@@ -5,8 +6,8 @@ import { backoffSchema, QUEUE_NAME, validateEnqueue } from "../queue/validate.js
 import { CronSchedule } from "./cron.js";
 import type { FanOut, MissedPolicy, OverlapPolicy } from "./types.js";
 
-/** Tenant ids appear in URLs and headers as given, so they are plain tokens. */
-export const TENANT_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
+export { TENANT_ID };
+
 const PLACEHOLDER = /\{\{\s*([^}]*?)\s*\}\}/g;
 
 export function validateTenant(tenant: string): void {
