@@ -1,24 +1,22 @@
+/**
+ * The API's data shapes, defined once in zod: the route contracts use them to validate requests
+ * (on the server), to type handlers and the SDK's client, and to make the OpenAPI document. The
+ * engine's own checks run behind them for what a schema cannot say (cron, time zones, variables).
+ */
+import { z } from "zod";
 import {
+  BIGINT_ID,
   HANDLER_NAME,
   HEADER_NAME,
   isStorableText,
+  JOB_STATES,
   MAX_ATTEMPT_TIMEOUT_MS,
   MAX_DELAY_MS,
   MAX_PAYLOAD_DEPTH,
   MIN_ATTEMPT_TIMEOUT_MS,
   QUEUE_NAME,
-} from "@keel/engine";
-/**
- * The API's data shapes, defined once in zod: the route contracts (contracts.ts) use them to
- * validate requests, to type handlers and to generate the OpenAPI document. Limits mirror the
- * engine's own checks (packages/engine/src/queue/validate.ts), which still run behind these.
- */
-import { z } from "zod";
-
-const JOB_ID = /^[1-9][0-9]{0,18}$/;
-
-/** Deeper payloads are refused: serialising them would exhaust the stack. */
-export { MAX_PAYLOAD_DEPTH };
+  SCOPES,
+} from "../names.js";
 
 const NOT_STORABLE = "must not contain NUL or unpaired surrogate characters (Postgres cannot store them)";
 
@@ -28,16 +26,16 @@ export const storable = isStorableText;
 /** A string of `min`–`max` characters that Postgres can store. */
 export const text = (max: number, min = 1) => z.string().min(min).max(max).refine(storable, NOT_STORABLE);
 
-export const JobIdSchema = z.string().regex(JOB_ID, "must be a job id (digits)");
+export const JobIdSchema = z.string().regex(BIGINT_ID, "must be a job id (digits)");
 /** Ids of tokens and audit entries: Postgres bigints, as strings. */
-export const DIGITS = JOB_ID;
+export const DIGITS = BIGINT_ID;
 /** A page size. */
 export const Limit = z.coerce.number().int().min(1).max(1000).optional().meta({ description: "Default 50." });
 export const QueueName = z
   .string()
   .regex(QUEUE_NAME, "1–100 letters, digits and _.:- starting with a letter or digit");
-export const JobState = z.enum(["scheduled", "available", "running", "succeeded", "dead", "cancelled"]);
-export const ScopeSchema = z.enum(["admin", "publish", "read"]);
+export const JobStateSchema = z.enum(JOB_STATES);
+export const ScopeSchema = z.enum(SCOPES);
 export const Timestamp = z.iso.datetime({ offset: true });
 
 /**
@@ -148,7 +146,7 @@ export const JobInput = z
 
 export const JobCreated = z.strictObject({
   id: z.string(),
-  state: JobState,
+  state: JobStateSchema,
   deduplicated: z
     .boolean()
     .meta({ description: "True when an unfinished job with the dedupe key was returned." }),
@@ -205,7 +203,7 @@ const jobFields = {
   id: z.string(),
   queue: z.string(),
   target: TargetOut,
-  state: JobState,
+  state: JobStateSchema,
   priority: z.number().int(),
   attempt: z.number().int(),
   maxAttempts: z.number().int(),
@@ -243,7 +241,7 @@ export const Queue = z.strictObject({
     .int()
     .nullable()
     .meta({ description: "HTTP attempt timeout for targets that set none; null: 30000." }),
-  counts: z.record(JobState, z.number().int()),
+  counts: z.record(JobStateSchema, z.number().int()),
   oldestReadyAgeSeconds: z
     .number()
     .meta({ description: "Seconds the oldest ready job has waited; 0 if none." }),

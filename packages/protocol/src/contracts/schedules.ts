@@ -1,13 +1,14 @@
 import { z } from "zod";
-import { type Contract, defineContract } from "../route.js";
-import { Backoff, Limit, NoBody, Payload, QueueName, Target, Timestamp } from "../schemas.js";
+import { MAX_IDEMPOTENCY_KEY_LENGTH, TENANT_ID } from "../names.js";
+import { type Contract, defineContract } from "./contract.js";
+import { Backoff, Limit, NoBody, Payload, QueueName, Target, Timestamp } from "./schemas.js";
 
 // Cron schedules and the tenant registry they fan out over (docs/schedules.md).
 
 const ScheduleName = QueueName.meta({ description: "1–100 letters, digits and _.:-." });
 const TenantId = z
   .string()
-  .regex(/^[A-Za-z0-9_.:@-]{1,128}$/, "1–128 letters, digits and _.:@-")
+  .regex(TENANT_ID, "1–128 letters, digits and _.:@-")
   .meta({ description: "Used in URLs and headers as given." });
 const NameParams = z.strictObject({ name: ScheduleName });
 
@@ -207,7 +208,7 @@ export const triggerSchedule = defineContract({
   params: NameParams,
   body: NoBody,
   idempotent: true,
-  headers: z.looseObject({ "idempotency-key": z.string().min(1).max(255).optional() }),
+  headers: z.looseObject({ "idempotency-key": z.string().min(1).max(MAX_IDEMPOTENCY_KEY_LENGTH).optional() }),
   responses: {
     201: {
       description: "The jobs made.",
