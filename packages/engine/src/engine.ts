@@ -1,3 +1,4 @@
+import { DEFAULT_PAYLOAD_LIMIT_BYTES } from "@keel/protocol/names";
 import { type AnyAuditChange, type AuditChange, auditChange, jobDestination } from "./audit/actions.js";
 import { AuditLog } from "./audit/audit.js";
 import { type Client, engineActor, type MutationOptions } from "./db/mutation.js";
@@ -138,7 +139,7 @@ export class Engine {
     this.schema = schema;
     this.channel = jobsChannel(schema);
     this.connectionString = options.connectionString;
-    this.payloadLimitBytes = options.payloadLimitBytes ?? 1024 * 1024;
+    this.payloadLimitBytes = options.payloadLimitBytes ?? DEFAULT_PAYLOAD_LIMIT_BYTES;
     this.actor = engineActor(options.applicationName ?? "keel");
     this.sql = loadStatements(schema, STATEMENTS);
   }

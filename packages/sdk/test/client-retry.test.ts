@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
 import { test } from "node:test";
-import { CONTRACTS } from "../../server/src/api/contracts/index.js";
+import { CONTRACTS } from "@keel/protocol/contracts";
 import {
   KeelClient,
   KeelNetworkError,

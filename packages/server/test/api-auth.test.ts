@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, test } from "node:test";
+import { CONTRACTS } from "@keel/protocol/contracts";
 import Fastify, { type FastifyBaseLogger, type InjectOptions, type LightMyRequestResponse } from "fastify";
 import { guardLeaks, testEngine } from "../../engine/test/helpers.js";
-import { CONTRACTS } from "../src/api/contracts/index.js";
 import { registerApi } from "../src/api/index.js";
 import { memoryLogger } from "./helpers.js";
 

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after } from "node:test";
+import { ErrorEnvelope } from "@keel/protocol/contracts";
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from "fastify";
 import type { AuditRecord, Engine } from "../../engine/src/index.js";
 import { testEngine } from "../../engine/test/helpers.js";
 import { type ApiOptions, registerApi } from "../src/api/index.js";
 import { errorCodesOf } from "../src/api/openapi.js";
 import type { Contract } from "../src/api/route.js";
-import { ErrorEnvelope } from "../src/api/schemas.js";
 
 export interface ContractCheckedApi {
   admin: string;

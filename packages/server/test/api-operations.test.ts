@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { CONTRACTS } from "@keel/protocol/contracts";
 import { guardLeaks, deadJobs as sharedDeadJobs } from "../../engine/test/helpers.js";
-import { CONTRACTS } from "../src/api/contracts/index.js";
 import type { Contract } from "../src/api/route.js";
 import { contractCheckedApi } from "./api-harness.js";
 

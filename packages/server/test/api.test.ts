@@ -2,15 +2,15 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { after, describe, test } from "node:test";
+import type { Job } from "@keel/protocol/contracts";
+import { CONTRACTS, createJob, getJob } from "@keel/protocol/contracts";
 import Fastify, { type FastifyBaseLogger, type RouteOptions } from "fastify";
 import type { z } from "zod";
 import { guardLeaks, testEngine } from "../../engine/test/helpers.js";
-import { CONTRACTS, createJob, getJob } from "../src/api/contracts/index.js";
 import { API_ERROR_CODES } from "../src/api/errors.js";
 import { registerApi } from "../src/api/index.js";
 import { jsonSchemaOf, openApiPath, parametersOf } from "../src/api/openapi.js";
 import type { Mount } from "../src/api/route.js";
-import type { Job } from "../src/api/schemas.js";
 import { memoryLogger } from "./helpers.js";
 
 guardLeaks();

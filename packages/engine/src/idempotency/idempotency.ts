@@ -1,3 +1,4 @@
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from "@keel/protocol/names";
 import type { Client } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
@@ -45,8 +46,10 @@ export class Idempotency {
 
   async begin(input: BeginInput): Promise<BeginResult> {
     const { scope, key, fingerprint } = input;
-    if (typeof key !== "string" || key.length < 1 || key.length > 255) {
-      throw new KeelError("invalid_argument", { detail: "Idempotency-Key: a string of 1–255 characters" });
+    if (typeof key !== "string" || key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+      throw new KeelError("invalid_argument", {
+        detail: `Idempotency-Key: a string of 1–${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
+      });
     }
     const args = [scope, key, fingerprint, input.lockSeconds ?? 60, input.ttlSeconds ?? 86_400];
     if ((await this.engine.run("idempotency_insert", args)).length > 0) return { state: "started" };

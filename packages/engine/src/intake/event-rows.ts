@@ -1,3 +1,4 @@
+import { BIGINT_ID } from "@keel/protocol/names";
 import { KeelError } from "../errors.js";
 import {
   EVENT_STATUSES,
@@ -10,7 +11,8 @@ import { SOURCE_NAME } from "./validate.js";
 
 // Events as the statements see them: ids, the list filter as parameters, rows as records.
 
-export const EVENT_ID = /^[1-9][0-9]{0,18}$/;
+/** An event id: a Postgres bigint, as a string. */
+export const EVENT_ID = BIGINT_ID;
 
 export interface SummaryRow {
   id: string;

@@ -1,8 +1,7 @@
+import type { EventStatus, Provider } from "@keel/protocol/names";
 import type { JobSummary, JobTarget } from "../queue/types.js";
 
-/** The verifiers a source can use (docs/intake/). */
-export const PROVIDERS = ["stripe", "standard", "github", "shopify", "revenuecat", "hmac", "bearer"] as const;
-export type Provider = (typeof PROVIDERS)[number];
+export { EVENT_STATUSES, type EventStatus, PROVIDERS, type Provider } from "@keel/protocol/names";
 
 /** The generic HMAC verifier: which header, how the digest is written, what is signed. */
 export interface HmacSettings {
@@ -119,14 +118,6 @@ export interface AcceptResult {
   /** Jobs made by routing; 0 for a duplicate. */
   jobs: number;
 }
-
-/**
- * An event's status, from the jobs of its latest routing: `pending` while one is unfinished,
- * `failed` when one is dead or cancelled, `delivered` when all succeeded, `unrouted` when no
- * route matched.
- */
-export const EVENT_STATUSES = ["pending", "delivered", "failed", "unrouted"] as const;
-export type EventStatus = (typeof EVENT_STATUSES)[number];
 
 /** An event in a list: everything but its body and headers. */
 export interface EventSummary {

@@ -1,28 +1,30 @@
+import {
+  EVENT_PATTERN,
+  JSON_PATH,
+  MAX_BODY_LIMIT_BYTES,
+  PROVIDERS,
+  type Provider,
+  SOURCE_NAME,
+  VARIABLE_REFERENCE,
+} from "@keel/protocol/names";
 import { standardSecretProblem } from "@keel/protocol/webhooks";
 import { z } from "zod/v3";
 import { KeelError } from "../errors.js";
 import { HEADER_NAME, isStorableText, QUEUE_NAME, validateTarget } from "../queue/validate.js";
-import { PROVIDERS, type Provider, type SourceDefinition } from "./types.js";
+import type { SourceDefinition } from "./types.js";
 
-/** Source names are path segments of `/in/<source>`: the queue name rules. */
-export const SOURCE_NAME = QUEUE_NAME;
-/** An event type pattern: `*`, `invoice.paid`, `customer.subscription.*`, `orders/create`. */
-export const EVENT_PATTERN = /^[A-Za-z0-9_.:/*-]{1,200}$/;
-/** A dotted path into a JSON body: `id`, `event.id`, `data.items.0.id`. */
-export const JSON_PATH = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/;
-/** `${VAR}` inside a secret. */
-export const SECRET_VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+export {
+  DEFAULT_BODY_LIMIT_BYTES,
+  EVENT_PATTERN,
+  JSON_PATH,
+  MAX_BODY_LIMIT_BYTES,
+  MAX_EVENT_ID_LENGTH,
+  SOURCE_NAME,
+} from "@keel/protocol/names";
 
 export const DEFAULT_TOLERANCE_SECONDS = 300;
-export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
-export const MAX_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_RETENTION_SECONDS = 30 * 86_400;
 export const DEFAULT_ROUTE_QUEUE = "intake";
-/**
- * Longest provider event id stored (characters). The id is part of the events' unique key,
- * whose index rows Postgres caps at about 2.7 KB: 255 characters of UTF-8 stay well under it.
- */
-export const MAX_EVENT_ID_LENGTH = 255;
 
 // Providers whose signature covers a timestamp (hmac: only with a timestamp header).
 const SIGNS_TIMESTAMP: readonly Provider[] = ["stripe", "standard"];
@@ -178,5 +180,5 @@ export function describeIssue(issue: z.ZodIssue | undefined): string {
 
 /** The environment variables a secret reads through `${VAR}`. */
 export function secretVariables(secret: string): string[] {
-  return [...secret.matchAll(SECRET_VARIABLE)].map((m) => m[1] as string);
+  return [...secret.matchAll(VARIABLE_REFERENCE)].map((m) => m[1] as string);
 }

@@ -1,3 +1,5 @@
+import type { JobState } from "@keel/protocol/names";
+
 /** Where a job goes: a named handler in a Node pull worker, or an HTTP endpoint. */
 export type JobTarget = HandlerTarget | HttpTarget;
 
@@ -67,9 +69,9 @@ export interface JobOrigin {
   config?: true;
 }
 
-export type LiveState = "scheduled" | "available" | "running";
-export type FinalState = "succeeded" | "dead" | "cancelled";
-export type JobState = LiveState | FinalState;
+export type { JobState };
+export type LiveState = Extract<JobState, "scheduled" | "available" | "running">;
+export type FinalState = Exclude<JobState, LiveState>;
 
 export interface EnqueueResult {
   id: string;

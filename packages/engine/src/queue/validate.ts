@@ -1,33 +1,32 @@
+import { HandlerTarget, HttpTarget, hasUrlCredentials, jobOptionFields } from "@keel/protocol/contracts";
+import {
+  DEFAULT_ATTEMPT_TIMEOUT_MS,
+  HANDLER_NAME,
+  HEADER_NAME,
+  isStorableText,
+  MAX_ATTEMPT_TIMEOUT_MS,
+  MAX_DELAY_MS,
+  MAX_PAYLOAD_DEPTH,
+  MIN_ATTEMPT_TIMEOUT_MS,
+  QUEUE_NAME,
+} from "@keel/protocol/names";
+import { z as z4 } from "zod";
 import { z } from "zod/v3";
 import { KeelError } from "../errors.js";
 import { type EnqueueInput, HTTP_HANDLER, type QueueSettings } from "./types.js";
 
-export const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
-export const HANDLER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,199}$/;
-/** An HTTP header name (an RFC 9110 token). */
-export const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
-/** The longest delay a job or a backoff may ask for: ten years. */
-export const MAX_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
-/** HTTP attempt timeouts (target `timeoutMs`, queue `deliveryTimeoutMs`): 1 s to 1 h (decision 028). */
-export const MIN_ATTEMPT_TIMEOUT_MS = 1_000;
-export const MAX_ATTEMPT_TIMEOUT_MS = 3_600_000;
-/** What an HTTP attempt may take when neither its target nor its queue says. */
-export const DEFAULT_ATTEMPT_TIMEOUT_MS = 30_000;
-/** Deeper JSON than this is refused (Postgres' own jsonb limit is far deeper, but no job needs it). */
-export const MAX_PAYLOAD_DEPTH = 64;
-// A lone half of a surrogate pair: like NUL, Postgres text and jsonb cannot store it.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** True when Postgres can store the string in text and jsonb columns: no NUL, no lone surrogate. */
-export function isStorableText(value: string): boolean {
-  return !value.includes("\u0000") && !LONE_SURROGATE.test(value);
-}
-
-const storable = (schema: z.ZodString) =>
-  schema.refine(
-    isStorableText,
-    "contains a NUL character or a broken surrogate pair, which Postgres cannot store",
-  );
+// The names and limits are the protocol's (one definition for the engine, the API and the SDK).
+export {
+  DEFAULT_ATTEMPT_TIMEOUT_MS,
+  HANDLER_NAME,
+  HEADER_NAME,
+  isStorableText,
+  MAX_ATTEMPT_TIMEOUT_MS,
+  MAX_DELAY_MS,
+  MAX_PAYLOAD_DEPTH,
+  MIN_ATTEMPT_TIMEOUT_MS,
+  QUEUE_NAME,
+};
 
 export const backoffSchema = z.discriminatedUnion("type", [
   z
@@ -54,62 +53,35 @@ export const attemptTimeoutSchema = z
   .min(MIN_ATTEMPT_TIMEOUT_MS, `must be at least ${MIN_ATTEMPT_TIMEOUT_MS} (1 s)`)
   .max(MAX_ATTEMPT_TIMEOUT_MS, `must be at most ${MAX_ATTEMPT_TIMEOUT_MS} (1 h)`);
 
-/** True when the URL has a `user[:password]@` part (which would be stored and shown with the job). */
-export function hasUrlCredentials(url: string): boolean {
-  if (!URL.canParse(url)) return false;
-  const parsed = new URL(url);
-  return parsed.username !== "" || parsed.password !== "";
-}
+export { hasUrlCredentials };
 
-const handlerTarget = z
-  .object({ handler: z.string().regex(HANDLER_NAME, "letters, digits and _.:/- only") })
-  .strict();
-const httpTarget = z
-  .object({
-    url: z
-      .string()
-      .max(2048)
-      .refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), "must be an absolute http(s) URL")
-      .refine(
-        (u) => !hasUrlCredentials(u),
-        "must not contain credentials (user:password@): they would be stored and shown with the job; send them in a header with ${VAR} instead, e.g. Authorization: Bearer ${API_TOKEN}",
-      ),
-    method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).optional(),
-    timeoutMs: attemptTimeoutSchema.optional(),
-    headers: z
-      .record(z.string().regex(HEADER_NAME, "invalid header name"), storable(z.string().max(8192)))
-      .optional(),
-  })
-  .strict();
-
-export const enqueueSchema = z
-  .object({
-    queue: z
-      .string()
-      .regex(QUEUE_NAME, "1–100 letters, digits and _.:- starting with a letter or digit")
-      .optional(),
-    target: z.unknown(),
-    payload: z.unknown().optional(),
-    delayMs: z.number().int().min(0, "must not be negative").max(MAX_DELAY_MS).optional(),
-    runAt: z.union([z.date(), z.string().datetime({ offset: true })]).optional(),
-    priority: z.number().int().min(-32768).max(32767).optional(),
-    maxAttempts: z.number().int().min(1, "must be at least 1").max(1000).optional(),
-    backoff: backoffSchema.optional(),
-    dedupeKey: storable(z.string().min(1).max(255)).optional(),
-    tenant: storable(z.string().min(1).max(255)).optional(),
-    origin: z
-      .object({
-        schedule: z.string().regex(QUEUE_NAME).optional(),
-        fireTime: z.string().datetime({ offset: true }).optional(),
-        trigger: z.enum(["cron", "manual", "backfill"]).optional(),
-        source: z.string().regex(QUEUE_NAME).optional(),
-        event: z.string().min(1).max(64).optional(),
-        config: z.literal(true).optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
+/**
+ * One enqueue call's input: the API's job options (one definition, @keel/protocol/contracts)
+ * plus what only in-process callers pass: `delayMs`, a `Date` for `runAt`, the job's origin.
+ * `target` and `payload` are checked after it (validateTarget, checkSerializable).
+ */
+export const enqueueSchema = z4.strictObject({
+  queue: jobOptionFields.queue,
+  target: z4.unknown().optional(),
+  payload: z4.unknown().optional(),
+  delayMs: z4.number().int().min(0, "must not be negative").max(MAX_DELAY_MS).optional(),
+  runAt: z4.union([z4.date(), z4.iso.datetime({ offset: true })]).optional(),
+  priority: jobOptionFields.priority,
+  maxAttempts: jobOptionFields.maxAttempts,
+  backoff: jobOptionFields.backoff,
+  dedupeKey: jobOptionFields.dedupeKey,
+  tenant: jobOptionFields.tenant,
+  origin: z4
+    .strictObject({
+      schedule: z4.string().regex(QUEUE_NAME).optional(),
+      fireTime: z4.iso.datetime({ offset: true }).optional(),
+      trigger: z4.enum(["cron", "manual", "backfill"]).optional(),
+      source: z4.string().regex(QUEUE_NAME).optional(),
+      event: z4.string().min(1).max(64).optional(),
+      config: z4.literal(true).optional(),
+    })
+    .optional(),
+});
 
 export const queueSettingsSchema = z
   .object({
@@ -144,13 +116,16 @@ export interface ValidateOptions {
   payloadLimitBytes: number;
 }
 
+/** The part of a zod issue read here: the same in zod 3 and zod 4. */
+type Issue = { code: string; path: readonly PropertyKey[]; message: string; keys?: readonly string[] };
+
 /** Turns the first zod issue into a KeelError naming the field and what to change. */
-export function toKeelError(error: z.ZodError, prefix: string): KeelError {
-  const issue = error.issues[0] as z.ZodIssue;
+export function toKeelError(error: { issues: readonly Issue[] }, prefix: string): KeelError {
+  const issue = error.issues[0] as Issue;
   const path = [prefix, ...issue.path].filter((p) => p !== "").join(".");
   if (issue.code === "unrecognized_keys") {
     return new KeelError("unknown_option", {
-      option: [path, issue.keys[0]].filter(Boolean).join("."),
+      option: [path, issue.keys?.[0]].filter(Boolean).join("."),
       accepted: prefix === "target" ? "handler | url, method, headers, timeoutMs" : acceptedKeys(prefix),
     });
   }
@@ -208,12 +183,12 @@ const PLAIN_KEYS = new Set(["queue", "target", "payload"]);
  * thirteen options, a third of bulk enqueue's time (decision 024). Undefined for anything else,
  * which goes through the schema (and its error messages). Like the schema, returns a new object.
  */
-export function plainJob(input: object): z.infer<typeof enqueueSchema> | undefined {
+export function plainJob(input: object): z4.output<typeof enqueueSchema> | undefined {
   // for…in, as zod's strict check: inherited enumerable keys count too.
   for (const key in input) if (!PLAIN_KEYS.has(key)) return undefined;
   const { queue, target, payload } = input as { queue?: unknown; target?: unknown; payload?: unknown };
   if (queue !== undefined && !(typeof queue === "string" && QUEUE_NAME.test(queue))) return undefined;
-  const job: z.infer<typeof enqueueSchema> = {};
+  const job: z4.output<typeof enqueueSchema> = {};
   if ("queue" in input && queue !== undefined) job.queue = queue;
   if ("target" in input) job.target = target;
   if ("payload" in input) job.payload = payload;
@@ -231,13 +206,15 @@ export function handlerOnly(target: unknown): { handler: string } | undefined {
 }
 
 /** Checks a job target; throws `invalid_target` (or `unknown_option`) naming the field. */
-export function validateTarget(target: unknown): z.infer<typeof handlerTarget> | z.infer<typeof httpTarget> {
+export function validateTarget(
+  target: unknown,
+): z4.output<typeof HandlerTarget> | z4.output<typeof HttpTarget> {
   if (target === null || typeof target !== "object") {
     throw new KeelError("invalid_target", {
       detail: "target must be {handler} or {url, method?, headers?, timeoutMs?}",
     });
   }
-  const schema = "url" in target ? httpTarget : "handler" in target ? handlerTarget : undefined;
+  const schema = "url" in target ? HttpTarget : "handler" in target ? HandlerTarget : undefined;
   if (!schema) throw new KeelError("invalid_target", { detail: "target needs either a handler or a url" });
   const parsed = schema.safeParse(target);
   if (!parsed.success) {

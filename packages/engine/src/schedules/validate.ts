@@ -1,12 +1,14 @@
-import { z } from "zod/v3";
+import { scheduleOptionFields } from "@keel/protocol/contracts";
+import { TENANT_ID } from "@keel/protocol/names";
+import { z } from "zod";
 import { KeelError } from "../errors.js";
 import type { Backoff, EnqueueInput, JobTarget } from "../queue/types.js";
-import { backoffSchema, QUEUE_NAME, validateEnqueue } from "../queue/validate.js";
+import { QUEUE_NAME, validateEnqueue } from "../queue/validate.js";
 import { CronSchedule } from "./cron.js";
 import type { FanOut, MissedPolicy, OverlapPolicy } from "./types.js";
 
-/** Tenant ids appear in URLs and headers as given, so they are plain tokens. */
-export const TENANT_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
+export { TENANT_ID };
+
 const PLACEHOLDER = /\{\{\s*([^}]*?)\s*\}\}/g;
 
 export function validateTenant(tenant: string): void {
@@ -15,43 +17,25 @@ export function validateTenant(tenant: string): void {
   }
 }
 
-const definitionSchema = z
-  .object({
-    cron: z.string({ required_error: "required", invalid_type_error: "a cron expression string" }),
-    timezone: z.string().optional(),
-    target: z.unknown(),
-    queue: z
-      .string()
-      .regex(QUEUE_NAME, "1–100 letters, digits and _.:- starting with a letter or digit")
-      .optional(),
-    payload: z.unknown().optional(),
-    priority: z.number().int().min(-32768).max(32767).optional(),
-    maxAttempts: z.number().int().min(1).max(1000).optional(),
-    backoff: backoffSchema.optional(),
-    missed: z.enum(["latest", "all", "skip"]).optional(),
-    backfillSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(366 * 86_400)
-      .optional(),
-    overlap: z.enum(["allow", "skip", "queue"]).optional(),
-    fanOut: z
-      .union([
-        z
-          .object({
-            tenants: z
-              .array(z.string().regex(TENANT_ID, "1–128 letters, digits and _.:@-"))
-              .min(1)
-              .max(10_000),
-          })
-          .strict(),
-        z.object({ registry: z.literal(true) }).strict(),
-      ])
-      .optional(),
-    jitterSeconds: z.number().int().min(0).max(86_400).optional(),
-  })
-  .strict();
+/**
+ * A definition's shape: the API's schedule options (one definition, @keel/protocol/contracts);
+ * the cron expression, time zone, placeholders and the job a slot makes are checked after it.
+ */
+const definitionSchema = z.strictObject({
+  cron: z.string({ error: (issue) => (issue.input === undefined ? "required" : "a cron expression string") }),
+  timezone: z.string().optional(),
+  target: z.unknown().optional(),
+  queue: scheduleOptionFields.queue,
+  payload: z.unknown().optional(),
+  priority: scheduleOptionFields.priority,
+  maxAttempts: scheduleOptionFields.maxAttempts,
+  backoff: scheduleOptionFields.backoff,
+  missed: scheduleOptionFields.missed,
+  backfillSeconds: scheduleOptionFields.backfillSeconds,
+  overlap: scheduleOptionFields.overlap,
+  fanOut: scheduleOptionFields.fanOut,
+  jitterSeconds: scheduleOptionFields.jitterSeconds,
+});
 
 /** A definition with every default applied: what is stored and compared on sync. */
 export interface NormalizedSchedule {
@@ -91,7 +75,7 @@ export function normalizeSchedule(
   }
   const parsed = definitionSchema.safeParse(definition);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0] as z.ZodIssue;
+    const issue = parsed.error.issues[0] as z.core.$ZodIssue;
     if (issue.code === "unrecognized_keys") {
       throw new KeelError("unknown_option", {
         option: [...issue.path, issue.keys[0]].join("."),

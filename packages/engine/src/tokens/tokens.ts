@@ -1,11 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { SCOPES, type Scope } from "@keel/protocol/names";
 import { auditChange } from "../audit/actions.js";
 import type { MutationOptions } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
 
-export const SCOPES = ["admin", "publish", "read"] as const;
-export type Scope = (typeof SCOPES)[number];
+export { SCOPES, type Scope };
 
 /** A token as listed: never the secret itself, only its first characters. */
 export interface TokenInfo {

@@ -1,4 +1,5 @@
 import { KeelError } from "../errors.js";
+import { POLICY_NAME } from "../names.js";
 
 /** What a policy does when its store fails or does not answer within the limiter's timeout. */
 export type FailMode = "open" | "closed" | "fallback";
@@ -42,8 +43,7 @@ export interface ResolvedPolicy {
   fallback: { limit: number; burst: number; intervalUs: number };
 }
 
-/** Policy names: safe in Redis keys (no `:`), in structured-field strings, in Prometheus labels. */
-export const POLICY_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+export { POLICY_NAME };
 export const MAX_LIMIT = 1_000_000_000;
 export const MAX_WINDOW_SECONDS = 31_622_400;
 export const MAX_REPLICAS = 1000;

@@ -1,252 +1,71 @@
 /**
- * The HTTP API's shapes, as the client sends and receives them. Declared here so the SDK does not
- * depend on @keel/server; `test/types-contracts.test.ts` proves each one equal to the server's
- * zod contracts (`z.input` of request bodies, `z.output` of queries and responses), so a change
- * on either side without the other fails `npm test`.
+ * The HTTP API's shapes, as the client sends and receives them: derived from the protocol's
+ * contracts (`z.input` of request bodies, `z.output` of queries and responses), so they cannot
+ * drift from what the server validates. Type-only imports: the client bundle carries no zod.
  */
+import type * as C from "@keel/protocol/contracts";
+import type { Input, Output, Query, RequestBody, ResponseBody } from "@keel/protocol/contracts";
 
-export type JobState = "scheduled" | "available" | "running" | "succeeded" | "dead" | "cancelled";
-export type Scope = "admin" | "publish" | "read";
+export type { JobState, Scope } from "@keel/protocol/names";
 
+/** Run by a Node pull worker that registered this handler, or delivered by Keel as a signed HTTP request. */
+export type Target = Input<typeof C.Target>;
 /** Run by a Node pull worker that registered this handler. */
-export interface HandlerTarget {
-  handler: string;
-}
-
-/** Delivered by Keel as a signed HTTP request. */
-export interface HttpTarget {
-  /** Absolute http(s) URL. */
-  url: string;
-  /** Default POST. */
-  method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-  /** Sent with each delivery; `${VAR}` is read from Keel's environment then. */
-  headers?: Record<string, string>;
-  /** Most milliseconds one attempt may take (1000–3600000). Default: the queue's, else 30000. */
-  timeoutMs?: number;
-}
-
-export type Target = HandlerTarget | HttpTarget;
+export type HandlerTarget = Extract<Target, { handler: string }>;
+/**
+ * Delivered by Keel as a signed HTTP request: an absolute http(s) `url`, `method` (default POST),
+ * `headers` (`${VAR}` is read from Keel's environment), `timeoutMs` (1000–3600000).
+ */
+export type HttpTarget = Extract<Target, { url: string }>;
 
 /** Wait before the next attempt after a failure; defaults to the queue's. */
-export type Backoff =
-  | { type: "exponential"; baseMs?: number; maxMs?: number; jitter?: boolean }
-  | { type: "fixed"; delayMs: number }
-  | { type: "list"; delaysMs: number[] };
+export type Backoff = Input<typeof C.Backoff>;
 
-/** `POST /v1/jobs`: one job to enqueue. */
-export interface JobInput {
-  /** Created on first use. Default `default`. */
-  queue?: string;
-  target: Target;
-  /** Any JSON value. */
-  payload?: unknown;
-  /** Run no earlier than this many milliseconds from now. Not with `runAt`. */
-  delay?: number;
-  /** Run no earlier than this instant (ISO 8601 with offset). Not with `delay`. */
-  runAt?: string;
-  /** Higher runs first. */
-  priority?: number;
-  maxAttempts?: number;
-  backoff?: Backoff;
-  /** While an unfinished job of the queue has this key, it is returned instead. */
-  dedupeKey?: string;
-  /** Groups jobs for per-tenant concurrency limits. */
-  tenant?: string;
-}
+/**
+ * `POST /v1/jobs`: one job to enqueue. `delay` (ms) or `runAt` (ISO 8601 with offset), not both;
+ * `dedupeKey`: while an unfinished job of the queue has it, that job is returned instead.
+ */
+export type JobInput = RequestBody<typeof C.createJob>;
 
-export interface JobCreated {
-  id: string;
-  state: JobState;
-  /** True when an unfinished job with the dedupe key was returned. */
-  deduplicated: boolean;
-}
-
-export interface JobError {
-  code?: string;
-  message: string;
-  name?: string;
-  stack?: string;
-}
-
-/** A target as the API shows it: credential-like header values read `[redacted]`. */
-export type TargetView =
-  | { handler: string }
-  | { url: string; method?: string; headers?: Record<string, string>; timeoutMs?: number };
-
-export interface Attempt {
-  attempt: number;
-  workerId: string | null;
-  outcome: "succeeded" | "failed" | "lease_expired" | "released" | "cancelled";
-  error: JobError | null;
-  startedAt: string;
-  finishedAt: string;
-  responseStatus: number | null;
-  latencyMs: number | null;
-  /** The first 16 KiB of the response body. */
-  responseBody: string | null;
-}
+/** `deduplicated`: true when an unfinished job with the dedupe key was returned. */
+export type JobCreated = ResponseBody<typeof C.createJob, 201>;
 
 /** A job in a list (`GET /v1/jobs`). Times are ISO 8601 strings. */
-export interface JobSummary {
-  id: string;
-  queue: string;
-  target: TargetView;
-  state: JobState;
-  priority: number;
-  attempt: number;
-  maxAttempts: number;
-  dedupeKey: string | null;
-  tenant: string | null;
-  lastError: JobError | null;
-  runAt: string;
-  createdAt: string;
-  finishedAt: string | null;
-  /** What created the job: a schedule slot or an intake event; null when enqueued directly. */
-  origin: JobOrigin | null;
-}
-
+export type JobSummary = Output<typeof C.JobSummary>;
+export type JobError = NonNullable<JobSummary["lastError"]>;
+/** A target as the API shows it: credential-like header values read `[redacted]`. */
+export type TargetView = JobSummary["target"];
 /** Where a job came from: a schedule slot (`schedule`, `fireTime`, `trigger`) or an intake event. */
-export interface JobOrigin {
-  schedule?: string;
-  /** ISO 8601: the slot's time, or the trigger time of a manual run. */
-  fireTime?: string;
-  trigger?: "cron" | "manual" | "backfill";
-  source?: string;
-  /** The stored intake event's id. */
-  event?: string;
-  /** Made from a schedule or source route declared in Keel's config file (which may read its `${VAR}`s). */
-  config?: true;
-}
+export type JobOrigin = NonNullable<JobSummary["origin"]>;
 
 /** A job with its payload and attempts (`GET /v1/jobs/:id`). */
-export interface Job extends JobSummary {
-  payload: unknown;
-  backoff: unknown;
-  leaseUntil: string | null;
-  workerId: string | null;
-  attempts: Attempt[];
-}
+export type Job = ResponseBody<typeof C.getJob, 200>;
+export type Attempt = Job["attempts"][number];
 
-export interface ListJobsQuery {
-  queue?: string;
-  state?: JobState;
-  /** 1–1000; default 50. */
-  limit?: number;
-  /** A page's `nextCursor`. */
-  cursor?: string;
-}
+/** `limit`: 1–1000, default 50; `cursor`: a page's `nextCursor`. */
+export type ListJobsQuery = Query<typeof C.listJobs>;
+/** `nextCursor`: null on the last page. */
+export type JobPage = ResponseBody<typeof C.listJobs, 200>;
+export type CancelledJob = ResponseBody<typeof C.cancelJob, 200>;
 
-export interface JobPage {
-  jobs: JobSummary[];
-  /** Null on the last page. */
-  nextCursor: string | null;
-}
+export type Queue = Output<typeof C.Queue>;
+export type QueuePaused = ResponseBody<typeof C.pauseQueue, 200>;
 
-export interface CancelledJob {
-  id: string;
-  state: "cancelled";
-  previousState: JobState;
-}
+export type Switch = Output<typeof C.Switch>;
+export type SetSwitchInput = RequestBody<typeof C.setSwitch>;
 
-export interface Queue {
-  name: string;
-  paused: boolean;
-  concurrency: number | null;
-  tenantConcurrency: number | null;
-  maxAttempts: number;
-  backoff: unknown;
-  retentionSucceededSeconds: number;
-  retentionDeadSeconds: number;
-  /** HTTP attempt timeout for targets that set none; null: 30000. */
-  deliveryTimeoutMs: number | null;
-  counts: Record<JobState, number>;
-  /** Seconds the oldest ready job has waited; 0 if none. */
-  oldestReadyAgeSeconds: number;
-}
-
-export interface QueuePaused {
-  name: string;
-  paused: boolean;
-}
-
-export interface Switch {
-  name: string;
-  enabled: boolean;
-  reason: string | null;
-  updatedBy: string;
-  updatedAt: string;
-}
-
-export interface SetSwitchInput {
-  enabled: boolean;
-  reason?: string | null;
-}
-
-export interface Token {
-  id: string;
-  name: string;
-  /** The first characters of the token, to recognise it. */
-  prefix: string;
-  scopes: Scope[];
-  createdBy: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedBy: string | null;
-  revokedAt: string | null;
-}
-
-export interface CreateTokenInput {
-  name: string;
-  scopes: Scope[];
-}
-
+/** A token as listed: `prefix` is its first characters, to recognise it; never the secret. */
+export type Token = Output<typeof C.Token>;
+export type CreateTokenInput = RequestBody<typeof C.createToken>;
 /** A new token: `token` is shown this once; Keel keeps only its hash. */
-export interface CreatedToken extends Token {
-  token: string;
-}
+export type CreatedToken = ResponseBody<typeof C.createToken, 201>;
 
-export interface AuditEntry {
-  id: string;
-  at: string;
-  actor: string;
-  action: string;
-  target: string | null;
-  source: string | null;
-  details: Record<string, unknown> | null;
-}
+export type AuditEntry = Output<typeof C.AuditEntry>;
+/** `before`: a page's `nextCursor`. */
+export type ListAuditQuery = Query<typeof C.listAudit>;
+export type AuditPage = ResponseBody<typeof C.listAudit, 200>;
 
-export interface ListAuditQuery {
-  /** A page's `nextCursor`. */
-  before?: string;
-  limit?: number;
-}
-
-export interface AuditPage {
-  entries: AuditEntry[];
-  nextCursor: string | null;
-}
-
-/** `POST /v1/ratelimit/check`: spend `cost` units of `key`'s quota under a policy of Keel's config file. */
-export interface RateLimitCheckInput {
-  policy: string;
-  /** Whose quota: a user id, a hashed token, an address (group IPv6 by /64). */
-  key: string;
-  /** Units this request spends; default 1. 0 reads the state without spending. */
-  cost?: number;
-}
-
-/** A refusal is a result too (`allowed: false`), not an error. */
-export interface RateLimitCheckResult {
-  allowed: boolean;
-  policy: string;
-  /** The quota per window in force. */
-  limit: number;
-  /** Units left (after this request when allowed). */
-  remaining: number;
-  /** Seconds until the key is back at its full quota. */
-  resetSeconds: number;
-  /** When refused: seconds before a retry can pass. */
-  retryAfterSeconds?: number;
-  /** Present when the store failed and the policy's fail mode decided. */
-  failMode?: "open" | "closed" | "fallback";
-}
+/** `POST /v1/ratelimit/check`: spend `cost` units (default 1) of `key`'s quota under a policy of Keel's config file. */
+export type RateLimitCheckInput = RequestBody<typeof C.checkRateLimit>;
+/** A refusal is a result too (`allowed: false`, `retryAfterSeconds`), not an error. */
+export type RateLimitCheckResult = ResponseBody<typeof C.checkRateLimit, 200>;

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { ERROR_CODES, type ErrorCode } from "@keel/engine";
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from "@keel/protocol/names";
 import type { IdempotencyStore } from "./store.js";
 import { fromStored, toStored } from "./stored.js";
 
@@ -63,7 +64,7 @@ export type Decision =
 
 type HeaderValue = string | number | readonly string[] | undefined;
 
-const MAX_KEY = 255;
+const MAX_KEY = MAX_IDEMPOTENCY_KEY_LENGTH;
 const DEFAULT_METHODS = ["POST", "PATCH"];
 const JSON_TYPE = "application/json; charset=utf-8";
 

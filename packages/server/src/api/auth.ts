@@ -1,5 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
-import { type Engine, hashToken, type Scope } from "@keel/engine";
+import { type Engine, hashToken } from "@keel/engine";
+import type { Scope } from "@keel/protocol/names";
 import type { FastifyBaseLogger, FastifyRequest } from "fastify";
 import { ApiError } from "./errors.js";
 import type { FailureLimiter } from "./failure-limiter.js";

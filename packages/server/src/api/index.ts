@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Engine } from "@keel/engine";
+import { CONTRACTS, docsPage, openApiDocument } from "@keel/protocol/contracts";
 import type { RateLimiter } from "@keel/sdk";
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
 import type { KeelMetrics } from "../metrics/index.js";
 import { createAuth } from "./auth.js";
-import { CONTRACTS, docsPage, openApiDocument } from "./contracts/index.js";
 import { renderDocsPage } from "./docs-page.js";
 import { ApiError, describeError } from "./errors.js";
 import { FailureLimiter, type FailureLimiterOptions } from "./failure-limiter.js";
@@ -166,5 +166,5 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
   );
 }
 
-export { CONTRACTS } from "./contracts/index.js";
+export { CONTRACTS } from "@keel/protocol/contracts";
 export { buildOpenApi } from "./openapi.js";

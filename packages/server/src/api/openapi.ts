@@ -1,8 +1,8 @@
+import { ErrorEnvelope } from "@keel/protocol/contracts";
 import { z } from "zod";
 import { PACKAGE_VERSION } from "../generated/version.js";
 import { type AnyErrorCode, errorStatus } from "./errors.js";
 import type { Contract } from "./route.js";
-import { ErrorEnvelope } from "./schemas.js";
 
 export type JsonSchema = Record<string, unknown>;
 

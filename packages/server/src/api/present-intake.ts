@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import type { EventRecord, EventSummary, RejectionRecord, Source } from "@keel/engine";
+import type { getEvent, getSource, listEvents, listRejections } from "@keel/protocol/contracts";
+import { VARIABLE_REFERENCE } from "@keel/protocol/names";
 import type { z } from "zod";
 import { redactHeaders } from "../intake/headers.js";
-import type { getEvent, getSource, listEvents, listRejections } from "./contracts/intake.js";
 import { presentSummary, presentTarget } from "./present.js";
 
 // Intake records as the API shows them: secrets never, credential-like headers redacted.
@@ -12,7 +13,6 @@ type Out<C extends { responses: Record<number, { schema: z.ZodType }> }, S exten
 >;
 
 const iso = (d: Date | string) => new Date(d).toISOString();
-const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 export function presentEventSummary(e: EventSummary): Out<typeof listEvents, 200>["events"][number] {
   return {
@@ -62,7 +62,7 @@ export function presentSource(s: Source, env: NodeJS.ProcessEnv): Out<typeof get
     secrets: s.secrets.map((secret) => {
       const reference = secret.includes("${") ? secret : null;
       let unset = false;
-      const value = secret.replace(VARIABLE, (_, name: string) => {
+      const value = secret.replace(VARIABLE_REFERENCE, (_, name: string) => {
         const v = env[name];
         if (v === undefined || v === "") unset = true;
         return v ?? "";

@@ -7,8 +7,15 @@ import type {
   Switch as SwitchInfo,
   TokenInfo,
 } from "@keel/engine";
+import type {
+  AuditEntry,
+  Job,
+  JobSummary as JobSummaryOut,
+  Queue,
+  Switch,
+  Token,
+} from "@keel/protocol/contracts";
 import type { z } from "zod";
-import type { AuditEntry, Job, JobSummary as JobSummaryOut, Queue, Switch, Token } from "./schemas.js";
 
 // Engine records become the contract's JSON shapes: ISO timestamps, no internals.
 

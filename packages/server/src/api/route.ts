@@ -1,52 +1,13 @@
-import type { Client, Scope } from "@keel/engine";
+import type { Client } from "@keel/engine";
+import type { Contract } from "@keel/protocol/contracts";
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from "fastify";
 import type { z } from "zod";
 import type { Principal } from "./auth.js";
-import type { AnyErrorCode } from "./errors.js";
 
-export type Method = "GET" | "POST" | "PUT" | "DELETE";
-
-export interface ResponseSpec {
-  description: string;
-  schema: z.ZodType;
-  /** Default application/json. */
-  contentType?: string;
-}
-
-/**
- * One route, defined once: the schemas here validate the request (through Fastify's
- * validator compiler), type the handler, and make the route's entry in the OpenAPI document.
- */
-export interface Contract {
-  operationId: string;
-  method: Method;
-  /** Path under /v1, in Fastify syntax (`/jobs/:id`). */
-  path: string;
-  tag: string;
-  summary: string;
-  description?: string;
-  /** The scope a token needs (`admin` has every scope, `publish` has `read`); null: public. */
-  scope: Scope | null;
-  params?: z.ZodType;
-  query?: z.ZodType;
-  headers?: z.ZodType;
-  body?: z.ZodType;
-  /** An example body for the reference. */
-  example?: unknown;
-  /** Which body limit applies (ApiOptions); default `bodyLimitBytes`. */
-  bodyLimit?: "job" | "batch";
-  /** Answers with a stored response to a repeated Idempotency-Key. */
-  idempotent?: boolean;
-  /** Successful responses by status. */
-  responses: Record<number, ResponseSpec>;
-  /** Error codes particular to this route; auth and validation codes are added by the document. */
-  errors: readonly AnyErrorCode[];
-}
-
-/** Keeps the literal types of a contract for handler typing. */
-export function defineContract<const C extends Contract>(contract: C): C {
-  return contract;
-}
+// The runtime-neutral part of a route (its schemas, scope, responses) is the protocol's contract;
+// this file adds what Fastify needs to serve it.
+export type { Contract, Method, ResponseSpec } from "@keel/protocol/contracts";
+export { defineContract } from "@keel/protocol/contracts";
 
 type Parsed<C extends Contract, K extends "params" | "query" | "body"> = C[K] extends z.ZodType
   ? z.output<C[K]>

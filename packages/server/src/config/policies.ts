@@ -1,4 +1,5 @@
-import { FAIL_MODES, type FailMode, POLICY_NAME, type Policy, policyProblems } from "@keel/sdk";
+import { POLICY_NAME } from "@keel/protocol/names";
+import { FAIL_MODES, type FailMode, type Policy, policyProblems } from "@keel/sdk";
 import { z } from "zod/v3";
 
 /**

@@ -1,4 +1,5 @@
-import { isKeelError, normalizeSchedule, QUEUE_NAME, type ScheduleDefinition } from "@keel/engine";
+import { isKeelError, normalizeSchedule, type ScheduleDefinition } from "@keel/engine";
+import { DEFAULT_PAYLOAD_LIMIT_BYTES, SCHEDULE_NAME } from "@keel/protocol/names";
 import { z } from "zod/v3";
 
 /**
@@ -7,11 +8,11 @@ import { z } from "zod/v3";
  * stops the start with the schedule and field named.
  */
 export const schedulesSchema = z
-  .record(z.string().regex(QUEUE_NAME, "schedule names use letters, digits and _.:-"), z.unknown())
+  .record(z.string().regex(SCHEDULE_NAME, "schedule names use letters, digits and _.:-"), z.unknown())
   .superRefine((schedules, ctx) => {
     for (const [name, definition] of Object.entries(schedules)) {
       try {
-        normalizeSchedule(name, definition, { payloadLimitBytes: 1024 * 1024 });
+        normalizeSchedule(name, definition, { payloadLimitBytes: DEFAULT_PAYLOAD_LIMIT_BYTES });
       } catch (err) {
         if (!isKeelError(err)) throw err;
         ctx.addIssue({ code: z.ZodIssueCode.custom, path: [name], message: `${err.code}: ${err.message}` });

@@ -2,10 +2,10 @@ import {
   type Engine,
   KeelError,
   type MutationOptions,
-  SOURCE_NAME,
   type Source,
   sourceDefinitionSchema,
 } from "@keel/engine";
+import { SOURCE_NAME } from "@keel/protocol/names";
 import { z } from "zod/v3";
 import { resolveSecrets, SecretProblem } from "../intake/secrets.js";
 

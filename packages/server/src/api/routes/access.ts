@@ -1,4 +1,4 @@
-import { createToken, listAudit, listTokens, revokeToken } from "../contracts/index.js";
+import { createToken, listAudit, listTokens, revokeToken } from "@keel/protocol/contracts";
 import { presentAudit, presentToken } from "../present.js";
 import type { RouteDeps } from "./deps.js";
 

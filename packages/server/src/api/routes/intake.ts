@@ -1,6 +1,4 @@
 import { KeelError } from "@keel/engine";
-import { checkTargetVariables } from "../../delivery/headers.js";
-import { resolveSecrets, SecretProblem } from "../../intake/secrets.js";
 import {
   deleteSource,
   getEvent,
@@ -11,7 +9,9 @@ import {
   putSource,
   replayEvent,
   replayEvents,
-} from "../contracts/intake.js";
+} from "@keel/protocol/contracts";
+import { checkTargetVariables } from "../../delivery/headers.js";
+import { resolveSecrets, SecretProblem } from "../../intake/secrets.js";
 import { presentEvent, presentEventSummary, presentRejection, presentSource } from "../present-intake.js";
 import type { RouteDeps } from "./deps.js";
 

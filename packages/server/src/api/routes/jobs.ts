@@ -1,9 +1,9 @@
 import type { EnqueueInput } from "@keel/engine";
+import type { JobInput } from "@keel/protocol/contracts";
+import { cancelJob, createJob, createJobs, getJob, listJobs, retryJob } from "@keel/protocol/contracts";
 import type { z } from "zod";
 import { checkTargetVariables } from "../../delivery/headers.js";
-import { cancelJob, createJob, createJobs, getJob, listJobs, retryJob } from "../contracts/index.js";
 import { presentJob, presentSummary } from "../present.js";
-import type { JobInput } from "../schemas.js";
 import type { RouteDeps } from "./deps.js";
 
 type JobBody = z.output<typeof JobInput>;

@@ -6,7 +6,7 @@ import {
   resumeQueue,
   retryDead,
   setSwitch,
-} from "../contracts/index.js";
+} from "@keel/protocol/contracts";
 import { presentQueue, presentSwitch } from "../present.js";
 import type { RouteDeps } from "./deps.js";
 

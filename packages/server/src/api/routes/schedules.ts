@@ -1,5 +1,4 @@
 import type { ScheduleInfo, ScheduleRun } from "@keel/engine";
-import { checkTargetVariables } from "../../delivery/headers.js";
 import {
   deleteSchedule,
   deleteTenant,
@@ -13,7 +12,8 @@ import {
   putTenant,
   resumeSchedule,
   triggerSchedule,
-} from "../contracts/index.js";
+} from "@keel/protocol/contracts";
+import { checkTargetVariables } from "../../delivery/headers.js";
 import { ApiError } from "../errors.js";
 import { presentTarget } from "../present.js";
 import type { RouteDeps } from "./deps.js";

@@ -1,4 +1,5 @@
-import { EVENT_STATUSES, type EventFilter, type EventRecord, type EventSummary } from "@keel/engine";
+import type { EventFilter, EventRecord, EventSummary } from "@keel/engine";
+import { EVENT_STATUSES } from "@keel/protocol/names";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { presentTarget } from "../../api/present.js";
 import { redactHeaders } from "../../intake/headers.js";

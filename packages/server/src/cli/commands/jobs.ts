@@ -1,11 +1,11 @@
-import type { Attempt, JobRecord, JobState, JobSummary, JobTarget } from "@keel/engine";
+import type { Attempt, JobRecord, JobSummary, JobTarget } from "@keel/engine";
+import { JOB_STATES, type JobState } from "@keel/protocol/names";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { presentTarget } from "../../api/present.js";
 import { duration, fields, table, time } from "../output.js";
 import { type JsonFlag, runOperator } from "../run.js";
 import { group, leaf } from "./command.js";
 
-const STATES: JobState[] = ["scheduled", "available", "running", "succeeded", "dead", "cancelled"];
 const PAYLOAD_SHOWN = 500;
 
 interface ListFlags extends JsonFlag {
@@ -31,7 +31,7 @@ export function jobsCommand(): Command {
 
   leaf(jobs, "list", "Jobs newest first, a page at a time.")
     .option("--queue <queue>", "only this queue")
-    .addOption(new Option("--state <state>", "only jobs in this state").choices(STATES))
+    .addOption(new Option("--state <state>", "only jobs in this state").choices(JOB_STATES))
     .option("--limit <n>", "jobs per page, 1 to 1000", pageSize, 50)
     .option("--cursor <id>", "the page after this job id (printed as the next cursor)", jobId)
     .action((flags: ListFlags) =>

@@ -1,4 +1,5 @@
-import { KeelError, SCOPES, type Scope, type TokenInfo } from "@keel/engine";
+import { KeelError, type TokenInfo } from "@keel/engine";
+import { SCOPES, type Scope } from "@keel/protocol/names";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { clean, table, time } from "../output.js";
 import { type JsonFlag, runOperator } from "../run.js";

@@ -1,9 +1,9 @@
-import { POLICY_NAME } from "@keel/sdk";
 import { z } from "zod";
-import { type Contract, defineContract } from "../route.js";
-import { text } from "../schemas.js";
+import { POLICY_NAME } from "../names.js";
+import { type Contract, defineContract } from "./contract.js";
+import { text } from "./schemas.js";
 
-// The rate limiter for applications not written in Node: the same limiter as @keel/sdk, over
+// The rate limiter for applications not written in Node: the same limiter as @keel/sdk/ratelimit, over
 // the policies of the config file's `policies:` map.
 
 export const RateLimitCheck = z.strictObject({

@@ -1,26 +1,24 @@
+/**
+ * The API's data shapes, defined once in zod: the route contracts use them to validate requests
+ * (on the server), to type handlers and the SDK's client, and to make the OpenAPI document. The
+ * engine's own checks run behind them for what a schema cannot say (cron, time zones, variables).
+ */
+import { z } from "zod";
 import {
+  BIGINT_ID,
   HANDLER_NAME,
   HEADER_NAME,
   isStorableText,
+  JOB_STATES,
   MAX_ATTEMPT_TIMEOUT_MS,
   MAX_DELAY_MS,
   MAX_PAYLOAD_DEPTH,
   MIN_ATTEMPT_TIMEOUT_MS,
   QUEUE_NAME,
-} from "@keel/engine";
-/**
- * The API's data shapes, defined once in zod: the route contracts (contracts.ts) use them to
- * validate requests, to type handlers and to generate the OpenAPI document. Limits mirror the
- * engine's own checks (packages/engine/src/queue/validate.ts), which still run behind these.
- */
-import { z } from "zod";
+  SCOPES,
+} from "../names.js";
 
-const JOB_ID = /^[1-9][0-9]{0,18}$/;
-
-/** Deeper payloads are refused: serialising them would exhaust the stack. */
-export { MAX_PAYLOAD_DEPTH };
-
-const NOT_STORABLE = "must not contain NUL or unpaired surrogate characters (Postgres cannot store them)";
+const NOT_STORABLE = "contains a NUL character or a broken surrogate pair, which Postgres cannot store";
 
 /** True when Postgres can store the string in text and jsonb columns (the engine's own check). */
 export const storable = isStorableText;
@@ -28,16 +26,16 @@ export const storable = isStorableText;
 /** A string of `min`–`max` characters that Postgres can store. */
 export const text = (max: number, min = 1) => z.string().min(min).max(max).refine(storable, NOT_STORABLE);
 
-export const JobIdSchema = z.string().regex(JOB_ID, "must be a job id (digits)");
+export const JobIdSchema = z.string().regex(BIGINT_ID, "must be a job id (digits)");
 /** Ids of tokens and audit entries: Postgres bigints, as strings. */
-export const DIGITS = JOB_ID;
+export const DIGITS = BIGINT_ID;
 /** A page size. */
 export const Limit = z.coerce.number().int().min(1).max(1000).optional().meta({ description: "Default 50." });
 export const QueueName = z
   .string()
   .regex(QUEUE_NAME, "1–100 letters, digits and _.:- starting with a letter or digit");
-export const JobState = z.enum(["scheduled", "available", "running", "succeeded", "dead", "cancelled"]);
-export const ScopeSchema = z.enum(["admin", "publish", "read"]);
+export const JobStateSchema = z.enum(JOB_STATES);
+export const ScopeSchema = z.enum(SCOPES);
 export const Timestamp = z.iso.datetime({ offset: true });
 
 /**
@@ -62,22 +60,37 @@ export const Payload = z.unknown().superRefine((value, ctx) => {
   }
 });
 
-const HandlerTarget = z
+export const HandlerTarget = z
   .strictObject({
     handler: z.string().regex(HANDLER_NAME, "letters, digits and _.:/- only, up to 200"),
   })
   .meta({ title: "Handler target", description: "Run by a Node pull worker that registered this handler." });
 
-/** An HTTP attempt's time limit in milliseconds: the engine's bounds (MIN/MAX_ATTEMPT_TIMEOUT_MS). */
-const AttemptTimeout = z.number().int().min(MIN_ATTEMPT_TIMEOUT_MS).max(MAX_ATTEMPT_TIMEOUT_MS);
+/** One HTTP attempt's time limit in milliseconds (connect, response headers and recorded body together). */
+export const AttemptTimeout = z
+  .number()
+  .int("must be a whole number of milliseconds")
+  .min(MIN_ATTEMPT_TIMEOUT_MS, `must be at least ${MIN_ATTEMPT_TIMEOUT_MS} (1 s)`)
+  .max(MAX_ATTEMPT_TIMEOUT_MS, `must be at most ${MAX_ATTEMPT_TIMEOUT_MS} (1 h)`);
 
-const HttpTarget = z
+/** True when the URL has a `user[:password]@` part (which would be stored and shown with the job). */
+export function hasUrlCredentials(url: string): boolean {
+  if (!URL.canParse(url)) return false;
+  const parsed = new URL(url);
+  return parsed.username !== "" || parsed.password !== "";
+}
+
+export const HttpTarget = z
   .strictObject({
     url: z
       .string()
       .max(2048)
       .regex(/^[Hh][Tt][Tt][Pp][Ss]?:\/\//, "must be an absolute http(s) URL")
-      .refine((u) => URL.canParse(u) && storable(u), "must be an absolute http(s) URL"),
+      .refine((u) => URL.canParse(u) && storable(u), "must be an absolute http(s) URL")
+      .refine(
+        (u) => !hasUrlCredentials(u),
+        "must not contain credentials (user:password@): they would be stored and shown with the job; send them in a header with ${VAR} instead, e.g. Authorization: Bearer ${API_TOKEN}",
+      ),
     method: z
       .enum(["GET", "POST", "PUT", "PATCH", "DELETE"])
       .optional()
@@ -87,7 +100,9 @@ const HttpTarget = z
         "Most milliseconds one attempt may take. Default: the queue's deliveryTimeoutMs, else 30000.",
     }),
     headers: z
-      .record(z.string().regex(HEADER_NAME, "invalid header name"), text(8192, 0))
+      .record(z.string().regex(HEADER_NAME), text(8192, 0), {
+        error: (issue) => (issue.code === "invalid_key" ? "invalid header name" : undefined),
+      })
       .refine((h) => Object.keys(h).length <= 50, "at most 50 headers")
       .optional()
       .meta({ description: "Sent with each delivery; `${VAR}` is read from Keel's environment then." }),
@@ -116,9 +131,22 @@ export const Backoff = z
   )
   .meta({ description: "Wait before the next attempt after a failure; defaults to the queue's." });
 
+/**
+ * The job options the API's job input and the engine's enqueue share (the engine's input adds
+ * `delayMs`, a `Date` for `runAt` and the job's origin; the API's says `delay`).
+ */
+export const jobOptionFields = {
+  queue: QueueName.optional(),
+  priority: z.number().int().min(-32768).max(32767).optional(),
+  maxAttempts: z.number().int().min(1, "must be at least 1").max(1000).optional(),
+  backoff: Backoff.optional(),
+  dedupeKey: text(255).optional(),
+  tenant: text(255).optional(),
+};
+
 export const JobInput = z
   .strictObject({
-    queue: QueueName.optional().meta({ description: "Created on first use. Default `default`." }),
+    queue: jobOptionFields.queue.meta({ description: "Created on first use. Default `default`." }),
     target: Target,
     payload: Payload.optional().meta({
       description: `Any JSON value, nested at most ${MAX_PAYLOAD_DEPTH} deep; its JSON is limited to 1 MiB by default.`,
@@ -133,13 +161,13 @@ export const JobInput = z
     runAt: Timestamp.refine((s) => Date.parse(s) >= Date.parse("1970-01-01T00:00:00Z"), "must be after 1970")
       .optional()
       .meta({ description: "Run no earlier than this instant (ISO 8601 with offset). Not with delay." }),
-    priority: z.number().int().min(-32768).max(32767).optional().meta({ description: "Higher runs first." }),
-    maxAttempts: z.number().int().min(1).max(1000).optional(),
-    backoff: Backoff.optional(),
-    dedupeKey: text(255)
-      .optional()
-      .meta({ description: "While an unfinished job of the queue has this key, it is returned instead." }),
-    tenant: text(255).optional().meta({ description: "Groups jobs for per-tenant concurrency limits." }),
+    priority: jobOptionFields.priority.meta({ description: "Higher runs first." }),
+    maxAttempts: jobOptionFields.maxAttempts,
+    backoff: jobOptionFields.backoff,
+    dedupeKey: jobOptionFields.dedupeKey.meta({
+      description: "While an unfinished job of the queue has this key, it is returned instead.",
+    }),
+    tenant: jobOptionFields.tenant.meta({ description: "Groups jobs for per-tenant concurrency limits." }),
   })
   .refine((j) => j.delay === undefined || j.runAt === undefined, {
     message: "give either delay or runAt, not both",
@@ -148,7 +176,7 @@ export const JobInput = z
 
 export const JobCreated = z.strictObject({
   id: z.string(),
-  state: JobState,
+  state: JobStateSchema,
   deduplicated: z
     .boolean()
     .meta({ description: "True when an unfinished job with the dedupe key was returned." }),
@@ -205,7 +233,7 @@ const jobFields = {
   id: z.string(),
   queue: z.string(),
   target: TargetOut,
-  state: JobState,
+  state: JobStateSchema,
   priority: z.number().int(),
   attempt: z.number().int(),
   maxAttempts: z.number().int(),
@@ -243,7 +271,7 @@ export const Queue = z.strictObject({
     .int()
     .nullable()
     .meta({ description: "HTTP attempt timeout for targets that set none; null: 30000." }),
-  counts: z.record(JobState, z.number().int()),
+  counts: z.record(JobStateSchema, z.number().int()),
   oldestReadyAgeSeconds: z
     .number()
     .meta({ description: "Seconds the oldest ready job has waited; 0 if none." }),

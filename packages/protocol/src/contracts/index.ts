@@ -1,20 +1,22 @@
 import { z } from "zod";
-import { type Contract, defineContract } from "../route.js";
 import { accessContracts } from "./access.js";
+import { type Contract, defineContract } from "./contract.js";
 import { intakeContracts } from "./intake.js";
 import { jobContracts } from "./jobs.js";
 import { operationContracts } from "./operations.js";
 import { rateLimitContracts } from "./ratelimit.js";
 import { scheduleContracts } from "./schedules.js";
 
-// Every /v1 route is a contract here; handlers live in ../routes/*.ts.
+// Every /v1 route is a contract here; the server's handlers live in packages/server/src/api/routes/.
 
 export * from "./access.js";
+export * from "./contract.js";
 export * from "./intake.js";
 export * from "./jobs.js";
 export * from "./operations.js";
 export * from "./ratelimit.js";
 export * from "./schedules.js";
+export * from "./schemas.js";
 
 export const openApiDocument = defineContract({
   operationId: "getOpenApi",

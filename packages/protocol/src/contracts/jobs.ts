@@ -1,16 +1,17 @@
 import { z } from "zod";
-import { type Contract, defineContract } from "../route.js";
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from "../names.js";
+import { type Contract, defineContract } from "./contract.js";
 import {
   Job,
   JobCreated,
   JobIdSchema,
   JobInput,
-  JobState,
+  JobStateSchema,
   JobSummary,
   Limit,
   NoBody,
   QueueName,
-} from "../schemas.js";
+} from "./schemas.js";
 
 // The job routes: create (one or a batch), read, list, retry, cancel.
 
@@ -19,7 +20,7 @@ const IdempotencyHeaders = z.looseObject({
   "idempotency-key": z
     .string()
     .min(1)
-    .max(255)
+    .max(MAX_IDEMPOTENCY_KEY_LENGTH)
     .optional()
     .meta({ description: "Repeats of the same request with this key get the first response (24 h)." }),
 });
@@ -100,7 +101,7 @@ export const listJobs = defineContract({
   scope: "read",
   query: z.strictObject({
     queue: QueueName.optional(),
-    state: JobState.optional(),
+    state: JobStateSchema.optional(),
     limit: Limit,
     cursor: JobIdSchema.optional(),
   }),
@@ -139,7 +140,11 @@ export const cancelJob = defineContract({
   responses: {
     200: {
       description: "Cancelled.",
-      schema: z.strictObject({ id: z.string(), state: z.literal("cancelled"), previousState: JobState }),
+      schema: z.strictObject({
+        id: z.string(),
+        state: z.literal("cancelled"),
+        previousState: JobStateSchema,
+      }),
     },
   },
   errors: ["job_not_found", "job_already_finished"],

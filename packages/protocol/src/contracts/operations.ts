@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { type Contract, defineContract } from "../route.js";
-import { NoBody, Queue, QueueName, Switch, text } from "../schemas.js";
+import { type Contract, defineContract } from "./contract.js";
+import { NoBody, Queue, QueueName, Switch, text } from "./schemas.js";
 
 // The operator's levers: queues and kill switches.
 

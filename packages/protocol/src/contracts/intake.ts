@@ -1,27 +1,34 @@
-import { EVENT_PATTERN, EVENT_STATUSES, HEADER_NAME, JSON_PATH, PROVIDERS, SOURCE_NAME } from "@keel/engine";
 import { z } from "zod";
-import { type Contract, defineContract } from "../route.js";
-import { DIGITS, JobSummary, Limit, NoBody, QueueName, Target, text } from "../schemas.js";
+import {
+  EVENT_PATTERN,
+  EVENT_STATUSES,
+  HEADER_NAME,
+  JSON_PATH,
+  MAX_BODY_LIMIT_BYTES,
+  PROVIDERS,
+  SOURCE_NAME,
+} from "../names.js";
+import { type Contract, defineContract } from "./contract.js";
+import { DIGITS, JobSummary, Limit, NoBody, QueueName, Target, Timestamp, text } from "./schemas.js";
 
 // Webhook intake: the events sources received (read, replay) and the sources themselves.
 // The public endpoint POST /in/:source is not part of /v1 (its verifier is the auth).
 
-const Timestamp = z.iso.datetime({ offset: true });
-const SourceName = z
+export const SourceName = z
   .string()
   .regex(SOURCE_NAME, "1–100 letters, digits and _.:- starting with a letter or digit");
-const EventId = z.string().regex(DIGITS, "must be an event id (digits)");
-const EventStatus = z.enum(EVENT_STATUSES);
+export const EventId = z.string().regex(DIGITS, "must be an event id (digits)");
+export const EventStatusSchema = z.enum(EVENT_STATUSES);
 const TypePattern = text(200).meta({
   description: "An event type, or a pattern where `*` matches anything.",
 });
 const Header = z.string().regex(HEADER_NAME, "must be an HTTP header name");
-const EventField = z.union([
+export const EventField = z.union([
   z.strictObject({ header: Header }),
   z.strictObject({ path: z.string().regex(JSON_PATH, "must be a dotted path like event.id") }),
 ]);
 
-const Verification = z.strictObject({
+export const Verification = z.strictObject({
   provider: z.enum(PROVIDERS),
   secret: z.number().int().meta({ description: "Which of the source's secrets matched (1 = first)." }),
   timestamp: Timestamp.optional().meta({
@@ -29,7 +36,7 @@ const Verification = z.strictObject({
   }),
 });
 
-const EventSummary = z.strictObject({
+export const EventSummary = z.strictObject({
   id: z.string(),
   source: z.string(),
   eventId: z
@@ -38,7 +45,7 @@ const EventSummary = z.strictObject({
   type: z.string().nullable(),
   contentType: z.string().nullable(),
   size: z.number().int().meta({ description: "Body size in bytes." }),
-  status: EventStatus.meta({
+  status: EventStatusSchema.meta({
     description:
       "From the jobs of the latest routing: pending (one unfinished), failed (one dead or cancelled), delivered, unrouted (no route matched).",
   }),
@@ -49,7 +56,7 @@ const EventSummary = z.strictObject({
   replays: z.number().int(),
 });
 
-const Event = z.strictObject({
+export const Event = z.strictObject({
   ...EventSummary.shape,
   headers: z.record(z.string(), z.string()).meta({
     description: "As received, without hop-by-hop headers; credential-like values show as [redacted].",
@@ -59,7 +66,7 @@ const Event = z.strictObject({
   deliveries: z.array(JobSummary).meta({ description: "The jobs the event made (arrival and replays)." }),
 });
 
-const Route = z.strictObject({
+export const Route = z.strictObject({
   events: z
     .array(
       z.string().regex(EVENT_PATTERN, "an event type pattern: letters, digits and _.:/- with * as wildcard"),
@@ -72,7 +79,7 @@ const Route = z.strictObject({
   queue: QueueName.optional().meta({ description: "Default `intake`." }),
 });
 
-const SourceInput = z
+export const SourceInput = z
   .strictObject({
     provider: z.enum(PROVIDERS),
     secrets: z.array(text(1000)).min(1).max(10).meta({
@@ -80,12 +87,7 @@ const SourceInput = z
         "Every secret a request may be signed with (rotation). `${VAR}` is read from Keel's environment when a request is verified; literal secrets are stored, never returned.",
     }),
     toleranceSeconds: z.number().int().min(1).max(86_400).optional(),
-    bodyLimitBytes: z
-      .number()
-      .int()
-      .min(1)
-      .max(10 * 1024 * 1024)
-      .optional(),
+    bodyLimitBytes: z.number().int().min(1).max(MAX_BODY_LIMIT_BYTES).optional(),
     retentionSeconds: z
       .number()
       .int()
@@ -109,7 +111,7 @@ const SourceInput = z
   })
   .meta({ title: "Source definition" });
 
-const SecretOut = z.strictObject({
+export const SecretOut = z.strictObject({
   reference: z
     .string()
     .nullable()
@@ -120,7 +122,7 @@ const SecretOut = z.strictObject({
   }),
 });
 
-const Source = z.strictObject({
+export const Source = z.strictObject({
   name: z.string(),
   url: z.string().meta({ description: "Where the provider sends events, relative to Keel's address." }),
   provider: z.enum(PROVIDERS),
@@ -138,7 +140,7 @@ const Source = z.strictObject({
   updatedAt: Timestamp,
 });
 
-const Rejection = z.strictObject({
+export const Rejection = z.strictObject({
   id: z.string(),
   at: Timestamp,
   reason: z.string(),
@@ -151,7 +153,7 @@ const Rejection = z.strictObject({
 const filterFields = {
   source: SourceName.optional(),
   type: TypePattern.optional(),
-  status: EventStatus.optional(),
+  status: EventStatusSchema.optional(),
   since: Timestamp.optional().meta({ description: "Received at or after." }),
   until: Timestamp.optional().meta({ description: "Received before." }),
 };

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { type Contract, defineContract } from "../route.js";
-import { AuditEntry, DIGITS, Limit, NoBody, ScopeSchema, Token, text } from "../schemas.js";
+import { type Contract, defineContract } from "./contract.js";
+import { AuditEntry, DIGITS, Limit, NoBody, ScopeSchema, Token, text } from "./schemas.js";
 
 // Who may do what (tokens) and who did what (the audit log). Admin only.
 

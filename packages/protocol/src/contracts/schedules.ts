@@ -1,13 +1,14 @@
 import { z } from "zod";
-import { type Contract, defineContract } from "../route.js";
-import { Backoff, Limit, NoBody, Payload, QueueName, Target, Timestamp } from "../schemas.js";
+import { MAX_IDEMPOTENCY_KEY_LENGTH, TENANT_ID } from "../names.js";
+import { type Contract, defineContract } from "./contract.js";
+import { jobOptionFields, Limit, NoBody, Payload, QueueName, Target, Timestamp } from "./schemas.js";
 
 // Cron schedules and the tenant registry they fan out over (docs/schedules.md).
 
 const ScheduleName = QueueName.meta({ description: "1–100 letters, digits and _.:-." });
 const TenantId = z
   .string()
-  .regex(/^[A-Za-z0-9_.:@-]{1,128}$/, "1–128 letters, digits and _.:@-")
+  .regex(TENANT_ID, "1–128 letters, digits and _.:@-")
   .meta({ description: "Used in URLs and headers as given." });
 const NameParams = z.strictObject({ name: ScheduleName });
 
@@ -18,32 +19,43 @@ const FanOut = z
   ])
   .meta({ description: "One job per tenant per slot: a fixed list, or every tenant in the registry." });
 
+/**
+ * The schedule options the API's definition and the engine's check share; the engine adds what a
+ * schema cannot say (the cron expression and time zone parse, `{{tenant}}` placeholders, the job
+ * each slot makes), the API the target and payload schemas.
+ */
+export const scheduleOptionFields = {
+  queue: jobOptionFields.queue,
+  priority: jobOptionFields.priority,
+  maxAttempts: jobOptionFields.maxAttempts,
+  backoff: jobOptionFields.backoff,
+  missed: z.enum(["latest", "all", "skip"]).optional(),
+  backfillSeconds: z.number().int().min(1).max(31_622_400).optional(),
+  overlap: z.enum(["allow", "skip", "queue"]).optional(),
+  fanOut: FanOut.optional(),
+  jitterSeconds: z.number().int().min(0).max(86_400).optional(),
+};
+
 export const ScheduleInput = z
   .strictObject({
     cron: z.string().min(1).max(200).meta({ description: "Five fields, or six with seconds first." }),
     timezone: z.string().min(1).max(100).optional().meta({ description: "IANA zone. Default UTC." }),
     target: Target.meta({ description: "`{{tenant}}` in the URL and headers is filled per fan-out job." }),
-    queue: QueueName.optional().meta({ description: "Default `default`." }),
+    queue: scheduleOptionFields.queue.meta({ description: "Default `default`." }),
     payload: Payload.optional(),
-    priority: z.number().int().min(-32768).max(32767).optional(),
-    maxAttempts: z.number().int().min(1).max(1000).optional(),
-    backoff: Backoff.optional(),
-    missed: z.enum(["latest", "all", "skip"]).optional().meta({
+    priority: scheduleOptionFields.priority,
+    maxAttempts: scheduleOptionFields.maxAttempts,
+    backoff: scheduleOptionFields.backoff,
+    missed: scheduleOptionFields.missed.meta({
       description:
         "Slots missed during downtime: fire the latest (default), all (within backfillSeconds), or skip.",
     }),
-    backfillSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(31_622_400)
-      .optional()
-      .meta({ description: "Default 86400." }),
-    overlap: z.enum(["allow", "skip", "queue"]).optional().meta({
+    backfillSeconds: scheduleOptionFields.backfillSeconds.meta({ description: "Default 86400." }),
+    overlap: scheduleOptionFields.overlap.meta({
       description: "While the previous run is unfinished: run anyway (default), skip the slot, or queue it.",
     }),
-    fanOut: FanOut.optional(),
-    jitterSeconds: z.number().int().min(0).max(86_400).optional(),
+    fanOut: scheduleOptionFields.fanOut,
+    jitterSeconds: scheduleOptionFields.jitterSeconds,
   })
   .meta({ title: "Schedule definition" });
 
@@ -207,7 +219,7 @@ export const triggerSchedule = defineContract({
   params: NameParams,
   body: NoBody,
   idempotent: true,
-  headers: z.looseObject({ "idempotency-key": z.string().min(1).max(255).optional() }),
+  headers: z.looseObject({ "idempotency-key": z.string().min(1).max(MAX_IDEMPOTENCY_KEY_LENGTH).optional() }),
   responses: {
     201: {
       description: "The jobs made.",
