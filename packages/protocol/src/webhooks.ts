@@ -125,8 +125,8 @@ export async function verifyStandard(
   const given = signatureHeader
     .split(" ")
     .filter((entry) => entry.startsWith("v1,"))
-    .map((entry) => fromBase64(entry.slice(3)))
-    .filter((digest): digest is Uint8Array => digest?.length === DIGEST_BYTES);
+    .map((entry) => canonicalDigest(entry.slice(3)))
+    .filter((digest): digest is Uint8Array => digest !== undefined);
   if (given.length === 0 || keys.length === 0) return 0;
   const data = signedBytes(content) as BufferSource;
   const results = await Promise.all(
@@ -139,6 +139,16 @@ export async function verifyStandard(
     }),
   );
   return results.indexOf(true) + 1;
+}
+
+/**
+ * The digest a signature's base64 encodes, only when that base64 is the canonical encoding of
+ * 32 bytes: base64 decoders ignore the low bits of the last character, and a signature with
+ * those bits changed is not the one Keel or the sender made (no malleable signatures).
+ */
+function canonicalDigest(encoded: string): Uint8Array | undefined {
+  const digest = fromBase64(encoded);
+  return digest?.length === DIGEST_BYTES && toBase64(digest) === encoded ? digest : undefined;
 }
 
 /** Whether `webhook-signature` holds at least one well-formed `v1,<base64>` entry. */
