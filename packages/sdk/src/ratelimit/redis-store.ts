@@ -94,13 +94,19 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   /**
-   * The ioredis client. With `url` it is opened on first use: read it after `await store.ready()`
-   * (before that this throws).
+   * The ioredis client. With `url` it is created once ioredis is loaded (a dynamic import started
+   * by the constructor): read it after `await store.connection()` or `await store.ready()`;
+   * before that this throws.
    */
   get client(): Redis {
     if (!this.opened)
       throw new TypeError("RedisRateLimitStore: the client is still opening; await store.ready()");
     return this.opened;
+  }
+
+  /** The ioredis client once it is created (ioredis loaded), without waiting for the connection. */
+  async connection(): Promise<Redis> {
+    return this.opening;
   }
 
   /** Resolves once the client is connected (checks before that fail and take the fail mode). */
