@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import { createInterface } from "node:readline";
 import { test } from "node:test";
@@ -51,23 +51,20 @@ const tarball = (name: string) =>
 
 // The application: the tarballs an app needs (server is the keel binary, not a library).
 const app = join(work, "app");
-mkdirSync(app);
-writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
-const install = (mode: string) =>
-  run(
-    "npm",
-    [
-      "install",
-      mode,
-      "--no-audit",
-      "--no-fund",
-      "--ignore-scripts",
-      ...["protocol", "engine", "sdk"].map(tarball),
-    ],
-    { cwd: app },
-  );
-// --offline when the cache has the metadata too; otherwise the registry fills it in once.
-await install("--offline").catch(() => install("--prefer-offline"));
+async function installApp(dir: string, packages: string[]): Promise<void> {
+  mkdirSync(dir);
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
+  const install = (mode: string) =>
+    run("npm", ["install", mode, "--no-audit", "--no-fund", "--ignore-scripts", ...packages.map(tarball)], {
+      cwd: dir,
+    });
+  // --offline when the cache has the metadata too; otherwise the registry fills it in once.
+  await install("--offline").catch(() => install("--prefer-offline"));
+}
+await installApp(app, ["protocol", "engine", "sdk"]);
+// An app without the optional peers: no @keel/engine, no ioredis.
+const lean = join(work, "lean");
+await installApp(lean, ["protocol", "sdk"]);
 for (const file of ["app.mjs", "app.cjs"]) copyFileSync(join(FIXTURES, file), join(app, file));
 // What the ESM app imports as ./verify.bundle.mjs.
 const bundle = await bundleSubpath(app, "./verify", "neutral");
@@ -128,6 +125,30 @@ test("the bundle size of every subpath, measured on the installed tarball", asyn
     assert.ok(size.minified > 0, size.subpath);
     if (size.platform === "neutral") assert.deepEqual(size.nodeImports, [], size.subpath);
   }
+});
+
+test("without the optional peers installed, the runtime-neutral subpaths load", async () => {
+  assert.ok(!existsSync(join(lean, "node_modules/@keel/engine")), "@keel/engine was installed");
+  assert.ok(!existsSync(join(lean, "node_modules/ioredis")), "ioredis was installed");
+  const script = `
+    const subpaths = ["client", "verify", "next", "hono", "idempotency", "ratelimit", "express", "fastify"];
+    const loaded = {};
+    for (const s of subpaths) loaded[s] = Object.keys(await import("@keel/sdk/" + s)).length > 0;
+    let worker;
+    try { await import("@keel/sdk/worker"); worker = "loaded"; } catch (err) { worker = err.code; }
+    console.log(JSON.stringify({ loaded, worker }));`;
+  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { cwd: lean });
+  const all = {
+    client: true,
+    verify: true,
+    next: true,
+    hono: true,
+    idempotency: true,
+    ratelimit: true,
+    express: true,
+    fastify: true,
+  };
+  assert.deepEqual(JSON.parse(stdout), { loaded: all, worker: "ERR_MODULE_NOT_FOUND" });
 });
 
 /** Runs `file` in the app directory with node; resolves its stdout lines as they come. */
