@@ -1,4 +1,4 @@
-import type { ErrorCode } from "@keel/engine";
+import type { ErrorCode } from "@keel/protocol/errors";
 
 /**
  * A code from Keel's error registry (docs/reference/errors.md); any other string when the server

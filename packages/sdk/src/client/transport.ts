@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { type ApiErrorCode, apiError, type KeelApiError, KeelNetworkError } from "./errors.js";
 import type { RetryMode } from "./operations.js";
 import {
@@ -85,7 +84,7 @@ export class Transport {
 
   async send<T>(spec: RequestSpec): Promise<T> {
     const mode = spec.retry ?? (spec.method === "POST" ? "keyed" : "safe");
-    const key = mode === "keyed" ? (spec.idempotencyKey ?? randomUUID()) : undefined;
+    const key = mode === "keyed" ? (spec.idempotencyKey ?? globalThis.crypto.randomUUID()) : undefined;
     const url = this.url(spec);
     const headers: Record<string, string> = {
       accept: "application/json",

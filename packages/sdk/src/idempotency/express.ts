@@ -31,7 +31,7 @@ export function idempotencyExpress(
         method: req.method ?? "GET",
         url: (req as { originalUrl?: string }).originalUrl ?? req.url ?? "/",
         key: Array.isArray(key) ? key[0] : key,
-        scope: options.scope ? await options.scope(req) : credentialScope(req.headers.authorization),
+        scope: await (options.scope ? options.scope(req) : credentialScope(req.headers.authorization)),
         body: req.body,
       });
       if (decision.kind === "pass") return next();

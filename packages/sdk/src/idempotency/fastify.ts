@@ -48,7 +48,7 @@ export const idempotencyFastify = sharedPlugin(async function keelIdempotency(
       method: request.method,
       url: request.url,
       key: Array.isArray(key) ? key[0] : key,
-      scope: options.scope ? await options.scope(request) : credentialScope(request.headers.authorization),
+      scope: await (options.scope ? options.scope(request) : credentialScope(request.headers.authorization)),
       body: request.body,
     });
     if (decision.kind === "pass") return;
@@ -58,7 +58,8 @@ export const idempotencyFastify = sharedPlugin(async function keelIdempotency(
     }
     reply.code(decision.status);
     for (const [name, value] of Object.entries(decision.headers)) reply.header(name, value);
-    return reply.send(decision.body);
+    const { body } = decision;
+    return reply.send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   });
   scope.addHook("onSend", async (request, reply, payload) => {
     const decision = running.get(request);

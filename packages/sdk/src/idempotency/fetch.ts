@@ -2,6 +2,7 @@ import {
   credentialScope,
   fingerprintBody,
   type IdempotencyOptions,
+  type IdempotentRequest,
   idempotencyProtocol,
 } from "./protocol.js";
 
@@ -29,18 +30,7 @@ export function idempotencyFetch(
   return (handler) =>
     async (request, ...rest) => {
       if (!protocol.applies(request.method)) return handler(request, ...rest);
-      const url = new URL(request.url);
-      const authorization = request.headers.get("authorization") ?? undefined;
-      const decision = await protocol.decide({
-        method: request.method,
-        url: url.pathname + url.search,
-        key: request.headers.get(protocol.header) ?? undefined,
-        scope: options.scope ? await options.scope(request) : credentialScope(authorization),
-        body: fingerprintBody(
-          new Uint8Array(await request.clone().arrayBuffer()),
-          request.headers.get("content-type"),
-        ),
-      });
+      const decision = await protocol.decide(await idempotentRequest(protocol.header, options, request));
       if (decision.kind === "pass") return handler(request, ...rest);
       if (decision.kind === "answer") {
         const { status, headers, body } = decision;
@@ -52,4 +42,24 @@ export function idempotencyFetch(
       await decision.finish(response.status, response.headers.entries(), body);
       return response;
     };
+}
+
+/** A Fetch request as the protocol sees it (the body read from a clone; the request stays unread). */
+export async function idempotentRequest(
+  header: string,
+  options: Pick<IdempotencyFetchOptions, "scope">,
+  request: Request,
+): Promise<IdempotentRequest> {
+  const url = new URL(request.url);
+  const authorization = request.headers.get("authorization") ?? undefined;
+  return {
+    method: request.method,
+    url: url.pathname + url.search,
+    key: request.headers.get(header) ?? undefined,
+    scope: await (options.scope ? options.scope(request) : credentialScope(authorization)),
+    body: fingerprintBody(
+      new Uint8Array(await request.clone().arrayBuffer()),
+      request.headers.get("content-type"),
+    ),
+  };
 }

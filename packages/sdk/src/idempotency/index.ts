@@ -1,21 +1,12 @@
-export { type IdempotencyExpressOptions, idempotencyExpress } from "./express.js";
+// Idempotency-Key semantics, runtime-neutral: the protocol the adapters share and the store
+// interface. Stores: @keel/sdk/idempotency/postgres, @keel/sdk/idempotency/redis. Middleware:
+// @keel/sdk/next, /hono, /express, /fastify.
+export { canonicalJson, type FingerprintedRequest, requestFingerprint } from "@keel/protocol/json";
 export {
-  type FastifyIdempotencyScope,
-  type FastifyReplyState,
-  type IdempotencyFastifyOptions,
-  idempotencyFastify,
-} from "./fastify.js";
-export { type IdempotencyFetchOptions, idempotencyFetch } from "./fetch.js";
-export { type PostgresIdempotencyStoreOptions, postgresIdempotencyStore } from "./postgres.js";
-export {
-  canonicalJson,
   type Decision,
-  fingerprint,
   type IdempotencyOptions,
   type IdempotencyOutcome,
   type IdempotentRequest,
   idempotencyProtocol,
 } from "./protocol.js";
-export { type RedisIdempotencyStoreOptions, redisIdempotencyStore } from "./redis.js";
-export type { IdempotencyCacheOptions } from "./redis-cache.js";
 export type { BeginInput, BeginResult, FinishInput, IdempotencyStore, StoredResponse } from "./store.js";

@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
-import { ERROR_CODES, type ErrorCode } from "@keel/engine";
+import { ERROR_CODES, type ErrorCode, formatError } from "@keel/protocol/errors";
+import { requestFingerprint } from "@keel/protocol/json";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "@keel/protocol/names";
 import type { IdempotencyStore } from "./store.js";
 import { fromStored, toStored } from "./stored.js";
@@ -55,7 +55,7 @@ export type Decision =
   /** Not covered (method, or no key where none is required): run it as usual. */
   | { kind: "pass" }
   /** Answer this (a replay, or a refusal) without running the handler. */
-  | { kind: "answer"; replayed: boolean; status: number; headers: Record<string, string>; body: Buffer }
+  | { kind: "answer"; replayed: boolean; status: number; headers: Record<string, string>; body: Uint8Array }
   /** Run the handler, then hand its response to `finish` before sending it. */
   | {
       kind: "run";
@@ -97,7 +97,7 @@ export function idempotencyProtocol(options: IdempotencyOptions): {
         detail: `Idempotency-Key: a string of 1–${MAX_KEY} characters.`,
       });
     }
-    const fp = fingerprint(request);
+    const fp = await requestFingerprint(request);
     let begun: Awaited<ReturnType<IdempotencyStore["begin"]>>;
     try {
       begun = await store.begin({ scope, key, fingerprint: fp, ttlSeconds, lockSeconds });
@@ -138,11 +138,6 @@ export function idempotencyProtocol(options: IdempotencyOptions): {
   };
 }
 
-/** The registry's message for `code` (docs/reference/errors.md), parameters filled in. */
-function message(code: ErrorCode, params: Record<string, string> = {}): string {
-  return ERROR_CODES[code].message.replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? `{${name}}`);
-}
-
 /** A refusal in Keel's error envelope, with the registry's status. */
 function refuse(
   code: ErrorCode,
@@ -154,21 +149,8 @@ function refuse(
     replayed: false,
     status: ERROR_CODES[code].status,
     headers: { "content-type": JSON_TYPE, ...headers },
-    body: Buffer.from(JSON.stringify({ error: { code, message: message(code, params) } })),
+    body: new TextEncoder().encode(JSON.stringify({ error: { code, message: formatError(code, params) } })),
   };
-}
-
-/**
- * SHA-256 of method, path with query, and the body: raw bytes as they are, a parsed body as
- * JSON with sorted keys (key order is not meaning).
- */
-export function fingerprint(request: Pick<IdempotentRequest, "method" | "url" | "body">): string {
-  const hash = createHash("sha256").update(`${request.method.toUpperCase()} ${request.url}\n`);
-  const { body } = request;
-  if (body instanceof Uint8Array) hash.update(body);
-  else if (typeof body === "string") hash.update(body, "utf8");
-  else if (body !== undefined) hash.update(canonicalJson(body), "utf8");
-  return hash.digest("hex");
 }
 
 /**
@@ -178,23 +160,16 @@ export function fingerprint(request: Pick<IdempotentRequest, "method" | "url" | 
 export function fingerprintBody(bytes: Uint8Array, contentType: string | null | undefined): unknown {
   if (bytes.length === 0 || !/[/+]json\b/i.test(contentType ?? "")) return bytes;
   try {
-    return JSON.parse(Buffer.from(bytes).toString("utf8"));
+    return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     return bytes;
   }
 }
 
-/** JSON with object keys sorted, undefined members dropped. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value ?? null);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const entries = Object.entries(value)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-}
-
 /** Default scope: the request's credentials, so two clients' keys never meet. */
-export function credentialScope(authorization: string | undefined): string {
-  return authorization ? `auth:${createHash("sha256").update(authorization).digest("hex").slice(0, 32)}` : "";
+export async function credentialScope(authorization: string | undefined): Promise<string> {
+  if (!authorization) return "";
+  const digest = await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(authorization));
+  const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return `auth:${hex.slice(0, 32)}`;
 }

@@ -1,6 +1,35 @@
-import type { BeginInput, BeginResult, StoredResponse } from "@keel/engine";
+// The store contract, declared here rather than imported from @keel/engine (an optional peer)
+// so that runtime-neutral code and its types need no engine; the engine's Idempotency has this
+// shape (types-sdk.test.ts checks it).
 
-export type { BeginInput, BeginResult, StoredResponse };
+/** A stored response, replayed to retries of the same request. */
+export interface StoredResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type BeginResult =
+  /** This request holds the key: run it, then call `finish`. */
+  | { state: "started" }
+  /** The first request with this key is still running: answer 409. */
+  | { state: "in_flight" }
+  /** The key was used with a different request: answer 422. */
+  | { state: "mismatch" }
+  /** The first request finished: replay its response. */
+  | { state: "completed"; response: StoredResponse };
+
+export interface BeginInput {
+  /** Whose key: a token id or tenant, so two clients' keys never collide. */
+  scope: string;
+  key: string;
+  /** A digest of what makes the request the same request (method, path, body). */
+  fingerprint: string;
+  /** How long the record is kept; default 24 h. */
+  ttlSeconds?: number;
+  /** After this long a started request counts as abandoned and a retry may take over; default 60 s. */
+  lockSeconds?: number;
+}
 
 export interface FinishInput {
   scope: string;

@@ -29,7 +29,7 @@ export function toStored(
     const text = new TextDecoder("utf-8", { fatal: true }).decode(body);
     return { status, headers: kept, body: text };
   } catch {
-    return { status, headers: { ...kept, [BASE64]: "base64" }, body: Buffer.from(body).toString("base64") };
+    return { status, headers: { ...kept, [BASE64]: "base64" }, body: toBase64(body) };
   }
 }
 
@@ -37,9 +37,25 @@ export function toStored(
 export function fromStored(stored: StoredResponse): {
   status: number;
   headers: Record<string, string>;
-  body: Buffer;
+  body: Uint8Array;
 } {
   const { [BASE64]: encoding, ...headers } = stored.headers;
-  const body = Buffer.from(stored.body, encoding === "base64" ? "base64" : "utf8");
+  const body = encoding === "base64" ? fromBase64(stored.body) : new TextEncoder().encode(stored.body);
   return { status: stored.status, headers: { ...headers, "idempotent-replayed": "true" }, body };
+}
+
+// btoa/atob rather than Buffer: the same code runs on the edge.
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+function fromBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
 }

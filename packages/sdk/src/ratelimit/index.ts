@@ -1,4 +1,6 @@
-// Rate limiting: the limiter, its stores, the RateLimit headers, key helpers, middleware.
+// Rate limiting: the limiter, the in-memory store, the RateLimit headers, key helpers.
+// Stores: @keel/sdk/ratelimit/redis, @keel/sdk/ratelimit/postgres. Middleware: @keel/sdk/next,
+// /hono, /express, /fastify. Everything here but keyByToken (node:crypto) is runtime-neutral.
 
 export {
   FAIL_MODES,
@@ -13,25 +15,13 @@ export {
   validatePolicy,
 } from "@keel/protocol/ratelimit";
 export { formatRateLimit, formatRateLimitPolicy, type HeaderSource, rateLimitHeaders } from "./headers.js";
-export { type AddressKeyOptions, keyByAddress, keyByToken, keyByUser } from "./keys.js";
+export { type AddressKeyOptions, keyByAddress, keyByUser } from "./keys.js";
 export { createRateLimiter, RateLimiter, type RateLimiterOptions } from "./limiter.js";
 export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from "./memory-store.js";
-export {
-  type ExpressLikeRequest,
-  type ExpressLikeResponse,
-  rateLimitExpress,
-} from "./middleware/express.js";
-export { type FastifyLikeReply, type FastifyLikeRequest, rateLimitFastify } from "./middleware/fastify.js";
-export { type FetchHandler, rateLimitFetch } from "./middleware/fetch.js";
 export type { RateLimitMiddlewareOptions } from "./middleware/shared.js";
-export { PostgresRateLimitStore, type PostgresRateLimitStoreOptions } from "./postgres-store.js";
-export {
-  RedisRateLimitStore,
-  type RedisRateLimitStoreOptions,
-  rateLimitRedisOptions,
-} from "./redis-store.js";
 export type { RateLimitStore, StoreEntry, StoreOutcome } from "./store.js";
 export { StoreTimeoutError } from "./timeout.js";
+export { keyByToken } from "./token-key.js";
 export {
   DECISION_OUTCOMES,
   type DecisionEvent,

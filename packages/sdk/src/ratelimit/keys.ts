@@ -1,6 +1,4 @@
-import { createHash } from "node:crypto";
-import { isIPv4, isIPv6 } from "node:net";
-import { KeelError } from "@keel/engine";
+import { KeelError } from "@keel/protocol/errors";
 
 /**
  * The key of a signed-in user.
@@ -10,17 +8,6 @@ import { KeelError } from "@keel/engine";
  */
 export function keyByUser(id: string | number): string {
   return `user:${id}`;
-}
-
-/**
- * The key of an API token: a SHA-256 digest of it, so the secret is never written to Redis or
- * Postgres (nor shows in their logs).
- *
- * @example
- * keyByToken(bearer); // "token:9f86d081884c7d659a2feaa0c55ad015"
- */
-export function keyByToken(token: string): string {
-  return `token:${createHash("sha256").update(token).digest("hex").slice(0, 32)}`;
 }
 
 export interface AddressKeyOptions {
@@ -59,6 +46,24 @@ export function keyByAddress(address: string, options: AddressKeyOptions = {}): 
   if (prefix === 56) kept[3] = (kept[3] as number) & 0xff00;
   if (prefix === 48) kept[3] = 0;
   return `ip:${kept.map((g) => g.toString(16)).join(":")}::/${prefix}`;
+}
+
+const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]\\d|\\d)";
+const IPV4 = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
+
+function isIPv4(text: string): boolean {
+  return IPV4.test(text);
+}
+
+/** The WHATWG URL parser checks IPv6 the same way in Node, browsers and edge runtimes (no `node:net`). */
+function isIPv6(text: string): boolean {
+  if (!text.includes(":") || !/^[0-9a-f:.]+$/i.test(text)) return false;
+  try {
+    new URL(`http://[${text}]/`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The eight 16-bit groups of a valid IPv6 address (`::` expanded, a dotted IPv4 tail converted). */

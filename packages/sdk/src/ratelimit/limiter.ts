@@ -1,4 +1,4 @@
-import { KeelError } from "@keel/engine";
+import { KeelError } from "@keel/protocol/errors";
 import { type Policy, type ResolvedPolicy, validatePolicy } from "@keel/protocol/ratelimit";
 import { MemoryRateLimitStore } from "./memory-store.js";
 import { type CheckEntry, storeResults, toDecision } from "./results.js";

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { createRequire } from "node:module";
 import type { Redis, RedisOptions } from "ioredis";
 import { CHECK_SCRIPT } from "./redis-script.js";
 import type { RateLimitStore, StoreEntry, StoreOutcome } from "./store.js";
@@ -37,11 +36,21 @@ export function rateLimitRedisOptions(commandTimeoutMs = 50): RedisOptions {
 }
 
 /**
- * ioredis is loaded when a store opens its own client, not when the SDK is imported: a process
- * that never uses Redis (a `keel start` without REDIS_URL) does not carry it, about 8 MiB.
+ * ioredis (an optional peer dependency) is loaded when a store opens its own client, not when
+ * the SDK is imported: a process that never uses Redis (a `keel start` without REDIS_URL) does
+ * not carry it, about 8 MiB. A plain dynamic import, which bundlers and CommonJS hosts follow
+ * (decision 038; it was `createRequire(import.meta.url)`).
  */
-function loadIoredis(): typeof import("ioredis") {
-  return createRequire(import.meta.url)("ioredis") as typeof import("ioredis");
+async function openClient(url: string, options: RedisOptions | undefined): Promise<Redis> {
+  const loaded = (await import("ioredis")) as typeof import("ioredis") & {
+    default?: typeof import("ioredis");
+  };
+  const RedisClass = loaded.Redis ?? loaded.default?.Redis;
+  const client = new RedisClass(url, { ...rateLimitRedisOptions(), ...options });
+  // Connection errors surface as failed checks (and the limiter's log line); without a
+  // listener ioredis would print each reconnect failure.
+  client.on("error", () => {});
+  return client;
 }
 
 const SCRIPT_SHA = createHash("sha1").update(CHECK_SCRIPT).digest("hex");
@@ -57,38 +66,59 @@ const SCRIPT_SHA = createHash("sha1").update(CHECK_SCRIPT).digest("hex");
  */
 export class RedisRateLimitStore implements RateLimitStore {
   readonly kind = "redis";
-  readonly client: Redis;
+  private opened: Redis | undefined;
+  private readonly opening: Promise<Redis>;
   private readonly prefix: string;
   private readonly owned: boolean;
+  private readonly timeoutMs: number | undefined;
 
   constructor(options: RedisRateLimitStoreOptions) {
     if (options.client) {
-      this.client = options.client;
+      this.opened = options.client;
+      this.opening = Promise.resolve(options.client);
       this.owned = false;
+      this.timeoutMs = options.client.options.commandTimeout;
     } else if (options.url) {
-      this.client = new (loadIoredis().Redis)(options.url, {
-        ...rateLimitRedisOptions(),
-        ...options.redisOptions,
+      this.opening = openClient(options.url, options.redisOptions).then((client) => {
+        this.opened = client;
+        return client;
       });
-      // Connection errors surface as failed checks (and the limiter's log line); without a
-      // listener ioredis would print each reconnect failure.
-      this.client.on("error", () => {});
+      // A missing ioredis fails the first check (and ready()), not the process.
+      this.opening.catch(() => {});
       this.owned = true;
+      this.timeoutMs = { ...rateLimitRedisOptions(), ...options.redisOptions }.commandTimeout;
     } else {
       throw new TypeError("RedisRateLimitStore needs a url or a client");
     }
     this.prefix = options.prefix ?? "keel:rl:";
   }
 
+  /**
+   * The ioredis client. With `url` it is created once ioredis is loaded (a dynamic import started
+   * by the constructor): read it after `await store.connection()` or `await store.ready()`;
+   * before that this throws.
+   */
+  get client(): Redis {
+    if (!this.opened)
+      throw new TypeError("RedisRateLimitStore: the client is still opening; await store.ready()");
+    return this.opened;
+  }
+
+  /** The ioredis client once it is created (ioredis loaded), without waiting for the connection. */
+  async connection(): Promise<Redis> {
+    return this.opening;
+  }
+
   /** Resolves once the client is connected (checks before that fail and take the fail mode). */
   async ready(): Promise<void> {
-    if (this.client.status === "ready") return;
-    await new Promise<void>((resolve) => this.client.once("ready", () => resolve()));
+    const client = await this.opening;
+    if (client.status === "ready") return;
+    await new Promise<void>((resolve) => client.once("ready", () => resolve()));
   }
 
   /** The client's `commandTimeout`: every check settles within it (see RateLimitStore). */
   get settlesWithinMs(): number | undefined {
-    const ms = this.client.options.commandTimeout;
+    const ms = this.timeoutMs;
     return typeof ms === "number" && ms > 0 ? ms : undefined;
   }
 
@@ -105,13 +135,14 @@ export class RedisRateLimitStore implements RateLimitStore {
       argv[n + 3 * i + 1] = e.burst;
       argv[n + 3 * i + 2] = e.cost;
     }
+    const client = this.opened ?? (await this.opening);
     let reply: number[];
     try {
-      reply = (await this.client.evalsha(SCRIPT_SHA, n, ...argv)) as number[];
+      reply = (await client.evalsha(SCRIPT_SHA, n, ...argv)) as number[];
     } catch (err) {
       // First use on this server (or after its restart): send the script itself once.
       if (!String((err as Error).message).startsWith("NOSCRIPT")) throw err;
-      const sent = this.client.eval(CHECK_SCRIPT, n, ...argv);
+      const sent = client.eval(CHECK_SCRIPT, n, ...argv);
       // Two commands: keep the pair within the bound the limiter relies on.
       const bound = this.settlesWithinMs;
       const left = bound === undefined ? undefined : Math.max(1, bound - (performance.now() - started));
@@ -125,8 +156,9 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   async close(): Promise<void> {
     if (!this.owned) return;
-    if (this.client.status === "end") return;
+    const client = await this.opening.catch(() => undefined);
+    if (!client || client.status === "end") return;
     // quit waits for a Redis that may be down; disconnect just closes.
-    this.client.disconnect();
+    client.disconnect();
   }
 }

@@ -1,22 +1,11 @@
+// @keel/sdk/verify: delivery verification, runtime-neutral (Web Crypto, no `node:` import).
+// Express and Fastify adapters: @keel/sdk/express, @keel/sdk/fastify.
 export { deliveryOf } from "./attached.js";
 export {
   DELIVERY_VERIFICATION_FAILED,
   DeliveryVerificationError,
   type VerificationFailure,
 } from "./errors.js";
-export {
-  type NextFunction,
-  type NodeRequest,
-  type NodeResponse,
-  type VerifyDeliveryExpressOptions,
-  verifyDeliveryExpress,
-} from "./express.js";
-export {
-  type FastifyDeliveryScope,
-  type FastifyHookReply,
-  type FastifyHookRequest,
-  verifyDeliveryFastify,
-} from "./fastify.js";
 export { type DeliveryHandler, refusalResponse, verifyDeliveryFetch, verifyRequest } from "./fetch.js";
 export {
   createDeliveryVerifier,

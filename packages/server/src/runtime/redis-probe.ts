@@ -15,5 +15,9 @@ export function openRedisProbe(
 ): RedisHealth & { close(): Promise<void> } {
   const store = new RedisRateLimitStore({ url, redisOptions: rateLimitRedisOptions(1_000) });
   const key = `keel:health:${schema}`;
-  return { required, ping: () => store.client.set(key, "1", "PX", 10_000), close: () => store.close() };
+  return {
+    required,
+    ping: async () => (await store.connection()).set(key, "1", "PX", 10_000),
+    close: () => store.close(),
+  };
 }

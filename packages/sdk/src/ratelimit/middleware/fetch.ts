@@ -34,7 +34,8 @@ export function rateLimitFetch(
 }
 
 /** Adds the decision's headers; a response with immutable headers (from fetch) is copied first. */
-function withHeaders(response: Response, decision: RateLimitDecision): Response {
+/** The response with the RateLimit headers set (on a copy when its headers are immutable). */
+export function withHeaders(response: Response, decision: RateLimitDecision): Response {
   try {
     for (const [name, value] of Object.entries(decision.headers)) response.headers.set(name, value);
     return response;

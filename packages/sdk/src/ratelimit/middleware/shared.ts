@@ -1,4 +1,4 @@
-import { KeelError } from "@keel/engine";
+import { KeelError } from "@keel/protocol/errors";
 import type { RateLimiter } from "../limiter.js";
 import type { LimitRequest, RateLimitDecision } from "../types.js";
 
