@@ -117,6 +117,7 @@ export {
   QUEUE_NAME,
   queueSettingsSchema,
 } from "./queue/validate.js";
+export { PostgresRateLimitStore, type PostgresRateLimitStoreOptions } from "./ratelimit/postgres-store.js";
 export { CronSchedule, validateTimezone } from "./schedules/cron.js";
 export type { FireEvent } from "./schedules/fire.js";
 export { createScheduler, type Scheduler, type SchedulerOptions } from "./schedules/scheduler.js";

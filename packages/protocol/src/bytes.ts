@@ -56,3 +56,8 @@ export function toHex(bytes: Uint8Array): string {
 export async function sha256Hex(value: string | Uint8Array): Promise<string> {
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", utf8(value) as BufferSource)));
 }
+
+/** SHA-1 of text (UTF-8) or bytes, as lowercase hex (for Redis's EVALSHA, not for security). */
+export async function sha1Hex(value: string | Uint8Array): Promise<string> {
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-1", utf8(value) as BufferSource)));
+}

@@ -82,3 +82,18 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export function isStorableText(value: string): boolean {
   return !value.includes("\u0000") && !LONE_SURROGATE.test(value);
 }
+
+/** What became of a request carrying an Idempotency-Key (`keel_idempotency_requests_total{outcome}`). */
+export type IdempotencyOutcome =
+  /** First request with its key: it ran and its response was stored. */
+  | "started"
+  /** A retry after completion: the stored response was replayed. */
+  | "replayed"
+  /** A retry while the first still runs: 409. */
+  | "in_flight"
+  /** The key came with a different request: 422. */
+  | "mismatch"
+  /** No key on a route that requires one, or a malformed key: 400. */
+  | "invalid_key"
+  /** The store failed: 503, nothing ran. */
+  | "unavailable";

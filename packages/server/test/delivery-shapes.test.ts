@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, type TestContext, test } from "node:test";
 import { openResources } from "@keel/engine";
-import { type KeelDelivery, verifyDelivery } from "@keel/sdk";
+import { type KeelDelivery, verifyDelivery } from "@keel/sdk/verify";
 import { freshSchema, testDatabaseUrl, waitFor } from "../../engine/test/helpers.js";
 import { type RunningKeel, startKeel } from "../src/runtime/start.js";
 import { newSecret, type Received, startEndpoint, type TestEndpoint } from "./fixtures/delivery-servers.js";

@@ -1,23 +1,11 @@
 import { ERROR_CODES, type ErrorCode, formatError } from "@keel/protocol/errors";
 import { requestFingerprint } from "@keel/protocol/json";
-import { MAX_IDEMPOTENCY_KEY_LENGTH } from "@keel/protocol/names";
+import { type IdempotencyOutcome, MAX_IDEMPOTENCY_KEY_LENGTH } from "@keel/protocol/names";
 import type { IdempotencyStore } from "./store.js";
 import { fromStored, toStored } from "./stored.js";
 
 /** What happened to one request, for metrics (`keel_idempotency_requests_total{outcome}`). */
-export type IdempotencyOutcome =
-  /** First request with its key: it ran and its response was stored. */
-  | "started"
-  /** A retry after completion: the stored response was replayed. */
-  | "replayed"
-  /** A retry while the first still runs: 409. */
-  | "in_flight"
-  /** The key came with a different request: 422. */
-  | "mismatch"
-  /** No key on a route that requires one, or a malformed key: 400. */
-  | "invalid_key"
-  /** The store failed: 503, nothing ran. */
-  | "unavailable";
+export type { IdempotencyOutcome };
 
 export interface IdempotencyOptions {
   store: IdempotencyStore;

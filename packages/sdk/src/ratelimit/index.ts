@@ -3,31 +3,37 @@
 // /hono, /express, /fastify. Everything here but keyByToken (node:crypto) is runtime-neutral.
 
 export {
-  FAIL_MODES,
-  type FailMode,
-  type GcraOutcome,
-  type GcraParams,
-  gcra,
-  POLICY_NAME,
-  type Policy,
-  policyProblems,
-  type ResolvedPolicy,
-  validatePolicy,
-} from "@keel/protocol/ratelimit";
-export { formatRateLimit, formatRateLimitPolicy, type HeaderSource, rateLimitHeaders } from "./headers.js";
-export { type AddressKeyOptions, keyByAddress, keyByUser } from "./keys.js";
-export { createRateLimiter, RateLimiter, type RateLimiterOptions } from "./limiter.js";
-export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from "./memory-store.js";
-export type { RateLimitMiddlewareOptions } from "./middleware/shared.js";
-export type { RateLimitStore, StoreEntry, StoreOutcome } from "./store.js";
-export { StoreTimeoutError } from "./timeout.js";
-export { keyByToken } from "./token-key.js";
-export {
+  createRateLimiter,
   DECISION_OUTCOMES,
   type DecisionEvent,
   type DecisionOutcome,
+  FAIL_MODES,
+  type FailMode,
+  formatRateLimit,
+  formatRateLimitPolicy,
+  type GcraOutcome,
+  type GcraParams,
+  gcra,
+  type HeaderSource,
   type LimitRequest,
+  MemoryRateLimitStore,
+  type MemoryRateLimitStoreOptions,
+  POLICY_NAME,
+  type Policy,
   type PolicyResult,
+  policyProblems,
   type RateLimitDecision,
+  RateLimiter,
+  type RateLimiterOptions,
   type RateLimitLog,
-} from "./types.js";
+  type RateLimitStore,
+  type ResolvedPolicy,
+  rateLimitHeaders,
+  type StoreEntry,
+  type StoreOutcome,
+  StoreTimeoutError,
+  validatePolicy,
+} from "@keel/protocol/ratelimit";
+export { type AddressKeyOptions, keyByAddress, keyByUser } from "./keys.js";
+export type { RateLimitMiddlewareOptions } from "./middleware/shared.js";
+export { keyByToken } from "./token-key.js";

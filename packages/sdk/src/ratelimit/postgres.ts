@@ -1,2 +1,2 @@
-// @keel/sdk/ratelimit/postgres: GCRA state in Postgres (through @keel/engine, an optional peer).
-export { PostgresRateLimitStore, type PostgresRateLimitStoreOptions } from "./postgres-store.js";
+// @keel/sdk/ratelimit/postgres: GCRA state in Postgres, from @keel/engine (an optional peer).
+export { PostgresRateLimitStore, type PostgresRateLimitStoreOptions } from "@keel/engine";

@@ -1,6 +1,6 @@
 import type { BeginInput, BeginResult, Client, StoredResponse } from "@keel/engine";
 import { requestFingerprint } from "@keel/protocol/json";
-import type { IdempotencyOutcome } from "@keel/sdk";
+import type { IdempotencyOutcome } from "@keel/protocol/names";
 import { ApiError, type ErrorReply } from "./errors.js";
 
 /** The part of `engine.idempotency` the API uses. */

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Engine } from "@keel/engine";
 import { CONTRACTS, docsPage, openApiDocument } from "@keel/protocol/contracts";
-import type { RateLimiter } from "@keel/sdk";
+import type { RateLimiter } from "@keel/protocol/ratelimit";
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
 import type { KeelMetrics } from "../metrics/index.js";
 import { createAuth } from "./auth.js";

@@ -1,5 +1,5 @@
 import { POLICY_NAME } from "@keel/protocol/names";
-import { FAIL_MODES, type FailMode, type Policy, policyProblems } from "@keel/sdk";
+import { FAIL_MODES, type FailMode, type Policy, policyProblems } from "@keel/protocol/ratelimit";
 import { z } from "zod/v3";
 
 /**

@@ -1,5 +1,5 @@
 import type { Engine, Pool } from "@keel/engine";
-import type { RateLimiter } from "@keel/sdk";
+import type { RateLimiter } from "@keel/protocol/ratelimit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { registerApi } from "../api/index.js";
 import type { Role } from "../config/env.js";

@@ -1,6 +1,6 @@
 import type { Engine, FireEvent, QueueInfo, WorkerHooks } from "@keel/engine";
 import { NonRetryableError } from "@keel/engine";
-import type { IdempotencyOutcome } from "@keel/sdk";
+import type { IdempotencyOutcome } from "@keel/protocol/names";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { withTimeout } from "../timeout.js";
 

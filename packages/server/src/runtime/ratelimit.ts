@@ -1,12 +1,12 @@
-import type { Engine } from "@keel/engine";
+import { type Engine, PostgresRateLimitStore } from "@keel/engine";
 import {
   createRateLimiter,
   type Policy,
-  PostgresRateLimitStore,
   type RateLimiter,
   RedisRateLimitStore,
   rateLimitRedisOptions,
-} from "@keel/sdk";
+} from "@keel/protocol/ratelimit";
+import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { KeelMetrics } from "../metrics/index.js";
 
@@ -36,9 +36,9 @@ export function openRateLimiter(options: ServerRateLimiterOptions): RateLimiter 
   const store = options.redisUrl
     ? // The schema in the prefix: Keels on different schemas may share one Redis.
       new RedisRateLimitStore({
-        url: options.redisUrl,
         prefix: `keel:rl:${options.engine.schema}:`,
-        redisOptions: rateLimitRedisOptions(timeoutMs),
+        client: openRedis(options.redisUrl, timeoutMs),
+        owned: true,
       })
     : new PostgresRateLimitStore({ pool: options.engine.pool, schema: options.engine.schema });
   const log = logger.child({ component: "ratelimit", store: store.kind });
@@ -54,4 +54,15 @@ export function openRateLimiter(options: ServerRateLimiterOptions): RateLimiter 
     for (const outcome of ["allowed", "denied"]) metrics.rateLimitDecisions.inc({ policy: name, outcome }, 0);
   }
   return limiter;
+}
+
+/**
+ * An ioredis client with the limiter's options (@keel/protocol's `rateLimitRedisOptions`):
+ * commands fail at once while Redis is down and time out after `commandTimeoutMs`; it
+ * reconnects by itself. Connection errors surface as failed checks, not as log noise.
+ */
+export function openRedis(url: string, commandTimeoutMs: number): Redis {
+  const client = new Redis(url, rateLimitRedisOptions(commandTimeoutMs));
+  client.on("error", () => {});
+  return client;
 }

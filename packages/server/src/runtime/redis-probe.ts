@@ -1,5 +1,5 @@
-import { RedisRateLimitStore, rateLimitRedisOptions } from "@keel/sdk";
 import type { RedisHealth } from "../http/health.js";
+import { openRedis } from "./ratelimit.js";
 
 /**
  * A Redis connection of its own for the health checks, so `/health` tells whether Redis works
@@ -13,11 +13,11 @@ export function openRedisProbe(
   required: boolean,
   schema: string,
 ): RedisHealth & { close(): Promise<void> } {
-  const store = new RedisRateLimitStore({ url, redisOptions: rateLimitRedisOptions(1_000) });
+  const client = openRedis(url, 1_000);
   const key = `keel:health:${schema}`;
   return {
     required,
-    ping: async () => (await store.connection()).set(key, "1", "PX", 10_000),
-    close: () => store.close(),
+    ping: () => client.set(key, "1", "PX", 10_000),
+    close: async () => client.disconnect(),
   };
 }

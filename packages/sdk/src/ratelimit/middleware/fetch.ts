@@ -1,4 +1,4 @@
-import type { RateLimitDecision } from "../types.js";
+import type { RateLimitDecision } from "@keel/protocol/ratelimit";
 import { decideFor, type RateLimitMiddlewareOptions, refusalBody } from "./shared.js";
 
 /** A Fetch handler: a Next.js route handler, a Hono `c.req.raw` handler, a Deno or Bun server. */

@@ -1,6 +1,5 @@
 import { KeelError } from "@keel/protocol/errors";
-import type { RateLimiter } from "../limiter.js";
-import type { LimitRequest, RateLimitDecision } from "../types.js";
+import type { LimitRequest, RateLimitDecision, RateLimiter } from "@keel/protocol/ratelimit";
 
 type Limits = LimitRequest | readonly LimitRequest[] | undefined;
 

@@ -1,6 +1,6 @@
 import { KeelError } from "@keel/engine";
 import { checkRateLimit } from "@keel/protocol/contracts";
-import type { RateLimiter } from "@keel/sdk";
+import type { RateLimiter } from "@keel/protocol/ratelimit";
 import type { RouteDeps } from "./deps.js";
 
 /**

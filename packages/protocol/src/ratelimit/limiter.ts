@@ -1,6 +1,6 @@
-import { KeelError } from "@keel/protocol/errors";
-import { type Policy, type ResolvedPolicy, validatePolicy } from "@keel/protocol/ratelimit";
+import { KeelError } from "../errors.js";
 import { MemoryRateLimitStore } from "./memory-store.js";
+import { type Policy, type ResolvedPolicy, validatePolicy } from "./policy.js";
 import { type CheckEntry, storeResults, toDecision } from "./results.js";
 import type { RateLimitStore, StoreEntry, StoreOutcome } from "./store.js";
 import { withTimeout } from "./timeout.js";

@@ -1,4 +1,4 @@
-import type { FailMode } from "@keel/protocol/ratelimit";
+import type { FailMode } from "./policy.js";
 
 /** One policy to charge in a check, with the key it is counted under. */
 export interface LimitRequest {

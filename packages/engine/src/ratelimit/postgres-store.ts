@@ -1,5 +1,7 @@
-import { loadStatements, PeriodicTask, type Pool, type RunReport, type Statement } from "@keel/engine";
-import { decide, type RateLimitStore, type StoreEntry, type StoreOutcome } from "./store.js";
+import { decide, type RateLimitStore, type StoreEntry, type StoreOutcome } from "@keel/protocol/ratelimit";
+import type { Pool } from "../db/pool.js";
+import { loadStatements, type Statement } from "../db/sql.js";
+import { PeriodicTask, type RunReport } from "../maintenance/periodic.js";
 
 export interface PostgresRateLimitStoreOptions {
   /** A pg pool on the database holding Keel's schema (migration 0005 creates the table). */

@@ -1,6 +1,6 @@
-import type { ResolvedPolicy } from "@keel/protocol/ratelimit";
-import { type GcraParams, gcra } from "@keel/protocol/ratelimit";
+import { type GcraParams, gcra } from "./gcra.js";
 import { rateLimitHeaders } from "./headers.js";
+import type { ResolvedPolicy } from "./policy.js";
 import type { StoreOutcome } from "./store.js";
 import type { DecisionOutcome, PolicyResult, RateLimitDecision } from "./types.js";
 

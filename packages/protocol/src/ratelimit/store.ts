@@ -1,4 +1,4 @@
-import { admits } from "@keel/protocol/ratelimit";
+import { admits } from "./gcra.js";
 
 /** One (policy, key) of a check, with the GCRA parameters it is checked against. */
 export interface StoreEntry {
