@@ -1,5 +1,6 @@
 import { type JobOrigin, type JobTarget, KeelError } from "@keel/engine";
 import { DELIVERY_HEADER, encodeDeliveryMeta } from "@keel/protocol/delivery";
+import { VARIABLE_REFERENCE } from "@keel/protocol/names";
 import { DeliveryError, DeliveryRefusedError } from "./errors.js";
 
 /**
@@ -19,7 +20,6 @@ export interface VariableAccess {
   config?: readonly string[];
 }
 
-const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const KEEL_OWN = /^(DATABASE_URL|REDIS_URL|KEEL_.*|PG[A-Z]+)$/;
 // Set by Keel (signature, framing, identity): a target header may not replace them.
 const RESERVED =
@@ -55,7 +55,7 @@ export function resolveTargetHeaders(
         `header '${name}' is set by Keel and cannot come from the target; remove it from the target's headers`,
       );
     }
-    const value = template.replace(VARIABLE, (_, variable: string) => {
+    const value = template.replace(VARIABLE_REFERENCE, (_, variable: string) => {
       if (!mayRead(variable, access, origin)) {
         throw new DeliveryRefusedError(
           "delivery_variable_refused",
@@ -119,7 +119,7 @@ export function targetVariables(target: JobTarget): [header: string, variable: s
   if (!("url" in target) || !target.headers) return [];
   const out: [string, string][] = [];
   for (const [name, template] of Object.entries(target.headers)) {
-    for (const m of template.matchAll(VARIABLE)) out.push([name, m[1] as string]);
+    for (const m of template.matchAll(VARIABLE_REFERENCE)) out.push([name, m[1] as string]);
   }
   return out;
 }

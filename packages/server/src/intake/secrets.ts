@@ -1,9 +1,8 @@
 import type { Source } from "@keel/engine";
+import { VARIABLE_REFERENCE } from "@keel/protocol/names";
 import { standardSecretProblem } from "@keel/protocol/webhooks";
 import { isKeelOwnVariable } from "../delivery/headers.js";
 import { memoByText } from "./memo.js";
-
-const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /** Why a source's secrets cannot be used; the message names the secret and variable, never a value. */
 export class SecretProblem extends Error {
@@ -52,7 +51,7 @@ type Part = string | { variable: string };
 const template = memoByText(256, (secret: string): Part[] => {
   const parts: Part[] = [];
   let last = 0;
-  for (const match of secret.matchAll(VARIABLE)) {
+  for (const match of secret.matchAll(VARIABLE_REFERENCE)) {
     if (match.index > last) parts.push(secret.slice(last, match.index));
     parts.push({ variable: match[1] as string });
     last = match.index + match[0].length;
