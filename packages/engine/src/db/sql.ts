@@ -16,8 +16,11 @@ export function quoteSchema(schema: string): string {
 
 /** A named runtime statement, read from `sql/<name>.sql` with the schema filled in. */
 export interface Statement {
-  /** Prepared-statement name: unique per schema and file. */
-  name: string;
+  /**
+   * Prepared-statement name, unique per schema and file; undefined behind a transaction-mode
+   * pooler, where a named statement lives on one server connection of many (decision 036).
+   */
+  name: string | undefined;
   text: string;
 }
 
@@ -41,13 +44,15 @@ function readStatement(file: string): string {
 }
 
 /**
- * Loads the statements of one schema. Files use `{{schema}}` for the quoted schema,
+ * Loads the statements of one schema, named (prepared once per connection) unless
+ * `named: false`. Files use `{{schema}}` for the quoted schema,
  * `{{channel}}` for the notification channel literal and `{{include <fragment>}}` for a shared
  * fragment; nothing else is substituted.
  */
 export function loadStatements<const K extends string>(
   schema: string,
   files: readonly K[],
+  options: { named?: boolean } = {},
 ): Record<K, Statement> {
   const quoted = quoteSchema(schema);
   const out = {} as Record<K, Statement>;
@@ -55,7 +60,7 @@ export function loadStatements<const K extends string>(
     const text = readStatement(file)
       .replaceAll("{{schema}}", quoted)
       .replaceAll("{{channel}}", `'${schema}:jobs'`);
-    out[file] = { name: `keel_${schema}_${file}`, text };
+    out[file] = { name: options.named === false ? undefined : `keel_${schema}_${file}`, text };
   }
   return out;
 }
