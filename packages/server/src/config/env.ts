@@ -157,6 +157,9 @@ const schema = z.object({
   ),
 });
 
+/** Every variable Keel reads from its environment (docs/running.md lists them). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 // Values that must never be echoed in an error, whatever their problem.
 const SECRET_VARIABLES = new Set([
   "DATABASE_URL",
