@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { createWorker, Engine, openResources } from "@keel/engine";
 import { freshSchema, testDatabaseUrl, waitFor } from "../../engine/test/helpers.js";
 import { type RunningKeel, startKeel } from "../src/runtime/start.js";
 import { startEndpoint, type TestEndpoint } from "./fixtures/delivery-servers.js";
@@ -105,5 +106,48 @@ test("the same PgBouncer with named statements (KEEL_DATABASE_POOLER=none): the 
   } finally {
     await keel.stop();
     await endpoint.close();
+  }
+});
+
+test("the engine through PgBouncer: a worker listens on the direct URL, or polls without one", {
+  skip: pgbouncerSkip,
+}, async () => {
+  bouncer ??= await startPgBouncer(3);
+  const schema = freshSchema("bouncer_engine");
+  for (const direct of [testDatabaseUrl(), undefined]) {
+    const engine = await Engine.connect({
+      connectionString: bouncer.url,
+      directConnectionString: direct,
+      pooler: "transaction",
+      schema,
+      migrate: true,
+    });
+    assert.equal(engine.namedStatements, false);
+    assert.equal(engine.listenConnectionString, direct);
+    const done: string[] = [];
+    const worker = createWorker({
+      engine,
+      queues: ["q"],
+      handlers: {
+        h: async ({ payload }) => {
+          done.push(String((payload as { n: number }).n));
+        },
+      },
+    });
+    await worker.start();
+    try {
+      assert.equal(
+        openResources().includes("listener"),
+        direct !== undefined,
+        "LISTEN only on Postgres itself",
+      );
+      const ids = await engine.enqueueMany(
+        Array.from({ length: 50 }, (_, n) => ({ queue: "q", target: { handler: "h" }, payload: { n } })),
+      );
+      await waitFor(() => done.length >= ids.length, 30_000, "every job run");
+    } finally {
+      await worker.stop();
+      await engine.close();
+    }
   }
 });
