@@ -36,6 +36,28 @@ import { Schedules } from "./schedules/schedules.js";
 import { Switches } from "./switches/switches.js";
 import { Tokens } from "./tokens/tokens.js";
 
+/**
+ * Migrates on `directConnectionString` when there is one: a migration is DDL in one long
+ * transaction, which a pooler may cut short or route through a connection with limits of its own.
+ */
+async function migrateDirect(pool: Pool, schema: string, options: EngineOptions): Promise<void> {
+  if (!options.directConnectionString) {
+    await migrate(pool, schema);
+    return;
+  }
+  const direct = createPool({
+    connectionString: options.directConnectionString,
+    max: 1,
+    applicationName: `${options.applicationName ?? "keel"}:migrate`.slice(0, 63),
+    connectTimeoutMs: options.connectTimeoutMs,
+  });
+  try {
+    await migrate(direct, schema);
+  } finally {
+    await direct.end();
+  }
+}
+
 /** Rows one statement of a bulk retry or purge handles. */
 const BULK_BATCH = 1000;
 
@@ -54,6 +76,18 @@ export interface EngineOptions {
   migrate?: boolean;
   /** Largest accepted payload in bytes of JSON. Default 1 MiB. */
   payloadLimitBytes?: number;
+  /**
+   * `transaction`: `connectionString` goes through a transaction-mode pooler (PgBouncer, Neon,
+   * Supabase), so statements run unnamed instead of prepared per connection, and LISTEN and
+   * migrations use `directConnectionString` (decision 036). Default `none`.
+   */
+  pooler?: "transaction" | "none";
+  /**
+   * A connection string that reaches Postgres itself, not through a pooler: LISTEN for new jobs
+   * and migrations use it. Default `connectionString` (without a pooler); behind a
+   * transaction-mode pooler with none, workers poll instead of listening.
+   */
+  directConnectionString?: string;
   /** Connections in the engine's own pool. Default 10. */
   poolSize?: number;
   /** Postgres application_name; also the default actor of audited changes (`engine:<name>`). Default `keel`. */
@@ -110,6 +144,10 @@ export class Engine {
   readonly channel: string;
   readonly stats: EngineStats = { staleLeaseRejections: 0 };
   readonly connectionString: string | undefined;
+  /** Where LISTEN connects: Postgres itself, never a transaction-mode pooler; undefined when none is known. */
+  readonly listenConnectionString: string | undefined;
+  /** False behind a transaction-mode pooler: statements run unnamed (decision 036). */
+  readonly namedStatements: boolean;
   /** Who changes are recorded as when a mutation names no `by`: `engine:<applicationName>`. */
   readonly actor: string;
   /** Kill switches (scheduling, enqueue:<queue>, process:<queue>). */
@@ -139,9 +177,12 @@ export class Engine {
     this.schema = schema;
     this.channel = jobsChannel(schema);
     this.connectionString = options.connectionString;
+    this.namedStatements = options.pooler !== "transaction";
+    this.listenConnectionString =
+      options.directConnectionString ?? (this.namedStatements ? options.connectionString : undefined);
     this.payloadLimitBytes = options.payloadLimitBytes ?? DEFAULT_PAYLOAD_LIMIT_BYTES;
     this.actor = engineActor(options.applicationName ?? "keel");
-    this.sql = loadStatements(schema, STATEMENTS);
+    this.sql = loadStatements(schema, STATEMENTS, { named: this.namedStatements });
   }
 
   /**
@@ -167,7 +208,7 @@ export class Engine {
       });
     const engine = new Engine(pool, !options.pool, schema, options);
     try {
-      if (options.migrate === true) await migrate(pool, schema);
+      if (options.migrate === true) await migrateDirect(pool, schema, options);
       else await assertSchemaCompatible(pool, schema);
     } catch (err) {
       await engine.close();

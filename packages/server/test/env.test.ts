@@ -17,6 +17,8 @@ function problemsOf(fn: () => unknown): string[] {
 test("defaults: embedded Postgres in ./.keel, schema keel, port 7070, role all", () => {
   assert.deepEqual(loadEnv({}), {
     databaseUrl: undefined,
+    directDatabaseUrl: undefined,
+    pooler: "none",
     dataDir: resolve(".keel"),
     schema: "keel",
     port: 7070,
@@ -107,4 +109,67 @@ test("accepts a Unix-socket URL; redaction drops the password", () => {
     true,
   );
   assert.equal(redactDatabaseUrl("postgres://app:pw@db:5432/app?password=pw"), "postgres://app@db:5432/app");
+});
+
+test("a direct URL beside a pooled DATABASE_URL: KEEL_DIRECT_DATABASE_URL, else DIRECT_URL, else DATABASE_URL_UNPOOLED", () => {
+  const pooled = "postgres://app:pw@ep-cool-1-pooler.eu.aws.neon.tech/app?sslmode=require";
+  const direct = "postgres://app:pw@ep-cool-1.eu.aws.neon.tech/app?sslmode=require";
+  const neon = loadEnv({ DATABASE_URL: pooled, DATABASE_URL_UNPOOLED: direct });
+  // Both spelled so the driver does not print its sslmode warning (docs/running.md).
+  assert.equal(
+    neon.directDatabaseUrl,
+    "postgres://app:pw@ep-cool-1.eu.aws.neon.tech/app?sslmode=verify-full",
+  );
+  assert.equal(neon.pooler, "transaction");
+  const prisma = loadEnv({
+    DATABASE_URL: pooled,
+    DIRECT_URL: "postgres://a@direct/app",
+    DATABASE_URL_UNPOOLED: direct,
+  });
+  assert.equal(prisma.directDatabaseUrl, "postgres://a@direct/app");
+  const keel = loadEnv({
+    DATABASE_URL: pooled,
+    KEEL_DIRECT_DATABASE_URL: "postgres://k@direct/app",
+    DIRECT_URL: "postgres://a@direct/app",
+  });
+  assert.equal(keel.directDatabaseUrl, "postgres://k@direct/app");
+  // Embedded Postgres: nothing to bypass.
+  assert.deepEqual(
+    [loadEnv({ DIRECT_URL: direct }).directDatabaseUrl, loadEnv({ DIRECT_URL: direct }).pooler],
+    [undefined, "none"],
+  );
+});
+
+test("the pooler mode: KEEL_DATABASE_POOLER, else detected from a direct URL or a pooler's host or port", () => {
+  const pooler = (env: Record<string, string>) => loadEnv(env).pooler;
+  assert.equal(pooler({ DATABASE_URL: "postgres://a@db:5432/app" }), "none");
+  assert.equal(
+    pooler({ DATABASE_URL: "postgres://a@db:5432/app", DIRECT_URL: "postgres://a@db:5432/app" }),
+    "none",
+  );
+  assert.equal(
+    pooler({ DATABASE_URL: "postgres://a@db:6432/app", DIRECT_URL: "postgres://a@db:5432/app" }),
+    "transaction",
+  );
+  assert.equal(
+    pooler({ DATABASE_URL: "postgres://a@aws-0-eu.pooler.supabase.com:6543/postgres" }),
+    "transaction",
+  );
+  assert.equal(pooler({ DATABASE_URL: "postgres://a@ep-x-pooler.neon.tech/app" }), "transaction");
+  assert.equal(pooler({ DATABASE_URL: "postgres://a@db:6432/app", KEEL_DATABASE_POOLER: "none" }), "none");
+  assert.equal(
+    pooler({ DATABASE_URL: "postgres://a@db/app", KEEL_DATABASE_POOLER: "transaction" }),
+    "transaction",
+  );
+  const problems = problemsOf(() =>
+    loadEnv({
+      DATABASE_URL: "postgres://a@db/app",
+      KEEL_DATABASE_POOLER: "session",
+      DIRECT_URL: "mysql://u:s3cret@x/db",
+    }),
+  );
+  assert.deepEqual(problems.length, 2);
+  assert.match(problems.join("\n"), /^DIRECT_URL is not a Postgres URL/m);
+  assert.match(problems.join("\n"), /^KEEL_DATABASE_POOLER="session" must be transaction/m);
+  assert.doesNotMatch(problems.join("\n"), /s3cret/);
 });

@@ -80,6 +80,14 @@ export interface KeelProcess {
 
 /** Runs the `keel` CLI from source in a child process with exactly the given Keel variables. */
 export function spawnKeel(args: string[], env: Record<string, string>, bin: string = BIN): KeelProcess {
+  return spawnLauncher(process.execPath, ["--import", "tsx", bin, ...args], env);
+}
+
+/**
+ * Runs a command that starts Keel (`npm start`, `npx keel start`, node) from the repository root
+ * with exactly the given Keel variables, collecting what it prints.
+ */
+export function spawnLauncher(command: string, argv: string[], env: Record<string, string>): KeelProcess {
   const base = { ...process.env };
   for (const key of [
     "DATABASE_URL",
@@ -92,7 +100,7 @@ export function spawnKeel(args: string[], env: Record<string, string>, bin: stri
   ]) {
     delete base[key];
   }
-  const child = spawn(process.execPath, ["--import", "tsx", bin, ...args], {
+  const child = spawn(command, argv, {
     cwd: ROOT,
     env: { ...base, ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -118,11 +118,28 @@ describe("sslmode in DATABASE_URL", () => {
   test("a CLI command with sslmode=require prints no driver warning, and still insists on TLS", async () => {
     const url = new URL(testDatabaseUrl());
     url.searchParams.set("sslmode", "require");
-    const run = await runKeel(["queues", "list"], { DATABASE_URL: url.toString() });
+    // The direct URL beside it (decision 036) is spelled the same way.
+    const run = await runKeel(["queues", "list"], {
+      DATABASE_URL: url.toString(),
+      DIRECT_URL: url.toString(),
+    });
     assert.doesNotMatch(run.stderr, /SECURITY WARNING|sslmode/);
     // The test server has no TLS: a connection that insists on it fails (exit 5) instead of
     // falling back to plain text.
     assert.equal(run.code, 5, run.stderr);
     assert.match(run.stderr, /SSL/);
+  });
+
+  test("keel migrate goes through the direct URL, whose sslmode=require prints no driver warning either", async () => {
+    const direct = new URL(testDatabaseUrl());
+    direct.searchParams.set("sslmode", "require");
+    const run = await runKeel(["migrate"], {
+      DATABASE_URL: testDatabaseUrl(),
+      DIRECT_URL: direct.toString(),
+    });
+    assert.doesNotMatch(run.stderr, /SECURITY WARNING|sslmode/);
+    // Only the direct URL asks for TLS, which the test server lacks: the migration used it.
+    assert.notEqual(run.code, 0);
+    assert.match(run.stdout + run.stderr, /SSL/);
   });
 });

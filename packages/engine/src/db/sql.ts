@@ -17,13 +17,17 @@ export function quoteSchema(schema: string): string {
 
 /** A named runtime statement, from `sql/<name>.sql` with the schema filled in. */
 export interface Statement {
-  /** Prepared-statement name: unique per schema and file. */
-  name: string;
+  /**
+   * Prepared-statement name, unique per schema and file; undefined behind a transaction-mode
+   * pooler, where a named statement lives on one server connection of many (decision 036).
+   */
+  name: string | undefined;
   text: string;
 }
 
 /**
- * Loads the statements of one schema. Files use `{{schema}}` for the quoted schema,
+ * Loads the statements of one schema, named (prepared once per connection) unless
+ * `named: false`. Files use `{{schema}}` for the quoted schema,
  * `{{channel}}` for the notification channel literal and `{{include <fragment>}}` for a shared
  * fragment of `sql/fragments/` (SQL written once, decision 034); nothing else is substituted.
  * The texts are built into `src/generated/sql.ts` with their includes resolved (decision 035),
@@ -32,6 +36,7 @@ export interface Statement {
 export function loadStatements<const K extends StatementName>(
   schema: string,
   files: readonly K[],
+  options: { named?: boolean } = {},
 ): Record<K, Statement> {
   const quoted = quoteSchema(schema);
   const out = {} as Record<K, Statement>;
@@ -42,7 +47,7 @@ export function loadStatements<const K extends StatementName>(
     const text = STATEMENT_SQL[file]
       .replaceAll("{{schema}}", quoted)
       .replaceAll("{{channel}}", `'${schema}:jobs'`);
-    out[file] = { name: `keel_${schema}_${file}`, text };
+    out[file] = { name: options.named === false ? undefined : `keel_${schema}_${file}`, text };
   }
   return out;
 }

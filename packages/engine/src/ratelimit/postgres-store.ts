@@ -8,6 +8,8 @@ export interface PostgresRateLimitStoreOptions {
   pool: Pool;
   /** Keel's schema. Default `keel`. */
   schema?: string;
+  /** False when `pool` goes through a transaction-mode pooler: statements run unnamed. Default true. */
+  namedStatements?: boolean;
   /** Sweep expired rows this often once checks have started. Default 60,000; 0: never (call `sweep()`). */
   sweepIntervalMs?: number;
   /** Rows looked at per sweep statement. Default 1,000. */
@@ -45,7 +47,7 @@ export class PostgresRateLimitStore implements RateLimitStore {
 
   constructor(options: PostgresRateLimitStoreOptions) {
     this.pool = options.pool;
-    this.sql = loadStatements(options.schema ?? "keel", FILES);
+    this.sql = loadStatements(options.schema ?? "keel", FILES, { named: options.namedStatements });
     this.sweepBatch = options.sweepBatch ?? 1_000;
     const intervalMs = options.sweepIntervalMs ?? 60_000;
     if (intervalMs > 0) {

@@ -28,6 +28,8 @@ export interface SchedulerOptions {
     /** Every decided slot (or skipped range), after its transaction committed. */
     onFire?: (event: FireEvent) => void;
     onError?: (err: unknown) => void;
+    /** A tick (and the look at when to tick next) that ended without error. */
+    onTick?: () => void;
   };
 }
 
@@ -104,6 +106,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         await tick();
         sleep = await pause();
         failures = 0;
+        options.hooks?.onTick?.();
       } catch (err) {
         failures++;
         options.hooks?.onError?.(err);

@@ -26,6 +26,8 @@ export type JobOutcome = "succeeded" | "failed" | "lease_lost" | "released" | "s
 export interface WorkerHooks {
   onJobStart?(job: ClaimedJob): void;
   onJobEnd?(job: ClaimedJob, result: { outcome: JobOutcome; durationMs: number; error?: unknown }): void;
+  /** A claim round (settings, queues with work, claims) that ended without error: the claim loop works. */
+  onClaimPass?(): void;
   /** Background errors (claim, heartbeat, sweep) that the worker recovers from by itself. */
   onError?(
     err: unknown,

@@ -118,7 +118,9 @@ export class Worker {
     }
     const engine = this.engine;
     this.completer = new Completer(engine);
-    const connectionString = engine.connectionString ?? this.options.connectionString;
+    // Behind a transaction-mode pooler with no direct connection string: poll only (decision 036).
+    const connectionString =
+      engine.listenConnectionString ?? (engine.namedStatements ? this.options.connectionString : undefined);
     if (connectionString) {
       this.listener = new Listener({
         connectionString,
@@ -198,11 +200,14 @@ export class Worker {
     }
     this.filling = true;
     const engine = this.engine as Engine;
+    // Only a round that asked Postgres tells that the claim loop works.
+    let queried = false;
     try {
       do {
         this.refill = false;
         if (!this.hungry) break;
         this.hungry = false;
+        queried = true;
         await this.refreshLimits(engine);
         const queues = this.named ?? (await this.queuesWithWork(engine));
         for (let i = 0; i < queues.length && this.state === "running"; i++) {
@@ -237,6 +242,7 @@ export class Worker {
         }
         this.rotation++;
       } while (this.refill || (this.hungry && this.freeSlots() > 0 && this.state === "running"));
+      if (queried) this.options.hooks?.onClaimPass?.();
     } catch (err) {
       this.hungry = true;
       this.options.hooks?.onError?.(err, "claim");

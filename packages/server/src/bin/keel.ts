@@ -58,7 +58,7 @@ await program.parseAsync(unknown === undefined ? args : args.filter((a) => !HELP
 async function start(flags: { role?: string; port?: string }): Promise<void> {
   let keel: RunningKeel | undefined;
   let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
+  const stop = (signal: NodeJS.Signals | "launcher exited") => {
     if (stopping) {
       logger.warn({ signal }, "second signal: exiting without waiting");
       exitWith(1);
@@ -70,6 +70,7 @@ async function start(flags: { role?: string; port?: string }): Promise<void> {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  watchNpmExec(() => stop("launcher exited"));
   try {
     keel = await startKeel({ role: flags.role, port: flags.port, logger });
   } catch (err) {
@@ -77,6 +78,25 @@ async function start(flags: { role?: string; port?: string }): Promise<void> {
     return;
   }
   if (stopping) await shutdown(keel, logger);
+}
+
+/**
+ * `npx keel start` (npm exec) runs Keel under npm and `sh -c`, and sh passes no signal on: a
+ * SIGTERM sent to npx ends the shell and would leave Keel running as an orphan. Keel says so at
+ * start, and stops gracefully once the shell that started it is gone (decision 037).
+ */
+function watchNpmExec(onGone: () => void): void {
+  if (process.env.npm_command !== "exec") return;
+  logger.warn(
+    "started through npx (npm exec): a signal sent to npx does not reach Keel. Where a supervisor stops Keel with SIGTERM (Docker, Render, Railway, systemd), start it with `npm start`, `exec keel start` or `node_modules/.bin/keel start`",
+  );
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onGone();
+  }, 250);
+  timer.unref();
 }
 
 async function shutdown(keel: RunningKeel, log: Logger): Promise<void> {

@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import type { KeelEnv } from "../config/env.js";
 import { readOwner, sameProcess } from "../embedded/locks.js";
 import { isAlive } from "../embedded/processes.js";
-import { type Database, openDatabase } from "../runtime/database.js";
+import { type Database, externalDatabase, openDatabase } from "../runtime/database.js";
 
 // The role and database the embedded cluster is created with (embedded/postgres.ts).
 const EMBEDDED_USER = "postgres";
@@ -19,9 +19,7 @@ const EMBEDDED_DATABASE = "keel";
  * same files; otherwise it starts the embedded Postgres for the command's duration.
  */
 export async function locateDatabase(config: KeelEnv, logger: Logger): Promise<Database> {
-  if (config.databaseUrl) {
-    return { kind: "external", connectionString: config.databaseUrl, stop: async () => {} };
-  }
+  if (config.databaseUrl) return externalDatabase(config);
   const running = await runningEmbedded(config.dataDir);
   if (running) return running;
   if (!existsSync(join(config.dataDir, "pg", "PG_VERSION"))) {

@@ -29,6 +29,8 @@ export async function openSession(env: NodeJS.ProcessEnv = process.env): Promise
   try {
     engine = await Engine.connect({
       connectionString: database.connectionString,
+      directConnectionString: database.directConnectionString,
+      pooler: database.pooler,
       schema: config.schema,
       migrate: false,
       poolSize: 2,

@@ -9,6 +9,9 @@ import { databaseUrlForDriver } from "./database-url.js";
 export const ROLES = ["all", "api", "worker", "scheduler"] as const;
 export type Role = (typeof ROLES)[number];
 
+export const POOLERS = ["transaction", "none"] as const;
+export type Pooler = (typeof POOLERS)[number];
+
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -16,6 +19,13 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface KeelEnv {
   /** Unset: Keel starts an embedded Postgres in `dataDir`. */
   databaseUrl: string | undefined;
+  /**
+   * KEEL_DIRECT_DATABASE_URL, else DIRECT_URL, else DATABASE_URL_UNPOOLED: Postgres itself when
+   * DATABASE_URL goes through a pooler, for LISTEN and migrations (decision 036).
+   */
+  directDatabaseUrl: string | undefined;
+  /** KEEL_DATABASE_POOLER, or detected: `transaction` runs statements unnamed (decision 036). */
+  pooler: Pooler;
   /** Absolute path of KEEL_DATA_DIR. */
   dataDir: string;
   schema: string;
@@ -64,11 +74,17 @@ const HOST_NAME =
 const optional = <T extends z.ZodTypeAny>(schema: T) =>
   z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), schema.optional());
 
+// Never echo the value: it usually holds a password.
+const POSTGRES_URL_HINT = "is not a Postgres URL. Use postgres://user:password@host:5432/database";
+
 const schema = z.object({
-  DATABASE_URL: optional(
-    z.string().refine(isPostgresUrl, {
-      // Never echo the value: it usually holds a password.
-      message: "is not a Postgres URL. Use postgres://user:password@host:5432/database",
+  DATABASE_URL: optional(z.string().refine(isPostgresUrl, { message: POSTGRES_URL_HINT })),
+  KEEL_DIRECT_DATABASE_URL: optional(z.string().refine(isPostgresUrl, { message: POSTGRES_URL_HINT })),
+  DIRECT_URL: optional(z.string().refine(isPostgresUrl, { message: POSTGRES_URL_HINT })),
+  DATABASE_URL_UNPOOLED: optional(z.string().refine(isPostgresUrl, { message: POSTGRES_URL_HINT })),
+  KEEL_DATABASE_POOLER: optional(
+    z.enum(POOLERS, {
+      message: "must be transaction (DATABASE_URL goes through PgBouncer in transaction mode) or none",
     }),
   ),
   KEEL_DATA_DIR: optional(z.string()),
@@ -116,7 +132,7 @@ const schema = z.object({
       })
       .refine((list) => !list.some(namesKeelOwn), {
         message:
-          "names Keel's own configuration (DATABASE_URL, REDIS_URL, KEEL_*, PG*), which targets can never read: remove it",
+          "names Keel's own configuration (DATABASE_URL, DIRECT_URL, DATABASE_URL_UNPOOLED, REDIS_URL, KEEL_*, PG*), which targets can never read: remove it",
       }),
   ),
   KEEL_CONFIG: optional(z.string()),
@@ -142,9 +158,15 @@ const schema = z.object({
   ),
 });
 
+/** Every variable Keel reads from its environment (docs/running.md lists them). */
+export const ENV_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 // Values that must never be echoed in an error, whatever their problem.
 const SECRET_VARIABLES = new Set([
   "DATABASE_URL",
+  "KEEL_DIRECT_DATABASE_URL",
+  "DIRECT_URL",
+  "DATABASE_URL_UNPOOLED",
   "KEEL_SIGNING_SECRET",
   "KEEL_ADMIN_TOKEN",
   "KEEL_METRICS_TOKEN",
@@ -180,8 +202,16 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, overrides: EnvO
     throw new KeelError("invalid_config", { problems: `- ${problems.join("\n- ")}`, list: problems });
   }
   const env = parsed.data;
+  const direct = env.KEEL_DIRECT_DATABASE_URL ?? env.DIRECT_URL ?? env.DATABASE_URL_UNPOOLED;
   return {
     databaseUrl: env.DATABASE_URL === undefined ? undefined : databaseUrlForDriver(env.DATABASE_URL),
+    // Without DATABASE_URL (embedded Postgres) there is no pooler and nothing to bypass.
+    directDatabaseUrl:
+      env.DATABASE_URL === undefined || direct === undefined ? undefined : databaseUrlForDriver(direct),
+    pooler:
+      env.DATABASE_URL === undefined
+        ? "none"
+        : (env.KEEL_DATABASE_POOLER ?? detectPooler(env.DATABASE_URL, direct)),
     dataDir: resolve(env.KEEL_DATA_DIR ?? ".keel"),
     schema: env.KEEL_SCHEMA ?? "keel",
     port: env.PORT ?? 7070,
@@ -229,6 +259,22 @@ function productionSecretProblems(input: Record<string, string | undefined>): st
 /** A Standard Webhooks secret: `whsec_` and padded base64 of at least 16 bytes (the one rule). */
 export function isSigningSecret(value: string): boolean {
   return standardSecretProblem(value) === null;
+}
+
+/**
+ * A DATABASE_URL that goes through a pooler, when KEEL_DATABASE_POOLER does not say: a separate
+ * direct URL is given (the Prisma, Neon and Supabase convention), or the host or port is a
+ * known pooler's (`…-pooler.…` at Neon, `pooler.supabase.com`, 6543, PgBouncer's 6432). A wrong
+ * guess costs little: unnamed statements are parsed on every run.
+ */
+function detectPooler(databaseUrl: string, direct: string | undefined): Pooler {
+  if (direct !== undefined && direct !== databaseUrl) return "transaction";
+  try {
+    const url = new URL(databaseUrl);
+    if (/(^|[.-])pooler\./.test(url.hostname) || url.port === "6543" || url.port === "6432")
+      return "transaction";
+  } catch {}
+  return "none";
 }
 
 const FLAGS: Record<string, keyof EnvOverrides> = { PORT: "port", KEEL_ROLE: "role" };

@@ -20,13 +20,16 @@ export interface VariableAccess {
   config?: readonly string[];
 }
 
-const KEEL_OWN = /^(DATABASE_URL|REDIS_URL|KEEL_.*|PG[A-Z]+)$/;
+const KEEL_OWN = /^(DATABASE_URL|DIRECT_URL|DATABASE_URL_UNPOOLED|REDIS_URL|KEEL_.*|PG[A-Z]+)$/;
 // Set by Keel (signature, framing, identity): a target header may not replace them.
 const RESERVED =
   /^(content-type|content-length|transfer-encoding|host|connection|keep-alive|upgrade|expect|te|trailer|webhook-.*|keel-.*)$/i;
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
-/** Keel's own configuration (DATABASE_URL, REDIS_URL, KEEL_*, PG*): never readable through `${VAR}`. */
+/**
+ * Keel's own configuration (DATABASE_URL, DIRECT_URL, DATABASE_URL_UNPOOLED, REDIS_URL, KEEL_*,
+ * PG*): never readable through `${VAR}`.
+ */
 export function isKeelOwnVariable(variable: string): boolean {
   return KEEL_OWN.test(variable);
 }

@@ -9,6 +9,7 @@ import { type KeelMetrics, registerMetricsRoute } from "../metrics/index.js";
 import { edgeServerOptions, registerEdgeHandlers } from "./edge-errors.js";
 import { EventLoopMonitor } from "./event-loop.js";
 import { type HealthCheck, type RedisHealth, registerHealthRoutes } from "./health.js";
+import type { LoopHealth } from "./loop-health.js";
 
 export interface AppOptions {
   pool: Pool;
@@ -36,6 +37,8 @@ export interface AppOptions {
   trustProxy?: boolean | string | string[];
   /** Checked by /health (and /health/ready when required) when REDIS_URL is set. */
   redis?: RedisHealth;
+  /** This process's background loops: one that keeps failing fails readiness. */
+  loops?: LoopHealth;
 }
 
 /** The package version (generated from its package.json, decision 035). */
@@ -76,6 +79,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     logError: (err, check) => options.logger?.warn({ err, check }, "health check failed"),
     extraChecks: options.healthChecks,
     redis: options.redis,
+    loops: options.loops,
   });
   if (options.api) {
     registerApi(app, {

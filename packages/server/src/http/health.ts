@@ -2,12 +2,14 @@ import { errorText, newerSchemaNote, type Pool, schemaProblem, schemaStatus } fr
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { withTimeout } from "../timeout.js";
 import type { EventLoopMonitor } from "./event-loop.js";
+import type { LoopHealth } from "./loop-health.js";
 
 /** `application/health+json` (draft-inadarei-api-health-check): pass, warn or fail. */
 export type HealthStatus = "pass" | "warn" | "fail";
 
 export interface HealthCheck {
   status: HealthStatus;
+  componentId?: string;
   componentType?: string;
   observedValue?: number | string | boolean;
   observedUnit?: string;
@@ -37,6 +39,8 @@ export interface HealthSources {
   extraChecks?: () => Record<string, HealthCheck[]>;
   /** Redis, when REDIS_URL is set: `required` makes an unanswered ping fail readiness, else warn. */
   redis?: RedisHealth;
+  /** Keel's background loops in this process: one that keeps failing fails readiness. */
+  loops?: LoopHealth;
 }
 
 /** What the Redis check needs: a ping, and whether Keel may run without Redis. */
@@ -73,8 +77,8 @@ export function liveness(sources: HealthSources): HealthReport {
 }
 
 /**
- * Readiness: not draining, Postgres answers `select 1` within 1 s, and this code may run on the
- * schema. A schema a newer Keel migrated additively passes here (a rolling deploy must not turn
+ * Readiness: not draining, Postgres answers `select 1` within 1 s, this code may run on the
+ * schema, and none of this process's loops (claim, scheduler, maintenance) keeps failing. A schema a newer Keel migrated additively passes here (a rolling deploy must not turn
  * old replicas unready) and is `warn` in `/health` (`newerSchema`).
  */
 export async function readiness(
@@ -110,6 +114,7 @@ export async function readiness(
     "postgres:responseTime": [responseTime],
     "postgres:schema": [schema],
     ...(redis ? { "redis:responseTime": [redis] } : {}),
+    ...sources.loops?.checks(sources.hideErrors ?? false),
   });
 }
 

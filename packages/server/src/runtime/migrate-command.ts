@@ -9,7 +9,8 @@ export async function runMigrate(logger: Logger, env: NodeJS.ProcessEnv = proces
   logger.level = config.logLevel;
   const database = await openDatabase(config, logger);
   const pool = createPool({
-    connectionString: database.connectionString,
+    // Migrations bypass a pooler when a direct URL is given (decision 036).
+    connectionString: database.directConnectionString ?? database.connectionString,
     max: 1,
     applicationName: "keel-migrate",
   });

@@ -16,7 +16,7 @@ export interface ServerRateLimiterOptions {
   /** REDIS_URL: the store when set; else Keel's Postgres. */
   redisUrl: string | undefined;
   /** Where the Postgres store lives when there is no Redis. */
-  engine: Pick<Engine, "pool" | "schema">;
+  engine: Pick<Engine, "pool" | "schema" | "namedStatements">;
   metrics: KeelMetrics;
   logger: Logger;
   /** How long a check waits for the store before the fail modes decide. Default 50 ms. */
@@ -40,7 +40,11 @@ export function openRateLimiter(options: ServerRateLimiterOptions): RateLimiter 
         client: openRedis(options.redisUrl, timeoutMs),
         owned: true,
       })
-    : new PostgresRateLimitStore({ pool: options.engine.pool, schema: options.engine.schema });
+    : new PostgresRateLimitStore({
+        pool: options.engine.pool,
+        schema: options.engine.schema,
+        namedStatements: options.engine.namedStatements,
+      });
   const log = logger.child({ component: "ratelimit", store: store.kind });
   const limiter = createRateLimiter({
     store,

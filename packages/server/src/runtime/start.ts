@@ -15,6 +15,7 @@ import { syncSources } from "../config/sources.js";
 import { describeUnset, variablesHealthCheck } from "../config/variables.js";
 import { deliveryStatusClass, startDeliveryWorker } from "../delivery/deliver.js";
 import { buildApp, VERSION } from "../http/app.js";
+import { LoopHealth } from "../http/loop-health.js";
 import { createLogger } from "../log.js";
 import { KeelMetrics } from "../metrics/index.js";
 import { configSync, syncQueues, syncSchedules } from "./config-sync.js";
@@ -109,6 +110,8 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
     undo.push({ name: "stop embedded postgres", run: database.stop });
     const engine = await Engine.connect({
       connectionString: database.connectionString,
+      directConnectionString: database.directConnectionString,
+      pooler: database.pooler,
       schema: config.schema,
       applicationName: `keel-${config.role}`,
       // Every role migrates under the advisory lock; a schema a newer Keel migrated additively is
@@ -119,6 +122,11 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
       watch: {},
     }).catch((err: unknown) => Promise.reject(asDatabaseError(err)));
     undo.push({ name: "close engine", run: () => engine.close() });
+    if (database.pooler === "transaction" && !database.directConnectionString) {
+      logger.warn(
+        "DATABASE_URL goes through a transaction-mode pooler and no direct URL is set: workers poll for new jobs every second instead of listening. Set KEEL_DIRECT_DATABASE_URL (or DIRECT_URL) to Postgres itself",
+      );
+    }
     const schemaNote = await schemaStatus(engine.pool, config.schema).then(newerSchemaNote, () => undefined);
     if (schemaNote) logger.warn({ schema: config.schema }, schemaNote);
     const asConfig = configSync(file.path);
@@ -150,6 +158,8 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         ? openRedisProbe(config.redisUrl, config.redisRequired, config.schema)
         : undefined;
     if (redis) undo.push({ name: "close redis probe", run: () => redis.close() });
+    // The loops this process runs report here; readiness fails while one keeps failing.
+    const loops = new LoopHealth();
     let port: number | undefined;
     if (HTTP_ROLES.includes(config.role)) {
       const app = buildApp({
@@ -171,6 +181,7 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
           ? () => variablesHealthCheck(start.variables, options.env ?? process.env)
           : undefined,
         redis,
+        loops,
         env: options.env ?? process.env,
       });
       undo.push({ name: "close http", run: () => app.close() });
@@ -188,7 +199,14 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
       port = (app.server.address() as AddressInfo).port;
     }
     if (TIMER_ROLES.includes(config.role)) {
-      const timers = startEngineTimers(engine, logger, options.timers);
+      const timers = startEngineTimers(engine, logger, {
+        ...options.timers,
+        onRun: (report) => {
+          if (report.ok) loops.pass(`maintenance:${report.task}`);
+          else loops.fail(`maintenance:${report.task}`, report.error);
+          options.timers?.onRun?.(report);
+        },
+      });
       undo.push({ name: "stop timers", run: () => timers.stop() });
       // Stopped first on shutdown: in-flight deliveries finish up to the deadline, the rest
       // go back to their queue at once.
@@ -219,8 +237,11 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
           shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
           hooks: {
             ...metrics.workerHooks(),
-            onError: (err, during) =>
-              logger.warn({ err, during }, "delivery worker: recovered from an error"),
+            onClaimPass: () => loops.pass("claim"),
+            onError: (err, during) => {
+              if (during === "claim") loops.fail("claim", err);
+              logger.warn({ err, during }, "delivery worker: recovered from an error");
+            },
           },
         },
       });
@@ -231,7 +252,11 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         engine,
         hooks: {
           onFire: (event) => metrics.recordScheduleFire(event),
-          onError: (err) => logger.warn({ err }, "scheduler: recovered from an error"),
+          onTick: () => loops.pass("scheduler"),
+          onError: (err) => {
+            loops.fail("scheduler", err);
+            logger.warn({ err }, "scheduler: recovered from an error");
+          },
         },
       });
       undo.push({ name: "stop scheduler", run: () => scheduler.stop() });
@@ -243,6 +268,8 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         role: config.role,
         database: database.kind,
         postgres: redactDatabaseUrl(database.connectionString),
+        pooler: database.pooler ?? "none",
+        direct: database.directConnectionString ? redactDatabaseUrl(database.directConnectionString) : null,
         schema: config.schema,
         version: VERSION,
         config: file.path ?? null,
