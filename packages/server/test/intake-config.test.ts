@@ -86,7 +86,7 @@ sources:
     assert.doesNotMatch(text, /hunter2-literal/, "the literal is not echoed");
     assert.match(text, /sources\.c\.routes\.0\.events\.0: an event type pattern/);
     assert.match(text, /sources\.d\.routes\.0\.target: .*absolute http\(s\) URL/);
-    assert.match(text, /sources\.e\.secrets: Required/);
+    assert.match(text, /sources\.e\.secrets: required \(array\)/);
   });
 });
 

@@ -1,3 +1,4 @@
+import { Route, SourceInput } from "@keel/protocol/contracts";
 import {
   EVENT_PATTERN,
   JSON_PATH,
@@ -8,9 +9,9 @@ import {
   VARIABLE_REFERENCE,
 } from "@keel/protocol/names";
 import { standardSecretProblem } from "@keel/protocol/webhooks";
-import { z } from "zod/v3";
+import { z } from "zod";
 import { KeelError } from "../errors.js";
-import { HEADER_NAME, isStorableText, QUEUE_NAME, validateTarget } from "../queue/validate.js";
+import { validateTarget } from "../queue/validate.js";
 import type { SourceDefinition } from "./types.js";
 
 export {
@@ -31,125 +32,60 @@ const SIGNS_TIMESTAMP: readonly Provider[] = ["stripe", "standard"];
 // Where the built-in providers find their event id and type; only hmac and bearer are configured.
 const CONFIGURABLE_FIELDS: readonly Provider[] = ["hmac", "bearer"];
 
-const headerName = z.string().regex(HEADER_NAME, "must be an HTTP header name");
-const eventField = z.union(
-  [
-    z.object({ header: headerName }).strict(),
-    z.object({ path: z.string().regex(JSON_PATH, "must be a dotted path like event.id") }).strict(),
-  ],
-  { errorMap: () => ({ message: "must be {header: <name>} or {path: <dotted.path>}" }) },
-);
-
-const secret = z
-  .string()
-  .min(1, "must not be empty")
-  .max(1000)
-  .refine(isStorableText, "contains a character Postgres cannot store")
-  .refine((s) => s.trim() === s, "has leading or trailing spaces (a copy-paste slip?)");
-
-const route = z
-  .object({
-    events: z
-      .array(
-        z
-          .string()
-          .regex(
-            EVENT_PATTERN,
-            "an event type pattern: letters, digits and _.:/- with * for any run of characters",
-          ),
-      )
-      .min(1, 'list at least one event type, or ["*"] for every event')
-      .max(100)
-      .optional(),
-    target: z.unknown().superRefine((target, ctx) => {
-      try {
-        validateTarget(target);
-      } catch (err) {
-        const detail = (err as KeelError).details?.detail ?? (err as Error).message;
-        ctx.addIssue({ code: z.ZodIssueCode.custom, message: String(detail) });
-      }
-    }),
-    queue: z
-      .string()
-      .regex(QUEUE_NAME, "1–100 letters, digits and _.:- starting with a letter or digit")
-      .optional(),
-  })
-  .strict();
+// One definition of a source (@keel/protocol/contracts' SourceInput, which the API validates
+// with); the engine adds what the schema cannot say: a route's target checked with its precise
+// messages, and the rules between fields.
+const route = Route.extend({
+  target: z.unknown().superRefine((target, ctx) => {
+    try {
+      validateTarget(target);
+    } catch (err) {
+      const detail = (err as KeelError).details?.detail ?? (err as Error).message;
+      ctx.addIssue({ code: "custom", message: String(detail) });
+    }
+  }),
+});
 
 /** A source definition (config file entry or API body), checked as a whole. */
-export const sourceDefinitionSchema = z
-  .object({
-    provider: z.enum(PROVIDERS, {
-      errorMap: () => ({
-        message: `unknown provider: use one of ${PROVIDERS.join(", ")} (Svix sources use standard)`,
-      }),
-    }),
-    secrets: z.array(secret).min(1, "give at least one secret").max(10, "at most 10 secrets"),
-    toleranceSeconds: z.number().int().min(1).max(86_400).optional(),
-    bodyLimitBytes: z.number().int().min(1).max(MAX_BODY_LIMIT_BYTES).optional(),
-    retentionSeconds: z
-      .number()
-      .int()
-      .min(3600, "keep events at least an hour (3600): deliveries read them")
-      .max(10 * 365 * 86_400)
-      .optional(),
-    hmac: z
-      .object({
-        header: headerName,
-        algorithm: z.enum(["sha256", "sha1", "sha512"]).optional(),
-        encoding: z.enum(["hex", "base64"]).optional(),
-        prefix: z.string().max(100).optional(),
-        timestampHeader: headerName.optional(),
-        signed: z.string().max(200).optional(),
-      })
-      .strict()
-      .optional(),
-    bearer: z
-      .object({ header: headerName.optional(), prefix: z.string().max(100).optional() })
-      .strict()
-      .optional(),
-    eventId: eventField.optional(),
-    eventType: eventField.optional(),
-    routes: z.array(route).max(50, "at most 50 routes").optional(),
-  })
-  .strict()
-  .superRefine((def, ctx) => {
-    const issue = (path: (string | number)[], message: string) =>
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
-    const { provider } = def;
-    if (provider === "hmac" && !def.hmac) issue(["hmac"], "the hmac provider needs hmac: {header, …}");
-    if (provider !== "hmac" && def.hmac) issue(["hmac"], `applies to provider hmac only, not ${provider}`);
-    if (provider !== "bearer" && def.bearer)
-      issue(["bearer"], `applies to provider bearer only, not ${provider}`);
-    for (const field of ["eventId", "eventType"] as const) {
-      if (def[field] && !CONFIGURABLE_FIELDS.includes(provider)) {
-        issue([field], `${provider} sources read it from the provider's own format; remove ${field}`);
-      }
+export const sourceDefinitionSchema = SourceInput.extend({
+  routes: z.array(route).max(50, "at most 50 routes").optional(),
+}).superRefine((def, ctx) => {
+  const issue = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: "custom", path, message });
+  const { provider } = def;
+  if (provider === "hmac" && !def.hmac) issue(["hmac"], "the hmac provider needs hmac: {header, …}");
+  if (provider !== "hmac" && def.hmac) issue(["hmac"], `applies to provider hmac only, not ${provider}`);
+  if (provider !== "bearer" && def.bearer)
+    issue(["bearer"], `applies to provider bearer only, not ${provider}`);
+  for (const field of ["eventId", "eventType"] as const) {
+    if (def[field] && !CONFIGURABLE_FIELDS.includes(provider)) {
+      issue([field], `${provider} sources read it from the provider's own format; remove ${field}`);
     }
-    const signsTimestamp = SIGNS_TIMESTAMP.includes(provider) || def.hmac?.timestampHeader !== undefined;
-    if (def.toleranceSeconds !== undefined && !signsTimestamp) {
-      issue(
-        ["toleranceSeconds"],
-        "applies only where a timestamp is signed (stripe, standard, hmac with timestampHeader)",
-      );
+  }
+  const signsTimestamp = SIGNS_TIMESTAMP.includes(provider) || def.hmac?.timestampHeader !== undefined;
+  if (def.toleranceSeconds !== undefined && !signsTimestamp) {
+    issue(
+      ["toleranceSeconds"],
+      "applies only where a timestamp is signed (stripe, standard, hmac with timestampHeader)",
+    );
+  }
+  if (def.hmac) {
+    const signed = def.hmac.signed ?? (def.hmac.timestampHeader ? "{timestamp}.{body}" : "{body}");
+    const placeholders = signed.match(/\{[^}]*\}/g) ?? [];
+    if (placeholders.filter((p) => p === "{body}").length !== 1) {
+      issue(["hmac", "signed"], "must contain {body} exactly once");
+    } else if (placeholders.some((p) => p !== "{body}" && p !== "{timestamp}")) {
+      issue(["hmac", "signed"], "only {body} and {timestamp} can be filled in");
+    } else if (signed.includes("{timestamp}") !== (def.hmac.timestampHeader !== undefined)) {
+      issue(["hmac", "signed"], "use {timestamp} exactly when timestampHeader is set");
     }
-    if (def.hmac) {
-      const signed = def.hmac.signed ?? (def.hmac.timestampHeader ? "{timestamp}.{body}" : "{body}");
-      const placeholders = signed.match(/\{[^}]*\}/g) ?? [];
-      if (placeholders.filter((p) => p === "{body}").length !== 1) {
-        issue(["hmac", "signed"], "must contain {body} exactly once");
-      } else if (placeholders.some((p) => p !== "{body}" && p !== "{timestamp}")) {
-        issue(["hmac", "signed"], "only {body} and {timestamp} can be filled in");
-      } else if (signed.includes("{timestamp}") !== (def.hmac.timestampHeader !== undefined)) {
-        issue(["hmac", "signed"], "use {timestamp} exactly when timestampHeader is set");
-      }
-    }
-    def.secrets.forEach((s, i) => {
-      // References are checked where they are resolved (at start, and when verifying).
-      const problem = provider === "standard" && !s.includes("${") ? standardSecretProblem(s) : null;
-      if (problem) issue(["secrets", i], `a Standard Webhooks / Svix secret ${problem}`);
-    });
+  }
+  def.secrets.forEach((s, i) => {
+    // References are checked where they are resolved (at start, and when verifying).
+    const problem = provider === "standard" && !s.includes("${") ? standardSecretProblem(s) : null;
+    if (problem) issue(["secrets", i], `a Standard Webhooks / Svix secret ${problem}`);
   });
+});
 
 /** Checks a source definition; throws `invalid_source` naming the first bad field. */
 export function validateSource(name: string, definition: unknown): SourceDefinition {
@@ -167,14 +103,17 @@ export function validateSource(name: string, definition: unknown): SourceDefinit
 }
 
 /** `routes[0].events[1]: …` for one zod issue. */
-export function describeIssue(issue: z.ZodIssue | undefined): string {
+export function describeIssue(issue: z.core.$ZodIssue | undefined): string {
   if (!issue) return "invalid";
   let path = "";
-  for (const p of issue.path) path += typeof p === "number" ? `[${p}]` : path === "" ? p : `.${p}`;
+  for (const p of issue.path)
+    path += typeof p === "number" ? `[${p}]` : path === "" ? String(p) : `.${String(p)}`;
   const message =
     issue.code === "unrecognized_keys"
       ? `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}: remove or correct them`
-      : issue.message;
+      : issue.code === "invalid_type" && /received undefined$/.test(issue.message)
+        ? `required (${issue.expected})`
+        : issue.message;
   return path ? `${path}: ${message}` : message;
 }
 

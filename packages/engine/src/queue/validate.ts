@@ -1,4 +1,11 @@
-import { HandlerTarget, HttpTarget, hasUrlCredentials, jobOptionFields } from "@keel/protocol/contracts";
+import {
+  AttemptTimeout,
+  Backoff,
+  HandlerTarget,
+  HttpTarget,
+  hasUrlCredentials,
+  jobOptionFields,
+} from "@keel/protocol/contracts";
 import {
   DEFAULT_ATTEMPT_TIMEOUT_MS,
   HANDLER_NAME,
@@ -10,8 +17,7 @@ import {
   MIN_ATTEMPT_TIMEOUT_MS,
   QUEUE_NAME,
 } from "@keel/protocol/names";
-import { z as z4 } from "zod";
-import { z } from "zod/v3";
+import { z } from "zod";
 import { KeelError } from "../errors.js";
 import { type EnqueueInput, HTTP_HANDLER, type QueueSettings } from "./types.js";
 
@@ -28,30 +34,11 @@ export {
   QUEUE_NAME,
 };
 
-export const backoffSchema = z.discriminatedUnion("type", [
-  z
-    .object({
-      type: z.literal("exponential"),
-      baseMs: z.number().int().min(1).max(86_400_000).optional(),
-      maxMs: z.number().int().min(1).max(MAX_DELAY_MS).optional(),
-      jitter: z.boolean().optional(),
-    })
-    .strict(),
-  z.object({ type: z.literal("fixed"), delayMs: z.number().int().min(0).max(MAX_DELAY_MS) }).strict(),
-  z
-    .object({
-      type: z.literal("list"),
-      delaysMs: z.array(z.number().int().min(0).max(MAX_DELAY_MS)).min(1).max(100),
-    })
-    .strict(),
-]);
+/** How long to wait between attempts (one definition: @keel/protocol/contracts' Backoff). */
+export const backoffSchema = Backoff;
 
 /** One attempt's time limit in milliseconds (connect, response headers and recorded body together). */
-export const attemptTimeoutSchema = z
-  .number()
-  .int("must be a whole number of milliseconds")
-  .min(MIN_ATTEMPT_TIMEOUT_MS, `must be at least ${MIN_ATTEMPT_TIMEOUT_MS} (1 s)`)
-  .max(MAX_ATTEMPT_TIMEOUT_MS, `must be at most ${MAX_ATTEMPT_TIMEOUT_MS} (1 h)`);
+export const attemptTimeoutSchema = AttemptTimeout;
 
 export { hasUrlCredentials };
 
@@ -60,40 +47,38 @@ export { hasUrlCredentials };
  * plus what only in-process callers pass: `delayMs`, a `Date` for `runAt`, the job's origin.
  * `target` and `payload` are checked after it (validateTarget, checkSerializable).
  */
-export const enqueueSchema = z4.strictObject({
+export const enqueueSchema = z.strictObject({
   queue: jobOptionFields.queue,
-  target: z4.unknown().optional(),
-  payload: z4.unknown().optional(),
-  delayMs: z4.number().int().min(0, "must not be negative").max(MAX_DELAY_MS).optional(),
-  runAt: z4.union([z4.date(), z4.iso.datetime({ offset: true })]).optional(),
+  target: z.unknown().optional(),
+  payload: z.unknown().optional(),
+  delayMs: z.number().int().min(0, "must not be negative").max(MAX_DELAY_MS).optional(),
+  runAt: z.union([z.date(), z.iso.datetime({ offset: true })]).optional(),
   priority: jobOptionFields.priority,
   maxAttempts: jobOptionFields.maxAttempts,
   backoff: jobOptionFields.backoff,
   dedupeKey: jobOptionFields.dedupeKey,
   tenant: jobOptionFields.tenant,
-  origin: z4
+  origin: z
     .strictObject({
-      schedule: z4.string().regex(QUEUE_NAME).optional(),
-      fireTime: z4.iso.datetime({ offset: true }).optional(),
-      trigger: z4.enum(["cron", "manual", "backfill"]).optional(),
-      source: z4.string().regex(QUEUE_NAME).optional(),
-      event: z4.string().min(1).max(64).optional(),
-      config: z4.literal(true).optional(),
+      schedule: z.string().regex(QUEUE_NAME).optional(),
+      fireTime: z.iso.datetime({ offset: true }).optional(),
+      trigger: z.enum(["cron", "manual", "backfill"]).optional(),
+      source: z.string().regex(QUEUE_NAME).optional(),
+      event: z.string().min(1).max(64).optional(),
+      config: z.literal(true).optional(),
     })
     .optional(),
 });
 
-export const queueSettingsSchema = z
-  .object({
-    concurrency: z.number().int().min(1).max(100_000).nullable().optional(),
-    tenantConcurrency: z.number().int().min(1).max(100_000).nullable().optional(),
-    maxAttempts: z.number().int().min(1).max(1000).optional(),
-    backoff: backoffSchema.nullable().optional(),
-    retentionSucceededSeconds: z.number().int().min(0).optional(),
-    retentionDeadSeconds: z.number().int().min(0).optional(),
-    deliveryTimeoutMs: attemptTimeoutSchema.nullable().optional(),
-  })
-  .strict();
+export const queueSettingsSchema = z.strictObject({
+  concurrency: z.number().int().min(1).max(100_000).nullable().optional(),
+  tenantConcurrency: z.number().int().min(1).max(100_000).nullable().optional(),
+  maxAttempts: z.number().int().min(1).max(1000).optional(),
+  backoff: backoffSchema.nullable().optional(),
+  retentionSucceededSeconds: z.number().int().min(0).optional(),
+  retentionDeadSeconds: z.number().int().min(0).optional(),
+  deliveryTimeoutMs: attemptTimeoutSchema.nullable().optional(),
+});
 
 /** A validated job, shaped for the enqueue statement. */
 export interface EnqueueRow {
@@ -183,12 +168,12 @@ const PLAIN_KEYS = new Set(["queue", "target", "payload"]);
  * thirteen options, a third of bulk enqueue's time (decision 024). Undefined for anything else,
  * which goes through the schema (and its error messages). Like the schema, returns a new object.
  */
-export function plainJob(input: object): z4.output<typeof enqueueSchema> | undefined {
+export function plainJob(input: object): z.output<typeof enqueueSchema> | undefined {
   // for…in, as zod's strict check: inherited enumerable keys count too.
   for (const key in input) if (!PLAIN_KEYS.has(key)) return undefined;
   const { queue, target, payload } = input as { queue?: unknown; target?: unknown; payload?: unknown };
   if (queue !== undefined && !(typeof queue === "string" && QUEUE_NAME.test(queue))) return undefined;
-  const job: z4.output<typeof enqueueSchema> = {};
+  const job: z.output<typeof enqueueSchema> = {};
   if ("queue" in input && queue !== undefined) job.queue = queue;
   if ("target" in input) job.target = target;
   if ("payload" in input) job.payload = payload;
@@ -208,7 +193,7 @@ export function handlerOnly(target: unknown): { handler: string } | undefined {
 /** Checks a job target; throws `invalid_target` (or `unknown_option`) naming the field. */
 export function validateTarget(
   target: unknown,
-): z4.output<typeof HandlerTarget> | z4.output<typeof HttpTarget> {
+): z.output<typeof HandlerTarget> | z.output<typeof HttpTarget> {
   if (target === null || typeof target !== "object") {
     throw new KeelError("invalid_target", {
       detail: "target must be {handler} or {url, method?, headers?, timeoutMs?}",

@@ -9,7 +9,7 @@ import {
   SOURCE_NAME,
 } from "../names.js";
 import { type Contract, defineContract } from "./contract.js";
-import { DIGITS, JobSummary, Limit, NoBody, QueueName, Target, Timestamp, text } from "./schemas.js";
+import { DIGITS, JobSummary, Limit, NoBody, QueueName, storable, Target, Timestamp, text } from "./schemas.js";
 
 // Webhook intake: the events sources received (read, replay) and the sources themselves.
 // The public endpoint POST /in/:source is not part of /v1 (its verifier is the auth).
@@ -17,16 +17,26 @@ import { DIGITS, JobSummary, Limit, NoBody, QueueName, Target, Timestamp, text }
 export const SourceName = z
   .string()
   .regex(SOURCE_NAME, "1–100 letters, digits and _.:- starting with a letter or digit");
+/** A source secret, or a `${VAR}` reference to one. */
+const Secret = z
+  .string()
+  .min(1, "must not be empty")
+  .max(1000)
+  .refine(storable, "contains a character Postgres cannot store")
+  .refine((value) => value.trim() === value, "has leading or trailing spaces (a copy-paste slip?)");
 export const EventId = z.string().regex(DIGITS, "must be an event id (digits)");
 export const EventStatusSchema = z.enum(EVENT_STATUSES);
 const TypePattern = text(200).meta({
   description: "An event type, or a pattern where `*` matches anything.",
 });
 const Header = z.string().regex(HEADER_NAME, "must be an HTTP header name");
-export const EventField = z.union([
-  z.strictObject({ header: Header }),
-  z.strictObject({ path: z.string().regex(JSON_PATH, "must be a dotted path like event.id") }),
-]);
+export const EventField = z.union(
+  [
+    z.strictObject({ header: Header }),
+    z.strictObject({ path: z.string().regex(JSON_PATH, "must be a dotted path like event.id") }),
+  ],
+  { error: "must be {header: <name>} or {path: <dotted.path>}" },
+);
 
 export const Verification = z.strictObject({
   provider: z.enum(PROVIDERS),
@@ -69,9 +79,14 @@ export const Event = z.strictObject({
 export const Route = z.strictObject({
   events: z
     .array(
-      z.string().regex(EVENT_PATTERN, "an event type pattern: letters, digits and _.:/- with * as wildcard"),
+      z
+        .string()
+        .regex(
+          EVENT_PATTERN,
+          "an event type pattern: letters, digits and _.:/- with * for any run of characters",
+        ),
     )
-    .min(1)
+    .min(1, 'list at least one event type, or ["*"] for every event')
     .max(100)
     .optional()
     .meta({ description: 'Event type patterns; `*` matches any run of characters. Default ["*"].' }),
@@ -81,8 +96,10 @@ export const Route = z.strictObject({
 
 export const SourceInput = z
   .strictObject({
-    provider: z.enum(PROVIDERS),
-    secrets: z.array(text(1000)).min(1).max(10).meta({
+    provider: z.enum(PROVIDERS, {
+      error: `unknown provider: use one of ${PROVIDERS.join(", ")} (Svix sources use standard)`,
+    }),
+    secrets: z.array(Secret).min(1, "give at least one secret").max(10, "at most 10 secrets").meta({
       description:
         "Every secret a request may be signed with (rotation). `${VAR}` is read from Keel's environment when a request is verified; literal secrets are stored, never returned.",
     }),
@@ -91,7 +108,7 @@ export const SourceInput = z
     retentionSeconds: z
       .number()
       .int()
-      .min(3600)
+      .min(3600, "keep events at least an hour (3600): deliveries read them")
       .max(10 * 365 * 86_400)
       .optional(),
     hmac: z
@@ -107,7 +124,7 @@ export const SourceInput = z
     bearer: z.strictObject({ header: Header.optional(), prefix: z.string().max(100).optional() }).optional(),
     eventId: EventField.optional(),
     eventType: EventField.optional(),
-    routes: z.array(Route).max(50).optional(),
+    routes: z.array(Route).max(50, "at most 50 routes").optional(),
   })
   .meta({ title: "Source definition" });
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { KeelError, queueSettingsSchema } from "@keel/engine";
+import { describeIssue, KeelError, type QueueSettings, queueSettingsSchema } from "@keel/engine";
 import { QUEUE_NAME } from "@keel/protocol/names";
 import { z } from "zod/v3";
 import { policiesSchema } from "./policies.js";
@@ -12,7 +12,21 @@ import { sourcesSchema } from "./sources.js";
 const fileSchema = z
   .object({
     queues: z
-      .record(z.string().regex(QUEUE_NAME, "queue names use letters, digits and _.:-"), queueSettingsSchema)
+      .record(z.string().regex(QUEUE_NAME, "queue names use letters, digits and _.:-"), z.unknown())
+      .superRefine((queues, ctx) => {
+        // Checked as the engine checks them (one definition), every problem named.
+        for (const [name, settings] of Object.entries(queues)) {
+          const parsed = queueSettingsSchema.safeParse(settings ?? {});
+          for (const issue of parsed.error?.issues ?? []) {
+            ctx.addIssue({
+              code: z.ZodIssueCode.custom,
+              path: [name, ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))],
+              message: describeIssue({ ...issue, path: [] }),
+            });
+          }
+        }
+      })
+      .transform((queues) => queues as Record<string, QueueSettings>)
       .optional(),
     /** Cron schedules, synced at start (config/schedules.ts). */
     schedules: schedulesSchema.optional(),

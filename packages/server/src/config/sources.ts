@@ -1,8 +1,10 @@
 import {
+  describeIssue,
   type Engine,
   KeelError,
   type MutationOptions,
   type Source,
+  type SourceDefinition,
   sourceDefinitionSchema,
 } from "@keel/engine";
 import { SOURCE_NAME } from "@keel/protocol/names";
@@ -23,21 +25,38 @@ import { resolveSecrets, SecretProblem } from "../intake/secrets.js";
  *       - events: ["customer.subscription.*", "invoice.paid"]
  *         target: { url: https://crm.example.com/api/webhooks/stripe }
  */
-export const sourcesSchema = z.record(
-  z.string().regex(SOURCE_NAME, "source names use letters, digits and _.:- (they are URL path segments)"),
-  sourceDefinitionSchema.superRefine((def, ctx) => {
-    def.secrets.forEach((secret, i) => {
-      if (!/^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(secret)) {
-        ctx.addIssue({
-          code: z.ZodIssueCode.custom,
-          path: ["secrets", i],
-          message:
-            "put the secret in an environment variable and reference it, e.g. ${STRIPE_WEBHOOK_SECRET} (the file must not hold secrets)",
-        });
+export const sourcesSchema = z
+  .record(
+    z.string().regex(SOURCE_NAME, "source names use letters, digits and _.:- (they are URL path segments)"),
+    z.unknown(),
+  )
+  .superRefine((sources, ctx) => {
+    for (const [name, definition] of Object.entries(sources)) {
+      // Checked as PUT /v1/sources/:name checks it (the one definition), every problem named.
+      const parsed = sourceDefinitionSchema.safeParse(definition);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) {
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            path: [name, ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))],
+            message: describeIssue({ ...issue, path: [] }),
+          });
+        }
+        continue;
       }
-    });
-  }),
-);
+      parsed.data.secrets.forEach((secret, i) => {
+        if (!/^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(secret)) {
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            path: [name, "secrets", i],
+            message:
+              "put the secret in an environment variable and reference it, e.g. ${STRIPE_WEBHOOK_SECRET} (the file must not hold secrets)",
+          });
+        }
+      });
+    }
+  })
+  .transform((sources) => sources as Record<string, SourceDefinition>);
 
 export type SourcesConfig = z.infer<typeof sourcesSchema>;
 
