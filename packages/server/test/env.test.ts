@@ -37,6 +37,7 @@ test("defaults: embedded Postgres in ./.keel, schema keel, port 7070, role all",
     trustProxy: false,
     redisUrl: undefined,
     redisRequired: false,
+    rateLimitTimeoutMs: 50,
   });
 });
 
@@ -55,6 +56,7 @@ test("reads every variable; empty ones count as unset; flags win over the enviro
       KEEL_METRICS_TOKEN: "m".repeat(32),
       KEEL_SIGNING_SECRET: `whsec_${Buffer.alloc(24, 1).toString("base64")}`,
       KEEL_LEASE_SECONDS: "10",
+      KEEL_RATELIMIT_TIMEOUT_MS: "250",
     },
     { role: "worker", port: 0 },
   );
@@ -68,6 +70,18 @@ test("reads every variable; empty ones count as unset; flags win over the enviro
   assert.equal(env.logLevel, "info");
   assert.equal(env.production, true);
   assert.equal(env.leaseMs, 10_000);
+  assert.equal(env.rateLimitTimeoutMs, 250);
+});
+
+test("KEEL_RATELIMIT_TIMEOUT_MS: whole milliseconds from 1 to 10000", () => {
+  for (const bad of ["0", "10001", "1.5", "fast"]) {
+    const [problem] = problemsOf(() => loadEnv({ KEEL_RATELIMIT_TIMEOUT_MS: bad }));
+    assert.match(
+      problem ?? "",
+      /^KEEL_RATELIMIT_TIMEOUT_MS=.* must be (a whole number|between 1 and 10000)/,
+      bad,
+    );
+  }
 });
 
 test("lists every problem at once, each saying how to fix it, without echoing the database URL", () => {

@@ -56,6 +56,8 @@ export interface KeelEnv {
   redisUrl: string | undefined;
   /** KEEL_REDIS_REQUIRED: Redis down fails readiness (else `/health` only warns). */
   redisRequired: boolean;
+  /** KEEL_RATELIMIT_TIMEOUT_MS: how long a rate-limit check waits for its store before the fail modes decide. */
+  rateLimitTimeoutMs: number;
 }
 
 /** Secrets under this many characters are refused in production (about 128 bits of randomness). */
@@ -156,6 +158,15 @@ const schema = z.object({
       .transform(Number)
       .refine((n) => n >= 5 && n <= 3600, { message: "must be between 5 and 3600 seconds (default 30)" }),
   ),
+  KEEL_RATELIMIT_TIMEOUT_MS: optional(
+    z
+      .string()
+      .regex(/^\d+$/, { message: "must be a whole number of milliseconds (default 50)" })
+      .transform(Number)
+      .refine((n) => n >= 1 && n <= 10_000, {
+        message: "must be between 1 and 10000 milliseconds (default 50)",
+      }),
+  ),
 });
 
 /** Every variable Keel reads from its environment (docs/running.md lists them). */
@@ -230,6 +241,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, overrides: EnvO
     trustProxy: env.KEEL_TRUST_PROXY ?? false,
     redisUrl: env.REDIS_URL,
     redisRequired: env.KEEL_REDIS_REQUIRED ?? false,
+    rateLimitTimeoutMs: env.KEEL_RATELIMIT_TIMEOUT_MS ?? 50,
   };
 }
 

@@ -149,6 +149,7 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
           engine,
           metrics,
           logger,
+          storeTimeoutMs: config.rateLimitTimeoutMs,
         })
       : undefined;
     if (rateLimiter) undo.push({ name: "close rate limiter", run: () => rateLimiter.close() });
