@@ -1,13 +1,5 @@
 import { Route, SourceInput } from "@keel/protocol/contracts";
-import {
-  EVENT_PATTERN,
-  JSON_PATH,
-  MAX_BODY_LIMIT_BYTES,
-  PROVIDERS,
-  type Provider,
-  SOURCE_NAME,
-  VARIABLE_REFERENCE,
-} from "@keel/protocol/names";
+import { type Provider, SOURCE_NAME, VARIABLE_REFERENCE } from "@keel/protocol/names";
 import { standardSecretProblem } from "@keel/protocol/webhooks";
 import { z } from "zod";
 import { KeelError } from "../errors.js";

@@ -9,7 +9,17 @@ import {
   SOURCE_NAME,
 } from "../names.js";
 import { type Contract, defineContract } from "./contract.js";
-import { DIGITS, JobSummary, Limit, NoBody, QueueName, storable, Target, Timestamp, text } from "./schemas.js";
+import {
+  DIGITS,
+  JobSummary,
+  Limit,
+  NoBody,
+  QueueName,
+  storable,
+  Target,
+  Timestamp,
+  text,
+} from "./schemas.js";
 
 // Webhook intake: the events sources received (read, replay) and the sources themselves.
 // The public endpoint POST /in/:source is not part of /v1 (its verifier is the auth).
