@@ -3,6 +3,7 @@
 export * from "./contracts/index.js";
 export * from "./delivery.js";
 export * from "./errors.js";
+export type * from "./idempotency.js";
 export * from "./json.js";
 export * from "./names.js";
 export * from "./ratelimit.js";

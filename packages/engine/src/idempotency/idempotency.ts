@@ -1,36 +1,10 @@
+import type { BeginInput, BeginResult, StoredResponse } from "@keel/protocol/idempotency";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "@keel/protocol/names";
 import type { Client } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
 
-/** A stored response, replayed to retries of the same request. */
-export interface StoredResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-export type BeginResult =
-  /** This request holds the key: run it, then call `finish`. */
-  | { state: "started" }
-  /** The first request with this key is still running: answer 409. */
-  | { state: "in_flight" }
-  /** The key was used with a different request: answer 422. */
-  | { state: "mismatch" }
-  /** The first request finished: replay its response. */
-  | { state: "completed"; response: StoredResponse };
-
-export interface BeginInput {
-  /** Whose key: a token id or tenant, so two clients' keys never collide. */
-  scope: string;
-  key: string;
-  /** A digest of what makes the request the same request (method, path, body). */
-  fingerprint: string;
-  /** How long the record is kept; default 24 h. */
-  ttlSeconds?: number;
-  /** After this long a started request counts as abandoned and a retry may take over; default 60 s. */
-  lockSeconds?: number;
-}
+export type { BeginInput, BeginResult, StoredResponse } from "@keel/protocol/idempotency";
 
 /**
  * Idempotency-Key semantics (IETF draft) on Postgres: the first request runs; a retry after it
