@@ -245,6 +245,16 @@ export const ERROR_CODES = {
     status: 408,
     message: "The request was not received completely within {seconds} seconds. Send it again.",
   },
+  qstash_unsupported: {
+    status: 400,
+    message:
+      "{feature} is not supported by Keel's QStash-compatible API: {hint}. docs/qstash.md lists what is.",
+  },
+  qstash_not_configured: {
+    status: 503,
+    message:
+      "Keel's QStash-compatible API is off: set KEEL_QSTASH_CURRENT_SIGNING_KEY and KEEL_QSTASH_NEXT_SIGNING_KEY (the keys your receivers verify with) on every Keel process and restart.",
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -38,6 +38,7 @@ test("defaults: embedded Postgres in ./.keel, schema keel, port 7070, role all",
     redisUrl: undefined,
     redisRequired: false,
     rateLimitTimeoutMs: 50,
+    qstashKeys: undefined,
   });
 });
 
@@ -186,4 +187,18 @@ test("the pooler mode: KEEL_DATABASE_POOLER, else detected from a direct URL or 
   assert.match(problems.join("\n"), /^DIRECT_URL is not a Postgres URL/m);
   assert.match(problems.join("\n"), /^KEEL_DATABASE_POOLER="session" must be transaction/m);
   assert.doesNotMatch(problems.join("\n"), /s3cret/);
+});
+
+test("KEEL_QSTASH_*_SIGNING_KEY: both or neither, and never echoed in the problem", () => {
+  const keys = loadEnv({
+    KEEL_QSTASH_CURRENT_SIGNING_KEY: "sig_current",
+    KEEL_QSTASH_NEXT_SIGNING_KEY: "sig_next",
+  });
+  assert.deepEqual(keys.qstashKeys, { current: "sig_current", next: "sig_next" });
+  assert.throws(
+    () => loadEnv({ KEEL_QSTASH_CURRENT_SIGNING_KEY: "sig_only_current" }),
+    (err: Error) =>
+      /KEEL_QSTASH_NEXT_SIGNING_KEY is not set while KEEL_QSTASH_CURRENT_SIGNING_KEY is/.test(err.message) &&
+      !err.message.includes("sig_only_current"),
+  );
 });

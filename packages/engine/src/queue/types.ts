@@ -18,6 +18,10 @@ export interface HttpTarget {
    * `deliveryTimeoutMs`, which wins over the deliverer's default of 30 s.
    */
   timeoutMs?: number;
+  /** Default `standard` (Standard Webhooks); `qstash` adds an `Upstash-Signature` JWT. */
+  signing?: "standard" | "qstash";
+  /** Send the payload with this Content-Type: a string verbatim, anything else as JSON. */
+  contentType?: string;
 }
 
 /** How long to wait before the next attempt after a failure. */

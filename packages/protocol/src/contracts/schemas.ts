@@ -106,6 +106,18 @@ export const HttpTarget = z
       .refine((h) => Object.keys(h).length <= 50, "at most 50 headers")
       .optional()
       .meta({ description: "Sent with each delivery; `${VAR}` is read from Keel's environment then." }),
+    signing: z.enum(["standard", "qstash"]).optional().meta({
+      description:
+        "How deliveries are signed. Default `standard` (Standard Webhooks); `qstash` adds an `Upstash-Signature` JWT made with KEEL_QSTASH_CURRENT_SIGNING_KEY, for receivers using QStash's `Receiver`.",
+    }),
+    contentType: z
+      .string()
+      .regex(/^[A-Za-z0-9!#$&^_.+-]+\/[\x20-\x7e]{1,200}$/, "must be a media type, e.g. text/plain")
+      .optional()
+      .meta({
+        description:
+          "Send the payload as the body with this Content-Type: a string payload verbatim, anything else as its JSON. Default: the payload's JSON as application/json.",
+      }),
   })
   .meta({ title: "HTTP target", description: "Delivered by Keel as a signed HTTP request." });
 

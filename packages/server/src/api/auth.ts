@@ -21,6 +21,11 @@ export interface AuthOptions {
   adminToken: string | undefined;
   limiter: FailureLimiter;
   log: (request: FastifyRequest) => FastifyBaseLogger;
+  /**
+   * The scope a request needs: null for public routes, undefined for "any valid token". Default:
+   * the matched /v1 contract's scope (the QStash routes, which have no contract, pass their own).
+   */
+  scopeOf?: (request: FastifyRequest) => Scope | null | undefined;
 }
 
 const BEARER = /^Bearer +(\S+) *$/i;
@@ -54,8 +59,8 @@ export function createAuth(options: AuthOptions) {
   }
 
   async function authenticate(request: FastifyRequest): Promise<void> {
-    const contract = contractOf(request);
-    if (contract?.scope === null) return;
+    const scope = (options.scopeOf ?? ((r) => contractOf(r)?.scope))(request);
+    if (scope === null) return;
     const address = request.ip;
     // Admitted and counted in one step: concurrent guesses cannot all pass before one fails.
     const attempt = await options.limiter.admit(address);
@@ -90,7 +95,7 @@ export function createAuth(options: AuthOptions) {
       const error = token === undefined ? "" : ', error="invalid_token"';
       throw new ApiError("unauthorized", { detail }, { "www-authenticate": `Bearer realm="keel"${error}` });
     }
-    const needed = contract?.scope ?? "read";
+    const needed = scope ?? "read";
     if (!allows(principal.scopes, needed)) {
       options.log(request).warn({ actor: principal.actor, needed }, "api scope refused");
       throw new ApiError("forbidden", { scope: needed });

@@ -4,6 +4,7 @@ import { KeelError } from "@keel/engine";
 import { standardSecretProblem } from "@keel/protocol/webhooks";
 import { z } from "zod/v3";
 import { isKeelOwnVariable } from "../delivery/headers.js";
+import type { QStashSigningKeys } from "../qstash/signature.js";
 import { databaseUrlForDriver } from "./database-url.js";
 
 export const ROLES = ["all", "api", "worker", "scheduler"] as const;
@@ -58,6 +59,11 @@ export interface KeelEnv {
   redisRequired: boolean;
   /** KEEL_RATELIMIT_TIMEOUT_MS: how long a rate-limit check waits for its store before the fail modes decide. */
   rateLimitTimeoutMs: number;
+  /**
+   * KEEL_QSTASH_CURRENT_SIGNING_KEY and KEEL_QSTASH_NEXT_SIGNING_KEY: turn on the QStash API
+   * and sign `signing: "qstash"` deliveries (docs/qstash.md). Secrets: never logged.
+   */
+  qstashKeys: QStashSigningKeys | undefined;
 }
 
 /** Secrets under this many characters are refused in production (about 128 bits of randomness). */
@@ -123,6 +129,8 @@ const schema = z.object({
       }),
   ),
   KEEL_ADMIN_TOKEN: optional(z.string()),
+  KEEL_QSTASH_CURRENT_SIGNING_KEY: optional(z.string().trim().min(1)),
+  KEEL_QSTASH_NEXT_SIGNING_KEY: optional(z.string().trim().min(1)),
   KEEL_METRICS_TOKEN: optional(z.string()),
   KEEL_TARGET_ALLOWLIST: optional(z.string().transform((v) => v.split(/[\s,]+/).filter(Boolean))),
   KEEL_TARGET_VARIABLES: optional(
@@ -174,6 +182,8 @@ export const ENV_VARIABLES: readonly string[] = Object.keys(schema.shape);
 
 // Values that must never be echoed in an error, whatever their problem.
 const SECRET_VARIABLES = new Set([
+  "KEEL_QSTASH_CURRENT_SIGNING_KEY",
+  "KEEL_QSTASH_NEXT_SIGNING_KEY",
   "DATABASE_URL",
   "KEEL_DIRECT_DATABASE_URL",
   "DIRECT_URL",
@@ -209,6 +219,13 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, overrides: EnvO
     );
   }
   if (input.NODE_ENV === "production") problems.push(...productionSecretProblems(input));
+  const qstash = ["KEEL_QSTASH_CURRENT_SIGNING_KEY", "KEEL_QSTASH_NEXT_SIGNING_KEY"];
+  const qstashSet = qstash.filter((name) => input[name]?.trim());
+  if (qstashSet.length === 1) {
+    problems.push(
+      `${qstash.find((n) => !qstashSet.includes(n))} is not set while ${qstashSet[0]} is: QStash receivers verify with both keys; set both (from the QStash console, or two new random strings) or neither`,
+    );
+  }
   if (!parsed.success || problems.length > 0) {
     throw new KeelError("invalid_config", { problems: `- ${problems.join("\n- ")}`, list: problems });
   }
@@ -242,6 +259,10 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, overrides: EnvO
     redisUrl: env.REDIS_URL,
     redisRequired: env.KEEL_REDIS_REQUIRED ?? false,
     rateLimitTimeoutMs: env.KEEL_RATELIMIT_TIMEOUT_MS ?? 50,
+    qstashKeys:
+      env.KEEL_QSTASH_CURRENT_SIGNING_KEY && env.KEEL_QSTASH_NEXT_SIGNING_KEY
+        ? { current: env.KEEL_QSTASH_CURRENT_SIGNING_KEY, next: env.KEEL_QSTASH_NEXT_SIGNING_KEY }
+        : undefined,
   };
 }
 

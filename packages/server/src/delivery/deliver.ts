@@ -10,6 +10,7 @@ import {
 } from "@keel/engine";
 import type { Agent } from "undici";
 import type { DeliveryStatusClass } from "../metrics/index.js";
+import type { QStashSigningKeys } from "../qstash/signature.js";
 import { type Allowlist, parseAllowlist } from "./allowlist.js";
 import { createDeliveryAgent, type Resolver } from "./connector.js";
 import { DeliveryRefusedError } from "./errors.js";
@@ -20,6 +21,8 @@ import { parseSigningSecrets } from "./signing.js";
 export interface DeliveryOptions {
   /** `whsec_…` secrets, newest first; every one signs each request (rotation). */
   signingSecrets: readonly string[];
+  /** KEEL_QSTASH_*_SIGNING_KEY: sign `signing: "qstash"` targets (docs/qstash.md). Default none. */
+  qstashKeys?: QStashSigningKeys | undefined;
   /** Production refuses loopback and private addresses too (see ssrf.ts). */
   production: boolean;
   /** KEEL_TARGET_ALLOWLIST: its entries, or the parsed list. */
@@ -89,6 +92,7 @@ export function createDeliveryHandler(options: DeliveryOptions): DeliveryHandler
       {
         dispatcher: agent,
         signingKeys,
+        qstashKeys: options.qstashKeys,
         timeoutMs: queueTimeoutMs,
         signal: ctx.signal,
         variables: options.variables,

@@ -26,7 +26,9 @@ export type DeliveryErrorCode =
   /** The target can never be delivered as stored (bad URL, reserved header). Not retried. */
   | "delivery_invalid_target"
   /** The webhook event a job forwards was removed by its source's retention. Not retried. */
-  | "delivery_event_missing";
+  | "delivery_event_missing"
+  /** A `signing: "qstash"` target while this worker has no KEEL_QSTASH_CURRENT_SIGNING_KEY. */
+  | "delivery_signing_unconfigured";
 
 /** A failed attempt that is retried with the job's backoff. */
 export class DeliveryError extends Error {

@@ -23,8 +23,13 @@ export interface VariableAccess {
 const KEEL_OWN = /^(DATABASE_URL|DIRECT_URL|DATABASE_URL_UNPOOLED|REDIS_URL|KEEL_.*|PG[A-Z]+)$/;
 // Set by Keel (signature, framing, identity): a target header may not replace them.
 const RESERVED =
-  /^(content-type|content-length|transfer-encoding|host|connection|keep-alive|upgrade|expect|te|trailer|webhook-.*|keel-.*)$/i;
+  /^(content-type|content-length|transfer-encoding|host|connection|keep-alive|upgrade|expect|te|trailer|webhook-.*|keel-.*|upstash-signature|upstash-message-id|upstash-retried)$/i;
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** True for headers Keel sets on every delivery, which a target's headers may not replace. */
+export function isReservedHeader(name: string): boolean {
+  return RESERVED.test(name);
+}
 
 /**
  * Keel's own configuration (DATABASE_URL, DIRECT_URL, DATABASE_URL_UNPOOLED, REDIS_URL, KEEL_*,

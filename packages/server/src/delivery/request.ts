@@ -2,6 +2,7 @@ import { DEFAULT_ATTEMPT_TIMEOUT_MS, type HttpTarget, type JobOrigin } from "@ke
 import { webhookIdOf } from "@keel/protocol/delivery";
 import { type Dispatcher, request } from "undici";
 import { forwardedHeaders } from "../intake/headers.js";
+import { type QStashSigningKeys, signQStash } from "../qstash/signature.js";
 import {
   AddressRefusedError,
   DeliveryError,
@@ -43,6 +44,8 @@ export interface SendOptions {
   /** The keep-alive Agent with the SSRF-guarded connector (see createDeliveryAgent). */
   dispatcher: Dispatcher;
   signingKeys: readonly SigningKey[];
+  /** Sign `signing: "qstash"` targets with `current` (KEEL_QSTASH_*_SIGNING_KEY); never logged. */
+  qstashKeys?: QStashSigningKeys | undefined;
   /**
    * Connect, response headers and recorded body together, when the target sets no `timeoutMs`
    * (deliver.ts passes the queue's `deliveryTimeoutMs` here). Default 30 s.
@@ -151,8 +154,8 @@ async function prepare(attempt: DeliveryAttempt, options: SendOptions): Promise<
   const url = targetUrl(attempt.target.url);
   const method = attempt.target.method ?? "POST";
   const { forward } = attempt;
-  const body =
-    method === "GET" ? undefined : forward ? forward.body : JSON.stringify(attempt.payload ?? null);
+  const { contentType } = attempt.target;
+  const body = method === "GET" ? undefined : forward ? forward.body : bodyOf(attempt.payload, contentType);
   // Stable per job, so receivers can deduplicate retries and at-least-once duplicates.
   const webhookId = webhookIdOf(attempt.jobId);
   const timestamp = Math.floor((options.now ?? Date.now)() / 1000);
@@ -167,6 +170,9 @@ async function prepare(attempt: DeliveryAttempt, options: SendOptions): Promise<
   if (forward) {
     delete own["content-type"];
     if (body !== undefined && forward.contentType) own["content-type"] = forward.contentType;
+  } else if (body !== undefined && contentType) own["content-type"] = contentType;
+  if (attempt.target.signing === "qstash") {
+    Object.assign(own, qstashHeaders(attempt, body ?? "", options, timestamp));
   }
   // The provider's own headers, without those Keel sets (its signature, identity, framing).
   const original = forward ? forwardedHeaders(forward.headers) : {};
@@ -175,6 +181,37 @@ async function prepare(attempt: DeliveryAttempt, options: SendOptions): Promise<
   for (const name of [...Object.keys(original), ...Object.keys(target)]) delete own[name.toLowerCase()];
   for (const name of Object.keys(target)) delete original[name.toLowerCase()];
   return { url, method, headers: { ...own, ...original, ...target }, body };
+}
+
+/** A target's body: with `contentType`, a string payload as is; otherwise the payload's JSON. */
+function bodyOf(payload: unknown, contentType: string | undefined): string {
+  if (contentType && typeof payload === "string") return payload;
+  return JSON.stringify(payload ?? null);
+}
+
+/**
+ * The headers QStash's receivers read: the `Upstash-Signature` JWT over the URL and body as
+ * sent, the message id and how often it was retried. A worker without the key retries later
+ * (the key can be added and Keel restarted) rather than sending an unsigned request.
+ */
+function qstashHeaders(
+  attempt: DeliveryAttempt,
+  body: string | Buffer,
+  options: SendOptions,
+  now: number,
+): Record<string, string> {
+  const key = options.qstashKeys?.current;
+  if (!key) {
+    throw new DeliveryError(
+      "delivery_signing_unconfigured",
+      'the target asks for signing "qstash" and this worker has no KEEL_QSTASH_CURRENT_SIGNING_KEY; set it (and KEEL_QSTASH_NEXT_SIGNING_KEY) and restart the worker',
+    );
+  }
+  return {
+    "upstash-signature": signQStash({ url: attempt.target.url, body, key, now }),
+    "upstash-message-id": webhookIdOf(attempt.jobId),
+    "upstash-retried": String(attempt.attempt - 1),
+  };
 }
 
 function targetUrl(text: string): URL {

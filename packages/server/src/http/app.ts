@@ -1,11 +1,14 @@
 import type { Engine, Pool } from "@keel/engine";
 import type { RateLimiter } from "@keel/protocol/ratelimit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import { FailureLimiter } from "../api/failure-limiter.js";
 import { registerApi } from "../api/index.js";
 import type { Role } from "../config/env.js";
 import { PACKAGE_VERSION } from "../generated/version.js";
 import { registerIntake } from "../intake/route.js";
 import { type KeelMetrics, registerMetricsRoute } from "../metrics/index.js";
+import { registerQStash } from "../qstash/routes.js";
+import type { QStashSigningKeys } from "../qstash/signature.js";
 import { edgeServerOptions, registerEdgeHandlers } from "./edge-errors.js";
 import { EventLoopMonitor } from "./event-loop.js";
 import { type HealthCheck, type RedisHealth, registerHealthRoutes } from "./health.js";
@@ -26,7 +29,13 @@ export interface AppOptions {
   /** Bearer token for /metrics; required in production. */
   metricsToken?: string | undefined;
   /** Serves the /v1 API when given (roles api and all). */
-  api?: { engine: Engine; adminToken: string | undefined; rateLimiter?: RateLimiter | undefined };
+  api?: {
+    engine: Engine;
+    adminToken: string | undefined;
+    rateLimiter?: RateLimiter | undefined;
+    /** KEEL_QSTASH_*_SIGNING_KEY: turn on the QStash-compatible /v2 API (docs/qstash.md). */
+    qstashKeys?: QStashSigningKeys | undefined;
+  };
   /** Where `${VAR}` in webhook source secrets is read when a request is verified. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
   /** KEEL_TARGET_VARIABLES: the `${VAR}`s targets written through the API may use. Default none. */
@@ -82,7 +91,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     loops: options.loops,
   });
   if (options.api) {
+    // One budget of failed authentications per address for /v1 and /v2.
+    const limiter = new FailureLimiter();
     registerApi(app, {
+      limiter,
       engine: options.api.engine,
       adminToken: options.api.adminToken,
       rateLimiter: options.api.rateLimiter,
@@ -90,6 +102,16 @@ export function buildApp(options: AppOptions): FastifyInstance {
       production: options.production ?? false,
       logger: options.logger,
       env: options.env,
+      targetVariables: options.targetVariables,
+    });
+    // Always mounted: without the signing keys it answers qstash_not_configured, which says what to set.
+    registerQStash(app, {
+      engine: options.api.engine,
+      adminToken: options.api.adminToken,
+      limiter,
+      keys: options.api.qstashKeys,
+      production: options.production ?? false,
+      logger: options.logger,
       targetVariables: options.targetVariables,
     });
     // Public webhook intake, beside the API (roles api and all): the verifier is the auth.

@@ -173,7 +173,7 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         metrics,
         metricsToken: config.metricsToken,
         api: API_ROLES.includes(config.role)
-          ? { engine, adminToken: secrets.adminToken, rateLimiter }
+          ? { engine, adminToken: secrets.adminToken, rateLimiter, qstashKeys: config.qstashKeys }
           : undefined,
         trustProxy: config.trustProxy,
         targetVariables: config.targetVariables,
@@ -218,6 +218,7 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         // Slow or never-answering endpoints of one queue cannot take the slots of the others.
         queueShare: DELIVERY_QUEUE_SHARE,
         signingSecrets: secrets.signingSecrets,
+        qstashKeys: config.qstashKeys,
         production: config.production,
         allowlist: config.targetAllowlist,
         // Any job: KEEL_TARGET_VARIABLES; jobs made from the config file also what it names (decision 026).
