@@ -1,5 +1,6 @@
 import { asDatabaseError, ERROR_CODES, type ErrorCode, formatError } from "@keel/engine";
 import type { FastifyRequest } from "fastify";
+import { MAX_PARAM_LENGTH } from "../http/limits.js";
 
 /** The registry codes only the HTTP API answers (they live in the engine's one registry). */
 const API_ONLY = [
@@ -115,11 +116,7 @@ function fastifyError(err: unknown, request: FastifyRequest): ErrorReply | undef
     case "FST_ERR_BAD_URL":
       return reply(400, "invalid_url", fill("invalid_url", { path: clip(request.url.split("?")[0]) }));
     case "FST_ERR_MAX_PARAM_LENGTH":
-      return reply(
-        414,
-        "uri_too_long",
-        fill("uri_too_long", { limit: request.server.initialConfig.maxParamLength }),
-      );
+      return reply(414, "uri_too_long", fill("uri_too_long", { limit: MAX_PARAM_LENGTH }));
   }
   if (status === 404) {
     const path = request.url.split("?")[0];

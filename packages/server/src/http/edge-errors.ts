@@ -3,15 +3,9 @@ import type { Socket } from "node:net";
 import { ERROR_CODES, type ErrorCode } from "@keel/engine";
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyServerOptions } from "fastify";
 import { describeError } from "../api/errors.js";
+import { MAX_PARAM_LENGTH, REQUEST_TIMEOUT_MS } from "./limits.js";
 
-/**
- * Longest path segment the router takes (Fastify's default is 100). The longest names Keel
- * routes are a switch `scheduling:<schedule>` (111 characters) and a tenant id (128).
- */
-export const MAX_PARAM_LENGTH = 1024;
-
-/** How long a client may take to send its whole request. */
-export const REQUEST_TIMEOUT_MS = 30_000;
+export { MAX_PARAM_LENGTH, REQUEST_TIMEOUT_MS };
 
 /**
  * Server options that keep errors raised before any route runs inside Keel's envelope: a path
@@ -28,10 +22,10 @@ export function edgeServerOptions(options: {
   logger?: FastifyBaseLogger;
 }): Pick<
   FastifyServerOptions,
-  "maxParamLength" | "requestTimeout" | "frameworkErrors" | "clientErrorHandler"
+  "routerOptions" | "requestTimeout" | "frameworkErrors" | "clientErrorHandler"
 > {
   return {
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     requestTimeout: REQUEST_TIMEOUT_MS,
     frameworkErrors: (err, request, reply) => {
       const out = describeError(err, request, options.production);
