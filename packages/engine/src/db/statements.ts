@@ -79,5 +79,13 @@ export const STATEMENTS = [
   "intake_event_sources",
   "intake_expire_events",
   "intake_count_events",
+  // Read by `keel doctor` (packages/server/src/doctor/).
+  "doctor_server",
+  "doctor_tables",
+  "doctor_sessions",
+  "doctor_replicas",
+  "doctor_dead_letters",
+  "doctor_schedule_runs",
+  "doctor_unserved_queues",
 ] as const;
 export type StatementName = (typeof STATEMENTS)[number];

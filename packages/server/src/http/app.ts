@@ -3,6 +3,7 @@ import type { RateLimiter } from "@keel/sdk";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { registerApi } from "../api/index.js";
 import type { Role } from "../config/env.js";
+import type { DoctorService } from "../doctor/service.js";
 import { PACKAGE_VERSION } from "../generated/version.js";
 import { registerIntake } from "../intake/route.js";
 import { type KeelMetrics, registerMetricsRoute } from "../metrics/index.js";
@@ -25,7 +26,13 @@ export interface AppOptions {
   /** Bearer token for /metrics; required in production. */
   metricsToken?: string | undefined;
   /** Serves the /v1 API when given (roles api and all). */
-  api?: { engine: Engine; adminToken: string | undefined; rateLimiter?: RateLimiter | undefined };
+  api?: {
+    engine: Engine;
+    adminToken: string | undefined;
+    rateLimiter?: RateLimiter | undefined;
+    /** Behind GET /v1/doctor; default: the checks over `env` and the engine. */
+    doctor?: DoctorService | undefined;
+  };
   /** Where `${VAR}` in webhook source secrets is read when a request is verified. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
   /** KEEL_TARGET_VARIABLES: the `${VAR}`s targets written through the API may use. Default none. */
@@ -82,6 +89,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       engine: options.api.engine,
       adminToken: options.api.adminToken,
       rateLimiter: options.api.rateLimiter,
+      doctor: options.api.doctor,
       metrics: options.metrics,
       production: options.production ?? false,
       logger: options.logger,

@@ -14,6 +14,7 @@ import { toPolicies } from "../config/policies.js";
 import { syncSources } from "../config/sources.js";
 import { describeUnset, variablesHealthCheck } from "../config/variables.js";
 import { deliveryStatusClass, startDeliveryWorker } from "../delivery/deliver.js";
+import { createDoctorService } from "../doctor/service.js";
 import { buildApp, VERSION } from "../http/app.js";
 import { createLogger } from "../log.js";
 import { KeelMetrics } from "../metrics/index.js";
@@ -45,6 +46,8 @@ export interface StartKeelOptions {
   shutdownTimeoutMs?: number;
   /** Where `keel.config.*` is looked for. Default: the working directory. */
   cwd?: string;
+  /** How often the doctor's checks refresh `keel_doctor_check` in the API roles; 0: only on request. Default 15 min. */
+  doctorIntervalMs?: number;
   /** Shows a generated development admin token once. Default: plain text on stderr. */
   showGeneratedToken?: (token: string, port: number | undefined) => void;
 }
@@ -62,6 +65,9 @@ export interface RunningKeel {
   /** Drains and stops everything in order. Never rejects: failures are logged. Safe to call twice. */
   stop(): Promise<void>;
 }
+
+/** The background doctor run, for the metrics: rare, since each run probes every target once. */
+const DOCTOR_INTERVAL_MS = 15 * 60_000;
 
 /** Delivery slots per process, and the share of the free ones one queue may take (decision 028). */
 const DELIVERY_CONCURRENCY = 40;
@@ -150,6 +156,23 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         ? openRedisProbe(config.redisUrl, config.redisRequired, config.schema)
         : undefined;
     if (redis) undo.push({ name: "close redis probe", run: () => redis.close() });
+    // GET /v1/doctor and keel_doctor_check, where the API runs.
+    const doctor = API_ROLES.includes(config.role)
+      ? createDoctorService({
+          inputs: () => ({
+            env: options.env ?? process.env,
+            production: config.production,
+            keel: config,
+            envProblems: [],
+            file: { ...file, problems: [] },
+            engine,
+            self: 1,
+          }),
+          onReport: (report) => metrics.recordDoctor(report),
+          intervalMs: options.doctorIntervalMs ?? DOCTOR_INTERVAL_MS,
+        })
+      : undefined;
+    if (doctor) undo.push({ name: "stop doctor", run: () => doctor.stop() });
     let port: number | undefined;
     if (HTTP_ROLES.includes(config.role)) {
       const app = buildApp({
@@ -162,7 +185,7 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         metrics,
         metricsToken: config.metricsToken,
         api: API_ROLES.includes(config.role)
-          ? { engine, adminToken: secrets.adminToken, rateLimiter }
+          ? { engine, adminToken: secrets.adminToken, rateLimiter, doctor }
           : undefined,
         trustProxy: config.trustProxy,
         targetVariables: config.targetVariables,
