@@ -3,6 +3,10 @@
 /** The name of a statement: its file in `sql/` without `.sql`. */
 export type StatementName =
   | "audit"
+  | "audit_expire"
+  | "audit_lock_timeout"
+  | "audit_rewrite_allow"
+  | "audit_rewrite_refuse"
   | "cancel"
   | "claim"
   | "claim_limited"
@@ -82,6 +86,7 @@ export type StatementName =
   | "set_switch"
   | "setting_get"
   | "setting_insert"
+  | "setting_put"
   | "sweep_leases"
   | "tenant_add"
   | "tenant_list"
@@ -96,6 +101,32 @@ export const STATEMENT_SQL: Readonly<Record<StatementName, string>> = {
 insert into {{schema}}.audit_log (actor, action, target, source, details, at)
 values ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()))
 returning id, at
+`,
+  audit_expire: `-- audit_expire: deletes up to $2 of the oldest audit entries older than $1 days; how many, and
+-- the time of the newest one deleted. Runs between audit_rewrite_allow and audit_rewrite_refuse.
+with gone as (
+  delete from {{schema}}.audit_log
+  where id in (
+    select id from {{schema}}.audit_log
+    where at < now() - make_interval(days => $1)
+    order by at
+    limit $2
+  )
+  returning at
+)
+select count(*)::int as deleted, max(at) as newest from gone
+`,
+  audit_lock_timeout: `-- audit_lock_timeout: in this transaction, give up a lock not granted within $1 milliseconds
+-- (audit expiry must never queue every audited change behind a long transaction).
+select set_config('lock_timeout', $1::text, true)
+`,
+  audit_rewrite_allow: `-- audit_rewrite_allow: lifts the append-only trigger of audit_log for this transaction only
+-- (audit expiry; audit_rewrite_refuse puts it back before commit). The lock it takes (share row
+-- exclusive) keeps every other writer out until the transaction ends.
+alter table {{schema}}.audit_log disable trigger audit_log_no_rewrite
+`,
+  audit_rewrite_refuse: `-- audit_rewrite_refuse: puts the append-only trigger of audit_log back (see audit_rewrite_allow).
+alter table {{schema}}.audit_log enable trigger audit_log_no_rewrite
 `,
   cancel: `-- cancel: remove unfinished job $1 from the queue into history as 'cancelled' ($2 names who).
 -- A running job's lease dies with it: its worker's heartbeat and completion are then rejected.
@@ -1170,6 +1201,19 @@ select value from {{schema}}.settings where key = $1
 `,
   setting_insert: `-- setting_insert: store setting $1 = $2 unless it exists. No row when it existed.
 insert into {{schema}}.settings (key, value) values ($1, $2) on conflict (key) do nothing returning value
+`,
+  setting_put: `-- setting_put: sets setting $1 to $2 (null removes it); the value before, and whether it changed.
+with before as (select value from {{schema}}.settings where key = $1),
+removed as (
+  delete from {{schema}}.settings where key = $1 and $2::text is null
+),
+stored as (
+  insert into {{schema}}.settings (key, value)
+  select $1, $2 where $2::text is not null
+  on conflict (key) do update set value = excluded.value
+)
+select (select value from before) as previous,
+       (select value from before) is distinct from $2::text as changed
 `,
   sweep_leases: `-- sweep_leases: take back up to $1 jobs whose lease expired (a crashed or frozen worker).
 -- A job with attempts left becomes available at once; one without goes to history as 'dead'.

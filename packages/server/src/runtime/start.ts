@@ -18,7 +18,7 @@ import { createDoctorService } from "../doctor/service.js";
 import { buildApp, VERSION } from "../http/app.js";
 import { createLogger } from "../log.js";
 import { KeelMetrics } from "../metrics/index.js";
-import { configSync, syncQueues, syncSchedules } from "./config-sync.js";
+import { configSync, syncAudit, syncQueues, syncSchedules } from "./config-sync.js";
 import { openDatabase } from "./database.js";
 import { type EngineTimerOptions, startEngineTimers } from "./engine-timers.js";
 import { openRateLimiter } from "./ratelimit.js";
@@ -130,6 +130,7 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
     const asConfig = configSync(file.path);
     const queues = await syncQueues(engine, file.config, asConfig);
     const schedules = await syncSchedules(engine, file.config, asConfig);
+    await syncAudit(engine, file.config, asConfig);
     // Sources are served by the API roles, which need their secrets' variables.
     const sources = API_ROLES.includes(config.role)
       ? await syncSources(engine, file.config.sources, options.env ?? process.env, asConfig)
