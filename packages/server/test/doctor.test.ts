@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { Engine } from "@keel/engine";
+import { KeelClient } from "@keel/sdk";
 import pg from "pg";
 import { guardLeaks, onCleanup, testDatabaseUrl, testEngine } from "../../engine/test/helpers.js";
 import { readDoctorInputs } from "../src/doctor/inputs.js";
@@ -178,7 +179,7 @@ async function correctDeployment(connectionString: string): Promise<void> {
 }
 
 describe("GET /v1/doctor and keel_doctor_check", async () => {
-  const { call } = await contractCheckedApi();
+  const { call, app, admin } = await contractCheckedApi();
 
   test("answers 200 with the report as its contract says, whatever the checks found", async () => {
     const res = await call("GET", "/v1/doctor?probes=false");
@@ -188,6 +189,15 @@ describe("GET /v1/doctor and keel_doctor_check", async () => {
     assert.equal(byId(report, "postgres.connect").status, "pass");
     assert.equal(report.checks.filter((c) => c.id.startsWith("probe.")).length, 0);
     assert.equal((await call("GET", "/v1/doctor?probes=maybe")).statusCode, 400);
+  });
+
+  test("the SDK client reads it as keel.doctor()", async () => {
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    const { port } = app.server.address() as AddressInfo;
+    const keel = new KeelClient({ baseUrl: `http://127.0.0.1:${port}`, token: admin });
+    const report = await keel.doctor({ probes: false });
+    assert.equal(byId(report, "postgres.connect").status, "pass");
+    assert.ok(report.checks.every((c) => !c.id.startsWith("probe.")));
   });
 
   test("the metric has one sample per check and status, and promtool accepts it", async (t) => {
