@@ -90,6 +90,13 @@ describe("a misconfigured deployment", async () => {
       { pid: number },
     ];
 
+    // A source made through the API whose secret names an unset variable.
+    await engine.intake.sources.put(
+      "billing",
+      { provider: "stripe", secrets: ["${STRIPE_SECRET_UNSET}"] },
+      { managedBy: "api" },
+    );
+
     const inputs = await readDoctorInputs(env);
     const report = await runDoctor({ ...inputs, engine, self: 0 }, { idleInTransactionSeconds: 0 });
 
@@ -105,7 +112,8 @@ describe("a misconfigured deployment", async () => {
       variables.seen,
       /\$\{CRON_SECRET_UNSET\} \(schedules\.nightly\.target\.headers\.Authorization\)/,
     );
-    assert.match(variables.fix ?? "", /set CRON_SECRET_UNSET/);
+    assert.match(variables.seen, /\$\{STRIPE_SECRET_UNSET\} \(sources\.billing\.secrets\.0\)/);
+    assert.match(variables.fix ?? "", /set CRON_SECRET_UNSET, STRIPE_SECRET_UNSET/);
 
     const probe = byId(report, "probe.schedule.nightly");
     assert.equal(probe.status, "fail");

@@ -7,13 +7,15 @@ import { parseAllowlist } from "../delivery/allowlist.js";
 import { isKeelOwnVariable, mayRead, targetVariables } from "../delivery/headers.js";
 import { classifyAddress } from "../delivery/ssrf.js";
 import type { DoctorInputs } from "./inputs.js";
-import type { TargetUse, ZoneUse } from "./targets.js";
+import type { SecretUse, TargetUse, ZoneUse } from "./targets.js";
 import { type DoctorCheck, pass, problem } from "./types.js";
 
 /** What the other checks learnt that the configuration checks need. */
 export interface ConfigFacts {
   targets: TargetUse[];
   zones: ZoneUse[];
+  /** `${VAR}`s the stored sources' secrets read. */
+  secrets: SecretUse[];
   /** This connection to Postgres uses TLS; undefined when Postgres was not reached. */
   postgresTls: boolean | undefined;
   /** Live `keel start` processes serving the API (undefined: unknown). */
@@ -173,6 +175,11 @@ function variablesCheck(inputs: DoctorInputs, facts: ConfigFacts): DoctorCheck {
       if (seenFields.has(variable)) continue;
       uses.push({ variable, field: `${t.label}: header ${header}` });
     }
+  }
+  // Stored sources (made through the API too) read their secrets' variables when verifying.
+  const fileSources = new Set(Object.keys((inputs.file.raw as { sources?: object } | null)?.sources ?? {}));
+  for (const s of facts.secrets) {
+    if (!fileSources.has(s.field.split(".")[1] ?? "")) uses.push(s);
   }
   const unset = unsetVariableUses(uses, inputs.env);
   const sources = sourceSecretProblems(

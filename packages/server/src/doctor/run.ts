@@ -11,7 +11,7 @@ import {
 } from "./postgres-checks.js";
 import { probeTargets } from "./probes.js";
 import { secretChecks } from "./secrets.js";
-import { collectTargets, type TargetUse, type ZoneUse } from "./targets.js";
+import { collectTargets, type SecretUse, type TargetUse, type ZoneUse } from "./targets.js";
 import { type DoctorCheck, type DoctorReport, pass, problem, report } from "./types.js";
 
 export interface DoctorOptions extends PostgresCheckOptions, OperationsCheckOptions {
@@ -45,7 +45,11 @@ export async function runDoctor(inputs: DoctorInputs, options: DoctorOptions = {
   }
   // Without the database, the config file's targets and zones are still checked.
   const reachable = facts ? inputs : { ...inputs, engine: undefined };
-  let found: { targets: TargetUse[]; zones: ZoneUse[] } = { targets: [], zones: [] };
+  let found: { targets: TargetUse[]; zones: ZoneUse[]; secrets: SecretUse[] } = {
+    targets: [],
+    zones: [],
+    secrets: [],
+  };
   const checks: DoctorCheck[] = [];
   await guard(checks, "config.targets", async () => {
     found = await collectTargets(reachable);

@@ -13,6 +13,13 @@ export interface TargetUse {
   managedBy: "config" | "api";
 }
 
+/** A `${VAR}` a stored source's secret reads. */
+export interface SecretUse {
+  variable: string;
+  /** `sources.stripe.secrets.0` */
+  field: string;
+}
+
 /** A schedule's time zone, wherever it is defined. */
 export interface ZoneUse {
   schedule: string;
@@ -25,9 +32,10 @@ export interface ZoneUse {
  */
 export async function collectTargets(
   inputs: DoctorInputs,
-): Promise<{ targets: TargetUse[]; zones: ZoneUse[] }> {
+): Promise<{ targets: TargetUse[]; zones: ZoneUse[]; secrets: SecretUse[] }> {
   const targets: TargetUse[] = [];
   const zones: ZoneUse[] = [];
+  const secrets: SecretUse[] = [];
   const seenSchedules = new Set<string>();
   const seenSources = new Set<string>();
   if (inputs.engine) {
@@ -38,6 +46,10 @@ export async function collectTargets(
     }
     for (const source of await inputs.engine.intake.sources.list()) {
       seenSources.add(source.name);
+      source.secrets.forEach((secret, i) => {
+        const variable = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(secret)?.[1];
+        if (variable) secrets.push({ variable, field: `sources.${source.name}.secrets.${i}` });
+      });
       source.routes.forEach((route, i) => {
         if (isHttp(route.target)) targets.push(routeUse(source.name, i, route.target, source.managedBy));
       });
@@ -55,7 +67,7 @@ export async function collectTargets(
       if (isHttp(route.target)) targets.push(routeUse(name, i, route.target, "config"));
     });
   }
-  return { targets, zones };
+  return { targets, zones, secrets };
 }
 
 function isHttp(target: JobTarget | unknown): target is HttpTarget {
