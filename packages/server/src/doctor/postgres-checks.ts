@@ -134,7 +134,11 @@ function connectionsCheck(facts: PostgresFacts, self: number): DoctorCheck {
     .map(([role, n]) => `${n} ${role}`)
     .join(", ");
   const needed = processes * CONNECTIONS_PER_PROCESS;
-  const seen = `max_connections ${server.max_connections} (${usable} for non-superusers), ${server.connections} open now; ${live > 0 ? `${live} Keel processes live (${roles})` : "no Keel process live, one assumed"} need up to ${needed} (${CONNECTIONS_PER_PROCESS} each)`;
+  const fleet =
+    live > 0
+      ? `${live} Keel process${live === 1 ? "" : "es"} live (${roles})`
+      : "no Keel process live, one assumed";
+  const seen = `max_connections ${server.max_connections} (${usable} for non-superusers), ${server.connections} open now; ${fleet}: up to ${needed} connections (${CONNECTIONS_PER_PROCESS} each)`;
   const fix = `raise max_connections (it needs a restart), put PgBouncer in transaction mode in front of Postgres for the applications, or run fewer Keel replicas; leave room for your applications' own pools`;
   if (needed > usable || server.connections >= usable * 0.9)
     return problem("postgres.connections", "fail", seen, fix);
@@ -234,7 +238,7 @@ function sessionsCheck(sessions: SessionRow[], idleSeconds: number): DoctorCheck
 function clockCheck(facts: PostgresFacts): DoctorCheck {
   const id = "postgres.clock_skew";
   const skew = Math.abs(facts.skewMs) - facts.uncertaintyMs;
-  const seen = `this process's clock is ${Math.round(facts.skewMs)} ms ${facts.skewMs >= 0 ? "ahead of" : "behind"} the database's (±${Math.round(facts.uncertaintyMs)} ms)`;
+  const seen = `this process's clock is ${Math.abs(Math.round(facts.skewMs))} ms ${facts.skewMs >= 0 ? "ahead of" : "behind"} the database's (±${Math.round(facts.uncertaintyMs)} ms)`;
   const fix = "run NTP (chrony or systemd-timesyncd) on every Keel host and on the database host";
   if (skew > 10_000)
     return problem(
