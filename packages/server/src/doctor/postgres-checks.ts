@@ -240,13 +240,11 @@ function clockCheck(facts: PostgresFacts): DoctorCheck {
   const skew = Math.abs(facts.skewMs) - facts.uncertaintyMs;
   const seen = `this process's clock is ${Math.abs(Math.round(facts.skewMs))} ms ${facts.skewMs >= 0 ? "ahead of" : "behind"} the database's (±${Math.round(facts.uncertaintyMs)} ms)`;
   const fix = "run NTP (chrony or systemd-timesyncd) on every Keel host and on the database host";
-  if (skew > 10_000)
-    return problem(
-      id,
-      "fail",
-      `${seen}: signed deliveries' timestamps may fall outside receivers' 5-minute tolerance sooner`,
-      fix,
-    );
-  if (skew > 1_000) return problem(id, "warn", seen, fix);
+  // Jobs and schedules are timed by the database's clock; webhook signatures (made and checked)
+  // by this process's: a gap moves one against the other.
+  const why =
+    "jobs and schedules run by the database's clock, webhook signatures are made and checked by this process's";
+  if (skew > 10_000) return problem(id, "fail", `${seen}: ${why}`, fix);
+  if (skew > 1_000) return problem(id, "warn", `${seen}: ${why}`, fix);
   return pass(id, seen);
 }
