@@ -184,6 +184,26 @@ async function correctDeployment(connectionString: string): Promise<void> {
   assert.equal(byId(report, "probe.schedule.nightly").seen.includes("answered 401"), true);
   assert.equal(endpoint.seen.length, 1);
   assert.equal(endpoint.seen[0]?.authorization, undefined);
+
+  // Autovacuum turned off for one of Keel's hot tables is found, with the statement that undoes it.
+  const admin = new pg.Client({ connectionString });
+  await admin.connect();
+  try {
+    await admin.query("alter table keel.jobs set (autovacuum_enabled = off)");
+  } finally {
+    await admin.end();
+  }
+  const again = await runKeel(["doctor", "--json", "--no-probes"], env);
+  assert.equal(again.code, 7, again.stderr);
+  const failed = (JSON.parse(again.stdout) as DoctorReport).checks.filter((c) => c.status !== "pass");
+  assert.deepEqual(failed, [
+    {
+      id: "postgres.autovacuum",
+      status: "fail",
+      seen: "autovacuum is turned off for keel.jobs",
+      fix: "ALTER TABLE keel.jobs RESET (autovacuum_enabled);",
+    },
+  ]);
 }
 
 describe("GET /v1/doctor and keel_doctor_check", async () => {
