@@ -16,7 +16,7 @@ import type { DoctorCheck, DoctorReport } from "../src/doctor/types.js";
 import { startEmbeddedPostgres } from "../src/embedded/postgres.js";
 import { KeelMetrics } from "../src/metrics/index.js";
 import { contractCheckedApi } from "./api-harness.js";
-import { runKeel, tempDir } from "./helpers.js";
+import { closedPort, runKeel, tempDir } from "./helpers.js";
 
 // `keel doctor` against real components: the test Postgres (a fresh schema), loopback HTTP
 // servers standing in for the application's cron endpoints, and a `keel` subprocess.
@@ -146,6 +146,24 @@ describe("a misconfigured deployment", async () => {
     assert.match(text.stdout, /FAIL {2}config\.admin_token\n {6}seen: KEEL_ADMIN_TOKEN is weak/);
     assert.doesNotMatch(text.stdout, /probe\./, "--no-probes sends no probe");
   });
+});
+
+test("an unreachable Postgres is a failed check, not an error: the other checks still run", async () => {
+  const env = {
+    DATABASE_URL: `postgres://postgres@127.0.0.1:${await closedPort()}/keel`,
+    KEEL_CONFIG: configFile("https://app.example.com/api/cron/nightly", "CRON_SECRET_UNSET"),
+  };
+  const run = await runKeel(["doctor", "--json", "--no-probes"], env);
+  assert.equal(run.code, 7, run.stderr);
+  const report = JSON.parse(run.stdout) as DoctorReport;
+  const connect = byId(report, "postgres.connect");
+  assert.equal(connect.status, "fail");
+  assert.match(
+    connect.seen,
+    /cannot be used: .*ECONNREFUSED|cannot be used: .*unavailable|cannot be used: .*reach/i,
+  );
+  assert.equal(byId(report, "config.variables").status, "fail", "the config file's checks ran");
+  assert.equal(report.checks.filter((c) => c.id.startsWith("operations.")).length, 0);
 });
 
 test("a correct deployment passes every check, and keel doctor --json exits 0", async () => {
