@@ -195,9 +195,13 @@ async function correctDeployment(connectionString: string): Promise<void> {
   };
   const run = await runKeel(["doctor", "--json"], env);
   const report = JSON.parse(run.stdout) as DoctorReport;
-  const problems = report.checks.filter((c) => c.status !== "pass");
+  // The embedded Postgres is 15: once its community support ends (2027-11-11), postgres.version
+  // warns, as it should; that warning is the only one allowed, and warnings still exit 0.
+  const ended = (c: DoctorCheck) =>
+    c.id === "postgres.version" && c.status === "warn" && /community support ended/.test(c.seen);
+  const problems = report.checks.filter((c) => c.status !== "pass" && !ended(c));
   assert.deepEqual(problems, [], "checks that did not pass");
-  assert.equal(report.status, "pass");
+  assert.equal(report.status, report.checks.some(ended) ? "warn" : "pass");
   assert.equal(run.code, 0, run.stderr);
   assert.equal(byId(report, "probe.schedule.nightly").seen.includes("answered 401"), true);
   assert.equal(endpoint.seen.length, 1);
@@ -213,7 +217,7 @@ async function correctDeployment(connectionString: string): Promise<void> {
   }
   const again = await runKeel(["doctor", "--json", "--no-probes"], env);
   assert.equal(again.code, 7, again.stderr);
-  const failed = (JSON.parse(again.stdout) as DoctorReport).checks.filter((c) => c.status !== "pass");
+  const failed = (JSON.parse(again.stdout) as DoctorReport).checks.filter((c) => c.status === "fail");
   assert.deepEqual(failed, [
     {
       id: "postgres.autovacuum",
