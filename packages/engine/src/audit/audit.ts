@@ -6,8 +6,9 @@ import { auditChange } from "./actions.js";
 /** The `settings` key holding the audit retention in days; absent: kept forever. */
 const RETENTION_SETTING = "audit_retention_days";
 /**
- * Longest wait for the table lock expiry takes; past it, the run fails and is retried. While it
- * waits, audited changes queue behind its lock request, so the wait stays short.
+ * Longest wait for the table lock expiry takes; past it, the run fails (the next interval's
+ * tries again). While it waits, audited changes queue behind its lock request, so the wait
+ * stays short.
  */
 const EXPIRY_LOCK_TIMEOUT_MS = 200;
 
