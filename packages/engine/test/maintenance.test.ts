@@ -15,7 +15,7 @@ async function count(sql: string): Promise<number> {
   return (await engine.pool.query(`select count(*)::int as n from ${S}.${sql}`)).rows[0].n;
 }
 
-test("every module's task is registered: lease sweep, job retention, idempotency, intake and schedule-run expiry", () => {
+test("every module's task is registered: lease sweep, job retention, idempotency, intake, schedule-run and audit expiry", () => {
   assert.deepEqual(
     MAINTENANCE_TASKS.map((t) => [t.name, t.group, t.once]),
     [
@@ -24,6 +24,7 @@ test("every module's task is registered: lease sweep, job retention, idempotency
       ["idempotency-expiry", "retention", true],
       ["intake-event-expiry", "retention", true],
       ["schedule-run-expiry", "retention", true],
+      ["audit-expiry", "retention", true],
     ],
   );
 });
@@ -128,7 +129,7 @@ test("sweep and retention can each be left to other processes", async () => {
     assert.deepEqual([...onlySweep.tasks.keys()], ["lease-sweep"]);
     assert.deepEqual(
       [...onlyRetention.tasks.keys()],
-      ["retention", "idempotency-expiry", "intake-event-expiry", "schedule-run-expiry"],
+      ["retention", "idempotency-expiry", "intake-event-expiry", "schedule-run-expiry", "audit-expiry"],
     );
     assert.throws(() => onlySweep.task("retention"), /not running in this process/);
   } finally {

@@ -38,6 +38,10 @@ export interface AuditDetails {
   "event.replay": { jobs: number };
   /** A replay by filter: the filter as given (never a payload), and what it did. */
   "event.replay_bulk": { filter: Record<string, unknown>; replayed: number; skipped: number; jobs: number };
+  /** The audit log's retention set (null: kept forever), e.g. from the config file's `audit:`. */
+  "audit.configure": { retentionDays: number | null; previous: number | null };
+  /** Entries older than the retention deleted by maintenance, in the same transaction as this row. */
+  "audit.expire": { deleted: number; retentionDays: number; newest: string | null };
 }
 
 export type AuditAction = keyof AuditDetails;
@@ -68,6 +72,8 @@ export const AUDIT_ACTIONS = [
   "source.delete",
   "event.replay",
   "event.replay_bulk",
+  "audit.configure",
+  "audit.expire",
 ] as const satisfies readonly AuditAction[];
 
 /** What a change writes to the audit log; who (`actor`) and from where (`source`) come from the caller. */

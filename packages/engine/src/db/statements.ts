@@ -31,6 +31,10 @@ export const STATEMENTS = [
   "revoke_token",
   "audit",
   "list_audit",
+  "audit_lock_timeout",
+  "audit_rewrite_allow",
+  "audit_expire",
+  "audit_rewrite_refuse",
   "list_jobs",
   "idempotency_insert",
   "idempotency_takeover",
@@ -39,6 +43,7 @@ export const STATEMENTS = [
   "idempotency_expire",
   "setting_insert",
   "setting_get",
+  "setting_put",
   "waiting_queues",
   "schedule_due",
   "schedule_clock",
@@ -79,5 +84,13 @@ export const STATEMENTS = [
   "intake_event_sources",
   "intake_expire_events",
   "intake_count_events",
+  // Read by `keel doctor` (packages/server/src/doctor/).
+  "doctor_server",
+  "doctor_tables",
+  "doctor_sessions",
+  "doctor_replicas",
+  "doctor_dead_letters",
+  "doctor_schedule_runs",
+  "doctor_unserved_queues",
 ] as const;
 export type StatementName = (typeof STATEMENTS)[number];

@@ -3,6 +3,10 @@
 /** The name of a statement: its file in `sql/` without `.sql`. */
 export type StatementName =
   | "audit"
+  | "audit_expire"
+  | "audit_lock_timeout"
+  | "audit_rewrite_allow"
+  | "audit_rewrite_refuse"
   | "cancel"
   | "claim"
   | "claim_limited"
@@ -10,6 +14,13 @@ export type StatementName =
   | "complete"
   | "create_token"
   | "disabled_switches"
+  | "doctor_dead_letters"
+  | "doctor_replicas"
+  | "doctor_schedule_runs"
+  | "doctor_server"
+  | "doctor_sessions"
+  | "doctor_tables"
+  | "doctor_unserved_queues"
   | "enqueue"
   | "ensure_queues"
   | "fail"
@@ -75,6 +86,7 @@ export type StatementName =
   | "set_switch"
   | "setting_get"
   | "setting_insert"
+  | "setting_put"
   | "sweep_leases"
   | "tenant_add"
   | "tenant_list"
@@ -89,6 +101,32 @@ export const STATEMENT_SQL: Readonly<Record<StatementName, string>> = {
 insert into {{schema}}.audit_log (actor, action, target, source, details, at)
 values ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()))
 returning id, at
+`,
+  audit_expire: `-- audit_expire: deletes up to $2 of the oldest audit entries older than $1 days; how many, and
+-- the time of the newest one deleted. Runs between audit_rewrite_allow and audit_rewrite_refuse.
+with gone as (
+  delete from {{schema}}.audit_log
+  where id in (
+    select id from {{schema}}.audit_log
+    where at < now() - make_interval(days => $1)
+    order by at
+    limit $2
+  )
+  returning at
+)
+select count(*)::int as deleted, max(at) as newest from gone
+`,
+  audit_lock_timeout: `-- audit_lock_timeout: in this transaction, give up a lock not granted within $1 milliseconds
+-- (audit expiry must never queue every audited change behind a long transaction).
+select set_config('lock_timeout', $1::text, true)
+`,
+  audit_rewrite_allow: `-- audit_rewrite_allow: lifts the append-only trigger of audit_log for this transaction only
+-- (audit expiry; audit_rewrite_refuse puts it back before commit). The lock it takes (share row
+-- exclusive) keeps every other writer out until the transaction ends.
+alter table {{schema}}.audit_log disable trigger audit_log_no_rewrite
+`,
+  audit_rewrite_refuse: `-- audit_rewrite_refuse: puts the append-only trigger of audit_log back (see audit_rewrite_allow).
+alter table {{schema}}.audit_log enable trigger audit_log_no_rewrite
 `,
   cancel: `-- cancel: remove unfinished job $1 from the queue into history as 'cancelled' ($2 names who).
 -- A running job's lease dies with it: its worker's heartbeat and completion are then rejected.
@@ -264,6 +302,107 @@ returning id, name, prefix, scopes, created_by, created_at
 `,
   disabled_switches: `-- disabled_switches: which of switches $1 (text[]) are off.
 select name from {{schema}}.switches where name = any($1::text[]) and not enabled
+`,
+  doctor_dead_letters: `-- doctor_dead_letters: per queue, jobs that died in the last $1 seconds and in the same span
+-- before that, for dead-letter growth.
+select queue,
+       count(*) filter (where finished_at >= now() - make_interval(secs => $1))::int as recent,
+       count(*) filter (where finished_at < now() - make_interval(secs => $1))::int as before
+from {{schema}}.job_history
+where state = 'dead' and finished_at >= now() - make_interval(secs => 2 * $1)
+group by queue
+order by queue
+`,
+  doctor_replicas: `-- doctor_replicas: live \`keel start\` processes on this database, by role: each one keeps exactly
+-- one availability probe connection, named \`keel-<role>:probe\` (operator commands use \`keel-cli\`).
+select substr(application_name, 6, length(application_name) - 11) as role, count(*)::int as processes
+from pg_stat_activity
+where datname = current_database()
+  and application_name in ('keel-all:probe', 'keel-api:probe', 'keel-worker:probe', 'keel-scheduler:probe')
+group by 1
+order by 1
+`,
+  doctor_schedule_runs: `-- doctor_schedule_runs: the jobs of each schedule's latest $1 enqueued slots, newest first, with
+-- how they ended: dead, failing (waiting for a retry after a failed attempt), or fine.
+select r.schedule, r.fire_time,
+       case
+         when h.state = 'dead' then 'dead'
+         when j.last_error is not null then 'failing'
+         else 'ok'
+       end as status
+from {{schema}}.schedules s
+cross join lateral (
+  select schedule, fire_time, job_id
+  from {{schema}}.schedule_runs
+  where schedule = s.name and job_id is not null
+  order by fire_time desc
+  limit $1
+) r
+left join {{schema}}.job_history h on h.id = r.job_id
+left join {{schema}}.jobs j on j.id = r.job_id
+order by r.schedule, r.fire_time desc
+`,
+  doctor_server: `-- doctor_server: the Postgres server as \`keel doctor\` reads it: version, connection limits,
+-- autovacuum settings, whether this connection uses TLS, and the database clock.
+select current_setting('server_version_num')::int as version_num,
+       current_setting('server_version') as version,
+       current_setting('max_connections')::int as max_connections,
+       current_setting('superuser_reserved_connections')::int as reserved_connections,
+       (select count(*) from pg_stat_activity)::int as connections,
+       current_setting('autovacuum') = 'on' as autovacuum,
+       current_setting('track_counts') = 'on' as track_counts,
+       coalesce((select ssl from pg_stat_ssl where pid = pg_backend_pid()), false) as ssl,
+       clock_timestamp() as now
+`,
+  doctor_sessions: `-- doctor_sessions: other sessions of this database that hold back vacuum: idle in a transaction
+-- for more than $1 seconds, or in a transaction open for more than $2 seconds.
+select pid, application_name, state,
+       extract(epoch from clock_timestamp() - xact_start)::float8 as transaction_seconds,
+       extract(epoch from clock_timestamp() - state_change)::float8 as state_seconds
+from pg_stat_activity
+where datname = current_database()
+  and pid <> pg_backend_pid()
+  and xact_start is not null
+  and ((state like 'idle in transaction%' and state_change < clock_timestamp() - make_interval(secs => $1))
+       or xact_start < clock_timestamp() - make_interval(secs => $2))
+order by xact_start
+limit 20
+`,
+  doctor_tables: `-- doctor_tables: vacuum health of Keel's tables in schema $1: live and dead tuples, the last
+-- (auto)vacuum, and whether autovacuum was turned off for the table (reloptions).
+select c.relname as table,
+       coalesce(s.n_live_tup, 0)::bigint as live,
+       coalesce(s.n_dead_tup, 0)::bigint as dead,
+       greatest(s.last_vacuum, s.last_autovacuum) as vacuumed_at,
+       exists (select 1 from unnest(c.reloptions) o
+               where o ~* '^autovacuum_enabled=(false|off|no|f|n|0)$') as autovacuum_off
+from pg_class c
+join pg_namespace n on n.oid = c.relnamespace
+left join pg_stat_user_tables s on s.relid = c.oid
+where n.nspname = $1 and c.relkind = 'r'
+order by c.relname
+`,
+  doctor_unserved_queues: `-- doctor_unserved_queues: queues, neither paused nor switched off (\`process:<queue>\`), with jobs
+-- ready for more than $1 seconds while nothing of theirs runs, started or finished in that time:
+-- no worker claims from them.
+select q.name as queue,
+       count(*)::int as ready,
+       extract(epoch from now() - min(j.run_at))::float8 as oldest_ready_seconds,
+       count(*) filter (where j.target ? 'url')::int as http_jobs
+from {{schema}}.queues q
+join {{schema}}.jobs j on j.queue = q.name and j.state <> 'running' and j.run_at <= now()
+where not q.paused
+  and not exists (select 1 from {{schema}}.switches s
+                  where s.name = 'process:' || q.name and not s.enabled)
+  and not exists (select 1 from {{schema}}.jobs r
+                  where r.queue = q.name
+                    and (r.state = 'running' or r.started_at >= now() - make_interval(secs => $1)))
+  and not exists (select 1 from {{schema}}.job_history h
+                  where h.queue = q.name and h.state in ('succeeded', 'dead', 'cancelled')
+                    and h.finished_at >= now() - make_interval(secs => $1))
+group by q.name
+having min(j.run_at) < now() - make_interval(secs => $1)
+order by q.name
 `,
   enqueue: `-- enqueue: insert a batch of jobs in one round trip.
 -- $1 jsonb array of {ord, queue, handler, target, payload, run_at?, delay_ms?, priority?,
@@ -1062,6 +1201,19 @@ select value from {{schema}}.settings where key = $1
 `,
   setting_insert: `-- setting_insert: store setting $1 = $2 unless it exists. No row when it existed.
 insert into {{schema}}.settings (key, value) values ($1, $2) on conflict (key) do nothing returning value
+`,
+  setting_put: `-- setting_put: sets setting $1 to $2 (null removes it); the value before, and whether it changed.
+with before as (select value from {{schema}}.settings where key = $1),
+removed as (
+  delete from {{schema}}.settings where key = $1 and $2::text is null
+),
+stored as (
+  insert into {{schema}}.settings (key, value)
+  select $1, $2 where $2::text is not null
+  on conflict (key) do update set value = excluded.value
+)
+select (select value from before) as previous,
+       (select value from before) is distinct from $2::text as changed
 `,
   sweep_leases: `-- sweep_leases: take back up to $1 jobs whose lease expired (a crashed or frozen worker).
 -- A job with attempts left becomes available at once; one without goes to history as 'dead'.

@@ -1,3 +1,4 @@
+import { auditExpiryTask } from "../audit/maintenance.js";
 import type { Engine } from "../engine.js";
 import { idempotencyExpiryTask } from "../idempotency/maintenance.js";
 import { intakeEventExpiryTask } from "../intake/maintenance.js";
@@ -14,6 +15,7 @@ export const MAINTENANCE_TASKS: readonly MaintenanceTask[] = [
   idempotencyExpiryTask,
   intakeEventExpiryTask,
   scheduleRunExpiryTask,
+  auditExpiryTask,
 ];
 
 /** A run's report; `result` is null when another replica had run the task within its interval. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { accessContracts } from "./access.js";
 import { type Contract, defineContract } from "./contract.js";
+import { doctorContracts } from "./doctor.js";
 import { intakeContracts } from "./intake.js";
 import { jobContracts } from "./jobs.js";
 import { operationContracts } from "./operations.js";
@@ -11,6 +12,7 @@ import { scheduleContracts } from "./schedules.js";
 
 export * from "./access.js";
 export * from "./contract.js";
+export * from "./doctor.js";
 export * from "./intake.js";
 export * from "./jobs.js";
 export * from "./operations.js";
@@ -50,4 +52,5 @@ export const CONTRACTS: readonly Contract[] = [
   ...accessContracts,
   ...intakeContracts,
   ...rateLimitContracts,
+  ...doctorContracts,
 ];

@@ -1,8 +1,9 @@
-import { caller } from "./call.js";
+import { type Call, caller } from "./call.js";
 import { AuditApi, JobsApi, QueuesApi, RateLimitsApi, SwitchesApi, TokensApi } from "./resources.js";
 import { EventsApi, SourcesApi } from "./resources-intake.js";
 import { SchedulesApi, TenantsApi } from "./resources-schedules.js";
 import { type CallOptions, type ClientOptions, type RequestSpec, Transport } from "./transport.js";
+import type { DoctorReport } from "./types.js";
 
 /**
  * A typed client for Keel's HTTP API (`/v1`). Errors are `KeelApiError` subclasses carrying the
@@ -27,10 +28,12 @@ export class KeelClient {
   readonly events: EventsApi;
   readonly sources: SourcesApi;
   private readonly transport: Transport;
+  private readonly call: Call;
 
   constructor(options: ClientOptions) {
     this.transport = new Transport(options);
     const call = caller((spec) => this.transport.send(spec));
+    this.call = call;
     this.jobs = new JobsApi(call);
     this.queues = new QueuesApi(call);
     this.switches = new SwitchesApi(call);
@@ -51,6 +54,18 @@ export class KeelClient {
    */
   request<T = unknown>(spec: RequestSpec): Promise<T> {
     return this.transport.send<T>(spec);
+  }
+
+  /**
+   * The production-readiness checks of `keel doctor`, run by the server that answers (scope
+   * `read`). `probes: false` leaves out the live requests to targets.
+   *
+   * @example
+   * const report = await keel.doctor();
+   * for (const c of report.checks) if (c.status === "fail") console.error(c.id, c.seen, c.fix);
+   */
+  doctor(query: { probes?: boolean } = {}, options: CallOptions = {}): Promise<DoctorReport> {
+    return this.call("getDoctor", { query: query.probes === false ? { probes: "false" } : {}, ...options });
   }
 
   /** The OpenAPI 3.1 document of the server this client talks to. */

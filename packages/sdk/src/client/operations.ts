@@ -67,6 +67,8 @@ export const OPERATIONS = {
   putSource: { method: "PUT", path: "/sources/:name", retry: "safe" },
   deleteSource: { method: "DELETE", path: "/sources/:name", retry: "unsafe" },
   listSourceRejections: { method: "GET", path: "/sources/:name/rejections", retry: "safe" },
+  // A repeat runs the checks again, probes included: they only read and send unauthenticated requests.
+  getDoctor: { method: "GET", path: "/doctor", retry: "safe" },
 } as const satisfies Record<string, Operation>;
 
 export type OperationId = keyof typeof OPERATIONS;

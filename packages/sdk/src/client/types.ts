@@ -65,6 +65,10 @@ export type AuditEntry = Output<typeof C.AuditEntry>;
 export type ListAuditQuery = Query<typeof C.listAudit>;
 export type AuditPage = ResponseBody<typeof C.listAudit, 200>;
 
+/** What `GET /v1/doctor` answers: each check with its status, what was seen and the fix. */
+export type DoctorReport = ResponseBody<typeof C.getDoctor, 200>;
+export type DoctorCheck = DoctorReport["checks"][number];
+
 /** `POST /v1/ratelimit/check`: spend `cost` units (default 1) of `key`'s quota under a policy of Keel's config file. */
 export type RateLimitCheckInput = RequestBody<typeof C.checkRateLimit>;
 /** A refusal is a result too (`allowed: false`, `retryAfterSeconds`), not an error. */

@@ -4,6 +4,8 @@ import type { Engine } from "@keel/engine";
 import { CONTRACTS, docsPage, openApiDocument } from "@keel/protocol/contracts";
 import type { RateLimiter } from "@keel/protocol/ratelimit";
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
+import { readDoctorInputs } from "../doctor/inputs.js";
+import { createDoctorService, type DoctorService } from "../doctor/service.js";
 import type { KeelMetrics } from "../metrics/index.js";
 import { createAuth } from "./auth.js";
 import { renderDocsPage } from "./docs-page.js";
@@ -14,6 +16,7 @@ import { buildOpenApi } from "./openapi.js";
 import { type Call, type Contract, mounter, type Runner } from "./route.js";
 import { accessRoutes } from "./routes/access.js";
 import type { RouteDeps } from "./routes/deps.js";
+import { doctorRoutes } from "./routes/doctor.js";
 import { intakeRoutes } from "./routes/intake.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { operationRoutes } from "./routes/operations.js";
@@ -47,6 +50,11 @@ export interface ApiOptions {
   rateLimiter?: RateLimiter;
   /** Counts Idempotency-Key outcomes in keel_idempotency_requests_total. */
   metrics?: Pick<KeelMetrics, "idempotencyRequests">;
+  /**
+   * Behind GET /v1/doctor (`keel start` passes its config). Default: the checks over `env`, the
+   * config file in the working directory, and `engine`.
+   */
+  doctor?: DoctorService;
 }
 
 const MiB = 1024 * 1024;
@@ -163,6 +171,17 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
       accessRoutes(deps);
       intakeRoutes(deps, options.env ?? process.env);
       rateLimitRoutes(deps, options.rateLimiter);
+      doctorRoutes(
+        deps,
+        options.doctor ??
+          createDoctorService({
+            inputs: async () => ({
+              ...(await readDoctorInputs(options.env ?? process.env)),
+              engine,
+              self: 1,
+            }),
+          }),
+      );
     },
     { prefix: "/v1" },
   );

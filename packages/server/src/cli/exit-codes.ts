@@ -17,6 +17,8 @@ export const EXIT = {
   databaseUnavailable: 5,
   /** The schema is not at this binary's version: run `keel migrate`, or upgrade Keel. */
   schemaMismatch: 6,
+  /** `keel doctor` found at least one check that fails. */
+  checksFailed: 7,
 } as const;
 
 const BY_CODE: Partial<Record<ErrorCode, number>> = {

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { doctorCommand } from "./commands/doctor.js";
 import { eventsCommand } from "./commands/events.js";
 import { jobsCommand } from "./commands/jobs.js";
 import { queuesCommand } from "./commands/queues.js";
@@ -26,4 +27,6 @@ export function registerOperatorCommands(program: Command): void {
   // Webhook intake: events (list, show, replay) and sources.
   program.addCommand(eventsCommand());
   program.addCommand(sourcesCommand());
+  // Production readiness: configuration, targets, Postgres, operations.
+  program.addCommand(doctorCommand());
 }

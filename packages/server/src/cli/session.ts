@@ -1,7 +1,7 @@
 import { hostname, userInfo } from "node:os";
 import { Engine, isKeelError, KeelError, type MutationOptions } from "@keel/engine";
 import pino, { type Logger } from "pino";
-import { loadEnv } from "../config/env.js";
+import { type KeelEnv, loadEnv } from "../config/env.js";
 import type { Database } from "../runtime/database.js";
 import { locateDatabase } from "./database.js";
 
@@ -23,7 +23,11 @@ export interface Session {
  * binary's version stops the command (`schema_outdated`, `schema_too_new`).
  */
 export async function openSession(env: NodeJS.ProcessEnv = process.env): Promise<Session> {
-  const config = loadEnv(env);
+  return openSessionWith(loadEnv(env));
+}
+
+/** `openSession` with the environment already read (`keel doctor` reads it leniently). */
+export async function openSessionWith(config: KeelEnv): Promise<Session> {
   const database = await locateDatabase(config, stderrLogger());
   let engine: Engine;
   try {

@@ -34,6 +34,21 @@ const fileSchema = z
     sources: sourcesSchema.optional(),
     /** Rate-limit policies for POST /v1/ratelimit/check (config/policies.ts). */
     policies: policiesSchema.optional(),
+    /** How long the audit log keeps entries; without it, forever (decision 043). */
+    audit: z
+      .object({
+        retentionDays: z
+          .number({
+            invalid_type_error: "must be a whole number of days, e.g. 90",
+            required_error:
+              "is required in audit: (days to keep entries); remove audit: to keep them forever",
+          })
+          .int("must be a whole number of days, e.g. 90")
+          .min(1, "must be at least 1 day (remove `audit:` to keep entries forever)")
+          .max(36_500, "must be at most 36500 days (100 years)"),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -17,7 +17,8 @@ const INTAKE_ROLES: readonly Role[] = ["all", "api"];
 
 export interface StartConfig {
   env: KeelEnv;
-  file: { config: KeelConfigFile; path: string | undefined };
+  /** `raw`: the file as written (`{}` without one), for the checks that read it before validation. */
+  file: { config: KeelConfigFile; path: string | undefined; raw: unknown };
   /** Every `${VAR}` the file's schedules and source routes use in target headers. */
   variables: VariableUse[];
   /** Those unset in this environment, for a role that delivers (else empty): a warning, not fatal. */
@@ -82,7 +83,7 @@ export async function loadStartConfig(
     }
     throw new KeelError("invalid_config", { problems: `- ${list.join("\n- ")}`, list });
   }
-  return { env, file: { config, path }, variables, unsetVariables };
+  return { env, file: { config, path, raw: raw ?? {} }, variables, unsetVariables };
 }
 
 function given(value: string | undefined): string | undefined {

@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { FailureLimiter } from "../api/failure-limiter.js";
 import { registerApi } from "../api/index.js";
 import type { Role } from "../config/env.js";
+import type { DoctorService } from "../doctor/service.js";
 import { PACKAGE_VERSION } from "../generated/version.js";
 import { registerIntake } from "../intake/route.js";
 import { type KeelMetrics, registerMetricsRoute } from "../metrics/index.js";
@@ -35,6 +36,8 @@ export interface AppOptions {
     rateLimiter?: RateLimiter | undefined;
     /** KEEL_QSTASH_*_SIGNING_KEY: turn on the QStash-compatible /v2 API (docs/qstash.md). */
     qstashKeys?: QStashSigningKeys | undefined;
+    /** Behind GET /v1/doctor; default: the checks over `env` and the engine. */
+    doctor?: DoctorService | undefined;
   };
   /** Where `${VAR}` in webhook source secrets is read when a request is verified. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
@@ -98,6 +101,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       engine: options.api.engine,
       adminToken: options.api.adminToken,
       rateLimiter: options.api.rateLimiter,
+      doctor: options.api.doctor,
       metrics: options.metrics,
       production: options.production ?? false,
       logger: options.logger,

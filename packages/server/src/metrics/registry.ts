@@ -1,5 +1,6 @@
 import type { Engine, FireEvent, QueueInfo, WorkerHooks } from "@keel/engine";
 import { NonRetryableError } from "@keel/engine";
+import { DOCTOR_STATUSES, type DoctorStatus } from "@keel/protocol/contracts";
 import type { IdempotencyOutcome } from "@keel/protocol/names";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { withTimeout } from "../timeout.js";
@@ -154,6 +155,13 @@ export class KeelMetrics {
     collect: () => this.refresh(),
   });
 
+  readonly doctorChecks = new Gauge({
+    name: "keel_doctor_check",
+    help: "The last doctor run in this process (GET /v1/doctor, or the periodic run): 1 for each check's status, 0 for the others.",
+    labelNames: ["check", "status"] as const,
+    registers: [this.registry],
+  });
+
   private readonly engine: KeelMetricsOptions["engine"];
   private readonly switches: NonNullable<KeelMetricsOptions["switches"]>;
   private readonly cacheMs: number;
@@ -220,6 +228,19 @@ export class KeelMetrics {
             : event.outcome;
     this.scheduleFires.inc({ schedule: event.schedule, outcome }, event.slots);
     if (event.latenessSeconds !== null) this.scheduleLateness.observe(event.latenessSeconds);
+  }
+
+  /**
+   * Sets `keel_doctor_check` from a doctor report: each check's status 1, its other statuses 0,
+   * and the checks of an earlier run that this one no longer has removed.
+   */
+  recordDoctor(report: { checks: readonly { id: string; status: DoctorStatus }[] }): void {
+    this.doctorChecks.reset();
+    for (const check of report.checks) {
+      for (const status of DOCTOR_STATUSES) {
+        this.doctorChecks.set({ check: check.id, status }, check.status === status ? 1 : 0);
+      }
+    }
   }
 
   /** Counts one HTTP delivery attempt. */

@@ -44,3 +44,18 @@ export async function syncSchedules(
 ): Promise<SyncResult> {
   return engine.schedules.sync(config.schedules ?? {}, as);
 }
+
+/**
+ * Applies the config file's `audit.retentionDays` (none: entries are kept forever) for every
+ * replica's maintenance. A change writes its `audit.configure` row as `as.by`; the same value
+ * again writes nothing.
+ */
+export async function syncAudit(
+  engine: Engine,
+  config: KeelConfigFile,
+  as: MutationOptions = {},
+): Promise<{ retentionDays: number | null; changed: boolean }> {
+  const retentionDays = config.audit?.retentionDays ?? null;
+  const { changed } = await engine.auditLog.setRetention(retentionDays, as);
+  return { retentionDays, changed };
+}

@@ -14,11 +14,12 @@ import { toPolicies } from "../config/policies.js";
 import { syncSources } from "../config/sources.js";
 import { describeUnset, variablesHealthCheck } from "../config/variables.js";
 import { deliveryStatusClass, startDeliveryWorker } from "../delivery/deliver.js";
+import { createDoctorService } from "../doctor/service.js";
 import { buildApp, VERSION } from "../http/app.js";
 import { LoopHealth } from "../http/loop-health.js";
 import { createLogger } from "../log.js";
 import { KeelMetrics } from "../metrics/index.js";
-import { configSync, syncQueues, syncSchedules } from "./config-sync.js";
+import { configSync, syncAudit, syncQueues, syncSchedules } from "./config-sync.js";
 import { openDatabase } from "./database.js";
 import { type EngineTimerOptions, startEngineTimers } from "./engine-timers.js";
 import { openRateLimiter } from "./ratelimit.js";
@@ -46,6 +47,8 @@ export interface StartKeelOptions {
   shutdownTimeoutMs?: number;
   /** Where `keel.config.*` is looked for. Default: the working directory. */
   cwd?: string;
+  /** How often the doctor's checks refresh `keel_doctor_check` in the API roles; 0: only on request. Default 15 min. */
+  doctorIntervalMs?: number;
   /** Shows a generated development admin token once. Default: plain text on stderr. */
   showGeneratedToken?: (token: string, port: number | undefined) => void;
 }
@@ -63,6 +66,9 @@ export interface RunningKeel {
   /** Drains and stops everything in order. Never rejects: failures are logged. Safe to call twice. */
   stop(): Promise<void>;
 }
+
+/** The background doctor run, for the metrics: rare, since each run probes every target once. */
+const DOCTOR_INTERVAL_MS = 15 * 60_000;
 
 /** Delivery slots per process, and the share of the free ones one queue may take (decision 028). */
 const DELIVERY_CONCURRENCY = 40;
@@ -132,6 +138,7 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
     const asConfig = configSync(file.path);
     const queues = await syncQueues(engine, file.config, asConfig);
     const schedules = await syncSchedules(engine, file.config, asConfig);
+    await syncAudit(engine, file.config, asConfig);
     // Sources are served by the API roles, which need their secrets' variables.
     const sources = API_ROLES.includes(config.role)
       ? await syncSources(engine, file.config.sources, options.env ?? process.env, asConfig)
@@ -161,6 +168,23 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
     if (redis) undo.push({ name: "close redis probe", run: () => redis.close() });
     // The loops this process runs report here; readiness fails while one keeps failing.
     const loops = new LoopHealth();
+    // GET /v1/doctor and keel_doctor_check, where the API runs.
+    const doctor = API_ROLES.includes(config.role)
+      ? createDoctorService({
+          inputs: () => ({
+            env: options.env ?? process.env,
+            production: config.production,
+            keel: config,
+            envProblems: [],
+            file: { ...file, problems: [] },
+            engine,
+            self: 1,
+          }),
+          onReport: (report) => metrics.recordDoctor(report),
+          intervalMs: options.doctorIntervalMs ?? DOCTOR_INTERVAL_MS,
+        })
+      : undefined;
+    if (doctor) undo.push({ name: "stop doctor", run: () => doctor.stop() });
     let port: number | undefined;
     if (HTTP_ROLES.includes(config.role)) {
       const app = buildApp({
@@ -173,7 +197,7 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         metrics,
         metricsToken: config.metricsToken,
         api: API_ROLES.includes(config.role)
-          ? { engine, adminToken: secrets.adminToken, rateLimiter, qstashKeys: config.qstashKeys }
+          ? { engine, adminToken: secrets.adminToken, rateLimiter, qstashKeys: config.qstashKeys, doctor }
           : undefined,
         trustProxy: config.trustProxy,
         targetVariables: config.targetVariables,

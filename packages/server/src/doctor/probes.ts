@@ -1,0 +1,154 @@
+import { type Dispatcher, request } from "undici";
+import { parseAllowlist } from "../delivery/allowlist.js";
+import { createDeliveryAgent, type Resolver } from "../delivery/connector.js";
+import { AddressRefusedError } from "../delivery/errors.js";
+import { VERSION } from "../http/app.js";
+import type { TargetUse } from "./targets.js";
+import { type DoctorCheck, pass, problem } from "./types.js";
+
+export interface ProbeOptions {
+  production: boolean;
+  /** KEEL_TARGET_ALLOWLIST, as deliveries use it. */
+  allowlist: readonly string[];
+  /** Connect, answer and body together, per probe. Default 5 s. */
+  timeoutMs?: number;
+  /** Probes in flight at once. Default 4. */
+  concurrency?: number;
+  /** Injectable DNS, as for deliveries. */
+  resolve?: Resolver;
+}
+
+const AUTH_FIX =
+  "make the endpoint refuse requests without its credentials (401): check the header the target sends (e.g. Authorization: Bearer ${CRON_SECRET}), or verify Keel's signature with verifyDelivery from @keel/sdk (docs/delivery.md)";
+
+/**
+ * One live probe per target, from Keel's side and through the same SSRF guard as deliveries:
+ * an unauthenticated request (the target's method, none of its headers, no signature, no body).
+ * Reached and refused with 401/403 passes; a schedule's target that answers 2xx to it fails,
+ * since anyone who finds the URL can run the job; a route's, which should verify the forwarded
+ * signature, is a warning.
+ *
+ * @example
+ * const checks = await probeTargets(targets, { production: true, allowlist: [] });
+ */
+export async function probeTargets(
+  targets: readonly TargetUse[],
+  options: ProbeOptions,
+): Promise<DoctorCheck[]> {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const agent = createDeliveryAgent(
+    { production: options.production, allowlist: parseAllowlist(options.allowlist) },
+    { resolve: options.resolve, connectTimeoutMs: timeoutMs },
+  );
+  const results: DoctorCheck[] = new Array(targets.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < targets.length) {
+      const i = next++;
+      results[i] = await probe(targets[i] as TargetUse, agent, timeoutMs);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, targets.length) }, lane));
+  } finally {
+    await agent.close().catch(() => {});
+  }
+  return results;
+}
+
+async function probe(use: TargetUse, agent: Dispatcher, timeoutMs: number): Promise<DoctorCheck> {
+  const id = `probe.${use.kind}.${use.name}`;
+  const method = use.target.method ?? "POST";
+  let origin: string;
+  try {
+    const url = new URL(use.target.url);
+    origin = `${method} ${url.origin}${url.pathname}`;
+  } catch {
+    return problem(id, "fail", `${use.label}: the target URL does not parse`, "correct the target's url");
+  }
+  const signal = AbortSignal.timeout(timeoutMs);
+  let status: number;
+  try {
+    const res = await request(use.target.url, {
+      dispatcher: agent,
+      method,
+      headers: { "user-agent": `keel-doctor/${VERSION}` },
+      signal,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+    status = res.statusCode;
+    await res.body.dump({ limit: 16 * 1024 }).catch(() => {});
+  } catch (err) {
+    return unreachable(id, use, origin, err, signal.aborted, timeoutMs);
+  }
+  const seen = `${use.label}: ${origin} answered ${status} to a request without credentials`;
+  if (status === 401 || status === 403) return pass(id, seen);
+  if (status >= 200 && status < 300) {
+    return problem(
+      id,
+      use.kind === "schedule" ? "fail" : "warn",
+      `${seen}: anyone who finds the URL can run it`,
+      AUTH_FIX,
+    );
+  }
+  if (status >= 300 && status < 400) {
+    return problem(
+      id,
+      "warn",
+      `${seen}: Keel does not follow redirects, so deliveries fail`,
+      "use the final URL as the target's url",
+    );
+  }
+  if (status === 404 || status === 405) {
+    return problem(
+      id,
+      "warn",
+      `${seen}: the path or method may be wrong`,
+      `check the target's url and method against the route your application serves`,
+    );
+  }
+  return problem(
+    id,
+    "warn",
+    `${seen}: reachable, but only 401 or 403 show it checks credentials`,
+    "answer 401 when the credentials are missing or wrong, before reading the body",
+  );
+}
+
+function unreachable(
+  id: string,
+  use: TargetUse,
+  origin: string,
+  err: unknown,
+  timedOut: boolean,
+  timeoutMs: number,
+): DoctorCheck {
+  const code = String((err as { code?: unknown })?.code ?? "");
+  if (
+    err instanceof AddressRefusedError ||
+    (err as { cause?: unknown })?.cause instanceof AddressRefusedError
+  ) {
+    return problem(
+      id,
+      "fail",
+      `${use.label}: ${origin} is refused by the delivery address policy (${(err as Error).message}), so its deliveries fail too`,
+      "if this target is yours and trusted, add its host or range to KEEL_TARGET_ALLOWLIST on every worker",
+    );
+  }
+  if (timedOut || code === "UND_ERR_CONNECT_TIMEOUT") {
+    return problem(
+      id,
+      "fail",
+      `${use.label}: ${origin} did not answer within ${timeoutMs} ms`,
+      "check that the application is up and reachable from Keel's network at that URL",
+    );
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return problem(
+    id,
+    "fail",
+    `${use.label}: ${origin} cannot be reached (${code ? `${code}: ` : ""}${message})`,
+    "check the URL's host and port, and that the application is up and reachable from Keel's network",
+  );
+}
