@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { eventsCommand } from "./commands/events.js";
+import { importCommand } from "./commands/import.js";
 import { jobsCommand } from "./commands/jobs.js";
 import { queuesCommand } from "./commands/queues.js";
 import { schedulesCommand, tenantsCommand } from "./commands/schedules.js";
@@ -26,4 +27,6 @@ export function registerOperatorCommands(program: Command): void {
   // Webhook intake: events (list, show, replay) and sources.
   program.addCommand(eventsCommand());
   program.addCommand(sourcesCommand());
+  // Cron definitions from Vercel, Render or a crontab as schedules (no database needed).
+  program.addCommand(importCommand());
 }
