@@ -85,9 +85,14 @@ export function spawnKeel(args: string[], env: Record<string, string>, bin: stri
 
 /**
  * Runs a command that starts Keel (`npm start`, `npx keel start`, node) from the repository root
- * with exactly the given Keel variables, collecting what it prints.
+ * (or `cwd`) with exactly the given Keel variables, collecting what it prints.
  */
-export function spawnLauncher(command: string, argv: string[], env: Record<string, string>): KeelProcess {
+export function spawnLauncher(
+  command: string,
+  argv: string[],
+  env: Record<string, string>,
+  cwd: string = ROOT,
+): KeelProcess {
   const base = { ...process.env };
   for (const key of [
     "DATABASE_URL",
@@ -101,7 +106,7 @@ export function spawnLauncher(command: string, argv: string[], env: Record<strin
     delete base[key];
   }
   const child = spawn(command, argv, {
-    cwd: ROOT,
+    cwd,
     env: { ...base, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
