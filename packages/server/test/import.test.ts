@@ -3,8 +3,10 @@ import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import type { KeelError } from "@keel/engine";
 import { parse } from "yaml";
 import { loadConfigFile } from "../src/config/file.js";
+import { type ImportOptions, importCrons } from "../src/import/schedules.js";
 import { runKeel, tempDir } from "./helpers.js";
 
 // `keel import` as a real subprocess on fixture files; what it prints must load with Keel's own
@@ -130,23 +132,16 @@ test("crontab: curl lines become their requests, CRON_TZ applies to the lines af
 });
 
 test("bad input: an invalid_import envelope naming the entry, exit 2", async () => {
-  const cases: [string[], Record<string, string>, RegExp][] = [
+  const cli: [string[], RegExp][] = [
     [
       ["vercel-bad-cron.json", "--base-url", "https://a.example"],
-      {},
       /crons\[0\]: cron: '61 \* \* \* \*' is not a valid cron expression/,
     ],
-    [["vercel-broken.txt", "--format", "vercel", "--base-url", "https://a.example"], {}, /not valid JSON/],
-    [["vercel.json"], {}, /need your app's base URL: set APP_URL or pass --base-url/],
-    [["vercel.json", "--base-url", "ftp://a.example"], {}, /is not an absolute http\(s\) URL/],
-    [["render-no-command.yaml"], {}, /services\[0\] \(sync\): a cron job needs a startCommand/],
-    [["crontab-bad-tz"], {}, /line 2: timezone: 'Mars\/Olympus' is not an IANA time zone/],
-    [["crontab-short"], {}, /line 1: expected five time fields and a command/],
-    [["render.yaml", "--format", "vercel"], {}, /not valid JSON/],
-    [["does-not-exist.json"], {}, /cannot be read \(ENOENT\)/],
+    [["vercel.json"], /need your app's base URL: set APP_URL or pass --base-url/],
+    [["crontab-short"], /line 1: expected five time fields and a command/],
   ];
-  for (const [[file, ...flags], env, message] of cases) {
-    const run = await keel([join(FIXTURES, file as string), ...flags, "--json"], env);
+  for (const [[file, ...flags], message] of cli) {
+    const run = await keel([join(FIXTURES, file as string), ...flags, "--json"]);
     assert.equal(run.code, 2, `${file}: ${run.stderr}`);
     assert.equal(run.stdout, "");
     const { error } = JSON.parse(run.stderr);
@@ -156,6 +151,25 @@ test("bad input: an invalid_import envelope naming the entry, exit 2", async () 
   const text = await keel([join(FIXTURES, "crontab-short")]);
   assert.equal(text.code, 2);
   assert.match(text.stderr, /^error: Cannot import .*crontab-short: line 1:/);
+
+  // The same errors from the function the command calls, for the other inputs.
+  const direct: [string, ImportOptions, RegExp][] = [
+    ["vercel-broken.txt", { format: "vercel", baseUrl: "https://a.example" }, /not valid JSON/],
+    ["vercel.json", { baseUrl: "ftp://a.example" }, /is not an absolute http\(s\) URL/],
+    ["render-no-command.yaml", {}, /services\[0\] \(sync\): a cron job needs a startCommand/],
+    ["crontab-bad-tz", {}, /line 2: timezone: 'Mars\/Olympus' is not an IANA time zone/],
+    ["render.yaml", { format: "vercel" }, /not valid JSON/],
+    ["crontab", { format: "render" }, /not valid YAML: Implicit keys/],
+    ["vercel.json", { format: "render" }, /no services list/],
+    ["does-not-exist.json", {}, /cannot be read \(ENOENT\)/],
+  ];
+  for (const [file, options, message] of direct) {
+    assert.throws(
+      () => importCrons(join(FIXTURES, file), { env: {}, ...options }),
+      (err: KeelError) => err.code === "invalid_import" && message.test(err.message),
+      file,
+    );
+  }
 });
 
 test("--write merges into a YAML config, keeps its comments, refuses a same-name schedule without --force", async () => {
