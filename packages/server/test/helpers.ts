@@ -85,13 +85,15 @@ export function spawnKeel(args: string[], env: Record<string, string>, bin: stri
 
 /**
  * Runs a command that starts Keel (`npm start`, `npx keel start`, node) from the repository root
- * (or `cwd`) with exactly the given Keel variables, collecting what it prints.
+ * (or `cwd`) with exactly the given Keel variables, collecting what it prints. `detached` puts
+ * it in a process group of its own.
  */
 export function spawnLauncher(
   command: string,
   argv: string[],
   env: Record<string, string>,
   cwd: string = ROOT,
+  options: { detached?: boolean } = {},
 ): KeelProcess {
   const base = { ...process.env };
   for (const key of [
@@ -107,6 +109,8 @@ export function spawnLauncher(
   }
   const child = spawn(command, argv, {
     cwd,
+    // Its own process group, for signalling the whole group as systemd and `timeout` do.
+    detached: options.detached === true,
     env: { ...base, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
