@@ -1,8 +1,8 @@
 /**
  * Keel from npm: the protocol, engine and server tarballs (`npm pack`) installed into a fresh
  * directory, then `npx keel --version`, `npx keel start` against the test Postgres until
- * /health/ready passes, SIGTERM, and a clean drain; then `node_modules/.bin/keel start` (what a
- * supervisor or a global install runs) exits 0 on SIGTERM. README, "Run Keel from npm".
+ * /health/ready passes, SIGTERM, and a clean drain; then `npm install -g` of the same tarballs
+ * (into a temporary prefix) and its `keel start` exits 0 on SIGTERM. README, "Run Keel from npm".
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -18,7 +18,8 @@ const run = promisify(execFile);
 const work = tempDir("npm-install");
 const { tarball } = await packWorkspaces(join(work, "tarballs"), ["protocol", "engine", "server"]);
 const app = join(work, "app");
-await installTarballs(app, ["protocol", "engine", "server"].map(tarball));
+const tarballs = ["protocol", "engine", "server"].map(tarball);
+await installTarballs(app, tarballs);
 const schema = freshSchema("npminstall");
 const env = { DATABASE_URL: testDatabaseUrl(), KEEL_SCHEMA: schema, PORT: "0" };
 
@@ -55,8 +56,22 @@ test("npx keel start serves /health/ready on the test Postgres and drains on SIG
   await startReadyStop(proc);
 });
 
-test("node_modules/.bin/keel start (a supervisor's or a global install's command) exits 0 on SIGTERM", async () => {
-  const proc = spawnLauncher(join(app, "node_modules/.bin/keel"), ["start"], env, app);
+test("npm install -g of the tarballs: the global keel start exits 0 on SIGTERM", async () => {
+  const prefix = join(work, "global");
+  const install = (mode: string) =>
+    run("npm", [
+      "install",
+      "-g",
+      "--prefix",
+      prefix,
+      mode,
+      "--no-audit",
+      "--no-fund",
+      "--ignore-scripts",
+      ...tarballs,
+    ]);
+  await install("--offline").catch(() => install("--prefer-offline"));
+  const proc = spawnLauncher(join(prefix, "bin/keel"), ["start"], env, work);
   await startReadyStop(proc);
   assert.deepEqual(await proc.exited, { code: 0, signal: null });
 });
