@@ -1,6 +1,7 @@
 // A tiny Node adapter for Fetch-API route handlers, the shape Next.js App Router routes have:
 // each route module exports functions named after HTTP methods, (Request) => Response.
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
+import * as cleanup from "./app/api/cron/cleanup/route.js";
 import * as orderCreated from "./app/api/keel/order-created/route.js";
 import * as orders from "./app/api/orders/route.js";
 import { closeKeel } from "./lib/keel.js";
@@ -10,6 +11,7 @@ type RouteModule = Partial<Record<string, (request: Request) => Promise<Response
 const ROUTES: Record<string, RouteModule> = {
   "/api/orders": orders,
   "/api/keel/order-created": orderCreated,
+  "/api/cron/cleanup": cleanup,
 };
 
 /** The request listener: finds the route module and method, runs it, writes its Response. */

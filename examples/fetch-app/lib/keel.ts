@@ -32,6 +32,9 @@ export const idempotencyStore = postgresIdempotencyStore({
 /** Orders whose "order created" delivery arrived, verified (the app's database, in memory here). */
 export const confirmed: { orderId: string; jobId: string; attempt: number }[] = [];
 
+/** Runs of the cleanup cron route. */
+export const cleanups: { fireTime: string | null }[] = [];
+
 /** Ends the pools (on shutdown). */
 export async function closeKeel(): Promise<void> {
   await limiter.close();
