@@ -1,7 +1,6 @@
 import { Option } from "commander";
 import { IMPORT_FORMATS, type ImportFormat } from "../../import/found.js";
-import { type CommandTarget, importCrons } from "../../import/schedules.js";
-import { importedYaml, writeImported } from "../../import/write.js";
+import type { CommandTarget } from "../../import/schedules.js";
 import { type JsonFlag, runOffline } from "../run.js";
 import { group } from "./command.js";
 
@@ -37,7 +36,10 @@ export function importCommand() {
     .option("--force", "with --write, replace schedules of the same name")
     .option("--json", "print the result as JSON (errors as JSON on stderr)")
     .action((file: string, flags: ImportFlags) =>
-      runOffline(flags, (out) => {
+      runOffline(flags, async (out) => {
+        // Loaded when the command runs: `keel start` does not carry the importers and the YAML writer.
+        const { importCrons } = await import("../../import/schedules.js");
+        const { importedYaml, writeImported } = await import("../../import/write.js");
         const result = importCrons(file, {
           format: flags.format,
           baseUrl: flags.baseUrl,
