@@ -57,7 +57,7 @@ function testFiles(): string[] {
       else if (name.endsWith(".test.ts")) out.push(path);
     }
   };
-  for (const dir of ["packages", "bench"]) {
+  for (const dir of ["packages", "bench", "examples"]) {
     try {
       walk(join(ROOT, dir));
     } catch {}

@@ -135,6 +135,15 @@ export const ERROR_CODES = {
     message:
       "Schedule '{name}' is declared in the config file; change it there (the next start syncs it), or remove it from the file first.",
   },
+  invalid_import: {
+    status: 400,
+    message: "Cannot import {file}: {detail}",
+  },
+  schedule_exists: {
+    status: 409,
+    message:
+      "{file} already declares {names}. Pass --force to replace them, or rename or remove them in {file} first.",
+  },
   invalid_tenant: {
     status: 400,
     message:

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import { createInterface } from "node:readline";
 import { test } from "node:test";
@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { publint } from "publint";
 import { formatMessage } from "publint/utils";
+import { installTarballs, packWorkspaces } from "../../../scripts/packed.js";
 import { bundleSubpath, nodeImportsOf, sizesTable, subpathSizes } from "../../../scripts/sdk-sizes.js";
 import { freshSchema, testDatabaseUrl } from "../../engine/test/helpers.js";
 import { tempDir } from "../../server/test/helpers.js";
@@ -30,37 +31,13 @@ const FIXTURES = fileURLToPath(new URL("./fixtures/packaging/", import.meta.url)
 const PACKAGES = ["protocol", "engine", "sdk", "server"] as const;
 const VERIFY_BUDGET = 10 * 1024;
 
-interface Packed {
-  name: string;
-  filename: string;
-  files: { path: string }[];
-}
-
 // Removed after the file (tempDir): tarballs, the app, its node_modules.
 const work = tempDir("packaging");
-const tarballs = join(work, "tarballs");
-mkdirSync(tarballs);
-const { stdout: packJson } = await run(
-  "npm",
-  ["pack", "--json", "--pack-destination", tarballs, ...PACKAGES.flatMap((p) => ["-w", `packages/${p}`])],
-  { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 },
-);
-const packed = new Map((JSON.parse(packJson) as Packed[]).map((p) => [p.name.replace("@keel/", ""), p]));
-const tarball = (name: string) =>
-  join(tarballs, packed.get(name)?.filename ?? assert.fail(`${name} not packed`));
+const { packed, tarball } = await packWorkspaces(join(work, "tarballs"), PACKAGES);
 
 // The application: the tarballs an app needs (server is the keel binary, not a library).
 const app = join(work, "app");
-async function installApp(dir: string, packages: string[]): Promise<void> {
-  mkdirSync(dir);
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
-  const install = (mode: string) =>
-    run("npm", ["install", mode, "--no-audit", "--no-fund", "--ignore-scripts", ...packages.map(tarball)], {
-      cwd: dir,
-    });
-  // --offline when the cache has the metadata too; otherwise the registry fills it in once.
-  await install("--offline").catch(() => install("--prefer-offline"));
-}
+const installApp = (dir: string, packages: string[]) => installTarballs(dir, packages.map(tarball));
 await installApp(app, ["protocol", "engine", "sdk"]);
 // An app without the optional peers: no @keel/engine, no ioredis.
 const lean = join(work, "lean");

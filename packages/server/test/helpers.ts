@@ -85,9 +85,16 @@ export function spawnKeel(args: string[], env: Record<string, string>, bin: stri
 
 /**
  * Runs a command that starts Keel (`npm start`, `npx keel start`, node) from the repository root
- * with exactly the given Keel variables, collecting what it prints.
+ * (or `cwd`) with exactly the given Keel variables, collecting what it prints. `detached` puts
+ * it in a process group of its own.
  */
-export function spawnLauncher(command: string, argv: string[], env: Record<string, string>): KeelProcess {
+export function spawnLauncher(
+  command: string,
+  argv: string[],
+  env: Record<string, string>,
+  cwd: string = ROOT,
+  options: { detached?: boolean } = {},
+): KeelProcess {
   const base = { ...process.env };
   for (const key of [
     "DATABASE_URL",
@@ -101,7 +108,9 @@ export function spawnLauncher(command: string, argv: string[], env: Record<strin
     delete base[key];
   }
   const child = spawn(command, argv, {
-    cwd: ROOT,
+    cwd,
+    // Its own process group, for signalling the whole group as systemd and `timeout` do.
+    detached: options.detached === true,
     env: { ...base, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

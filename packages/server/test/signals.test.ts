@@ -50,17 +50,21 @@ async function drainsOnSigterm(
   command: string,
   argv: string[],
   expectLauncherWaits: boolean,
+  /** SIGTERM to the launcher's whole process group (systemd's default, GNU timeout). */
+  group = false,
 ): Promise<{ launcher: KeelProcess; schema: string }> {
   const schema = freshSchema("signals");
   let release: (() => void) | undefined;
   const endpoint = await startEndpoint((_req, res) => {
     release = () => res.writeHead(200).end("done");
   });
-  const launcher = spawnLauncher(command, argv, {
-    DATABASE_URL: testDatabaseUrl(),
-    KEEL_SCHEMA: schema,
-    PORT: "0",
-  });
+  const launcher = spawnLauncher(
+    command,
+    argv,
+    { DATABASE_URL: testDatabaseUrl(), KEEL_SCHEMA: schema, PORT: "0" },
+    undefined,
+    { detached: group },
+  );
   let pids: number[] = [];
   try {
     await waitFor(() => logLine(launcher, "keel started") ?? exited(launcher), 60_000, "keel started");
@@ -74,7 +78,8 @@ async function drainsOnSigterm(
     try {
       const { id } = await engine.enqueue({ queue: "slow", target: { url: `${endpoint.origin}/slow` } });
       await waitFor(() => release, 30_000, "the delivery to arrive");
-      launcher.child.kill("SIGTERM");
+      if (group) process.kill(-(launcher.child.pid as number), "SIGTERM");
+      else launcher.child.kill("SIGTERM");
       await waitFor(
         // npm without exec exits at once, leaving Keel unaware; npx too, but then Keel notices.
         () => logLine(launcher, "shutdown requested") ?? (expectLauncherWaits && exited(launcher)),
@@ -82,6 +87,16 @@ async function drainsOnSigterm(
         "Keel to hear of the SIGTERM, or npm to exit",
       );
       assert.ok(logLine(launcher, "shutdown requested"), "Keel was asked to shut down");
+      if (group) {
+        // npm exits too; Keel's parent watcher must see that mid-drain and not cut the drain short.
+        await waitFor(
+          () =>
+            logLine(launcher, "the launcher exited; the drain goes on") ??
+            logLine(launcher, "second signal: exiting without waiting"),
+          30_000,
+          "Keel to notice that npx is gone",
+        );
+      }
       (release as () => void)();
       const exit = await launcher.exited;
       if (expectLauncherWaits) {
@@ -90,6 +105,7 @@ async function drainsOnSigterm(
       }
       await waitFor(() => !alive(pids[0] as number), 30_000, "Keel to exit");
       assert.ok(logLine(launcher, "keel stopped"), "Keel drained and stopped");
+      assert.equal(logLine(launcher, "second signal: exiting without waiting"), undefined, "no forced exit");
       assert.equal((await engine.getJob(id)).state, "succeeded", "the in-flight delivery finished");
       assert.deepEqual(keelPids(schema), [], "no Keel process left");
     } finally {
@@ -113,6 +129,11 @@ test("npx keel start: Keel warns that npx passes no signal on, and drains once n
     launcher.lines.some((l) => String(l.msg).startsWith("started through npx")),
     "the warning about npx",
   );
+});
+
+test("npx keel start, SIGTERM to its process group: npm exits at once, Keel keeps draining to a clean stop", async () => {
+  // Keel hears the SIGTERM itself; npx going away afterwards is no second signal.
+  await drainsOnSigterm("npx", ["--no-install", "keel", "start"], false, true);
 });
 
 test("npx keel runs the repository's keel command, never a package from the registry", async () => {

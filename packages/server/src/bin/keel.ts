@@ -60,6 +60,11 @@ async function start(flags: { role?: string; port?: string }): Promise<void> {
   let stopping = false;
   const stop = (signal: NodeJS.Signals | "launcher exited") => {
     if (stopping) {
+      // npm exec that forwarded the SIGTERM and then went away asks for nothing new: keep draining.
+      if (signal === "launcher exited") {
+        logger.info("the launcher exited; the drain goes on");
+        return;
+      }
       logger.warn({ signal }, "second signal: exiting without waiting");
       exitWith(1);
     }

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { doctorCommand } from "./commands/doctor.js";
 import { eventsCommand } from "./commands/events.js";
+import { importCommand } from "./commands/import.js";
 import { jobsCommand } from "./commands/jobs.js";
 import { queuesCommand } from "./commands/queues.js";
 import { schedulesCommand, tenantsCommand } from "./commands/schedules.js";
@@ -29,4 +30,6 @@ export function registerOperatorCommands(program: Command): void {
   program.addCommand(sourcesCommand());
   // Production readiness: configuration, targets, Postgres, operations.
   program.addCommand(doctorCommand());
+  // Cron definitions from Vercel, Render or a crontab as schedules (no database needed).
+  program.addCommand(importCommand());
 }

@@ -42,6 +42,24 @@ export async function runOperator(
   process.exitCode = code;
 }
 
+/**
+ * Runs a command that needs no database (`keel import`): errors and exit codes as `runOperator`.
+ *
+ * @example
+ * .action((file, opts: JsonFlag) => runOffline(opts, (out) => out.result(work(file), () => "…")))
+ */
+export async function runOffline(flags: JsonFlag, fn: (out: Output) => Promise<void> | void): Promise<void> {
+  const out = new Output(flags.json === true);
+  process.stdout.on("error", closedPipe);
+  let code: number = EXIT.ok;
+  try {
+    await fn(out);
+  } catch (err) {
+    code = report(err, out.json);
+  }
+  process.exitCode = code;
+}
+
 // `keel jobs list | head -3`: the reader has what it wanted once it closes the pipe.
 function closedPipe(err: NodeJS.ErrnoException): void {
   if (err.code === "EPIPE") process.exit(process.exitCode ?? EXIT.ok);
