@@ -1,6 +1,7 @@
 import { DEFAULT_PAYLOAD_LIMIT_BYTES } from "@keel/protocol/names";
 import { type AnyAuditChange, type AuditChange, auditChange, jobDestination } from "./audit/actions.js";
 import { AuditLog } from "./audit/audit.js";
+import { ConsoleSessions } from "./console/sessions.js";
 import { type Client, engineActor, type MutationOptions } from "./db/mutation.js";
 import { asDatabaseError, createPool, type Pool, transaction } from "./db/pool.js";
 import { jobsChannel, loadStatements, quoteSchema, type Statement } from "./db/sql.js";
@@ -126,6 +127,8 @@ export class Engine {
   readonly intake = new Intake(this);
   /** Cron schedules and the tenant registry (fired by `createScheduler`). */
   readonly schedules = new Schedules(this);
+  /** Operator console sessions, stored hashed. */
+  readonly consoleSessions = new ConsoleSessions(this);
   private readonly sql: Record<StatementName, Statement>;
   private readonly ownsPool: boolean;
   /** Largest accepted payload in bytes of JSON. */

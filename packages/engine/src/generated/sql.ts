@@ -8,6 +8,9 @@ export type StatementName =
   | "claim_limited"
   | "claim_maintenance"
   | "complete"
+  | "console_session_create"
+  | "console_session_revoke"
+  | "console_session_touch"
   | "create_token"
   | "disabled_switches"
   | "enqueue"
@@ -256,6 +259,30 @@ tries as (
   from tried
 )
 select id from ended
+`,
+  console_session_create: `-- console_session_create: store a console session. $1 sha-256 hash of its secret, $2 role,
+-- $3 actor, $4 source address, $5 idle seconds, $6 absolute lifetime in seconds. Sessions past
+-- their absolute expiry are deleted first (few rows: one per sign-in).
+with expired as (
+  delete from {{schema}}.console_sessions where expires_at < now() - interval '1 day'
+)
+insert into {{schema}}.console_sessions (hash, role, actor, source, idle_seconds, expires_at)
+values ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
+returning id, role, actor, created_at, expires_at
+`,
+  console_session_revoke: `-- console_session_revoke: end the session whose hash is $1 (sign-out). Returns it when it was live.
+update {{schema}}.console_sessions
+set revoked_at = now()
+where hash = $1 and revoked_at is null
+returning id, role, actor
+`,
+  console_session_touch: `-- console_session_touch: the live session whose hash is $1 (not revoked, before its absolute
+-- expiry, seen within its idle window), marking it seen. No row when there is none.
+update {{schema}}.console_sessions
+set last_seen_at = now()
+where hash = $1 and revoked_at is null and expires_at > now()
+  and last_seen_at > now() - make_interval(secs => idle_seconds)
+returning id, role, actor, hash, created_at, expires_at
 `,
   create_token: `-- create_token: store a token's hash. $1 name, $2 prefix, $3 sha-256 hash, $4 scopes, $5 created by.
 insert into {{schema}}.tokens (name, prefix, hash, scopes, created_by)
