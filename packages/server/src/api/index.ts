@@ -37,6 +37,8 @@ export interface ApiOptions {
   batchBodyLimitBytes?: number;
   /** Slow-down of failed authentications per address (default 10 a minute). */
   authFailures?: FailureLimiterOptions;
+  /** A limiter shared with the console's sign-in (then `authFailures` is not used). */
+  limiter?: FailureLimiter;
   /** Where `${VAR}` in webhook source secrets is read (checks and fingerprints). Default `process.env`. */
   env?: NodeJS.ProcessEnv;
   /** KEEL_TARGET_VARIABLES: the `${VAR}`s targets written through the API may use. Default none. */
@@ -82,7 +84,7 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
     job: Math.max(bodyLimit, (options.payloadLimitBytes ?? MiB) + 64 * 1024),
     batch: options.batchBodyLimitBytes ?? 16 * MiB,
   };
-  const limiter = new FailureLimiter(options.authFailures);
+  const limiter = options.limiter ?? new FailureLimiter(options.authFailures);
   const auth = createAuth({ engine, adminToken: options.adminToken, limiter, log });
 
   const runner: Runner = async (contract, call, run) => {

@@ -1,8 +1,10 @@
 import type { Engine, Pool } from "@keel/engine";
 import type { RateLimiter } from "@keel/sdk";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import { FailureLimiter } from "../api/failure-limiter.js";
 import { registerApi } from "../api/index.js";
-import type { Role } from "../config/env.js";
+import type { ConsoleSettings, Role } from "../config/env.js";
+import { registerConsole } from "../console/index.js";
 import { PACKAGE_VERSION } from "../generated/version.js";
 import { registerIntake } from "../intake/route.js";
 import { type KeelMetrics, registerMetricsRoute } from "../metrics/index.js";
@@ -25,7 +27,13 @@ export interface AppOptions {
   /** Bearer token for /metrics; required in production. */
   metricsToken?: string | undefined;
   /** Serves the /v1 API when given (roles api and all). */
-  api?: { engine: Engine; adminToken: string | undefined; rateLimiter?: RateLimiter | undefined };
+  api?: {
+    engine: Engine;
+    adminToken: string | undefined;
+    rateLimiter?: RateLimiter | undefined;
+    /** The operator console at /console (roles api and all); off when absent or disabled. */
+    console?: ConsoleSettings | undefined;
+  };
   /** Where `${VAR}` in webhook source secrets is read when a request is verified. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
   /** KEEL_TARGET_VARIABLES: the `${VAR}`s targets written through the API may use. Default none. */
@@ -78,7 +86,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     redis: options.redis,
   });
   if (options.api) {
+    // One slow-down for failed authentication, API and console sign-in alike.
+    const limiter = new FailureLimiter();
     registerApi(app, {
+      limiter,
       engine: options.api.engine,
       adminToken: options.api.adminToken,
       rateLimiter: options.api.rateLimiter,
@@ -88,6 +99,19 @@ export function buildApp(options: AppOptions): FastifyInstance {
       env: options.env,
       targetVariables: options.targetVariables,
     });
+    const consoleSettings = options.api.console;
+    if (consoleSettings?.enabled) {
+      registerConsole(app, {
+        engine: options.api.engine,
+        adminToken: options.api.adminToken,
+        password: consoleSettings.password,
+        tokens: consoleSettings.tokens,
+        limiter,
+        production: options.production ?? false,
+        logger: options.logger,
+        env: options.env,
+      });
+    }
     // Public webhook intake, beside the API (roles api and all): the verifier is the auth.
     registerIntake(app, {
       engine: options.api.engine,

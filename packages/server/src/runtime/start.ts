@@ -162,7 +162,7 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         metrics,
         metricsToken: config.metricsToken,
         api: API_ROLES.includes(config.role)
-          ? { engine, adminToken: secrets.adminToken, rateLimiter }
+          ? { engine, adminToken: secrets.adminToken, rateLimiter, console: config.console }
           : undefined,
         trustProxy: config.trustProxy,
         targetVariables: config.targetVariables,

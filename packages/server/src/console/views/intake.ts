@@ -1,0 +1,104 @@
+import { EVENT_STATUSES, type EventStatus } from "@keel/engine";
+import { presentEvent, presentEventSummary, presentSource } from "../../api/present-intake.js";
+import { may } from "../auth.js";
+import { html, time } from "../html.js";
+import { actionForm, as, nextLink, page, table } from "../page.js";
+import { type ConsoleRoutes, done } from "../routes.js";
+
+/** Intake: sources, events (by source and status, keyset on the id), an event with its jobs; replay. */
+export function intakeViews(routes: ConsoleRoutes, env: NodeJS.ProcessEnv): void {
+  routes.get("/console/intake", async (call, _params, query) => {
+    const source = query.source || undefined;
+    const status = EVENT_STATUSES.includes(query.status as EventStatus)
+      ? (query.status as EventStatus)
+      : undefined;
+    const limit = 50;
+    const [sources, events] = await Promise.all([
+      call.engine.intake.sources.list(),
+      call.engine.intake.events.list(
+        {
+          ...(source ? { source } : {}),
+          ...(status ? { status } : {}),
+          ...(query.cursor ? { before: query.cursor } : {}),
+        },
+        limit,
+      ),
+    ]);
+    const cursor = events.length === limit ? (events.at(-1)?.id ?? null) : null;
+    const body = html`<h2>Sources</h2>
+${table(
+  ["Source", "Provider", "URL", "Routes", "Secrets", "Managed by"],
+  sources
+    .map((s) => presentSource(s, env))
+    .map(
+      (
+        s,
+      ) => html`<tr><td><a href="/console/intake?source=${encodeURIComponent(s.name)}">${s.name}</a></td><td>${s.provider}</td>
+<td><code>${s.url}</code></td><td>${s.routes.length}</td><td>${s.secrets.map((x) => x.fingerprint ?? "unset").join(", ")}</td><td>${s.managedBy}</td></tr>`,
+    ),
+  "No sources.",
+)}
+<h2>Events</h2>
+<form method="get" action="/console/intake" class="filters">
+<label>Source <input name="source" value="${source ?? ""}"></label>
+<label>Status <select name="status"><option value="">any</option>${EVENT_STATUSES.map(
+      (s) => html`<option${s === status ? html` selected` : ""}>${s}</option>`,
+    )}</select></label>
+<button type="submit">Filter</button></form>
+${table(
+  ["Id", "Source", "Type", "Provider id", "Status", "Jobs", "Replays", "Received"],
+  events.map(presentEventSummary).map(
+    (
+      e,
+    ) => html`<tr><td><a href="/console/intake/events/${e.id}">${e.id}</a></td><td>${e.source}</td><td>${e.type ?? ""}</td>
+<td>${e.eventId ?? ""}</td><td>${e.status}</td><td>${e.jobsCreated}</td><td>${e.replays}</td><td>${time(e.receivedAt)}</td></tr>`,
+  ),
+  "No events match.",
+)}${nextLink(call, cursor)}`;
+    return page(call, "Intake", body, "/console/intake");
+  });
+
+  routes.get("/console/intake/events/:id", async (call, { id }) => {
+    const e = presentEvent(await call.engine.intake.events.get(id as string));
+    const showBody = may(call.session.role, "operate");
+    const body = html`
+<dl class="facts">
+<dt>Source</dt><dd>${e.source}</dd><dt>Type</dt><dd>${e.type ?? "—"}</dd>
+<dt>Provider id</dt><dd>${e.eventId ?? "—"}</dd><dt>Status</dt><dd>${e.status}</dd>
+<dt>Received</dt><dd>${time(e.receivedAt)}</dd><dt>Replays</dt><dd>${e.replays}</dd>
+</dl>
+<h2>Payload</h2>
+${
+  showBody
+    ? html`<pre class="payload">${e.body}</pre>`
+    : html`<p class="muted">Redacted for the read role. <code class="cmd">keel events show ${e.id} --full</code></p>`
+}
+<h2>Jobs made</h2>
+${table(
+  ["Job", "Queue", "State"],
+  e.deliveries.map(
+    (j) =>
+      html`<tr><td><a href="/console/jobs/${j.id}">${j.id}</a></td><td>${j.queue}</td><td>${j.state}</td></tr>`,
+  ),
+  "No jobs.",
+)}
+<h2>Actions</h2>
+${actionForm(call, {
+  action: `/console/intake/events/${e.id}/replay`,
+  label: "Replay event",
+  command: `keel events replay ${e.id}`,
+  needed: "operate",
+})}`;
+    return page(call, `Event ${e.id}`, body, "/console/intake");
+  });
+
+  routes.post("/console/intake/events/:id/replay", "operate", async (call, { id }) => {
+    const result = await call.engine.intake.events.replay(id as string, as(call));
+    return done(
+      `/console/intake/events/${encodeURIComponent(id as string)}`,
+      "event.replay",
+      id as string,
+      result.jobs.length,
+    );
+  });
+}

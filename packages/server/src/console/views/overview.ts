@@ -1,0 +1,52 @@
+import { duration, html } from "../html.js";
+import { page, table } from "../page.js";
+import type { ConsoleRoutes } from "../routes.js";
+
+/** Health, per-queue depth and oldest ready age, switches that are off, and warnings. */
+export function overviewView(routes: ConsoleRoutes): void {
+  routes.get("/console", async (call) => {
+    const { engine } = call;
+    const started = performance.now();
+    const [queues, switches, schedules] = await Promise.all([
+      engine.listQueues(),
+      engine.switches.list(),
+      engine.schedules.list(),
+    ]);
+    const ms = Math.round(performance.now() - started);
+    const off = switches.filter((s) => !s.enabled);
+    const warnings: string[] = [];
+    for (const q of queues) {
+      if (q.counts.dead > 0) warnings.push(`Queue ${q.name} has ${q.counts.dead} dead job(s).`);
+      if (q.paused) warnings.push(`Queue ${q.name} is paused.`);
+      if (q.oldestReadyAgeSeconds > 300)
+        warnings.push(
+          `Queue ${q.name}: the oldest ready job has waited ${duration(q.oldestReadyAgeSeconds)}.`,
+        );
+    }
+    for (const s of schedules) if (s.paused) warnings.push(`Schedule ${s.name} is paused.`);
+    for (const s of off) warnings.push(`Switch ${s.name} is off${s.reason ? ` (${s.reason})` : ""}.`);
+    const body = html`
+<section aria-labelledby="health"><h2 id="health">Health</h2>
+<p><strong class="ok">Postgres answered</strong> in ${ms} ms · ${queues.length} queue(s) · ${schedules.length} schedule(s)</p></section>
+<section aria-labelledby="warnings"><h2 id="warnings">Warnings</h2>
+${warnings.length === 0 ? html`<p class="muted">None.</p>` : html`<ul class="warnings">${warnings.map((w) => html`<li>${w}</li>`)}</ul>`}</section>
+<section aria-labelledby="depth"><h2 id="depth">Queues</h2>
+${table(
+  ["Queue", "Ready", "Scheduled", "Running", "Dead", "Oldest ready", "State"],
+  queues.map(
+    (q) => html`<tr><td><a href="/console/queues/${encodeURIComponent(q.name)}">${q.name}</a></td>
+<td>${q.counts.available}</td><td>${q.counts.scheduled}</td><td>${q.counts.running}</td>
+<td>${q.counts.dead}</td><td>${q.counts.available > 0 ? duration(q.oldestReadyAgeSeconds) : "—"}</td>
+<td>${q.paused ? "paused" : "active"}</td></tr>`,
+  ),
+  "No queues yet.",
+)}</section>
+<section aria-labelledby="off"><h2 id="off">Switches off</h2>
+${table(
+  ["Switch", "Reason", "By"],
+  off.map((s) => html`<tr><td>${s.name}</td><td>${s.reason ?? ""}</td><td>${s.updatedBy}</td></tr>`),
+  "Every switch is on.",
+)}</section>`;
+    return page(call, "Overview", body, "/console");
+  });
+}
