@@ -116,12 +116,13 @@ const CONSOLE_ASSETS = "packages/server/src/console/assets";
 const ASSET_TYPES: Record<string, string> = {
   css: "text/css; charset=utf-8",
   js: "text/javascript; charset=utf-8",
+  svg: "image/svg+xml",
 };
 
 /** The console's static files (decision 040), served from memory: nothing read at run time. */
 function consoleAssetsModule(root: string): string {
   const files = readdirSync(join(root, CONSOLE_ASSETS))
-    .filter((name) => /\.(css|js)$/.test(name))
+    .filter((name) => /\.(css|js|svg)$/.test(name))
     .sort();
   return [
     header(`${CONSOLE_ASSETS}/`),

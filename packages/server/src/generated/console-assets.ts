@@ -3,52 +3,232 @@
 /** Each console asset by file name: its content type and text. */
 export const CONSOLE_ASSETS: Readonly<Record<string, { type: string; text: string }>> = {
   "console.css": { type: "text/css; charset=utf-8", text: `/* Keel console: system fonts, no external resources, WCAG AA contrast. */
-:root { --fg: #1b1f24; --muted: #545d68; --bg: #fff; --line: #d0d7de; --accent: #0b5cad; --danger: #a40e26; --ok: #116329; --note: #eef6ff; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
-header { display: flex; flex-wrap: wrap; align-items: center; gap: 1rem; padding: .5rem 1rem; border-bottom: 1px solid var(--line); background: #f6f8fa; }
-header nav { display: flex; flex: 1; flex-wrap: wrap; align-items: center; gap: 1rem; }
-header ul { display: flex; flex-wrap: wrap; gap: .25rem 1rem; list-style: none; margin: 0; padding: 0; }
-.brand { font-weight: 700; font-size: 1.1rem; color: var(--fg); text-decoration: none; }
-a { color: var(--accent); }
-a[aria-current="page"] { font-weight: 700; color: var(--fg); }
-.sign-out { margin-left: auto; display: flex; gap: .5rem; align-items: center; }
-.who { color: var(--muted); font-size: .9rem; }
-main { padding: 1rem; max-width: 80rem; }
-h1 { font-size: 1.5rem; margin: .25rem 0 1rem; }
-h2 { font-size: 1.15rem; margin: 1.5rem 0 .5rem; }
-.scroll { overflow-x: auto; }
-table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { background: #f6f8fa; }
-.muted { color: var(--muted); }
-.ok { color: var(--ok); }
-.notice { background: var(--note); border: 1px solid #9cc7f5; padding: .5rem .75rem; border-radius: 4px; }
-.error { background: #fff0f1; border: 1px solid #f5a3ad; padding: .5rem .75rem; border-radius: 4px; }
-.warnings li { margin: .2rem 0; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
-dl.facts dt { font-weight: 600; }
-dl.facts dd { margin: 0; }
-pre { background: #f6f8fa; border: 1px solid var(--line); padding: .5rem; overflow: auto; max-height: 24rem; margin: 0; }
-code.cmd { font-size: .85rem; color: var(--muted); background: #f6f8fa; padding: .1rem .3rem; border-radius: 3px; cursor: copy; }
-code.cmd.copied::after { content: " ✓"; }
-code.secret { font-size: 1rem; background: #fff8c5; padding: .2rem .4rem; }
-form.action { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: .4rem 0; }
-form.filters { display: flex; flex-wrap: wrap; gap: .75rem; align-items: end; margin-bottom: 1rem; }
-label { display: inline-flex; flex-direction: column; gap: .15rem; font-size: .9rem; }
-fieldset label { flex-direction: row; gap: .3rem; margin-right: .75rem; }
-input, select, button { font: inherit; padding: .3rem .5rem; border: 1px solid #8c959f; border-radius: 4px; }
-button, a.button { background: var(--accent); color: #fff; border-color: var(--accent); cursor: pointer; text-decoration: none; padding: .3rem .7rem; border-radius: 4px; display: inline-block; }
-button.danger { background: var(--danger); border-color: var(--danger); }
-button:disabled { opacity: .6; cursor: wait; }
-:focus-visible { outline: 3px solid #f0b400; outline-offset: 2px; }
-.sign-in { max-width: 26rem; display: flex; flex-direction: column; gap: .75rem; }
-.sign-in label { width: 100%; }
-.sign-in input { width: 100%; }
+:root {
+  --fg: #1b1f24;
+  --muted: #545d68;
+  --bg: #fff;
+  --line: #d0d7de;
+  --accent: #0b5cad;
+  --danger: #a40e26;
+  --ok: #116329;
+  --note: #eef6ff;
+}
+* {
+  box-sizing: border-box;
+}
+body {
+  margin: 0;
+  font:
+    15px / 1.45 system-ui,
+    -apple-system,
+    "Segoe UI",
+    sans-serif;
+  color: var(--fg);
+  background: var(--bg);
+}
+header {
+  display: flex;
+  flex-wrap: wrap;
+  align-items: center;
+  gap: 1rem;
+  padding: 0.5rem 1rem;
+  border-bottom: 1px solid var(--line);
+  background: #f6f8fa;
+}
+header nav {
+  display: flex;
+  flex: 1;
+  flex-wrap: wrap;
+  align-items: center;
+  gap: 1rem;
+}
+header ul {
+  display: flex;
+  flex-wrap: wrap;
+  gap: 0.25rem 1rem;
+  list-style: none;
+  margin: 0;
+  padding: 0;
+}
+.brand {
+  font-weight: 700;
+  font-size: 1.1rem;
+  color: var(--fg);
+  text-decoration: none;
+}
+a {
+  color: var(--accent);
+}
+a[aria-current="page"] {
+  font-weight: 700;
+  color: var(--fg);
+}
+.sign-out {
+  margin-left: auto;
+  display: flex;
+  gap: 0.5rem;
+  align-items: center;
+}
+.who {
+  color: var(--muted);
+  font-size: 0.9rem;
+}
+main {
+  padding: 1rem;
+  max-width: 80rem;
+}
+h1 {
+  font-size: 1.5rem;
+  margin: 0.25rem 0 1rem;
+}
+h2 {
+  font-size: 1.15rem;
+  margin: 1.5rem 0 0.5rem;
+}
+.scroll {
+  overflow-x: auto;
+}
+table {
+  border-collapse: collapse;
+  width: 100%;
+}
+th,
+td {
+  text-align: left;
+  padding: 0.3rem 0.6rem;
+  border-bottom: 1px solid var(--line);
+  vertical-align: top;
+}
+th {
+  background: #f6f8fa;
+}
+.muted {
+  color: var(--muted);
+}
+.ok {
+  color: var(--ok);
+}
+.notice {
+  background: var(--note);
+  border: 1px solid #9cc7f5;
+  padding: 0.5rem 0.75rem;
+  border-radius: 4px;
+}
+.error {
+  background: #fff0f1;
+  border: 1px solid #f5a3ad;
+  padding: 0.5rem 0.75rem;
+  border-radius: 4px;
+}
+.warnings li {
+  margin: 0.2rem 0;
+}
+dl.facts {
+  display: grid;
+  grid-template-columns: max-content 1fr;
+  gap: 0.25rem 1rem;
+}
+dl.facts dt {
+  font-weight: 600;
+}
+dl.facts dd {
+  margin: 0;
+}
+pre {
+  background: #f6f8fa;
+  border: 1px solid var(--line);
+  padding: 0.5rem;
+  overflow: auto;
+  max-height: 24rem;
+  margin: 0;
+}
+code.cmd {
+  font-size: 0.85rem;
+  color: var(--muted);
+  background: #f6f8fa;
+  padding: 0.1rem 0.3rem;
+  border-radius: 3px;
+  cursor: copy;
+}
+code.cmd.copied::after {
+  content: " ✓";
+}
+code.secret {
+  font-size: 1rem;
+  background: #fff8c5;
+  padding: 0.2rem 0.4rem;
+}
+form.action {
+  display: flex;
+  flex-wrap: wrap;
+  gap: 0.5rem;
+  align-items: center;
+  margin: 0.4rem 0;
+}
+form.filters {
+  display: flex;
+  flex-wrap: wrap;
+  gap: 0.75rem;
+  align-items: end;
+  margin-bottom: 1rem;
+}
+label {
+  display: inline-flex;
+  flex-direction: column;
+  gap: 0.15rem;
+  font-size: 0.9rem;
+}
+fieldset label {
+  flex-direction: row;
+  gap: 0.3rem;
+  margin-right: 0.75rem;
+}
+input,
+select,
+button {
+  font: inherit;
+  padding: 0.3rem 0.5rem;
+  border: 1px solid #8c959f;
+  border-radius: 4px;
+}
+button,
+a.button {
+  background: var(--accent);
+  color: #fff;
+  border-color: var(--accent);
+  cursor: pointer;
+  text-decoration: none;
+  padding: 0.3rem 0.7rem;
+  border-radius: 4px;
+  display: inline-block;
+}
+button.danger {
+  background: var(--danger);
+  border-color: var(--danger);
+}
+button:disabled {
+  opacity: 0.6;
+  cursor: wait;
+}
+:focus-visible {
+  outline: 3px solid #f0b400;
+  outline-offset: 2px;
+}
+.sign-in {
+  max-width: 26rem;
+  display: flex;
+  flex-direction: column;
+  gap: 0.75rem;
+}
+.sign-in label {
+  width: 100%;
+}
+.sign-in input {
+  width: 100%;
+}
 ` },
   "console.js": { type: "text/javascript; charset=utf-8", text: `// Keel console: progressive enhancement only. Every page and action works without this file.
 // Loaded from /console/assets (no inline script: the Content-Security-Policy forbids it).
-"use strict";
 
 // Ask before destructive actions (forms with data-confirm).
 document.addEventListener("submit", (event) => {
@@ -72,5 +252,7 @@ document.addEventListener("click", (event) => {
     () => {},
   );
 });
+` },
+  "favicon.svg": { type: "image/svg+xml", text: `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><path d="M1 9h14l-3 5H4z" fill="#0b5cad"/><path d="M8 1v8" stroke="#1b1f24" stroke-width="1.5"/></svg>
 ` },
 };
