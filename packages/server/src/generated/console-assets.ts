@@ -253,6 +253,6 @@ document.addEventListener("click", (event) => {
   );
 });
 ` },
-  "favicon.svg": { type: "image/svg+xml", text: `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><path d="M1 9h14l-3 5H4z" fill="#0b5cad"/><path d="M8 1v8" stroke="#1b1f24" stroke-width="1.5"/></svg>
+  "favicon.svg": { type: "image/svg+xml", text: `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><title>Keel</title><path d="M1 9h14l-3 5H4z" fill="#0b5cad"/><path d="M8 1v8" stroke="#1b1f24" stroke-width="1.5"/></svg>
 ` },
 };
