@@ -30,6 +30,7 @@ import type {
   JobSummary,
   QueueInfo,
   QueueLimits,
+  QueueOverview,
   QueueSettings,
 } from "./queue/types.js";
 import { type EnqueueRow, validateEnqueue, validateQueueSettings } from "./queue/validate.js";
@@ -708,6 +709,27 @@ export class Engine {
   async listQueues(): Promise<QueueInfo[]> {
     const rows = await this.run<Record<string, never>>("list_queues", []);
     return rows.map(toQueueInfo);
+  }
+
+  /**
+   * Every queue as `listQueues` gives it, except that finished counts (and those of the last
+   * hour) stop at `cap`: an index walk of at most `cap` rows per queue and state, where
+   * `listQueues` counts all history. States that reached the cap are listed in `capped`.
+   */
+  async queueOverview(cap = 10_000): Promise<QueueOverview[]> {
+    if (!Number.isInteger(cap) || cap < 1) {
+      throw new KeelError("invalid_argument", { detail: "cap: a whole number of at least 1" });
+    }
+    const rows = await this.run<Record<string, never>>("queue_overview", [cap]);
+    return rows.map((r: Record<string, unknown>) => {
+      const info = toQueueInfo(r);
+      const finished = ["succeeded", "dead", "cancelled"] as const;
+      return {
+        ...info,
+        capped: finished.filter((s) => info.counts[s] >= cap),
+        lastHour: { succeeded: r.succeeded_last_hour as number, dead: r.dead_last_hour as number },
+      };
+    });
   }
 
   /** Claims periodic task `task` for this process if it has not run for `intervalMs`. */

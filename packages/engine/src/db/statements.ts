@@ -19,6 +19,7 @@ export const STATEMENTS = [
   "get_job",
   "job_attempts",
   "list_queues",
+  "queue_overview",
   "claim_maintenance",
   "retention_delete",
   "queue_retention",

@@ -47,6 +47,7 @@ export type StatementName =
   | "list_switches"
   | "list_tokens"
   | "lock_queue"
+  | "queue_overview"
   | "queue_retention"
   | "queue_settings"
   | "ratelimit_lock"
@@ -706,26 +707,36 @@ order by id desc
 limit $2
 `,
   list_jobs: `-- list_jobs: up to $4 jobs, newest first, optionally of queue $1 and in state $2, with ids below
--- cursor $3. Unfinished jobs come from jobs, finished ones from job_history.
+-- cursor $3. Unfinished jobs come from jobs, finished ones from job_history. Each side takes its
+-- own newest $4 first (a backward walk of its primary key that stops at $4 matches), then the
+-- two are merged: without the inner limits Postgres sorted all of history on every page.
 select id, queue, handler, state, target, priority, attempt, max_attempts, tenant, dedupe_key, last_error,
        run_at, created_at, finished_at, origin
 from (
-  select id, queue, handler,
-         case when state <> 'running' and run_at > now() then 'scheduled'
-              when state <> 'running' then 'available' else state end as state,
-         target, priority, attempt, max_attempts, tenant, dedupe_key, last_error, run_at, created_at,
-         null::timestamptz as finished_at, origin
-  from {{schema}}.jobs
-  where ($1::text is null or queue = $1) and ($3::bigint is null or id < $3)
-    and ($2::text is null or $2 in ('scheduled', 'available', 'running'))
+  (select id, queue, handler, state, target, priority, attempt, max_attempts, tenant, dedupe_key, last_error,
+          run_at, created_at, finished_at, origin
+   from (
+     select id, queue, handler,
+            case when state <> 'running' and run_at > now() then 'scheduled'
+                 when state <> 'running' then 'available' else state end as state,
+            target, priority, attempt, max_attempts, tenant, dedupe_key, last_error, run_at, created_at,
+            null::timestamptz as finished_at, origin
+     from {{schema}}.jobs
+     where ($1::text is null or queue = $1) and ($3::bigint is null or id < $3)
+       and ($2::text is null or $2 in ('scheduled', 'available', 'running'))
+   ) live
+   where $2::text is null or live.state = $2
+   order by id desc
+   limit $4)
   union all
-  select id, queue, handler, state, target, priority, attempt, max_attempts, tenant, dedupe_key, last_error,
-         run_at, created_at, finished_at, origin
-  from {{schema}}.job_history
-  where ($1::text is null or queue = $1) and ($3::bigint is null or id < $3)
-    and ($2::text is null or state = $2)
+  (select id, queue, handler, state, target, priority, attempt, max_attempts, tenant, dedupe_key, last_error,
+          run_at, created_at, finished_at, origin
+   from {{schema}}.job_history
+   where ($1::text is null or queue = $1) and ($3::bigint is null or id < $3)
+     and ($2::text is null or state = $2)
+   order by id desc
+   limit $4)
 ) all_jobs
-where $2::text is null or state = $2
 order by id desc
 limit $4
 `,
@@ -778,6 +789,39 @@ select concurrency, tenant_concurrency,
 from {{schema}}.queues
 where name = $1
 for no key update
+`,
+  queue_overview: `-- queue_overview: every queue with its settings, live counts, finished counts each capped at $1
+-- (an index-only walk of job_history_retention that stops at $1 rows: O(queues × cap), never
+-- O(history)), the finished counts of the last hour (capped the same way) and the oldest ready
+-- age. For the console's pages; list_queues keeps exact counts for the API.
+with live as (
+  select queue,
+         count(*) filter (where state <> 'running' and run_at > now()) as scheduled,
+         count(*) filter (where state <> 'running' and run_at <= now()) as available,
+         count(*) filter (where state = 'running') as running,
+         extract(epoch from now() - min(run_at) filter (where state <> 'running' and run_at <= now())) as oldest_ready_age
+  from {{schema}}.jobs
+  group by queue
+)
+select q.*,
+       coalesce(l.scheduled, 0)::int as scheduled, coalesce(l.available, 0)::int as available,
+       coalesce(l.running, 0)::int as running,
+       (select count(*) from (select 1 from {{schema}}.job_history h
+         where h.queue = q.name and h.state = 'succeeded' limit $1) c)::int as succeeded,
+       (select count(*) from (select 1 from {{schema}}.job_history h
+         where h.queue = q.name and h.state = 'dead' limit $1) c)::int as dead,
+       (select count(*) from (select 1 from {{schema}}.job_history h
+         where h.queue = q.name and h.state = 'cancelled' limit $1) c)::int as cancelled,
+       (select count(*) from (select 1 from {{schema}}.job_history h
+         where h.queue = q.name and h.state = 'succeeded' and h.finished_at > now() - interval '1 hour'
+         limit $1) c)::int as succeeded_last_hour,
+       (select count(*) from (select 1 from {{schema}}.job_history h
+         where h.queue = q.name and h.state = 'dead' and h.finished_at > now() - interval '1 hour'
+         limit $1) c)::int as dead_last_hour,
+       coalesce(l.oldest_ready_age, 0)::float8 as oldest_ready_age
+from {{schema}}.queues q
+left join live l on l.queue = q.name
+order by q.name
 `,
   queue_retention: `-- queue_retention: each queue's retention windows in seconds.
 select name, retention_succeeded_seconds, retention_dead_seconds from {{schema}}.queues order by name

@@ -1,3 +1,4 @@
+import type { JobState, QueueOverview } from "@keel/engine";
 import {
   type ConsoleRole,
   type ConsoleSession,
@@ -132,4 +133,9 @@ export function nextLink(call: ConsoleCall, cursor: string | null, param = "curs
   url.searchParams.set(param, cursor);
   url.searchParams.delete("done");
   return html`<p><a href="${url.pathname}${url.search}" rel="next">Next page →</a></p>`;
+}
+
+/** A queue's count of jobs in `state`, `10000+` when the overview's cap was reached. */
+export function count(q: QueueOverview, state: JobState): string {
+  return q.capped.includes(state) ? `${q.counts[state]}+` : String(q.counts[state]);
 }

@@ -1,6 +1,12 @@
 import { duration, html } from "../html.js";
-import { page, table } from "../page.js";
+import { count, page, table } from "../page.js";
 import type { ConsoleRoutes } from "../routes.js";
+
+/** `3 (25%)`: jobs that died in the last hour and their share of the hour's finished jobs. */
+function errorRate(h: { succeeded: number; dead: number }): string {
+  const total = h.succeeded + h.dead;
+  return total === 0 ? "0" : `${h.dead} (${Math.round((100 * h.dead) / total)}%)`;
+}
 
 /** Health, per-queue depth and oldest ready age, switches that are off, and warnings. */
 export function overviewView(routes: ConsoleRoutes): void {
@@ -8,7 +14,7 @@ export function overviewView(routes: ConsoleRoutes): void {
     const { engine } = call;
     const started = performance.now();
     const [queues, switches, schedules] = await Promise.all([
-      engine.listQueues(),
+      engine.queueOverview(),
       engine.switches.list(),
       engine.schedules.list(),
     ]);
@@ -16,7 +22,7 @@ export function overviewView(routes: ConsoleRoutes): void {
     const off = switches.filter((s) => !s.enabled);
     const warnings: string[] = [];
     for (const q of queues) {
-      if (q.counts.dead > 0) warnings.push(`Queue ${q.name} has ${q.counts.dead} dead job(s).`);
+      if (q.counts.dead > 0) warnings.push(`Queue ${q.name} has ${count(q, "dead")} dead job(s).`);
       if (q.paused) warnings.push(`Queue ${q.name} is paused.`);
       if (q.oldestReadyAgeSeconds > 300)
         warnings.push(
@@ -32,11 +38,22 @@ export function overviewView(routes: ConsoleRoutes): void {
 ${warnings.length === 0 ? html`<p class="muted">None.</p>` : html`<ul class="warnings">${warnings.map((w) => html`<li>${w}</li>`)}</ul>`}</section>
 <section aria-labelledby="depth"><h2 id="depth">Queues</h2>
 ${table(
-  ["Queue", "Ready", "Scheduled", "Running", "Dead", "Oldest ready", "State"],
+  [
+    "Queue",
+    "Ready",
+    "Scheduled",
+    "Running",
+    "Dead",
+    "Oldest ready",
+    "Done last hour",
+    "Failed last hour",
+    "State",
+  ],
   queues.map(
     (q) => html`<tr><td><a href="/console/queues/${encodeURIComponent(q.name)}">${q.name}</a></td>
 <td>${q.counts.available}</td><td>${q.counts.scheduled}</td><td>${q.counts.running}</td>
-<td>${q.counts.dead}</td><td>${q.counts.available > 0 ? duration(q.oldestReadyAgeSeconds) : "—"}</td>
+<td>${count(q, "dead")}</td><td>${q.counts.available > 0 ? duration(q.oldestReadyAgeSeconds) : "—"}</td>
+<td>${q.lastHour.succeeded}</td><td>${errorRate(q.lastHour)}</td>
 <td>${q.paused ? "paused" : "active"}</td></tr>`,
   ),
   "No queues yet.",

@@ -1,12 +1,12 @@
 import { KeelError } from "@keel/engine";
 import { duration, html, shellWord } from "../html.js";
-import { actionForm, as, type ConsoleCall, page, table } from "../page.js";
+import { actionForm, as, type ConsoleCall, count, page, table } from "../page.js";
 import { type ConsoleRoutes, done } from "../routes.js";
 
 const STATES = ["scheduled", "available", "running", "succeeded", "dead", "cancelled"] as const;
 
 async function queueNamed(call: ConsoleCall, name: string) {
-  const queue = (await call.engine.listQueues()).find((q) => q.name === name);
+  const queue = (await call.engine.queueOverview()).find((q) => q.name === name);
   if (!queue) throw new KeelError("queue_not_found", { queue: name });
   return queue;
 }
@@ -16,13 +16,13 @@ const path = (name: string) => `/console/queues/${encodeURIComponent(name)}`;
 /** Queues: counts per state, paused, concurrency; pause, resume, retry or purge dead (with a dry-run count). */
 export function queueViews(routes: ConsoleRoutes): void {
   routes.get("/console/queues", async (call) => {
-    const queues = await call.engine.listQueues();
+    const queues = await call.engine.queueOverview();
     const body = table(
       ["Queue", ...STATES, "Concurrency", "Paused"],
       queues.map(
         (
           q,
-        ) => html`<tr><td><a href="${path(q.name)}">${q.name}</a></td>${STATES.map((s) => html`<td>${q.counts[s]}</td>`)}
+        ) => html`<tr><td><a href="${path(q.name)}">${q.name}</a></td>${STATES.map((s) => html`<td>${count(q, s)}</td>`)}
 <td>${q.concurrency ?? "∞"}</td><td>${q.paused ? "yes" : "no"}</td></tr>`,
       ),
       "No queues yet.",
@@ -45,7 +45,7 @@ ${table(
   ["State", "Jobs"],
   STATES.map(
     (s) =>
-      html`<tr><td><a href="/console/jobs?queue=${encodeURIComponent(q.name)}&amp;state=${s}">${s}</a></td><td>${q.counts[s]}</td></tr>`,
+      html`<tr><td><a href="/console/jobs?queue=${encodeURIComponent(q.name)}&amp;state=${s}">${s}</a></td><td>${count(q, s)}</td></tr>`,
   ),
   "",
 )}
@@ -85,7 +85,7 @@ ${
       `/console/queues/:name/${verb}`,
       async (call, { name }) => {
         const q = await queueNamed(call, name as string);
-        const dead = q.counts.dead;
+        const dead = count(q, "dead");
         const body = html`<p>Dry run: <strong>${dead}</strong> dead job(s) in queue ${q.name} would be ${
           verb === "retry-dead" ? "retried" : "deleted with their attempts"
         }.</p>
