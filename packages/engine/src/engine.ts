@@ -673,11 +673,11 @@ export class Engine {
   }
 
   /**
-   * Jobs newest first, optionally of one queue and state, `limit` at a time. Pass the last id
+   * Jobs newest first, optionally of one queue, state and tenant, `limit` at a time. Pass the last id
    * of a page as `before` for the next.
    */
   async listJobs(
-    filter: { queue?: string; state?: JobState; before?: string; limit?: number } = {},
+    filter: { queue?: string; state?: JobState; tenant?: string; before?: string; limit?: number } = {},
   ): Promise<JobSummary[]> {
     const limit = filter.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
@@ -691,6 +691,7 @@ export class Engine {
       filter.state ?? null,
       filter.before ?? null,
       limit,
+      filter.tenant ?? null,
     ]);
     return rows.map((r) => {
       const {

@@ -18,6 +18,10 @@ test("listJobs merges live jobs and history newest first, filters by state, and 
   assert.deepEqual(await ids({ queue: "lj", state: "available" }), [ready.id]);
   assert.deepEqual(await ids({ queue: "lj", state: "scheduled" }), [later.id]);
   assert.deepEqual(await ids({ queue: "lj", state: "dead" }), [...dead].reverse());
+  const acme = await engine.enqueue({ queue: "lj", target: { handler: "h" }, tenant: "acme" });
+  assert.deepEqual(await ids({ tenant: "acme" }), [acme.id]);
+  assert.deepEqual(await ids({ queue: "lj", tenant: "acme", state: "dead" }), []);
+  await engine.cancel(acme.id);
   // Pages of two: every job once, in order, across the live/history boundary.
   const pages: string[] = [];
   let before: string | undefined;
@@ -27,5 +31,6 @@ test("listJobs merges live jobs and history newest first, filters by state, and 
     if (page.length < 2) break;
     before = page.at(-1);
   }
-  assert.deepEqual(pages, [ready.id, later.id, ...[...dead].reverse()]);
+  assert.deepEqual(pages, [acme.id, ready.id, later.id, ...[...dead].reverse()]);
+  assert.deepEqual(await ids({ tenant: "acme", state: "cancelled" }), [acme.id], "a tenant's finished jobs too");
 });

@@ -249,6 +249,13 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         queues,
         schedules: Object.fromEntries(Object.entries(schedules).filter(([, names]) => names.length > 0)),
         sources,
+        // Where the operator console is, or why not (decision 041).
+        console:
+          port === undefined || !API_ROLES.includes(config.role)
+            ? null
+            : config.console.enabled
+              ? `/console (sign in with ${[config.console.tokens ? "an API token" : "", config.console.password ? "KEEL_CONSOLE_PASSWORD" : ""].filter(Boolean).join(" or ")})`
+              : "off (KEEL_CONSOLE=off, or production without KEEL_CONSOLE_PASSWORD or KEEL_CONSOLE=on)",
       },
       "keel started",
     );

@@ -15,18 +15,21 @@ const targetText = (t: Target) => ("url" in t ? `${t.method ?? "POST"} ${t.url}`
 export function jobViews(routes: ConsoleRoutes): void {
   routes.get("/console/jobs", async (call, _params, query) => {
     const queue = query.queue || undefined;
+    const tenant = query.tenant || undefined;
     const state = STATES.includes(query.state as JobState) ? (query.state as JobState) : undefined;
     const limit = 50;
     const jobs = (
       await call.engine.listJobs({
         ...(queue ? { queue } : {}),
         ...(state ? { state } : {}),
+        ...(tenant ? { tenant } : {}),
         ...(query.cursor ? { before: query.cursor } : {}),
         limit,
       })
     ).map(presentSummary);
     const filters = html`<form method="get" action="/console/jobs" class="filters">
 <label>Queue <input name="queue" value="${queue ?? ""}"></label>
+<label>Tenant <input name="tenant" value="${tenant ?? ""}"></label>
 <label>State <select name="state"><option value="">any</option>${STATES.map(
       (s) => html`<option${s === state ? html` selected` : ""}>${s}</option>`,
     )}</select></label>
