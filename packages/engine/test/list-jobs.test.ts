@@ -32,5 +32,9 @@ test("listJobs merges live jobs and history newest first, filters by state, and 
     before = page.at(-1);
   }
   assert.deepEqual(pages, [acme.id, ready.id, later.id, ...[...dead].reverse()]);
-  assert.deepEqual(await ids({ tenant: "acme", state: "cancelled" }), [acme.id], "a tenant's finished jobs too");
+  assert.deepEqual(
+    await ids({ tenant: "acme", state: "cancelled" }),
+    [acme.id],
+    "a tenant's finished jobs too",
+  );
 });
