@@ -160,6 +160,11 @@ async function scenario(cleanups: (() => unknown)[]): Promise<void> {
     assert.deepEqual(serious, [], `${name}: accessibility violations ${JSON.stringify(serious)}`);
   }
   const text = (p: Page) => p.locator("main").innerText();
+  /** Follows a link by its exact name and waits for the page it leads to. */
+  async function follow(name: string, path: string): Promise<void> {
+    await page.getByRole("link", { name, exact: true }).first().click();
+    await page.waitForURL(`${base}${path}`, { timeout: 10_000 });
+  }
 
   // Sign in as admin.
   await page.goto(`${base}/console`);
@@ -171,10 +176,10 @@ async function scenario(cleanups: (() => unknown)[]): Promise<void> {
   assert.match(await text(page), /Queue mail has 3 dead job\(s\)/);
   await view("overview");
 
-  await page.getByRole("link", { name: "Queues" }).click();
+  await follow("Queues", "/console/queues");
   await view("queues");
-  await page.getByRole("link", { name: "mail" }).click();
-  await page.getByRole("link", { name: "Retry dead jobs…" }).click();
+  await follow("mail", "/console/queues/mail");
+  await follow("Retry dead jobs…", "/console/queues/mail/retry-dead");
   assert.match(await text(page), /Dry run: 3 dead job\(s\) in queue mail would be retried/);
   assert.match(await text(page), /keel queues retry-dead mail/);
   await view("queue-retry-dead");
@@ -194,13 +199,14 @@ async function scenario(cleanups: (() => unknown)[]): Promise<void> {
   await page.goto(`${base}/console/jobs?queue=mail`);
   await view("jobs");
   await page.locator("tbody a").first().click();
+  await page.waitForURL(/\/console\/jobs\/\d+$/);
   assert.match(await text(page), /user\d@example\.com/, "an admin sees the payload");
   assert.match(await text(page), /smtp: connection refused/, "the failed attempt is in the timeline");
   await view("job");
 
-  await page.getByRole("link", { name: "Schedules" }).click();
+  await follow("Schedules", "/console/schedules");
   await view("schedules");
-  await page.getByRole("link", { name: "nightly-report" }).click();
+  await follow("nightly-report", "/console/schedules/nightly-report");
   assert.equal(await page.locator("ol.fire-times li").count(), 10);
   assert.match(await text(page), /02:30 GMT\+1/);
   await page.getByRole("button", { name: "Trigger now" }).click();
@@ -209,19 +215,23 @@ async function scenario(cleanups: (() => unknown)[]): Promise<void> {
   assert.equal(triggered[0]?.origin?.trigger, "manual");
   await view("schedule");
 
-  await page.getByRole("link", { name: "Intake" }).click();
+  await follow("Intake", "/console/intake");
   await view("intake");
-  await page.getByRole("link", { name: accepted.id, exact: true }).click();
+  await follow("github", "/console/intake/sources/github");
+  assert.match(await text(page), /handler ingest/);
+  await view("source");
+  await follow("Intake", "/console/intake");
+  await follow(accepted.id, `/console/intake/events/${accepted.id}`);
   await page.getByRole("button", { name: "Replay event" }).click();
   assert.match(await page.getByRole("status").innerText(), /Replayed event .*: 1 job/);
   assert.equal((await engine.intake.events.get(accepted.id)).replays, 1);
   await view("event");
 
-  await page.getByRole("link", { name: "Switches" }).click();
+  await follow("Switches", "/console/switches");
   await view("switches");
-  await page.getByRole("link", { name: "Tokens" }).click();
+  await follow("Tokens", "/console/tokens");
   await view("tokens");
-  await page.getByRole("link", { name: "Audit log" }).click();
+  await follow("Audit log", "/console/audit");
   assert.match(await text(page), new RegExp(`console:token:${admin.id}\\s+queue\\.retry_dead\\s+queue:mail`));
   await view("audit");
 
@@ -245,6 +255,7 @@ async function scenario(cleanups: (() => unknown)[]): Promise<void> {
   // A read session: no buttons, payloads redacted, and the endpoints answer 403.
   await page.getByLabel("API token").fill(reader.token);
   await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`${base}/console`);
   await page.goto(`${base}/console/queues/mail`);
   assert.equal(await page.locator("main button").count(), 0);
   await page.goto(`${base}/console/schedules/nightly-report`);

@@ -117,9 +117,12 @@ export function sessionSecret(request: FastifyRequest): string | undefined {
   return undefined;
 }
 
-/** Localhost is served over plain HTTP in development; everywhere else the cookie is Secure. */
+/**
+ * Localhost is served over plain HTTP in development; everywhere else the cookie is Secure. The
+ * host is the request's (X-Forwarded-Host from a trusted proxy, KEEL_TRUST_PROXY).
+ */
 export function isLocalhost(request: FastifyRequest): boolean {
-  const host = (request.headers.host ?? "").replace(/:\d+$/, "").toLowerCase();
+  const host = (request.host ?? "").replace(/:\d+$/, "").toLowerCase();
   return host === "localhost" || host === "127.0.0.1" || host === "[::1]";
 }
 
@@ -157,7 +160,7 @@ export function checkOrigin(request: FastifyRequest): void {
     try {
       host = new URL(origin).host;
     } catch {}
-    if (host === undefined || host.toLowerCase() !== (request.headers.host ?? "").toLowerCase()) {
+    if (host === undefined || host.toLowerCase() !== (request.host ?? "").toLowerCase()) {
       throw new ApiError("console_csrf_rejected", { detail: "the Origin header names another site" });
     }
     return;

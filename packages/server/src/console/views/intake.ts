@@ -1,9 +1,11 @@
-import { EVENT_STATUSES, type EventStatus } from "@keel/engine";
+import { EVENT_STATUSES, type EventStatus, type JobTarget } from "@keel/engine";
 import { presentEvent, presentEventSummary, presentSource } from "../../api/present-intake.js";
 import { may } from "../auth.js";
 import { html, time } from "../html.js";
 import { actionForm, as, nextLink, page, table } from "../page.js";
 import { type ConsoleRoutes, done } from "../routes.js";
+
+const targetText = (t: JobTarget) => ("url" in t ? `${t.method ?? "POST"} ${t.url}` : `handler ${t.handler}`);
 
 /** Intake: sources, events (by source and status, keyset on the id), an event with its jobs; replay. */
 export function intakeViews(routes: ConsoleRoutes, env: NodeJS.ProcessEnv): void {
@@ -33,7 +35,7 @@ ${table(
     .map(
       (
         s,
-      ) => html`<tr><td><a href="/console/intake?source=${encodeURIComponent(s.name)}">${s.name}</a></td><td>${s.provider}</td>
+      ) => html`<tr><td><a href="/console/intake/sources/${encodeURIComponent(s.name)}">${s.name}</a></td><td>${s.provider}</td>
 <td><code>${s.url}</code></td><td>${s.routes.length}</td><td>${s.secrets.map((x) => x.fingerprint ?? "unset").join(", ")}</td><td>${s.managedBy}</td></tr>`,
     ),
   "No sources.",
@@ -56,6 +58,37 @@ ${table(
   "No events match.",
 )}${nextLink(call, cursor)}`;
     return page(call, "Intake", body, "/console/intake");
+  });
+
+  routes.get("/console/intake/sources/:name", async (call, { name }) => {
+    const source = presentSource(await call.engine.intake.sources.get(name as string), env);
+    const rejections = await call.engine.intake.sources.rejections(source.name, 50);
+    const body = html`<dl class="facts">
+<dt>Provider</dt><dd>${source.provider}</dd><dt>URL</dt><dd><code>${source.url}</code></dd>
+<dt>Secrets</dt><dd>${source.secrets.map((x) => `${x.reference ?? "stored"} (${x.fingerprint ?? "unset"})`).join(", ")}</dd>
+<dt>Managed by</dt><dd>${source.managedBy}</dd>
+</dl>
+<h2>Routes</h2>
+${table(
+  ["Events", "Queue", "Target"],
+  source.routes.map(
+    (r) =>
+      html`<tr><td>${(r.events ?? ["*"]).join(", ")}</td><td>${r.queue ?? "default"}</td><td><code>${targetText(r.target as JobTarget)}</code></td></tr>`,
+  ),
+  "No routes: events are stored, not delivered.",
+)}
+<p><a href="/console/intake?source=${encodeURIComponent(source.name)}">Events of ${source.name}</a></p>
+<h2>Recent verification failures</h2>
+${table(
+  ["At", "Reason", "Detail", "Body size", "Request id"],
+  rejections.map(
+    (r) =>
+      html`<tr><td>${time(r.at)}</td><td>${r.reason}</td><td>${r.detail ?? ""}</td><td>${r.bodySize}</td><td>${r.requestId ?? ""}</td></tr>`,
+  ),
+  "None.",
+)}
+<p><code class="cmd">keel sources rejections ${source.name}</code></p>`;
+    return page(call, `Source ${source.name}`, body, "/console/intake");
   });
 
   routes.get("/console/intake/events/:id", async (call, { id }) => {
