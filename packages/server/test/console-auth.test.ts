@@ -170,6 +170,26 @@ describe("console actions", () => {
     );
   });
 
+  test("a schedule paused and resumed with a backfill choice, audited like the CLI's", async () => {
+    await engine.schedules.upsert("console-s", {
+      cron: "0 * * * *",
+      timezone: "UTC",
+      target: { handler: "h" },
+    });
+    const secret = await session(PASSWORD);
+    const _csrf = csrfToken(secret);
+    assert.equal((await post("/console/schedules/console-s/pause", secret, { _csrf })).statusCode, 303);
+    assert.equal((await engine.schedules.get("console-s")).paused, true);
+    const page = await get("/console/schedules/console-s", secret);
+    assert.match(page.body, /keel schedules resume console-s \[--backfill latest\|all\]/);
+    const res = await post("/console/schedules/console-s/resume", secret, { _csrf, backfill: "latest" });
+    assert.equal(res.statusCode, 303);
+    assert.equal((await engine.schedules.get("console-s")).paused, false);
+    const [entry] = await engine.auditLog.list({ action: "schedule.resume", target: "schedule:console-s" });
+    assert.equal((entry?.details as { backfill?: string } | undefined)?.backfill, "latest");
+    assert.equal(entry?.actor, "console:password");
+  });
+
   test("a read session sees no buttons and its POSTs answer 403", async () => {
     await engine.upsertQueue("read-q");
     const { token } = await engine.tokens.create({ name: "reader", scopes: ["read"] });

@@ -67,8 +67,10 @@ ${
     ? actionForm(call, {
         action: `${path(s.name)}/resume`,
         label: "Resume schedule",
-        command: `keel schedules resume ${n}`,
+        command: `keel schedules resume ${n} [--backfill latest|all]`,
         needed: "operate",
+        fields: html`<label>Missed slots <select name="backfill"><option value="">skip them</option>
+<option value="latest">run the latest</option><option value="all">run all</option></select></label>`,
       })
     : actionForm(call, {
         action: `${path(s.name)}/pause`,
@@ -100,8 +102,12 @@ ${table(
     await call.engine.schedules.pause(name as string, { ...as(call), reason: null });
     return done(path(name as string), "schedule.pause", name as string);
   });
-  routes.post("/console/schedules/:name/resume", "operate", async (call, { name }) => {
-    const { backfilled } = await call.engine.schedules.resume(name as string, as(call));
+  routes.post("/console/schedules/:name/resume", "operate", async (call, { name }, form) => {
+    const backfill = form.backfill === "latest" || form.backfill === "all" ? form.backfill : undefined;
+    const { backfilled } = await call.engine.schedules.resume(name as string, {
+      ...as(call),
+      ...(backfill ? { backfill } : {}),
+    });
     return done(path(name as string), "schedule.resume", name as string, backfilled);
   });
 }
