@@ -1,7 +1,6 @@
--- queue_overview: every queue with its settings, live counts, finished counts each capped at $1
--- (an index-only walk of job_history_retention that stops at $1 rows: O(queues × cap), never
--- O(history)), the finished counts of the last hour (capped the same way) and the oldest ready
--- age. For the console's pages; list_queues keeps exact counts for the API.
+-- queue_overview: every queue with its settings, live counts and the age in seconds of its oldest
+-- ready job; finished counts come from queue_history_counts, one queue at a time (decision 040:
+-- one statement over every queue was costed high enough for JIT, which took 600 ms to compile).
 with live as (
   select queue,
          count(*) filter (where state <> 'running' and run_at > now()) as scheduled,
@@ -14,18 +13,6 @@ with live as (
 select q.*,
        coalesce(l.scheduled, 0)::int as scheduled, coalesce(l.available, 0)::int as available,
        coalesce(l.running, 0)::int as running,
-       (select count(*) from (select 1 from {{schema}}.job_history h
-         where h.queue = q.name and h.state = 'succeeded' limit $1) c)::int as succeeded,
-       (select count(*) from (select 1 from {{schema}}.job_history h
-         where h.queue = q.name and h.state = 'dead' limit $1) c)::int as dead,
-       (select count(*) from (select 1 from {{schema}}.job_history h
-         where h.queue = q.name and h.state = 'cancelled' limit $1) c)::int as cancelled,
-       (select count(*) from (select 1 from {{schema}}.job_history h
-         where h.queue = q.name and h.state = 'succeeded' and h.finished_at > now() - interval '1 hour'
-         limit $1) c)::int as succeeded_last_hour,
-       (select count(*) from (select 1 from {{schema}}.job_history h
-         where h.queue = q.name and h.state = 'dead' and h.finished_at > now() - interval '1 hour'
-         limit $1) c)::int as dead_last_hour,
        coalesce(l.oldest_ready_age, 0)::float8 as oldest_ready_age
 from {{schema}}.queues q
 left join live l on l.queue = q.name

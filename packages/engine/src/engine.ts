@@ -721,16 +721,20 @@ export class Engine {
     if (!Number.isInteger(cap) || cap < 1) {
       throw new KeelError("invalid_argument", { detail: "cap: a whole number of at least 1" });
     }
-    const rows = await this.run<Record<string, never>>("queue_overview", [cap]);
-    return rows.map((r: Record<string, unknown>) => {
-      const info = toQueueInfo(r);
+    const rows = await this.run<Record<string, unknown>>("queue_overview", []);
+    const out: QueueOverview[] = [];
+    // One queue at a time: a console page takes one pooled connection, not one per queue.
+    for (const row of rows) {
+      const [h] = await this.run<Record<string, number>>("queue_history_counts", [row.name, cap]);
+      const info = toQueueInfo({ ...row, ...h });
       const finished = ["succeeded", "dead", "cancelled"] as const;
-      return {
+      out.push({
         ...info,
         capped: finished.filter((s) => info.counts[s] >= cap),
-        lastHour: { succeeded: r.succeeded_last_hour as number, dead: r.dead_last_hour as number },
-      };
-    });
+        lastHour: { succeeded: h?.succeeded_last_hour ?? 0, dead: h?.dead_last_hour ?? 0 },
+      });
+    }
+    return out;
   }
 
   /** Claims periodic task `task` for this process if it has not run for `intervalMs`. */

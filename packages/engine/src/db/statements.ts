@@ -20,6 +20,7 @@ export const STATEMENTS = [
   "job_attempts",
   "list_queues",
   "queue_overview",
+  "queue_history_counts",
   "claim_maintenance",
   "retention_delete",
   "queue_retention",
