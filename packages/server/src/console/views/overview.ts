@@ -12,13 +12,20 @@ function errorRate(h: { succeeded: number; dead: number }): string {
 export function overviewView(routes: ConsoleRoutes): void {
   routes.get("/console", async (call) => {
     const { engine } = call;
-    const started = performance.now();
+    // The same checks as GET /health (this app's own route, called in process).
+    const healthRes = await call.request.server.inject({ url: "/health" });
+    const health = JSON.parse(healthRes.body) as {
+      status: string;
+      checks?: Record<
+        string,
+        { status: string; observedValue?: unknown; observedUnit?: string; output?: string }[]
+      >;
+    };
     const [queues, switches, schedules] = await Promise.all([
       engine.queueOverview(),
       engine.switches.list(),
       engine.schedules.list(),
     ]);
-    const ms = Math.round(performance.now() - started);
     const off = switches.filter((s) => !s.enabled);
     const warnings: string[] = [];
     for (const q of queues) {
@@ -30,10 +37,27 @@ export function overviewView(routes: ConsoleRoutes): void {
         );
     }
     for (const s of schedules) if (s.paused) warnings.push(`Schedule ${s.name} is paused.`);
+    if (health.status !== "pass") warnings.push(`Health is ${health.status}: see the checks above.`);
     for (const s of off) warnings.push(`Switch ${s.name} is off${s.reason ? ` (${s.reason})` : ""}.`);
     const body = html`
 <section aria-labelledby="health"><h2 id="health">Health</h2>
-<p><strong class="ok">Postgres answered</strong> in ${ms} ms · ${queues.length} queue(s) · ${schedules.length} schedule(s)</p></section>
+<p>Status <strong class="${health.status === "pass" ? "ok" : "bad"}">${health.status}</strong> · ${queues.length} queue(s) · ${
+      schedules.length
+    } schedule(s) <code class="cmd">curl /health</code></p>
+${table(
+  ["Check", "Status", "Observed", "Note"],
+  Object.entries(health.checks ?? {}).flatMap(([name, checks]) =>
+    checks.map(
+      (c) =>
+        html`<tr><td>${name}</td><td>${c.status}</td><td>${
+          c.observedValue === undefined
+            ? ""
+            : `${String(c.observedValue)}${c.observedUnit ? ` ${c.observedUnit}` : ""}`
+        }</td><td>${c.output ?? ""}</td></tr>`,
+    ),
+  ),
+  "No checks reported.",
+)}</section>
 <section aria-labelledby="warnings"><h2 id="warnings">Warnings</h2>
 ${warnings.length === 0 ? html`<p class="muted">None.</p>` : html`<ul class="warnings">${warnings.map((w) => html`<li>${w}</li>`)}</ul>`}</section>
 <section aria-labelledby="depth"><h2 id="depth">Queues</h2>
