@@ -210,6 +210,24 @@ describe("console actions", () => {
     assert.equal((await get("/console", secret)).statusCode, 303, "the old cookie no longer works");
   });
 
+  test("signing in again ends the browser's previous session", async () => {
+    const first = await session(PASSWORD);
+    const again = await app.inject({
+      method: "POST",
+      url: "/console/sign-in",
+      remoteAddress: fresh(),
+      headers: {
+        host: HOST,
+        origin: `http://${HOST}`,
+        cookie: `keel_console=${first}`,
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      payload: new URLSearchParams({ credential: PASSWORD }).toString(),
+    });
+    assert.equal(again.statusCode, 303);
+    assert.equal((await get("/console", first)).statusCode, 303, "the first session is over");
+  });
+
   test("text from the database is escaped", async () => {
     const secret = await session(PASSWORD);
     await engine.switches.set("process:x", false, { by: "t", reason: "<img src=x onerror=alert(1)>" });
@@ -242,5 +260,31 @@ test("KEEL_CONSOLE=off and production without a way to sign in serve no console"
     assert.equal((await off.inject({ url: "/console/sign-in" })).statusCode, 404);
   } finally {
     await off.close();
+  }
+  // Production with only a console password: the password signs in, tokens do not.
+  const passwordOnly = buildApp({
+    pool: engine.pool,
+    schema: engine.schema,
+    role: "all",
+    production: true,
+    api: { engine, adminToken: ADMIN, console: consoleSettings(undefined, PASSWORD, true) },
+  });
+  try {
+    const form = (credential: string) =>
+      passwordOnly.inject({
+        method: "POST",
+        url: "/console/sign-in",
+        remoteAddress: fresh(),
+        headers: { host: HOST, "content-type": "application/x-www-form-urlencoded" },
+        payload: new URLSearchParams({ credential }).toString(),
+      });
+    assert.match(
+      (await passwordOnly.inject({ url: "/console/sign-in", headers: { host: HOST } })).body,
+      /Console password/,
+    );
+    assert.equal((await form(ADMIN)).statusCode, 401);
+    assert.equal((await form(PASSWORD)).statusCode, 303);
+  } finally {
+    await passwordOnly.close();
   }
 });

@@ -124,7 +124,11 @@ export function registerConsole(app: FastifyInstance, options: ConsoleOptions): 
         const q = request.query as Fields;
         return sendPage(
           reply,
-          signInPage({ signedOut: q["signed-out"] === "1", password: !!options.password }),
+          signInPage({
+            signedOut: q["signed-out"] === "1",
+            password: !!options.password,
+            tokens: options.tokens,
+          }),
         );
       });
       c.post("/sign-in", async (request, reply) => {
@@ -137,13 +141,16 @@ export function registerConsole(app: FastifyInstance, options: ConsoleOptions): 
             request,
             log(request),
           );
+          // A sign-in replaces the session the browser had, if any: it ends on the server too.
+          const previous = sessionSecret(request);
+          if (previous) await engine.consoleSessions.revoke(previous);
           setSessionCookie(reply, request, session.secret, Math.ceil(absoluteMs / 1000));
           return reply.code(303).header("location", "/console").send();
         } catch (err) {
           if (!(err instanceof ApiError)) throw err;
           return sendPage(
             reply.headers(err.headers),
-            signInPage({ error: err.message, password: !!options.password }),
+            signInPage({ error: err.message, password: !!options.password, tokens: options.tokens }),
             err.status,
           );
         }
