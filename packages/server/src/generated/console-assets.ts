@@ -226,7 +226,9 @@ button:disabled {
 .sign-in input {
   width: 100%;
 }
-.bad { color: var(--danger); }
+.bad {
+  color: var(--danger);
+}
 ` },
   "console.js": { type: "text/javascript; charset=utf-8", text: `// Keel console: progressive enhancement only. Every page and action works without this file.
 // Loaded from /console/assets (no inline script: the Content-Security-Policy forbids it).
