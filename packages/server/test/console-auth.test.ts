@@ -228,6 +228,35 @@ describe("console actions", () => {
     assert.equal((await get("/console", first)).statusCode, 303, "the first session is over");
   });
 
+  test("an admin creates a token (shown once, on the answer to the form) and revokes it", async () => {
+    const secret = await session(PASSWORD);
+    const _csrf = csrfToken(secret);
+    const created = await app.inject({
+      method: "POST",
+      url: "/console/tokens",
+      remoteAddress: fresh(),
+      headers: {
+        host: HOST,
+        origin: `http://${HOST}`,
+        cookie: `keel_console=${secret}`,
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      payload: `_csrf=${_csrf}&name=ci-bot&scope=read&scope=publish`,
+    });
+    assert.equal(created.statusCode, 200);
+    const token = /<code class="secret">(keel_[0-9A-Za-z]{32})<\/code>/.exec(created.body)?.[1];
+    assert.ok(token, "the new token is on the page");
+    const info = await engine.tokens.verify(token);
+    assert.deepEqual(info?.scopes, ["read", "publish"]);
+    const list = await get("/console/tokens", secret);
+    assert.ok(!list.body.includes(token), "and never again");
+    const revoked = await post(`/console/tokens/${info?.id}/revoke`, secret, { _csrf });
+    assert.equal(revoked.statusCode, 303);
+    assert.equal(await engine.tokens.verify(token), null);
+    const actions = (await engine.auditLog.list({ actor: "console:password" })).map((e) => e.action);
+    assert.ok(actions.includes("token.create") && actions.includes("token.revoke"), actions.join());
+  });
+
   test("text from the database is escaped", async () => {
     const secret = await session(PASSWORD);
     await engine.switches.set("process:x", false, { by: "t", reason: "<img src=x onerror=alert(1)>" });
