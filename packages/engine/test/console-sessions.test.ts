@@ -47,6 +47,23 @@ test("a session ends after its idle window, and at its absolute expiry however b
   assert.equal(await engine.consoleSessions.verify(old.secret), null);
 });
 
+test("a request restarts the idle window (recorded at most every 10 seconds)", async () => {
+  const { secret, id } = await session();
+  const seen = async () =>
+    (await engine.pool.query(`select last_seen_at from ${S}.console_sessions where id = $1`, [id])).rows[0]
+      .last_seen_at as Date;
+  await engine.pool.query(
+    `update ${S}.console_sessions set last_seen_at = now() - interval '50 seconds' where id = $1`,
+    [id],
+  );
+  const before = await seen();
+  assert.ok(await engine.consoleSessions.verify(secret));
+  const after = await seen();
+  assert.ok(after.getTime() > before.getTime() + 40_000, "touched");
+  assert.ok(await engine.consoleSessions.verify(secret));
+  assert.equal((await seen()).getTime(), after.getTime(), "not written again within 10 seconds");
+});
+
 test("malformed secrets and wrong ones are refused; the CSRF token depends on the secret", async () => {
   const { secret } = await session();
   assert.equal(await engine.consoleSessions.verify("nope"), null);

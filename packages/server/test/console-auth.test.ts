@@ -205,6 +205,7 @@ describe("console actions", () => {
 
   test("sign-out revokes the session server-side", async () => {
     const secret = await session(PASSWORD);
+    assert.equal((await get("/console/", secret)).statusCode, 200, "with or without the trailing slash");
     const out = await post("/console/sign-out", secret, { _csrf: csrfToken(secret) });
     assert.equal(out.statusCode, 303);
     assert.equal((await get("/console", secret)).statusCode, 303, "the old cookie no longer works");
