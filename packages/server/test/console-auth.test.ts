@@ -258,6 +258,47 @@ describe("console actions", () => {
     assert.ok(actions.includes("token.create") && actions.includes("token.revoke"), actions.join());
   });
 
+  test("a bulk replay shows a dry-run count, then replays the matching events in one audited step", async () => {
+    const { source } = await engine.intake.sources.put(
+      "bulk-src",
+      { provider: "github", secrets: ["s"], routes: [{ target: { handler: "h" }, queue: "bulk" }] },
+      { managedBy: "api" },
+    );
+    for (const id of ["d1", "d2"]) {
+      await engine.intake.events.accept({
+        source,
+        eventId: id,
+        type: "push",
+        contentType: "application/json",
+        headers: {},
+        body: Buffer.from("{}"),
+        verification: { provider: "github", secret: 1 },
+      });
+    }
+    const secret = await session(PASSWORD);
+    const dry = await get("/console/intake/replay?source=bulk-src", secret);
+    assert.match(dry.body, /Dry run: <strong>2<\/strong> event\(s\) match source bulk-src/);
+    assert.match(dry.body, /keel events replay --source bulk-src/);
+    const res = await post("/console/intake/replay", secret, {
+      _csrf: csrfToken(secret),
+      source: "bulk-src",
+    });
+    assert.equal(res.statusCode, 303);
+    assert.equal(
+      res.headers.location,
+      "/console/intake?source=bulk-src&done=event.replay_bulk&what=bulk-src&n=2",
+    );
+    const events = await engine.intake.events.list({ source: "bulk-src" });
+    assert.deepEqual(
+      events.map((e) => e.replays),
+      [1, 1],
+    );
+    const [entry] = await engine.auditLog.list({ action: "event.replay_bulk" });
+    assert.equal(entry?.actor, "console:password");
+    const none = await post("/console/intake/replay", secret, { _csrf: csrfToken(secret) });
+    assert.equal(none.statusCode, 400, "a replay of everything is refused");
+  });
+
   test("text from the database is escaped", async () => {
     const secret = await session(PASSWORD);
     await engine.switches.set("process:x", false, { by: "t", reason: "<img src=x onerror=alert(1)>" });

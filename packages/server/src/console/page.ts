@@ -81,6 +81,7 @@ const NOTICES: Record<string, (what: string, n: string) => string> = {
   "schedule.pause": (w) => `Paused schedule ${w}.`,
   "schedule.resume": (w, n) => `Resumed schedule ${w} (${n} slot(s) backfilled).`,
   "event.replay": (w, n) => `Replayed event ${w}: ${n} job(s) enqueued.`,
+  "event.replay_bulk": (w, n) => `Replayed ${n} event(s) of ${w}.`,
   "switch.set": (w, n) => `Switch ${w} is now ${n === "1" ? "on" : "off"}.`,
   "token.revoke": (w) => `Revoked token ${w}.`,
 };

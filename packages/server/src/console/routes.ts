@@ -24,5 +24,5 @@ export interface ConsoleRoutes {
 /** `path?done=<action>&what=<target>&n=<count>`: the notice the next page shows. */
 export function done(path: string, action: string, what: string, n: number | string = 0): ActionResult {
   const q = new URLSearchParams({ done: action, what, n: String(n) });
-  return { redirect: `${path}?${q}` };
+  return { redirect: `${path}${path.includes("?") ? "&" : "?"}${q}` };
 }

@@ -1,11 +1,26 @@
-import { EVENT_STATUSES, type EventStatus, type JobTarget } from "@keel/engine";
+import { EVENT_STATUSES, type EventStatus, type JobTarget, KeelError } from "@keel/engine";
 import { presentEvent, presentEventSummary, presentSource } from "../../api/present-intake.js";
 import { may } from "../auth.js";
-import { html, time } from "../html.js";
+import { html, shellWord, time } from "../html.js";
 import { actionForm, as, nextLink, page, table } from "../page.js";
 import { type ConsoleRoutes, done } from "../routes.js";
 
 const targetText = (t: JobTarget) => ("url" in t ? `${t.method ?? "POST"} ${t.url}` : `handler ${t.handler}`);
+
+/** Events replayed by one bulk replay from the console, at most (the API's default too). */
+const BULK_REPLAY_LIMIT = 1000;
+
+function eventFilter(fields: Record<string, string | undefined>): { source?: string; status?: EventStatus } {
+  const source = fields.source || undefined;
+  const status = EVENT_STATUSES.includes(fields.status as EventStatus)
+    ? (fields.status as EventStatus)
+    : undefined;
+  return { ...(source ? { source } : {}), ...(status ? { status } : {}) };
+}
+
+function filterQuery(source: string | undefined, status: string | undefined): string {
+  return new URLSearchParams({ ...(source ? { source } : {}), ...(status ? { status } : {}) }).toString();
+}
 
 /** Intake: sources, events (by source and status, keyset on the id), an event with its jobs; replay. */
 export function intakeViews(routes: ConsoleRoutes, env: NodeJS.ProcessEnv): void {
@@ -56,8 +71,63 @@ ${table(
 <td>${e.eventId ?? ""}</td><td>${e.status}</td><td>${e.jobsCreated}</td><td>${e.replays}</td><td>${time(e.receivedAt)}</td></tr>`,
   ),
   "No events match.",
-)}${nextLink(call, cursor)}`;
+)}${nextLink(call, cursor)}
+${
+  may(call.session.role, "operate") && events.length > 0 && (source || status)
+    ? html`<p><a class="button" href="/console/intake/replay?${filterQuery(source, status)}">Replay the events that match…</a></p>`
+    : ""
+}`;
     return page(call, "Intake", body, "/console/intake");
+  });
+
+  // Replay by filter: a dry-run count first, then one transaction with one audit row (like the CLI).
+  routes.get(
+    "/console/intake/replay",
+    async (call, _params, query) => {
+      const { source, status } = eventFilter(query);
+      if (!source && !status) {
+        const hint = html`<p>Filter the events by source or status first: a bulk replay needs one.</p>`;
+        return page(call, "Replay events", hint, "/console/intake");
+      }
+      const matching = await call.engine.intake.events.count({
+        ...(source ? { source } : {}),
+        ...(status ? { status } : {}),
+      });
+      const flags = [source ? `--source ${shellWord(source)}` : "", status ? `--status ${status}` : ""]
+        .filter(Boolean)
+        .join(" ");
+      const body = html`<p>Dry run: <strong>${matching}</strong> event(s) match${
+        source ? ` source ${source}` : ""
+      }${status ? ` with status ${status}` : ""}; at most ${BULK_REPLAY_LIMIT} are replayed at a time, newest first.</p>
+${actionForm(call, {
+  action: "/console/intake/replay",
+  label: `Replay ${Math.min(matching, BULK_REPLAY_LIMIT)} event(s)`,
+  command: `keel events replay ${flags}`.trim(),
+  needed: "operate",
+  confirm: `Replay ${Math.min(matching, BULK_REPLAY_LIMIT)} events?`,
+  fields: html`<input type="hidden" name="source" value="${source ?? ""}"><input type="hidden" name="status" value="${status ?? ""}">`,
+})}
+<p><a href="/console/intake?${filterQuery(source, status)}">Back to the events</a></p>`;
+      return page(call, "Replay events", body, "/console/intake");
+    },
+    "operate",
+  );
+
+  routes.post("/console/intake/replay", "operate", async (call, _params, form) => {
+    const { source, status } = eventFilter(form);
+    if (!source && !status) {
+      throw new KeelError("invalid_argument", { detail: "a bulk replay needs a source or a status filter" });
+    }
+    const result = await call.engine.intake.events.replayMany(
+      { ...(source ? { source } : {}), ...(status ? { status } : {}) },
+      { ...as(call), limit: BULK_REPLAY_LIMIT },
+    );
+    return done(
+      `/console/intake?${filterQuery(source, status)}`,
+      "event.replay_bulk",
+      source ?? "every source",
+      result.replayed,
+    );
   });
 
   routes.get("/console/intake/sources/:name", async (call, { name }) => {
