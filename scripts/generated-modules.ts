@@ -32,6 +32,7 @@ export function generatedModules(root: string = ROOT): GeneratedModule[] {
       path: `${ENGINE}/src/generated/version.ts`,
       text: versionModule(`${ENGINE}/package.json`, version(ENGINE)),
     },
+    { path: "packages/server/src/generated/console-assets.ts", text: consoleAssetsModule(root) },
     {
       path: "packages/server/src/generated/version.ts",
       text: versionModule("packages/server/package.json", version("packages/server")),
@@ -107,6 +108,32 @@ function versionModule(from: string, version: string): string {
     header(from),
     "/** The package's version. */",
     `export const PACKAGE_VERSION = ${JSON.stringify(version)};`,
+    "",
+  ].join("\n");
+}
+
+const CONSOLE_ASSETS = "packages/server/src/console/assets";
+const ASSET_TYPES: Record<string, string> = {
+  css: "text/css; charset=utf-8",
+  js: "text/javascript; charset=utf-8",
+  svg: "image/svg+xml",
+};
+
+/** The console's static files (decision 040), served from memory: nothing read at run time. */
+function consoleAssetsModule(root: string): string {
+  const files = readdirSync(join(root, CONSOLE_ASSETS))
+    .filter((name) => /\.(css|js|svg)$/.test(name))
+    .sort();
+  return [
+    header(`${CONSOLE_ASSETS}/`),
+    "/** Each console asset by file name: its content type and text. */",
+    "export const CONSOLE_ASSETS: Readonly<Record<string, { type: string; text: string }>> = {",
+    ...files.map((name) => {
+      const type = ASSET_TYPES[name.split(".").pop() as string] as string;
+      const text = readFileSync(join(root, CONSOLE_ASSETS, name), "utf8");
+      return `  ${JSON.stringify(name)}: { type: ${JSON.stringify(type)}, text: ${literal(text)} },`;
+    }),
+    "};",
     "",
   ].join("\n");
 }

@@ -7,11 +7,13 @@
  *   KEEL_TEST_EMBEDDED=1 forces the embedded Postgres.
  * - Redis: REDIS_URL or 127.0.0.1:6379. Tests that need it skip without it, except in CI
  *   (CI=true), where a missing Redis fails the run.
+ * - Chromium: KEEL_CHROMIUM or /usr/bin/chromium (Debian's `chromium`), for the console's
+ *   browser test. Without it that test skips, except in CI, where a missing Chromium fails the run.
  * - KEEL_TEST_CONCURRENCY (default 2) and KEEL_TEST_TIMEOUT_MS (default 300 s) tune the runner;
  *   `npm run test:faults` runs the fault suite one file at a time.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -104,6 +106,20 @@ async function main(): Promise<number> {
     return 1;
   } else {
     console.log("# Redis not reachable: tests that need it will skip");
+  }
+
+  const chromium = process.env.KEEL_CHROMIUM ?? "/usr/bin/chromium";
+  if (existsSync(chromium)) {
+    env.KEEL_TEST_CHROMIUM = chromium;
+  } else if (process.env.CI === "true") {
+    console.error(
+      `# CI=true but no Chromium at ${chromium} (apt-get install chromium): the console browser test would skip. Failing.`,
+    );
+    return 1;
+  } else {
+    console.log(
+      `# no Chromium at ${chromium} (apt-get install chromium, or set KEEL_CHROMIUM): the console browser test will skip`,
+    );
   }
 
   const files = testFiles();

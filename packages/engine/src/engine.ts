@@ -1,6 +1,7 @@
 import { DEFAULT_PAYLOAD_LIMIT_BYTES } from "@keel/protocol/names";
 import { type AnyAuditChange, type AuditChange, auditChange, jobDestination } from "./audit/actions.js";
 import { AuditLog } from "./audit/audit.js";
+import { ConsoleSessions } from "./console/sessions.js";
 import { type Client, engineActor, type MutationOptions } from "./db/mutation.js";
 import { asDatabaseError, createPool, type Pool, transaction } from "./db/pool.js";
 import { jobsChannel, loadStatements, quoteSchema, type Statement } from "./db/sql.js";
@@ -29,6 +30,7 @@ import type {
   JobSummary,
   QueueInfo,
   QueueLimits,
+  QueueOverview,
   QueueSettings,
 } from "./queue/types.js";
 import { type EnqueueRow, validateEnqueue, validateQueueSettings } from "./queue/validate.js";
@@ -164,6 +166,8 @@ export class Engine {
   readonly intake = new Intake(this);
   /** Cron schedules and the tenant registry (fired by `createScheduler`). */
   readonly schedules = new Schedules(this);
+  /** Operator console sessions, stored hashed. */
+  readonly consoleSessions = new ConsoleSessions(this);
   private readonly sql: Record<StatementName, Statement>;
   private readonly ownsPool: boolean;
   /** Largest accepted payload in bytes of JSON. */
@@ -710,11 +714,11 @@ export class Engine {
   }
 
   /**
-   * Jobs newest first, optionally of one queue and state, `limit` at a time. Pass the last id
+   * Jobs newest first, optionally of one queue, state and tenant, `limit` at a time. Pass the last id
    * of a page as `before` for the next.
    */
   async listJobs(
-    filter: { queue?: string; state?: JobState; before?: string; limit?: number } = {},
+    filter: { queue?: string; state?: JobState; tenant?: string; before?: string; limit?: number } = {},
   ): Promise<JobSummary[]> {
     const limit = filter.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
@@ -728,6 +732,7 @@ export class Engine {
       filter.state ?? null,
       filter.before ?? null,
       limit,
+      filter.tenant ?? null,
     ]);
     return rows.map((r) => {
       const {
@@ -746,6 +751,31 @@ export class Engine {
   async listQueues(): Promise<QueueInfo[]> {
     const rows = await this.run<Record<string, never>>("list_queues", []);
     return rows.map(toQueueInfo);
+  }
+
+  /**
+   * Every queue as `listQueues` gives it, except that finished counts (and those of the last
+   * hour) stop at `cap`: an index walk of at most `cap` rows per queue and state, where
+   * `listQueues` counts all history. States that reached the cap are listed in `capped`.
+   */
+  async queueOverview(cap = 10_000): Promise<QueueOverview[]> {
+    if (!Number.isInteger(cap) || cap < 1) {
+      throw new KeelError("invalid_argument", { detail: "cap: a whole number of at least 1" });
+    }
+    const rows = await this.run<Record<string, unknown>>("queue_overview", []);
+    const out: QueueOverview[] = [];
+    // One queue at a time: a console page takes one pooled connection, not one per queue.
+    for (const row of rows) {
+      const [h] = await this.run<Record<string, number>>("queue_history_counts", [row.name, cap]);
+      const info = toQueueInfo({ ...row, ...h });
+      const finished = ["succeeded", "dead", "cancelled"] as const;
+      out.push({
+        ...info,
+        capped: finished.filter((s) => info.counts[s] >= cap),
+        lastHour: { succeeded: h?.succeeded_last_hour ?? 0, dead: h?.dead_last_hour ?? 0 },
+      });
+    }
+    return out;
   }
 
   /** Claims periodic task `task` for this process if it has not run for `intervalMs`. */

@@ -10,6 +10,14 @@ export {
   jobDestination,
 } from "./audit/actions.js";
 export { type AuditEntry, AuditLog, type AuditRecord } from "./audit/audit.js";
+export {
+  CONSOLE_ROLES,
+  type ConsoleRole,
+  type ConsoleSession,
+  ConsoleSessions,
+  csrfToken,
+  type NewSession,
+} from "./console/sessions.js";
 export { Availability } from "./db/availability.js";
 export type { Client, MutationOptions } from "./db/mutation.js";
 export {

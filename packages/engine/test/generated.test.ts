@@ -66,6 +66,8 @@ function sourcesCopy(): string {
   for (const dir of ["migrations", "sql"]) {
     cpSync(join(ENGINE, dir), join(root, "packages/engine", dir), { recursive: true });
   }
+  const assets = "packages/server/src/console/assets";
+  cpSync(join(ROOT, assets), join(root, assets), { recursive: true });
   return root;
 }
 

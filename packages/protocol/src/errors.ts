@@ -99,6 +99,25 @@ export const ERROR_CODES = {
     status: 429,
     message: "Too many requests: {detail} Retry after {retryAfter} seconds.",
   },
+  console_sign_in_failed: {
+    status: 401,
+    message:
+      "Sign-in failed: {detail} Use an admin or read token (keel tokens create), or the KEEL_CONSOLE_PASSWORD.",
+  },
+  console_signed_out: {
+    status: 401,
+    message: "Your console session has ended (signed out, idle or expired). Sign in again.",
+  },
+  console_role_refused: {
+    status: 403,
+    message:
+      "This console session has the '{role}' role; '{needed}' is needed. Sign in with a token that has it.",
+  },
+  console_csrf_rejected: {
+    status: 403,
+    message:
+      "Refused a cross-site or stale form ({detail}). Reload the console page and submit the form again.",
+  },
   not_found: { status: 404, message: "No route {method} {path}. GET /v1/openapi.json lists the routes." },
   unsupported_media_type: {
     status: 415,

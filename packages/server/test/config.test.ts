@@ -50,6 +50,31 @@ describe("production secrets", () => {
     assert.doesNotMatch(list.join("\n"), /short-but-secret/);
   });
 
+  test("production: the console is off without a way in, and a weak console password is refused", () => {
+    const base = {
+      NODE_ENV: "production",
+      DATABASE_URL: "postgres://u:pw@db/app",
+      KEEL_ADMIN_TOKEN: strong,
+      KEEL_METRICS_TOKEN: strong,
+      KEEL_SIGNING_SECRET: secret,
+    };
+    assert.deepEqual(loadEnv(base).console, { enabled: false, tokens: false, password: undefined });
+    assert.deepEqual(loadEnv({ ...base, KEEL_CONSOLE: "on" }).console, {
+      enabled: true,
+      tokens: true,
+      password: undefined,
+    });
+    assert.deepEqual(loadEnv({ ...base, KEEL_CONSOLE_PASSWORD: strong }).console, {
+      enabled: true,
+      tokens: false,
+      password: strong,
+    });
+    const list = problems(() => loadEnv({ ...base, KEEL_CONSOLE_PASSWORD: "hunter2-hunter2" }));
+    assert.match(list.join("\n"), /KEEL_CONSOLE_PASSWORD is too weak \(15 characters\): use at least 32/);
+    assert.doesNotMatch(list.join("\n"), /hunter2/);
+    assert.equal(loadEnv({ KEEL_CONSOLE: "off" }).console.enabled, false);
+  });
+
   test("a malformed signing secret is refused without echoing it", () => {
     const list = problems(() => loadEnv({ KEEL_SIGNING_SECRET: "not-a-whsec-value" }));
     assert.match(list[0] ?? "", /^KEEL_SIGNING_SECRET must be one or more whsec_/);

@@ -133,10 +133,15 @@ export class AuditLog {
   }
 
   /** Newest first; pass the last id seen as `before` for the next page. */
-  async list(options: { before?: string; limit?: number } = {}): Promise<AuditRecord[]> {
+  async list(
+    options: { before?: string; limit?: number; actor?: string; action?: string; target?: string } = {},
+  ): Promise<AuditRecord[]> {
     const rows = await this.engine.run<AuditRecord>("list_audit", [
       options.before ?? null,
       options.limit ?? 100,
+      options.actor || null,
+      options.action || null,
+      options.target || null,
     ]);
     return rows.map((r) => ({
       ...r,

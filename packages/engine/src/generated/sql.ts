@@ -12,6 +12,9 @@ export type StatementName =
   | "claim_limited"
   | "claim_maintenance"
   | "complete"
+  | "console_session_create"
+  | "console_session_revoke"
+  | "console_session_touch"
   | "create_token"
   | "disabled_switches"
   | "doctor_dead_letters"
@@ -55,6 +58,8 @@ export type StatementName =
   | "list_switches"
   | "list_tokens"
   | "lock_queue"
+  | "queue_history_counts"
+  | "queue_overview"
   | "queue_retention"
   | "queue_settings"
   | "ratelimit_lock"
@@ -294,6 +299,38 @@ tries as (
   from tried
 )
 select id from ended
+`,
+  console_session_create: `-- console_session_create: store a console session. $1 sha-256 hash of its secret, $2 role,
+-- $3 actor, $4 source address, $5 idle seconds, $6 absolute lifetime in seconds. Sessions past
+-- their absolute expiry are deleted first (few rows: one per sign-in).
+with expired as (
+  delete from {{schema}}.console_sessions where expires_at < now() - interval '1 day'
+)
+insert into {{schema}}.console_sessions (hash, role, actor, source, idle_seconds, expires_at)
+values ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
+returning id, role, actor, created_at, expires_at
+`,
+  console_session_revoke: `-- console_session_revoke: end the session whose hash is $1 (sign-out). Returns it when it was live.
+update {{schema}}.console_sessions
+set revoked_at = now()
+where hash = $1 and revoked_at is null
+returning id, role, actor
+`,
+  console_session_touch: `-- console_session_touch: the live session whose hash is $1 (not revoked, before its absolute
+-- expiry, seen within its idle window), marking it seen — at most every 10 seconds, so a page
+-- with its assets does not write a row version per request. No row when there is none.
+with hit as (
+  select id, role, actor, hash, created_at, expires_at, last_seen_at
+  from {{schema}}.console_sessions
+  where hash = $1 and revoked_at is null and expires_at > now()
+    and last_seen_at > now() - make_interval(secs => idle_seconds)
+),
+touch as (
+  update {{schema}}.console_sessions s set last_seen_at = now()
+  from hit
+  where s.id = hit.id and hit.last_seen_at < now() - interval '10 seconds'
+)
+select id, role, actor, hash, created_at, expires_at from hit
 `,
   create_token: `-- create_token: store a token's hash. $1 name, $2 prefix, $3 sha-256 hash, $4 scopes, $5 created by.
 insert into {{schema}}.tokens (name, prefix, hash, scopes, created_by)
@@ -806,34 +843,50 @@ from {{schema}}.attempts
 where job_id = $1
 order by id
 `,
-  list_audit: `-- list_audit: up to $2 entries older than id $1 (null for the newest), newest first.
+  list_audit: `-- list_audit: up to $2 entries older than id $1 (null for the newest), newest first; $3 actor,
+-- $4 action, $5 target filter when not null (exact matches; keyset on the primary key).
 select id, at, actor, action, target, source, details
 from {{schema}}.audit_log
 where ($1::bigint is null or id < $1)
+  and ($3::text is null or actor = $3)
+  and ($4::text is null or action = $4)
+  and ($5::text is null or target = $5)
 order by id desc
 limit $2
 `,
   list_jobs: `-- list_jobs: up to $4 jobs, newest first, optionally of queue $1 and in state $2, with ids below
--- cursor $3. Unfinished jobs come from jobs, finished ones from job_history.
+-- cursor $3, of tenant $5 when not null. Unfinished jobs come from jobs, finished ones from job_history. Each side takes its
+-- own newest $4 first (a backward walk of its primary key that stops at $4 matches), then the
+-- two are merged: without the inner limits Postgres sorted all of history on every page.
 select id, queue, handler, state, target, priority, attempt, max_attempts, tenant, dedupe_key, last_error,
        run_at, created_at, finished_at, origin
 from (
-  select id, queue, handler,
-         case when state <> 'running' and run_at > now() then 'scheduled'
-              when state <> 'running' then 'available' else state end as state,
-         target, priority, attempt, max_attempts, tenant, dedupe_key, last_error, run_at, created_at,
-         null::timestamptz as finished_at, origin
-  from {{schema}}.jobs
-  where ($1::text is null or queue = $1) and ($3::bigint is null or id < $3)
-    and ($2::text is null or $2 in ('scheduled', 'available', 'running'))
+  (select id, queue, handler, state, target, priority, attempt, max_attempts, tenant, dedupe_key, last_error,
+          run_at, created_at, finished_at, origin
+   from (
+     select id, queue, handler,
+            case when state <> 'running' and run_at > now() then 'scheduled'
+                 when state <> 'running' then 'available' else state end as state,
+            target, priority, attempt, max_attempts, tenant, dedupe_key, last_error, run_at, created_at,
+            null::timestamptz as finished_at, origin
+     from {{schema}}.jobs
+     where ($1::text is null or queue = $1) and ($3::bigint is null or id < $3)
+       and ($5::text is null or tenant = $5)
+       and ($2::text is null or $2 in ('scheduled', 'available', 'running'))
+   ) live
+   where $2::text is null or live.state = $2
+   order by id desc
+   limit $4)
   union all
-  select id, queue, handler, state, target, priority, attempt, max_attempts, tenant, dedupe_key, last_error,
-         run_at, created_at, finished_at, origin
-  from {{schema}}.job_history
-  where ($1::text is null or queue = $1) and ($3::bigint is null or id < $3)
-    and ($2::text is null or state = $2)
+  (select id, queue, handler, state, target, priority, attempt, max_attempts, tenant, dedupe_key, last_error,
+          run_at, created_at, finished_at, origin
+   from {{schema}}.job_history
+   where ($1::text is null or queue = $1) and ($3::bigint is null or id < $3)
+     and ($5::text is null or tenant = $5)
+     and ($2::text is null or state = $2)
+   order by id desc
+   limit $4)
 ) all_jobs
-where $2::text is null or state = $2
 order by id desc
 limit $4
 `,
@@ -886,6 +939,43 @@ select concurrency, tenant_concurrency,
 from {{schema}}.queues
 where name = $1
 for no key update
+`,
+  queue_history_counts: `-- queue_history_counts: queue $1's finished jobs per state, and those finished in the last hour,
+-- each count stopping at $2: index-only walks of job_history_retention (queue, state,
+-- finished_at) of at most $2 rows each, whatever the size of history.
+select
+  (select count(*) from (select 1 from {{schema}}.job_history
+    where queue = $1 and state = 'succeeded' limit $2) c)::int as succeeded,
+  (select count(*) from (select 1 from {{schema}}.job_history
+    where queue = $1 and state = 'dead' limit $2) c)::int as dead,
+  (select count(*) from (select 1 from {{schema}}.job_history
+    where queue = $1 and state = 'cancelled' limit $2) c)::int as cancelled,
+  (select count(*) from (select 1 from {{schema}}.job_history
+    where queue = $1 and state = 'succeeded' and finished_at > now() - interval '1 hour' limit $2) c)::int
+    as succeeded_last_hour,
+  (select count(*) from (select 1 from {{schema}}.job_history
+    where queue = $1 and state = 'dead' and finished_at > now() - interval '1 hour' limit $2) c)::int
+    as dead_last_hour
+`,
+  queue_overview: `-- queue_overview: every queue with its settings, live counts and the age in seconds of its oldest
+-- ready job; finished counts come from queue_history_counts, one queue at a time (decision 040:
+-- one statement over every queue was costed high enough for JIT, which took 600 ms to compile).
+with live as (
+  select queue,
+         count(*) filter (where state <> 'running' and run_at > now()) as scheduled,
+         count(*) filter (where state <> 'running' and run_at <= now()) as available,
+         count(*) filter (where state = 'running') as running,
+         extract(epoch from now() - min(run_at) filter (where state <> 'running' and run_at <= now())) as oldest_ready_age
+  from {{schema}}.jobs
+  group by queue
+)
+select q.*,
+       coalesce(l.scheduled, 0)::int as scheduled, coalesce(l.available, 0)::int as available,
+       coalesce(l.running, 0)::int as running,
+       coalesce(l.oldest_ready_age, 0)::float8 as oldest_ready_age
+from {{schema}}.queues q
+left join live l on l.queue = q.name
+order by q.name
 `,
   queue_retention: `-- queue_retention: each queue's retention windows in seconds.
 select name, retention_succeeded_seconds, retention_dead_seconds from {{schema}}.queues order by name

@@ -176,6 +176,17 @@ export interface QueueInfo extends Required<QueueSettings> {
   oldestReadyAgeSeconds: number;
 }
 
+/**
+ * A queue as the console's pages show it: finished counts capped (`engine.queueOverview`), so a
+ * page costs the same on any history.
+ */
+export interface QueueOverview extends QueueInfo {
+  /** Finished states whose count reached the cap: the true count is at least that. */
+  capped: JobState[];
+  /** Jobs finished in the last hour (each capped too). */
+  lastHour: { succeeded: number; dead: number };
+}
+
 /** The handler column value of HTTP targets; handler names cannot start with '@'. */
 export const HTTP_HANDLER = "@http";
 

@@ -40,7 +40,7 @@ export interface ApiOptions {
   batchBodyLimitBytes?: number;
   /** Slow-down of failed authentications per address (default 10 a minute). */
   authFailures?: FailureLimiterOptions;
-  /** The slow-down itself, when shared with the QStash API; default: one made from `authFailures`. */
+  /** The slow-down itself, shared with the QStash API and the console's sign-in; default: one made from `authFailures`. */
   limiter?: FailureLimiter;
   /** Where `${VAR}` in webhook source secrets is read (checks and fingerprints). Default `process.env`. */
   env?: NodeJS.ProcessEnv;

@@ -64,6 +64,8 @@ export interface KeelEnv {
    * and sign `signing: "qstash"` deliveries (docs/qstash.md). Secrets: never logged.
    */
   qstashKeys: QStashSigningKeys | undefined;
+  /** KEEL_CONSOLE and KEEL_CONSOLE_PASSWORD: whether and how /console is served. */
+  console: ConsoleSettings;
 }
 
 /** Secrets under this many characters are refused in production (about 128 bits of randomness). */
@@ -131,6 +133,8 @@ const schema = z.object({
   KEEL_ADMIN_TOKEN: optional(z.string()),
   KEEL_QSTASH_CURRENT_SIGNING_KEY: optional(z.string().trim().min(1)),
   KEEL_QSTASH_NEXT_SIGNING_KEY: optional(z.string().trim().min(1)),
+  KEEL_CONSOLE: optional(z.enum(["on", "off"], { message: "must be on or off" })),
+  KEEL_CONSOLE_PASSWORD: optional(z.string()),
   KEEL_METRICS_TOKEN: optional(z.string()),
   KEEL_TARGET_ALLOWLIST: optional(z.string().transform((v) => v.split(/[\s,]+/).filter(Boolean))),
   KEEL_TARGET_VARIABLES: optional(
@@ -191,6 +195,7 @@ const SECRET_VARIABLES = new Set([
   "KEEL_SIGNING_SECRET",
   "KEEL_ADMIN_TOKEN",
   "KEEL_METRICS_TOKEN",
+  "KEEL_CONSOLE_PASSWORD",
   "REDIS_URL",
 ]);
 
@@ -263,7 +268,37 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, overrides: EnvO
       env.KEEL_QSTASH_CURRENT_SIGNING_KEY && env.KEEL_QSTASH_NEXT_SIGNING_KEY
         ? { current: env.KEEL_QSTASH_CURRENT_SIGNING_KEY, next: env.KEEL_QSTASH_NEXT_SIGNING_KEY }
         : undefined,
+    console: consoleSettings(
+      env.KEEL_CONSOLE,
+      env.KEEL_CONSOLE_PASSWORD?.trim() || undefined,
+      env.NODE_ENV === "production",
+    ),
   };
+}
+
+/** The operator console's switches (decision 041). */
+export interface ConsoleSettings {
+  /** Served at /console. */
+  enabled: boolean;
+  /** API tokens may sign in. */
+  tokens: boolean;
+  /** KEEL_CONSOLE_PASSWORD: signs in as admin. */
+  password: string | undefined;
+}
+
+/**
+ * KEEL_CONSOLE=off turns the console off everywhere. In production it is off unless a way to
+ * sign in is configured on purpose: KEEL_CONSOLE_PASSWORD, or KEEL_CONSOLE=on (token sign-in).
+ * Elsewhere it is on, with token sign-in.
+ */
+export function consoleSettings(
+  mode: "on" | "off" | undefined,
+  password: string | undefined,
+  production: boolean,
+): ConsoleSettings {
+  if (mode === "off") return { enabled: false, tokens: false, password: undefined };
+  const tokens = !production || mode === "on";
+  return { enabled: tokens || password !== undefined, tokens, password };
 }
 
 /** In production every secret must be set and strong; development generates what is missing. */
@@ -279,6 +314,12 @@ function productionSecretProblems(input: Record<string, string | undefined>): st
         `${name} is too weak (${value.length} characters): use at least ${MIN_SECRET_LENGTH}; ${generate}`,
       );
     }
+  }
+  const consolePassword = input.KEEL_CONSOLE_PASSWORD?.trim();
+  if (consolePassword && consolePassword.length < MIN_SECRET_LENGTH) {
+    problems.push(
+      `KEEL_CONSOLE_PASSWORD is too weak (${consolePassword.length} characters): use at least ${MIN_SECRET_LENGTH}; ${generate}`,
+    );
   }
   if (!input.KEEL_SIGNING_SECRET?.trim()) {
     problems.push(

@@ -3,7 +3,8 @@ import type { RateLimiter } from "@keel/protocol/ratelimit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { FailureLimiter } from "../api/failure-limiter.js";
 import { registerApi } from "../api/index.js";
-import type { Role } from "../config/env.js";
+import type { ConsoleSettings, Role } from "../config/env.js";
+import { registerConsole } from "../console/index.js";
 import type { DoctorService } from "../doctor/service.js";
 import { PACKAGE_VERSION } from "../generated/version.js";
 import { registerIntake } from "../intake/route.js";
@@ -38,6 +39,8 @@ export interface AppOptions {
     qstashKeys?: QStashSigningKeys | undefined;
     /** Behind GET /v1/doctor; default: the checks over `env` and the engine. */
     doctor?: DoctorService | undefined;
+    /** The operator console at /console (roles api and all); off when absent or disabled. */
+    console?: ConsoleSettings | undefined;
   };
   /** Where `${VAR}` in webhook source secrets is read when a request is verified. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
@@ -94,7 +97,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     loops: options.loops,
   });
   if (options.api) {
-    // One budget of failed authentications per address for /v1 and /v2.
+    // One slow-down for failed authentication: /v1, /v2 and console sign-in alike.
     const limiter = new FailureLimiter();
     registerApi(app, {
       limiter,
@@ -118,6 +121,19 @@ export function buildApp(options: AppOptions): FastifyInstance {
       logger: options.logger,
       targetVariables: options.targetVariables,
     });
+    const consoleSettings = options.api.console;
+    if (consoleSettings?.enabled) {
+      registerConsole(app, {
+        engine: options.api.engine,
+        adminToken: options.api.adminToken,
+        password: consoleSettings.password,
+        tokens: consoleSettings.tokens,
+        limiter,
+        production: options.production ?? false,
+        logger: options.logger,
+        env: options.env,
+      });
+    }
     // Public webhook intake, beside the API (roles api and all): the verifier is the auth.
     registerIntake(app, {
       engine: options.api.engine,

@@ -197,7 +197,14 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         metrics,
         metricsToken: config.metricsToken,
         api: API_ROLES.includes(config.role)
-          ? { engine, adminToken: secrets.adminToken, rateLimiter, qstashKeys: config.qstashKeys, doctor }
+          ? {
+              engine,
+              adminToken: secrets.adminToken,
+              rateLimiter,
+              qstashKeys: config.qstashKeys,
+              doctor,
+              console: config.console,
+            }
           : undefined,
         trustProxy: config.trustProxy,
         targetVariables: config.targetVariables,
@@ -302,6 +309,13 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         queues,
         schedules: Object.fromEntries(Object.entries(schedules).filter(([, names]) => names.length > 0)),
         sources,
+        // Where the operator console is, or why not (decision 041).
+        console:
+          port === undefined || !API_ROLES.includes(config.role)
+            ? null
+            : config.console.enabled
+              ? `/console (sign in with ${[config.console.tokens ? "an API token" : "", config.console.password ? "KEEL_CONSOLE_PASSWORD" : ""].filter(Boolean).join(" or ")})`
+              : "off (KEEL_CONSOLE=off, or production without KEEL_CONSOLE_PASSWORD or KEEL_CONSOLE=on)",
       },
       "keel started",
     );
