@@ -11,7 +11,8 @@ import { get, type KeelProcess, logLine, postgresPidsFor, spawnKeel, tempDir } f
 async function waitReady(keel: KeelProcess): Promise<number> {
   const started = await waitFor(
     () => logLine(keel, "keel started") ?? (keel.child.exitCode !== null ? "exited" : undefined),
-    20_000,
+    // initdb and the first start of an embedded Postgres: seconds idle, far more on a loaded machine.
+    60_000,
     "keel started",
   );
   assert.ok(started !== undefined && started !== "exited", `keel exited early:\n${printed(keel)}`);
