@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { backupCommand } from "./commands/backup.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { eventsCommand } from "./commands/events.js";
 import { jobsCommand } from "./commands/jobs.js";
@@ -29,4 +30,6 @@ export function registerOperatorCommands(program: Command): void {
   program.addCommand(sourcesCommand());
   // Production readiness: configuration, targets, Postgres, operations.
   program.addCommand(doctorCommand());
+  // Backups with pg_dump, restores, and restore drills (docs/backups.md).
+  program.addCommand(backupCommand());
 }
