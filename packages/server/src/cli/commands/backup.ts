@@ -64,7 +64,7 @@ export function backupCommand(): Command {
     .action((id: string, flags: JsonFlag & { to: string; force?: boolean }) =>
       runOperator(flags, async ({ engine }, out) => {
         const found = await getBackup(engine, id);
-        if (!found || found.status !== "succeeded") throw new KeelError("backup_not_found", { id });
+        if (found?.status !== "succeeded") throw new KeelError("backup_not_found", { id });
         const { restoreMs } = await restoreBackup(engine, found, flags.to, { force: flags.force });
         out.result({ id, restoreMs }, () => `Restored backup ${id} in ${duration(restoreMs / 1000)}.`);
       }),
