@@ -12,6 +12,7 @@ import { listBackups } from "../src/backups/records.js";
 import { countTables, restoreBackup } from "../src/backups/restore.js";
 import { findTool } from "../src/backups/tools.js";
 import { backupsSchema } from "../src/config/backups.js";
+import { backupChecks } from "../src/doctor/backup-checks.js";
 import { runKeel, tempDir } from "./helpers.js";
 
 // Real pg_dump and pg_restore against fresh databases on the test Postgres, dropped afterwards.
@@ -242,4 +243,57 @@ test("keel backup now | list | restore | drill from the command line", async () 
   for (const run of [now, list, refused, drill]) {
     assert.equal(`${run.stdout}${run.stderr}`.includes(PASSWORD), false);
   }
+});
+
+test("doctor: backup and drill ages against the policy", async () => {
+  const engine = await testEngine();
+  const S = `"${engine.schema}"`;
+  const config = backupsSchema.parse({
+    what: { keel: true },
+    dir: "/unused",
+    maxAgeHours: 24,
+    drills: { maxAgeDays: 7 },
+  });
+  const status = async () =>
+    Object.fromEntries((await backupChecks(engine, config)).map((c) => [c.id, `${c.status}: ${c.seen}`]));
+  assert.deepEqual(await status(), {
+    "operations.backups": "fail: no backup has succeeded",
+    "operations.restore_drills": "warn: no restore drill has passed: the backups are untested",
+  });
+  const backup = async (hoursAgo: number) => {
+    const [b] = (
+      await engine.pool.query(
+        `insert into ${S}.backups (target, source, status, started_at, finished_at) values ('keel', 'x', 'succeeded', now() - make_interval(hours => $1), now() - make_interval(hours => $1)) returning id`,
+        [hoursAgo],
+      )
+    ).rows;
+    return b.id as string;
+  };
+  const drill = async (id: string, daysAgo: number, state: string) =>
+    engine.pool.query(
+      `insert into ${S}.backup_drills (backup_id, status, finished_at, error) values ($1, $2, now() - make_interval(days => $3), $4)`,
+      [id, state, daysAgo, state === "failed" ? "public.users is missing" : null],
+    );
+  const old = await backup(30);
+  assert.match(
+    (await status())["operations.backups"] ?? "",
+    /^warn: the latest successful backup is 1d06h old/,
+  );
+  await drill(old, 15, "succeeded");
+  assert.match(
+    (await status())["operations.restore_drills"] ?? "",
+    /^fail: the latest passing restore drill is 15d/,
+  );
+  const fresh = await backup(1);
+  await drill(fresh, 0, "succeeded");
+  assert.deepEqual(
+    Object.values(await status()).map((s) => s.slice(0, 4)),
+    ["pass", "pass"],
+  );
+  await drill(fresh, 0, "failed");
+  assert.match(
+    (await status())["operations.restore_drills"] ?? "",
+    /^fail: the latest restore drill failed .*public\.users is missing/,
+  );
+  assert.equal((await backupChecks(engine, undefined))[0]?.status, "pass");
 });
