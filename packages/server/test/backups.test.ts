@@ -176,6 +176,32 @@ test("a drill whose restored counts differ from the dump's fails with the differ
   });
 });
 
+test("a drill runs the user's check in the restored database: false or an error fails it", async () => {
+  const engine = await testEngine();
+  const app = await appDatabase();
+  const env = { APP_DATABASE_URL: urlOf(app) };
+  const keel = { connectionString: testDatabaseUrl(), schema: engine.schema };
+  const withCheck = (check: string) =>
+    backupsSchema.parse({
+      what: { app: "${APP_DATABASE_URL}" },
+      dir: tempDir("backups-check"),
+      drills: { check },
+    });
+  await backupNow(engine, withCheck("select true"), { name: "app", url: env.APP_DATABASE_URL });
+  const passed = await runDrill(engine, withCheck("select count(*) = 40 from users"), env, keel);
+  assert.equal(passed.rows, 165);
+  await assert.rejects(runDrill(engine, withCheck("select count(*) > 40 from users"), env, keel), (err) => {
+    assert.ok(isKeelError(err, "drill_failed"), String(err));
+    assert.match(err.message, /backups\.drills\.check returned false/);
+    return true;
+  });
+  await assert.rejects(runDrill(engine, withCheck("select nope from users"), env, keel), (err) => {
+    assert.ok(isKeelError(err, "drill_failed"), String(err));
+    assert.match(err.message, /backups\.drills\.check failed in the restored database: .*nope/);
+    return true;
+  });
+});
+
 test("a failed dump is recorded with pg_dump's error and without the password", async () => {
   const engine = await testEngine();
   const config = backupsSchema.parse({ what: { app: "${APP_DATABASE_URL}" }, dir: tempDir("backups-fail") });
@@ -240,7 +266,12 @@ test("keel backup now | list | restore | drill from the command line", async () 
   assert.match(drill.stdout, /restore time \(RTO\):/);
   assert.match(drill.stdout, /checked:\s+2 tables, 165 rows/);
 
-  for (const run of [now, list, refused, drill]) {
+  // Keel's own schema restores and matches too (its functions, triggers and the record itself).
+  const own = await runKeel(["backup", "drill", "--target", "keel", "--json"], env);
+  assert.equal(own.code, 0, own.stderr);
+  assert.equal((JSON.parse(own.stdout) as { target: string }).target, "keel");
+
+  for (const run of [now, list, refused, drill, own]) {
     assert.equal(`${run.stdout}${run.stderr}`.includes(PASSWORD), false);
   }
 });

@@ -45,7 +45,9 @@ export async function runDrill(
       throw new Error(`backups.what no longer names ${backup.target}; set backups.drills.server`);
     const { restoreMs, restored } = await inScratchDatabase(serverUrl, async (url) => {
       const { restoreMs } = await restoreBackup(engine, backup, url);
-      return { restoreMs, restored: await countTables(engine, url, source?.schema) };
+      const restored = await countTables(engine, url, source?.schema);
+      if (config.drills.check) await userCheck(url, config.drills.check);
+      return { restoreMs, restored };
     });
     const mismatches = compare(backup.tables ?? {}, restored);
     const dataAgeSeconds = (Date.now() - (backup.dataAt ?? backup.startedAt).getTime()) / 1000;
@@ -82,6 +84,25 @@ export function compare(expected: Record<string, number>, actual: Record<string,
   }
   for (const table of Object.keys(actual)) if (!(table in expected)) out.push(`${table} was not in the dump`);
   return out;
+}
+
+// The user's own check: its first row's first column must be true.
+async function userCheck(url: string, sql: string): Promise<void> {
+  const pool = createPool({ connectionString: url, max: 1, applicationName: "keel-drill" });
+  try {
+    const result = await pool.query({ text: sql, rowMode: "array" });
+    const value = (result.rows[0] as unknown[] | undefined)?.[0];
+    if (value !== true) {
+      throw new Error(
+        `backups.drills.check returned ${JSON.stringify(value ?? null)} in the restored database, not true`,
+      );
+    }
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith("backups.drills.check")) throw err;
+    throw new Error(`backups.drills.check failed in the restored database: ${errorText(err)}`);
+  } finally {
+    await pool.end();
+  }
 }
 
 // A scratch database on the server of `serverUrl`, dropped afterwards whatever happened.

@@ -49,6 +49,12 @@ export const backupsSchema = z
         /** `keel doctor` warns when the latest passing drill is older, fails past twice that. */
         maxAgeDays: days("days").default(8),
         /**
+         * A query of your own, run in the restored scratch database, e.g.
+         * `select max(created_at) > now() - interval '2 days' from orders`; the drill passes only
+         * when its first row's first column is true.
+         */
+        check: z.string().min(1, "must be a SQL query returning true").optional(),
+        /**
          * A `${VARIABLE}` holding the URL of a database on the server the scratch database is
          * created on; by default the server of the backup's own source.
          */
