@@ -100,6 +100,7 @@ export const STATEMENTS = [
   "backup_get",
   "backup_forget",
   "backup_tables",
+  "restore_target_tables",
   "drill_start",
   "drill_finish",
 ] as const;

@@ -70,6 +70,7 @@ export type StatementName =
   | "ratelimit_sweep"
   | "ratelimit_update"
   | "release"
+  | "restore_target_tables"
   | "retention_delete"
   | "retry_dead"
   | "retry_job"
@@ -1037,6 +1038,15 @@ wake as (
   select pg_notify({{channel}}, queue) from (select distinct queue from released) q
 )
 select id from released where (select count(*) from wake) >= 0
+`,
+  restore_target_tables: `-- restore_target_tables: how many tables a database holds outside the system schemas, without
+-- counting their rows (the target of a restore may be large).
+select count(*)::int as tables
+from pg_class c
+join pg_namespace n on n.oid = c.relnamespace
+where c.relkind in ('r', 'p')
+  and n.nspname not in ('pg_catalog', 'information_schema')
+  and n.nspname !~ '^pg_(toast|temp_)'
 `,
   retention_delete: `-- retention_delete: delete up to $4 finished jobs of queue $1 in states $2 (text[]) that
 -- finished more than $3 seconds ago, with their attempts. Returns how many jobs went.

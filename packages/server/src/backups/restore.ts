@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { createPool, type Engine, KeelError } from "@keel/engine";
+import { type Client, createPool, type Engine, KeelError } from "@keel/engine";
 import { connection } from "./connection.js";
 import { fileSha256 } from "./dump.js";
 import type { BackupRecord } from "./records.js";
@@ -31,14 +31,19 @@ export async function countTables(
   databaseUrl: string,
   schema?: string,
 ): Promise<Record<string, number>> {
+  const rows = await on(databaseUrl, (client) =>
+    engine.runOn<{ name: string; rows: number }>(client, "backup_tables", [schema ?? null]),
+  );
+  return Object.fromEntries(rows.map((r) => [r.name, r.rows]));
+}
+
+// Work on another database than Keel's, its one-connection pool closed afterwards.
+async function on<T>(databaseUrl: string, fn: (client: Client) => Promise<T>): Promise<T> {
   const pool = createPool({ connectionString: databaseUrl, max: 1, applicationName: "keel-backup" });
   try {
     const client = await pool.connect();
     try {
-      const rows = await engine.runOn<{ name: string; rows: number }>(client, "backup_tables", [
-        schema ?? null,
-      ]);
-      return Object.fromEntries(rows.map((r) => [r.name, r.rows]));
+      return await fn(client);
     } finally {
       client.release();
     }
@@ -61,9 +66,11 @@ export async function restoreBackup(
   const tool = findTool("pg_restore");
   await verifyBackup(backup);
   const conn = connection(to);
-  const present = Object.keys(await countTables(engine, to));
-  if (present.length > 0 && !options.force) {
-    throw new KeelError("restore_target_not_empty", { target: conn.label, tables: present.length });
+  const [present] = await on(to, (client) =>
+    engine.runOn<{ tables: number }>(client, "restore_target_tables", []),
+  );
+  if ((present?.tables ?? 0) > 0 && !options.force) {
+    throw new KeelError("restore_target_not_empty", { target: conn.label, tables: present?.tables });
   }
   const args = ["--no-owner", "--no-acl", "--exit-on-error", "--no-password", "--single-transaction"];
   if (options.force) args.push("--clean", "--if-exists");
