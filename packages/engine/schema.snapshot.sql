@@ -19,6 +19,28 @@ table audit_log
   target text
   source text
   details jsonb
+table backup_drills
+  id bigint not null generated always as identity
+  backup_id bigint
+  status text not null default 'running'::text
+  started_at timestamp with time zone not null default now()
+  finished_at timestamp with time zone
+  restore_ms bigint
+  data_age_seconds double precision
+  error text
+table backups
+  id bigint not null generated always as identity
+  target text not null
+  source text not null
+  status text not null default 'running'::text
+  started_at timestamp with time zone not null default now()
+  finished_at timestamp with time zone
+  data_at timestamp with time zone
+  path text
+  size_bytes bigint
+  sha256 text
+  tables jsonb
+  error text
 table console_sessions
   id bigint not null generated always as identity
   hash bytea not null
@@ -197,6 +219,11 @@ table tokens
 constraint attempts.attempts_outcome_check CHECK ((outcome = ANY (ARRAY['succeeded'::text, 'failed'::text, 'lease_expired'::text, 'released'::text, 'cancelled'::text])))
 constraint attempts.attempts_pkey PRIMARY KEY (id)
 constraint audit_log.audit_log_pkey PRIMARY KEY (id)
+constraint backup_drills.backup_drills_backup_id_fkey FOREIGN KEY (backup_id) REFERENCES keel.backups(id) ON DELETE SET NULL
+constraint backup_drills.backup_drills_pkey PRIMARY KEY (id)
+constraint backup_drills.backup_drills_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
+constraint backups.backups_pkey PRIMARY KEY (id)
+constraint backups.backups_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
 constraint console_sessions.console_sessions_hash_key UNIQUE (hash)
 constraint console_sessions.console_sessions_idle_seconds_check CHECK ((idle_seconds > 0))
 constraint console_sessions.console_sessions_pkey PRIMARY KEY (id)
@@ -251,6 +278,10 @@ index attempts_job CREATE INDEX attempts_job ON keel.attempts USING btree (job_i
 index attempts_pkey CREATE UNIQUE INDEX attempts_pkey ON keel.attempts USING btree (id)
 index audit_log_at CREATE INDEX audit_log_at ON keel.audit_log USING btree (at)
 index audit_log_pkey CREATE UNIQUE INDEX audit_log_pkey ON keel.audit_log USING btree (id)
+index backup_drills_pkey CREATE UNIQUE INDEX backup_drills_pkey ON keel.backup_drills USING btree (id)
+index backup_drills_started CREATE INDEX backup_drills_started ON keel.backup_drills USING btree (started_at DESC)
+index backups_pkey CREATE UNIQUE INDEX backups_pkey ON keel.backups USING btree (id)
+index backups_target_started CREATE INDEX backups_target_started ON keel.backups USING btree (target, started_at DESC)
 index console_sessions_expires_at CREATE INDEX console_sessions_expires_at ON keel.console_sessions USING btree (expires_at)
 index console_sessions_hash_key CREATE UNIQUE INDEX console_sessions_hash_key ON keel.console_sessions USING btree (hash)
 index console_sessions_pkey CREATE UNIQUE INDEX console_sessions_pkey ON keel.console_sessions USING btree (id)

@@ -283,6 +283,32 @@ export const ERROR_CODES = {
     message:
       "Keel's QStash-compatible API is off: set KEEL_QSTASH_CURRENT_SIGNING_KEY and KEEL_QSTASH_NEXT_SIGNING_KEY (the keys your receivers verify with) on every Keel process and restart.",
   },
+  backup_tool_missing: {
+    status: 500,
+    message:
+      "{tool} was not found on PATH nor beside the embedded Postgres. Install the PostgreSQL client tools (Debian/Ubuntu: apt-get install postgresql-client; macOS: brew install libpq) or put {tool} on PATH.",
+  },
+  backup_failed: { status: 500, message: "The backup of {target} failed: {detail}." },
+  backup_not_found: {
+    status: 404,
+    message: "Backup {id} does not exist, or has not succeeded. `keel backup list` shows the backups.",
+  },
+  backup_corrupt: {
+    status: 500,
+    message:
+      "Backup {id} is corrupt or missing: {detail}. Do not restore it; take a new backup (keel backup now) and find what changed the file.",
+  },
+  restore_target_not_empty: {
+    status: 409,
+    message:
+      "The target database {target} is not empty ({tables} tables). Restore into a new database, or pass --force to replace what it holds.",
+  },
+  restore_failed: { status: 500, message: "Restoring backup {id} failed: {detail}." },
+  drill_failed: {
+    status: 500,
+    message:
+      "The restore drill of backup {id} failed: {detail}. The backup cannot be trusted until a drill passes.",
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -97,5 +97,16 @@ export const STATEMENTS = [
   "doctor_dead_letters",
   "doctor_schedule_runs",
   "doctor_unserved_queues",
+  "doctor_backups",
+  // Backups and restore drills (packages/server/src/backups/, decision 046).
+  "backup_start",
+  "backup_finish",
+  "backup_list",
+  "backup_get",
+  "backup_forget",
+  "backup_tables",
+  "restore_target_tables",
+  "drill_start",
+  "drill_finish",
 ] as const;
 export type StatementName = (typeof STATEMENTS)[number];

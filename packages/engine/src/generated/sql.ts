@@ -7,6 +7,12 @@ export type StatementName =
   | "audit_lock_timeout"
   | "audit_rewrite_allow"
   | "audit_rewrite_refuse"
+  | "backup_finish"
+  | "backup_forget"
+  | "backup_get"
+  | "backup_list"
+  | "backup_start"
+  | "backup_tables"
   | "cancel"
   | "claim"
   | "claim_limited"
@@ -17,6 +23,7 @@ export type StatementName =
   | "console_session_touch"
   | "create_token"
   | "disabled_switches"
+  | "doctor_backups"
   | "doctor_dead_letters"
   | "doctor_replicas"
   | "doctor_schedule_runs"
@@ -24,6 +31,8 @@ export type StatementName =
   | "doctor_sessions"
   | "doctor_tables"
   | "doctor_unserved_queues"
+  | "drill_finish"
+  | "drill_start"
   | "enqueue"
   | "ensure_queues"
   | "fail"
@@ -66,6 +75,7 @@ export type StatementName =
   | "ratelimit_sweep"
   | "ratelimit_update"
   | "release"
+  | "restore_target_tables"
   | "retention_delete"
   | "retry_dead"
   | "retry_job"
@@ -132,6 +142,51 @@ alter table {{schema}}.audit_log disable trigger audit_log_no_rewrite
 `,
   audit_rewrite_refuse: `-- audit_rewrite_refuse: puts the append-only trigger of audit_log back (see audit_rewrite_allow).
 alter table {{schema}}.audit_log enable trigger audit_log_no_rewrite
+`,
+  backup_finish: `-- backup_finish: the outcome of backup $1: status $2, data time $3, path $4, size $5, sha256 $6,
+-- table row counts $7, error $8.
+update {{schema}}.backups
+set status = $2, finished_at = now(), data_at = $3, path = $4, size_bytes = $5, sha256 = $6,
+    tables = $7, error = $8
+where id = $1::bigint
+`,
+  backup_forget: `-- backup_forget: removes the record of backups $1 (ids) once their files are deleted.
+delete from {{schema}}.backups where id = any($1::bigint[])
+`,
+  backup_get: `-- backup_get: backup $1, or the latest successful one (of target $2 when given) when $1 is null.
+select id::text, target, source, status, started_at, finished_at, data_at, path,
+       size_bytes::float8 as size_bytes, sha256, tables, error
+from {{schema}}.backups
+where ($1::bigint is not null and id = $1::bigint)
+   or ($1::bigint is null and status = 'succeeded' and ($2::text is null or target = $2))
+order by started_at desc, id desc
+limit 1
+`,
+  backup_list: `-- backup_list: the latest $1 backups, newest first; of target $2 when given.
+select id::text, target, source, status, started_at, finished_at, data_at, path,
+       size_bytes::float8 as size_bytes, sha256, tables, error
+from {{schema}}.backups
+where $2::text is null or target = $2
+order by started_at desc, id desc
+limit $1
+`,
+  backup_start: `-- backup_start: records a dump of target $1 (source label $2) as running; returns its id.
+insert into {{schema}}.backups (target, source) values ($1, $2)
+returning id::text, started_at
+`,
+  backup_tables: `-- backup_tables: every table (of schema $1 only, when given) with its exact row count, read in
+-- the caller's snapshot; on any database, not only Keel's (backups and restore drills).
+select n.nspname || '.' || c.relname as name,
+       (xpath('/row/c/text()',
+              query_to_xml(format('select count(*) as c from %I.%I', n.nspname, c.relname), false, true, ''))
+       )[1]::text::float8 as rows
+from pg_class c
+join pg_namespace n on n.oid = c.relnamespace
+where c.relkind in ('r', 'p')
+  and n.nspname not in ('pg_catalog', 'information_schema')
+  and n.nspname !~ '^pg_(toast|temp_)'
+  and ($1::text is null or n.nspname = $1)
+order by 1
 `,
   cancel: `-- cancel: remove unfinished job $1 from the queue into history as 'cancelled' ($2 names who).
 -- A running job's lease dies with it: its worker's heartbeat and completion are then rejected.
@@ -340,6 +395,20 @@ returning id, name, prefix, scopes, created_by, created_at
   disabled_switches: `-- disabled_switches: which of switches $1 (text[]) are off.
 select name from {{schema}}.switches where name = any($1::text[]) and not enabled
 `,
+  doctor_backups: `-- doctor_backups: the age in seconds of the latest successful backup and drill, and the status,
+-- age and error of the latest finished drill (null when there is none).
+select (select extract(epoch from now() - max(finished_at))::float8
+          from {{schema}}.backups where status = 'succeeded') as backup_age_seconds,
+       (select extract(epoch from now() - max(finished_at))::float8
+          from {{schema}}.backup_drills where status = 'succeeded') as drill_age_seconds,
+       d.status as last_drill_status, d.error as last_drill_error,
+       extract(epoch from now() - d.finished_at)::float8 as last_drill_age_seconds
+from (select 1) one
+left join lateral (
+  select status, error, finished_at from {{schema}}.backup_drills
+  where status <> 'running' order by finished_at desc, id desc limit 1
+) d on true
+`,
   doctor_dead_letters: `-- doctor_dead_letters: per queue, jobs that died in the last $1 seconds and in the same span
 -- before that, for dead-letter growth.
 select queue,
@@ -440,6 +509,15 @@ where not q.paused
 group by q.name
 having min(j.run_at) < now() - make_interval(secs => $1)
 order by q.name
+`,
+  drill_finish: `-- drill_finish: the outcome of drill $1: status $2, restore time $3 ms, data age $4 s, error $5.
+update {{schema}}.backup_drills
+set status = $2, finished_at = now(), restore_ms = $3, data_age_seconds = $4, error = $5
+where id = $1::bigint
+`,
+  drill_start: `-- drill_start: records a restore drill of backup $1 as running; returns its id.
+insert into {{schema}}.backup_drills (backup_id) values ($1::bigint)
+returning id::text, started_at
 `,
   enqueue: `-- enqueue: insert a batch of jobs in one round trip.
 -- $1 jsonb array of {ord, queue, handler, target, payload, run_at?, delay_ms?, priority?,
@@ -1050,6 +1128,15 @@ wake as (
   select pg_notify({{channel}}, queue) from (select distinct queue from released) q
 )
 select id from released where (select count(*) from wake) >= 0
+`,
+  restore_target_tables: `-- restore_target_tables: how many tables a database holds outside the system schemas, without
+-- counting their rows (the target of a restore may be large).
+select count(*)::int as tables
+from pg_class c
+join pg_namespace n on n.oid = c.relnamespace
+where c.relkind in ('r', 'p')
+  and n.nspname not in ('pg_catalog', 'information_schema')
+  and n.nspname !~ '^pg_(toast|temp_)'
 `,
   retention_delete: `-- retention_delete: delete up to $4 finished jobs of queue $1 in states $2 (text[]) that
 -- finished more than $3 seconds ago, with their attempts. Returns how many jobs went.

@@ -45,6 +45,9 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   database_not_found: EXIT.databaseUnavailable,
   embedded_postgres_failed: EXIT.databaseUnavailable,
   data_dir_in_use: EXIT.databaseUnavailable,
+  backup_not_found: EXIT.notFound,
+  restore_target_not_empty: EXIT.conflict,
+  backup_tool_missing: EXIT.usage,
   schema_outdated: EXIT.schemaMismatch,
   schema_too_new: EXIT.schemaMismatch,
 };

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { backupCommand } from "./commands/backup.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { eventsCommand } from "./commands/events.js";
 import { importCommand } from "./commands/import.js";
@@ -32,4 +33,6 @@ export function registerOperatorCommands(program: Command): void {
   program.addCommand(doctorCommand());
   // Cron definitions from Vercel, Render or a crontab as schedules (no database needed).
   program.addCommand(importCommand());
+  // Backups with pg_dump, restores, and restore drills (docs/backups.md).
+  program.addCommand(backupCommand());
 }

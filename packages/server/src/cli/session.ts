@@ -15,6 +15,8 @@ export interface Session {
    * the change's transaction.
    */
   as: MutationOptions;
+  /** Keel's database (not through a pooler) and schema: what `keel backup` dumps as `keel`. */
+  database: { connectionString: string; schema: string };
   close(): Promise<void>;
 }
 
@@ -57,6 +59,10 @@ function sessionOn(engine: Engine, database: Database): Session {
     engine,
     actor,
     as: { by: actor, source: host },
+    database: {
+      connectionString: database.directConnectionString ?? database.connectionString,
+      schema: engine.schema,
+    },
     close: async () => {
       await engine.close();
       await database.stop();

@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url";
 import { describeIssue, KeelError, type QueueSettings, queueSettingsSchema } from "@keel/engine";
 import { QUEUE_NAME } from "@keel/protocol/names";
 import { z } from "zod/v3";
+import { backupsSchema } from "./backups.js";
 import { policiesSchema } from "./policies.js";
 import { schedulesSchema } from "./schedules.js";
 import { sourcesSchema } from "./sources.js";
@@ -49,6 +50,8 @@ const fileSchema = z
       })
       .strict()
       .optional(),
+    /** `keel backup now | list | restore | drill` (config/backups.ts, docs/backups.md). */
+    backups: backupsSchema.optional(),
   })
   .strict();
 

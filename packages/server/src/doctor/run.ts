@@ -1,5 +1,6 @@
 import { errorText } from "@keel/engine";
 import type { Resolver } from "../delivery/connector.js";
+import { backupChecks } from "./backup-checks.js";
 import { configChecks } from "./config-checks.js";
 import type { DoctorInputs } from "./inputs.js";
 import { type OperationsCheckOptions, operationsChecks } from "./operations-checks.js";
@@ -82,6 +83,7 @@ export async function runDoctor(inputs: DoctorInputs, options: DoctorOptions = {
   checks.push(pass("postgres.connect", `connected to schema ${engine.schema}`));
   await guard(checks, "postgres", () => postgresChecks(engine, facts, inputs.self, options));
   await guard(checks, "operations", () => operationsChecks(engine, options));
+  await guard(checks, "operations.backups", () => backupChecks(engine, inputs.file.config?.backups));
   return report(checks);
 }
 
