@@ -29,7 +29,9 @@ guardServerLeaks();
 // The probe notices a silent Postgres after 1 s and probes every 0.5 s; 1.5 s more is this
 // test's margin for a loaded two-core machine. Connection failures answer at once.
 const FAULT_ANSWER_BOUND_S = 3;
-const RECOVERY_BOUND_S = 5;
+// Run alone (`npm run test:faults`) work resumes within 5 s of Postgres's return; inside
+// `npm test`, beside the browser, packaging and example tests on two cores, within 10 s.
+const RECOVERY_BOUND_S = FULL ? 5 : 10;
 const STOP_S = FULL ? 60 : 5;
 const FREEZE_S = FULL ? 20 : 5;
 const ROLES = ["api", "worker", "scheduler", "all"] as const;
