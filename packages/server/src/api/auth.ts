@@ -3,7 +3,7 @@ import { type Engine, hashToken } from "@keel/engine";
 import type { Scope } from "@keel/protocol/names";
 import type { FastifyBaseLogger, FastifyRequest } from "fastify";
 import { ApiError } from "./errors.js";
-import type { FailureLimiter } from "./failure-limiter.js";
+import { admitOrRefuse, type FailureLimiter } from "./failure-limiter.js";
 import { contractOf } from "./route.js";
 
 /** Who made a request. */
@@ -63,15 +63,7 @@ export function createAuth(options: AuthOptions) {
     if (scope === null) return;
     const address = request.ip;
     // Admitted and counted in one step: concurrent guesses cannot all pass before one fails.
-    const attempt = await options.limiter.admit(address);
-    if ("retryAfterMs" in attempt) {
-      const retryAfter = Math.ceil(attempt.retryAfterMs / 1000);
-      throw new ApiError(
-        "too_many_requests",
-        { detail: "too many failed authentications from this address.", retryAfter },
-        { "retry-after": String(retryAfter) },
-      );
-    }
+    const attempt = await admitOrRefuse(options.limiter, address, "failed authentications");
     const header = request.headers.authorization;
     const token = header === undefined ? undefined : BEARER.exec(header)?.[1];
     let principal: Principal | null;

@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from "node:net";
+import { ApiError } from "./errors.js";
 
 export interface FailureLimiterOptions {
   /** Failures allowed per address within `windowMs`; the next request is refused. Default 10. */
@@ -184,4 +185,28 @@ function ipv6Groups(address: string): number[] | undefined {
     Number.parseInt(g, 16),
   );
   return groups.length === 8 && groups.every((g) => g >= 0 && g <= 0xffff) ? groups : undefined;
+}
+
+/**
+ * Admits one credential check from `address`, or throws 429 `too_many_requests` with a
+ * `retry-after` saying when to try again; `what` names the attempts ("failed sign-ins").
+ *
+ * @example
+ * const attempt = await admitOrRefuse(limiter, request.ip, "failed authentications");
+ */
+export async function admitOrRefuse(
+  limiter: FailureLimiter,
+  address: string,
+  what: string,
+): Promise<Attempt> {
+  const attempt = await limiter.admit(address);
+  if ("retryAfterMs" in attempt) {
+    const retryAfter = Math.ceil(attempt.retryAfterMs / 1000);
+    throw new ApiError(
+      "too_many_requests",
+      { detail: `too many ${what} from this address.`, retryAfter },
+      { "retry-after": String(retryAfter) },
+    );
+  }
+  return attempt;
 }

@@ -3,7 +3,7 @@ import { type ConsoleRole, type ConsoleSession, csrfToken, type Engine, hashToke
 import type { Scope } from "@keel/protocol/names";
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError } from "../api/errors.js";
-import type { FailureLimiter } from "../api/failure-limiter.js";
+import { admitOrRefuse, type FailureLimiter } from "../api/failure-limiter.js";
 
 export const COOKIE = "keel_console";
 /** Outside localhost the cookie is `__Host-` prefixed: Secure, whole host, no Domain (RFC 6265bis). */
@@ -52,15 +52,7 @@ export async function signIn(
   log: FastifyBaseLogger,
 ): Promise<ConsoleSession & { secret: string }> {
   const address = request.ip;
-  const attempt = await options.limiter.admit(address);
-  if ("retryAfterMs" in attempt) {
-    const retryAfter = Math.ceil(attempt.retryAfterMs / 1000);
-    throw new ApiError(
-      "too_many_requests",
-      { detail: "too many failed sign-ins from this address.", retryAfter },
-      { "retry-after": String(retryAfter) },
-    );
-  }
+  const attempt = await admitOrRefuse(options.limiter, address, "failed sign-ins");
   let found: { role: ConsoleRole; actor: string } | null;
   try {
     found = await identify(options, credential.trim());
