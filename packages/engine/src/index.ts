@@ -1,5 +1,22 @@
 // The public API of @keel/engine. Everything else is internal.
 
+// Names and limits are the protocol's (one definition for the engine, the API and the SDK).
+export {
+  DEFAULT_ATTEMPT_TIMEOUT_MS,
+  DEFAULT_BODY_LIMIT_BYTES,
+  EVENT_PATTERN,
+  HANDLER_NAME,
+  HEADER_NAME,
+  isStorableText,
+  JSON_PATH,
+  MAX_ATTEMPT_TIMEOUT_MS,
+  MAX_DELAY_MS,
+  MAX_EVENT_ID_LENGTH,
+  MAX_PAYLOAD_DEPTH,
+  MIN_ATTEMPT_TIMEOUT_MS,
+  QUEUE_NAME,
+  SOURCE_NAME,
+} from "@keel/protocol/names";
 export {
   type AnyAuditChange,
   AUDIT_ACTIONS,
@@ -54,15 +71,10 @@ export { type SourceChange, Sources } from "./intake/sources.js";
 export type * from "./intake/types.js";
 export { EVENT_STATUSES, PROVIDERS } from "./intake/types.js";
 export {
-  DEFAULT_BODY_LIMIT_BYTES,
   DEFAULT_RETENTION_SECONDS,
   DEFAULT_ROUTE_QUEUE,
   DEFAULT_TOLERANCE_SECONDS,
   describeIssue,
-  EVENT_PATTERN,
-  JSON_PATH,
-  MAX_EVENT_ID_LENGTH,
-  SOURCE_NAME,
   secretVariables,
   sourceDefinitionSchema,
   validateSource,
@@ -114,15 +126,6 @@ export type * from "./queue/types.js";
 export { HTTP_HANDLER } from "./queue/types.js";
 export {
   checkSerializable,
-  DEFAULT_ATTEMPT_TIMEOUT_MS,
-  HANDLER_NAME,
-  HEADER_NAME,
-  isStorableText,
-  MAX_ATTEMPT_TIMEOUT_MS,
-  MAX_DELAY_MS,
-  MAX_PAYLOAD_DEPTH,
-  MIN_ATTEMPT_TIMEOUT_MS,
-  QUEUE_NAME,
   queueSettingsSchema,
 } from "./queue/validate.js";
 export { PostgresRateLimitStore, type PostgresRateLimitStoreOptions } from "./ratelimit/postgres-store.js";

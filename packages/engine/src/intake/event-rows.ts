@@ -1,4 +1,4 @@
-import { BIGINT_ID } from "@keel/protocol/names";
+import { BIGINT_ID, SOURCE_NAME } from "@keel/protocol/names";
 import { KeelError } from "../errors.js";
 import {
   EVENT_STATUSES,
@@ -7,7 +7,6 @@ import {
   type EventSummary,
   type Verification,
 } from "./types.js";
-import { SOURCE_NAME } from "./validate.js";
 
 // Events as the statements see them: ids, the list filter as parameters, rows as records.
 

@@ -1,3 +1,4 @@
+import { MAX_EVENT_ID_LENGTH } from "@keel/protocol/names";
 import { auditChange } from "../audit/actions.js";
 import type { Client, MutationOptions } from "../db/mutation.js";
 import { type PoolClient, transaction } from "../db/pool.js";
@@ -18,7 +19,7 @@ import type {
   ReplayResult,
   Source,
 } from "./types.js";
-import { DEFAULT_RETENTION_SECONDS, MAX_EVENT_ID_LENGTH } from "./validate.js";
+import { DEFAULT_RETENTION_SECONDS } from "./validate.js";
 
 /** Raised inside a transaction when an `enqueue:<queue>` switch refused the jobs. */
 class EnqueueRefused extends Error {

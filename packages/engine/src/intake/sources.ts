@@ -1,16 +1,11 @@
+import { DEFAULT_BODY_LIMIT_BYTES, SOURCE_NAME } from "@keel/protocol/names";
 import { auditChange } from "../audit/actions.js";
 import type { Client, MutationOptions } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
 import type { JobTarget } from "../queue/types.js";
 import type { Provider, Rejection, RejectionRecord, Source, SourceRoute, SourceSettings } from "./types.js";
-import {
-  DEFAULT_BODY_LIMIT_BYTES,
-  DEFAULT_RETENTION_SECONDS,
-  DEFAULT_ROUTE_QUEUE,
-  SOURCE_NAME,
-  validateSource,
-} from "./validate.js";
+import { DEFAULT_RETENTION_SECONDS, DEFAULT_ROUTE_QUEUE, validateSource } from "./validate.js";
 
 /** What a write did: `unchanged` when the stored definition was already the same. */
 export type SourceChange = "created" | "updated" | "unchanged";

@@ -6,15 +6,6 @@ import { KeelError } from "../errors.js";
 import { validateTarget } from "../queue/validate.js";
 import type { SourceDefinition } from "./types.js";
 
-export {
-  DEFAULT_BODY_LIMIT_BYTES,
-  EVENT_PATTERN,
-  JSON_PATH,
-  MAX_BODY_LIMIT_BYTES,
-  MAX_EVENT_ID_LENGTH,
-  SOURCE_NAME,
-} from "@keel/protocol/names";
-
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 export const DEFAULT_RETENTION_SECONDS = 30 * 86_400;
 export const DEFAULT_ROUTE_QUEUE = "intake";

@@ -7,32 +7,15 @@ import {
   jobOptionFields,
 } from "@keel/protocol/contracts";
 import {
-  DEFAULT_ATTEMPT_TIMEOUT_MS,
   HANDLER_NAME,
-  HEADER_NAME,
   isStorableText,
-  MAX_ATTEMPT_TIMEOUT_MS,
   MAX_DELAY_MS,
   MAX_PAYLOAD_DEPTH,
-  MIN_ATTEMPT_TIMEOUT_MS,
   QUEUE_NAME,
 } from "@keel/protocol/names";
 import { z } from "zod";
 import { KeelError } from "../errors.js";
 import { type EnqueueInput, HTTP_HANDLER, type QueueSettings } from "./types.js";
-
-// The names and limits are the protocol's (one definition for the engine, the API and the SDK).
-export {
-  DEFAULT_ATTEMPT_TIMEOUT_MS,
-  HANDLER_NAME,
-  HEADER_NAME,
-  isStorableText,
-  MAX_ATTEMPT_TIMEOUT_MS,
-  MAX_DELAY_MS,
-  MAX_PAYLOAD_DEPTH,
-  MIN_ATTEMPT_TIMEOUT_MS,
-  QUEUE_NAME,
-};
 
 /** How long to wait between attempts (one definition: @keel/protocol/contracts' Backoff). */
 export const backoffSchema = Backoff;

@@ -1,9 +1,9 @@
 import { scheduleOptionFields } from "@keel/protocol/contracts";
-import { TENANT_ID } from "@keel/protocol/names";
+import { QUEUE_NAME, TENANT_ID } from "@keel/protocol/names";
 import { z } from "zod";
 import { KeelError } from "../errors.js";
 import type { Backoff, EnqueueInput, JobTarget } from "../queue/types.js";
-import { QUEUE_NAME, validateEnqueue } from "../queue/validate.js";
+import { validateEnqueue } from "../queue/validate.js";
 import { CronSchedule } from "./cron.js";
 import type { FanOut, MissedPolicy, OverlapPolicy } from "./types.js";
 

@@ -1,8 +1,8 @@
+import { QUEUE_NAME } from "@keel/protocol/names";
 import { auditChange } from "../audit/actions.js";
 import type { MutationOptions } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
-import { QUEUE_NAME } from "../queue/validate.js";
 
 /** A runtime kill switch. Switches that were never set are on. */
 export interface Switch {
