@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
@@ -16,7 +15,7 @@ import type { DoctorCheck, DoctorReport } from "../src/doctor/types.js";
 import { startEmbeddedPostgres } from "../src/embedded/postgres.js";
 import { KeelMetrics } from "../src/metrics/index.js";
 import { contractCheckedApi } from "./api-harness.js";
-import { closedPort, runKeel, tempDir } from "./helpers.js";
+import { closedPort, promtool, promtoolAvailable, runKeel, tempDir } from "./helpers.js";
 
 // `keel doctor` against real components: the test Postgres (a fresh schema), loopback HTTP
 // servers standing in for the application's cron endpoints, and a `keel` subprocess.
@@ -271,21 +270,8 @@ describe("GET /v1/doctor and keel_doctor_check", async () => {
       'keel_doctor_check{check="postgres.version",status="pass"} 1',
       'keel_doctor_check{check="postgres.version",status="warn"} 0',
     ]);
-    if (spawnSync("promtool", ["--version"]).error) {
-      if (process.env.CI === "true") assert.fail("promtool is not installed (Debian package prometheus)");
-      t.skip("promtool not installed");
-      return;
-    }
-    const child = spawn("promtool", ["check", "metrics"], { stdio: ["pipe", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (d) => {
-      output += d;
-    });
-    child.stderr.on("data", (d) => {
-      output += d;
-    });
-    child.stdin.end(text);
-    const code = await new Promise((resolve) => child.on("close", resolve));
+    if (!promtoolAvailable(t)) return;
+    const { code, output } = await promtool(text);
     assert.equal(output.trim(), "", "promtool printed complaints");
     assert.equal(code, 0);
   });

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { after, afterEach } from "node:test";
+import { after, afterEach, type TestContext } from "node:test";
 import { openResources } from "@keel/engine";
 import type { Logger } from "pino";
 import { createLogger } from "../src/log.js";
@@ -203,4 +203,32 @@ export function runKeel(
     stderr += c.toString("utf8");
   });
   return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+}
+
+/**
+ * Whether `promtool` can run here: skips the test when it cannot, but fails it under CI=true,
+ * where .ci/run installs it (Debian package prometheus).
+ */
+export function promtoolAvailable(t: TestContext): boolean {
+  if (!spawnSync("promtool", ["--version"]).error) return true;
+  if (process.env.CI === "true") assert.fail("promtool is not installed (Debian package prometheus)");
+  t.skip("promtool not installed: apt-get install prometheus to run this check");
+  return false;
+}
+
+/** Runs `promtool check metrics` on `text`: its exit code and everything it printed. */
+export function promtool(text: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("promtool", ["check", "metrics"], { stdio: ["pipe", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d) => {
+      output += d;
+    });
+    child.stderr.on("data", (d) => {
+      output += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, output }));
+    child.stdin.end(text);
+  });
 }

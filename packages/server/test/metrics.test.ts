@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { after, test } from "node:test";
 import { createWorker, type Engine, NonRetryableError } from "@keel/engine";
 import Fastify, { type FastifyInstance } from "fastify";
 import { guardLeaks, testEngine, waitFor } from "../../engine/test/helpers.js";
 import { KeelMetrics, registerMetricsRoute } from "../src/metrics/index.js";
-import { guardServerLeaks } from "./helpers.js";
+import { guardServerLeaks, promtool, promtoolAvailable } from "./helpers.js";
 
 // The engine comes from the engine's sources, the worker from the built package the server
 // uses: guard both module instances against leaked workers and listeners.
@@ -77,23 +76,6 @@ function manualClock(): { now: () => number; advance: (ms: number) => void } {
       t += ms;
     },
   };
-}
-
-/** Runs `promtool check metrics` on `text`: its exit code and everything it printed. */
-function promtool(text: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("promtool", ["check", "metrics"], { stdio: ["pipe", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (d) => {
-      output += d;
-    });
-    child.stderr.on("data", (d) => {
-      output += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, output }));
-    child.stdin.end(text);
-  });
 }
 
 // Ids 1, 2, 3 would coincide with bucket bounds and version numbers; start them far away.
@@ -225,11 +207,7 @@ test("no label value is a job id or a tenant", () => {
 });
 
 test("promtool check metrics passes the real output without lint complaints", async (t) => {
-  if (spawnSync("promtool", ["--version"]).error) {
-    if (process.env.CI === "true") assert.fail("promtool is not installed (Debian package prometheus)");
-    t.skip("promtool not installed: apt-get install prometheus to run this check");
-    return;
-  }
+  if (!promtoolAvailable(t)) return;
   assert.ok(run.text.includes("keel_jobs_total{"), "the exposition under check has job samples");
   const { code, output } = await promtool(run.text);
   assert.equal(output.trim(), "", "promtool printed complaints");
