@@ -6,6 +6,7 @@ import { describeIssue, KeelError, type QueueSettings, queueSettingsSchema } fro
 import { QUEUE_NAME } from "@keel/protocol/names";
 import { z } from "zod/v3";
 import { backupsSchema } from "./backups.js";
+import { doctorSchema } from "./doctor.js";
 import { policiesSchema } from "./policies.js";
 import { schedulesSchema } from "./schedules.js";
 import { sourcesSchema } from "./sources.js";
@@ -52,6 +53,8 @@ const fileSchema = z
       .optional(),
     /** `keel backup now | list | restore | drill` (config/backups.ts, docs/backups.md). */
     backups: backupsSchema.optional(),
+    /** What `keel doctor` probes beyond Keel: the application's own health URL (config/doctor.ts). */
+    doctor: doctorSchema.optional(),
   })
   .strict();
 

@@ -1,4 +1,4 @@
-import { type Dispatcher, request } from "undici";
+import { type Agent, type Dispatcher, request } from "undici";
 import { parseAllowlist } from "../delivery/allowlist.js";
 import { createDeliveryAgent, type Resolver } from "../delivery/connector.js";
 import { AddressRefusedError } from "../delivery/errors.js";
@@ -36,10 +36,7 @@ export async function probeTargets(
   options: ProbeOptions,
 ): Promise<DoctorCheck[]> {
   const timeoutMs = options.timeoutMs ?? 5_000;
-  const agent = createDeliveryAgent(
-    { production: options.production, allowlist: parseAllowlist(options.allowlist) },
-    { resolve: options.resolve, connectTimeoutMs: timeoutMs },
-  );
+  const agent = probeAgent(options, timeoutMs);
   const results: DoctorCheck[] = new Array(targets.length);
   let next = 0;
   const lane = async () => {
@@ -56,6 +53,41 @@ export async function probeTargets(
   return results;
 }
 
+/** The delivery agent probes go through: the same SSRF policy and allowlist as deliveries. */
+export function probeAgent(options: ProbeOptions, timeoutMs: number): Agent {
+  return createDeliveryAgent(
+    { production: options.production, allowlist: parseAllowlist(options.allowlist) },
+    { resolve: options.resolve, connectTimeoutMs: timeoutMs },
+  );
+}
+
+/**
+ * One unauthenticated request through `agent`, bounded by `timeoutMs` (connect, answer and the
+ * first 16 KiB of body together): its status, or the failure `unreachable` describes.
+ */
+export async function send(
+  url: string,
+  method: string,
+  agent: Dispatcher,
+  timeoutMs: number,
+): Promise<{ status: number } | { error: unknown; timedOut: boolean }> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const res = await request(url, {
+      dispatcher: agent,
+      method: method as Dispatcher.HttpMethod,
+      headers: { "user-agent": `keel-doctor/${VERSION}` },
+      signal,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+    await res.body.dump({ limit: 16 * 1024 }).catch(() => {});
+    return { status: res.statusCode };
+  } catch (error) {
+    return { error, timedOut: signal.aborted };
+  }
+}
+
 async function probe(use: TargetUse, agent: Dispatcher, timeoutMs: number): Promise<DoctorCheck> {
   const id = `probe.${use.kind}.${use.name}`;
   const method = use.target.method ?? "POST";
@@ -66,22 +98,9 @@ async function probe(use: TargetUse, agent: Dispatcher, timeoutMs: number): Prom
   } catch {
     return problem(id, "fail", `${use.label}: the target URL does not parse`, "correct the target's url");
   }
-  const signal = AbortSignal.timeout(timeoutMs);
-  let status: number;
-  try {
-    const res = await request(use.target.url, {
-      dispatcher: agent,
-      method,
-      headers: { "user-agent": `keel-doctor/${VERSION}` },
-      signal,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
-    status = res.statusCode;
-    await res.body.dump({ limit: 16 * 1024 }).catch(() => {});
-  } catch (err) {
-    return unreachable(id, use, origin, err, signal.aborted, timeoutMs);
-  }
+  const sent = await send(use.target.url, method, agent, timeoutMs);
+  if ("error" in sent) return unreachable(id, use.label, origin, sent.error, sent.timedOut, timeoutMs);
+  const { status } = sent;
   const seen = `${use.label}: ${origin} answered ${status} to a request without credentials`;
   if (status === 401 || status === 403) return pass(id, seen);
   if (status >= 200 && status < 300) {
@@ -116,9 +135,10 @@ async function probe(use: TargetUse, agent: Dispatcher, timeoutMs: number): Prom
   );
 }
 
-function unreachable(
+/** A probe that got no answer: refused by the address policy, timed out, or not reached. */
+export function unreachable(
   id: string,
-  use: TargetUse,
+  label: string,
   origin: string,
   err: unknown,
   timedOut: boolean,
@@ -132,7 +152,7 @@ function unreachable(
     return problem(
       id,
       "fail",
-      `${use.label}: ${origin} is refused by the delivery address policy (${(err as Error).message}), so its deliveries fail too`,
+      `${label}: ${origin} is refused by the delivery address policy (${(err as Error).message}), so its deliveries fail too`,
       "if this target is yours and trusted, add its host or range to KEEL_TARGET_ALLOWLIST on every worker",
     );
   }
@@ -140,7 +160,7 @@ function unreachable(
     return problem(
       id,
       "fail",
-      `${use.label}: ${origin} did not answer within ${timeoutMs} ms`,
+      `${label}: ${origin} did not answer within ${timeoutMs} ms`,
       "check that the application is up and reachable from Keel's network at that URL",
     );
   }
@@ -148,7 +168,7 @@ function unreachable(
   return problem(
     id,
     "fail",
-    `${use.label}: ${origin} cannot be reached (${code ? `${code}: ` : ""}${message})`,
+    `${label}: ${origin} cannot be reached (${code ? `${code}: ` : ""}${message})`,
     "check the URL's host and port, and that the application is up and reachable from Keel's network",
   );
 }

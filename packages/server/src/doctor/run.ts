@@ -1,5 +1,6 @@
 import { errorText } from "@keel/engine";
 import type { Resolver } from "../delivery/connector.js";
+import { appHealthCheck } from "./app-health.js";
 import { backupChecks } from "./backup-checks.js";
 import { configChecks } from "./config-checks.js";
 import type { DoctorInputs } from "./inputs.js";
@@ -60,14 +61,16 @@ export async function runDoctor(inputs: DoctorInputs, options: DoctorOptions = {
   const apiReplicas = facts ? (facts.replicas.api ?? 0) + (facts.replicas.all ?? 0) : undefined;
   checks.push(...configChecks(inputs, { ...found, postgresTls: facts?.server.ssl, apiReplicas }));
   if (options.probes !== false) {
-    await guard(checks, "probe", () =>
-      probeTargets(found.targets, {
-        production: inputs.production,
-        allowlist: inputs.keel?.targetAllowlist ?? [],
-        timeoutMs: options.probeTimeoutMs,
-        resolve: options.resolve,
-      }),
-    );
+    const probe = {
+      production: inputs.production,
+      allowlist: inputs.keel?.targetAllowlist ?? [],
+      timeoutMs: options.probeTimeoutMs,
+      resolve: options.resolve,
+    };
+    await guard(checks, "probe", async () => [
+      await appHealthCheck(inputs.file.config?.doctor, inputs.env, probe),
+      ...(await probeTargets(found.targets, probe)),
+    ]);
   }
   if (!engine || !facts) {
     checks.push(
