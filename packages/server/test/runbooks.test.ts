@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { createHmac, randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, describe, test } from "node:test";
 import pg from "pg";
 import { deadJobs, guardLeaks, testDatabaseUrl, testEngine, waitFor } from "../../engine/test/helpers.js";
@@ -42,6 +42,9 @@ test("every runbook is linked from the index, has its sections, and only known p
   }
   for (const placeholder of PLACEHOLDERS) {
     assert.ok(index.includes(`| \`${placeholder}\` |`), `docs/runbooks/README.md explains ${placeholder}`);
+  }
+  for (const file of ["README.md", ...FILES]) {
+    for (const problem of brokenLinks(join(DIR, file))) assert.fail(`${file}: ${problem}`);
   }
   for (const doc of ["README.md", "docs/doctor.md"]) {
     assert.match(
@@ -261,6 +264,29 @@ describe("the runbooks' commands against a running Keel", async () => {
     }
   });
 });
+
+/** Relative links whose file, or whose #anchor among the file's headings, does not exist. */
+function brokenLinks(path: string): string[] {
+  const problems: string[] = [];
+  for (const [, target] of readFileSync(path, "utf8").matchAll(/\]\(([^)\s]+)\)/g)) {
+    if (!target || /^[a-z]+:/.test(target)) continue;
+    const [file = "", anchor] = target.split("#");
+    const resolved = file ? join(dirname(path), file) : path;
+    if (!existsSync(resolved)) {
+      problems.push(`links ${target}, which does not exist`);
+      continue;
+    }
+    if (!anchor || !resolved.endsWith(".md")) continue;
+    const slugs = [...readFileSync(resolved, "utf8").matchAll(/^#+ (.+)$/gm)].map((m) =>
+      (m[1] as string)
+        .toLowerCase()
+        .replace(/[^a-z0-9 _-]/g, "")
+        .replace(/ /g, "-"),
+    );
+    if (!slugs.includes(anchor)) problems.push(`links ${target}: no heading makes #${anchor}`);
+  }
+  return problems;
+}
 
 function readRunbookText(text: string): RunbookCommand[] {
   const path = join(tempDir("runbook-text"), "bogus.md");
