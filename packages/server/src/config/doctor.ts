@@ -10,7 +10,7 @@ const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
  *
  * @example
  * doctor:
- *   appHealth: ${APP_URL}/health
+ *   appHealth: "${APP_URL}/health"
  */
 export const doctorSchema = z
   .object({
