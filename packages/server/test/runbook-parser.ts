@@ -54,6 +54,11 @@ export function readRunbook(path: string): Runbook {
       problems.push(`"${s}" comes before "${SECTIONS[i - 1]}"`);
   });
 
+  const signalLines = lines.slice((at[0] ?? 0) + 1, at[1] ?? lines.length);
+  for (const kind of ["Metric", "Doctor", "Console"]) {
+    if (!signalLines.some((l) => l.startsWith(`- ${kind}`))) problems.push(`Signal has no "- ${kind}…" line`);
+  }
+
   const commands: RunbookCommand[] = [];
   let fence: string | undefined;
   let pending = "";
