@@ -76,7 +76,8 @@ test("an application that never answers fails at the probe timeout", async () =>
   assert.equal(check.status, "fail");
   assert.match(check.seen, /did not answer within 300 ms/);
   assert.equal(hanging.seen.length, 1, "the request reached the application");
-  assert.ok(took >= 300, `the probe waited its bound (${took} ms)`);
+  // Timers may fire a millisecond early against performance.now(): the bound, give or take.
+  assert.ok(took >= 290, `the probe waited its bound (${took} ms)`);
 });
 
 test("a refused connection fails, saying it cannot be reached", async () => {
