@@ -1,3 +1,4 @@
+import { isKeelError, normalizeSchedule } from "@keel/engine";
 import { z } from "zod/v3";
 
 // A database URL carries a password: the config file names the variable that holds it, never
@@ -11,6 +12,27 @@ const days = (what: string) =>
     .min(1, `must be at least 1 (${what})`);
 
 /**
+ * When backups or drills run as Keel jobs (decision 048): a cron expression and its time zone,
+ * checked as a schedule's would be.
+ */
+const scheduleSchema = z
+  .object({
+    cron: z.string({ required_error: 'is required, e.g. "0 2 * * *"' }).min(1),
+    timezone: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    try {
+      normalizeSchedule("backups", { ...s, target: { handler: "check" } }, { payloadLimitBytes: 1024 });
+    } catch (err) {
+      if (!isKeelError(err)) throw err;
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${err.code}: ${err.message}` });
+    }
+  });
+
+export type BackupSchedule = z.infer<typeof scheduleSchema>;
+
+/**
  * `backups:` in the config file (docs/backups.md, decision 046): what to dump, where to, how many
  * to keep, and the ages `keel doctor` holds the latest backup and restore drill to.
  *
@@ -19,6 +41,8 @@ const days = (what: string) =>
  *   what: { app: "${APP_DATABASE_URL}", keel: true }
  *   dir: /var/backups/keel
  *   keep: { count: 14, days: 30 }
+ *   schedule: { cron: "0 2 * * *", timezone: "Europe/Paris" }
+ *   drills: { schedule: { cron: "0 4 * * 0" } }
  */
 export const backupsSchema = z
   .object({
@@ -42,10 +66,14 @@ export const backupsSchema = z
       .object({ count: days("backups").optional(), days: days("days").optional() })
       .strict()
       .optional(),
+    /** Backups as a Keel job on this schedule (queue `keel.backups`); without it, only `keel backup now`. */
+    schedule: scheduleSchema.optional(),
     /** `keel doctor` warns when the latest successful backup is older, fails past twice that. */
     maxAgeHours: days("hours").default(26),
     drills: z
       .object({
+        /** Drills as a Keel job on this schedule (queue `keel.backups`); without it, only `keel backup drill`. */
+        schedule: scheduleSchema.optional(),
         /** `keel doctor` warns when the latest passing drill is older, fails past twice that. */
         maxAgeDays: days("days").default(8),
         /**

@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url";
 import { describeIssue, KeelError, type QueueSettings, queueSettingsSchema } from "@keel/engine";
 import { QUEUE_NAME } from "@keel/protocol/names";
 import { z } from "zod/v3";
+import { RESERVED_SCHEDULES } from "../backups/names.js";
 import { backupsSchema } from "./backups.js";
 import { policiesSchema } from "./policies.js";
 import { schedulesSchema } from "./schedules.js";
@@ -53,7 +54,19 @@ const fileSchema = z
     /** `keel backup now | list | restore | drill` (config/backups.ts, docs/backups.md). */
     backups: backupsSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((file, ctx) => {
+    // backups.schedule and backups.drills.schedule become these schedules (decision 048).
+    for (const name of RESERVED_SCHEDULES) {
+      if (file.schedules && name in file.schedules) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ["schedules", name],
+          message: `${name} is Keel's own schedule for backups: (set backups.schedule or backups.drills.schedule instead), rename this one`,
+        });
+      }
+    }
+  });
 
 /** The declarative config (queues today; schedules and sources arrive with their features). */
 export type KeelConfigFile = z.infer<typeof fileSchema>;
