@@ -35,7 +35,7 @@ export async function backupChecks(
 function backupAge(facts: Facts | undefined, limit: number): DoctorCheck {
   const id = "operations.backups";
   const fix =
-    "run keel backup now, and schedule it (cron: keel backup now) to run at least as often as backups.maxAgeHours";
+    "run keel backup now, and set backups.schedule (a Keel job) to run at least as often as backups.maxAgeHours";
   const age = facts?.backup_age_seconds ?? null;
   if (age === null) return problem(id, "fail", "no backup has succeeded", fix);
   const seen = `the latest successful backup is ${duration(age)} old (policy: ${duration(limit)})`;
@@ -46,7 +46,7 @@ function backupAge(facts: Facts | undefined, limit: number): DoctorCheck {
 
 function drillAge(facts: Facts | undefined, limit: number): DoctorCheck {
   const id = "operations.restore_drills";
-  const fix = "run keel backup drill, and schedule it to run at least as often as backups.drills.maxAgeDays";
+  const fix = "run keel backup drill, and set backups.drills.schedule to run at least as often as backups.drills.maxAgeDays";
   if (facts?.last_drill_status === "failed") {
     return problem(
       id,
