@@ -44,7 +44,7 @@ export async function runDrill(
     if (!serverUrl)
       throw new Error(`backups.what no longer names ${backup.target}; set backups.drills.server`);
     const { restoreMs, restored } = await inScratchDatabase(serverUrl, async (url) => {
-      const { restoreMs } = await restoreBackup(engine, backup, url);
+      const { restoreMs } = await restoreBackup(engine, backup, url, { config, env });
       const restored = await countTables(engine, url, source?.schema);
       if (config.drills.check) await userCheck(url, config.drills.check);
       return { restoreMs, restored };

@@ -5,6 +5,33 @@ import { z } from "zod/v3";
 // the URL itself, so the file can be committed and the value never reaches a log.
 const VARIABLE = /^\$\{([A-Z_][A-Z0-9_]*)\}$/;
 
+const variable = (what: string, example: string) =>
+  z.string().regex(VARIABLE, `must be a \${VARIABLE} holding ${what}, e.g. "${example}"`);
+
+/** `backups.to.s3`: an S3-compatible bucket (AWS, MinIO, R2, B2, …), decision 047. */
+const s3Schema = z
+  .object({
+    bucket: z.string({ required_error: "is required: the bucket the dumps are written to" }).min(1),
+    /** Keys start with this (`keel/` gives `keel/app-12-….dump`). */
+    prefix: z.string().optional(),
+    /** Default us-east-1 (most S3-compatible servers ignore it). */
+    region: z.string().min(1).optional(),
+    /** Another S3-compatible server than AWS, e.g. `https://minio.internal:9000`. */
+    endpoint: z.string().url("must be a URL, e.g. https://minio.internal:9000").optional(),
+    /** Path-style URLs (`endpoint/bucket/key`), which MinIO and most self-hosted servers need. */
+    forcePathStyle: z.boolean().optional(),
+    /** Without these two, the AWS SDK's own chain (AWS_* variables, instance or task role). */
+    accessKeyId: variable("the access key id", "${BACKUP_S3_ACCESS_KEY_ID}").optional(),
+    secretAccessKey: variable("the secret access key", "${BACKUP_S3_SECRET_ACCESS_KEY}").optional(),
+    sessionToken: variable("a session token", "${BACKUP_S3_SESSION_TOKEN}").optional(),
+  })
+  .strict()
+  .refine((s) => (s.accessKeyId === undefined) === (s.secretAccessKey === undefined), {
+    message: "set both accessKeyId and secretAccessKey, or neither (the AWS SDK's default credentials)",
+  });
+
+export type S3Target = z.infer<typeof s3Schema>;
+
 const days = (what: string) =>
   z
     .number({ invalid_type_error: `must be a whole number of ${what}` })
@@ -60,8 +87,28 @@ export const backupsSchema = z
       .refine((w) => w.app !== undefined || w.keel === true, {
         message: 'names nothing to dump: set app: "${APP_DATABASE_URL}" and/or keel: true',
       }),
-    /** A local directory the dumps are written to (created when missing). */
-    dir: z.string({ required_error: "is required: the directory the dumps are written to" }).min(1),
+    /** A local directory the dumps are written to (created when missing); or `to:`. */
+    dir: z.string().min(1).optional(),
+    /** Where the dumps go: `{ dir }` or `{ s3: { bucket, … } }` (decision 047). */
+    to: z
+      .object({ dir: z.string().min(1).optional(), s3: s3Schema.optional() })
+      .strict()
+      .refine((t) => (t.dir === undefined) !== (t.s3 === undefined), {
+        message: "set exactly one of dir: (a local directory) or s3: (a bucket)",
+      })
+      .optional(),
+    /**
+     * Client-side encryption (AES-256-GCM, decision 047): `key` encrypts new dumps and reads
+     * them; `previousKeys` only read older ones (rotation). Each a `${VARIABLE}` holding 32
+     * random bytes in base64 (`openssl rand -base64 32`).
+     */
+    encryption: z
+      .object({
+        key: variable("a 32-byte base64 key", "${BACKUP_KEY}"),
+        previousKeys: z.array(variable("a 32-byte base64 key", "${BACKUP_KEY_OLD}")).optional(),
+      })
+      .strict()
+      .optional(),
     keep: z
       .object({ count: days("backups").optional(), days: days("days").optional() })
       .strict()
@@ -94,7 +141,10 @@ export const backupsSchema = z
       .strict()
       .default({}),
   })
-  .strict();
+  .strict()
+  .refine((b) => (b.dir === undefined) !== (b.to === undefined), {
+    message: "set where the dumps go: dir: /var/backups/keel, or to: { s3: { bucket, … } } (not both)",
+  });
 
 export type BackupsConfig = z.infer<typeof backupsSchema>;
 

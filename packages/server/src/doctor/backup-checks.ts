@@ -46,7 +46,8 @@ function backupAge(facts: Facts | undefined, limit: number): DoctorCheck {
 
 function drillAge(facts: Facts | undefined, limit: number): DoctorCheck {
   const id = "operations.restore_drills";
-  const fix = "run keel backup drill, and set backups.drills.schedule to run at least as often as backups.drills.maxAgeDays";
+  const fix =
+    "run keel backup drill, and set backups.drills.schedule to run at least as often as backups.drills.maxAgeDays";
   if (facts?.last_drill_status === "failed") {
     return problem(
       id,
