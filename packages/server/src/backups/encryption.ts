@@ -87,9 +87,14 @@ export function encryptStream(key: BackupKey): Transform {
   const header = Buffer.concat([MAGIC, key.id, base]);
   let pending: Buffer = Buffer.alloc(0);
   let index = 0;
+  let started = false;
+  const start = (t: Transform) => {
+    if (!started) t.push(header);
+    started = true;
+  };
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
-      if (index === 0 && pending.length === 0) this.push(header);
+      start(this);
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       // Keep at least one byte back: a full segment is never the last one.
       while (pending.length > SEGMENT_BYTES) {
@@ -99,7 +104,7 @@ export function encryptStream(key: BackupKey): Transform {
       done();
     },
     flush(done: TransformCallback) {
-      if (index === 0 && pending.length === 0) this.push(header);
+      start(this);
       if (pending.length === SEGMENT_BYTES) {
         this.push(seal(key, header, base, index++, pending, false));
         pending = Buffer.alloc(0);
@@ -178,6 +183,8 @@ export function decryptStream(keys: readonly BackupKey[], backupId: string): Tra
         if (head.length === 0) return done();
         const err = begin(this, head);
         if (err) return done(err);
+        if ((mode as string) === "head")
+          return done(corrupt("the encrypted file is truncated: its header is cut"));
         if ((mode as string) !== "sealed") return done();
       }
       if (mode === "plain") return done();
