@@ -5,6 +5,7 @@ import { test } from "node:test";
 import { createScheduler, type Engine, type FireEvent } from "@keel/engine";
 import { freshSchema, testDatabaseUrl, waitFor } from "../../engine/test/helpers.js";
 import { listBackups } from "../src/backups/records.js";
+import { parseConfigFile } from "../src/config/file.js";
 import { startKeel } from "../src/runtime/start.js";
 import { appDatabase, urlOf } from "./fixtures/backup-databases.js";
 import { memoryLogger, tempDir } from "./helpers.js";
@@ -155,4 +156,16 @@ test("scheduled backups and drills run as Keel jobs: history, switches, metrics"
   } finally {
     await keel.stop();
   }
+});
+
+test("the config's own schedules may not take the names backups: uses", () => {
+  const parsed = parseConfigFile(
+    { schedules: { "keel.backup": { cron: "0 2 * * *", target: { handler: "mine" } } } },
+    "keel.config.yaml",
+  );
+  assert.ok("problems" in parsed);
+  assert.match(
+    parsed.problems.join("\n"),
+    /schedules\.keel\.backup: keel\.backup is Keel's own schedule for backups/,
+  );
 });

@@ -83,8 +83,9 @@ test("backup, restore into a fresh database, drill, corruption, refusal: end to 
   assert.equal(row.status, "succeeded");
   assert.equal(row.restore_ms, drill.restoreMs);
   // Its scratch database is gone.
+  assert.match(drill.scratch, /^keel_drill_/);
   const scratch = await admin((c) =>
-    c.query("select datname from pg_database where datname like 'keel_drill_%'"),
+    c.query("select datname from pg_database where datname = $1", [drill.scratch]),
   );
   assert.deepEqual(scratch.rows, []);
 

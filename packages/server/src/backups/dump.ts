@@ -5,7 +5,7 @@ import type { BackupsConfig } from "../config/backups.js";
 import { connection } from "./connection.js";
 import { backupKeys, encryptStream } from "./encryption.js";
 import { type BackupRecord, getBackup, listBackups } from "./records.js";
-import { type BackupStore, backupStore } from "./storage.js";
+import { type BackupStore, backupStore, storeOf } from "./storage.js";
 import type { BackupTarget } from "./targets.js";
 import { findTool, redact, startTool } from "./tools.js";
 
@@ -22,6 +22,7 @@ export async function backupNow(
   config: BackupsConfig,
   target: BackupTarget,
   env: NodeJS.ProcessEnv = process.env,
+  signal?: AbortSignal,
 ): Promise<BackupRecord> {
   const tool = findTool("pg_dump");
   const conn = connection(target.url);
@@ -54,7 +55,7 @@ export async function backupNow(
       tables = Object.fromEntries(counted.map((t) => [t.name, t.rows]));
       const args = ["--format=custom", `--snapshot=${snap?.snapshot}`, "--no-password"];
       if (target.schema) args.push(`--schema=${target.schema}`);
-      const dump = startTool(tool, [...args, `--dbname=${conn.url}`], conn.password);
+      const dump = startTool(tool, [...args, `--dbname=${conn.url}`], conn.password, true, signal);
       // pg_dump → (encrypt) → hash and count → store, streaming: no local copy for S3.
       const body = compose(dump.stdout, key ? encryptStream(key) : undefined, measure(measured));
       const [put, ran] = await Promise.allSettled([store.put(name, body), dump.done]);
@@ -89,7 +90,7 @@ export async function backupNow(
   } finally {
     await pool.end();
   }
-  await applyKeep(engine, config, target.name, store as BackupStore);
+  await applyKeep(engine, config, target.name, env);
   return (await getBackup(engine, id)) as BackupRecord;
 }
 
@@ -124,7 +125,7 @@ async function applyKeep(
   engine: Engine,
   config: BackupsConfig,
   target: string,
-  store: BackupStore,
+  env: NodeJS.ProcessEnv,
 ): Promise<void> {
   const { count, days } = config.keep ?? {};
   if (count === undefined && days === undefined) return;
@@ -137,6 +138,14 @@ async function applyKeep(
     const rank = succeeded.indexOf(r);
     return (count !== undefined && rank >= count) || (cutoff !== undefined && r.startedAt.getTime() < cutoff);
   });
-  for (const r of expired) if (r.path) await store.delete(r.path);
-  if (expired.length > 0) await engine.run("backup_forget", [expired.map((r) => r.id)]);
+  // Each from the store that holds it (dumps made before a move from dir to S3 included); one
+  // that cannot be deleted now keeps its record, and is tried again after the next backup.
+  const forgotten: string[] = [];
+  for (const r of expired) {
+    try {
+      if (r.path) await storeOf(r.path, config, env).delete(r.path);
+      forgotten.push(r.id);
+    } catch {}
+  }
+  if (forgotten.length > 0) await engine.run("backup_forget", [forgotten]);
 }

@@ -68,7 +68,7 @@ export function backupHandlers(options: Omit<BackupWorkerOptions, "worker">) {
       let failure: unknown;
       for (const target of backupTargets(config, env, keel)) {
         try {
-          const b = await backupNow(engine, config, target, env);
+          const b = await backupNow(engine, config, target, env, ctx.signal);
           done.push({ id: b.id, target: b.target, sizeBytes: b.sizeBytes });
         } catch (err) {
           failure ??= err;

@@ -46,18 +46,20 @@ export async function runTool(
 
 /**
  * Starts a Postgres client tool; with `stdout`, its output is the returned stream (a dump
- * written to standard output). `done` settles as `runTool`'s promise does.
+ * written to standard output). `done` settles as `runTool`'s promise does; `signal` kills it.
  */
 export function startTool(
   file: string,
   args: string[],
   password: string | undefined,
   stdout = true,
+  signal?: AbortSignal,
 ): { stdout: Readable; done: Promise<{ stderr: string }> } {
   const env: NodeJS.ProcessEnv = { ...process.env, PGCONNECT_TIMEOUT: "10" };
   delete env.PGPASSWORD;
   if (password !== undefined) env.PGPASSWORD = password;
-  const child = spawn(file, args, { env, stdio: ["ignore", stdout ? "pipe" : "ignore", "pipe"] });
+  // An abort (the job's lease lost, the worker stopping past its deadline) ends the tool.
+  const child = spawn(file, args, { env, signal, stdio: ["ignore", stdout ? "pipe" : "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (c: Buffer) => {
     if (stderr.length < 16_384) stderr += c.toString("utf8");
