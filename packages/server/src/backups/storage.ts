@@ -3,14 +3,7 @@ import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  NoSuchKey,
-  S3Client,
-} from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
+import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import type { BackupsConfig, S3Target } from "../config/backups.js";
 import { resolveVariable } from "./targets.js";
 
@@ -83,10 +76,14 @@ class DirStore implements BackupStore {
   }
 }
 
+// The AWS SDK takes about a quarter of a second to load: only processes that use S3 load it.
+const sdk = () => Promise.all([import("@aws-sdk/client-s3"), import("@aws-sdk/lib-storage")]);
+
 class S3Store implements BackupStore {
-  private readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
+  private readonly options: S3ClientConfig;
+  private loaded: Promise<[Awaited<ReturnType<typeof sdk>>, S3Client]> | undefined;
 
   constructor(config: S3Target, env: NodeJS.ProcessEnv) {
     this.bucket = config.bucket;
@@ -96,22 +93,28 @@ class S3Store implements BackupStore {
     const accessKeyId = variable(config.accessKeyId, "accessKeyId");
     const secretAccessKey = variable(config.secretAccessKey, "secretAccessKey");
     const sessionToken = variable(config.sessionToken, "sessionToken");
-    this.client = new S3Client({
+    this.options = {
       region: config.region ?? "us-east-1",
       endpoint: config.endpoint,
       forcePathStyle: config.forcePathStyle,
       // Without keys: the SDK's own chain (AWS_* variables, instance or task role).
       credentials:
         accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken } : undefined,
-    });
+    };
+  }
+
+  private client() {
+    this.loaded ??= sdk().then((modules) => [modules, new modules[0].S3Client(this.options)]);
+    return this.loaded;
   }
 
   async put(name: string, body: Readable): Promise<string> {
+    const [[, { Upload }], client] = await this.client();
     const key = `${this.prefix}${name}`;
     // Multipart in 8 MiB parts as the stream comes: no local copy, any size. A failed upload
     // is aborted, so no partial object remains.
     await new Upload({
-      client: this.client,
+      client,
       params: { Bucket: this.bucket, Key: key, Body: body, ContentType: "application/octet-stream" },
       partSize: 8 * 1024 * 1024,
       queueSize: 2,
@@ -120,26 +123,29 @@ class S3Store implements BackupStore {
   }
 
   async get(location: string): Promise<Readable | undefined> {
+    const [[{ GetObjectCommand }], client] = await this.client();
     const { bucket, key } = parse(location);
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return out.Body as Readable;
     } catch (err) {
-      if (err instanceof NoSuchKey || (err as { name?: string }).name === "NoSuchKey") return undefined;
+      if ((err as { name?: string }).name === "NoSuchKey") return undefined;
       throw err;
     }
   }
 
   async delete(location: string): Promise<void> {
+    const [[{ DeleteObjectCommand }], client] = await this.client();
     const { bucket, key } = parse(location);
-    await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
   }
 
   async list(): Promise<string[]> {
+    const [[{ ListObjectsV2Command }], client] = await this.client();
     const out: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.client.send(
+      const page = await client.send(
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, ContinuationToken: token }),
       );
       for (const o of page.Contents ?? []) if (o.Key) out.push(`s3://${this.bucket}/${o.Key}`);
