@@ -245,7 +245,25 @@ test("doctor: backup and drill ages against the policy", async () => {
   });
   const status = async () =>
     Object.fromEntries((await backupChecks(engine, config)).map((c) => [c.id, `${c.status}: ${c.seen}`]));
-  assert.deepEqual(await status(), {
+  assert.match(
+    (await status())["operations.backup_settings"] ?? "",
+    /^pass: pg_dump and pg_restore found.*\/unused$/,
+  );
+  // A variable unset and a malformed key: named, their values never shown.
+  const bad = backupsSchema.parse({
+    what: { app: "${DOCTOR_APP_URL}" },
+    dir: "/unused",
+    encryption: { key: "${DOCTOR_KEY}" },
+  });
+  const [settings] = await backupChecks(engine, bad, { DOCTOR_KEY: "c2hvcnQ=" });
+  assert.equal(settings?.status, "fail");
+  assert.match(
+    settings?.seen ?? "",
+    /DOCTOR_APP_URL is not set.*backups\.encryption\.key is not a 32-byte key/,
+  );
+  assert.equal(settings?.seen.includes("c2hvcnQ="), false);
+  const { "operations.backup_settings": _, ...ages } = await status();
+  assert.deepEqual(ages, {
     "operations.backups": "fail: no backup has succeeded",
     "operations.restore_drills": "warn: no restore drill has passed: the backups are untested",
   });
@@ -277,7 +295,7 @@ test("doctor: backup and drill ages against the policy", async () => {
   await drill(fresh, 0, "succeeded");
   assert.deepEqual(
     Object.values(await status()).map((s) => s.slice(0, 4)),
-    ["pass", "pass"],
+    ["pass", "pass", "pass"],
   );
   await drill(fresh, 0, "failed");
   assert.match(

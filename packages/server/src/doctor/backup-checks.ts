@@ -1,4 +1,8 @@
 import type { Engine } from "@keel/engine";
+import { backupKeys } from "../backups/encryption.js";
+import { backupStore } from "../backups/storage.js";
+import { backupTargets, resolveVariable } from "../backups/targets.js";
+import { findTool } from "../backups/tools.js";
 import { duration } from "../cli/output.js";
 import type { BackupsConfig } from "../config/backups.js";
 import { type DoctorCheck, pass, problem } from "./types.js";
@@ -19,6 +23,7 @@ interface Facts {
 export async function backupChecks(
   engine: Engine,
   config: BackupsConfig | undefined,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<DoctorCheck[]> {
   if (!config) {
     return [
@@ -29,7 +34,47 @@ export async function backupChecks(
     ];
   }
   const [facts] = await engine.run<Facts>("doctor_backups", []);
-  return [backupAge(facts, config.maxAgeHours * 3600), drillAge(facts, config.drills.maxAgeDays * 86_400)];
+  return [
+    settings(config, env),
+    backupAge(facts, config.maxAgeHours * 3600),
+    drillAge(facts, config.drills.maxAgeDays * 86_400),
+  ];
+}
+
+/**
+ * What a backup or drill needs before it runs: the tools, every `${VARIABLE}` `backups:` names
+ * (database URLs, S3 credentials, keys) set, and the keys well-formed. Names, never values.
+ */
+function settings(config: BackupsConfig, env: NodeJS.ProcessEnv): DoctorCheck {
+  const id = "operations.backup_settings";
+  const problems: string[] = [];
+  const attempt = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
+  };
+  attempt(() => findTool("pg_dump"));
+  attempt(() => findTool("pg_restore"));
+  attempt(() => backupTargets(config, env, { connectionString: "", schema: "" }));
+  if (config.drills.server)
+    attempt(() => resolveVariable(config.drills.server as string, env, "drills.server"));
+  attempt(() => backupStore(config, env));
+  attempt(() => backupKeys(config, env));
+  if (problems.length === 0) {
+    const where = config.to?.s3 ? `s3://${config.to.s3.bucket}` : (config.to?.dir ?? config.dir);
+    return pass(
+      id,
+      `pg_dump and pg_restore found, every variable set; dumps go to ${where}${config.encryption ? ", encrypted" : ""}`,
+    );
+  }
+  return problem(
+    id,
+    "fail",
+    problems.join("; "),
+    "install the tools and set the variables backups: names in the environment of every Keel process that runs workers (roles all and worker), then restart them",
+  );
 }
 
 function backupAge(facts: Facts | undefined, limit: number): DoctorCheck {
