@@ -13,7 +13,7 @@ import { countTables, restoreBackup } from "../src/backups/restore.js";
 import { backupStore } from "../src/backups/storage.js";
 import { backupsSchema } from "../src/config/backups.js";
 import { appDatabase, contentChecksum, freshDatabase, urlOf } from "./fixtures/backup-databases.js";
-import { tempDir } from "./helpers.js";
+import { closedPort, tempDir } from "./helpers.js";
 
 // The S3 target against a real S3-compatible server (s3rver, in this process, on a free port),
 // through the same code path as a local directory (decision 047).
@@ -115,6 +115,30 @@ test("backup to S3 → list → restore into a fresh database → same rows; a d
   // No credential in any row.
   const rows = JSON.stringify(await listBackups(engine));
   assert.equal(rows.includes("S3RVER"), false);
+});
+
+test("a bucket that cannot be reached fails the backup, recorded without a location", async () => {
+  const engine = await testEngine();
+  const app = await appDatabase();
+  const unreachable = backupsSchema.parse({
+    what: { app: "${APP_DATABASE_URL}" },
+    to: {
+      s3: {
+        bucket: BUCKET,
+        endpoint: `http://127.0.0.1:${await closedPort()}`,
+        forcePathStyle: true,
+        accessKeyId: "${S3_KEY}",
+        secretAccessKey: "${S3_SECRET}",
+      },
+    },
+  });
+  await assert.rejects(backupNow(engine, unreachable, { name: "app", url: urlOf(app) }, env), (err) => {
+    assert.ok(isKeelError(err, "backup_failed"), String(err));
+    return true;
+  });
+  const [row] = await listBackups(engine);
+  assert.equal(row?.status, "failed");
+  assert.equal(row?.path, null);
 });
 
 test("an unset credential variable fails the backup naming the variable, not a value", async () => {

@@ -58,11 +58,16 @@ export async function backupNow(
       const dump = startTool(tool, [...args, `--dbname=${conn.url}`], conn.password, true, signal);
       // pg_dump → (encrypt) → hash and count → store, streaming: no local copy for S3.
       const body = compose(dump.stdout, key ? encryptStream(key) : undefined, measure(measured));
-      const [put, ran] = await Promise.allSettled([store.put(name, body), dump.done]);
-      if (put.status === "fulfilled") stored = put.value;
-      // pg_dump's own error first: a failed dump also ends the upload's stream early.
-      if (ran.status === "rejected") throw ran.reason;
+      // A store that fails stops reading: end pg_dump's output so it exits instead of blocking.
+      const putting = store.put(name, body).catch((err: unknown) => {
+        dump.stdout.destroy();
+        throw err;
+      });
+      const [put, ran] = await Promise.allSettled([putting, dump.done]);
       if (put.status === "rejected") throw put.reason;
+      stored = put.value;
+      // A failed pg_dump ends its output early: what was stored is deleted below.
+      if (ran.status === "rejected") throw ran.reason;
       await client.query("commit");
     } finally {
       client.release();
