@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { createScheduler, type Engine, type FireEvent } from "@keel/engine";
-import { freshSchema, testDatabaseUrl, waitFor } from "../../engine/test/helpers.js";
+import { createScheduler, createWorker, type Engine, type FireEvent } from "@keel/engine";
+import { freshSchema, testDatabaseUrl, testEngine, waitFor } from "../../engine/test/helpers.js";
+import { backupHandlers, backupSchedules } from "../src/backups/jobs.js";
 import { listBackups } from "../src/backups/records.js";
+import { backupsSchema } from "../src/config/backups.js";
 import { parseConfigFile } from "../src/config/file.js";
 import { startKeel } from "../src/runtime/start.js";
 import { appDatabase, urlOf } from "./fixtures/backup-databases.js";
@@ -168,4 +170,39 @@ test("the config's own schedules may not take the names backups: uses", () => {
     parsed.problems.join("\n"),
     /schedules\.keel\.backup: keel\.backup is Keel's own schedule for backups/,
   );
+});
+
+test("process:keel.backups off: a triggered backup waits, unclaimed, until the switch is on again", async () => {
+  const engine = await testEngine();
+  const app = await appDatabase();
+  const env = { APP_DATABASE_URL: urlOf(app) };
+  const config = backupsSchema.parse({
+    what: { app: "${APP_DATABASE_URL}" },
+    dir: tempDir("backups-switch"),
+    schedule: { cron: "0 2 * * *" },
+  });
+  await engine.schedules.sync(backupSchedules(config));
+  await engine.switches.set("process:keel.backups", false, { by: "test" });
+  const { jobs } = await engine.schedules.trigger("keel.backup");
+  let passes = 0;
+  const worker = createWorker({
+    engine,
+    queues: ["keel.backups"],
+    concurrency: 1,
+    maintenance: false,
+    handlers: backupHandlers({ engine, config, env, keel: { connectionString: "", schema: "" } }),
+    hooks: { onClaimPass: () => passes++ },
+  });
+  await worker.start();
+  try {
+    // Claim rounds that found the queue switched off: the job is still waiting, no backup taken.
+    await waitFor(() => passes >= 3, 10_000, "three claim rounds");
+    assert.equal((await engine.getJob(jobs[0]?.jobId as string)).state, "available");
+    assert.equal((await listBackups(engine)).length, 0);
+    await engine.switches.set("process:keel.backups", true, { by: "test" });
+    await jobState(engine, jobs[0]?.jobId as string, "succeeded");
+    assert.equal((await listBackups(engine))[0]?.status, "succeeded");
+  } finally {
+    await worker.stop();
+  }
 });
