@@ -9,6 +9,7 @@ import { runDrill } from "../src/backups/drill.js";
 import { backupNow } from "../src/backups/dump.js";
 import { decryptStream, encryptStream, MAGIC, parseKey, SEGMENT_BYTES } from "../src/backups/encryption.js";
 import { countTables, restoreBackup } from "../src/backups/restore.js";
+import { backupStore } from "../src/backups/storage.js";
 import { backupsSchema } from "../src/config/backups.js";
 import { admin, appDatabase, freshDatabase, urlOf } from "./fixtures/backup-databases.js";
 import { tempDir } from "./helpers.js";
@@ -126,6 +127,7 @@ test("an encrypted dump: no plaintext on disk, restores and drills with the key,
   });
   const backup = await backupNow(engine, config, { name: "app", url: env.APP_DATABASE_URL }, env);
   assert.match(backup.path ?? "", /\.dump\.enc$/);
+  assert.deepEqual(await backupStore(config, env).list(), [backup.path]);
   const stored = readFileSync(backup.path as string);
   assert.ok(stored.subarray(0, 8).equals(MAGIC));
   assert.equal(stored.includes(marker), false, "the table's name is not readable in the stored file");

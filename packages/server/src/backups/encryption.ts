@@ -81,7 +81,12 @@ function open(key: BackupKey, header: Buffer, base: Buffer, index: number, seale
   }
 }
 
-/** Encrypts a stream with `key` into the format above. */
+/**
+ * Encrypts a stream with `key` into the format above.
+ *
+ * @example
+ * await pipeline(dump, encryptStream(parseKey(process.env.BACKUP_KEY)), createWriteStream("app.dump.enc"));
+ */
 export function encryptStream(key: BackupKey): Transform {
   const base = randomBytes(12);
   const header = Buffer.concat([MAGIC, key.id, base]);
@@ -120,6 +125,9 @@ export function encryptStream(key: BackupKey): Transform {
  * with the magic through unchanged (dumps taken before encryption was turned on). Fails with
  * `backup_key_unknown` when no key has the header's id, and `backup_corrupt` when a segment
  * fails authentication or the last one is missing.
+ *
+ * @example
+ * await pipeline(createReadStream("app.dump.enc"), decryptStream(backupKeys(config, env), "12"), out);
  */
 export function decryptStream(keys: readonly BackupKey[], backupId: string): Transform {
   let head: Buffer = Buffer.alloc(0);

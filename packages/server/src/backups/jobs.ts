@@ -19,6 +19,9 @@ import { backupTargets, type KeelDatabase } from "./targets.js";
  * when the section goes). A slot still running when the next comes is skipped; a missed slot runs
  * once. A failed backup is retried twice (after about 1 and 2 minutes); a failed drill is a
  * finding, recorded and not retried.
+ *
+ * @example
+ * await engine.schedules.sync({ ...config.schedules, ...backupSchedules(config.backups) });
  */
 export function backupSchedules(config: BackupsConfig | undefined): Record<string, ScheduleDefinition> {
   const out: Record<string, ScheduleDefinition> = {};
@@ -107,6 +110,10 @@ export function backupHandlers(options: Omit<BackupWorkerOptions, "worker">) {
 /**
  * Serves `keel.backups` with the two handlers, one job at a time, in the roles that run the
  * delivery worker (`all`, `worker`), when `backups:` is configured. Stop it with `stop()`.
+ *
+ * @example
+ * const worker = await startBackupWorker({ engine, config: file.backups, env: process.env, keel });
+ * await worker.stop();
  */
 export async function startBackupWorker(options: BackupWorkerOptions): Promise<Worker> {
   const worker = createWorker({

@@ -21,7 +21,12 @@ export interface BackupStore {
   list(): Promise<string[]>;
 }
 
-/** The store `backups.to` (or the older `backups.dir`) names, its `${VARIABLE}`s read from `env`. */
+/**
+ * The store `backups.to` (or the older `backups.dir`) names, its `${VARIABLE}`s read from `env`.
+ *
+ * @example
+ * const location = await backupStore(config, process.env).put("app-12.dump", stream); // "s3://acme-backups/keel/app-12.dump"
+ */
 export function backupStore(config: BackupsConfig, env: NodeJS.ProcessEnv): BackupStore {
   const s3 = config.to?.s3;
   if (s3) return new S3Store(s3, env);

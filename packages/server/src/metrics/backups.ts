@@ -14,7 +14,12 @@ export interface BackupFacts {
   last_drill_status: "succeeded" | "failed" | null;
 }
 
-/** Every target's facts: one small query over the `backups` and `backup_drills` tables. */
+/**
+ * Every target's facts: one small query over the `backups` and `backup_drills` tables.
+ *
+ * @example
+ * new KeelMetrics({ engine, backups: () => readBackupFacts(engine) });
+ */
 export function readBackupFacts(engine: Pick<Engine, "run">): Promise<BackupFacts[]> {
   return engine.run<BackupFacts>("backup_metrics", []);
 }
