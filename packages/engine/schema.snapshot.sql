@@ -28,6 +28,7 @@ table backup_drills
   restore_ms bigint
   data_age_seconds double precision
   error text
+  target text
 table backups
   id bigint not null generated always as identity
   target text not null
@@ -280,6 +281,7 @@ index audit_log_at CREATE INDEX audit_log_at ON keel.audit_log USING btree (at)
 index audit_log_pkey CREATE UNIQUE INDEX audit_log_pkey ON keel.audit_log USING btree (id)
 index backup_drills_pkey CREATE UNIQUE INDEX backup_drills_pkey ON keel.backup_drills USING btree (id)
 index backup_drills_started CREATE INDEX backup_drills_started ON keel.backup_drills USING btree (started_at DESC)
+index backup_drills_target_finished CREATE INDEX backup_drills_target_finished ON keel.backup_drills USING btree (target, finished_at DESC)
 index backups_pkey CREATE UNIQUE INDEX backups_pkey ON keel.backups USING btree (id)
 index backups_target_started CREATE INDEX backups_target_started ON keel.backups USING btree (target, started_at DESC)
 index console_sessions_expires_at CREATE INDEX console_sessions_expires_at ON keel.console_sessions USING btree (expires_at)

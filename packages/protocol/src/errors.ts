@@ -298,6 +298,16 @@ export const ERROR_CODES = {
     message:
       "Backup {id} is corrupt or missing: {detail}. Do not restore it; take a new backup (keel backup now) and find what changed the file.",
   },
+  backup_key_invalid: {
+    status: 500,
+    message:
+      "{field} is not a 32-byte key in base64 (it decodes to {bytes} bytes). Make one with: openssl rand -base64 32",
+  },
+  backup_key_unknown: {
+    status: 500,
+    message:
+      "Backup {id} was encrypted with key {keyId}, and no key of backups.encryption has that id (configured: {configured}). Add the key it was made with to backups.encryption.previousKeys.",
+  },
   restore_target_not_empty: {
     status: 409,
     message:

@@ -4,8 +4,7 @@ import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { isKeelError } from "@keel/engine";
-import pg from "pg";
-import { onCleanup, testDatabaseUrl, testEngine } from "../../engine/test/helpers.js";
+import { testDatabaseUrl, testEngine } from "../../engine/test/helpers.js";
 import { runDrill } from "../src/backups/drill.js";
 import { backupNow } from "../src/backups/dump.js";
 import { listBackups } from "../src/backups/records.js";
@@ -13,62 +12,20 @@ import { countTables, restoreBackup } from "../src/backups/restore.js";
 import { findTool } from "../src/backups/tools.js";
 import { backupsSchema } from "../src/config/backups.js";
 import { backupChecks } from "../src/doctor/backup-checks.js";
+import {
+  admin,
+  appDatabase,
+  contentChecksum,
+  freshDatabase,
+  server,
+  urlOf,
+} from "./fixtures/backup-databases.js";
 import { runKeel, tempDir } from "./helpers.js";
 
 // Real pg_dump and pg_restore against fresh databases on the test Postgres, dropped afterwards.
 // The application URL carries a password (trust auth ignores it) that must appear nowhere.
 
 const PASSWORD = `pw${randomBytes(6).toString("hex")}`;
-const server = new URL(testDatabaseUrl());
-
-async function admin<T>(fn: (c: pg.Client) => Promise<T>, database = server.pathname.slice(1)): Promise<T> {
-  const c = new pg.Client({ connectionString: urlOf(database) });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-function urlOf(database: string, password?: string): string {
-  const u = new URL(server.toString());
-  u.pathname = `/${database}`;
-  if (password) u.password = password;
-  return u.toString();
-}
-
-async function freshDatabase(prefix: string): Promise<string> {
-  const name = `${prefix}_${process.pid}_${randomBytes(3).toString("hex")}`;
-  await admin((c) => c.query(`create database "${name}"`));
-  onCleanup(() => admin((c) => c.query(`drop database if exists "${name}" with (force)`)));
-  return name;
-}
-
-async function appDatabase(): Promise<string> {
-  const name = await freshDatabase("bk_app");
-  await admin(async (c) => {
-    await c.query("create table users (id serial primary key, email text not null)");
-    await c.query("create schema billing");
-    await c.query("create table billing.invoices (id bigint primary key, user_id int, total numeric)");
-    await c.query(
-      "insert into users (email) select 'u' || g || '@example.com' from generate_series(1, 40) g",
-    );
-    await c.query(
-      "insert into billing.invoices select g, g % 40 + 1, g * 1.5 from generate_series(1, 125) g",
-    );
-  }, name);
-  return name;
-}
-
-// A checksum of every row of every table, to compare the restored data, not only its counts.
-async function contentChecksum(database: string): Promise<string> {
-  return admin(async (c) => {
-    const a = await c.query("select md5(string_agg(u::text, ',' order by id)) as h from users u");
-    const b = await c.query("select md5(string_agg(i::text, ',' order by id)) as h from billing.invoices i");
-    return `${a.rows[0].h}/${b.rows[0].h}`;
-  }, database);
-}
 
 test("backup, restore into a fresh database, drill, corruption, refusal: end to end", async () => {
   const engine = await testEngine();
@@ -126,8 +83,9 @@ test("backup, restore into a fresh database, drill, corruption, refusal: end to 
   assert.equal(row.status, "succeeded");
   assert.equal(row.restore_ms, drill.restoreMs);
   // Its scratch database is gone.
+  assert.match(drill.scratch, /^keel_drill_/);
   const scratch = await admin((c) =>
-    c.query("select datname from pg_database where datname like 'keel_drill_%'"),
+    c.query("select datname from pg_database where datname = $1", [drill.scratch]),
   );
   assert.deepEqual(scratch.rows, []);
 
@@ -287,7 +245,25 @@ test("doctor: backup and drill ages against the policy", async () => {
   });
   const status = async () =>
     Object.fromEntries((await backupChecks(engine, config)).map((c) => [c.id, `${c.status}: ${c.seen}`]));
-  assert.deepEqual(await status(), {
+  assert.match(
+    (await status())["operations.backup_settings"] ?? "",
+    /^pass: pg_dump and pg_restore found.*\/unused$/,
+  );
+  // A variable unset and a malformed key: named, their values never shown.
+  const bad = backupsSchema.parse({
+    what: { app: "${DOCTOR_APP_URL}" },
+    dir: "/unused",
+    encryption: { key: "${DOCTOR_KEY}" },
+  });
+  const [settings] = await backupChecks(engine, bad, { DOCTOR_KEY: "c2hvcnQ=" });
+  assert.equal(settings?.status, "fail");
+  assert.match(
+    settings?.seen ?? "",
+    /DOCTOR_APP_URL is not set.*backups\.encryption\.key is not a 32-byte key/,
+  );
+  assert.equal(settings?.seen.includes("c2hvcnQ="), false);
+  const { "operations.backup_settings": _, ...ages } = await status();
+  assert.deepEqual(ages, {
     "operations.backups": "fail: no backup has succeeded",
     "operations.restore_drills": "warn: no restore drill has passed: the backups are untested",
   });
@@ -319,7 +295,7 @@ test("doctor: backup and drill ages against the policy", async () => {
   await drill(fresh, 0, "succeeded");
   assert.deepEqual(
     Object.values(await status()).map((s) => s.slice(0, 4)),
-    ["pass", "pass"],
+    ["pass", "pass", "pass"],
   );
   await drill(fresh, 0, "failed");
   assert.match(

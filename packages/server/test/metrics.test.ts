@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { after, test } from "node:test";
 import { createWorker, type Engine, NonRetryableError } from "@keel/engine";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -204,6 +205,18 @@ test("no label value is a job id or a tenant", () => {
   }
   const names = new Set(samples.map((s) => s.name));
   for (const name of names) assert.match(name, /^keel_/, "every metric has the keel_ prefix");
+});
+
+test("docs/metrics.md documents every metric Keel registers, and only those", async () => {
+  // prom-client's process and Node.js defaults are listed by example in the Process section.
+  const defaults = /^keel_(process|nodejs)_/;
+  const all = new KeelMetrics({ engine, backups: async () => [] });
+  const registered = (await all.registry.getMetricsAsJSON())
+    .map((m) => m.name)
+    .filter((n) => !defaults.test(n));
+  const doc = readFileSync(new URL("../../../docs/metrics.md", import.meta.url), "utf8");
+  const documented = [...doc.matchAll(/^\| `(keel_[a-z0-9_]+)`/gm)].map((m) => m[1] as string);
+  assert.deepEqual([...new Set(documented)].sort(), [...new Set(registered)].sort());
 });
 
 test("promtool check metrics passes the real output without lint complaints", async (t) => {

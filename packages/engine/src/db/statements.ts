@@ -108,5 +108,6 @@ export const STATEMENTS = [
   "restore_target_tables",
   "drill_start",
   "drill_finish",
+  "backup_metrics",
 ] as const;
 export type StatementName = (typeof STATEMENTS)[number];

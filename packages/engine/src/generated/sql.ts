@@ -11,6 +11,7 @@ export type StatementName =
   | "backup_forget"
   | "backup_get"
   | "backup_list"
+  | "backup_metrics"
   | "backup_start"
   | "backup_tables"
   | "cancel"
@@ -169,6 +170,35 @@ from {{schema}}.backups
 where $2::text is null or target = $2
 order by started_at desc, id desc
 limit $1
+`,
+  backup_metrics: `-- backup_metrics: per target, the latest successful backup (end, size), the latest passing drill
+-- (end, restore time, data age) and the status of the latest finished drill, for /metrics.
+with targets as (
+  select distinct target from {{schema}}.backups
+  union
+  select distinct target from {{schema}}.backup_drills where target is not null
+)
+select t.target,
+       extract(epoch from b.finished_at)::float8 as backup_at,
+       b.size_bytes::float8 as backup_size_bytes,
+       extract(epoch from p.finished_at)::float8 as drill_at,
+       p.restore_ms::float8 / 1000 as drill_restore_seconds,
+       p.data_age_seconds as drill_data_age_seconds,
+       l.status as last_drill_status
+from targets t
+left join lateral (
+  select finished_at, size_bytes from {{schema}}.backups
+  where target = t.target and status = 'succeeded' order by finished_at desc limit 1
+) b on true
+left join lateral (
+  select finished_at, restore_ms, data_age_seconds from {{schema}}.backup_drills
+  where target = t.target and status = 'succeeded' order by finished_at desc limit 1
+) p on true
+left join lateral (
+  select status from {{schema}}.backup_drills
+  where target = t.target and status <> 'running' order by finished_at desc, id desc limit 1
+) l on true
+order by t.target
 `,
   backup_start: `-- backup_start: records a dump of target $1 (source label $2) as running; returns its id.
 insert into {{schema}}.backups (target, source) values ($1, $2)
@@ -515,8 +545,9 @@ update {{schema}}.backup_drills
 set status = $2, finished_at = now(), restore_ms = $3, data_age_seconds = $4, error = $5
 where id = $1::bigint
 `,
-  drill_start: `-- drill_start: records a restore drill of backup $1 as running; returns its id.
-insert into {{schema}}.backup_drills (backup_id) values ($1::bigint)
+  drill_start: `-- drill_start: records a restore drill of backup $1 (and its target) as running; returns its id.
+insert into {{schema}}.backup_drills (backup_id, target)
+select id, target from {{schema}}.backups where id = $1::bigint
 returning id::text, started_at
 `,
   enqueue: `-- enqueue: insert a batch of jobs in one round trip.

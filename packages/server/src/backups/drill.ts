@@ -17,6 +17,8 @@ export interface DrillResult {
   dataAgeSeconds: number;
   tables: number;
   rows: number;
+  /** The scratch database it restored into (dropped by now). */
+  scratch: string;
 }
 
 /**
@@ -43,11 +45,11 @@ export async function runDrill(
       : source?.url;
     if (!serverUrl)
       throw new Error(`backups.what no longer names ${backup.target}; set backups.drills.server`);
-    const { restoreMs, restored } = await inScratchDatabase(serverUrl, async (url) => {
-      const { restoreMs } = await restoreBackup(engine, backup, url);
+    const { restoreMs, restored, scratch } = await inScratchDatabase(serverUrl, async (url, scratch) => {
+      const { restoreMs } = await restoreBackup(engine, backup, url, { config, env });
       const restored = await countTables(engine, url, source?.schema);
       if (config.drills.check) await userCheck(url, config.drills.check);
-      return { restoreMs, restored };
+      return { restoreMs, restored, scratch };
     });
     const mismatches = compare(backup.tables ?? {}, restored);
     const dataAgeSeconds = (Date.now() - (backup.dataAt ?? backup.startedAt).getTime()) / 1000;
@@ -65,6 +67,7 @@ export async function runDrill(
       restoreMs,
       dataAgeSeconds,
       tables: counts.length,
+      scratch,
       rows: counts.reduce((a, b) => a + b, 0),
     };
   } catch (err) {
@@ -106,13 +109,16 @@ async function userCheck(url: string, sql: string): Promise<void> {
 }
 
 // A scratch database on the server of `serverUrl`, dropped afterwards whatever happened.
-async function inScratchDatabase<T>(serverUrl: string, fn: (url: string) => Promise<T>): Promise<T> {
+async function inScratchDatabase<T>(
+  serverUrl: string,
+  fn: (url: string, name: string) => Promise<T>,
+): Promise<T> {
   const name = `keel_drill_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
   const admin = createPool({ connectionString: serverUrl, max: 1, applicationName: "keel-drill" });
   try {
     await admin.query(`create database "${name}"`);
     try {
-      return await fn(withDatabase(serverUrl, name));
+      return await fn(withDatabase(serverUrl, name), name);
     } finally {
       await admin.query(`drop database if exists "${name}" with (force)`);
     }

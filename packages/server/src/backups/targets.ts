@@ -26,19 +26,27 @@ export function backupTargets(
 ): BackupTarget[] {
   const targets: BackupTarget[] = [];
   if (config.what.app !== undefined)
-    targets.push({ name: "app", url: resolveVariable(config.what.app, env, "app") });
+    targets.push({ name: "app", url: resolveVariable(config.what.app, env, "what.app") });
   if (config.what.keel) targets.push({ name: "keel", url: keel.connectionString, schema: keel.schema });
   return targets;
 }
 
-/** The value of a `${VARIABLE}` reference; `backup_failed` naming it when unset. */
-export function resolveVariable(reference: string, env: NodeJS.ProcessEnv, target: string): string {
+/**
+ * The value of the `${VARIABLE}` reference at `backups.<field>`; `backup_failed` naming the
+ * variable (never a value) when it is unset.
+ */
+export function resolveVariable(
+  reference: string,
+  env: NodeJS.ProcessEnv,
+  field: string,
+  what = "the database URL",
+): string {
   const name = variableName(reference);
   const value = env[name]?.trim();
   if (!value) {
     throw new KeelError("backup_failed", {
-      target,
-      detail: `${name} is not set; set it to the database URL (backups.what.${target} names it)`,
+      target: field.startsWith("what.") ? field.slice(5) : `backups.${field}`,
+      detail: `${name} is not set; set it to ${what} (backups.${field} names it)`,
     });
   }
   return value;

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { delimiter, dirname, join } from "node:path";
+import { Readable } from "node:stream";
 import { KeelError } from "@keel/engine";
 
 export type PgTool = "pg_dump" | "pg_restore";
@@ -35,20 +36,35 @@ function embeddedBinDirs(): string[] {
  * Runs a Postgres client tool to its end; rejects with its stderr (the password removed) when it
  * exits non-zero. The password goes in PGPASSWORD, never on the command line (`ps` shows that).
  */
-export function runTool(
+export async function runTool(
   file: string,
   args: string[],
   password: string | undefined,
 ): Promise<{ stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, PGCONNECT_TIMEOUT: "10" };
-    delete env.PGPASSWORD;
-    if (password !== undefined) env.PGPASSWORD = password;
-    const child = spawn(file, args, { env, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (c: Buffer) => {
-      if (stderr.length < 16_384) stderr += c.toString("utf8");
-    });
+  return startTool(file, args, password, false).done;
+}
+
+/**
+ * Starts a Postgres client tool; with `stdout`, its output is the returned stream (a dump
+ * written to standard output). `done` settles as `runTool`'s promise does; `signal` kills it.
+ */
+export function startTool(
+  file: string,
+  args: string[],
+  password: string | undefined,
+  stdout = true,
+  signal?: AbortSignal,
+): { stdout: Readable; done: Promise<{ stderr: string }> } {
+  const env: NodeJS.ProcessEnv = { ...process.env, PGCONNECT_TIMEOUT: "10" };
+  delete env.PGPASSWORD;
+  if (password !== undefined) env.PGPASSWORD = password;
+  // An abort (the job's lease lost, the worker stopping past its deadline) ends the tool.
+  const child = spawn(file, args, { env, signal, stdio: ["ignore", stdout ? "pipe" : "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (c: Buffer) => {
+    if (stderr.length < 16_384) stderr += c.toString("utf8");
+  });
+  const done = new Promise<{ stderr: string }>((resolve, reject) => {
     child.on("error", (err) => reject(err));
     child.on("close", (code, signal) => {
       const text = redact(stderr.trim(), password);
@@ -56,6 +72,7 @@ export function runTool(
       else reject(new Error(text || `${file} exited with ${signal ?? code}`));
     });
   });
+  return { stdout: child.stdout ?? Readable.from([]), done };
 }
 
 /** `text` with every occurrence of `secret` replaced by `***`. */

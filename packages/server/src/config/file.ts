@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url";
 import { describeIssue, KeelError, type QueueSettings, queueSettingsSchema } from "@keel/engine";
 import { QUEUE_NAME } from "@keel/protocol/names";
 import { z } from "zod/v3";
+import { RESERVED_SCHEDULES } from "../backups/names.js";
 import { backupsSchema } from "./backups.js";
 import { doctorSchema } from "./doctor.js";
 import { policiesSchema } from "./policies.js";
@@ -56,7 +57,19 @@ const fileSchema = z
     /** What `keel doctor` probes beyond Keel: the application's own health URL (config/doctor.ts). */
     doctor: doctorSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((file, ctx) => {
+    // backups.schedule and backups.drills.schedule become these schedules (decision 048).
+    for (const name of RESERVED_SCHEDULES) {
+      if (file.schedules && name in file.schedules) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ["schedules", name],
+          message: `${name} is Keel's own schedule for backups: (set backups.schedule or backups.drills.schedule instead), rename this one`,
+        });
+      }
+    }
+  });
 
 /** The declarative config (queues today; schedules and sources arrive with their features). */
 export type KeelConfigFile = z.infer<typeof fileSchema>;

@@ -1,4 +1,8 @@
 import type { Engine } from "@keel/engine";
+import { backupKeys } from "../backups/encryption.js";
+import { backupStore } from "../backups/storage.js";
+import { backupTargets, resolveVariable } from "../backups/targets.js";
+import { findTool } from "../backups/tools.js";
 import { duration } from "../cli/output.js";
 import type { BackupsConfig } from "../config/backups.js";
 import { type DoctorCheck, pass, problem } from "./types.js";
@@ -19,6 +23,7 @@ interface Facts {
 export async function backupChecks(
   engine: Engine,
   config: BackupsConfig | undefined,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<DoctorCheck[]> {
   if (!config) {
     return [
@@ -29,13 +34,53 @@ export async function backupChecks(
     ];
   }
   const [facts] = await engine.run<Facts>("doctor_backups", []);
-  return [backupAge(facts, config.maxAgeHours * 3600), drillAge(facts, config.drills.maxAgeDays * 86_400)];
+  return [
+    settings(config, env),
+    backupAge(facts, config.maxAgeHours * 3600),
+    drillAge(facts, config.drills.maxAgeDays * 86_400),
+  ];
+}
+
+/**
+ * What a backup or drill needs before it runs: the tools, every `${VARIABLE}` `backups:` names
+ * (database URLs, S3 credentials, keys) set, and the keys well-formed. Names, never values.
+ */
+function settings(config: BackupsConfig, env: NodeJS.ProcessEnv): DoctorCheck {
+  const id = "operations.backup_settings";
+  const problems: string[] = [];
+  const attempt = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
+  };
+  attempt(() => findTool("pg_dump"));
+  attempt(() => findTool("pg_restore"));
+  attempt(() => backupTargets(config, env, { connectionString: "", schema: "" }));
+  if (config.drills.server)
+    attempt(() => resolveVariable(config.drills.server as string, env, "drills.server"));
+  attempt(() => backupStore(config, env));
+  attempt(() => backupKeys(config, env));
+  if (problems.length === 0) {
+    const where = config.to?.s3 ? `s3://${config.to.s3.bucket}` : (config.to?.dir ?? config.dir);
+    return pass(
+      id,
+      `pg_dump and pg_restore found, every variable set; dumps go to ${where}${config.encryption ? ", encrypted" : ""}`,
+    );
+  }
+  return problem(
+    id,
+    "fail",
+    problems.join("; "),
+    "install the tools and set the variables backups: names in the environment of every Keel process that runs workers (roles all and worker), then restart them",
+  );
 }
 
 function backupAge(facts: Facts | undefined, limit: number): DoctorCheck {
   const id = "operations.backups";
   const fix =
-    "run keel backup now, and schedule it (cron: keel backup now) to run at least as often as backups.maxAgeHours";
+    "run keel backup now, and set backups.schedule (a Keel job) to run at least as often as backups.maxAgeHours";
   const age = facts?.backup_age_seconds ?? null;
   if (age === null) return problem(id, "fail", "no backup has succeeded", fix);
   const seen = `the latest successful backup is ${duration(age)} old (policy: ${duration(limit)})`;
@@ -46,7 +91,8 @@ function backupAge(facts: Facts | undefined, limit: number): DoctorCheck {
 
 function drillAge(facts: Facts | undefined, limit: number): DoctorCheck {
   const id = "operations.restore_drills";
-  const fix = "run keel backup drill, and schedule it to run at least as often as backups.drills.maxAgeDays";
+  const fix =
+    "run keel backup drill, and set backups.drills.schedule to run at least as often as backups.drills.maxAgeDays";
   if (facts?.last_drill_status === "failed") {
     return problem(
       id,

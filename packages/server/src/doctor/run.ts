@@ -86,7 +86,9 @@ export async function runDoctor(inputs: DoctorInputs, options: DoctorOptions = {
   checks.push(pass("postgres.connect", `connected to schema ${engine.schema}`));
   await guard(checks, "postgres", () => postgresChecks(engine, facts, inputs.self, options));
   await guard(checks, "operations", () => operationsChecks(engine, options));
-  await guard(checks, "operations.backups", () => backupChecks(engine, inputs.file.config?.backups));
+  await guard(checks, "operations.backups", () =>
+    backupChecks(engine, inputs.file.config?.backups, inputs.env),
+  );
   return report(checks);
 }
 

@@ -1,4 +1,6 @@
 // Prometheus metrics: the registry the rest of the server records into, and the /metrics route.
+
+export { type BackupFacts, readBackupFacts } from "./backups.js";
 export {
   DELIVERY_STATUS_CLASSES,
   type DeliveryStatusClass,

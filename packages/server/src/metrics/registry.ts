@@ -4,6 +4,7 @@ import { DOCTOR_STATUSES, type DoctorStatus } from "@keel/protocol/contracts";
 import type { IdempotencyOutcome } from "@keel/protocol/names";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { withTimeout } from "../timeout.js";
+import { type BackupFacts, BackupGauges } from "./backups.js";
 
 /** How one job attempt ended, as `keel_jobs_total{outcome}` counts it. */
 export const JOB_OUTCOMES = ["succeeded", "failed", "dead", "lease_lost", "released", "stale"] as const;
@@ -36,9 +37,14 @@ const UNLINTED_DEFAULTS = [
   "keel_nodejs_active_resources_total",
 ];
 
+/** What a scrape reads from Postgres. */
+export type ScrapeSource = "queues" | "switches" | "backups";
+
 export interface KeelMetricsOptions {
   /** Where queue depths and lease rejections come from. */
   engine: Pick<Engine, "listQueues" | "stats">;
+  /** The backup and drill record for the `keel_backup_*` gauges; without it they are not exported. */
+  backups?: () => Promise<BackupFacts[]>;
   /** Current kill switches for `keel_switch_state`. Default: none. */
   switches?: () => Promise<{ name: string; enabled: boolean }[]>;
   /** How long one database read serves scrapes, in ms. Default 1000. */
@@ -46,7 +52,7 @@ export interface KeelMetricsOptions {
   /** A scrape-time read slower than this counts as failed and keeps the last values. Default 2000 ms. */
   readTimeoutMs?: number;
   /** Told about each failed scrape-time read (for the log); the scrape itself still answers. */
-  onScrapeError?: (err: unknown, source: "queues" | "switches") => void;
+  onScrapeError?: (err: unknown, source: ScrapeSource) => void;
   /** Milliseconds on a monotonic clock; injectable so tests can step past the cache. */
   now?: () => number;
 }
@@ -149,7 +155,7 @@ export class KeelMetrics {
   });
   readonly scrapeErrors = new Counter({
     name: "keel_metrics_scrape_errors_total",
-    help: "Scrape-time reads of queues or switches that failed or timed out; the last values were kept.",
+    help: "Scrape-time reads of queues, switches or backups that failed or timed out; the last values were kept.",
     registers: [this.registry],
     // Waits for this scrape's read so a failure shows in the same scrape.
     collect: () => this.refresh(),
@@ -164,6 +170,8 @@ export class KeelMetrics {
 
   private readonly engine: KeelMetricsOptions["engine"];
   private readonly switches: NonNullable<KeelMetricsOptions["switches"]>;
+  private readonly backups: KeelMetricsOptions["backups"];
+  private readonly backupGauges: BackupGauges | undefined;
   private readonly cacheMs: number;
   private readonly readTimeoutMs: number;
   private readonly onScrapeError: KeelMetricsOptions["onScrapeError"];
@@ -174,6 +182,8 @@ export class KeelMetrics {
   constructor(options: KeelMetricsOptions) {
     this.engine = options.engine;
     this.switches = options.switches ?? (async () => []);
+    this.backups = options.backups;
+    if (this.backups) this.backupGauges = new BackupGauges(this.registry, () => this.refresh());
     this.cacheMs = options.cacheMs ?? 1_000;
     this.readTimeoutMs = options.readTimeoutMs ?? 2_000;
     this.onScrapeError = options.onScrapeError;
@@ -260,10 +270,13 @@ export class KeelMetrics {
   }
 
   private async read(): Promise<void> {
-    const [queues, switches] = await Promise.allSettled([
+    const [queues, switches, backups] = await Promise.allSettled([
       withTimeout(this.engine.listQueues(), this.readTimeoutMs),
       withTimeout(this.switches(), this.readTimeoutMs),
+      this.backups ? withTimeout(this.backups(), this.readTimeoutMs) : Promise.resolve([]),
     ]);
+    if (backups.status === "fulfilled") this.backupGauges?.set(backups.value);
+    else this.failed(backups.reason, "backups");
     if (queues.status === "fulfilled") this.setQueues(queues.value);
     else this.failed(queues.reason, "queues");
     if (switches.status === "fulfilled") {
@@ -284,7 +297,7 @@ export class KeelMetrics {
     }
   }
 
-  private failed(err: unknown, source: "queues" | "switches"): void {
+  private failed(err: unknown, source: ScrapeSource): void {
     this.scrapeErrors.inc();
     this.onScrapeError?.(err, source);
   }

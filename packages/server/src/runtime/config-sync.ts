@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { basename } from "node:path";
 import type { Engine, MutationOptions, SyncResult } from "@keel/engine";
+import { backupSchedules } from "../backups/jobs.js";
 import type { KeelConfigFile } from "../config/file.js";
 
 /**
@@ -32,8 +33,9 @@ export async function syncQueues(
 }
 
 /**
- * Makes the database's config-managed schedules match the file's `schedules:`: creates,
- * updates, removes those no longer listed. Schedules made through the API are left alone.
+ * Makes the database's config-managed schedules match the file's `schedules:` and those
+ * `backups:` asks for (`keel.backup`, `keel.backup-drill`): creates, updates, removes those no
+ * longer listed. Schedules made through the API are left alone.
  * Running it again with the same file changes nothing (not even updated_at). Each change
  * writes its audit row as `as.by` in the sync's transaction.
  */
@@ -42,7 +44,7 @@ export async function syncSchedules(
   config: KeelConfigFile,
   as: MutationOptions = {},
 ): Promise<SyncResult> {
-  return engine.schedules.sync(config.schedules ?? {}, as);
+  return engine.schedules.sync({ ...config.schedules, ...backupSchedules(config.backups) }, as);
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   schemaStatus,
 } from "@keel/engine";
 import type { Logger } from "pino";
+import { startBackupWorker } from "../backups/jobs.js";
 import { type Role, redactDatabaseUrl } from "../config/env.js";
 import { loadStartConfig } from "../config/load.js";
 import { toPolicies } from "../config/policies.js";
@@ -18,7 +19,7 @@ import { createDoctorService } from "../doctor/service.js";
 import { buildApp, VERSION } from "../http/app.js";
 import { LoopHealth } from "../http/loop-health.js";
 import { createLogger } from "../log.js";
-import { KeelMetrics } from "../metrics/index.js";
+import { KeelMetrics, readBackupFacts } from "../metrics/index.js";
 import { configSync, syncAudit, syncQueues, syncSchedules } from "./config-sync.js";
 import { openDatabase } from "./database.js";
 import { type EngineTimerOptions, startEngineTimers } from "./engine-timers.js";
@@ -147,6 +148,8 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
     const metrics = new KeelMetrics({
       engine,
       switches: () => engine.switches.list(),
+      // Where backups: is configured: the keel_backup_* gauges, from Keel's own record.
+      backups: file.config.backups ? () => readBackupFacts(engine) : undefined,
       onScrapeError: (err, source) => logger.warn({ err, source }, "metrics: scrape-time read failed"),
     });
     const rateLimiter = API_ROLES.includes(config.role)
@@ -279,6 +282,28 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
         },
       });
       undo.push({ name: "stop delivery", run: () => delivery.stop() });
+      // backups.schedule and backups.drills.schedule make jobs in keel.backups; they run here,
+      // with the same history, retries and switches as any job (decision 048).
+      if (file.config.backups) {
+        const backups = await startBackupWorker({
+          engine,
+          config: file.config.backups,
+          env: options.env ?? process.env,
+          keel: { connectionString: database.connectionString, schema: config.schema },
+          worker: {
+            maintenance: false,
+            sweep: false,
+            leaseMs: config.leaseMs,
+            shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
+            hooks: {
+              ...metrics.workerHooks(),
+              onError: (err, during) =>
+                logger.warn({ err, during }, "backup worker: recovered from an error"),
+            },
+          },
+        });
+        undo.push({ name: "stop backups", run: () => backups.stop() });
+      }
     }
     if (SCHEDULER_ROLES.includes(config.role)) {
       const scheduler = createScheduler({

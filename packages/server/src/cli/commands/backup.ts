@@ -16,7 +16,7 @@ import { group, leaf } from "./command.js";
 export function backupCommand(): Command {
   const backup = group("backup", "Dumps with pg_dump, restores with pg_restore, and restore drills.");
 
-  leaf(backup, "now", "Dump what backups.what names into backups.dir, and record each dump.")
+  leaf(backup, "now", "Dump what backups.what names to backups.dir or backups.to, and record each dump.")
     .option("--target <name>", "only this target: app or keel")
     .action((flags: JsonFlag & { target?: string }) =>
       runOperator(flags, async (session, out) => {
@@ -65,7 +65,12 @@ export function backupCommand(): Command {
       runOperator(flags, async ({ engine }, out) => {
         const found = await getBackup(engine, id);
         if (found?.status !== "succeeded") throw new KeelError("backup_not_found", { id });
-        const { restoreMs } = await restoreBackup(engine, found, flags.to, { force: flags.force });
+        // The config holds what a dump in S3 or an encrypted dump needs; a local one needs none.
+        const { config } = await loadConfigFile({ file: loadEnv(process.env).configFile });
+        const { restoreMs } = await restoreBackup(engine, found, flags.to, {
+          force: flags.force,
+          config: config.backups,
+        });
         out.result({ id, restoreMs }, () => `Restored backup ${id} in ${duration(restoreMs / 1000)}.`);
       }),
     );
