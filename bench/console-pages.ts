@@ -81,6 +81,17 @@ try {
     times.sort((a, b) => a - b);
     console.log(`${path.padEnd(44)} median ${times[2]?.toFixed(1)} ms, max ${times.at(-1)?.toFixed(1)} ms`);
   }
+  // GET /v1/queues, `keel queues` and the metrics scrape read engine.listQueues().
+  const times: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    t = performance.now();
+    await engine.listQueues();
+    if (i > 0) times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  console.log(
+    `${"engine.listQueues()".padEnd(44)} median ${times[2]?.toFixed(1)} ms, max ${times.at(-1)?.toFixed(1)} ms`,
+  );
   await app.close();
 } finally {
   if (!process.env.KEEP) await engine.pool.query(`drop schema ${S} cascade`);

@@ -762,17 +762,16 @@ export class Engine {
     if (!Number.isInteger(cap) || cap < 1) {
       throw new KeelError("invalid_argument", { detail: "cap: a whole number of at least 1" });
     }
-    const rows = await this.run<Record<string, unknown>>("queue_overview", []);
+    const queues = await this.listQueues();
     const out: QueueOverview[] = [];
     // One queue at a time: a console page takes one pooled connection, not one per queue.
-    for (const row of rows) {
-      const [h] = await this.run<Record<string, number>>("queue_history_counts", [row.name, cap]);
-      const info = toQueueInfo({ ...row, ...h });
-      const finished = ["succeeded", "dead", "cancelled"] as const;
+    for (const info of queues) {
+      const [h] = await this.run<Record<string, number>>("queue_history_counts", [info.name, cap]);
+      const lastHour = { succeeded: h?.succeeded_last_hour ?? 0, dead: h?.dead_last_hour ?? 0 };
       out.push({
         ...info,
-        capped: finished.filter((s) => info.counts[s] >= cap),
-        lastHour: { succeeded: h?.succeeded_last_hour ?? 0, dead: h?.dead_last_hour ?? 0 },
+        capped: (["succeeded", "dead"] as const).filter((s) => lastHour[s] >= cap),
+        lastHour,
       });
     }
     return out;

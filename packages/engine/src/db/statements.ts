@@ -19,7 +19,6 @@ export const STATEMENTS = [
   "get_job",
   "job_attempts",
   "list_queues",
-  "queue_overview",
   "queue_history_counts",
   "claim_maintenance",
   "retention_delete",

@@ -68,7 +68,6 @@ export type StatementName =
   | "list_tokens"
   | "lock_queue"
   | "queue_history_counts"
-  | "queue_overview"
   | "queue_retention"
   | "queue_settings"
   | "ratelimit_lock"
@@ -969,7 +968,8 @@ order by id desc
 limit $4
 `,
   list_queues: `-- list_queues: every queue with its settings, job counts per state and the age in seconds of
--- its oldest ready job. Finished counts come from history and shrink with retention.
+-- its oldest ready job. Finished counts are the sums of job_counts' shards, kept by job_history's
+-- triggers (decision 050): exact, shrinking with retention, and not a count of history.
 with live as (
   select queue,
          count(*) filter (where state <> 'running' and run_at > now()) as scheduled,
@@ -981,10 +981,10 @@ with live as (
 ),
 done as (
   select queue,
-         count(*) filter (where state = 'succeeded') as succeeded,
-         count(*) filter (where state = 'dead') as dead,
-         count(*) filter (where state = 'cancelled') as cancelled
-  from {{schema}}.job_history
+         sum(jobs) filter (where state = 'succeeded') as succeeded,
+         sum(jobs) filter (where state = 'dead') as dead,
+         sum(jobs) filter (where state = 'cancelled') as cancelled
+  from {{schema}}.job_counts
   group by queue
 )
 select q.*,
@@ -1018,42 +1018,16 @@ from {{schema}}.queues
 where name = $1
 for no key update
 `,
-  queue_history_counts: `-- queue_history_counts: queue $1's finished jobs per state, and those finished in the last hour,
--- each count stopping at $2: index-only walks of job_history_retention (queue, state,
--- finished_at) of at most $2 rows each, whatever the size of history.
+  queue_history_counts: `-- queue_history_counts: queue $1's jobs that succeeded and died in the last hour, each count
+-- stopping at $2: index-only walks of job_history_retention (queue, state, finished_at) of at
+-- most $2 rows each, whatever the size of history. (Totals come from job_counts, decision 050.)
 select
-  (select count(*) from (select 1 from {{schema}}.job_history
-    where queue = $1 and state = 'succeeded' limit $2) c)::int as succeeded,
-  (select count(*) from (select 1 from {{schema}}.job_history
-    where queue = $1 and state = 'dead' limit $2) c)::int as dead,
-  (select count(*) from (select 1 from {{schema}}.job_history
-    where queue = $1 and state = 'cancelled' limit $2) c)::int as cancelled,
   (select count(*) from (select 1 from {{schema}}.job_history
     where queue = $1 and state = 'succeeded' and finished_at > now() - interval '1 hour' limit $2) c)::int
     as succeeded_last_hour,
   (select count(*) from (select 1 from {{schema}}.job_history
     where queue = $1 and state = 'dead' and finished_at > now() - interval '1 hour' limit $2) c)::int
     as dead_last_hour
-`,
-  queue_overview: `-- queue_overview: every queue with its settings, live counts and the age in seconds of its oldest
--- ready job; finished counts come from queue_history_counts, one queue at a time (decision 040:
--- one statement over every queue was costed high enough for JIT, which took 600 ms to compile).
-with live as (
-  select queue,
-         count(*) filter (where state <> 'running' and run_at > now()) as scheduled,
-         count(*) filter (where state <> 'running' and run_at <= now()) as available,
-         count(*) filter (where state = 'running') as running,
-         extract(epoch from now() - min(run_at) filter (where state <> 'running' and run_at <= now())) as oldest_ready_age
-  from {{schema}}.jobs
-  group by queue
-)
-select q.*,
-       coalesce(l.scheduled, 0)::int as scheduled, coalesce(l.available, 0)::int as available,
-       coalesce(l.running, 0)::int as running,
-       coalesce(l.oldest_ready_age, 0)::float8 as oldest_ready_age
-from {{schema}}.queues q
-left join live l on l.queue = q.name
-order by q.name
 `,
   queue_retention: `-- queue_retention: each queue's retention windows in seconds.
 select name, retention_succeeded_seconds, retention_dead_seconds from {{schema}}.queues order by name

@@ -177,13 +177,13 @@ export interface QueueInfo extends Required<QueueSettings> {
 }
 
 /**
- * A queue as the console's pages show it: finished counts capped (`engine.queueOverview`), so a
- * page costs the same on any history.
+ * A queue as the console's pages show it (`engine.queueOverview`): its totals, and its last
+ * hour's counts capped, so a page costs the same on any history.
  */
 export interface QueueOverview extends QueueInfo {
-  /** Finished states whose count reached the cap: the true count is at least that. */
-  capped: JobState[];
-  /** Jobs finished in the last hour (each capped too). */
+  /** Last-hour counts that reached the cap: the true count is at least that. */
+  capped: ("succeeded" | "dead")[];
+  /** Jobs finished in the last hour (each capped). */
   lastHour: { succeeded: number; dead: number };
 }
 

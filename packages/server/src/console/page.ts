@@ -136,7 +136,12 @@ export function nextLink(call: ConsoleCall, cursor: string | null, param = "curs
   return html`<p><a href="${url.pathname}${url.search}" rel="next">Next page →</a></p>`;
 }
 
-/** A queue's count of jobs in `state`, `10000+` when the overview's cap was reached. */
+/** A queue's count of jobs in `state` (exact: totals are counted as jobs finish, decision 050). */
 export function count(q: QueueOverview, state: JobState): string {
-  return q.capped.includes(state) ? `${q.counts[state]}+` : String(q.counts[state]);
+  return String(q.counts[state]);
+}
+
+/** A queue's jobs that succeeded or died in the last hour, `10000+` when the overview's cap was reached. */
+export function lastHourCount(q: QueueOverview, state: "succeeded" | "dead"): string {
+  return q.capped.includes(state) ? `${q.lastHour[state]}+` : String(q.lastHour[state]);
 }
