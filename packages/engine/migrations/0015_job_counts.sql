@@ -66,7 +66,7 @@ create function error_shape(e jsonb) returns text language sql immutable paralle
       '"[^"]*"|''[^'']*''', '<str>', 'g'),
       '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}', '<uuid>', 'g'),
       '\m(0x)?[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\M|\m(0x)?[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*[0-9][0-9a-fA-F]*\M', '<hex>', 'g'),
-      '[0-9]+(\.[0-9]+)?', '<n>', 'g'),
+      '[0-9]+', '<n>', 'g'),
     200)
 $$;
 create function error_fingerprint(e jsonb) returns text language sql immutable parallel safe as $$

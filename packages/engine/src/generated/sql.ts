@@ -21,6 +21,7 @@ export type StatementName =
   | "console_session_create"
   | "console_session_revoke"
   | "console_session_touch"
+  | "count_dead"
   | "create_token"
   | "disabled_switches"
   | "doctor_backups"
@@ -36,6 +37,7 @@ export type StatementName =
   | "enqueue"
   | "ensure_queues"
   | "fail"
+  | "failure_groups"
   | "find_token"
   | "get_job"
   | "heartbeat"
@@ -67,6 +69,7 @@ export type StatementName =
   | "list_switches"
   | "list_tokens"
   | "lock_queue"
+  | "purge_dead"
   | "queue_history_counts"
   | "queue_retention"
   | "queue_settings"
@@ -386,6 +389,20 @@ touch as (
 )
 select id, role, actor, hash, created_at, expires_at from hit
 `,
+  count_dead: `-- count_dead: how many dead jobs of queue $1 a bulk retry or purge filtered by $3–$6 (see
+-- dead_filter) would touch, stopping at $2: the dry run of the console's bulk actions. Walks the
+-- queue's dead jobs (job_history_queue_state), never the rest of history.
+select count(*)::int as dead
+from (select 1 from {{schema}}.job_history h where h.queue = $1 and -- dead_filter: which dead jobs a bulk retry, purge or dry-run count touches, as a condition on
+-- job_history row h; each filter applies when its parameter is not null: $3 error fingerprint
+-- (error_fingerprint, decision 050), $4 error code, $5 finished at least that many seconds ago,
+-- $6 tenant. Not a statement.
+h.state = 'dead'
+    and ($3::text is null or {{schema}}.error_fingerprint(h.last_error) = $3)
+    and ($4::text is null or h.last_error ->> 'code' = $4)
+    and ($5::float8 is null or h.finished_at <= now() - $5 * interval '1 second')
+    and ($6::text is null or h.tenant = $6) limit $2) c
+`,
   create_token: `-- create_token: store a token's hash. $1 name, $2 prefix, $3 sha-256 hash, $4 scopes, $5 created by.
 insert into {{schema}}.tokens (name, prefix, hash, scopes, created_by)
 values ($1, $2, $3, $4::text[], $5)
@@ -637,6 +654,37 @@ wake as (
 select id, 'retry' as outcome from retried where (select count(*) from wake) >= 0
 union all
 select id, 'dead' as outcome from ended
+`,
+  failure_groups: `-- failure_groups: the jobs that died in the last 7 days, of queue $1 or every queue, grouped by
+-- queue and error fingerprint (error_shape, decision 050), with counts over the last hour, day
+-- and week, newest group first. Reads at most $2 dead jobs per queue (newest first) through
+-- job_history_retention, so a page costs the same on any history; \`capped\` says a queue's
+-- window held more.
+with recent as (
+  select q.name as queue, h.last_error, h.finished_at, h.id,
+         count(*) over (partition by q.name) as in_queue
+  from {{schema}}.queues q
+  cross join lateral (
+    select h.last_error, h.finished_at, h.id from {{schema}}.job_history h
+    where h.queue = q.name and h.state = 'dead' and h.finished_at > now() - interval '7 days'
+    order by h.finished_at desc
+    limit $2
+  ) h
+  where $1::text is null or q.name = $1
+)
+select queue, {{schema}}.error_fingerprint(last_error) as fingerprint,
+       {{schema}}.error_shape(last_error) as shape,
+       (array_agg(last_error ->> 'message' order by id desc))[1] as example,
+       (array_agg(id order by id desc))[1]::text as example_id,
+       count(*) filter (where finished_at > now() - interval '1 hour')::int as last_hour,
+       count(*) filter (where finished_at > now() - interval '1 day')::int as last_day,
+       count(*)::int as last_week,
+       max(finished_at) as last_seen,
+       bool_or(in_queue >= $2) as capped
+from recent
+group by queue, 2, 3
+order by max(finished_at) desc
+limit 200
 `,
   find_token: `-- find_token: the live token whose hash is $1, marking it used (at most once a minute, to keep
 -- authentication from writing on every request).
@@ -1018,6 +1066,32 @@ from {{schema}}.queues
 where name = $1
 for no key update
 `,
+  purge_dead: `-- purge_dead: delete up to $2 dead jobs of queue $1 (filtered by $3–$6, see dead_filter) with
+-- their attempts, oldest first. Returns how many jobs went.
+with doomed as (
+  select h.id
+  from {{schema}}.job_history h
+  where h.queue = $1 and -- dead_filter: which dead jobs a bulk retry, purge or dry-run count touches, as a condition on
+-- job_history row h; each filter applies when its parameter is not null: $3 error fingerprint
+-- (error_fingerprint, decision 050), $4 error code, $5 finished at least that many seconds ago,
+-- $6 tenant. Not a statement.
+h.state = 'dead'
+    and ($3::text is null or {{schema}}.error_fingerprint(h.last_error) = $3)
+    and ($4::text is null or h.last_error ->> 'code' = $4)
+    and ($5::float8 is null or h.finished_at <= now() - $5 * interval '1 second')
+    and ($6::text is null or h.tenant = $6)
+  order by h.finished_at
+  limit $2
+  for update skip locked
+),
+gone as (
+  delete from {{schema}}.job_history h using doomed d where h.id = d.id returning h.id
+),
+tries as (
+  delete from {{schema}}.attempts a using gone g where a.job_id = g.id
+)
+select count(*)::int as deleted from gone
+`,
   queue_history_counts: `-- queue_history_counts: queue $1's jobs that succeeded and died in the last hour, each count
 -- stopping at $2: index-only walks of job_history_retention (queue, state, finished_at) of at
 -- most $2 rows each, whatever the size of history. (Totals come from job_counts, decision 050.)
@@ -1131,23 +1205,33 @@ tries as (
 )
 select count(*)::int as deleted from gone
 `,
-  retry_dead: `-- retry_dead: put up to $2 dead jobs of queue $1 back with fresh attempts, oldest first.
--- Of several dead jobs sharing a dedupe key only the newest is retried, and none whose key is
--- held by a live job, so the unique key is never violated by the batch itself.
+  retry_dead: `-- retry_dead: put up to $2 dead jobs of queue $1 (filtered by $3–$6, see dead_filter) back with
+-- fresh attempts, oldest first. Of several dead jobs sharing a dedupe key only the newest is
+-- retried, and none whose key is held by a live job, so the unique key is never violated by the
+-- batch itself.
 with src as (
-  delete from {{schema}}.job_history h
-  where h.id in (
-    select h2.id from {{schema}}.job_history h2
-    where h2.queue = $1 and h2.state = 'dead'
-      and (h2.dedupe_key is null or (
-        not exists (select 1 from {{schema}}.jobs j where j.queue = h2.queue and j.dedupe_key = h2.dedupe_key)
-        and h2.id = (select max(h3.id) from {{schema}}.job_history h3
-                     where h3.queue = h2.queue and h3.dedupe_key = h2.dedupe_key and h3.state = 'dead')))
-    order by h2.finished_at
+  delete from {{schema}}.job_history d
+  where d.id in (
+    select h.id from {{schema}}.job_history h
+    where h.queue = $1
+      and -- dead_filter: which dead jobs a bulk retry, purge or dry-run count touches, as a condition on
+-- job_history row h; each filter applies when its parameter is not null: $3 error fingerprint
+-- (error_fingerprint, decision 050), $4 error code, $5 finished at least that many seconds ago,
+-- $6 tenant. Not a statement.
+h.state = 'dead'
+    and ($3::text is null or {{schema}}.error_fingerprint(h.last_error) = $3)
+    and ($4::text is null or h.last_error ->> 'code' = $4)
+    and ($5::float8 is null or h.finished_at <= now() - $5 * interval '1 second')
+    and ($6::text is null or h.tenant = $6)
+      and (h.dedupe_key is null or (
+        not exists (select 1 from {{schema}}.jobs j where j.queue = h.queue and j.dedupe_key = h.dedupe_key)
+        and h.id = (select max(h3.id) from {{schema}}.job_history h3
+                    where h3.queue = h.queue and h3.dedupe_key = h.dedupe_key and h3.state = 'dead')))
+    order by h.finished_at
     limit $2
     for update skip locked
   )
-  returning h.*
+  returning d.*
 ),
 ins as (
   insert into {{schema}}.jobs

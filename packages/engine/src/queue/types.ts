@@ -187,6 +187,37 @@ export interface QueueOverview extends QueueInfo {
   lastHour: { succeeded: number; dead: number };
 }
 
+/**
+ * Which dead jobs of a queue a bulk retry, purge or dry-run count touches; every field given
+ * must match (none: every dead job).
+ */
+export interface DeadFilter {
+  /** Error fingerprint, as `engine.failureGroups` reports it (12 hex digits). */
+  fingerprint?: string;
+  /** The error's `code`. */
+  errorCode?: string;
+  /** Died at least this many seconds ago. */
+  olderThanSeconds?: number;
+  tenant?: string;
+}
+
+/** Dead jobs of one queue sharing an error fingerprint (`engine.failureGroups`). */
+export interface FailureGroup {
+  queue: string;
+  /** 12 hex digits: the MD5 of `shape`; `DeadFilter.fingerprint` selects the group. */
+  fingerprint: string;
+  /** The error's code and its message with strings, UUIDs, hex and numbers replaced by placeholders. */
+  shape: string;
+  /** The newest message of the group as it was, and its job. */
+  example: string | null;
+  exampleId: string;
+  /** Jobs of the group that died in the last hour, day and week. */
+  counts: { lastHour: number; lastDay: number; lastWeek: number };
+  lastSeen: Date;
+  /** The queue had more dead jobs in the week than were read: counts are at least these. */
+  capped: boolean;
+}
+
 /** The handler column value of HTTP targets; handler names cannot start with '@'. */
 export const HTTP_HANDLER = "@http";
 
