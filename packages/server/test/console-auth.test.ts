@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, test } from "node:test";
 import { csrfToken } from "@keel/engine";
-import { guardLeaks, testEngine } from "../../engine/test/helpers.js";
+import { deadJobs, guardLeaks, testEngine } from "../../engine/test/helpers.js";
 import { consoleSettings } from "../src/config/env.js";
 import { buildApp } from "../src/http/app.js";
 
@@ -201,6 +201,47 @@ describe("console actions", () => {
     assert.equal(res.statusCode, 403);
     assert.match(res.body, /console_role_refused/);
     assert.equal((await get("/console/tokens", secret)).statusCode, 403);
+  });
+
+  test("failures grouped by fingerprint: a dry run of the group, its retry audited with the filter; read sessions may not", async () => {
+    await deadJobs(engine, "fail-q", 3, {
+      error: { code: "E_DNS", message: "lookup api-7.example failed after 3 tries" },
+    });
+    await deadJobs(engine, "fail-q", 1, { error: { code: "E_AUTH", message: "401 from upstream" } });
+    const secret = await session(PASSWORD);
+    const list = await get("/console/failures?queue=fail-q", secret);
+    assert.equal(list.statusCode, 200);
+    assert.match(list.body, /E_DNS: lookup api-&lt;n&gt;.example failed after &lt;n&gt; tries/);
+    assert.match(list.body, /keel queues failures --queue fail-q/);
+    const [group] = (await engine.failureGroups({ queue: "fail-q" })).filter((g) =>
+      g.shape.startsWith("E_DNS"),
+    );
+    const fp = group?.fingerprint as string;
+    assert.match(list.body, new RegExp(`href="/console/queues/fail-q/retry-dead\\?fingerprint=${fp}"`));
+    const dry = await get(`/console/queues/fail-q/retry-dead?fingerprint=${fp}`, secret);
+    assert.match(
+      dry.body,
+      /Dry run: <strong>3<\/strong> dead job\(s\) in queue fail-q matching these filters/,
+    );
+    assert.match(dry.body, new RegExp(`keel queues retry-dead fail-q --fingerprint ${fp}`));
+    const res = await post("/console/queues/fail-q/retry-dead", secret, {
+      _csrf: csrfToken(secret),
+      fingerprint: fp,
+    });
+    assert.equal(res.statusCode, 303);
+    assert.equal(await engine.countDead("fail-q"), 1, "the other group stays dead");
+    const [entry] = await engine.auditLog.list({ action: "queue.retry_dead", target: "queue:fail-q" });
+    assert.deepEqual(entry?.details, { retried: 3, filter: { fingerprint: fp } });
+
+    const { token } = await engine.tokens.create({ name: "fail-reader", scopes: ["read"] });
+    const reader = await session(token);
+    const readList = await get("/console/failures?queue=fail-q", reader);
+    assert.equal(readList.statusCode, 200);
+    assert.doesNotMatch(readList.body, /Retry group/);
+    assert.equal((await get(`/console/queues/fail-q/retry-dead?fingerprint=${fp}`, reader)).statusCode, 403);
+    const refused = await post("/console/queues/fail-q/retry-dead", reader, { _csrf: csrfToken(reader) });
+    assert.equal(refused.statusCode, 403);
+    assert.equal(await engine.countDead("fail-q"), 1);
   });
 
   test("sign-out revokes the session server-side", async () => {

@@ -28,6 +28,7 @@ const NAV: [path: string, label: string, needed: ConsoleRole][] = [
   ["/console", "Overview", "read"],
   ["/console/queues", "Queues", "read"],
   ["/console/jobs", "Jobs", "read"],
+  ["/console/failures", "Failures", "read"],
   ["/console/schedules", "Schedules", "read"],
   ["/console/intake", "Intake", "read"],
   ["/console/switches", "Switches", "read"],

@@ -2,6 +2,7 @@ import { KeelError } from "@keel/engine";
 import { duration, html, shellWord } from "../html.js";
 import { actionForm, as, type ConsoleCall, count, page, table } from "../page.js";
 import { type ConsoleRoutes, done } from "../routes.js";
+import { deadFilterFlags, deadFilterForm, deadFilterHidden, deadFilterOf } from "./dead-filter.js";
 
 const STATES = ["scheduled", "available", "running", "succeeded", "dead", "cancelled"] as const;
 
@@ -76,28 +77,36 @@ ${
     return page(call, `Queue ${q.name}`, body, "/console/queues");
   });
 
-  // Dry runs: the count of what a bulk action would touch, and the button that does it.
-  for (const [verb, label, command] of [
-    ["retry-dead", "Retry", "retry-dead"],
-    ["purge-dead", "Purge", "purge-dead"],
+  // Dry runs: the count of what a bulk action would touch (narrowed by the filters), and the
+  // button that does it with the same filters.
+  for (const [verb, label] of [
+    ["retry-dead", "Retry"],
+    ["purge-dead", "Purge"],
   ] as const) {
     routes.get(
       `/console/queues/:name/${verb}`,
-      async (call, { name }) => {
+      async (call, { name }, query) => {
         const q = await queueNamed(call, name as string);
-        const dead = count(q, "dead");
-        const body = html`<p>Dry run: <strong>${dead}</strong> dead job(s) in queue ${q.name} would be ${
-          verb === "retry-dead" ? "retried" : "deleted with their attempts"
-        }.</p>
-${actionForm(call, {
-  action: `${path(q.name)}/${verb}`,
-  label: `${label} ${dead} dead job(s)`,
-  command: `keel queues ${command} ${shellWord(q.name)}`,
-  needed: "operate",
-  danger: verb === "purge-dead",
-  ...(verb === "purge-dead" ? { confirm: `Delete ${dead} dead jobs of ${q.name}?` } : {}),
-})}
-<p><a href="${path(q.name)}">Back to queue ${q.name}</a></p>`;
+        const filter = deadFilterOf(query);
+        const n = await call.engine.countDead(q.name, filter);
+        const body = html`${deadFilterForm(`${path(q.name)}/${verb}`, filter)}
+<p>Dry run: <strong>${n}</strong> dead job(s) in queue ${q.name}${
+          deadFilterFlags(filter) ? " matching these filters" : ""
+        } would be ${verb === "retry-dead" ? "retried" : "deleted with their attempts"}.</p>
+${
+  n > 0
+    ? actionForm(call, {
+        action: `${path(q.name)}/${verb}`,
+        label: `${label} ${n} dead job(s)`,
+        command: `keel queues ${verb} ${shellWord(q.name)}${deadFilterFlags(filter)}`,
+        needed: "operate",
+        danger: verb === "purge-dead",
+        fields: deadFilterHidden(filter),
+        ...(verb === "purge-dead" ? { confirm: `Delete ${n} dead jobs of ${q.name}?` } : {}),
+      })
+    : ""
+}
+<p><a href="${path(q.name)}">Back to queue ${q.name}</a> · <a href="/console/failures?queue=${encodeURIComponent(q.name)}">Failures of ${q.name}</a></p>`;
         return page(call, `${label} dead jobs of ${q.name}`, body, "/console/queues");
       },
       "operate",
@@ -112,12 +121,12 @@ ${actionForm(call, {
     await call.engine.resumeQueue(name as string, as(call));
     return done(path(name as string), "queue.resume", name as string);
   });
-  routes.post("/console/queues/:name/retry-dead", "operate", async (call, { name }) => {
-    const n = await call.engine.retryDead(name as string, undefined, as(call));
+  routes.post("/console/queues/:name/retry-dead", "operate", async (call, { name }, form) => {
+    const n = await call.engine.retryDead(name as string, undefined, as(call), deadFilterOf(form));
     return done(path(name as string), "queue.retry_dead", name as string, n);
   });
-  routes.post("/console/queues/:name/purge-dead", "operate", async (call, { name }) => {
-    const n = await call.engine.purgeDead(name as string, undefined, as(call));
+  routes.post("/console/queues/:name/purge-dead", "operate", async (call, { name }, form) => {
+    const n = await call.engine.purgeDead(name as string, undefined, as(call), deadFilterOf(form));
     return done(path(name as string), "queue.purge_dead", name as string, n);
   });
 }
