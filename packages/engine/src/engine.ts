@@ -34,6 +34,7 @@ import type {
   QueueLimits,
   QueueOverview,
   QueueSettings,
+  TenantBacklog,
 } from "./queue/types.js";
 import { type EnqueueRow, validateEnqueue, validateQueueSettings } from "./queue/validate.js";
 import { Schedules } from "./schedules/schedules.js";
@@ -672,6 +673,11 @@ export class Engine {
   async countDead(queue: string, filter: DeadFilter = {}, cap = 1_000_000): Promise<number> {
     const [row] = await this.run<{ dead: number }>("count_dead", [queue, cap, ...deadFilterParams(filter)]);
     return row?.dead ?? 0;
+  }
+
+  /** The `limit` tenants of `queue` with the most unfinished jobs (null: jobs without a tenant). */
+  async tenantBacklog(queue: string, limit = 10): Promise<TenantBacklog[]> {
+    return this.run<TenantBacklog>("queue_tenant_backlog", [queue, limit]);
   }
 
   /**

@@ -244,6 +244,32 @@ describe("console actions", () => {
     assert.equal(await engine.countDead("fail-q"), 1);
   });
 
+  test("a queue shows its backlog per tenant and drains: enqueue off through the switch, jobs left counted", async () => {
+    await engine.enqueueMany([
+      { queue: "drain-q", target: { handler: "h" }, tenant: "acme" },
+      { queue: "drain-q", target: { handler: "h" }, tenant: "acme" },
+      { queue: "drain-q", target: { handler: "h" }, tenant: "globex" },
+      { queue: "drain-q", target: { handler: "h" } },
+    ]);
+    const secret = await session(PASSWORD);
+    const before = await get("/console/queues/drain-q", secret);
+    assert.match(before.body, /tenant=acme">acme<\/a><\/td><td>2<\/td><td>0<\/td><td>0<\/td><td>2<\/td>/);
+    assert.match(before.body, /keel switches set enqueue:drain-q off --reason drain/);
+    const res = await post("/console/queues/drain-q/drain", secret, { _csrf: csrfToken(secret) });
+    assert.equal(res.statusCode, 303);
+    assert.equal(await engine.switches.isEnabled("enqueue:drain-q"), false);
+    await assert.rejects(engine.enqueue({ queue: "drain-q", target: { handler: "h" } }), /enqueue/);
+    const draining = await get("/console/queues/drain-q", secret);
+    assert.match(
+      draining.body,
+      /Draining: enqueue is off \(switch enqueue:drain-q\); 4 unfinished job\(s\) left/,
+    );
+    const [entry] = await engine.auditLog.list({ action: "switch.set", target: "switch:enqueue:drain-q" });
+    assert.deepEqual(entry?.details, { enabled: false, reason: "drain" });
+    await post("/console/queues/drain-q/undrain", secret, { _csrf: csrfToken(secret) });
+    assert.equal(await engine.switches.isEnabled("enqueue:drain-q"), true);
+  });
+
   test("sign-out revokes the session server-side", async () => {
     const secret = await session(PASSWORD);
     assert.equal((await get("/console/", secret)).statusCode, 200, "with or without the trailing slash");

@@ -73,6 +73,7 @@ export type StatementName =
   | "queue_history_counts"
   | "queue_retention"
   | "queue_settings"
+  | "queue_tenant_backlog"
   | "ratelimit_lock"
   | "ratelimit_sweep"
   | "ratelimit_update"
@@ -1114,6 +1115,20 @@ select q.name, q.concurrency, q.tenant_concurrency, q.delivery_timeout_ms,
          select 1 from {{schema}}.switches s where s.name = 'process:' || q.name and not s.enabled) as paused
 from {{schema}}.queues q
 where $1::text[] is null or q.name = any($1::text[])
+`,
+  queue_tenant_backlog: `-- queue_tenant_backlog: the $2 tenants of queue $1 with the most unfinished jobs, with those
+-- ready, scheduled and running (jobs without a tenant as one row, tenant null). Reads the
+-- queue's unfinished jobs only (jobs_ready_tenant, jobs_running), never history.
+select tenant,
+       count(*) filter (where state <> 'running' and run_at <= now())::int as available,
+       count(*) filter (where state <> 'running' and run_at > now())::int as scheduled,
+       count(*) filter (where state = 'running')::int as running,
+       count(*)::int as total
+from {{schema}}.jobs
+where queue = $1
+group by tenant
+order by count(*) desc, tenant nulls first
+limit $2
 `,
   ratelimit_lock: `-- ratelimit_lock: inside a check's transaction, lock the rows of the (policy, key) pairs given as
 -- parallel arrays $1 policies, $2 keys, always in (policy, key) order so concurrent checks never

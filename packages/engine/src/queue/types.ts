@@ -201,6 +201,15 @@ export interface DeadFilter {
   tenant?: string;
 }
 
+/** One tenant's unfinished jobs in a queue (`engine.tenantBacklog`); tenant null: jobs without one. */
+export interface TenantBacklog {
+  tenant: string | null;
+  available: number;
+  scheduled: number;
+  running: number;
+  total: number;
+}
+
 /** Dead jobs of one queue sharing an error fingerprint (`engine.failureGroups`). */
 export interface FailureGroup {
   queue: string;

@@ -14,6 +14,12 @@ async function queueNamed(call: ConsoleCall, name: string) {
 
 const path = (name: string) => `/console/queues/${encodeURIComponent(name)}`;
 
+/** The switch that refuses new jobs of a queue (docs/switches.md; `keel switches set`). */
+const enqueueSwitch = (name: string) => `enqueue:${name}`;
+
+/** Tenants shown in a queue's backlog. */
+const TOP_TENANTS = 10;
+
 /** Queues: counts per state, paused, concurrency; pause, resume, retry or purge dead (with a dry-run count). */
 export function queueViews(routes: ConsoleRoutes): void {
   routes.get("/console/queues", async (call) => {
@@ -34,6 +40,11 @@ export function queueViews(routes: ConsoleRoutes): void {
   routes.get("/console/queues/:name", async (call, { name }) => {
     const q = await queueNamed(call, name as string);
     const n = shellWord(q.name);
+    const [backlog, enqueueOn] = await Promise.all([
+      call.engine.tenantBacklog(q.name, TOP_TENANTS),
+      call.engine.switches.isEnabled(enqueueSwitch(q.name)),
+    ]);
+    const left = q.counts.available + q.counts.scheduled + q.counts.running;
     const body = html`
 <dl class="facts">
 <dt>State</dt><dd>${q.paused ? "paused" : "active"}</dd>
@@ -50,6 +61,44 @@ ${table(
   ),
   "",
 )}
+<h2>Backlog per tenant (top ${String(TOP_TENANTS)})</h2>
+${table(
+  ["Tenant", "Ready", "Scheduled", "Running", "Unfinished"],
+  backlog.map(
+    (b) =>
+      html`<tr><td>${
+        b.tenant === null
+          ? html`<span class="muted">no tenant</span>`
+          : html`<a href="/console/jobs?queue=${encodeURIComponent(q.name)}&amp;tenant=${encodeURIComponent(b.tenant)}">${b.tenant}</a>`
+      }</td><td>${b.available}</td><td>${b.scheduled}</td><td>${b.running}</td><td>${b.total}</td></tr>`,
+  ),
+  "No unfinished jobs.",
+)}
+<h2>Drain</h2>
+${
+  enqueueOn
+    ? html`<p>New jobs are accepted. Draining turns the switch <code>${enqueueSwitch(q.name)}</code> off: new jobs
+are refused while workers finish the ${left} unfinished.</p>
+${actionForm(call, {
+  action: `${path(q.name)}/drain`,
+  label: "Drain queue",
+  command: `keel switches set ${shellWord(enqueueSwitch(q.name))} off --reason drain`,
+  needed: "operate",
+  danger: true,
+  confirm: `Refuse new jobs for ${q.name} until it is undrained?`,
+})}`
+    : html`<p class="notice" role="status">${
+        left === 0
+          ? `Drained: enqueue is off (switch ${enqueueSwitch(q.name)}) and no job is left.`
+          : `Draining: enqueue is off (switch ${enqueueSwitch(q.name)}); ${left} unfinished job(s) left (${q.counts.running} running).`
+      } <a href="${path(q.name)}">Refresh</a></p>
+${actionForm(call, {
+  action: `${path(q.name)}/undrain`,
+  label: "Accept new jobs again",
+  command: `keel switches set ${shellWord(enqueueSwitch(q.name))} on`,
+  needed: "operate",
+})}`
+}
 <h2>Actions</h2>
 <div class="actions">
 ${
@@ -121,6 +170,20 @@ ${
     await call.engine.resumeQueue(name as string, as(call));
     return done(path(name as string), "queue.resume", name as string);
   });
+  // Drain: the queue's enqueue switch off (the same switch, audit row and command as `keel
+  // switches set`); the page then shows how many jobs are left until it is drained.
+  for (const [verb, enabled] of [
+    ["drain", false],
+    ["undrain", true],
+  ] as const) {
+    routes.post(`/console/queues/:name/${verb}`, "operate", async (call, { name }) => {
+      const q = await queueNamed(call, name as string);
+      const reason = enabled ? null : "drain";
+      await call.engine.switches.set(enqueueSwitch(q.name), enabled, { ...as(call), reason });
+      return done(path(q.name), "switch.set", enqueueSwitch(q.name), enabled ? 1 : 0);
+    });
+  }
+
   routes.post("/console/queues/:name/retry-dead", "operate", async (call, { name }, form) => {
     const n = await call.engine.retryDead(name as string, undefined, as(call), deadFilterOf(form));
     return done(path(name as string), "queue.retry_dead", name as string, n);
