@@ -299,6 +299,7 @@ index idempotency_keys_pkey CREATE UNIQUE INDEX idempotency_keys_pkey ON keel.id
 index intake_rejections_pkey CREATE UNIQUE INDEX intake_rejections_pkey ON keel.intake_rejections USING btree (id)
 index intake_rejections_source CREATE INDEX intake_rejections_source ON keel.intake_rejections USING btree (source, id)
 index job_counts_pkey CREATE UNIQUE INDEX job_counts_pkey ON keel.job_counts USING btree (queue, state, shard)
+index job_history_dedupe_key CREATE INDEX job_history_dedupe_key ON keel.job_history USING btree (dedupe_key) WHERE (dedupe_key IS NOT NULL)
 index job_history_event CREATE INDEX job_history_event ON keel.job_history USING btree (((origin ->> 'event'::text))) WHERE (origin ? 'event'::text)
 index job_history_pkey CREATE UNIQUE INDEX job_history_pkey ON keel.job_history USING btree (id)
 index job_history_queue_state CREATE INDEX job_history_queue_state ON keel.job_history USING btree (queue, state, id)

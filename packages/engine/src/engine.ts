@@ -30,6 +30,7 @@ import type {
   JobRecord,
   JobState,
   JobSummary,
+  ListJobsFilter,
   QueueInfo,
   QueueLimits,
   QueueOverview,
@@ -78,6 +79,16 @@ interface FailureGroupRow {
   last_week: number;
   last_seen: Date;
   capped: boolean;
+}
+
+/** A time filter as a query parameter: null when absent, refused when not a time. */
+function timeParam(at: Date | string | undefined, name: string): Date | null {
+  if (at === undefined) return null;
+  const date = new Date(at);
+  if (Number.isNaN(date.getTime())) {
+    throw new KeelError("invalid_argument", { detail: `${name}: a time (ISO 8601)` });
+  }
+  return date;
 }
 
 /** `filter` as the parameters $3–$6 of the dead_filter fragment, checked. */
@@ -804,9 +815,7 @@ export class Engine {
    * Jobs newest first, optionally of one queue, state and tenant, `limit` at a time. Pass the last id
    * of a page as `before` for the next.
    */
-  async listJobs(
-    filter: { queue?: string; state?: JobState; tenant?: string; before?: string; limit?: number } = {},
-  ): Promise<JobSummary[]> {
+  async listJobs(filter: ListJobsFilter = {}): Promise<JobSummary[]> {
     const limit = filter.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw new KeelError("invalid_argument", { detail: "limit: a whole number from 1 to 1000" });
@@ -820,6 +829,11 @@ export class Engine {
       filter.before ?? null,
       limit,
       filter.tenant ?? null,
+      filter.handler ?? null,
+      filter.host ?? null,
+      filter.dedupeKey ?? null,
+      timeParam(filter.createdFrom, "createdFrom"),
+      timeParam(filter.createdTo, "createdTo"),
     ]);
     return rows.map((r) => {
       const {

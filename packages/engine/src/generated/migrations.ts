@@ -814,6 +814,9 @@ select queue, state, 0, count(*) from job_history group by queue, state;
 -- A jobs list filtered by queue and state pages through this index; without it, a filter
 -- matching few or no finished jobs walked the whole primary key of history.
 create index job_history_queue_state on job_history (queue, state, id);
+-- The same for a dedupe key (the console's jobs filter, and bulk retry's check for a newer dead
+-- job with the key); only jobs that have a key pay for the entry.
+create index job_history_dedupe_key on job_history (dedupe_key) where dedupe_key is not null;
 
 -- The shape of a job's error, for grouping failures (the console's Failures view, \`keel jobs
 -- retry --fingerprint\`): its code, then its message with quoted strings, UUIDs, hex runs and

@@ -970,18 +970,23 @@ where job_id = $1
 order by id
 `,
   list_audit: `-- list_audit: up to $2 entries older than id $1 (null for the newest), newest first; $3 actor,
--- $4 action, $5 target filter when not null (exact matches; keyset on the primary key).
+-- $4 action, $5 target filter when not null (exact matches; keyset on the primary key); $6 at
+-- or after, $7 before, when not null.
 select id, at, actor, action, target, source, details
 from {{schema}}.audit_log
 where ($1::bigint is null or id < $1)
   and ($3::text is null or actor = $3)
   and ($4::text is null or action = $4)
   and ($5::text is null or target = $5)
+  and ($6::timestamptz is null or at >= $6)
+  and ($7::timestamptz is null or at < $7)
 order by id desc
 limit $2
 `,
   list_jobs: `-- list_jobs: up to $4 jobs, newest first, optionally of queue $1 and in state $2, with ids below
--- cursor $3, of tenant $5 when not null. Unfinished jobs come from jobs, finished ones from job_history. Each side takes its
+-- cursor $3, narrowed by $5–$10 (list_jobs_filter: tenant, handler, target host, dedupe key,
+-- created from/to). A queue and state filter pages through job_history_queue_state, a dedupe
+-- key through job_history_dedupe_key. Unfinished jobs come from jobs, finished ones from job_history. Each side takes its
 -- own newest $4 first (a backward walk of its primary key that stops at $4 matches), then the
 -- two are merged: without the inner limits Postgres sorted all of history on every page.
 select id, queue, handler, state, target, priority, attempt, max_attempts, tenant, dedupe_key, last_error,
@@ -997,7 +1002,17 @@ from (
             null::timestamptz as finished_at, origin
      from {{schema}}.jobs
      where ($1::text is null or queue = $1) and ($3::bigint is null or id < $3)
-       and ($5::text is null or tenant = $5)
+       and -- list_jobs_filter: list_jobs' filters shared by its two sides (jobs, job_history), each
+-- applying when its parameter is not null: $5 tenant, $6 handler ('@http' for HTTP targets),
+-- $7 the host of an HTTP target's URL (case-insensitive), $8 dedupe key, $9 created at or after,
+-- $10 created before. Not a statement.
+($5::text is null or tenant = $5)
+       and ($6::text is null or handler = $6)
+       and ($7::text is null
+            or lower(substring(target ->> 'url' from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^:/?#]+)')) = lower($7))
+       and ($8::text is null or dedupe_key = $8)
+       and ($9::timestamptz is null or created_at >= $9)
+       and ($10::timestamptz is null or created_at < $10)
        and ($2::text is null or $2 in ('scheduled', 'available', 'running'))
    ) live
    where $2::text is null or live.state = $2
@@ -1008,7 +1023,17 @@ from (
           run_at, created_at, finished_at, origin
    from {{schema}}.job_history
    where ($1::text is null or queue = $1) and ($3::bigint is null or id < $3)
-     and ($5::text is null or tenant = $5)
+     and -- list_jobs_filter: list_jobs' filters shared by its two sides (jobs, job_history), each
+-- applying when its parameter is not null: $5 tenant, $6 handler ('@http' for HTTP targets),
+-- $7 the host of an HTTP target's URL (case-insensitive), $8 dedupe key, $9 created at or after,
+-- $10 created before. Not a statement.
+($5::text is null or tenant = $5)
+       and ($6::text is null or handler = $6)
+       and ($7::text is null
+            or lower(substring(target ->> 'url' from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^:/?#]+)')) = lower($7))
+       and ($8::text is null or dedupe_key = $8)
+       and ($9::timestamptz is null or created_at >= $9)
+       and ($10::timestamptz is null or created_at < $10)
      and ($2::text is null or state = $2)
    order by id desc
    limit $4)

@@ -201,6 +201,26 @@ export interface DeadFilter {
   tenant?: string;
 }
 
+/** What `engine.listJobs` narrows to; every field given must match. */
+export interface ListJobsFilter {
+  queue?: string;
+  state?: JobState;
+  tenant?: string;
+  /** A handler name; `@http` for HTTP targets. */
+  handler?: string;
+  /** The host of an HTTP target's URL (case-insensitive). */
+  host?: string;
+  dedupeKey?: string;
+  /** Created at or after. */
+  createdFrom?: Date | string;
+  /** Created before. */
+  createdTo?: Date | string;
+  /** Only jobs with ids below this (the keyset cursor). */
+  before?: string;
+  /** 1–1000, default 50. */
+  limit?: number;
+}
+
 /** One tenant's unfinished jobs in a queue (`engine.tenantBacklog`); tenant null: jobs without one. */
 export interface TenantBacklog {
   tenant: string | null;
