@@ -66,9 +66,16 @@ try {
     "/console/jobs?queue=pdf&state=dead",
     "/console/jobs?state=dead",
     `/console/jobs?cursor=${Math.floor(jobs / 2)}`,
+    "/console/jobs?dedupe_key=nope",
+    "/console/jobs?queue=email&handler=nope",
+    "/console/jobs?host=nope.example",
+    "/console/jobs?from=2000-01-01T00:00&to=2000-01-02T00:00",
+    "/console/failures",
+    "/console/queues/email/retry-dead",
     "/console/intake",
     "/console/intake?source=stripe&status=routed",
     "/console/audit",
+    "/console/audit?from=2000-01-01T00:00&to=2000-01-02T00:00",
   ];
   for (const path of pages) {
     const times: number[] = [];

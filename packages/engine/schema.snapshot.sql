@@ -541,7 +541,7 @@ CREATE OR REPLACE FUNCTION keel.error_fingerprint(e jsonb)
  IMMUTABLE PARALLEL SAFE
  SET search_path TO 'keel', 'public'
 AS $function$
-  select left(md5(error_shape(e)), 12)
+  select shape_fingerprint(error_shape(e))
 $function$
 function error_shape
 CREATE OR REPLACE FUNCTION keel.error_shape(e jsonb)
@@ -628,6 +628,14 @@ begin
   end if;
   return null;
 end
+$function$
+function shape_fingerprint
+CREATE OR REPLACE FUNCTION keel.shape_fingerprint(shape text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select left(md5(shape), 12)
 $function$
 trigger audit_log.audit_log_no_rewrite CREATE TRIGGER audit_log_no_rewrite BEFORE DELETE OR UPDATE ON keel.audit_log FOR EACH ROW EXECUTE FUNCTION keel.audit_log_append_only()
 trigger job_history.job_history_counted_delete CREATE TRIGGER job_history_counted_delete AFTER DELETE ON keel.job_history REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION keel.job_counts_apply()

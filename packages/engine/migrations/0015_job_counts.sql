@@ -61,7 +61,8 @@ create index job_history_dedupe_key on job_history (dedupe_key) where dedupe_key
 
 -- The shape of a job's error, for grouping failures (the console's Failures view, `keel jobs
 -- retry --fingerprint`): its code, then its message with quoted strings, UUIDs, hex runs and
--- numbers replaced by placeholders. The fingerprint is the first 12 hex digits of its MD5.
+-- numbers replaced by placeholders. The fingerprint is the first 12 hex digits of its MD5
+-- (shape_fingerprint: failure_groups computes the shape once per row, then fingerprints it).
 create function error_shape(e jsonb) returns text language sql immutable parallel safe as $$
   select coalesce(e ->> 'code', 'error') || ': ' || left(
     regexp_replace(regexp_replace(regexp_replace(regexp_replace(
@@ -72,7 +73,10 @@ create function error_shape(e jsonb) returns text language sql immutable paralle
       '[0-9]+', '<n>', 'g'),
     200)
 $$;
+create function shape_fingerprint(shape text) returns text language sql immutable parallel safe as $$
+  select left(md5(shape), 12)
+$$;
 create function error_fingerprint(e jsonb) returns text language sql immutable parallel safe as $$
-  select left(md5(error_shape(e)), 12)
+  select shape_fingerprint(error_shape(e))
 $$;
 alter function error_fingerprint(jsonb) set search_path from current;

@@ -700,8 +700,15 @@ export class Engine {
     if (!Number.isInteger(cap) || cap < 1) {
       throw new KeelError("invalid_argument", { detail: "cap: a whole number of at least 1" });
     }
-    const rows = await this.run<FailureGroupRow>("failure_groups", [options.queue ?? null, cap]);
-    return rows.map((r) => ({
+    const queues = options.queue
+      ? [options.queue]
+      : (await this.run<{ name: string }>("queue_names", [])).map((q) => q.name);
+    const rows: FailureGroupRow[] = [];
+    // One queue at a time, like queueOverview: a page takes one pooled connection.
+    for (const queue of queues)
+      rows.push(...(await this.run<FailureGroupRow>("failure_groups", [queue, cap])));
+    rows.sort((a, b) => b.last_seen.getTime() - a.last_seen.getTime());
+    return rows.slice(0, 200).map((r) => ({
       queue: r.queue,
       fingerprint: r.fingerprint,
       shape: r.shape,

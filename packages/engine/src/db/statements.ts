@@ -17,6 +17,7 @@ export const STATEMENTS = [
   "purge_dead",
   "count_dead",
   "failure_groups",
+  "queue_names",
   "queue_tenant_backlog",
   "set_queue_paused",
   "upsert_queue",

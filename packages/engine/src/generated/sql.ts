@@ -71,6 +71,7 @@ export type StatementName =
   | "lock_queue"
   | "purge_dead"
   | "queue_history_counts"
+  | "queue_names"
   | "queue_retention"
   | "queue_settings"
   | "queue_tenant_backlog"
@@ -656,36 +657,31 @@ select id, 'retry' as outcome from retried where (select count(*) from wake) >= 
 union all
 select id, 'dead' as outcome from ended
 `,
-  failure_groups: `-- failure_groups: the jobs that died in the last 7 days, of queue $1 or every queue, grouped by
--- queue and error fingerprint (error_shape, decision 050), with counts over the last hour, day
--- and week, newest group first. Reads at most $2 dead jobs per queue (newest first) through
--- job_history_retention, so a page costs the same on any history; \`capped\` says a queue's
--- window held more.
+  failure_groups: `-- failure_groups: the jobs of queue $1 that died in the last 7 days, grouped by error fingerprint
+-- (error_shape, decision 050), with counts over the last hour, day and week. Reads at most $2
+-- dead jobs (newest first) through job_history_retention, so a page costs the same on any
+-- history; \`capped\` says the week held more. One queue per statement, as queue_history_counts:
+-- one statement over every queue was costed high enough for JIT (250 ms to compile).
 with recent as (
-  select q.name as queue, h.last_error, h.finished_at, h.id,
-         count(*) over (partition by q.name) as in_queue
-  from {{schema}}.queues q
-  cross join lateral (
-    select h.last_error, h.finished_at, h.id from {{schema}}.job_history h
-    where h.queue = q.name and h.state = 'dead' and h.finished_at > now() - interval '7 days'
-    order by h.finished_at desc
-    limit $2
-  ) h
-  where $1::text is null or q.name = $1
+  select {{schema}}.error_shape(h.last_error) as shape, h.last_error, h.finished_at, h.id
+  from {{schema}}.job_history h
+  where h.queue = $1 and h.state = 'dead' and h.finished_at > now() - interval '7 days'
+  order by h.finished_at desc
+  limit $2
+),
+counted as (
+  select count(*) as n from recent
 )
-select queue, {{schema}}.error_fingerprint(last_error) as fingerprint,
-       {{schema}}.error_shape(last_error) as shape,
+select $1::text as queue, {{schema}}.shape_fingerprint(shape) as fingerprint, shape,
        (array_agg(last_error ->> 'message' order by id desc))[1] as example,
        (array_agg(id order by id desc))[1]::text as example_id,
        count(*) filter (where finished_at > now() - interval '1 hour')::int as last_hour,
        count(*) filter (where finished_at > now() - interval '1 day')::int as last_day,
        count(*)::int as last_week,
        max(finished_at) as last_seen,
-       bool_or(in_queue >= $2) as capped
+       (select n from counted) >= $2 as capped
 from recent
-group by queue, 2, 3
-order by max(finished_at) desc
-limit 200
+group by shape
 `,
   find_token: `-- find_token: the live token whose hash is $1, marking it used (at most once a minute, to keep
 -- authentication from writing on every request).
@@ -1128,6 +1124,9 @@ select
   (select count(*) from (select 1 from {{schema}}.job_history
     where queue = $1 and state = 'dead' and finished_at > now() - interval '1 hour' limit $2) c)::int
     as dead_last_hour
+`,
+  queue_names: `-- queue_names: every queue's name, in order.
+select name from {{schema}}.queues order by name
 `,
   queue_retention: `-- queue_retention: each queue's retention windows in seconds.
 select name, retention_succeeded_seconds, retention_dead_seconds from {{schema}}.queues order by name
