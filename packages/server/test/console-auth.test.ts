@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, test } from "node:test";
 import { csrfToken } from "@keel/engine";
-import { deadJobs, guardLeaks, testEngine } from "../../engine/test/helpers.js";
+import { deadJobs, guardLeaks, testEngine, waitFor } from "../../engine/test/helpers.js";
 import { consoleSettings } from "../src/config/env.js";
 import { buildApp } from "../src/http/app.js";
 
@@ -268,6 +268,40 @@ describe("console actions", () => {
     assert.deepEqual(entry?.details, { enabled: false, reason: "drain" });
     await post("/console/queues/drain-q/undrain", secret, { _csrf: csrfToken(secret) });
     assert.equal(await engine.switches.isEnabled("enqueue:drain-q"), true);
+  });
+
+  test("a bulk retry still running answers with its progress page, which refreshes until it is done", async () => {
+    await deadJobs(engine, "slow-q", 5);
+    const secret = await session(PASSWORD);
+    // Another transaction holds history until the progress page has been seen: the retry waits.
+    const blocker = await engine.pool.connect();
+    let progress = "";
+    try {
+      await blocker.query("begin");
+      await blocker.query(`lock table "${engine.schema}".job_history in exclusive mode`);
+      const res = await post("/console/queues/slow-q/retry-dead", secret, { _csrf: csrfToken(secret) });
+      assert.equal(res.statusCode, 303);
+      progress = String(res.headers.location);
+      assert.match(progress, /^\/console\/queues\/slow-q\/bulk\/[0-9a-f-]{36}$/);
+      const running = await get(progress, secret);
+      assert.match(running.body, /In progress: retried 0 of about 5 dead job\(s\) of queue slow-q/);
+      assert.match(running.body, /<meta http-equiv="refresh" content="1">/);
+      const { token } = await engine.tokens.create({ name: "slow-operator", scopes: ["read", "publish"] });
+      assert.equal(
+        (await get(progress, await session(token))).statusCode,
+        400,
+        "another actor's run is not shown",
+      );
+    } finally {
+      await blocker.query("rollback");
+      blocker.release();
+    }
+    const done = await waitFor(async () => {
+      const body = (await get(progress, secret)).body;
+      return body.includes("Done: retried 5 of about 5") ? body : undefined;
+    });
+    assert.doesNotMatch(done, /http-equiv="refresh"/);
+    assert.equal(await engine.countDead("slow-q"), 0);
   });
 
   test("sign-out revokes the session server-side", async () => {

@@ -37,7 +37,14 @@ const NAV: [path: string, label: string, needed: ConsoleRole][] = [
 ];
 
 /** A whole console page: header, navigation, the notice of the last action, and `body`. */
-export function page(call: ConsoleCall | null, title: string, body: Html, current = ""): Html {
+export function page(
+  call: ConsoleCall | null,
+  title: string,
+  body: Html,
+  current = "",
+  /** Reload the page after this many seconds (a bulk action's progress). */
+  refreshSeconds?: number,
+): Html {
   const nav = call
     ? html`<nav aria-label="Console"><ul>${NAV.filter(([, , needed]) => may(call.session.role, needed)).map(
         ([path, label]) =>
@@ -55,6 +62,7 @@ export function page(call: ConsoleCall | null, title: string, body: Html, curren
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · Keel console</title>
+${refreshSeconds ? html`<meta http-equiv="refresh" content="${String(refreshSeconds)}">` : ""}
 <link rel="icon" href="/console/assets/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/console/assets/console.css">
 <script src="/console/assets/console.js" defer></script>

@@ -1,4 +1,5 @@
 import { KeelError } from "@keel/engine";
+import { bulkRun, startBulk } from "../bulk.js";
 import { duration, html, shellWord } from "../html.js";
 import { actionForm, as, type ConsoleCall, count, page, table } from "../page.js";
 import { type ConsoleRoutes, done } from "../routes.js";
@@ -11,6 +12,9 @@ async function queueNamed(call: ConsoleCall, name: string) {
   if (!queue) throw new KeelError("queue_not_found", { queue: name });
   return queue;
 }
+
+/** The audit action, and notice, of each bulk action. */
+const AUDITED = { "retry-dead": "queue.retry_dead", "purge-dead": "queue.purge_dead" } as const;
 
 const path = (name: string) => `/console/queues/${encodeURIComponent(name)}`;
 
@@ -184,12 +188,39 @@ ${
     });
   }
 
-  routes.post("/console/queues/:name/retry-dead", "operate", async (call, { name }, form) => {
-    const n = await call.engine.retryDead(name as string, undefined, as(call), deadFilterOf(form));
-    return done(path(name as string), "queue.retry_dead", name as string, n);
-  });
-  routes.post("/console/queues/:name/purge-dead", "operate", async (call, { name }, form) => {
-    const n = await call.engine.purgeDead(name as string, undefined, as(call), deadFilterOf(form));
-    return done(path(name as string), "queue.purge_dead", name as string, n);
-  });
+  // A bulk action answers with the queue page when it finishes quickly, else with its progress
+  // page, which refreshes every second until the last batch is done.
+  for (const verb of ["retry-dead", "purge-dead"] as const) {
+    routes.post(`/console/queues/:name/${verb}`, "operate", async (call, { name }, form) => {
+      const q = await queueNamed(call, name as string);
+      const run = await startBulk(call, q.name, verb, deadFilterOf(form));
+      if (run.finished && !run.error) return done(path(q.name), AUDITED[verb], q.name, run.done);
+      return { redirect: `${path(q.name)}/bulk/${run.id}` };
+    });
+  }
+  routes.get(
+    "/console/queues/:name/bulk/:id",
+    async (call, { name, id }) => {
+      const run = bulkRun(call, id as string);
+      if (!run || run.queue !== name)
+        throw new KeelError("invalid_argument", { detail: "no such bulk action in this process" });
+      const verbed = run.verb === "retry-dead" ? "Retried" : "Purged";
+      const status = run.error
+        ? html`<p class="notice" role="status">Failed, nothing changed: ${run.error}</p>`
+        : html`<p role="status">${run.finished ? "Done" : "In progress"}: ${verbed.toLowerCase()} ${run.done} of about ${run.expected} dead job(s) of queue ${run.queue}${
+            run.finished ? "." : " (batches of 1,000, committed together at the end)."
+          }</p>`;
+      const body = html`${status}
+<progress max="${String(Math.max(run.expected, run.done, 1))}" value="${String(run.done)}" aria-label="${verbed} jobs">${run.done}</progress>
+<p><a href="${path(run.queue)}">Back to queue ${run.queue}</a></p>`;
+      return page(
+        call,
+        `${verbed} dead jobs of ${run.queue}`,
+        body,
+        "/console/queues",
+        run.finished ? undefined : 1,
+      );
+    },
+    "operate",
+  );
 }
