@@ -634,6 +634,7 @@ export class Engine {
   ): Promise<number> {
     const params = deadFilterParams(filter);
     return this.transaction(async (client) => {
+      await this.runOn(client, "bulk_count_shard", []);
       const retried = await this.inBatches(onProgress, async () => {
         const [row] = await this.runOn<{ retried: number }>(client, "retry_dead", [
           queue,
@@ -663,6 +664,7 @@ export class Engine {
   ): Promise<number> {
     const params = deadFilterParams(filter);
     return this.transaction(async (client) => {
+      await this.runOn(client, "bulk_count_shard", []);
       const purged = await this.inBatches(onProgress, async () => {
         const [row] = await this.runOn<{ deleted: number }>(client, "purge_dead", [
           queue,

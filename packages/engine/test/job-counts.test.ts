@@ -103,3 +103,34 @@ test("concurrent completions on several connections add up", async () => {
   );
   assert.ok(shards.rows[0].n >= 1);
 });
+
+test("bulk retries and purges count in shards 16–31, apart from completions' 0–15", async () => {
+  await succeed("c3", 2);
+  await deadJobs(engine, "c3", 3);
+  const shards = async (state: string) =>
+    (
+      await engine.pool.query(
+        `select shard from ${S}.job_counts where queue = 'c3' and state = $1 and jobs <> 0`,
+        [state],
+      )
+    ).rows.map((r) => r.shard as number);
+  assert.ok((await shards("succeeded")).every((s) => s < 16));
+  const before = await shards("dead");
+  assert.ok(before.every((s) => s < 16));
+  // A caller's transaction: the bulk retry's counter rows stay locked until it commits.
+  const client = await engine.pool.connect();
+  try {
+    await client.query("begin");
+    assert.equal(await engine.retryDead("c3", undefined, { client }), 3);
+    const { rows } = await client.query(
+      `select shard from ${S}.job_counts where queue = 'c3' and state = 'dead' and shard >= 16`,
+    );
+    assert.equal(rows.length, 1);
+    // A completion meanwhile, on another connection, does not wait for it.
+    await succeed("c3", 1);
+    await client.query("commit");
+  } finally {
+    client.release();
+  }
+  assert.deepEqual((await counts("c3")).listed, { succeeded: 3, dead: 0, cancelled: 0 });
+});

@@ -18,6 +18,7 @@ export const STATEMENTS = [
   "count_dead",
   "failure_groups",
   "queue_names",
+  "bulk_count_shard",
   "queue_tenant_backlog",
   "set_queue_paused",
   "upsert_queue",

@@ -766,7 +766,7 @@ select 1;
 -- true through retention, purges, retries and a rolling deploy with older processes. Each
 -- backend adds to its own shard of 16 (pg_backend_pid() % 16): concurrent completions of one
 -- queue do not queue up on one row lock; a reader sums the shards. A shard may go negative;
--- the sum is the count.
+-- the sum is the count. Bulk retries and purges use shards 16–31 (bulk_count_shard.sql).
 create table job_counts (
   queue text not null,
   state text not null,
@@ -776,18 +776,22 @@ create table job_counts (
 );
 
 create function job_counts_apply() returns trigger language plpgsql as $$
+declare
+  -- A bulk retry or purge (one long transaction) names its own shard, 16–31, so the counter
+  -- rows it holds until commit are never those a worker's completion needs.
+  s smallint := coalesce(nullif(current_setting('keel.count_shard', true), '')::smallint, pg_backend_pid() % 16);
 begin
   if tg_op = 'INSERT' then
     insert into job_counts as c (queue, state, shard, jobs)
-    select queue, state, pg_backend_pid() % 16, count(*) from new_rows group by queue, state order by queue, state
+    select queue, state, s, count(*) from new_rows group by queue, state order by queue, state
     on conflict (queue, state, shard) do update set jobs = c.jobs + excluded.jobs;
   elsif tg_op = 'DELETE' then
     insert into job_counts as c (queue, state, shard, jobs)
-    select queue, state, pg_backend_pid() % 16, -count(*) from old_rows group by queue, state order by queue, state
+    select queue, state, s, -count(*) from old_rows group by queue, state order by queue, state
     on conflict (queue, state, shard) do update set jobs = c.jobs + excluded.jobs;
   else
     insert into job_counts as c (queue, state, shard, jobs)
-    select queue, state, pg_backend_pid() % 16, sum(n) from (
+    select queue, state, s, sum(n) from (
       select queue, state, 1 as n from new_rows union all select queue, state, -1 from old_rows
     ) d group by queue, state having sum(n) <> 0 order by queue, state
     on conflict (queue, state, shard) do update set jobs = c.jobs + excluded.jobs;

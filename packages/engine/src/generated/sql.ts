@@ -13,6 +13,7 @@ export type StatementName =
   | "backup_list"
   | "backup_start"
   | "backup_tables"
+  | "bulk_count_shard"
   | "cancel"
   | "claim"
   | "claim_limited"
@@ -191,6 +192,11 @@ where c.relkind in ('r', 'p')
   and n.nspname !~ '^pg_(toast|temp_)'
   and ($1::text is null or n.nspname = $1)
 order by 1
+`,
+  bulk_count_shard: `-- bulk_count_shard: for the rest of this transaction, job_history's triggers count in shard
+-- 16 + pg_backend_pid() % 16 (decision 050): a bulk retry or purge holds its counter rows until
+-- it commits, and workers' completions (shards 0–15) never wait for them.
+select set_config('keel.count_shard', (16 + pg_backend_pid() % 16)::text, true) as shard
 `,
   cancel: `-- cancel: remove unfinished job $1 from the queue into history as 'cancelled' ($2 names who).
 -- A running job's lease dies with it: its worker's heartbeat and completion are then rejected.
