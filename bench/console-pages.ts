@@ -66,9 +66,16 @@ try {
     "/console/jobs?queue=pdf&state=dead",
     "/console/jobs?state=dead",
     `/console/jobs?cursor=${Math.floor(jobs / 2)}`,
+    "/console/jobs?dedupe_key=nope",
+    "/console/jobs?queue=email&handler=nope",
+    "/console/jobs?host=nope.example",
+    "/console/jobs?from=2000-01-01T00:00&to=2000-01-02T00:00",
+    "/console/failures",
+    "/console/queues/email/retry-dead",
     "/console/intake",
     "/console/intake?source=stripe&status=routed",
     "/console/audit",
+    "/console/audit?from=2000-01-01T00:00&to=2000-01-02T00:00",
   ];
   for (const path of pages) {
     const times: number[] = [];
@@ -81,6 +88,17 @@ try {
     times.sort((a, b) => a - b);
     console.log(`${path.padEnd(44)} median ${times[2]?.toFixed(1)} ms, max ${times.at(-1)?.toFixed(1)} ms`);
   }
+  // GET /v1/queues, `keel queues` and the metrics scrape read engine.listQueues().
+  const times: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    t = performance.now();
+    await engine.listQueues();
+    if (i > 0) times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  console.log(
+    `${"engine.listQueues()".padEnd(44)} median ${times[2]?.toFixed(1)} ms, max ${times.at(-1)?.toFixed(1)} ms`,
+  );
   await app.close();
 } finally {
   if (!process.env.KEEP) await engine.pool.query(`drop schema ${S} cascade`);

@@ -86,6 +86,11 @@ table intake_rejections
   headers jsonb not null
   body_size bigint
   request_id text
+table job_counts
+  queue text not null
+  state text not null
+  shard smallint not null
+  jobs bigint not null
 table job_history
   id bigint not null
   queue text not null
@@ -234,6 +239,7 @@ constraint events.events_source_event_id_key UNIQUE (source, event_id)
 constraint idempotency_keys.idempotency_keys_pkey PRIMARY KEY (scope, key)
 constraint idempotency_keys.idempotency_keys_state_check CHECK ((state = ANY (ARRAY['started'::text, 'completed'::text])))
 constraint intake_rejections.intake_rejections_pkey PRIMARY KEY (id)
+constraint job_counts.job_counts_pkey PRIMARY KEY (queue, state, shard)
 constraint job_history.job_history_pkey PRIMARY KEY (id)
 constraint job_history.job_history_state_check CHECK ((state = ANY (ARRAY['succeeded'::text, 'dead'::text, 'cancelled'::text])))
 constraint jobs.jobs_attempt_check CHECK ((attempt >= 0))
@@ -294,8 +300,11 @@ index idempotency_keys_expiry CREATE INDEX idempotency_keys_expiry ON keel.idemp
 index idempotency_keys_pkey CREATE UNIQUE INDEX idempotency_keys_pkey ON keel.idempotency_keys USING btree (scope, key)
 index intake_rejections_pkey CREATE UNIQUE INDEX intake_rejections_pkey ON keel.intake_rejections USING btree (id)
 index intake_rejections_source CREATE INDEX intake_rejections_source ON keel.intake_rejections USING btree (source, id)
+index job_counts_pkey CREATE UNIQUE INDEX job_counts_pkey ON keel.job_counts USING btree (queue, state, shard)
+index job_history_dedupe_key CREATE INDEX job_history_dedupe_key ON keel.job_history USING btree (dedupe_key) WHERE (dedupe_key IS NOT NULL)
 index job_history_event CREATE INDEX job_history_event ON keel.job_history USING btree (((origin ->> 'event'::text))) WHERE (origin ? 'event'::text)
 index job_history_pkey CREATE UNIQUE INDEX job_history_pkey ON keel.job_history USING btree (id)
+index job_history_queue_state CREATE INDEX job_history_queue_state ON keel.job_history USING btree (queue, state, id)
 index job_history_retention CREATE INDEX job_history_retention ON keel.job_history USING btree (queue, state, finished_at)
 index jobs_dedupe_key CREATE UNIQUE INDEX jobs_dedupe_key ON keel.jobs USING btree (queue, dedupe_key) WHERE (dedupe_key IS NOT NULL)
 index jobs_event CREATE INDEX jobs_event ON keel.jobs USING btree (((origin ->> 'event'::text))) WHERE (origin ? 'event'::text)
@@ -527,6 +536,30 @@ begin
   return v_job_id;
 end
 $function$
+function error_fingerprint
+CREATE OR REPLACE FUNCTION keel.error_fingerprint(e jsonb)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+ SET search_path TO 'keel', 'public'
+AS $function$
+  select shape_fingerprint(error_shape(e))
+$function$
+function error_shape
+CREATE OR REPLACE FUNCTION keel.error_shape(e jsonb)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select coalesce(e ->> 'code', 'error') || ': ' || left(
+    regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+      left(coalesce(e ->> 'message', ''), 500),
+      '"[^"]*"|''[^'']*''', '<str>', 'g'),
+      '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}', '<uuid>', 'g'),
+      '\m(0x)?[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\M|\m(0x)?[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*[0-9][0-9a-fA-F]*\M', '<hex>', 'g'),
+      '[0-9]+', '<n>', 'g'),
+    200)
+$function$
 function event_status
 CREATE OR REPLACE FUNCTION keel.event_status(p_id bigint, p_routed_at timestamp with time zone, p_jobs integer)
  RETURNS text
@@ -547,6 +580,35 @@ AS $function$
     ) then 'failed'
     else 'delivered'
   end
+$function$
+function job_counts_apply
+CREATE OR REPLACE FUNCTION keel.job_counts_apply()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'keel', 'public'
+AS $function$
+declare
+  -- A bulk retry or purge (one long transaction) names its own shard, 16–31, so the counter
+  -- rows it holds until commit are never those a worker's completion needs.
+  s smallint := coalesce(nullif(current_setting('keel.count_shard', true), '')::smallint, pg_backend_pid() % 16);
+begin
+  if tg_op = 'INSERT' then
+    insert into job_counts as c (queue, state, shard, jobs)
+    select queue, state, s, count(*) from new_rows group by queue, state order by queue, state
+    on conflict (queue, state, shard) do update set jobs = c.jobs + excluded.jobs;
+  elsif tg_op = 'DELETE' then
+    insert into job_counts as c (queue, state, shard, jobs)
+    select queue, state, s, -count(*) from old_rows group by queue, state order by queue, state
+    on conflict (queue, state, shard) do update set jobs = c.jobs + excluded.jobs;
+  else
+    insert into job_counts as c (queue, state, shard, jobs)
+    select queue, state, s, sum(n) from (
+      select queue, state, 1 as n from new_rows union all select queue, state, -1 from old_rows
+    ) d group by queue, state having sum(n) <> 0 order by queue, state
+    on conflict (queue, state, shard) do update set jobs = c.jobs + excluded.jobs;
+  end if;
+  return null;
+end
 $function$
 function notify_jobs_inserted
 CREATE OR REPLACE FUNCTION keel.notify_jobs_inserted()
@@ -573,6 +635,17 @@ begin
   return null;
 end
 $function$
+function shape_fingerprint
+CREATE OR REPLACE FUNCTION keel.shape_fingerprint(shape text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select left(md5(shape), 12)
+$function$
 trigger audit_log.audit_log_no_rewrite CREATE TRIGGER audit_log_no_rewrite BEFORE DELETE OR UPDATE ON keel.audit_log FOR EACH ROW EXECUTE FUNCTION keel.audit_log_append_only()
+trigger job_history.job_history_counted_delete CREATE TRIGGER job_history_counted_delete AFTER DELETE ON keel.job_history REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION keel.job_counts_apply()
+trigger job_history.job_history_counted_insert CREATE TRIGGER job_history_counted_insert AFTER INSERT ON keel.job_history REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION keel.job_counts_apply()
+trigger job_history.job_history_counted_update CREATE TRIGGER job_history_counted_update AFTER UPDATE ON keel.job_history REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION keel.job_counts_apply()
 trigger jobs.jobs_notify_inserted CREATE TRIGGER jobs_notify_inserted AFTER INSERT ON keel.jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION keel.notify_jobs_inserted()
 trigger switches.switches_notify_changed CREATE TRIGGER switches_notify_changed AFTER INSERT OR UPDATE ON keel.switches FOR EACH ROW EXECUTE FUNCTION keel.notify_switch_changed()

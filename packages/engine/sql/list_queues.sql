@@ -1,5 +1,6 @@
 -- list_queues: every queue with its settings, job counts per state and the age in seconds of
--- its oldest ready job. Finished counts come from history and shrink with retention.
+-- its oldest ready job. Finished counts are the sums of job_counts' shards, kept by job_history's
+-- triggers (decision 050): exact, shrinking with retention, and not a count of history.
 with live as (
   select queue,
          count(*) filter (where state <> 'running' and run_at > now()) as scheduled,
@@ -11,10 +12,10 @@ with live as (
 ),
 done as (
   select queue,
-         count(*) filter (where state = 'succeeded') as succeeded,
-         count(*) filter (where state = 'dead') as dead,
-         count(*) filter (where state = 'cancelled') as cancelled
-  from {{schema}}.job_history
+         sum(jobs) filter (where state = 'succeeded') as succeeded,
+         sum(jobs) filter (where state = 'dead') as dead,
+         sum(jobs) filter (where state = 'cancelled') as cancelled
+  from {{schema}}.job_counts
   group by queue
 )
 select q.*,

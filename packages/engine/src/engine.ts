@@ -22,16 +22,20 @@ import {
 import type {
   AttemptDetail,
   ClaimedJob,
+  DeadFilter,
   EnqueueInput,
   EnqueueResult,
+  FailureGroup,
   JobError,
   JobRecord,
   JobState,
   JobSummary,
+  ListJobsFilter,
   QueueInfo,
   QueueLimits,
   QueueOverview,
   QueueSettings,
+  TenantBacklog,
 } from "./queue/types.js";
 import { type EnqueueRow, validateEnqueue, validateQueueSettings } from "./queue/validate.js";
 import { Schedules } from "./schedules/schedules.js";
@@ -62,6 +66,50 @@ async function migrateDirect(pool: Pool, schema: string, options: EngineOptions)
 
 /** Rows one statement of a bulk retry or purge handles. */
 const BULK_BATCH = 1000;
+
+/** A row of failure_groups.sql. */
+interface FailureGroupRow {
+  queue: string;
+  fingerprint: string;
+  shape: string;
+  example: string | null;
+  example_id: string;
+  last_hour: number;
+  last_day: number;
+  last_week: number;
+  last_seen: Date;
+  capped: boolean;
+}
+
+/** A time filter as a query parameter: null when absent, refused when not a time. */
+function timeParam(at: Date | string | undefined, name: string): Date | null {
+  if (at === undefined) return null;
+  const date = new Date(at);
+  if (Number.isNaN(date.getTime())) {
+    throw new KeelError("invalid_argument", { detail: `${name}: a time (ISO 8601)` });
+  }
+  return date;
+}
+
+/** `filter` as the parameters $3–$6 of the dead_filter fragment, checked. */
+function deadFilterParams(filter: DeadFilter): [string | null, string | null, number | null, string | null] {
+  const { fingerprint, errorCode, olderThanSeconds, tenant } = filter;
+  if (fingerprint !== undefined && !/^[0-9a-f]{12}$/.test(fingerprint)) {
+    throw new KeelError("invalid_argument", {
+      detail: "fingerprint: 12 hex digits, as the Failures view shows it",
+    });
+  }
+  if (olderThanSeconds !== undefined && !(Number.isFinite(olderThanSeconds) && olderThanSeconds >= 0)) {
+    throw new KeelError("invalid_argument", { detail: "olderThanSeconds: a number of seconds, 0 or more" });
+  }
+  return [fingerprint ?? null, errorCode ?? null, olderThanSeconds ?? null, tenant ?? null];
+}
+
+/** The filter as its audit row records it: only the fields given. */
+function auditedFilter(filter: DeadFilter): { filter?: DeadFilter } {
+  const given = Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined)) as DeadFilter;
+  return Object.keys(given).length > 0 ? { filter: given } : {};
+}
 
 export interface EngineOptions {
   /** Postgres connection string; or pass `pool`. */
@@ -582,37 +630,96 @@ export class Engine {
     queue: string,
     onProgress?: (retried: number) => void,
     options: MutationOptions = {},
+    filter: DeadFilter = {},
   ): Promise<number> {
+    const params = deadFilterParams(filter);
     return this.transaction(async (client) => {
+      await this.runOn(client, "bulk_count_shard", []);
       const retried = await this.inBatches(onProgress, async () => {
-        const [row] = await this.runOn<{ retried: number }>(client, "retry_dead", [queue, BULK_BATCH]);
+        const [row] = await this.runOn<{ retried: number }>(client, "retry_dead", [
+          queue,
+          BULK_BATCH,
+          ...params,
+        ]);
         return row?.retried ?? 0;
       });
-      await this.writeAudit(client, options, auditChange("queue.retry_dead", `queue:${queue}`, { retried }));
+      await this.writeAudit(
+        client,
+        options,
+        auditChange("queue.retry_dead", `queue:${queue}`, { retried, ...auditedFilter(filter) }),
+      );
       return retried;
     }, options);
   }
 
-  /** Deletes every dead job of a queue with its attempts, in batches of one transaction (audited); returns how many went. */
+  /**
+   * Deletes every dead job of a queue (matching `filter`) with its attempts, in batches of one
+   * transaction (audited); returns how many went.
+   */
   async purgeDead(
     queue: string,
     onProgress?: (purged: number) => void,
     options: MutationOptions = {},
+    filter: DeadFilter = {},
   ): Promise<number> {
+    const params = deadFilterParams(filter);
     return this.transaction(async (client) => {
+      await this.runOn(client, "bulk_count_shard", []);
       const purged = await this.inBatches(onProgress, async () => {
-        // Retention's statement with a zero window: every dead job of the queue.
-        const [row] = await this.runOn<{ deleted: number }>(client, "retention_delete", [
+        const [row] = await this.runOn<{ deleted: number }>(client, "purge_dead", [
           queue,
-          ["dead"],
-          0,
           BULK_BATCH,
+          ...params,
         ]);
         return row?.deleted ?? 0;
       });
-      await this.writeAudit(client, options, auditChange("queue.purge_dead", `queue:${queue}`, { purged }));
+      await this.writeAudit(
+        client,
+        options,
+        auditChange("queue.purge_dead", `queue:${queue}`, { purged, ...auditedFilter(filter) }),
+      );
       return purged;
     }, options);
+  }
+
+  /** The dry run of a bulk retry or purge: how many dead jobs of `queue` match `filter`, stopping at `cap`. */
+  async countDead(queue: string, filter: DeadFilter = {}, cap = 1_000_000): Promise<number> {
+    const [row] = await this.run<{ dead: number }>("count_dead", [queue, cap, ...deadFilterParams(filter)]);
+    return row?.dead ?? 0;
+  }
+
+  /** The `limit` tenants of `queue` with the most unfinished jobs (null: jobs without a tenant). */
+  async tenantBacklog(queue: string, limit = 10): Promise<TenantBacklog[]> {
+    return this.run<TenantBacklog>("queue_tenant_backlog", [queue, limit]);
+  }
+
+  /**
+   * Jobs that died in the last 7 days grouped by queue and error fingerprint, newest group first
+   * (at most 200), reading at most `cap` dead jobs per queue.
+   */
+  async failureGroups(options: { queue?: string; cap?: number } = {}): Promise<FailureGroup[]> {
+    const cap = options.cap ?? 10_000;
+    if (!Number.isInteger(cap) || cap < 1) {
+      throw new KeelError("invalid_argument", { detail: "cap: a whole number of at least 1" });
+    }
+    const queues = options.queue
+      ? [options.queue]
+      : (await this.run<{ name: string }>("queue_names", [])).map((q) => q.name);
+    const rows: FailureGroupRow[] = [];
+    // One queue at a time, like queueOverview: a page takes one pooled connection.
+    for (const queue of queues)
+      rows.push(...(await this.run<FailureGroupRow>("failure_groups", [queue, cap])));
+    rows.sort((a, b) => b.last_seen.getTime() - a.last_seen.getTime());
+    return rows.slice(0, 200).map((r) => ({
+      queue: r.queue,
+      fingerprint: r.fingerprint,
+      shape: r.shape,
+      example: r.example,
+      exampleId: r.example_id,
+      counts: { lastHour: r.last_hour, lastDay: r.last_day, lastWeek: r.last_week },
+      lastSeen: r.last_seen,
+      capped: r.capped,
+    }));
   }
 
   /** Runs `batch` until it handles fewer than BULK_BATCH rows; reports the running total. */
@@ -717,9 +824,7 @@ export class Engine {
    * Jobs newest first, optionally of one queue, state and tenant, `limit` at a time. Pass the last id
    * of a page as `before` for the next.
    */
-  async listJobs(
-    filter: { queue?: string; state?: JobState; tenant?: string; before?: string; limit?: number } = {},
-  ): Promise<JobSummary[]> {
+  async listJobs(filter: ListJobsFilter = {}): Promise<JobSummary[]> {
     const limit = filter.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw new KeelError("invalid_argument", { detail: "limit: a whole number from 1 to 1000" });
@@ -733,6 +838,11 @@ export class Engine {
       filter.before ?? null,
       limit,
       filter.tenant ?? null,
+      filter.handler ?? null,
+      filter.host ?? null,
+      filter.dedupeKey ?? null,
+      timeParam(filter.createdFrom, "createdFrom"),
+      timeParam(filter.createdTo, "createdTo"),
     ]);
     return rows.map((r) => {
       const {
@@ -762,17 +872,16 @@ export class Engine {
     if (!Number.isInteger(cap) || cap < 1) {
       throw new KeelError("invalid_argument", { detail: "cap: a whole number of at least 1" });
     }
-    const rows = await this.run<Record<string, unknown>>("queue_overview", []);
+    const queues = await this.listQueues();
     const out: QueueOverview[] = [];
     // One queue at a time: a console page takes one pooled connection, not one per queue.
-    for (const row of rows) {
-      const [h] = await this.run<Record<string, number>>("queue_history_counts", [row.name, cap]);
-      const info = toQueueInfo({ ...row, ...h });
-      const finished = ["succeeded", "dead", "cancelled"] as const;
+    for (const info of queues) {
+      const [h] = await this.run<Record<string, number>>("queue_history_counts", [info.name, cap]);
+      const lastHour = { succeeded: h?.succeeded_last_hour ?? 0, dead: h?.dead_last_hour ?? 0 };
       out.push({
         ...info,
-        capped: finished.filter((s) => info.counts[s] >= cap),
-        lastHour: { succeeded: h?.succeeded_last_hour ?? 0, dead: h?.dead_last_hour ?? 0 },
+        capped: (["succeeded", "dead"] as const).filter((s) => lastHour[s] >= cap),
+        lastHour,
       });
     }
     return out;

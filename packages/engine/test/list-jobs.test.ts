@@ -38,3 +38,26 @@ test("listJobs merges live jobs and history newest first, filters by state, and 
     "a tenant's finished jobs too",
   );
 });
+
+test("listJobs filters by handler, target host, dedupe key and creation time, live and finished alike", async () => {
+  const [a, b, c] = await engine.enqueueMany([
+    { queue: "lf", target: { handler: "sendEmail" }, dedupeKey: "order-1" },
+    { queue: "lf", target: { url: "https://API.Example.com:8443/hook?x=1" } },
+    { queue: "lf", target: { url: "https://other.example.com/hook" }, dedupeKey: "order-2" },
+  ]);
+  await deadJobs(engine, "lf-dead", 1, { handler: "sendEmail", dedupeKey: "order-3" });
+  const ids = async (filter: Parameters<Engine["listJobs"]>[0]) =>
+    (await engine.listJobs({ queue: "lf", ...filter })).map((j) => j.id);
+  assert.deepEqual(await ids({ handler: "sendEmail" }), [a?.id]);
+  assert.deepEqual(await ids({ handler: "@http" }), [c?.id, b?.id]);
+  assert.deepEqual(await ids({ host: "api.example.com" }), [b?.id]);
+  assert.deepEqual(await ids({ dedupeKey: "order-1" }), [a?.id]);
+  assert.deepEqual(
+    (await engine.listJobs({ dedupeKey: "order-3" })).map((j) => j.state),
+    ["dead"],
+  );
+  const later = new Date(Date.now() + 60_000);
+  assert.deepEqual(await ids({ createdFrom: later }), []);
+  assert.equal((await ids({ createdTo: later, createdFrom: new Date(Date.now() - 60_000) })).length, 3);
+  await assert.rejects(engine.listJobs({ createdFrom: "yesterday" }), /createdFrom/);
+});

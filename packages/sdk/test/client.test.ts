@@ -197,6 +197,14 @@ test("queues, switches, tokens and the audit log", async () => {
   assert.deepEqual(await client.queues.resume("sdk-ops"), { name: "sdk-ops", paused: false });
   assert.deepEqual(await client.queues.retryDead("sdk-ops"), { queue: "sdk-ops", retried: 0 });
   assert.deepEqual(await client.queues.purgeDead("sdk-ops"), { queue: "sdk-ops", purged: 0 });
+  assert.deepEqual(await client.queues.failures({ queue: "sdk-ops" }), []);
+  assert.deepEqual(
+    await client.queues.retryDead("sdk-ops", { filter: { fingerprint: "0123456789ab", tenant: "t" } }),
+    {
+      queue: "sdk-ops",
+      retried: 0,
+    },
+  );
   const gone = await client.queues.pause("sdk-no-such-queue").catch((e: unknown) => e);
   assert.ok(gone instanceof KeelNotFoundError);
   assert.equal(gone.code, "queue_not_found");

@@ -54,6 +54,28 @@ describe("queues", () => {
     });
   });
 
+  test("GET /v1/failures groups dead jobs by fingerprint; retry-dead with a fingerprint retries that group only", async () => {
+    await sharedDeadJobs(engine, "grouped", 2, { error: { code: "timeout", message: "took 31s" } });
+    await sharedDeadJobs(engine, "grouped", 1, { error: { code: "http_502", message: "bad gateway" } });
+    const res = await call("GET", "/v1/failures?queue=grouped");
+    assert.equal(res.statusCode, 200);
+    const groups = res.json().failures as {
+      fingerprint: string;
+      shape: string;
+      counts: { lastHour: number };
+    }[];
+    assert.deepEqual(groups.map((g) => [g.shape, g.counts.lastHour]).sort(), [
+      ["http_502: bad gateway", 1],
+      ["timeout: took <n>s", 2],
+    ]);
+    const fingerprint = groups.find((g) => g.shape.startsWith("timeout"))?.fingerprint;
+    const retried = await call("POST", "/v1/queues/grouped/retry-dead", { fingerprint });
+    assert.deepEqual(retried.json(), { queue: "grouped", retried: 2 });
+    assert.deepEqual((await lastAudit())?.details, { retried: 2, filter: { fingerprint } });
+    const bad = await call("POST", "/v1/queues/grouped/retry-dead", { fingerprint: "../etc" });
+    assert.equal(bad.json().error.code, "invalid_argument");
+  });
+
   test("purge-dead deletes every dead job with its attempts, audited", async () => {
     const ids = await deadJobs("doomed", 4);
     const res = await call("POST", "/v1/queues/doomed/purge-dead");

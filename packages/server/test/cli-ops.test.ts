@@ -153,6 +153,56 @@ describe("keel queues", () => {
     failed(await keel(["queues", "purge-dead", "nope"]), 3, /Queue 'nope' does not exist/);
   });
 
+  test("failures lists groups by fingerprint; retry-dead --fingerprint --dry-run counts, then retries only that group", async () => {
+    await sharedDeadJobs(engine, "groups", 3, {
+      handler: "work",
+      error: { code: "E_CONN", message: "refused 10.0.0.1" },
+    });
+    await sharedDeadJobs(engine, "groups", 2, {
+      handler: "work",
+      error: { code: "E_OTHER", message: "nope" },
+    });
+    const listed = json(await keel(["queues", "failures", "--queue", "groups", "--json"])) as {
+      failures: { fingerprint: string; shape: string; counts: { lastWeek: number } }[];
+    };
+    const conn = listed.failures.find((g) => g.shape === "E_CONN: refused <n>.<n>.<n>.<n>");
+    assert.equal(conn?.counts.lastWeek, 3);
+    const fp = conn?.fingerprint as string;
+    const human = await keel(["queues", "failures", "--queue", "groups"]);
+    assert.match(human.stdout, new RegExp(`^groups\\s+${fp}\\s+3\\s+3\\s+3\\s+E_CONN: refused`, "m"));
+    assert.deepEqual(
+      json(await keel(["queues", "retry-dead", "groups", "--fingerprint", fp, "--dry-run", "--json"])),
+      {
+        queue: "groups",
+        dryRun: true,
+        matching: 3,
+      },
+    );
+    assert.deepEqual(json(await keel(["queues", "retry-dead", "groups", "--fingerprint", fp, "--json"])), {
+      queue: "groups",
+      retried: 3,
+      stillDead: 0,
+    });
+    assert.equal((await engine.listQueues()).find((q) => q.name === "groups")?.counts.dead, 2);
+    assert.deepEqual(
+      (await auditRows("queue.retry_dead", "queue:groups")).map((a) => a.details),
+      [{ retried: 3, filter: { fingerprint: fp } }],
+    );
+    const purge = await keel([
+      "queues",
+      "purge-dead",
+      "groups",
+      "--error-code",
+      "E_OTHER",
+      "--older-than",
+      "1d",
+      "--json",
+    ]);
+    assert.deepEqual(json(purge), { queue: "groups", purged: 0 });
+    failed(await keel(["queues", "retry-dead", "groups", "--fingerprint", "xyz"]), 2, /12 hex digits/);
+    failed(await keel(["queues", "retry-dead", "groups", "--older-than", "soon"]), 2, /90s, 30m/);
+  });
+
   const hasScript = process.platform === "linux" && spawnSync("script", ["--version"]).status === 0;
   test("retry-dead draws a progress bar on a terminal", {
     skip: !hasScript && "needs util-linux script",

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, test } from "node:test";
 import { csrfToken } from "@keel/engine";
-import { guardLeaks, testEngine } from "../../engine/test/helpers.js";
+import { deadJobs, guardLeaks, testEngine, waitFor } from "../../engine/test/helpers.js";
 import { consoleSettings } from "../src/config/env.js";
 import { buildApp } from "../src/http/app.js";
 
@@ -201,6 +201,107 @@ describe("console actions", () => {
     assert.equal(res.statusCode, 403);
     assert.match(res.body, /console_role_refused/);
     assert.equal((await get("/console/tokens", secret)).statusCode, 403);
+  });
+
+  test("failures grouped by fingerprint: a dry run of the group, its retry audited with the filter; read sessions may not", async () => {
+    await deadJobs(engine, "fail-q", 3, {
+      error: { code: "E_DNS", message: "lookup api-7.example failed after 3 tries" },
+    });
+    await deadJobs(engine, "fail-q", 1, { error: { code: "E_AUTH", message: "401 from upstream" } });
+    const secret = await session(PASSWORD);
+    const list = await get("/console/failures?queue=fail-q", secret);
+    assert.equal(list.statusCode, 200);
+    assert.match(list.body, /E_DNS: lookup api-&lt;n&gt;.example failed after &lt;n&gt; tries/);
+    assert.match(list.body, /keel queues failures --queue fail-q/);
+    const [group] = (await engine.failureGroups({ queue: "fail-q" })).filter((g) =>
+      g.shape.startsWith("E_DNS"),
+    );
+    const fp = group?.fingerprint as string;
+    assert.match(list.body, new RegExp(`href="/console/queues/fail-q/retry-dead\\?fingerprint=${fp}"`));
+    const dry = await get(`/console/queues/fail-q/retry-dead?fingerprint=${fp}`, secret);
+    assert.match(
+      dry.body,
+      /Dry run: <strong>3<\/strong> dead job\(s\) in queue fail-q matching these filters/,
+    );
+    assert.match(dry.body, new RegExp(`keel queues retry-dead fail-q --fingerprint ${fp}`));
+    const res = await post("/console/queues/fail-q/retry-dead", secret, {
+      _csrf: csrfToken(secret),
+      fingerprint: fp,
+    });
+    assert.equal(res.statusCode, 303);
+    assert.equal(await engine.countDead("fail-q"), 1, "the other group stays dead");
+    const [entry] = await engine.auditLog.list({ action: "queue.retry_dead", target: "queue:fail-q" });
+    assert.deepEqual(entry?.details, { retried: 3, filter: { fingerprint: fp } });
+
+    const { token } = await engine.tokens.create({ name: "fail-reader", scopes: ["read"] });
+    const reader = await session(token);
+    const readList = await get("/console/failures?queue=fail-q", reader);
+    assert.equal(readList.statusCode, 200);
+    assert.doesNotMatch(readList.body, /Retry group/);
+    assert.equal((await get(`/console/queues/fail-q/retry-dead?fingerprint=${fp}`, reader)).statusCode, 403);
+    const refused = await post("/console/queues/fail-q/retry-dead", reader, { _csrf: csrfToken(reader) });
+    assert.equal(refused.statusCode, 403);
+    assert.equal(await engine.countDead("fail-q"), 1);
+  });
+
+  test("a queue shows its backlog per tenant and drains: enqueue off through the switch, jobs left counted", async () => {
+    await engine.enqueueMany([
+      { queue: "drain-q", target: { handler: "h" }, tenant: "acme" },
+      { queue: "drain-q", target: { handler: "h" }, tenant: "acme" },
+      { queue: "drain-q", target: { handler: "h" }, tenant: "globex" },
+      { queue: "drain-q", target: { handler: "h" } },
+    ]);
+    const secret = await session(PASSWORD);
+    const before = await get("/console/queues/drain-q", secret);
+    assert.match(before.body, /tenant=acme">acme<\/a><\/td><td>2<\/td><td>0<\/td><td>0<\/td><td>2<\/td>/);
+    assert.match(before.body, /keel switches set enqueue:drain-q off --reason drain/);
+    const res = await post("/console/queues/drain-q/drain", secret, { _csrf: csrfToken(secret) });
+    assert.equal(res.statusCode, 303);
+    assert.equal(await engine.switches.isEnabled("enqueue:drain-q"), false);
+    await assert.rejects(engine.enqueue({ queue: "drain-q", target: { handler: "h" } }), /enqueue/);
+    const draining = await get("/console/queues/drain-q", secret);
+    assert.match(
+      draining.body,
+      /Draining: enqueue is off \(switch enqueue:drain-q\); 4 unfinished job\(s\) left/,
+    );
+    const [entry] = await engine.auditLog.list({ action: "switch.set", target: "switch:enqueue:drain-q" });
+    assert.deepEqual(entry?.details, { enabled: false, reason: "drain" });
+    await post("/console/queues/drain-q/undrain", secret, { _csrf: csrfToken(secret) });
+    assert.equal(await engine.switches.isEnabled("enqueue:drain-q"), true);
+  });
+
+  test("a bulk retry still running answers with its progress page, which refreshes until it is done", async () => {
+    await deadJobs(engine, "slow-q", 5);
+    const secret = await session(PASSWORD);
+    // Another transaction holds history until the progress page has been seen: the retry waits.
+    const blocker = await engine.pool.connect();
+    let progress = "";
+    try {
+      await blocker.query("begin");
+      await blocker.query(`lock table "${engine.schema}".job_history in exclusive mode`);
+      const res = await post("/console/queues/slow-q/retry-dead", secret, { _csrf: csrfToken(secret) });
+      assert.equal(res.statusCode, 303);
+      progress = String(res.headers.location);
+      assert.match(progress, /^\/console\/queues\/slow-q\/bulk\/[0-9a-f-]{36}$/);
+      const running = await get(progress, secret);
+      assert.match(running.body, /In progress: retried 0 of about 5 dead job\(s\) of queue slow-q/);
+      assert.match(running.body, /<meta http-equiv="refresh" content="1">/);
+      const { token } = await engine.tokens.create({ name: "slow-operator", scopes: ["read", "publish"] });
+      assert.equal(
+        (await get(progress, await session(token))).statusCode,
+        400,
+        "another actor's run is not shown",
+      );
+    } finally {
+      await blocker.query("rollback");
+      blocker.release();
+    }
+    const done = await waitFor(async () => {
+      const body = (await get(progress, secret)).body;
+      return body.includes("Done: retried 5 of about 5") ? body : undefined;
+    });
+    assert.doesNotMatch(done, /http-equiv="refresh"/);
+    assert.equal(await engine.countDead("slow-q"), 0);
   });
 
   test("sign-out revokes the session server-side", async () => {

@@ -27,7 +27,7 @@ const AXE = (createRequire(import.meta.url)("axe-core") as { source: string }).s
 
 guardLeaks();
 
-test("the console in Chromium: retry dead jobs, pause and resume, trigger, replay; read sessions and forged forms refused", {
+test("the console in Chromium: retry a failure group, drain, pause and resume, trigger, replay; read sessions and forged forms refused", {
   skip,
 }, async () => {
   // Undone last first, whatever happens: the browser before the servers it holds connections to.
@@ -182,6 +182,22 @@ async function scenario(cleanups: (() => unknown)[]): Promise<void> {
   await follow("Retry dead jobs…", "/console/queues/mail/retry-dead");
   assert.match(await text(page), /Dry run: 3 dead job\(s\) in queue mail would be retried/);
   assert.match(await text(page), /keel queues retry-dead mail/);
+
+  // The failure group of the three dead jobs, retried as a group from the Failures view.
+  await follow("Failures", "/console/failures");
+  const [group] = await engine.failureGroups({ queue: "mail" });
+  assert.match(group?.shape ?? "", /smtp: connection refused/);
+  assert.match(await text(page), /mail\s+.*smtp: connection refused[\s\S]*\s3\s+3\s+3\s/);
+  await view("failures");
+  await follow("Retry group…", `/console/queues/mail/retry-dead?fingerprint=${group?.fingerprint}`);
+  assert.match(
+    await text(page),
+    /Dry run: 3 dead job\(s\) in queue mail matching these filters would be retried/,
+  );
+  assert.match(
+    await text(page),
+    new RegExp(`keel queues retry-dead mail --fingerprint ${group?.fingerprint}`),
+  );
   await view("queue-retry-dead");
   await page.getByRole("button", { name: "Retry 3 dead job(s)" }).click();
   assert.match(await page.getByRole("status").innerText(), /Retried 3 dead jobs of queue mail/);
@@ -190,13 +206,23 @@ async function scenario(cleanups: (() => unknown)[]): Promise<void> {
   assert.match(await text(page), /succeeded\s+3/);
   await view("queue");
 
+  // Drain: enqueue off through the queue's switch; with nothing left the page says drained.
+  page.once("dialog", (dialog) => dialog.accept());
+  await page.getByRole("button", { name: "Drain queue" }).click();
+  assert.match(await page.getByRole("status").first().innerText(), /Switch enqueue:mail is now off/);
+  assert.match(await text(page), /Drained: enqueue is off \(switch enqueue:mail\) and no job is left/);
+  await view("queue-drained");
+  await page.getByRole("button", { name: "Accept new jobs again" }).click();
+  assert.equal(await engine.switches.isEnabled("enqueue:mail"), true);
+
   await page.getByRole("button", { name: "Pause queue" }).click();
   assert.match(await page.getByRole("status").innerText(), /Paused queue mail/);
   assert.equal((await engine.listQueues()).find((q) => q.name === "mail")?.paused, true);
   await page.getByRole("button", { name: "Resume queue" }).click();
   assert.equal((await engine.listQueues()).find((q) => q.name === "mail")?.paused, false);
 
-  await page.goto(`${base}/console/jobs?queue=mail`);
+  await page.goto(`${base}/console/jobs?queue=mail&handler=send`);
+  assert.match(await text(page), /keel jobs list --queue mail --handler send/);
   await view("jobs");
   await page.locator("tbody a").first().click();
   await page.waitForURL(/\/console\/jobs\/\d+$/);
@@ -260,11 +286,14 @@ async function scenario(cleanups: (() => unknown)[]): Promise<void> {
   assert.equal(await page.locator("main button").count(), 0);
   await page.goto(`${base}/console/schedules/nightly-report`);
   assert.equal(await page.locator("main button").count(), 0);
+  await page.goto(`${base}/console/failures`);
+  assert.equal(await page.getByRole("link", { name: "Retry group…" }).count(), 0);
   await page.goto(`${base}/console/jobs/${triggered[0]?.id}`);
   assert.match(await text(page), /Redacted for the read role/);
   const paths = [
     "/console/queues/mail/pause",
     "/console/queues/mail/retry-dead",
+    "/console/queues/mail/drain",
     "/console/schedules/nightly-report/trigger",
     `/console/intake/events/${accepted.id}/replay`,
     `/console/jobs/${triggered[0]?.id}/cancel`,
@@ -279,7 +308,7 @@ async function scenario(cleanups: (() => unknown)[]): Promise<void> {
     }
     return out;
   })()`);
-  assert.deepEqual(statuses, [403, 403, 403, 403, 403]);
+  assert.deepEqual(statuses, [403, 403, 403, 403, 403, 403]);
   assert.deepEqual(
     problems.filter((p) => !/status of 403/.test(p)),
     [],

@@ -1,4 +1,4 @@
-import type { JobState, QueueSettings } from "../queue/types.js";
+import type { DeadFilter, JobState, QueueSettings } from "../queue/types.js";
 
 /**
  * Every audited action and the details its row carries: the one list the engine, the API, the
@@ -14,8 +14,9 @@ export interface AuditDetails {
   "job.retry": { queue: string };
   "queue.pause": { wasPaused: boolean };
   "queue.resume": { wasPaused: boolean };
-  "queue.retry_dead": { retried: number };
-  "queue.purge_dead": { purged: number };
+  /** With the filter when one was given (`DeadFilter`: fingerprint, errorCode, olderThanSeconds, tenant). */
+  "queue.retry_dead": { retried: number; filter?: DeadFilter };
+  "queue.purge_dead": { purged: number; filter?: DeadFilter };
   /** A queue created, or its settings changed (a sync that changes nothing writes no row). */
   "queue.configure": {
     created: boolean;

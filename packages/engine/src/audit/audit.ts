@@ -134,7 +134,17 @@ export class AuditLog {
 
   /** Newest first; pass the last id seen as `before` for the next page. */
   async list(
-    options: { before?: string; limit?: number; actor?: string; action?: string; target?: string } = {},
+    options: {
+      before?: string;
+      limit?: number;
+      actor?: string;
+      action?: string;
+      target?: string;
+      /** Entries at or after this time. */
+      from?: Date;
+      /** Entries before this time. */
+      to?: Date;
+    } = {},
   ): Promise<AuditRecord[]> {
     const rows = await this.engine.run<AuditRecord>("list_audit", [
       options.before ?? null,
@@ -142,6 +152,8 @@ export class AuditLog {
       options.actor || null,
       options.action || null,
       options.target || null,
+      options.from ?? null,
+      options.to ?? null,
     ]);
     return rows.map((r) => ({
       ...r,

@@ -14,6 +14,7 @@ export type StatementName =
   | "backup_metrics"
   | "backup_start"
   | "backup_tables"
+  | "bulk_count_shard"
   | "cancel"
   | "claim"
   | "claim_limited"
@@ -22,6 +23,7 @@ export type StatementName =
   | "console_session_create"
   | "console_session_revoke"
   | "console_session_touch"
+  | "count_dead"
   | "create_token"
   | "disabled_switches"
   | "doctor_backups"
@@ -37,6 +39,7 @@ export type StatementName =
   | "enqueue"
   | "ensure_queues"
   | "fail"
+  | "failure_groups"
   | "find_token"
   | "get_job"
   | "heartbeat"
@@ -68,10 +71,12 @@ export type StatementName =
   | "list_switches"
   | "list_tokens"
   | "lock_queue"
+  | "purge_dead"
   | "queue_history_counts"
-  | "queue_overview"
+  | "queue_names"
   | "queue_retention"
   | "queue_settings"
+  | "queue_tenant_backlog"
   | "ratelimit_lock"
   | "ratelimit_sweep"
   | "ratelimit_update"
@@ -217,6 +222,11 @@ where c.relkind in ('r', 'p')
   and n.nspname !~ '^pg_(toast|temp_)'
   and ($1::text is null or n.nspname = $1)
 order by 1
+`,
+  bulk_count_shard: `-- bulk_count_shard: for the rest of this transaction, job_history's triggers count in shard
+-- 16 + pg_backend_pid() % 16 (decision 050): a bulk retry or purge holds its counter rows until
+-- it commits, and workers' completions (shards 0–15) never wait for them.
+select set_config('keel.count_shard', (16 + pg_backend_pid() % 16)::text, true) as shard
 `,
   cancel: `-- cancel: remove unfinished job $1 from the queue into history as 'cancelled' ($2 names who).
 -- A running job's lease dies with it: its worker's heartbeat and completion are then rejected.
@@ -416,6 +426,20 @@ touch as (
   where s.id = hit.id and hit.last_seen_at < now() - interval '10 seconds'
 )
 select id, role, actor, hash, created_at, expires_at from hit
+`,
+  count_dead: `-- count_dead: how many dead jobs of queue $1 a bulk retry or purge filtered by $3–$6 (see
+-- dead_filter) would touch, stopping at $2: the dry run of the console's bulk actions. Walks the
+-- queue's dead jobs (job_history_queue_state), never the rest of history.
+select count(*)::int as dead
+from (select 1 from {{schema}}.job_history h where h.queue = $1 and -- dead_filter: which dead jobs a bulk retry, purge or dry-run count touches, as a condition on
+-- job_history row h; each filter applies when its parameter is not null: $3 error fingerprint
+-- (error_fingerprint, decision 050), $4 error code, $5 finished at least that many seconds ago,
+-- $6 tenant. Not a statement.
+h.state = 'dead'
+    and ($3::text is null or {{schema}}.error_fingerprint(h.last_error) = $3)
+    and ($4::text is null or h.last_error ->> 'code' = $4)
+    and ($5::float8 is null or h.finished_at <= now() - $5 * interval '1 second')
+    and ($6::text is null or h.tenant = $6) limit $2) c
 `,
   create_token: `-- create_token: store a token's hash. $1 name, $2 prefix, $3 sha-256 hash, $4 scopes, $5 created by.
 insert into {{schema}}.tokens (name, prefix, hash, scopes, created_by)
@@ -669,6 +693,32 @@ wake as (
 select id, 'retry' as outcome from retried where (select count(*) from wake) >= 0
 union all
 select id, 'dead' as outcome from ended
+`,
+  failure_groups: `-- failure_groups: the jobs of queue $1 that died in the last 7 days, grouped by error fingerprint
+-- (error_shape, decision 050), with counts over the last hour, day and week. Reads at most $2
+-- dead jobs (newest first) through job_history_retention, so a page costs the same on any
+-- history; \`capped\` says the week held more. One queue per statement, as queue_history_counts:
+-- one statement over every queue was costed high enough for JIT (250 ms to compile).
+with recent as (
+  select {{schema}}.error_shape(h.last_error) as shape, h.last_error, h.finished_at, h.id
+  from {{schema}}.job_history h
+  where h.queue = $1 and h.state = 'dead' and h.finished_at > now() - interval '7 days'
+  order by h.finished_at desc
+  limit $2
+),
+counted as (
+  select count(*) as n from recent
+)
+select $1::text as queue, {{schema}}.shape_fingerprint(shape) as fingerprint, shape,
+       (array_agg(last_error ->> 'message' order by id desc))[1] as example,
+       (array_agg(id order by id desc))[1]::text as example_id,
+       count(*) filter (where finished_at > now() - interval '1 hour')::int as last_hour,
+       count(*) filter (where finished_at > now() - interval '1 day')::int as last_day,
+       count(*)::int as last_week,
+       max(finished_at) as last_seen,
+       (select n from counted) >= $2 as capped
+from recent
+group by shape
 `,
   find_token: `-- find_token: the live token whose hash is $1, marking it used (at most once a minute, to keep
 -- authentication from writing on every request).
@@ -953,18 +1003,23 @@ where job_id = $1
 order by id
 `,
   list_audit: `-- list_audit: up to $2 entries older than id $1 (null for the newest), newest first; $3 actor,
--- $4 action, $5 target filter when not null (exact matches; keyset on the primary key).
+-- $4 action, $5 target filter when not null (exact matches; keyset on the primary key); $6 at
+-- or after, $7 before, when not null.
 select id, at, actor, action, target, source, details
 from {{schema}}.audit_log
 where ($1::bigint is null or id < $1)
   and ($3::text is null or actor = $3)
   and ($4::text is null or action = $4)
   and ($5::text is null or target = $5)
+  and ($6::timestamptz is null or at >= $6)
+  and ($7::timestamptz is null or at < $7)
 order by id desc
 limit $2
 `,
   list_jobs: `-- list_jobs: up to $4 jobs, newest first, optionally of queue $1 and in state $2, with ids below
--- cursor $3, of tenant $5 when not null. Unfinished jobs come from jobs, finished ones from job_history. Each side takes its
+-- cursor $3, narrowed by $5–$10 (list_jobs_filter: tenant, handler, target host, dedupe key,
+-- created from/to). A queue and state filter pages through job_history_queue_state, a dedupe
+-- key through job_history_dedupe_key. Unfinished jobs come from jobs, finished ones from job_history. Each side takes its
 -- own newest $4 first (a backward walk of its primary key that stops at $4 matches), then the
 -- two are merged: without the inner limits Postgres sorted all of history on every page.
 select id, queue, handler, state, target, priority, attempt, max_attempts, tenant, dedupe_key, last_error,
@@ -980,7 +1035,17 @@ from (
             null::timestamptz as finished_at, origin
      from {{schema}}.jobs
      where ($1::text is null or queue = $1) and ($3::bigint is null or id < $3)
-       and ($5::text is null or tenant = $5)
+       and -- list_jobs_filter: list_jobs' filters shared by its two sides (jobs, job_history), each
+-- applying when its parameter is not null: $5 tenant, $6 handler ('@http' for HTTP targets),
+-- $7 the host of an HTTP target's URL (case-insensitive), $8 dedupe key, $9 created at or after,
+-- $10 created before. Not a statement.
+($5::text is null or tenant = $5)
+       and ($6::text is null or handler = $6)
+       and ($7::text is null
+            or lower(substring(target ->> 'url' from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^:/?#]+)')) = lower($7))
+       and ($8::text is null or dedupe_key = $8)
+       and ($9::timestamptz is null or created_at >= $9)
+       and ($10::timestamptz is null or created_at < $10)
        and ($2::text is null or $2 in ('scheduled', 'available', 'running'))
    ) live
    where $2::text is null or live.state = $2
@@ -991,7 +1056,17 @@ from (
           run_at, created_at, finished_at, origin
    from {{schema}}.job_history
    where ($1::text is null or queue = $1) and ($3::bigint is null or id < $3)
-     and ($5::text is null or tenant = $5)
+     and -- list_jobs_filter: list_jobs' filters shared by its two sides (jobs, job_history), each
+-- applying when its parameter is not null: $5 tenant, $6 handler ('@http' for HTTP targets),
+-- $7 the host of an HTTP target's URL (case-insensitive), $8 dedupe key, $9 created at or after,
+-- $10 created before. Not a statement.
+($5::text is null or tenant = $5)
+       and ($6::text is null or handler = $6)
+       and ($7::text is null
+            or lower(substring(target ->> 'url' from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^:/?#]+)')) = lower($7))
+       and ($8::text is null or dedupe_key = $8)
+       and ($9::timestamptz is null or created_at >= $9)
+       and ($10::timestamptz is null or created_at < $10)
      and ($2::text is null or state = $2)
    order by id desc
    limit $4)
@@ -1000,7 +1075,8 @@ order by id desc
 limit $4
 `,
   list_queues: `-- list_queues: every queue with its settings, job counts per state and the age in seconds of
--- its oldest ready job. Finished counts come from history and shrink with retention.
+-- its oldest ready job. Finished counts are the sums of job_counts' shards, kept by job_history's
+-- triggers (decision 050): exact, shrinking with retention, and not a count of history.
 with live as (
   select queue,
          count(*) filter (where state <> 'running' and run_at > now()) as scheduled,
@@ -1012,10 +1088,10 @@ with live as (
 ),
 done as (
   select queue,
-         count(*) filter (where state = 'succeeded') as succeeded,
-         count(*) filter (where state = 'dead') as dead,
-         count(*) filter (where state = 'cancelled') as cancelled
-  from {{schema}}.job_history
+         sum(jobs) filter (where state = 'succeeded') as succeeded,
+         sum(jobs) filter (where state = 'dead') as dead,
+         sum(jobs) filter (where state = 'cancelled') as cancelled
+  from {{schema}}.job_counts
   group by queue
 )
 select q.*,
@@ -1049,16 +1125,36 @@ from {{schema}}.queues
 where name = $1
 for no key update
 `,
-  queue_history_counts: `-- queue_history_counts: queue $1's finished jobs per state, and those finished in the last hour,
--- each count stopping at $2: index-only walks of job_history_retention (queue, state,
--- finished_at) of at most $2 rows each, whatever the size of history.
+  purge_dead: `-- purge_dead: delete up to $2 dead jobs of queue $1 (filtered by $3–$6, see dead_filter) with
+-- their attempts, oldest first. Returns how many jobs went.
+with doomed as (
+  select h.id
+  from {{schema}}.job_history h
+  where h.queue = $1 and -- dead_filter: which dead jobs a bulk retry, purge or dry-run count touches, as a condition on
+-- job_history row h; each filter applies when its parameter is not null: $3 error fingerprint
+-- (error_fingerprint, decision 050), $4 error code, $5 finished at least that many seconds ago,
+-- $6 tenant. Not a statement.
+h.state = 'dead'
+    and ($3::text is null or {{schema}}.error_fingerprint(h.last_error) = $3)
+    and ($4::text is null or h.last_error ->> 'code' = $4)
+    and ($5::float8 is null or h.finished_at <= now() - $5 * interval '1 second')
+    and ($6::text is null or h.tenant = $6)
+  order by h.finished_at
+  limit $2
+  for update skip locked
+),
+gone as (
+  delete from {{schema}}.job_history h using doomed d where h.id = d.id returning h.id
+),
+tries as (
+  delete from {{schema}}.attempts a using gone g where a.job_id = g.id
+)
+select count(*)::int as deleted from gone
+`,
+  queue_history_counts: `-- queue_history_counts: queue $1's jobs that succeeded and died in the last hour, each count
+-- stopping at $2: index-only walks of job_history_retention (queue, state, finished_at) of at
+-- most $2 rows each, whatever the size of history. (Totals come from job_counts, decision 050.)
 select
-  (select count(*) from (select 1 from {{schema}}.job_history
-    where queue = $1 and state = 'succeeded' limit $2) c)::int as succeeded,
-  (select count(*) from (select 1 from {{schema}}.job_history
-    where queue = $1 and state = 'dead' limit $2) c)::int as dead,
-  (select count(*) from (select 1 from {{schema}}.job_history
-    where queue = $1 and state = 'cancelled' limit $2) c)::int as cancelled,
   (select count(*) from (select 1 from {{schema}}.job_history
     where queue = $1 and state = 'succeeded' and finished_at > now() - interval '1 hour' limit $2) c)::int
     as succeeded_last_hour,
@@ -1066,25 +1162,8 @@ select
     where queue = $1 and state = 'dead' and finished_at > now() - interval '1 hour' limit $2) c)::int
     as dead_last_hour
 `,
-  queue_overview: `-- queue_overview: every queue with its settings, live counts and the age in seconds of its oldest
--- ready job; finished counts come from queue_history_counts, one queue at a time (decision 040:
--- one statement over every queue was costed high enough for JIT, which took 600 ms to compile).
-with live as (
-  select queue,
-         count(*) filter (where state <> 'running' and run_at > now()) as scheduled,
-         count(*) filter (where state <> 'running' and run_at <= now()) as available,
-         count(*) filter (where state = 'running') as running,
-         extract(epoch from now() - min(run_at) filter (where state <> 'running' and run_at <= now())) as oldest_ready_age
-  from {{schema}}.jobs
-  group by queue
-)
-select q.*,
-       coalesce(l.scheduled, 0)::int as scheduled, coalesce(l.available, 0)::int as available,
-       coalesce(l.running, 0)::int as running,
-       coalesce(l.oldest_ready_age, 0)::float8 as oldest_ready_age
-from {{schema}}.queues q
-left join live l on l.queue = q.name
-order by q.name
+  queue_names: `-- queue_names: every queue's name, in order.
+select name from {{schema}}.queues order by name
 `,
   queue_retention: `-- queue_retention: each queue's retention windows in seconds.
 select name, retention_succeeded_seconds, retention_dead_seconds from {{schema}}.queues order by name
@@ -1097,6 +1176,20 @@ select q.name, q.concurrency, q.tenant_concurrency, q.delivery_timeout_ms,
          select 1 from {{schema}}.switches s where s.name = 'process:' || q.name and not s.enabled) as paused
 from {{schema}}.queues q
 where $1::text[] is null or q.name = any($1::text[])
+`,
+  queue_tenant_backlog: `-- queue_tenant_backlog: the $2 tenants of queue $1 with the most unfinished jobs, with those
+-- ready, scheduled and running (jobs without a tenant as one row, tenant null). Reads the
+-- queue's unfinished jobs only (jobs_ready_tenant, jobs_running), never history.
+select tenant,
+       count(*) filter (where state <> 'running' and run_at <= now())::int as available,
+       count(*) filter (where state <> 'running' and run_at > now())::int as scheduled,
+       count(*) filter (where state = 'running')::int as running,
+       count(*)::int as total
+from {{schema}}.jobs
+where queue = $1
+group by tenant
+order by count(*) desc, tenant nulls first
+limit $2
 `,
   ratelimit_lock: `-- ratelimit_lock: inside a check's transaction, lock the rows of the (policy, key) pairs given as
 -- parallel arrays $1 policies, $2 keys, always in (policy, key) order so concurrent checks never
@@ -1188,23 +1281,33 @@ tries as (
 )
 select count(*)::int as deleted from gone
 `,
-  retry_dead: `-- retry_dead: put up to $2 dead jobs of queue $1 back with fresh attempts, oldest first.
--- Of several dead jobs sharing a dedupe key only the newest is retried, and none whose key is
--- held by a live job, so the unique key is never violated by the batch itself.
+  retry_dead: `-- retry_dead: put up to $2 dead jobs of queue $1 (filtered by $3–$6, see dead_filter) back with
+-- fresh attempts, oldest first. Of several dead jobs sharing a dedupe key only the newest is
+-- retried, and none whose key is held by a live job, so the unique key is never violated by the
+-- batch itself.
 with src as (
-  delete from {{schema}}.job_history h
-  where h.id in (
-    select h2.id from {{schema}}.job_history h2
-    where h2.queue = $1 and h2.state = 'dead'
-      and (h2.dedupe_key is null or (
-        not exists (select 1 from {{schema}}.jobs j where j.queue = h2.queue and j.dedupe_key = h2.dedupe_key)
-        and h2.id = (select max(h3.id) from {{schema}}.job_history h3
-                     where h3.queue = h2.queue and h3.dedupe_key = h2.dedupe_key and h3.state = 'dead')))
-    order by h2.finished_at
+  delete from {{schema}}.job_history d
+  where d.id in (
+    select h.id from {{schema}}.job_history h
+    where h.queue = $1
+      and -- dead_filter: which dead jobs a bulk retry, purge or dry-run count touches, as a condition on
+-- job_history row h; each filter applies when its parameter is not null: $3 error fingerprint
+-- (error_fingerprint, decision 050), $4 error code, $5 finished at least that many seconds ago,
+-- $6 tenant. Not a statement.
+h.state = 'dead'
+    and ($3::text is null or {{schema}}.error_fingerprint(h.last_error) = $3)
+    and ($4::text is null or h.last_error ->> 'code' = $4)
+    and ($5::float8 is null or h.finished_at <= now() - $5 * interval '1 second')
+    and ($6::text is null or h.tenant = $6)
+      and (h.dedupe_key is null or (
+        not exists (select 1 from {{schema}}.jobs j where j.queue = h.queue and j.dedupe_key = h.dedupe_key)
+        and h.id = (select max(h3.id) from {{schema}}.job_history h3
+                    where h3.queue = h.queue and h3.dedupe_key = h.dedupe_key and h3.state = 'dead')))
+    order by h.finished_at
     limit $2
     for update skip locked
   )
-  returning h.*
+  returning d.*
 ),
 ins as (
   insert into {{schema}}.jobs

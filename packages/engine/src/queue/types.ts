@@ -177,14 +177,74 @@ export interface QueueInfo extends Required<QueueSettings> {
 }
 
 /**
- * A queue as the console's pages show it: finished counts capped (`engine.queueOverview`), so a
- * page costs the same on any history.
+ * A queue as the console's pages show it (`engine.queueOverview`): its totals, and its last
+ * hour's counts capped, so a page costs the same on any history.
  */
 export interface QueueOverview extends QueueInfo {
-  /** Finished states whose count reached the cap: the true count is at least that. */
-  capped: JobState[];
-  /** Jobs finished in the last hour (each capped too). */
+  /** Last-hour counts that reached the cap: the true count is at least that. */
+  capped: ("succeeded" | "dead")[];
+  /** Jobs finished in the last hour (each capped). */
   lastHour: { succeeded: number; dead: number };
+}
+
+/**
+ * Which dead jobs of a queue a bulk retry, purge or dry-run count touches; every field given
+ * must match (none: every dead job).
+ */
+export interface DeadFilter {
+  /** Error fingerprint, as `engine.failureGroups` reports it (12 hex digits). */
+  fingerprint?: string;
+  /** The error's `code`. */
+  errorCode?: string;
+  /** Died at least this many seconds ago. */
+  olderThanSeconds?: number;
+  tenant?: string;
+}
+
+/** What `engine.listJobs` narrows to; every field given must match. */
+export interface ListJobsFilter {
+  queue?: string;
+  state?: JobState;
+  tenant?: string;
+  /** A handler name; `@http` for HTTP targets. */
+  handler?: string;
+  /** The host of an HTTP target's URL (case-insensitive). */
+  host?: string;
+  dedupeKey?: string;
+  /** Created at or after. */
+  createdFrom?: Date | string;
+  /** Created before. */
+  createdTo?: Date | string;
+  /** Only jobs with ids below this (the keyset cursor). */
+  before?: string;
+  /** 1–1000, default 50. */
+  limit?: number;
+}
+
+/** One tenant's unfinished jobs in a queue (`engine.tenantBacklog`); tenant null: jobs without one. */
+export interface TenantBacklog {
+  tenant: string | null;
+  available: number;
+  scheduled: number;
+  running: number;
+  total: number;
+}
+
+/** Dead jobs of one queue sharing an error fingerprint (`engine.failureGroups`). */
+export interface FailureGroup {
+  queue: string;
+  /** 12 hex digits: the MD5 of `shape`; `DeadFilter.fingerprint` selects the group. */
+  fingerprint: string;
+  /** The error's code and its message with strings, UUIDs, hex and numbers replaced by placeholders. */
+  shape: string;
+  /** The newest message of the group as it was, and its job. */
+  example: string | null;
+  exampleId: string;
+  /** Jobs of the group that died in the last hour, day and week. */
+  counts: { lastHour: number; lastDay: number; lastWeek: number };
+  lastSeen: Date;
+  /** The queue had more dead jobs in the week than were read: counts are at least these. */
+  capped: boolean;
 }
 
 /** The handler column value of HTTP targets; handler names cannot start with '@'. */

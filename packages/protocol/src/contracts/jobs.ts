@@ -102,6 +102,12 @@ export const listJobs = defineContract({
   query: z.strictObject({
     queue: QueueName.optional(),
     state: JobStateSchema.optional(),
+    tenant: z.string().min(1).max(200).optional(),
+    handler: z.string().min(1).max(200).optional().describe("A handler name; `@http` for HTTP targets"),
+    host: z.string().min(1).max(253).optional().describe("The host of an HTTP target's URL"),
+    dedupeKey: z.string().min(1).max(500).optional(),
+    createdFrom: z.iso.datetime({ offset: true }).optional().describe("Created at or after (ISO 8601)"),
+    createdTo: z.iso.datetime({ offset: true }).optional().describe("Created before (ISO 8601)"),
     limit: Limit,
     cursor: JobIdSchema.optional(),
   }),

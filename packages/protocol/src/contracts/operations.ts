@@ -45,15 +45,30 @@ export const resumeQueue = defineContract({
   errors: ["queue_not_found"],
 });
 
+/** Which dead jobs a bulk retry or purge takes; every field given must match. */
+const DeadFilter = z
+  .strictObject({
+    fingerprint: z
+      .string()
+      .regex(/^[0-9a-f]{12}$/, "12 hex digits, as GET /v1/failures reports it")
+      .optional()
+      .describe("Error fingerprint (code + message shape) of a failure group"),
+    errorCode: z.string().min(1).max(200).optional().describe("The error's code"),
+    olderThanSeconds: z.number().min(0).optional().describe("Died at least this many seconds ago"),
+    tenant: z.string().min(1).max(200).optional(),
+  })
+  .nullish();
+
 export const retryDead = defineContract({
   operationId: "retryDeadJobs",
   method: "POST",
   path: "/queues/:name/retry-dead",
   tag: "Queues",
-  summary: "Retry every dead job of a queue",
+  summary: "Retry every dead job of a queue, or those matching a filter",
   scope: "admin",
   params: QueueParams,
-  body: NoBody,
+  body: DeadFilter,
+  example: { fingerprint: "3f2a9c0d1e4b" },
   responses: {
     200: {
       description: "How many jobs went back.",
@@ -68,15 +83,46 @@ export const purgeDead = defineContract({
   method: "POST",
   path: "/queues/:name/purge-dead",
   tag: "Queues",
-  summary: "Delete every dead job of a queue, with its attempts",
+  summary: "Delete every dead job of a queue (or those matching a filter), with its attempts",
   scope: "admin",
   params: QueueParams,
-  body: NoBody,
+  body: DeadFilter,
   responses: {
     200: {
       description: "How many dead jobs were deleted.",
       schema: z.strictObject({ queue: z.string(), purged: z.number().int() }),
     },
+  },
+  errors: [],
+});
+
+const FailureGroup = z.strictObject({
+  queue: z.string(),
+  fingerprint: z.string().describe("12 hex digits; pass as `fingerprint` to retry-dead"),
+  shape: z.string().describe("Error code and message with strings, UUIDs, hex and numbers replaced"),
+  example: z.string().nullable().describe("The newest message of the group"),
+  exampleId: z.string(),
+  counts: z.strictObject({
+    lastHour: z.number().int(),
+    lastDay: z.number().int(),
+    lastWeek: z.number().int(),
+  }),
+  lastSeen: z.string(),
+  capped: z
+    .boolean()
+    .describe("The queue had more dead jobs this week than were read; counts are at least these"),
+});
+
+export const listFailures = defineContract({
+  operationId: "listFailures",
+  method: "GET",
+  path: "/failures",
+  tag: "Queues",
+  summary: "Jobs that died in the last 7 days, grouped by queue and error fingerprint",
+  scope: "read",
+  query: z.strictObject({ queue: QueueName.optional() }),
+  responses: {
+    200: { description: "Newest group first.", schema: z.strictObject({ failures: z.array(FailureGroup) }) },
   },
   errors: [],
 });
@@ -113,6 +159,7 @@ export const operationContracts: readonly Contract[] = [
   resumeQueue,
   retryDead,
   purgeDead,
+  listFailures,
   listSwitches,
   setSwitch,
 ];

@@ -34,6 +34,7 @@ export const OPERATIONS = {
   resumeQueue: { method: "POST", path: "/queues/:name/resume", retry: "safe" },
   retryDeadJobs: { method: "POST", path: "/queues/:name/retry-dead", retry: "unsafe" },
   purgeDeadJobs: { method: "POST", path: "/queues/:name/purge-dead", retry: "unsafe" },
+  listFailures: { method: "GET", path: "/failures", retry: "safe" },
   listSwitches: { method: "GET", path: "/switches", retry: "safe" },
   setSwitch: { method: "PUT", path: "/switches/:name", retry: "safe" },
   // Not idempotent on the server: a stored replay would keep the token's secret in plain text.

@@ -6,6 +6,8 @@ import type {
   CancelledJob,
   CreatedToken,
   CreateTokenInput,
+  DeadJobsFilter,
+  FailureGroup,
   Job,
   JobCreated,
   JobInput,
@@ -94,14 +96,27 @@ export class QueuesApi {
     return this.call("resumeQueue", { params: { name }, ...options });
   }
 
-  /** Retries every dead job of the queue; returns how many went back. */
-  retryDead(name: string, options: CallOptions = {}): Promise<{ queue: string; retried: number }> {
-    return this.call("retryDeadJobs", { params: { name }, ...options });
+  /** Retries every dead job of the queue (or those matching `filter`); returns how many went back. */
+  retryDead(
+    name: string,
+    options: CallOptions & { filter?: DeadJobsFilter } = {},
+  ): Promise<{ queue: string; retried: number }> {
+    const { filter, ...call } = options;
+    return this.call("retryDeadJobs", { params: { name }, ...(filter ? { body: filter } : {}), ...call });
   }
 
-  /** Deletes every dead job of the queue with its attempts. */
-  purgeDead(name: string, options: CallOptions = {}): Promise<{ queue: string; purged: number }> {
-    return this.call("purgeDeadJobs", { params: { name }, ...options });
+  /** Deletes every dead job of the queue (or those matching `filter`) with its attempts. */
+  purgeDead(
+    name: string,
+    options: CallOptions & { filter?: DeadJobsFilter } = {},
+  ): Promise<{ queue: string; purged: number }> {
+    const { filter, ...call } = options;
+    return this.call("purgeDeadJobs", { params: { name }, ...(filter ? { body: filter } : {}), ...call });
+  }
+
+  /** Jobs that died in the last 7 days, grouped by queue and error fingerprint, newest group first. */
+  async failures(query: { queue?: string } = {}, options: CallOptions = {}): Promise<FailureGroup[]> {
+    return (await this.call<{ failures: FailureGroup[] }>("listFailures", { query, ...options })).failures;
   }
 }
 

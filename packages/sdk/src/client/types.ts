@@ -50,6 +50,10 @@ export type CancelledJob = ResponseBody<typeof C.cancelJob, 200>;
 
 export type Queue = Output<typeof C.Queue>;
 export type QueuePaused = ResponseBody<typeof C.pauseQueue, 200>;
+/** Which dead jobs a bulk retry or purge takes: `fingerprint` (a failure group's), `errorCode`, `olderThanSeconds`, `tenant`. */
+export type DeadJobsFilter = NonNullable<RequestBody<typeof C.retryDead>>;
+/** Dead jobs of the last 7 days sharing a queue and an error fingerprint. */
+export type FailureGroup = ResponseBody<typeof C.listFailures, 200>["failures"][number];
 
 export type Switch = Output<typeof C.Switch>;
 export type SetSwitchInput = RequestBody<typeof C.setSwitch>;

@@ -16,6 +16,7 @@ import { type Html, html } from "./html.js";
 import { type ConsoleCall, page } from "./page.js";
 import type { ConsoleRoutes, Fields } from "./routes.js";
 import { auditView } from "./views/audit.js";
+import { failuresView } from "./views/failures.js";
 import { intakeViews } from "./views/intake.js";
 import { jobViews } from "./views/jobs.js";
 import { overviewView } from "./views/overview.js";
@@ -209,6 +210,7 @@ export function registerConsole(app: FastifyInstance, options: ConsoleOptions): 
       overviewView(routes);
       queueViews(routes);
       jobViews(routes);
+      failuresView(routes);
       scheduleViews(routes);
       intakeViews(routes, env);
       switchViews(routes);

@@ -28,6 +28,7 @@ const NAV: [path: string, label: string, needed: ConsoleRole][] = [
   ["/console", "Overview", "read"],
   ["/console/queues", "Queues", "read"],
   ["/console/jobs", "Jobs", "read"],
+  ["/console/failures", "Failures", "read"],
   ["/console/schedules", "Schedules", "read"],
   ["/console/intake", "Intake", "read"],
   ["/console/switches", "Switches", "read"],
@@ -36,7 +37,14 @@ const NAV: [path: string, label: string, needed: ConsoleRole][] = [
 ];
 
 /** A whole console page: header, navigation, the notice of the last action, and `body`. */
-export function page(call: ConsoleCall | null, title: string, body: Html, current = ""): Html {
+export function page(
+  call: ConsoleCall | null,
+  title: string,
+  body: Html,
+  current = "",
+  /** Reload the page after this many seconds (a bulk action's progress). */
+  refreshSeconds?: number,
+): Html {
   const nav = call
     ? html`<nav aria-label="Console"><ul>${NAV.filter(([, , needed]) => may(call.session.role, needed)).map(
         ([path, label]) =>
@@ -54,6 +62,7 @@ export function page(call: ConsoleCall | null, title: string, body: Html, curren
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · Keel console</title>
+${refreshSeconds ? html`<meta http-equiv="refresh" content="${String(refreshSeconds)}">` : ""}
 <link rel="icon" href="/console/assets/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/console/assets/console.css">
 <script src="/console/assets/console.js" defer></script>
@@ -136,7 +145,12 @@ export function nextLink(call: ConsoleCall, cursor: string | null, param = "curs
   return html`<p><a href="${url.pathname}${url.search}" rel="next">Next page →</a></p>`;
 }
 
-/** A queue's count of jobs in `state`, `10000+` when the overview's cap was reached. */
+/** A queue's count of jobs in `state` (exact: totals are counted as jobs finish, decision 050). */
 export function count(q: QueueOverview, state: JobState): string {
-  return q.capped.includes(state) ? `${q.counts[state]}+` : String(q.counts[state]);
+  return String(q.counts[state]);
+}
+
+/** A queue's jobs that succeeded or died in the last hour, `10000+` when the overview's cap was reached. */
+export function lastHourCount(q: QueueOverview, state: "succeeded" | "dead"): string {
+  return q.capped.includes(state) ? `${q.lastHour[state]}+` : String(q.lastHour[state]);
 }

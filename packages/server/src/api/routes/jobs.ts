@@ -35,12 +35,8 @@ export function jobRoutes({ engine, mount, as, targetVariables }: RouteDeps): vo
 
   mount(listJobs)(async ({ query }) => {
     const limit = query.limit ?? 50;
-    const jobs = await engine.listJobs({
-      queue: query.queue,
-      state: query.state,
-      before: query.cursor,
-      limit,
-    });
+    const { cursor, limit: _limit, ...filter } = query;
+    const jobs = await engine.listJobs({ ...filter, before: cursor, limit });
     const last = jobs.length === limit ? jobs[jobs.length - 1] : undefined;
     return { status: 200, body: { jobs: jobs.map(presentSummary), nextCursor: last?.id ?? null } };
   });

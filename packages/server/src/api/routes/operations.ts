@@ -1,4 +1,5 @@
 import {
+  listFailures,
   listQueues,
   listSwitches,
   pauseQueue,
@@ -32,15 +33,25 @@ export function operationRoutes({ engine, mount, as }: RouteDeps): void {
 
   mount(retryDead)(async (call) => {
     const { name } = call.params;
-    const retried = await engine.retryDead(name, undefined, as(call));
+    const retried = await engine.retryDead(name, undefined, as(call), call.body ?? {});
     return { status: 200, body: { queue: name, retried } };
   });
 
   mount(purgeDead)(async (call) => {
     const { name } = call.params;
-    const purged = await engine.purgeDead(name, undefined, as(call));
+    const purged = await engine.purgeDead(name, undefined, as(call), call.body ?? {});
     return { status: 200, body: { queue: name, purged } };
   });
+
+  mount(listFailures)(async (call) => ({
+    status: 200,
+    body: {
+      failures: (await engine.failureGroups({ queue: call.query.queue })).map((g) => ({
+        ...g,
+        lastSeen: g.lastSeen.toISOString(),
+      })),
+    },
+  }));
 
   mount(listSwitches)(async () => ({
     status: 200,

@@ -11,6 +11,12 @@ const PAYLOAD_SHOWN = 500;
 interface ListFlags extends JsonFlag {
   queue?: string;
   state?: JobState;
+  tenant?: string;
+  handler?: string;
+  host?: string;
+  dedupeKey?: string;
+  createdFrom?: string;
+  createdTo?: string;
   limit: number;
   cursor?: string;
 }
@@ -32,6 +38,12 @@ export function jobsCommand(): Command {
   leaf(jobs, "list", "Jobs newest first, a page at a time.")
     .option("--queue <queue>", "only this queue")
     .addOption(new Option("--state <state>", "only jobs in this state").choices(JOB_STATES))
+    .option("--tenant <tenant>", "only this tenant's jobs")
+    .option("--handler <name>", "only jobs for this handler (@http: HTTP targets)")
+    .option("--host <host>", "only HTTP jobs whose URL has this host")
+    .option("--dedupe-key <key>", "only jobs with this dedupe key")
+    .option("--created-from <time>", "created at or after (ISO 8601)", isoTime)
+    .option("--created-to <time>", "created before (ISO 8601)", isoTime)
     .option("--limit <n>", "jobs per page, 1 to 1000", pageSize, 50)
     .option("--cursor <id>", "the page after this job id (printed as the next cursor)", jobId)
     .action((flags: ListFlags) =>
@@ -40,6 +52,12 @@ export function jobsCommand(): Command {
         const page = await engine.listJobs({
           queue: flags.queue,
           state: flags.state,
+          tenant: flags.tenant,
+          handler: flags.handler,
+          host: flags.host,
+          dedupeKey: flags.dedupeKey,
+          createdFrom: flags.createdFrom,
+          createdTo: flags.createdTo,
           before: flags.cursor,
           limit,
         });
@@ -88,6 +106,12 @@ export function jobsCommand(): Command {
 
 function jobId(value: string): string {
   if (!/^[1-9][0-9]{0,18}$/.test(value)) throw new InvalidArgumentError("Use a job id (digits).");
+  return value;
+}
+
+function isoTime(value: string): string {
+  if (Number.isNaN(Date.parse(value)))
+    throw new InvalidArgumentError("Use an ISO 8601 time (2025-05-01T09:00:00Z).");
   return value;
 }
 

@@ -1,12 +1,12 @@
-import { KeelError, type QueueInfo } from "@keel/engine";
-import type { Command } from "commander";
+import { type DeadFilter, KeelError, type QueueInfo } from "@keel/engine";
+import { type Command, InvalidArgumentError } from "commander";
 import { duration, type Output, table } from "../output.js";
 import { ProgressBar } from "../progress.js";
 import { type JsonFlag, runOperator } from "../run.js";
 import type { Session } from "../session.js";
 import { group, leaf } from "./command.js";
 
-/** `keel queues list|pause|resume|retry-dead|purge-dead`. */
+/** `keel queues list|pause|resume|retry-dead|purge-dead|failures`. */
 export function queuesCommand(): Command {
   const queues = group("queues", "List queues, pause and resume them, retry their dead jobs.");
 
@@ -36,25 +36,36 @@ export function queuesCommand(): Command {
       runOperator(flags, (session, out) => setPaused(session, out, name, false)),
   );
 
-  leaf(
-    queues,
-    "retry-dead <name>",
-    "Put every dead job of the queue back with a fresh set of attempts (a progress bar on a terminal).",
-  ).action((name: string, flags: JsonFlag) =>
+  deadFilterOptions(
+    leaf(
+      queues,
+      "retry-dead <name>",
+      "Put every dead job of the queue (or those matching the filters) back with a fresh set of attempts (a progress bar on a terminal).",
+    ),
+  ).action((name: string, flags: DeadFlags) =>
     runOperator(flags, async (session, out) => {
-      const before = await findQueue(session, name);
+      const filter = filterOf(flags);
+      await findQueue(session, name);
+      const matching = await session.engine.countDead(name, filter);
+      if (flags.dryRun) {
+        out.result(
+          { queue: name, dryRun: true, matching },
+          () => `${matching} dead jobs of queue ${name} would be retried.`,
+        );
+        return;
+      }
       const bar =
-        !out.json && process.stdout.isTTY && process.stderr.isTTY && before.counts.dead > 0
-          ? new ProgressBar(process.stderr, before.counts.dead, `retrying dead jobs of ${name}`)
+        !out.json && process.stdout.isTTY && process.stderr.isTTY && matching > 0
+          ? new ProgressBar(process.stderr, matching, `retrying dead jobs of ${name}`)
           : undefined;
       bar?.update(0);
       let retried: number;
       try {
-        retried = await session.engine.retryDead(name, (n) => bar?.update(n), session.as);
+        retried = await session.engine.retryDead(name, (n) => bar?.update(n), session.as, filter);
       } finally {
         bar?.clear();
       }
-      const stillDead = (await findQueue(session, name)).counts.dead;
+      const stillDead = await session.engine.countDead(name, filter);
       out.result({ queue: name, retried, stillDead }, () => {
         const done =
           retried === 0
@@ -68,18 +79,105 @@ export function queuesCommand(): Command {
     }),
   );
 
-  leaf(queues, "purge-dead <name>", "Delete every dead job of the queue with its attempts.").action(
-    (name: string, flags: JsonFlag) =>
-      runOperator(flags, async (session, out) => {
-        await findQueue(session, name);
-        const purged = await session.engine.purgeDead(name, undefined, session.as);
-        out.result({ queue: name, purged }, () =>
-          purged === 0 ? `Queue ${name} had no dead jobs.` : `Deleted ${purged} dead jobs of queue ${name}.`,
+  deadFilterOptions(
+    leaf(
+      queues,
+      "purge-dead <name>",
+      "Delete every dead job of the queue (or those matching the filters) with its attempts.",
+    ),
+  ).action((name: string, flags: DeadFlags) =>
+    runOperator(flags, async (session, out) => {
+      const filter = filterOf(flags);
+      await findQueue(session, name);
+      if (flags.dryRun) {
+        const matching = await session.engine.countDead(name, filter);
+        out.result(
+          { queue: name, dryRun: true, matching },
+          () => `${matching} dead jobs of queue ${name} would be deleted.`,
         );
-      }),
+        return;
+      }
+      const purged = await session.engine.purgeDead(name, undefined, session.as, filter);
+      out.result({ queue: name, purged }, () =>
+        purged === 0 ? `Queue ${name} had no dead jobs.` : `Deleted ${purged} dead jobs of queue ${name}.`,
+      );
+    }),
   );
 
+  leaf(
+    queues,
+    "failures",
+    "Jobs that died in the last 7 days, grouped by queue and error fingerprint (code + message shape).",
+  )
+    .option("--queue <name>", "only this queue")
+    .action((flags: JsonFlag & { queue?: string }) =>
+      runOperator(flags, async ({ engine }, out) => {
+        const failures = await engine.failureGroups({ queue: flags.queue });
+        out.result({ failures }, () =>
+          failures.length === 0
+            ? "No job died in the last 7 days."
+            : table(failures, [
+                { header: "QUEUE", value: (g) => g.queue },
+                { header: "FINGERPRINT", value: (g) => g.fingerprint },
+                { header: "1H", value: (g) => g.counts.lastHour, align: "right" },
+                { header: "24H", value: (g) => g.counts.lastDay, align: "right" },
+                { header: "7D", value: (g) => `${g.counts.lastWeek}${g.capped ? "+" : ""}`, align: "right" },
+                { header: "SHAPE", value: (g) => g.shape },
+              ]),
+        );
+      }),
+    );
+
   return queues;
+}
+
+interface DeadFlags extends JsonFlag {
+  fingerprint?: string;
+  errorCode?: string;
+  olderThan?: number;
+  tenant?: string;
+  dryRun?: boolean;
+}
+
+/** The filters of `retry-dead` and `purge-dead`, and `--dry-run`. */
+function deadFilterOptions(command: Command): Command {
+  return command
+    .option(
+      "--fingerprint <fp>",
+      "only the failure group with this fingerprint (`keel queues failures`)",
+      fingerprint,
+    )
+    .option("--error-code <code>", "only jobs whose error has this code")
+    .option("--older-than <age>", "only jobs that died at least this long ago (90s, 30m, 12h, 7d)", age)
+    .option("--tenant <tenant>", "only this tenant's jobs")
+    .option("--dry-run", "print how many dead jobs would be affected, and change nothing");
+}
+
+function filterOf(flags: DeadFlags): DeadFilter {
+  return {
+    fingerprint: flags.fingerprint,
+    errorCode: flags.errorCode,
+    olderThanSeconds: flags.olderThan,
+    tenant: flags.tenant,
+  };
+}
+
+function fingerprint(value: string): string {
+  if (!/^[0-9a-f]{12}$/.test(value)) {
+    throw new InvalidArgumentError(
+      "Use a fingerprint of 12 hex digits, as `keel queues failures` prints it.",
+    );
+  }
+  return value;
+}
+
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+/** `90s`, `30m`, `12h`, `7d` (or plain seconds) as seconds. */
+function age(value: string): number {
+  const m = /^(\d+)([smhd]?)$/.exec(value);
+  if (!m) throw new InvalidArgumentError("Use an age like 90s, 30m, 12h or 7d.");
+  return Number(m[1]) * UNIT_SECONDS[(m[2] || "s") as keyof typeof UNIT_SECONDS];
 }
 
 async function setPaused(session: Session, out: Output, name: string, paused: boolean): Promise<void> {

@@ -2,14 +2,17 @@ import { AUDIT_ACTIONS } from "@keel/engine";
 import { html, json, time } from "../html.js";
 import { nextLink, page, table } from "../page.js";
 import type { ConsoleRoutes } from "../routes.js";
+import { timeRangeFields, timeRangeOf } from "../time-range.js";
 
-/** The audit log, newest first, by actor, action and target (keyset on the id). */
+/** The audit log, newest first, by actor, action, target and time (keyset on the id). */
 export function auditView(routes: ConsoleRoutes): void {
   routes.get("/console/audit", async (call, _params, query) => {
     const limit = 50;
     const filter = { actor: query.actor || "", action: query.action || "", target: query.target || "" };
+    const range = timeRangeOf(query);
     const entries = await call.engine.auditLog.list({
       ...filter,
+      ...range,
       limit,
       ...(/^\d{1,19}$/.test(query.cursor ?? "") ? { before: query.cursor } : {}),
     });
@@ -20,6 +23,7 @@ export function auditView(routes: ConsoleRoutes): void {
       (a) => html`<option${a === filter.action ? html` selected` : ""}>${a}</option>`,
     )}</select></label>
 <label>Target <input name="target" value="${filter.target}" placeholder="queue:email"></label>
+${timeRangeFields(range, "At")}
 <button type="submit">Filter</button></form>
 ${table(
   ["At", "Actor", "Action", "Target", "From", "Details"],

@@ -1,9 +1,13 @@
 import type { JobState } from "@keel/engine";
 import { presentJob, presentSummary } from "../../api/present.js";
 import { may } from "../auth.js";
-import { html, json, time } from "../html.js";
+import { html, json, shellWord, time } from "../html.js";
 import { actionForm, as, nextLink, page, table } from "../page.js";
 import { type ConsoleRoutes, done } from "../routes.js";
+import { timeRangeFields, timeRangeFlags, timeRangeOf } from "../time-range.js";
+
+/** ` --name value` for a filter that is set, the value quoted for a shell. */
+const flag = (name: string, value: string | undefined) => (value ? ` ${name} ${shellWord(value)}` : "");
 
 const STATES: JobState[] = ["scheduled", "available", "running", "succeeded", "dead", "cancelled"];
 const UNFINISHED: JobState[] = ["scheduled", "available", "running"];
@@ -11,11 +15,18 @@ const UNFINISHED: JobState[] = ["scheduled", "available", "running"];
 type Target = ReturnType<typeof presentSummary>["target"];
 const targetText = (t: Target) => ("url" in t ? `${t.method ?? "POST"} ${t.url}` : `handler ${t.handler}`);
 
-/** Jobs: newest first by queue and state (keyset on the id); a job's page with its attempts. */
+/**
+ * Jobs: newest first by queue, state, tenant, handler, target host, dedupe key and creation time
+ * (keyset on the id); a job's page with its attempts.
+ */
 export function jobViews(routes: ConsoleRoutes): void {
   routes.get("/console/jobs", async (call, _params, query) => {
     const queue = query.queue || undefined;
     const tenant = query.tenant || undefined;
+    const handler = query.handler || undefined;
+    const host = query.host || undefined;
+    const dedupeKey = query.dedupe_key || undefined;
+    const range = timeRangeOf(query);
     const state = STATES.includes(query.state as JobState) ? (query.state as JobState) : undefined;
     const limit = 50;
     const jobs = (
@@ -23,6 +34,11 @@ export function jobViews(routes: ConsoleRoutes): void {
         ...(queue ? { queue } : {}),
         ...(state ? { state } : {}),
         ...(tenant ? { tenant } : {}),
+        ...(handler ? { handler } : {}),
+        ...(host ? { host } : {}),
+        ...(dedupeKey ? { dedupeKey } : {}),
+        ...(range.from ? { createdFrom: range.from } : {}),
+        ...(range.to ? { createdTo: range.to } : {}),
         ...(query.cursor ? { before: query.cursor } : {}),
         limit,
       })
@@ -30,6 +46,10 @@ export function jobViews(routes: ConsoleRoutes): void {
     const filters = html`<form method="get" action="/console/jobs" class="filters">
 <label>Queue <input name="queue" value="${queue ?? ""}"></label>
 <label>Tenant <input name="tenant" value="${tenant ?? ""}"></label>
+<label>Handler <input name="handler" value="${handler ?? ""}" placeholder="sendEmail, @http"></label>
+<label>Target host <input name="host" value="${host ?? ""}" placeholder="api.example.com"></label>
+<label>Dedupe key <input name="dedupe_key" value="${dedupeKey ?? ""}"></label>
+${timeRangeFields(range, "Created")}
 <label>State <select name="state"><option value="">any</option>${STATES.map(
       (s) => html`<option${s === state ? html` selected` : ""}>${s}</option>`,
     )}</select></label>
@@ -44,9 +64,10 @@ export function jobViews(routes: ConsoleRoutes): void {
       ["Id", "Queue", "State", "Attempt", "Target", "Tenant", "Last error", "Created"],
       rows,
       "No jobs match.",
-    )}${nextLink(call, cursor)}<p><code class="cmd">keel jobs list${queue ? ` --queue ${queue}` : ""}${
-      state ? ` --state ${state}` : ""
-    }</code></p>`;
+    )}${nextLink(call, cursor)}<p><code class="cmd">keel jobs list${flag("--queue", queue)}${flag("--state", state)}${flag("--tenant", tenant)}${flag(
+      "--handler",
+      handler,
+    )}${flag("--host", host)}${flag("--dedupe-key", dedupeKey)}${timeRangeFlags(range, "--created-from", "--created-to")}</code></p>`;
     return page(call, "Jobs", body, "/console/jobs");
   });
 

@@ -1,5 +1,5 @@
 import { duration, html } from "../html.js";
-import { count, page, table } from "../page.js";
+import { count, lastHourCount, page, table } from "../page.js";
 import type { ConsoleRoutes } from "../routes.js";
 
 /** `3 (25%)`: jobs that died in the last hour and their share of the hour's finished jobs. */
@@ -77,7 +77,7 @@ ${table(
     (q) => html`<tr><td><a href="/console/queues/${encodeURIComponent(q.name)}">${q.name}</a></td>
 <td>${q.counts.available}</td><td>${q.counts.scheduled}</td><td>${q.counts.running}</td>
 <td>${count(q, "dead")}</td><td>${q.counts.available > 0 ? duration(q.oldestReadyAgeSeconds) : "—"}</td>
-<td>${q.lastHour.succeeded}</td><td>${errorRate(q.lastHour)}</td>
+<td>${lastHourCount(q, "succeeded")}</td><td>${errorRate(q.lastHour)}</td>
 <td>${q.paused ? "paused" : "active"}</td></tr>`,
   ),
   "No queues yet.",
