@@ -261,6 +261,15 @@ async function scenario(cleanups: (() => unknown)[]): Promise<void> {
   assert.match(await text(page), new RegExp(`console:token:${admin.id}\\s+queue\\.retry_dead\\s+queue:mail`));
   await view("audit");
 
+  // The doctor's scorecard: the checks of `keel doctor`, problems first, run again on request.
+  await follow("Doctor", "/console/doctor");
+  assert.match(await page.getByRole("status").innerText(), /^\d+ fail, \d+ warn, \d+ pass/);
+  assert.equal(await page.locator("td code", { hasText: /^postgres\.version$/ }).count(), 1);
+  await page.getByRole("button", { name: "Run checks" }).click();
+  await page.waitForURL(/\/console\/doctor\?run=1/);
+  assert.match(await text(page), /keel doctor --no-probes/);
+  await view("doctor");
+
   // A form posted from another site is refused, and changes nothing.
   const forged = page.waitForResponse((r) => r.url().endsWith("/console/queues/mail/pause"));
   await page.goto(evilUrl);

@@ -4,8 +4,7 @@ import type { Engine } from "@keel/engine";
 import { CONTRACTS, docsPage, openApiDocument } from "@keel/protocol/contracts";
 import type { RateLimiter } from "@keel/protocol/ratelimit";
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
-import { readDoctorInputs } from "../doctor/inputs.js";
-import { createDoctorService, type DoctorService } from "../doctor/service.js";
+import { type DoctorService, defaultDoctor } from "../doctor/service.js";
 import type { KeelMetrics } from "../metrics/index.js";
 import { createAuth } from "./auth.js";
 import { renderDocsPage } from "./docs-page.js";
@@ -171,17 +170,7 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
       accessRoutes(deps);
       intakeRoutes(deps, options.env ?? process.env);
       rateLimitRoutes(deps, options.rateLimiter);
-      doctorRoutes(
-        deps,
-        options.doctor ??
-          createDoctorService({
-            inputs: async () => ({
-              ...(await readDoctorInputs(options.env ?? process.env)),
-              engine,
-              self: 1,
-            }),
-          }),
-      );
+      doctorRoutes(deps, options.doctor ?? defaultDoctor(engine, options.env ?? process.env));
     },
     { prefix: "/v1" },
   );

@@ -2,6 +2,7 @@ import type { ConsoleRole, ConsoleSession, Engine } from "@keel/engine";
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError, describeError } from "../api/errors.js";
 import type { FailureLimiter } from "../api/failure-limiter.js";
+import type { DoctorService } from "../doctor/service.js";
 import { CONSOLE_ASSETS } from "../generated/console-assets.js";
 import {
   checkCsrfToken,
@@ -16,6 +17,7 @@ import { type Html, html } from "./html.js";
 import { type ConsoleCall, page } from "./page.js";
 import type { ConsoleRoutes, Fields } from "./routes.js";
 import { auditView } from "./views/audit.js";
+import { doctorView } from "./views/doctor.js";
 import { failuresView } from "./views/failures.js";
 import { intakeViews } from "./views/intake.js";
 import { jobViews } from "./views/jobs.js";
@@ -36,6 +38,8 @@ export interface ConsoleOptions {
   tokens: boolean;
   /** The API's failure limiter: guesses at the console and the API count together. */
   limiter: FailureLimiter;
+  /** The replica's doctor, shared with `GET /v1/doctor` and the metrics (the Doctor view). */
+  doctor: DoctorService;
   production: boolean;
   logger?: FastifyBaseLogger | undefined;
   /** Where `${VAR}` in source secrets is read (fingerprints). Default `process.env`. */
@@ -216,6 +220,7 @@ export function registerConsole(app: FastifyInstance, options: ConsoleOptions): 
       switchViews(routes);
       tokenViews(routes);
       auditView(routes);
+      doctorView(routes, options.doctor);
     },
     { prefix: "/console" },
   );

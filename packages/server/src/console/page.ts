@@ -34,6 +34,7 @@ const NAV: [path: string, label: string, needed: ConsoleRole][] = [
   ["/console/switches", "Switches", "read"],
   ["/console/tokens", "Tokens", "admin"],
   ["/console/audit", "Audit log", "read"],
+  ["/console/doctor", "Doctor", "read"],
 ];
 
 /** A whole console page: header, navigation, the notice of the last action, and `body`. */

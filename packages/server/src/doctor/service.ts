@@ -1,5 +1,5 @@
-import { PeriodicTask } from "@keel/engine";
-import type { DoctorInputs } from "./inputs.js";
+import { type Engine, PeriodicTask } from "@keel/engine";
+import { type DoctorInputs, readDoctorInputs } from "./inputs.js";
 import { type DoctorOptions, runDoctor } from "./run.js";
 import type { DoctorReport } from "./types.js";
 
@@ -16,6 +16,8 @@ export interface DoctorServiceOptions {
 /** Runs the doctor for the API and the metrics: one run at a time per kind, shared by concurrent callers. */
 export interface DoctorService {
   run(options?: { probes?: boolean }): Promise<DoctorReport>;
+  /** The report of the run that finished last (background or asked for), if any. */
+  latest(): DoctorReport | undefined;
   stop(): Promise<void>;
 }
 
@@ -29,12 +31,14 @@ export interface DoctorService {
  */
 export function createDoctorService(service: DoctorServiceOptions): DoctorService {
   const inFlight = new Map<boolean, Promise<DoctorReport>>();
+  let last: DoctorReport | undefined;
   const run = ({ probes = true }: { probes?: boolean } = {}) => {
     const current = inFlight.get(probes);
     if (current) return current;
     const started = (async () => {
       const report = await runDoctor(await service.inputs(), { ...service.options, probes });
       service.onReport?.(report);
+      last = report;
       return report;
     })().finally(() => inFlight.delete(probes));
     inFlight.set(probes, started);
@@ -50,9 +54,15 @@ export function createDoctorService(service: DoctorServiceOptions): DoctorServic
     : undefined;
   return {
     run,
+    latest: () => last,
     stop: async () => {
       await periodic?.stop();
       await Promise.allSettled(inFlight.values());
     },
   };
+}
+
+/** The doctor of a server given no config (tests, embedders): the checks over `env` and the engine, one replica. */
+export function defaultDoctor(engine: Engine, env: NodeJS.ProcessEnv): DoctorService {
+  return createDoctorService({ inputs: async () => ({ ...(await readDoctorInputs(env)), engine, self: 1 }) });
 }

@@ -229,6 +229,21 @@ button:disabled {
 .bad {
   color: var(--danger);
 }
+
+/* The doctor's scorecard: a problem's status in the danger colour, a warning in the text colour. */
+tr.fail td:first-child,
+.summary.fail {
+  color: var(--danger);
+}
+tr.pass td:first-child,
+.summary.pass {
+  color: var(--ok);
+}
+label.check {
+  flex-direction: row;
+  align-items: center;
+  gap: 0.3rem;
+}
 ` },
   "console.js": { type: "text/javascript; charset=utf-8", text: `// Keel console: progressive enhancement only. Every page and action works without this file.
 // Loaded from /console/assets (no inline script: the Content-Security-Policy forbids it).

@@ -5,7 +5,7 @@ import { FailureLimiter } from "../api/failure-limiter.js";
 import { registerApi } from "../api/index.js";
 import type { ConsoleSettings, Role } from "../config/env.js";
 import { registerConsole } from "../console/index.js";
-import type { DoctorService } from "../doctor/service.js";
+import { type DoctorService, defaultDoctor } from "../doctor/service.js";
 import { PACKAGE_VERSION } from "../generated/version.js";
 import { registerIntake } from "../intake/route.js";
 import { type KeelMetrics, registerMetricsRoute } from "../metrics/index.js";
@@ -99,12 +99,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
   if (options.api) {
     // One slow-down for failed authentication: /v1, /v2 and console sign-in alike.
     const limiter = new FailureLimiter();
+    const doctor = options.api.doctor ?? defaultDoctor(options.api.engine, options.env ?? process.env);
     registerApi(app, {
       limiter,
       engine: options.api.engine,
       adminToken: options.api.adminToken,
       rateLimiter: options.api.rateLimiter,
-      doctor: options.api.doctor,
+      doctor,
       metrics: options.metrics,
       production: options.production ?? false,
       logger: options.logger,
@@ -129,6 +130,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
         password: consoleSettings.password,
         tokens: consoleSettings.tokens,
         limiter,
+        doctor,
         production: options.production ?? false,
         logger: options.logger,
         env: options.env,
