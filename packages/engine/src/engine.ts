@@ -623,8 +623,8 @@ export class Engine {
   }
 
   /**
-   * Retries every dead job of a queue, in batches of one transaction (with its `queue.retry_dead`
-   * audit row); returns how many went back.
+   * Retries every dead job of a queue (matching `filter`), in batches, all in one transaction with
+   * its `queue.retry_dead` audit row; returns how many went back.
    */
   async retryDead(
     queue: string,
@@ -653,8 +653,8 @@ export class Engine {
   }
 
   /**
-   * Deletes every dead job of a queue (matching `filter`) with its attempts, in batches of one
-   * transaction (audited); returns how many went.
+   * Deletes every dead job of a queue (matching `filter`) with its attempts, in batches, all in one
+   * transaction with its audit row; returns how many went.
    */
   async purgeDead(
     queue: string,
