@@ -65,6 +65,10 @@ table events
   routed_at timestamp with time zone not null default now()
   jobs_created integer not null default 0
   replays integer not null default 0
+table flow_rates
+  queue text not null
+  key text not null
+  tat timestamp with time zone not null
 table idempotency_keys
   scope text not null
   key text not null
@@ -124,6 +128,11 @@ table jobs
   last_error jsonb
   created_at timestamp with time zone not null default now()
   origin jsonb
+  flow_key text
+  flow_concurrency integer
+  singleton_key text
+  debounce_key text
+  debounce_until timestamp with time zone
 table maintenance
   task text not null
   last_run_at timestamp with time zone not null default '-infinity'::timestamp with time zone
@@ -149,6 +158,13 @@ table queues
   created_at timestamp with time zone not null default now()
   updated_at timestamp with time zone not null default now()
   delivery_timeout_ms integer
+  flow_key text
+  flow_concurrency integer
+  flow_rate_limit integer
+  flow_rate_window_seconds integer
+  flow_rate_burst integer
+  flow_jobs boolean not null default false
+  flow_cursor text
 table rate_limits
   policy text not null
   key text not null
@@ -230,6 +246,7 @@ constraint console_sessions.console_sessions_pkey PRIMARY KEY (id)
 constraint console_sessions.console_sessions_role_check CHECK ((role = ANY (ARRAY['read'::text, 'operate'::text, 'admin'::text])))
 constraint events.events_pkey PRIMARY KEY (id)
 constraint events.events_source_event_id_key UNIQUE (source, event_id)
+constraint flow_rates.flow_rates_pkey PRIMARY KEY (queue, key)
 constraint idempotency_keys.idempotency_keys_pkey PRIMARY KEY (scope, key)
 constraint idempotency_keys.idempotency_keys_state_check CHECK ((state = ANY (ARRAY['started'::text, 'completed'::text])))
 constraint intake_rejections.intake_rejections_pkey PRIMARY KEY (id)
@@ -237,6 +254,7 @@ constraint job_history.job_history_pkey PRIMARY KEY (id)
 constraint job_history.job_history_state_check CHECK ((state = ANY (ARRAY['succeeded'::text, 'dead'::text, 'cancelled'::text])))
 constraint jobs.jobs_attempt_check CHECK ((attempt >= 0))
 constraint jobs.jobs_check CHECK (((state = 'running'::text) = (lease_token IS NOT NULL)))
+constraint jobs.jobs_flow_concurrency_check CHECK (((flow_concurrency IS NULL) OR (flow_concurrency > 0)))
 constraint jobs.jobs_max_attempts_check CHECK ((max_attempts >= 1))
 constraint jobs.jobs_pkey PRIMARY KEY (id)
 constraint jobs.jobs_state_check CHECK ((state = ANY (ARRAY['scheduled'::text, 'available'::text, 'running'::text])))
@@ -246,6 +264,10 @@ constraint migration_log.migration_log_pkey PRIMARY KEY (id)
 constraint migrations.migrations_pkey PRIMARY KEY (id)
 constraint queues.queues_concurrency_check CHECK (((concurrency IS NULL) OR (concurrency > 0)))
 constraint queues.queues_delivery_timeout_ms_check CHECK (((delivery_timeout_ms IS NULL) OR ((delivery_timeout_ms >= 1000) AND (delivery_timeout_ms <= 3600000))))
+constraint queues.queues_flow_concurrency_check CHECK (((flow_concurrency IS NULL) OR (flow_concurrency > 0)))
+constraint queues.queues_flow_rate_burst_check CHECK (((flow_rate_burst IS NULL) OR (flow_rate_burst > 0)))
+constraint queues.queues_flow_rate_limit_check CHECK (((flow_rate_limit IS NULL) OR (flow_rate_limit > 0)))
+constraint queues.queues_flow_rate_window_seconds_check CHECK (((flow_rate_window_seconds IS NULL) OR (flow_rate_window_seconds > 0)))
 constraint queues.queues_max_attempts_check CHECK ((max_attempts >= 1))
 constraint queues.queues_pkey PRIMARY KEY (name)
 constraint queues.queues_retention_dead_seconds_check CHECK ((retention_dead_seconds >= 0))
@@ -288,6 +310,7 @@ index console_sessions_pkey CREATE UNIQUE INDEX console_sessions_pkey ON keel.co
 index events_pkey CREATE UNIQUE INDEX events_pkey ON keel.events USING btree (id)
 index events_source CREATE INDEX events_source ON keel.events USING btree (source, id)
 index events_source_event_id_key CREATE UNIQUE INDEX events_source_event_id_key ON keel.events USING btree (source, event_id)
+index flow_rates_pkey CREATE UNIQUE INDEX flow_rates_pkey ON keel.flow_rates USING btree (queue, key)
 index idempotency_keys_expiry CREATE INDEX idempotency_keys_expiry ON keel.idempotency_keys USING btree (expires_at)
 index idempotency_keys_pkey CREATE UNIQUE INDEX idempotency_keys_pkey ON keel.idempotency_keys USING btree (scope, key)
 index intake_rejections_pkey CREATE UNIQUE INDEX intake_rejections_pkey ON keel.intake_rejections USING btree (id)
@@ -295,14 +318,18 @@ index intake_rejections_source CREATE INDEX intake_rejections_source ON keel.int
 index job_history_event CREATE INDEX job_history_event ON keel.job_history USING btree (((origin ->> 'event'::text))) WHERE (origin ? 'event'::text)
 index job_history_pkey CREATE UNIQUE INDEX job_history_pkey ON keel.job_history USING btree (id)
 index job_history_retention CREATE INDEX job_history_retention ON keel.job_history USING btree (queue, state, finished_at)
+index jobs_debounce CREATE UNIQUE INDEX jobs_debounce ON keel.jobs USING btree (queue, debounce_key) WHERE (debounce_key IS NOT NULL)
 index jobs_dedupe_key CREATE UNIQUE INDEX jobs_dedupe_key ON keel.jobs USING btree (queue, dedupe_key) WHERE (dedupe_key IS NOT NULL)
 index jobs_event CREATE INDEX jobs_event ON keel.jobs USING btree (((origin ->> 'event'::text))) WHERE (origin ? 'event'::text)
 index jobs_lease CREATE INDEX jobs_lease ON keel.jobs USING btree (lease_until) WHERE (state = 'running'::text)
 index jobs_pkey CREATE UNIQUE INDEX jobs_pkey ON keel.jobs USING btree (id)
 index jobs_ready CREATE INDEX jobs_ready ON keel.jobs USING btree (queue, priority DESC, run_at, id) WHERE (state <> 'running'::text)
+index jobs_ready_flow CREATE INDEX jobs_ready_flow ON keel.jobs USING btree (queue, flow_key, priority DESC, run_at, id) WHERE (state <> 'running'::text)
 index jobs_ready_tenant CREATE INDEX jobs_ready_tenant ON keel.jobs USING btree (queue, tenant, priority DESC, run_at, id) WHERE (state <> 'running'::text)
 index jobs_running CREATE INDEX jobs_running ON keel.jobs USING btree (queue, tenant) WHERE (state = 'running'::text)
+index jobs_running_flow CREATE INDEX jobs_running_flow ON keel.jobs USING btree (queue, flow_key) WHERE ((state = 'running'::text) AND (flow_key IS NOT NULL))
 index jobs_schedule CREATE INDEX jobs_schedule ON keel.jobs USING btree (((origin ->> 'schedule'::text)), tenant) WHERE (origin ? 'schedule'::text)
+index jobs_singleton CREATE UNIQUE INDEX jobs_singleton ON keel.jobs USING btree (queue, singleton_key) WHERE (singleton_key IS NOT NULL)
 index maintenance_pkey CREATE UNIQUE INDEX maintenance_pkey ON keel.maintenance USING btree (task)
 index migration_log_pkey CREATE UNIQUE INDEX migration_log_pkey ON keel.migration_log USING btree (id)
 index migrations_pkey CREATE UNIQUE INDEX migrations_pkey ON keel.migrations USING btree (id)
@@ -544,6 +571,20 @@ AS $function$
         and h.state <> 'succeeded'
     ) then 'failed'
     else 'delivered'
+  end
+$function$
+function flow_key_of
+CREATE OR REPLACE FUNCTION keel.flow_key_of(p_expr text, p_tenant text, p_target jsonb, p_payload jsonb)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select case
+    when p_expr is null then null
+    when p_expr = 'tenant' then p_tenant
+    when p_expr = 'host' then lower(substring(p_target ->> 'url' from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#:]+)'))
+    when p_expr like 'payload.%' then left(p_payload #>> string_to_array(substr(p_expr, 9), '.'), 255)
+    when p_expr like 'literal:%' then substr(p_expr, 9)
   end
 $function$
 function notify_jobs_inserted

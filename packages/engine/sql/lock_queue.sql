@@ -2,7 +2,7 @@
 -- Claims on a limited queue serialise here, so the running counts they read are exact.
 -- The transaction-local planner settings steer claim_limited, planned after this statement, to
 -- ordered index walks even when statistics are stale (see claim_candidates in 0001).
-select concurrency, tenant_concurrency,
+select concurrency, flow_concurrency, flow_rate_limit, flow_rate_window_seconds, flow_rate_burst,
        paused or exists (
          select 1 from {{schema}}.switches s where s.name = 'process:' || $1 and not s.enabled) as paused,
        set_config('enable_seqscan', 'off', true) as _s1,

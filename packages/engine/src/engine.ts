@@ -10,6 +10,7 @@ import { KeelError } from "./errors.js";
 import { Idempotency, Settings } from "./idempotency/idempotency.js";
 import { Intake } from "./intake/intake.js";
 import { assertSchemaCompatible, migrate } from "./migrate/migrator.js";
+import { flowRateOf, flowWalkLength, type LockedQueue, queueFlow } from "./queue/flow.js";
 import { detailColumns, parseJobId } from "./queue/params.js";
 import {
   type AttemptRow,
@@ -409,18 +410,26 @@ export class Engine {
     }
     return transaction(this.pool, async (client) => {
       const lock = this.sql.lock_queue;
-      const settings = await client.query<{
-        concurrency: number | null;
-        tenant_concurrency: number | null;
-        paused: boolean;
-      }>({ name: lock.name, text: lock.text, values: [queue] });
+      const settings = await client.query<LockedQueue>({ name: lock.name, text: lock.text, values: [queue] });
       const q = settings.rows[0];
       if (!q || q.paused) return [];
+      const rate = flowRateOf(q);
       const stmt = this.sql.claim_limited;
       const res = await client.query<ClaimRow>({
         name: stmt.name,
         text: stmt.text,
-        values: [queue, handlers, limit, leaseMs, workerId, q.concurrency, q.tenant_concurrency],
+        values: [
+          queue,
+          handlers,
+          limit,
+          leaseMs,
+          workerId,
+          q.concurrency,
+          q.flow_concurrency,
+          rate?.intervalUs ?? null,
+          rate?.burst ?? null,
+          flowWalkLength(limit),
+        ],
       });
       return res.rows.map(toClaimedJob);
     });
@@ -431,20 +440,22 @@ export class Engine {
    * queues (null: every queue).
    */
   async queueLimits(queues: string[] | null): Promise<Map<string, QueueLimits>> {
-    const rows = await this.run<{
-      name: string;
-      concurrency: number | null;
-      tenant_concurrency: number | null;
-      delivery_timeout_ms: number | null;
-      paused: boolean;
-    }>("queue_settings", [queues]);
+    const rows = await this.run<
+      LockedQueue & {
+        name: string;
+        tenant_concurrency: number | null;
+        delivery_timeout_ms: number | null;
+        flow: boolean;
+      }
+    >("queue_settings", [queues]);
     return new Map(
       rows.map((r) => [
         r.name,
         {
-          limited: r.concurrency !== null || r.tenant_concurrency !== null,
+          limited: r.concurrency !== null || r.tenant_concurrency !== null || r.flow,
           paused: r.paused,
           deliveryTimeoutMs: r.delivery_timeout_ms,
+          flowRateIntervalMs: flowRateOf(r) === null ? null : (flowRateOf(r)?.intervalUs ?? 0) / 1000,
         },
       ]),
     );
@@ -668,14 +679,16 @@ export class Engine {
     options: MutationOptions = {},
   ): Promise<void> {
     const s = validateQueueSettings(settings);
+    const flow = queueFlow(s);
     const values = {
       concurrency: s.concurrency ?? null,
-      tenantConcurrency: s.tenantConcurrency ?? null,
+      tenantConcurrency: flow?.key === "tenant" ? (flow.concurrency ?? null) : null,
       maxAttempts: s.maxAttempts ?? 10,
       backoff: s.backoff ?? null,
       retentionSucceededSeconds: s.retentionSucceededSeconds ?? 7 * 86_400,
       retentionDeadSeconds: s.retentionDeadSeconds ?? 30 * 86_400,
       deliveryTimeoutMs: s.deliveryTimeoutMs ?? null,
+      flow,
     };
     await this.transaction(async (client) => {
       const [row] = await this.runOn<{ created: boolean }>(client, "upsert_queue", [
@@ -687,6 +700,11 @@ export class Engine {
         values.retentionSucceededSeconds,
         values.retentionDeadSeconds,
         values.deliveryTimeoutMs,
+        flow?.key ?? null,
+        flow?.concurrency ?? null,
+        flow?.rate?.limit ?? null,
+        flow?.rate?.windowSeconds ?? null,
+        flow?.rate?.burst ?? null,
       ]);
       if (row) {
         await this.writeAudit(

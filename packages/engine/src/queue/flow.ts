@@ -1,0 +1,52 @@
+import type { GcraParams } from "@keel/protocol/ratelimit";
+import { KeelError } from "../errors.js";
+import type { FlowSettings, QueueSettings } from "./types.js";
+
+/** A queue's row as lock_queue and queue_settings read it for claims. */
+export interface LockedQueue {
+  concurrency: number | null;
+  flow_concurrency: number | null;
+  flow_rate_limit: number | null;
+  flow_rate_window_seconds: number | null;
+  flow_rate_burst: number | null;
+  paused: boolean;
+}
+
+/**
+ * A queue's rate per key value as GCRA parameters, turned as the rate limiter turns a policy
+ * (interval = window / limit in microseconds, rounded up); burst defaults to 1, evenly spaced
+ * starts (decision 051). Null when the queue has no rate.
+ */
+export function flowRateOf(
+  q: Omit<LockedQueue, "paused" | "concurrency" | "flow_concurrency">,
+): GcraParams | null {
+  if (q.flow_rate_limit === null || q.flow_rate_window_seconds === null) return null;
+  return {
+    intervalUs: Math.ceil((q.flow_rate_window_seconds * 1_000_000) / q.flow_rate_limit),
+    burst: q.flow_rate_burst ?? 1,
+  };
+}
+
+/**
+ * How many keys one claim walks at most: enough for a turn of every key a full batch could use,
+ * with room for keys at their limits, and bounded however many keys wait (decision 051).
+ */
+export function flowWalkLength(limit: number): number {
+  return Math.max(32, 4 * limit);
+}
+
+/**
+ * A queue's flow control from its settings: `flow`, or `tenantConcurrency` as the flow key
+ * `tenant` with that concurrency (the two together are refused).
+ */
+export function queueFlow(s: QueueSettings): FlowSettings | null {
+  if (s.flow != null && s.tenantConcurrency != null) {
+    throw new KeelError("invalid_argument", {
+      detail:
+        "settings: give flow or tenantConcurrency, not both (tenantConcurrency is flow { key: tenant, concurrency })",
+    });
+  }
+  if (s.flow != null) return s.flow;
+  if (s.tenantConcurrency != null) return { key: "tenant", concurrency: s.tenantConcurrency };
+  return null;
+}
