@@ -61,6 +61,14 @@ async function migrateDirect(pool: Pool, schema: string, options: EngineOptions)
   }
 }
 
+/** The key that makes jobs of one batch one job: dedupe, singleton or debounce (a job has at most one). */
+function batchKey(row: EnqueueRow): string | undefined {
+  if (row.dedupe_key !== null) return `d\u0000${row.queue}\u0000${row.dedupe_key}`;
+  if (row.singleton_key) return `s\u0000${row.queue}\u0000${row.singleton_key}`;
+  if (row.debounce_key) return `b\u0000${row.queue}\u0000${row.debounce_key}`;
+  return undefined;
+}
+
 /** Rows one statement of a bulk retry or purge handles. */
 const BULK_BATCH = 1000;
 
@@ -307,13 +315,21 @@ export class Engine {
     const rows = inputs.map((input, i) =>
       validateEnqueue(input, i, { payloadLimitBytes: this.payloadLimitBytes }),
     );
-    // Within one batch the first job with a dedupe key wins; later ones share its result.
+    // Within one batch the first job with a dedupe or singleton key wins, and the last with a
+    // debounce key (it replaces the others); the rest share its result.
     const firstByKey = new Map<string, number>();
+    const lastDebounce = new Map<string, number>();
+    for (const row of rows) if (row.debounce_key) lastDebounce.set(batchKey(row) as string, row.ord);
     const unique: EnqueueRow[] = [];
     const alias = new Map<number, number>();
     for (const row of rows) {
-      const key = row.dedupe_key === null ? undefined : `${row.queue}\u0000${row.dedupe_key}`;
-      const first = key === undefined ? undefined : firstByKey.get(key);
+      const key = batchKey(row);
+      const last = row.debounce_key ? lastDebounce.get(key as string) : undefined;
+      if (last !== undefined && last !== row.ord) {
+        alias.set(row.ord, last);
+        continue;
+      }
+      const first = key === undefined || last !== undefined ? undefined : firstByKey.get(key);
       if (first !== undefined) alias.set(row.ord, first);
       else {
         if (key !== undefined) firstByKey.set(key, row.ord);
