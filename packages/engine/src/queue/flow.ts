@@ -14,8 +14,10 @@ export interface LockedQueue {
 
 /**
  * A queue's rate per key value as GCRA parameters, turned as the rate limiter turns a policy
- * (interval = window / limit in microseconds, rounded up); burst defaults to 1, evenly spaced
- * starts (decision 051). Null when the queue has no rate.
+ * (interval = window / limit in microseconds, rounded up). Burst defaults to 2: with 1, every
+ * start that a worker's claim makes after the key's due time pushes all later starts back by
+ * that lag (measured: 7.8/s of 10/s); 2 absorbs lags shorter than an interval (decision 051).
+ * Null when the queue has no rate.
  */
 export function flowRateOf(
   q: Omit<LockedQueue, "paused" | "concurrency" | "flow_concurrency">,
@@ -23,7 +25,7 @@ export function flowRateOf(
   if (q.flow_rate_limit === null || q.flow_rate_window_seconds === null) return null;
   return {
     intervalUs: Math.ceil((q.flow_rate_window_seconds * 1_000_000) / q.flow_rate_limit),
-    burst: q.flow_rate_burst ?? 1,
+    burst: q.flow_rate_burst ?? 2,
   };
 }
 

@@ -28,7 +28,7 @@ export const FlowKeyExpression = z
 
 /**
  * At most `limit` starts per `windowSeconds` per key value, with bursts of up to `burst`
- * (default 1: evenly spaced). The rate limiter's policy fields and bounds (decision 016), and
+ * (default 2, which absorbs the lag of workers' claims; 1 spaces every start). The rate limiter's policy fields and bounds (decision 016), and
  * its GCRA arithmetic, run in the claim statement.
  */
 export const FlowRate = z.strictObject({
