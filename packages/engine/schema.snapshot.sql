@@ -393,6 +393,7 @@ declare
   v_backoff jsonb;
   v_dedupe_key text;
   v_tenant text;
+  v_flow_key text;
   v_max_attempts integer;
   v_job_id bigint;
 begin
@@ -467,14 +468,14 @@ begin
       message = format('keel.enqueue: payload is %s bytes of JSON; the limit is 1048576', octet_length(p_payload::text));
   end if;
 
-  -- options: {"delayMs"?, "runAt"?, "priority"?, "maxAttempts"?, "backoff"?, "dedupeKey"?, "tenant"?}
+  -- options: {"delayMs"?, "runAt"?, "priority"?, "maxAttempts"?, "backoff"?, "dedupeKey"?, "tenant"?, "flowKey"?}
   if jsonb_typeof(o) <> 'object' then
     raise exception using errcode = '22023', message = 'keel.enqueue: options must be a JSON object or null';
   end if;
   for k in select jsonb_object_keys(o) loop
-    if k not in ('delayMs', 'runAt', 'priority', 'maxAttempts', 'backoff', 'dedupeKey', 'tenant') then
+    if k not in ('delayMs', 'runAt', 'priority', 'maxAttempts', 'backoff', 'dedupeKey', 'tenant', 'flowKey') then
       raise exception using errcode = '22023',
-        message = format('keel.enqueue: options.%s: unknown option; accepted: delayMs, runAt, priority, maxAttempts, backoff, dedupeKey, tenant', k);
+        message = format('keel.enqueue: options.%s: unknown option; accepted: delayMs, runAt, priority, maxAttempts, backoff, dedupeKey, tenant, flowKey', k);
     end if;
   end loop;
   if o ? 'delayMs' and o ? 'runAt' then
@@ -530,6 +531,13 @@ begin
     end if;
   end if;
 
+  if o ? 'flowKey' then
+    v_flow_key := o ->> 'flowKey';
+    if jsonb_typeof(o -> 'flowKey') <> 'string' or length(v_flow_key) not between 1 and 255 then
+      raise exception using errcode = '22023', message = 'keel.enqueue: options.flowKey: a string of 1–255 characters';
+    end if;
+  end if;
+
   if exists (select 1 from switches s where s.name = 'enqueue:' || q and not s.enabled) then
     raise exception using errcode = '55000',
       message = format('keel.enqueue: enqueueing to queue %L is switched off (switch enqueue:%s)', q, q),
@@ -537,14 +545,20 @@ begin
   end if;
 
   insert into queues (name) values (q) on conflict (name) do nothing;
+  -- A job's own flow key makes the queue's claims take the limited path, as the engine's enqueue does.
+  if v_flow_key is not null then
+    update queues set flow_jobs = true where name = q and not flow_jobs;
+  end if;
   v_run_at := coalesce(v_run_at, now() + coalesce(v_delay_ms, 0) * interval '1 millisecond');
 
   -- As the engine's enqueue: a live job with the same dedupe key is the answer (the no-op update
   -- makes it visible even when a concurrent transaction inserted it).
-  insert into jobs as j (queue, handler, state, target, payload, run_at, priority, max_attempts, backoff, dedupe_key, tenant)
+  insert into jobs as j (queue, handler, state, target, payload, run_at, priority, max_attempts, backoff, dedupe_key, tenant,
+                         flow_key)
   select q, v_handler, case when v_run_at > now() then 'scheduled' else 'available' end, p_target,
          coalesce(p_payload, 'null'::jsonb), v_run_at, coalesce((o ->> 'priority')::integer, 0),
-         coalesce(v_max_attempts, qs.max_attempts), coalesce(v_backoff, qs.backoff), v_dedupe_key, v_tenant
+         coalesce(v_max_attempts, qs.max_attempts), coalesce(v_backoff, qs.backoff), v_dedupe_key, v_tenant,
+         coalesce(v_flow_key, flow_key_of(qs.flow_key, v_tenant, p_target, coalesce(p_payload, 'null'::jsonb)))
   from queues qs where qs.name = q
   on conflict (queue, dedupe_key) where dedupe_key is not null
   do update set dedupe_key = excluded.dedupe_key

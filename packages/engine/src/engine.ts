@@ -704,7 +704,8 @@ export class Engine {
       retentionSucceededSeconds: s.retentionSucceededSeconds ?? 7 * 86_400,
       retentionDeadSeconds: s.retentionDeadSeconds ?? 30 * 86_400,
       deliveryTimeoutMs: s.deliveryTimeoutMs ?? null,
-      flow,
+      // In the audit row only when there is one: queues without flow control audit as before.
+      ...(flow ? { flow } : {}),
     };
     await this.transaction(async (client) => {
       const [row] = await this.runOn<{ created: boolean }>(client, "upsert_queue", [

@@ -127,3 +127,20 @@ test("fairness: one key with 10,000 ready jobs cannot hold back nine keys with 1
   assert.equal(claims, 10, "the small keys finish in 10 claims of 10");
   assert.equal(bigDone, 10);
 });
+
+test("enqueue from SQL keys the job by the queue's expression, or by options.flowKey", async () => {
+  await engine.upsertQueue("f5", { flow: { key: "payload.account", concurrency: 1 } });
+  await engine.pool.query(`select ${S}.enqueue('f5', '{"handler":"h"}', '{"account":"x"}', null)`);
+  await engine.pool.query(`select ${S}.enqueue('f6', '{"handler":"h"}', null, '{"flowKey":"y"}')`);
+  const rows = await engine.pool.query(
+    `select queue, flow_key from ${S}.jobs where queue in ('f5', 'f6') order by queue`,
+  );
+  assert.deepEqual(
+    rows.rows.map((r) => [r.queue, r.flow_key]),
+    [
+      ["f5", "x"],
+      ["f6", "y"],
+    ],
+  );
+  assert.equal((await engine.queueLimits(["f6"])).get("f6")?.limited, true);
+});
