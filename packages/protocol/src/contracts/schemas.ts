@@ -17,7 +17,7 @@ import {
   QUEUE_NAME,
   SCOPES,
 } from "../names.js";
-import { flowJobFields } from "./flow.js";
+import { FlowSettings, flowJobFields } from "./flow.js";
 
 const NOT_STORABLE = "contains a NUL character or a broken surrogate pair, which Postgres cannot store";
 
@@ -286,6 +286,10 @@ export const Queue = z.strictObject({
     .int()
     .nullable()
     .meta({ description: "HTTP attempt timeout for targets that set none; null: 30000." }),
+  flow: FlowSettings.nullable().meta({
+    description:
+      "Flow control per key value (docs/flow-control.md); null: none. tenantConcurrency shows here as key tenant.",
+  }),
   counts: z.record(JobStateSchema, z.number().int()),
   oldestReadyAgeSeconds: z
     .number()
