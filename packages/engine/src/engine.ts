@@ -25,6 +25,7 @@ import type {
   ClaimedJob,
   EnqueueInput,
   EnqueueResult,
+  FlowBacklog,
   JobError,
   JobRecord,
   JobState,
@@ -811,6 +812,24 @@ export class Engine {
       });
     }
     return out;
+  }
+
+  /**
+   * A queue's flow keys with the most unclaimed jobs (`top` of them, waiting and running counts
+   * each) and how many keys hold jobs in all. Reads every keyed job of the queue.
+   */
+  async flowBacklog(queue: string, top = 10): Promise<FlowBacklog> {
+    if (!Number.isInteger(top) || top < 1 || top > 1000) {
+      throw new KeelError("invalid_argument", { detail: "top: a whole number from 1 to 1000" });
+    }
+    const rows = await this.run<{ key: string; waiting: number; running: number; keys: number }>(
+      "flow_backlog",
+      [queue, top],
+    );
+    return {
+      keys: rows[0]?.keys ?? 0,
+      top: rows.map(({ key, waiting, running }) => ({ key, waiting, running })),
+    };
   }
 
   /** Claims periodic task `task` for this process if it has not run for `intervalMs`. */

@@ -21,6 +21,7 @@ export const STATEMENTS = [
   "list_queues",
   "queue_overview",
   "queue_history_counts",
+  "flow_backlog",
   "claim_maintenance",
   "retention_delete",
   "queue_retention",

@@ -215,3 +215,11 @@ export interface QueueLimits {
   /** Milliseconds between starts of one key value under the queue's flow rate; null: no rate. */
   flowRateIntervalMs: number | null;
 }
+
+/** A queue's flow keys by backlog (`engine.flowBacklog`). */
+export interface FlowBacklog {
+  /** Keys that hold unfinished jobs. */
+  keys: number;
+  /** The keys with the most unclaimed jobs, most first. */
+  top: { key: string; waiting: number; running: number }[];
+}
