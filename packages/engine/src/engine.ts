@@ -832,6 +832,11 @@ export class Engine {
     };
   }
 
+  /** Per queue whose jobs carry flow keys: distinct keys with unclaimed jobs and with running ones. */
+  async flowKeyCounts(): Promise<{ queue: string; waiting: number; running: number }[]> {
+    return this.run("flow_key_counts", []);
+  }
+
   /** Claims periodic task `task` for this process if it has not run for `intervalMs`. */
   async claimMaintenance(task: string, intervalMs: number): Promise<boolean> {
     const rows = await this.run("claim_maintenance", [task, intervalMs]);

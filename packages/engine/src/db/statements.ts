@@ -22,6 +22,7 @@ export const STATEMENTS = [
   "queue_overview",
   "queue_history_counts",
   "flow_backlog",
+  "flow_key_counts",
   "claim_maintenance",
   "retention_delete",
   "queue_retention",

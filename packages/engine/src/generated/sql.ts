@@ -38,6 +38,7 @@ export type StatementName =
   | "fail"
   | "find_token"
   | "flow_backlog"
+  | "flow_key_counts"
   | "get_job"
   | "heartbeat"
   | "idempotency_expire"
@@ -819,6 +820,15 @@ select key, waiting, running, (select count(*) from per_key)::int as keys
 from per_key
 order by waiting desc, running desc, key
 limit $2
+`,
+  flow_key_counts: `-- flow_key_counts: per queue whose jobs carry flow keys, how many distinct keys hold unclaimed
+-- jobs and how many hold running ones (metrics: counts only, never key values).
+select queue,
+       count(distinct flow_key) filter (where state <> 'running')::int as waiting,
+       count(distinct flow_key) filter (where state = 'running')::int as running
+from {{schema}}.jobs
+where flow_key is not null
+group by queue
 `,
   get_job: `-- get_job: job $1 wherever it is, unfinished (jobs) or finished (job_history).
 select id, queue, handler,
