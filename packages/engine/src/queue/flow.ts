@@ -34,7 +34,7 @@ export function flowRateOf(
  * with room for keys at their limits, and bounded however many keys wait (decision 051).
  */
 export function flowWalkLength(limit: number): number {
-  return Math.max(32, 4 * limit);
+  return limit + 32;
 }
 
 /**
