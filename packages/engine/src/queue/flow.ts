@@ -30,8 +30,9 @@ export function flowRateOf(
 }
 
 /**
- * How many keys one claim walks at most: enough for a turn of every key a full batch could use,
- * with room for keys at their limits, and bounded however many keys wait (decision 051).
+ * How many keys one claim walks at most: a turn for every job of a full batch, with room for
+ * keys at their limits, and bounded however many keys wait (decision 051). Keys beyond it wait
+ * for the next claim, which starts after the last key that got a job.
  */
 export function flowWalkLength(limit: number): number {
   return limit + 32;
