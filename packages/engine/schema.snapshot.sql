@@ -546,7 +546,7 @@ begin
 
   insert into queues (name) values (q) on conflict (name) do nothing;
   -- A job's own flow key makes the queue's claims take the limited path, as the engine's enqueue does.
-  if v_flow_key is not null then
+  if v_flow_key is not null or v_handler = '@http' then
     update queues set flow_jobs = true where name = q and not flow_jobs;
   end if;
   v_run_at := coalesce(v_run_at, now() + coalesce(v_delay_ms, 0) * interval '1 millisecond');
@@ -558,7 +558,8 @@ begin
   select q, v_handler, case when v_run_at > now() then 'scheduled' else 'available' end, p_target,
          coalesce(p_payload, 'null'::jsonb), v_run_at, coalesce((o ->> 'priority')::integer, 0),
          coalesce(v_max_attempts, qs.max_attempts), coalesce(v_backoff, qs.backoff), v_dedupe_key, v_tenant,
-         coalesce(v_flow_key, flow_key_of(qs.flow_key, v_tenant, p_target, coalesce(p_payload, 'null'::jsonb)))
+         coalesce(v_flow_key, flow_key_of(qs.flow_key, v_tenant, p_target, coalesce(p_payload, 'null'::jsonb)),
+                  case when v_handler = '@http' then flow_key_of('host', null, p_target, null) end)
   from queues qs where qs.name = q
   on conflict (queue, dedupe_key) where dedupe_key is not null
   do update set dedupe_key = excluded.dedupe_key

@@ -1,6 +1,7 @@
 -- keel:additive — replaces a function with one that takes one more option; older code never calls it
 -- 0017: the SQL enqueue(queue, target, payload, options) keys its job by the queue's flow key
--- expression, as the engine's enqueue does (0016, decision 051), and takes options.flowKey.
+-- expression, else an HTTP job by its target's host, as the engine's enqueue does (0016,
+-- decision 051), and takes options.flowKey.
 -- Without this a job enqueued in SQL to a queue with flow control would carry no key and run
 -- outside its key's limits. Singleton and debounce are the engine's and the API's for now.
 create or replace function enqueue(p_queue text, p_target jsonb, p_payload jsonb default null, p_options jsonb default null)
@@ -173,7 +174,7 @@ begin
 
   insert into queues (name) values (q) on conflict (name) do nothing;
   -- A job's own flow key makes the queue's claims take the limited path, as the engine's enqueue does.
-  if v_flow_key is not null then
+  if v_flow_key is not null or v_handler = '@http' then
     update queues set flow_jobs = true where name = q and not flow_jobs;
   end if;
   v_run_at := coalesce(v_run_at, now() + coalesce(v_delay_ms, 0) * interval '1 millisecond');
@@ -185,7 +186,8 @@ begin
   select q, v_handler, case when v_run_at > now() then 'scheduled' else 'available' end, p_target,
          coalesce(p_payload, 'null'::jsonb), v_run_at, coalesce((o ->> 'priority')::integer, 0),
          coalesce(v_max_attempts, qs.max_attempts), coalesce(v_backoff, qs.backoff), v_dedupe_key, v_tenant,
-         coalesce(v_flow_key, flow_key_of(qs.flow_key, v_tenant, p_target, coalesce(p_payload, 'null'::jsonb)))
+         coalesce(v_flow_key, flow_key_of(qs.flow_key, v_tenant, p_target, coalesce(p_payload, 'null'::jsonb)),
+                  case when v_handler = '@http' then flow_key_of('host', null, p_target, null) end)
   from queues qs where qs.name = q
   on conflict (queue, dedupe_key) where dedupe_key is not null
   do update set dedupe_key = excluded.dedupe_key

@@ -32,11 +32,14 @@ src as materialized (
          coalesce(x.max_attempts, q.max_attempts) as max_attempts,
          coalesce(x.backoff, q.backoff) as backoff,
          x.dedupe_key, x.tenant, x.origin,
-         -- The key the call gave, else the queue's key expression (decision 051).
-         coalesce(x.flow_key, {{schema}}.flow_key_of(q.flow_key, x.tenant, x.target, x.payload)) as flow_key,
+         -- The key the call gave, else the queue's key expression, else for an HTTP target its host
+         -- (the deliverer's per-host default applies to it; decision 051).
+         coalesce(x.flow_key, {{schema}}.flow_key_of(q.flow_key, x.tenant, x.target, x.payload),
+                  case when x.handler = '@http' then {{schema}}.flow_key_of('host', null, x.target, null) end) as flow_key,
          x.flow_concurrency, x.singleton_key, x.debounce_key,
          now() + x.debounce_max_ms * interval '1 millisecond' as debounce_until,
-         (x.flow_key is not null or x.flow_concurrency is not null) and not q.flow_jobs as marks_queue,
+         (x.flow_key is not null or x.flow_concurrency is not null or x.handler = '@http') and not q.flow_jobs
+           as marks_queue,
          coalesce('d:' || x.dedupe_key, 's:' || x.singleton_key, 'b:' || x.debounce_key) as match_key
   from input x
   join ids on ids.rn = x.rn

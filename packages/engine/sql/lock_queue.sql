@@ -3,7 +3,7 @@
 -- The transaction-local planner settings steer claim_limited, planned after this statement, to
 -- ordered index walks even when statistics are stale (see claim_candidates in 0001), and to one
 -- generic plan.
-select concurrency, flow_concurrency, flow_rate_limit, flow_rate_window_seconds, flow_rate_burst,
+select concurrency, flow_key, flow_concurrency, flow_rate_limit, flow_rate_window_seconds, flow_rate_burst,
        paused or exists (
          select 1 from {{schema}}.switches s where s.name = 'process:' || $1 and not s.enabled) as paused,
        set_config('enable_seqscan', 'off', true) as _s1,

@@ -140,6 +140,11 @@ export interface ClaimOptions {
   workerId: string;
   /** The queue's limits as last read; decides which claim statement applies. */
   limited: boolean;
+  /**
+   * Most running jobs per flow key in a queue with no key expression and no flow concurrency:
+   * keys that jobs gave themselves or that HTTP jobs' hosts made (the deliverer's per-host default).
+   */
+  defaultKeyConcurrency?: number | null;
 }
 
 /**
@@ -442,7 +447,8 @@ export class Engine {
           leaseMs,
           workerId,
           q.concurrency,
-          q.flow_concurrency,
+          // The worker's default (the deliverer's per-host limit) for keys no expression made.
+          q.flow_concurrency ?? (q.flow_key ? null : (options.defaultKeyConcurrency ?? null)),
           rate?.intervalUs ?? null,
           rate?.burst ?? null,
           flowWalkLength(limit),

@@ -144,3 +144,27 @@ test("enqueue from SQL keys the job by the queue's expression, or by options.flo
   );
   assert.equal((await engine.queueLimits(["f6"])).get("f6")?.limited, true);
 });
+
+test("HTTP jobs are keyed by host without any setting; a worker's keyConcurrency bounds each host", async () => {
+  await engine.enqueueMany([
+    ...Array.from({ length: 5 }, () => ({ queue: "f7", target: { url: "https://app-a.example.com/hook" } })),
+    ...Array.from({ length: 5 }, () => ({ queue: "f7", target: { url: "https://app-b.example.com/hook" } })),
+  ]);
+  assert.equal((await engine.queueLimits(["f7"])).get("f7")?.limited, true);
+  const got = await engine.claim({
+    queue: "f7",
+    handlers: ["@http"],
+    limit: 10,
+    leaseMs: 30_000,
+    workerId: "w",
+    limited: true,
+    defaultKeyConcurrency: 2,
+  });
+  const hosts = got.map((j) => new URL((j.target as { url: string }).url).host).sort();
+  assert.deepEqual(hosts, [
+    "app-a.example.com",
+    "app-a.example.com",
+    "app-b.example.com",
+    "app-b.example.com",
+  ]);
+});

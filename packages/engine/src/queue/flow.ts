@@ -5,6 +5,8 @@ import type { FlowSettings, QueueSettings } from "./types.js";
 /** A queue's row as lock_queue and queue_settings read it for claims. */
 export interface LockedQueue {
   concurrency: number | null;
+  /** The key expression; null when jobs are keyed only by their own flowKey or HTTP host. */
+  flow_key?: string | null;
   flow_concurrency: number | null;
   flow_rate_limit: number | null;
   flow_rate_window_seconds: number | null;

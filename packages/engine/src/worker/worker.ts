@@ -242,6 +242,7 @@ export class Worker {
             leaseMs: this.leaseMs,
             workerId: this.id,
             limited: limits?.limited ?? false,
+            defaultKeyConcurrency: this.options.keyConcurrency,
           });
           if (jobs.length === limit) this.hungry = true;
           // A rate per key holds work back until its keys' next starts are due: look again then.
