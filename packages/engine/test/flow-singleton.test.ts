@@ -164,3 +164,26 @@ test("flow options that contradict each other are refused with flow_options_conf
     { code: "flow_options_conflict" },
   );
 });
+
+test("a schedule's jobs carry its flowKey, {{tenant}} filled per fan-out job", async () => {
+  const { schedule } = await engine.schedules.upsert("sync-accounts", {
+    cron: "0 * * * *",
+    queue: "fs",
+    target: { handler: "h" },
+    fanOut: { tenants: ["acme", "globex"] },
+    flowKey: "sync:{{tenant}}",
+    flowConcurrency: 1,
+  });
+  assert.deepEqual([schedule.flowKey, schedule.flowConcurrency], ["sync:{{tenant}}", 1]);
+  await engine.schedules.trigger("sync-accounts");
+  const rows = await engine.pool.query(
+    `select tenant, flow_key, flow_concurrency from ${S}.jobs where queue = 'fs' order by tenant`,
+  );
+  assert.deepEqual(
+    rows.rows.map((r) => [r.tenant, r.flow_key, r.flow_concurrency]),
+    [
+      ["acme", "sync:acme", 1],
+      ["globex", "sync:globex", 1],
+    ],
+  );
+});
