@@ -187,3 +187,43 @@ test("a schedule's jobs carry its flowKey, {{tenant}} filled per fan-out job", a
     ],
   );
 });
+
+test("a source route's jobs carry its flowKey and flowConcurrency", async () => {
+  await engine.intake.sources.put(
+    "gh",
+    {
+      provider: "github",
+      secrets: ["s"],
+      routes: [
+        {
+          target: { url: "https://ci.example.com/hook" },
+          queue: "fr-hooks",
+          flowKey: "ci",
+          flowConcurrency: 1,
+        },
+      ],
+    },
+    { managedBy: "api" },
+  );
+  const source = await engine.intake.sources.get("gh");
+  assert.deepEqual(
+    source.routes.map((r) => [r.flowKey, r.flowConcurrency]),
+    [["ci", 1]],
+  );
+  await engine.intake.events.accept({
+    source,
+    eventId: "e-1",
+    type: "push",
+    contentType: "application/json",
+    headers: {},
+    body: Buffer.from("{}"),
+    verification: { provider: "github", secret: 1 },
+  });
+  const rows = await engine.pool.query(
+    `select flow_key, flow_concurrency from ${S}.jobs where queue = 'fr-hooks'`,
+  );
+  assert.deepEqual(
+    rows.rows.map((r) => [r.flow_key, r.flow_concurrency]),
+    [["ci", 1]],
+  );
+});
