@@ -8,10 +8,10 @@ import { SCENARIOS } from "./scenarios/index.js";
 const redisUrl = process.env.KEEL_TEST_REDIS_URL;
 
 describe("benchmark scenarios run (smoke)", () => {
-  test("the issue's eight scenarios are all registered", () => {
+  test("the issue's eight scenarios, and flow control's (issue 17), are all registered", () => {
     assert.deepEqual(
       SCENARIOS.map((s) => s.name),
-      ["enqueue", "process", "pickup", "delivery", "intake", "ratelimit", "memory", "cron"],
+      ["enqueue", "process", "pickup", "delivery", "intake", "ratelimit", "memory", "cron", "flow"],
     );
   });
   for (const scenario of SCENARIOS) {

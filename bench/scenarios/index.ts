@@ -2,6 +2,7 @@ import type { Scenario } from "../lib/scenario.js";
 import { cron } from "./cron.js";
 import { delivery } from "./delivery.js";
 import { enqueue } from "./enqueue.js";
+import { flowScenario } from "./flow.js";
 import { intake } from "./intake.js";
 import { memory } from "./memory.js";
 import { pickup } from "./pickup.js";
@@ -21,4 +22,5 @@ export const SCENARIOS: Scenario[] = [
   ratelimit,
   memory,
   cron,
+  flowScenario,
 ];

@@ -66,6 +66,10 @@ table events
   routed_at timestamp with time zone not null default now()
   jobs_created integer not null default 0
   replays integer not null default 0
+table flow_rates
+  queue text not null
+  key text not null
+  tat timestamp with time zone not null
 table idempotency_keys
   scope text not null
   key text not null
@@ -130,6 +134,11 @@ table jobs
   last_error jsonb
   created_at timestamp with time zone not null default now()
   origin jsonb
+  flow_key text
+  flow_concurrency integer
+  singleton_key text
+  debounce_key text
+  debounce_until timestamp with time zone
 table maintenance
   task text not null
   last_run_at timestamp with time zone not null default '-infinity'::timestamp with time zone
@@ -155,6 +164,13 @@ table queues
   created_at timestamp with time zone not null default now()
   updated_at timestamp with time zone not null default now()
   delivery_timeout_ms integer
+  flow_key text
+  flow_concurrency integer
+  flow_rate_limit integer
+  flow_rate_window_seconds integer
+  flow_rate_burst integer
+  flow_jobs boolean not null default false
+  flow_cursor text
 table rate_limits
   policy text not null
   key text not null
@@ -236,6 +252,7 @@ constraint console_sessions.console_sessions_pkey PRIMARY KEY (id)
 constraint console_sessions.console_sessions_role_check CHECK ((role = ANY (ARRAY['read'::text, 'operate'::text, 'admin'::text])))
 constraint events.events_pkey PRIMARY KEY (id)
 constraint events.events_source_event_id_key UNIQUE (source, event_id)
+constraint flow_rates.flow_rates_pkey PRIMARY KEY (queue, key)
 constraint idempotency_keys.idempotency_keys_pkey PRIMARY KEY (scope, key)
 constraint idempotency_keys.idempotency_keys_state_check CHECK ((state = ANY (ARRAY['started'::text, 'completed'::text])))
 constraint intake_rejections.intake_rejections_pkey PRIMARY KEY (id)
@@ -244,6 +261,7 @@ constraint job_history.job_history_pkey PRIMARY KEY (id)
 constraint job_history.job_history_state_check CHECK ((state = ANY (ARRAY['succeeded'::text, 'dead'::text, 'cancelled'::text])))
 constraint jobs.jobs_attempt_check CHECK ((attempt >= 0))
 constraint jobs.jobs_check CHECK (((state = 'running'::text) = (lease_token IS NOT NULL)))
+constraint jobs.jobs_flow_concurrency_check CHECK (((flow_concurrency IS NULL) OR (flow_concurrency > 0)))
 constraint jobs.jobs_max_attempts_check CHECK ((max_attempts >= 1))
 constraint jobs.jobs_pkey PRIMARY KEY (id)
 constraint jobs.jobs_state_check CHECK ((state = ANY (ARRAY['scheduled'::text, 'available'::text, 'running'::text])))
@@ -253,6 +271,10 @@ constraint migration_log.migration_log_pkey PRIMARY KEY (id)
 constraint migrations.migrations_pkey PRIMARY KEY (id)
 constraint queues.queues_concurrency_check CHECK (((concurrency IS NULL) OR (concurrency > 0)))
 constraint queues.queues_delivery_timeout_ms_check CHECK (((delivery_timeout_ms IS NULL) OR ((delivery_timeout_ms >= 1000) AND (delivery_timeout_ms <= 3600000))))
+constraint queues.queues_flow_concurrency_check CHECK (((flow_concurrency IS NULL) OR (flow_concurrency > 0)))
+constraint queues.queues_flow_rate_burst_check CHECK (((flow_rate_burst IS NULL) OR (flow_rate_burst > 0)))
+constraint queues.queues_flow_rate_limit_check CHECK (((flow_rate_limit IS NULL) OR (flow_rate_limit > 0)))
+constraint queues.queues_flow_rate_window_seconds_check CHECK (((flow_rate_window_seconds IS NULL) OR (flow_rate_window_seconds > 0)))
 constraint queues.queues_max_attempts_check CHECK ((max_attempts >= 1))
 constraint queues.queues_pkey PRIMARY KEY (name)
 constraint queues.queues_retention_dead_seconds_check CHECK ((retention_dead_seconds >= 0))
@@ -296,6 +318,7 @@ index console_sessions_pkey CREATE UNIQUE INDEX console_sessions_pkey ON keel.co
 index events_pkey CREATE UNIQUE INDEX events_pkey ON keel.events USING btree (id)
 index events_source CREATE INDEX events_source ON keel.events USING btree (source, id)
 index events_source_event_id_key CREATE UNIQUE INDEX events_source_event_id_key ON keel.events USING btree (source, event_id)
+index flow_rates_pkey CREATE UNIQUE INDEX flow_rates_pkey ON keel.flow_rates USING btree (queue, key)
 index idempotency_keys_expiry CREATE INDEX idempotency_keys_expiry ON keel.idempotency_keys USING btree (expires_at)
 index idempotency_keys_pkey CREATE UNIQUE INDEX idempotency_keys_pkey ON keel.idempotency_keys USING btree (scope, key)
 index intake_rejections_pkey CREATE UNIQUE INDEX intake_rejections_pkey ON keel.intake_rejections USING btree (id)
@@ -306,14 +329,18 @@ index job_history_event CREATE INDEX job_history_event ON keel.job_history USING
 index job_history_pkey CREATE UNIQUE INDEX job_history_pkey ON keel.job_history USING btree (id)
 index job_history_queue_state CREATE INDEX job_history_queue_state ON keel.job_history USING btree (queue, state, id)
 index job_history_retention CREATE INDEX job_history_retention ON keel.job_history USING btree (queue, state, finished_at)
+index jobs_debounce CREATE UNIQUE INDEX jobs_debounce ON keel.jobs USING btree (queue, debounce_key) WHERE (debounce_key IS NOT NULL)
 index jobs_dedupe_key CREATE UNIQUE INDEX jobs_dedupe_key ON keel.jobs USING btree (queue, dedupe_key) WHERE (dedupe_key IS NOT NULL)
 index jobs_event CREATE INDEX jobs_event ON keel.jobs USING btree (((origin ->> 'event'::text))) WHERE (origin ? 'event'::text)
 index jobs_lease CREATE INDEX jobs_lease ON keel.jobs USING btree (lease_until) WHERE (state = 'running'::text)
 index jobs_pkey CREATE UNIQUE INDEX jobs_pkey ON keel.jobs USING btree (id)
 index jobs_ready CREATE INDEX jobs_ready ON keel.jobs USING btree (queue, priority DESC, run_at, id) WHERE (state <> 'running'::text)
+index jobs_ready_flow CREATE INDEX jobs_ready_flow ON keel.jobs USING btree (queue, flow_key, priority DESC, run_at, id) WHERE (state <> 'running'::text)
 index jobs_ready_tenant CREATE INDEX jobs_ready_tenant ON keel.jobs USING btree (queue, tenant, priority DESC, run_at, id) WHERE (state <> 'running'::text)
 index jobs_running CREATE INDEX jobs_running ON keel.jobs USING btree (queue, tenant) WHERE (state = 'running'::text)
+index jobs_running_flow CREATE INDEX jobs_running_flow ON keel.jobs USING btree (queue, flow_key) WHERE ((state = 'running'::text) AND (flow_key IS NOT NULL))
 index jobs_schedule CREATE INDEX jobs_schedule ON keel.jobs USING btree (((origin ->> 'schedule'::text)), tenant) WHERE (origin ? 'schedule'::text)
+index jobs_singleton CREATE UNIQUE INDEX jobs_singleton ON keel.jobs USING btree (queue, singleton_key) WHERE (singleton_key IS NOT NULL)
 index maintenance_pkey CREATE UNIQUE INDEX maintenance_pkey ON keel.maintenance USING btree (task)
 index migration_log_pkey CREATE UNIQUE INDEX migration_log_pkey ON keel.migration_log USING btree (id)
 index migrations_pkey CREATE UNIQUE INDEX migrations_pkey ON keel.migrations USING btree (id)
@@ -377,6 +404,7 @@ declare
   v_backoff jsonb;
   v_dedupe_key text;
   v_tenant text;
+  v_flow_key text;
   v_max_attempts integer;
   v_job_id bigint;
 begin
@@ -451,14 +479,14 @@ begin
       message = format('keel.enqueue: payload is %s bytes of JSON; the limit is 1048576', octet_length(p_payload::text));
   end if;
 
-  -- options: {"delayMs"?, "runAt"?, "priority"?, "maxAttempts"?, "backoff"?, "dedupeKey"?, "tenant"?}
+  -- options: {"delayMs"?, "runAt"?, "priority"?, "maxAttempts"?, "backoff"?, "dedupeKey"?, "tenant"?, "flowKey"?}
   if jsonb_typeof(o) <> 'object' then
     raise exception using errcode = '22023', message = 'keel.enqueue: options must be a JSON object or null';
   end if;
   for k in select jsonb_object_keys(o) loop
-    if k not in ('delayMs', 'runAt', 'priority', 'maxAttempts', 'backoff', 'dedupeKey', 'tenant') then
+    if k not in ('delayMs', 'runAt', 'priority', 'maxAttempts', 'backoff', 'dedupeKey', 'tenant', 'flowKey') then
       raise exception using errcode = '22023',
-        message = format('keel.enqueue: options.%s: unknown option; accepted: delayMs, runAt, priority, maxAttempts, backoff, dedupeKey, tenant', k);
+        message = format('keel.enqueue: options.%s: unknown option; accepted: delayMs, runAt, priority, maxAttempts, backoff, dedupeKey, tenant, flowKey', k);
     end if;
   end loop;
   if o ? 'delayMs' and o ? 'runAt' then
@@ -514,6 +542,13 @@ begin
     end if;
   end if;
 
+  if o ? 'flowKey' then
+    v_flow_key := o ->> 'flowKey';
+    if jsonb_typeof(o -> 'flowKey') <> 'string' or length(v_flow_key) not between 1 and 255 then
+      raise exception using errcode = '22023', message = 'keel.enqueue: options.flowKey: a string of 1–255 characters';
+    end if;
+  end if;
+
   if exists (select 1 from switches s where s.name = 'enqueue:' || q and not s.enabled) then
     raise exception using errcode = '55000',
       message = format('keel.enqueue: enqueueing to queue %L is switched off (switch enqueue:%s)', q, q),
@@ -521,14 +556,21 @@ begin
   end if;
 
   insert into queues (name) values (q) on conflict (name) do nothing;
+  -- A job's own flow key makes the queue's claims take the limited path, as the engine's enqueue does.
+  if v_flow_key is not null or v_handler = '@http' then
+    update queues set flow_jobs = true where name = q and not flow_jobs;
+  end if;
   v_run_at := coalesce(v_run_at, now() + coalesce(v_delay_ms, 0) * interval '1 millisecond');
 
   -- As the engine's enqueue: a live job with the same dedupe key is the answer (the no-op update
   -- makes it visible even when a concurrent transaction inserted it).
-  insert into jobs as j (queue, handler, state, target, payload, run_at, priority, max_attempts, backoff, dedupe_key, tenant)
+  insert into jobs as j (queue, handler, state, target, payload, run_at, priority, max_attempts, backoff, dedupe_key, tenant,
+                         flow_key)
   select q, v_handler, case when v_run_at > now() then 'scheduled' else 'available' end, p_target,
          coalesce(p_payload, 'null'::jsonb), v_run_at, coalesce((o ->> 'priority')::integer, 0),
-         coalesce(v_max_attempts, qs.max_attempts), coalesce(v_backoff, qs.backoff), v_dedupe_key, v_tenant
+         coalesce(v_max_attempts, qs.max_attempts), coalesce(v_backoff, qs.backoff), v_dedupe_key, v_tenant,
+         coalesce(v_flow_key, flow_key_of(qs.flow_key, v_tenant, p_target, coalesce(p_payload, 'null'::jsonb)),
+                  case when v_handler = '@http' then flow_key_of('host', null, p_target, null) end)
   from queues qs where qs.name = q
   on conflict (queue, dedupe_key) where dedupe_key is not null
   do update set dedupe_key = excluded.dedupe_key
@@ -579,6 +621,20 @@ AS $function$
         and h.state <> 'succeeded'
     ) then 'failed'
     else 'delivered'
+  end
+$function$
+function flow_key_of
+CREATE OR REPLACE FUNCTION keel.flow_key_of(p_expr text, p_tenant text, p_target jsonb, p_payload jsonb)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select case
+    when p_expr is null then null
+    when p_expr = 'tenant' then p_tenant
+    when p_expr = 'host' then lower(substring(p_target ->> 'url' from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#:]+)'))
+    when p_expr like 'payload.%' then left(p_payload #>> string_to_array(substr(p_expr, 9), '.'), 255)
+    when p_expr like 'literal:%' then substr(p_expr, 9)
   end
 $function$
 function job_counts_apply

@@ -1,19 +1,22 @@
 -- claim: lease up to $3 ready jobs of queue $1 whose handler is in $2 (text[]), highest priority
 -- first, for $4 milliseconds to worker $5. SKIP LOCKED lets any number of workers claim at once
 -- without waiting on each other (see claim_candidates in 0001). Only for queues without
--- concurrency limits: the guard makes a stale settings cache return nothing rather than exceed a
--- limit (limited queues use claim_limited).
+-- concurrency limits or flow control: the guard makes a stale settings cache return nothing
+-- rather than exceed a limit (limited queues use claim_limited).
 with picked as (
   select c.id
   from {{schema}}.claim_candidates($1, $2::text[], $3) as c(id)
   where exists (
     select 1 from {{schema}}.queues q
-    where q.name = $1 and not q.paused and q.concurrency is null and q.tenant_concurrency is null)
+    where q.name = $1 and not q.paused and q.concurrency is null and q.tenant_concurrency is null
+      and q.flow_key is null and not q.flow_jobs)
     and not exists (select 1 from {{schema}}.switches s where s.name = 'process:' || $1 and not s.enabled)
 )
 update {{schema}}.jobs j
 set state = 'running', attempt = j.attempt + 1, lease_token = gen_random_uuid(),
-    lease_until = now() + $4 * interval '1 millisecond', worker_id = $5, started_at = now()
+    lease_until = now() + $4 * interval '1 millisecond', worker_id = $5, started_at = now(),
+    -- A claimed job is no longer the pending one of its debounce key (decision 052).
+    debounce_key = null, debounce_until = null
 -- = any(array(...)) makes the planner look rows up by primary key instead of joining.
 where j.id = any(array(select id from picked))
 returning j.id, j.queue, j.handler, j.target, j.payload, j.priority, j.attempt, j.max_attempts, j.backoff,

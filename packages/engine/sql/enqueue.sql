@@ -1,14 +1,19 @@
 -- enqueue: insert a batch of jobs in one round trip.
 -- $1 jsonb array of {ord, queue, handler, target, payload, run_at?, delay_ms?, priority?,
---    max_attempts?, backoff?, dedupe_key?, tenant?}; dedupe keys are unique within the batch.
--- Returns one row per ord: the job id, its state, and inserted = false when a dedupe key matched
--- an unfinished job. The no-op DO UPDATE makes that existing row visible to RETURNING even when
--- it was inserted by a concurrent transaction (DO NOTHING would return nothing).
+--    max_attempts?, backoff?, dedupe_key?, tenant?, flow_key?, flow_concurrency?, singleton_key?,
+--    debounce_key?, debounce_max_ms?}; dedupe, singleton and debounce keys are unique within the
+--    batch, and a job has at most one of them.
+-- Returns one row per ord: the job id, its state, and inserted = false when a dedupe or singleton
+-- key matched an unclaimed (singleton) or unfinished (dedupe) job, or a debounce key replaced the
+-- pending job's payload and pushed its run_at. The no-op DO UPDATE makes that existing row visible
+-- to RETURNING even when it was inserted by a concurrent transaction (DO NOTHING would return nothing).
+-- Each key kind has its own insert: ON CONFLICT takes one unique index.
 with input as materialized (
   select x.*, row_number() over (order by x.ord) as rn
   from jsonb_to_recordset($1::jsonb) as x(
          ord int, queue text, handler text, target jsonb, payload jsonb, run_at timestamptz,
-         delay_ms bigint, priority int, max_attempts int, backoff jsonb, dedupe_key text, tenant text, origin jsonb)
+         delay_ms bigint, priority int, max_attempts int, backoff jsonb, dedupe_key text, tenant text, origin jsonb,
+         flow_key text, flow_concurrency int, singleton_key text, debounce_key text, debounce_max_ms bigint)
 ),
 -- Ids are drawn first and handed out in input order, so jobs of one batch run in the order
 -- given (claims order by run_at, then id); nextval in a join would number them in join order.
@@ -26,7 +31,16 @@ src as materialized (
          coalesce(x.priority, 0) as priority,
          coalesce(x.max_attempts, q.max_attempts) as max_attempts,
          coalesce(x.backoff, q.backoff) as backoff,
-         x.dedupe_key, x.tenant, x.origin
+         x.dedupe_key, x.tenant, x.origin,
+         -- The key the call gave, else the queue's key expression, else for an HTTP target its host
+         -- (the deliverer's per-host default applies to it; decision 051).
+         coalesce(x.flow_key, {{schema}}.flow_key_of(q.flow_key, x.tenant, x.target, x.payload),
+                  case when x.handler = '@http' then {{schema}}.flow_key_of('host', null, x.target, null) end) as flow_key,
+         x.flow_concurrency, x.singleton_key, x.debounce_key,
+         now() + x.debounce_max_ms * interval '1 millisecond' as debounce_until,
+         (x.flow_key is not null or x.flow_concurrency is not null or x.handler = '@http') and not q.flow_jobs
+           as marks_queue,
+         coalesce('d:' || x.dedupe_key, 's:' || x.singleton_key, 'b:' || x.debounce_key) as match_key
   from input x
   join ids on ids.rn = x.rn
   join {{schema}}.queues q on q.name = x.queue
@@ -36,22 +50,68 @@ src as materialized (
     where not s.enabled
       and s.name in (select 'enqueue:' || y.queue from input y))
 ),
+-- A job with a flow key of its own makes its queue's claims take the limited path.
+marked as (
+  update {{schema}}.queues q set flow_jobs = true
+  where q.name in (select queue from src where marks_queue) and not q.flow_jobs
+),
 ins as (
   insert into {{schema}}.jobs as j
     (id, queue, handler, state, target, payload, run_at, priority, max_attempts, backoff, dedupe_key, tenant,
-     origin)
+     origin, flow_key, flow_concurrency)
   select id, queue, handler, case when run_at > now() then 'scheduled' else 'available' end,
-         target, payload, run_at, priority, max_attempts, backoff, dedupe_key, tenant, origin
+         target, payload, run_at, priority, max_attempts, backoff, dedupe_key, tenant, origin, flow_key, flow_concurrency
   from src
+  where singleton_key is null and debounce_key is null
   order by ord
   on conflict (queue, dedupe_key) where dedupe_key is not null
   do update set dedupe_key = excluded.dedupe_key
-  returning j.id, j.queue, j.dedupe_key, j.state, (j.xmax = 0) as inserted
+  returning j.id, j.queue, j.state, (j.xmax = 0) as inserted, 'd:' || j.dedupe_key as match_key
+),
+-- Singleton, mode queue: one unclaimed job per key; its flow key runs one at a time.
+ins_singleton as (
+  insert into {{schema}}.jobs as j
+    (id, queue, handler, state, target, payload, run_at, priority, max_attempts, backoff, tenant,
+     origin, flow_key, flow_concurrency, singleton_key)
+  select id, queue, handler, case when run_at > now() then 'scheduled' else 'available' end,
+         target, payload, run_at, priority, max_attempts, backoff, tenant, origin, singleton_key, 1, singleton_key
+  from src
+  where singleton_key is not null
+  order by ord
+  on conflict (queue, singleton_key) where singleton_key is not null
+  do update set singleton_key = excluded.singleton_key
+  returning j.id, j.queue, j.state, (j.xmax = 0) as inserted, 's:' || j.singleton_key as match_key
+),
+-- Debounce: the newcomer's job replaces the pending one's and pushes its run_at to the end of
+-- the quiet period, but not past the first enqueue's maximum wait (debounce_until).
+ins_debounce as (
+  insert into {{schema}}.jobs as j
+    (id, queue, handler, state, target, payload, run_at, priority, max_attempts, backoff, tenant,
+     origin, flow_key, flow_concurrency, debounce_key, debounce_until)
+  select id, queue, handler, case when run_at > now() then 'scheduled' else 'available' end,
+         target, payload, least(run_at, debounce_until), priority, max_attempts, backoff, tenant, origin, flow_key,
+         flow_concurrency, debounce_key, debounce_until
+  from src
+  where debounce_key is not null
+  order by ord
+  on conflict (queue, debounce_key) where debounce_key is not null
+  do update set handler = excluded.handler, target = excluded.target, payload = excluded.payload,
+    priority = excluded.priority, max_attempts = excluded.max_attempts, backoff = excluded.backoff,
+    tenant = excluded.tenant, origin = excluded.origin, flow_key = excluded.flow_key,
+    flow_concurrency = excluded.flow_concurrency,
+    run_at = least(excluded.run_at, coalesce(j.debounce_until, 'infinity')),
+    state = case when least(excluded.run_at, coalesce(j.debounce_until, 'infinity')) > now()
+                 then 'scheduled' else 'available' end
+  returning j.id, j.queue, j.state, (j.xmax = 0) as inserted, 'b:' || j.debounce_key as match_key
+),
+done as (
+  select * from ins union all select * from ins_singleton union all select * from ins_debounce
 )
--- Two equi-joins (by new id, then by dedupe key for rows that met an existing job) keep this
--- a hash join; one join on an OR condition made it quadratic in the batch size.
-select s.ord, coalesce(n.id, d.id) as id, coalesce(n.state, d.state) as state, coalesce(n.inserted, d.inserted) as inserted
+-- Two equi-joins (by new id, then by key for rows that met an existing job) keep this a hash
+-- join; one join on an OR condition made it quadratic in the batch size.
+select s.ord, coalesce(n.id, d.id) as id, coalesce(n.state, d.state) as state,
+       coalesce(n.inserted, d.inserted) as inserted
 from src s
-left join ins n on n.id = s.id
-left join ins d on n.id is null and d.queue = s.queue and d.dedupe_key = s.dedupe_key
+left join done n on n.id = s.id
+left join done d on n.id is null and d.queue = s.queue and d.match_key = s.match_key
 order by s.ord

@@ -10,6 +10,7 @@ import { KeelError } from "./errors.js";
 import { Idempotency, Settings } from "./idempotency/idempotency.js";
 import { Intake } from "./intake/intake.js";
 import { assertSchemaCompatible, migrate } from "./migrate/migrator.js";
+import { flowRateOf, flowWalkLength, type LockedQueue, queueFlow } from "./queue/flow.js";
 import { detailColumns, parseJobId } from "./queue/params.js";
 import {
   type AttemptRow,
@@ -26,6 +27,7 @@ import type {
   EnqueueInput,
   EnqueueResult,
   FailureGroup,
+  FlowBacklog,
   JobError,
   JobRecord,
   JobState,
@@ -62,6 +64,14 @@ async function migrateDirect(pool: Pool, schema: string, options: EngineOptions)
   } finally {
     await direct.end();
   }
+}
+
+/** The key that makes jobs of one batch one job: dedupe, singleton or debounce (a job has at most one). */
+function batchKey(row: EnqueueRow): string | undefined {
+  if (row.dedupe_key !== null) return `d\u0000${row.queue}\u0000${row.dedupe_key}`;
+  if (row.singleton_key) return `s\u0000${row.queue}\u0000${row.singleton_key}`;
+  if (row.debounce_key) return `b\u0000${row.queue}\u0000${row.debounce_key}`;
+  return undefined;
 }
 
 /** Rows one statement of a bulk retry or purge handles. */
@@ -178,6 +188,11 @@ export interface ClaimOptions {
   workerId: string;
   /** The queue's limits as last read; decides which claim statement applies. */
   limited: boolean;
+  /**
+   * Most running jobs per flow key in a queue with no key expression and no flow concurrency:
+   * keys that jobs gave themselves or that HTTP jobs' hosts made (the deliverer's per-host default).
+   */
+  defaultKeyConcurrency?: number | null;
 }
 
 /**
@@ -354,13 +369,21 @@ export class Engine {
     const rows = inputs.map((input, i) =>
       validateEnqueue(input, i, { payloadLimitBytes: this.payloadLimitBytes }),
     );
-    // Within one batch the first job with a dedupe key wins; later ones share its result.
+    // Within one batch the first job with a dedupe or singleton key wins, and the last with a
+    // debounce key (it replaces the others); the rest share its result.
     const firstByKey = new Map<string, number>();
+    const lastDebounce = new Map<string, number>();
+    for (const row of rows) if (row.debounce_key) lastDebounce.set(batchKey(row) as string, row.ord);
     const unique: EnqueueRow[] = [];
     const alias = new Map<number, number>();
     for (const row of rows) {
-      const key = row.dedupe_key === null ? undefined : `${row.queue}\u0000${row.dedupe_key}`;
-      const first = key === undefined ? undefined : firstByKey.get(key);
+      const key = batchKey(row);
+      const last = row.debounce_key ? lastDebounce.get(key as string) : undefined;
+      if (last !== undefined && last !== row.ord) {
+        alias.set(row.ord, last);
+        continue;
+      }
+      const first = key === undefined || last !== undefined ? undefined : firstByKey.get(key);
       if (first !== undefined) alias.set(row.ord, first);
       else {
         if (key !== undefined) firstByKey.set(key, row.ord);
@@ -457,18 +480,27 @@ export class Engine {
     }
     return transaction(this.pool, async (client) => {
       const lock = this.sql.lock_queue;
-      const settings = await client.query<{
-        concurrency: number | null;
-        tenant_concurrency: number | null;
-        paused: boolean;
-      }>({ name: lock.name, text: lock.text, values: [queue] });
+      const settings = await client.query<LockedQueue>({ name: lock.name, text: lock.text, values: [queue] });
       const q = settings.rows[0];
       if (!q || q.paused) return [];
+      const rate = flowRateOf(q);
       const stmt = this.sql.claim_limited;
       const res = await client.query<ClaimRow>({
         name: stmt.name,
         text: stmt.text,
-        values: [queue, handlers, limit, leaseMs, workerId, q.concurrency, q.tenant_concurrency],
+        values: [
+          queue,
+          handlers,
+          limit,
+          leaseMs,
+          workerId,
+          q.concurrency,
+          // The worker's default (the deliverer's per-host limit) for keys no expression made.
+          q.flow_concurrency ?? (q.flow_key ? null : (options.defaultKeyConcurrency ?? null)),
+          rate?.intervalUs ?? null,
+          rate?.burst ?? null,
+          flowWalkLength(limit),
+        ],
       });
       return res.rows.map(toClaimedJob);
     });
@@ -479,20 +511,22 @@ export class Engine {
    * queues (null: every queue).
    */
   async queueLimits(queues: string[] | null): Promise<Map<string, QueueLimits>> {
-    const rows = await this.run<{
-      name: string;
-      concurrency: number | null;
-      tenant_concurrency: number | null;
-      delivery_timeout_ms: number | null;
-      paused: boolean;
-    }>("queue_settings", [queues]);
+    const rows = await this.run<
+      LockedQueue & {
+        name: string;
+        tenant_concurrency: number | null;
+        delivery_timeout_ms: number | null;
+        flow: boolean;
+      }
+    >("queue_settings", [queues]);
     return new Map(
       rows.map((r) => [
         r.name,
         {
-          limited: r.concurrency !== null || r.tenant_concurrency !== null,
+          limited: r.concurrency !== null || r.tenant_concurrency !== null || r.flow,
           paused: r.paused,
           deliveryTimeoutMs: r.delivery_timeout_ms,
+          flowRateIntervalMs: flowRateOf(r) === null ? null : (flowRateOf(r)?.intervalUs ?? 0) / 1000,
         },
       ]),
     );
@@ -775,14 +809,17 @@ export class Engine {
     options: MutationOptions = {},
   ): Promise<void> {
     const s = validateQueueSettings(settings);
+    const flow = queueFlow(s);
     const values = {
       concurrency: s.concurrency ?? null,
-      tenantConcurrency: s.tenantConcurrency ?? null,
+      tenantConcurrency: flow?.key === "tenant" ? (flow.concurrency ?? null) : null,
       maxAttempts: s.maxAttempts ?? 10,
       backoff: s.backoff ?? null,
       retentionSucceededSeconds: s.retentionSucceededSeconds ?? 7 * 86_400,
       retentionDeadSeconds: s.retentionDeadSeconds ?? 30 * 86_400,
       deliveryTimeoutMs: s.deliveryTimeoutMs ?? null,
+      // In the audit row only when there is one: queues without flow control audit as before.
+      ...(flow ? { flow } : {}),
     };
     await this.transaction(async (client) => {
       const [row] = await this.runOn<{ created: boolean }>(client, "upsert_queue", [
@@ -794,6 +831,11 @@ export class Engine {
         values.retentionSucceededSeconds,
         values.retentionDeadSeconds,
         values.deliveryTimeoutMs,
+        flow?.key ?? null,
+        flow?.concurrency ?? null,
+        flow?.rate?.limit ?? null,
+        flow?.rate?.windowSeconds ?? null,
+        flow?.rate?.burst ?? null,
       ]);
       if (row) {
         await this.writeAudit(
@@ -885,6 +927,29 @@ export class Engine {
       });
     }
     return out;
+  }
+
+  /**
+   * A queue's flow keys with the most unclaimed jobs (`top` of them, waiting and running counts
+   * each) and how many keys hold jobs in all. Reads every keyed job of the queue.
+   */
+  async flowBacklog(queue: string, top = 10): Promise<FlowBacklog> {
+    if (!Number.isInteger(top) || top < 1 || top > 1000) {
+      throw new KeelError("invalid_argument", { detail: "top: a whole number from 1 to 1000" });
+    }
+    const rows = await this.run<{ key: string; waiting: number; running: number; keys: number }>(
+      "flow_backlog",
+      [queue, top],
+    );
+    return {
+      keys: rows[0]?.keys ?? 0,
+      top: rows.map(({ key, waiting, running }) => ({ key, waiting, running })),
+    };
+  }
+
+  /** Per queue whose jobs carry flow keys: distinct keys with unclaimed jobs and with running ones. */
+  async flowKeyCounts(): Promise<{ queue: string; waiting: number; running: number }[]> {
+    return this.run("flow_key_counts", []);
   }
 
   /** Claims periodic task `task` for this process if it has not run for `intervalMs`. */

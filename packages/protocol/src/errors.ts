@@ -38,6 +38,10 @@ export const ERROR_CODES = {
     message:
       "Job {id} cannot be retried while another unfinished job in queue '{queue}' holds its dedupe key '{dedupeKey}'. Cancel that job or let it finish, then retry.",
   },
+  flow_options_conflict: {
+    status: 400,
+    message: "Conflicting flow options: {detail}.",
+  },
   job_already_finished: { status: 409, message: "Job {id} is already {state} and cannot be cancelled." },
   schema_too_new: {
     status: 500,

@@ -118,7 +118,8 @@ describe("GET /v1/jobs/:id and GET /v1/jobs", () => {
       limit: 1,
       leaseMs: 30_000,
       workerId: "w1",
-      limited: false,
+      // A queue of HTTP jobs is keyed by host (flow control): the limited claim serves it.
+      limited: true,
     });
     assert.ok(claimed);
     const detail = { responseStatus: 502, latencyMs: 12, responseBody: "bad gateway" };

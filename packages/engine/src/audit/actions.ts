@@ -20,8 +20,8 @@ export interface AuditDetails {
   /** A queue created, or its settings changed (a sync that changes nothing writes no row). */
   "queue.configure": {
     created: boolean;
-    /** Every setting as stored, defaults filled in. */
-    settings: Required<QueueSettings>;
+    /** Every setting as stored, defaults filled in; `flow` only when the queue has flow control. */
+    settings: Omit<Required<QueueSettings>, "flow"> & Pick<QueueSettings, "flow">;
   };
   "switch.set": { enabled: boolean; reason: string | null };
   "schedule.create": { cron: string; timezone: string };

@@ -26,6 +26,8 @@ export const STATEMENTS = [
   "job_attempts",
   "list_queues",
   "queue_history_counts",
+  "flow_backlog",
+  "flow_key_counts",
   "claim_maintenance",
   "retention_delete",
   "queue_retention",

@@ -41,6 +41,8 @@ export type StatementName =
   | "fail"
   | "failure_groups"
   | "find_token"
+  | "flow_backlog"
+  | "flow_key_counts"
   | "get_job"
   | "heartbeat"
   | "idempotency_expire"
@@ -268,86 +270,188 @@ select id, state as previous_state from ended
   claim: `-- claim: lease up to $3 ready jobs of queue $1 whose handler is in $2 (text[]), highest priority
 -- first, for $4 milliseconds to worker $5. SKIP LOCKED lets any number of workers claim at once
 -- without waiting on each other (see claim_candidates in 0001). Only for queues without
--- concurrency limits: the guard makes a stale settings cache return nothing rather than exceed a
--- limit (limited queues use claim_limited).
+-- concurrency limits or flow control: the guard makes a stale settings cache return nothing
+-- rather than exceed a limit (limited queues use claim_limited).
 with picked as (
   select c.id
   from {{schema}}.claim_candidates($1, $2::text[], $3) as c(id)
   where exists (
     select 1 from {{schema}}.queues q
-    where q.name = $1 and not q.paused and q.concurrency is null and q.tenant_concurrency is null)
+    where q.name = $1 and not q.paused and q.concurrency is null and q.tenant_concurrency is null
+      and q.flow_key is null and not q.flow_jobs)
     and not exists (select 1 from {{schema}}.switches s where s.name = 'process:' || $1 and not s.enabled)
 )
 update {{schema}}.jobs j
 set state = 'running', attempt = j.attempt + 1, lease_token = gen_random_uuid(),
-    lease_until = now() + $4 * interval '1 millisecond', worker_id = $5, started_at = now()
+    lease_until = now() + $4 * interval '1 millisecond', worker_id = $5, started_at = now(),
+    -- A claimed job is no longer the pending one of its debounce key (decision 052).
+    debounce_key = null, debounce_until = null
 -- = any(array(...)) makes the planner look rows up by primary key instead of joining.
 where j.id = any(array(select id from picked))
 returning j.id, j.queue, j.handler, j.target, j.payload, j.priority, j.attempt, j.max_attempts, j.backoff,
           j.tenant, j.dedupe_key, j.lease_token, j.lease_until, j.run_at, j.created_at, j.origin
 `,
-  claim_limited: `-- claim_limited: like claim, for a queue with a global limit $6 and/or a per-tenant limit $7
--- (either may be null). Must run after lock_queue in the same transaction.
--- $1 queue, $2 handlers (text[]), $3 free slots of this worker, $4 lease ms, $5 worker id.
--- Each tenant gets at most its remaining allowance; the distinct tenants are walked through
--- the index (a loose index scan), so one tenant's deep backlog cannot hide the others.
-with recursive running as (
-  select tenant, count(*)::int as n
+  claim_limited: `-- claim_limited: like claim, for a queue with a global limit and/or flow control per key
+-- (decision 051). Must run after lock_queue in the same transaction: claims of the queue
+-- serialise there, so the running counts and rate states read here are exact.
+-- $1 queue, $2 handlers (text[]), $3 free slots of this worker, $4 lease ms, $5 worker id,
+-- $6 global limit (null: none), $7 running jobs per key value (null: none; a job's own
+-- flow_concurrency wins), $8 GCRA interval in microseconds per key value (null: no rate),
+-- $9 GCRA burst, $10 most keys one claim walks.
+-- The distinct keys with unclaimed jobs are walked through the index (a loose index scan),
+-- starting after the queue's flow_cursor and wrapping around, so one key's deep backlog cannot
+-- hide the others and the walk costs at most $10 index probes however many keys there are.
+-- Each key gets at most its allowance: the concurrency left, and the starts its GCRA admits now
+-- (the rate limiter's arithmetic, packages/protocol/src/ratelimit/gcra.ts \`admits\`: n starts fit
+-- when max(tat, now) + n × interval − now ≤ burst × interval). Jobs are taken in turns across
+-- keys: every key's first job, then every key's second, … (priority first within a turn).
+with recursive clock as materialized (
+  -- One instant for the rate arithmetic and started_at; clock_timestamp, not the transaction's
+  -- start, so a start is never recorded before the completion that freed its slot.
+  select clock_timestamp() as now
+),
+running as (
+  select flow_key, count(*)::int as n
   from {{schema}}.jobs
   where queue = $1 and state = 'running'
-  group by tenant
+  group by flow_key
 ),
 budget as (
   select greatest(0, least($3::int, coalesce($6::int - (select coalesce(sum(n), 0)::int from running), $3::int))) as n
 ),
-tenants as (
-  (select j.tenant from {{schema}}.jobs j
-   where j.queue = $1 and j.state <> 'running' and j.tenant is not null
-   order by j.tenant limit 1)
+cursor as (
+  select q.flow_cursor as k from {{schema}}.queues q where q.name = $1
+),
+-- Keys after the cursor; the head job (first by priority) gives the key's own limit.
+walk_a(key, lim, depth) as (
+  (select j.flow_key, j.flow_concurrency, 1
+   from {{schema}}.jobs j
+   where j.queue = $1 and j.state <> 'running' and j.flow_key is not null
+     -- '' is below every key (keys have 1–255 characters); an OR here would scan from the start.
+     and j.flow_key > coalesce((select k from cursor), '')
+   order by j.flow_key, j.priority desc, j.run_at, j.id
+   limit 1)
   union all
-  select (select j.tenant from {{schema}}.jobs j
-          where j.queue = $1 and j.state <> 'running' and j.tenant > t.tenant
-          order by j.tenant limit 1)
-  from tenants t
-  where t.tenant is not null
+  select n.flow_key, n.flow_concurrency, w.depth + 1
+  from walk_a w
+  cross join lateral (
+    select j.flow_key, j.flow_concurrency
+    from {{schema}}.jobs j
+    where j.queue = $1 and j.state <> 'running' and j.flow_key > w.key
+    order by j.flow_key, j.priority desc, j.run_at, j.id
+    limit 1
+  ) n
+  where w.depth < $10::int
 ),
-untenanted as (
-  select j.id, j.priority, j.run_at
-  from {{schema}}.jobs j
-  where j.queue = $1 and j.tenant is null and j.state <> 'running' and j.run_at <= now()
-    and j.handler = any($2::text[])
-  order by j.priority desc, j.run_at, j.id
-  limit (select n from budget)
-  for update of j skip locked
+-- Then from the first key up to the cursor, while the walk has room.
+walk_b(key, lim, depth) as (
+  (select j.flow_key, j.flow_concurrency, (select count(*) from walk_a)::int + 1
+   from {{schema}}.jobs j
+   where j.queue = $1 and j.state <> 'running' and j.flow_key is not null
+     and j.flow_key <= (select k from cursor)
+     and (select count(*) from walk_a) < $10::int
+   order by j.flow_key, j.priority desc, j.run_at, j.id
+   limit 1)
+  union all
+  select n.flow_key, n.flow_concurrency, w.depth + 1
+  from walk_b w
+  cross join lateral (
+    select j.flow_key, j.flow_concurrency
+    from {{schema}}.jobs j
+    where j.queue = $1 and j.state <> 'running' and j.flow_key > w.key and j.flow_key <= (select k from cursor)
+    order by j.flow_key, j.priority desc, j.run_at, j.id
+    limit 1
+  ) n
+  where w.depth < $10::int
 ),
-tenanted as (
-  select c.id, c.priority, c.run_at
-  from tenants t
+keys as (
+  select key, lim, depth from walk_a union all select key, lim, depth from walk_b
+),
+allowance as (
+  select k.key, k.depth, greatest(0, least(
+    (select n from budget),
+    coalesce(coalesce(k.lim, $7::int) - coalesce(r.n, 0), (select n from budget)),
+    case when $8::bigint is null then (select n from budget)
+      else floor(($8::bigint * $9::int
+                  - greatest(0, extract(epoch from (g.tat - (select now from clock))) * 1000000))
+                 / $8::bigint)::int
+    end)) as n
+  from keys k
+  left join running r on r.flow_key = k.key
+  left join {{schema}}.flow_rates g on $8::bigint is not null and g.queue = $1 and g.key = k.key
+),
+-- Each key's share of the batch: the batch spread over the keys that may take any.
+share as (
+  select ceil((select n from budget)::numeric / greatest(1, count(*)))::int as n from allowance where n > 0
+),
+keyed as (
+  select c.id, c.priority, c.run_at, a.depth,
+         row_number() over (partition by a.key order by c.priority desc, c.run_at, c.id) as turn
+  from allowance a
   cross join lateral (
     select j.id, j.priority, j.run_at
     from {{schema}}.jobs j
-    where j.queue = $1 and j.tenant = t.tenant and j.state <> 'running' and j.run_at <= now()
+    where j.queue = $1 and j.flow_key = a.key and j.state <> 'running' and j.run_at <= (select now from clock)
       and j.handler = any($2::text[])
     order by j.priority desc, j.run_at, j.id
-    limit greatest(0, least(
-      (select n from budget),
-      coalesce($7::int - coalesce((select r.n from running r where r.tenant = t.tenant), 0), (select n from budget))))
-    for update of j skip locked
+    -- Its share of the batch, not its whole allowance: locking 10 rows of each of 400 keys to
+    -- take 100 made the claim 5× slower. A key short of its share leaves the claim short.
+    limit least(a.n, (select n from share))
   ) c
-  where t.tenant is not null
+  where a.n > 0
+),
+-- Jobs without a key take turns as one more key, limited only by the budget.
+unkeyed as (
+  select u.id, u.priority, u.run_at, 0 as depth,
+         row_number() over (order by u.priority desc, u.run_at, u.id) as turn
+  from (
+    select j.id, j.priority, j.run_at
+    from {{schema}}.jobs j
+    where j.queue = $1 and j.flow_key is null and j.state <> 'running' and j.run_at <= (select now from clock)
+      and j.handler = any($2::text[])
+    order by j.priority desc, j.run_at, j.id
+    limit (select n from budget)
+  ) u
 ),
 picked as (
-  select id from (select * from untenanted union all select * from tenanted) candidates
-  order by priority desc, run_at, id
+  select id, depth from (select * from keyed union all select * from unkeyed) candidates
+  order by turn, priority desc, depth, run_at, id
   limit (select n from budget)
+),
+claimed as (
+  update {{schema}}.jobs j
+  set state = 'running', attempt = j.attempt + 1, lease_token = gen_random_uuid(),
+      lease_until = now() + $4 * interval '1 millisecond', worker_id = $5, started_at = (select now from clock),
+      -- A claimed job is no longer the pending one of its singleton or debounce key.
+      singleton_key = null, debounce_key = null, debounce_until = null
+  -- = any(array(...)) makes the planner look rows up by primary key instead of joining. The
+  -- candidates were read without locks: claims of this queue serialise on its row (lock_queue),
+  -- so no other claim takes them; a job cancelled meanwhile is re-checked here and left out.
+  where j.id = any(array(select id from picked)) and j.state <> 'running'
+  returning j.id, j.queue, j.handler, j.target, j.payload, j.priority, j.attempt, j.max_attempts, j.backoff,
+            j.tenant, j.dedupe_key, j.lease_token, j.lease_until, j.run_at, j.created_at, j.origin, j.flow_key
+),
+-- Each key's GCRA moves n intervals for its n starts.
+rated as (
+  insert into {{schema}}.flow_rates as g (queue, key, tat)
+  select $1, c.flow_key, (select now from clock) + count(*) * $8::bigint * interval '1 microsecond'
+  from claimed c
+  where $8::bigint is not null and c.flow_key is not null
+  group by c.flow_key
+  on conflict (queue, key) do update
+  set tat = greatest(g.tat, (select now from clock)) + (excluded.tat - (select now from clock))
+),
+-- The next claim starts after the last key that got a job (or the last walked, when none did).
+moved as (
+  update {{schema}}.queues q
+  set flow_cursor = coalesce(
+    (select k.key from keys k where k.depth = (select max(p.depth) from picked p where p.depth > 0)),
+    (select k.key from keys k order by k.depth desc limit 1))
+  where q.name = $1 and exists (select 1 from keys)
 )
-update {{schema}}.jobs j
-set state = 'running', attempt = j.attempt + 1, lease_token = gen_random_uuid(),
-    lease_until = now() + $4 * interval '1 millisecond', worker_id = $5, started_at = now()
--- = any(array(...)) makes the planner look rows up by primary key instead of joining.
-where j.id = any(array(select id from picked))
-returning j.id, j.queue, j.handler, j.target, j.payload, j.priority, j.attempt, j.max_attempts, j.backoff,
-          j.tenant, j.dedupe_key, j.lease_token, j.lease_until, j.run_at, j.created_at, j.origin
+select id, queue, handler, target, payload, priority, attempt, max_attempts, backoff, tenant, dedupe_key,
+       lease_token, lease_until, run_at, created_at, origin
+from claimed
 `,
   claim_maintenance: `-- claim_maintenance: take periodic task $1 if it last ran more than $2 milliseconds ago.
 -- Returns a row only to the one process that should run it now, however many replicas ask.
@@ -576,15 +680,20 @@ returning id::text, started_at
 `,
   enqueue: `-- enqueue: insert a batch of jobs in one round trip.
 -- $1 jsonb array of {ord, queue, handler, target, payload, run_at?, delay_ms?, priority?,
---    max_attempts?, backoff?, dedupe_key?, tenant?}; dedupe keys are unique within the batch.
--- Returns one row per ord: the job id, its state, and inserted = false when a dedupe key matched
--- an unfinished job. The no-op DO UPDATE makes that existing row visible to RETURNING even when
--- it was inserted by a concurrent transaction (DO NOTHING would return nothing).
+--    max_attempts?, backoff?, dedupe_key?, tenant?, flow_key?, flow_concurrency?, singleton_key?,
+--    debounce_key?, debounce_max_ms?}; dedupe, singleton and debounce keys are unique within the
+--    batch, and a job has at most one of them.
+-- Returns one row per ord: the job id, its state, and inserted = false when a dedupe or singleton
+-- key matched an unclaimed (singleton) or unfinished (dedupe) job, or a debounce key replaced the
+-- pending job's payload and pushed its run_at. The no-op DO UPDATE makes that existing row visible
+-- to RETURNING even when it was inserted by a concurrent transaction (DO NOTHING would return nothing).
+-- Each key kind has its own insert: ON CONFLICT takes one unique index.
 with input as materialized (
   select x.*, row_number() over (order by x.ord) as rn
   from jsonb_to_recordset($1::jsonb) as x(
          ord int, queue text, handler text, target jsonb, payload jsonb, run_at timestamptz,
-         delay_ms bigint, priority int, max_attempts int, backoff jsonb, dedupe_key text, tenant text, origin jsonb)
+         delay_ms bigint, priority int, max_attempts int, backoff jsonb, dedupe_key text, tenant text, origin jsonb,
+         flow_key text, flow_concurrency int, singleton_key text, debounce_key text, debounce_max_ms bigint)
 ),
 -- Ids are drawn first and handed out in input order, so jobs of one batch run in the order
 -- given (claims order by run_at, then id); nextval in a join would number them in join order.
@@ -602,7 +711,16 @@ src as materialized (
          coalesce(x.priority, 0) as priority,
          coalesce(x.max_attempts, q.max_attempts) as max_attempts,
          coalesce(x.backoff, q.backoff) as backoff,
-         x.dedupe_key, x.tenant, x.origin
+         x.dedupe_key, x.tenant, x.origin,
+         -- The key the call gave, else the queue's key expression, else for an HTTP target its host
+         -- (the deliverer's per-host default applies to it; decision 051).
+         coalesce(x.flow_key, {{schema}}.flow_key_of(q.flow_key, x.tenant, x.target, x.payload),
+                  case when x.handler = '@http' then {{schema}}.flow_key_of('host', null, x.target, null) end) as flow_key,
+         x.flow_concurrency, x.singleton_key, x.debounce_key,
+         now() + x.debounce_max_ms * interval '1 millisecond' as debounce_until,
+         (x.flow_key is not null or x.flow_concurrency is not null or x.handler = '@http') and not q.flow_jobs
+           as marks_queue,
+         coalesce('d:' || x.dedupe_key, 's:' || x.singleton_key, 'b:' || x.debounce_key) as match_key
   from input x
   join ids on ids.rn = x.rn
   join {{schema}}.queues q on q.name = x.queue
@@ -612,24 +730,70 @@ src as materialized (
     where not s.enabled
       and s.name in (select 'enqueue:' || y.queue from input y))
 ),
+-- A job with a flow key of its own makes its queue's claims take the limited path.
+marked as (
+  update {{schema}}.queues q set flow_jobs = true
+  where q.name in (select queue from src where marks_queue) and not q.flow_jobs
+),
 ins as (
   insert into {{schema}}.jobs as j
     (id, queue, handler, state, target, payload, run_at, priority, max_attempts, backoff, dedupe_key, tenant,
-     origin)
+     origin, flow_key, flow_concurrency)
   select id, queue, handler, case when run_at > now() then 'scheduled' else 'available' end,
-         target, payload, run_at, priority, max_attempts, backoff, dedupe_key, tenant, origin
+         target, payload, run_at, priority, max_attempts, backoff, dedupe_key, tenant, origin, flow_key, flow_concurrency
   from src
+  where singleton_key is null and debounce_key is null
   order by ord
   on conflict (queue, dedupe_key) where dedupe_key is not null
   do update set dedupe_key = excluded.dedupe_key
-  returning j.id, j.queue, j.dedupe_key, j.state, (j.xmax = 0) as inserted
+  returning j.id, j.queue, j.state, (j.xmax = 0) as inserted, 'd:' || j.dedupe_key as match_key
+),
+-- Singleton, mode queue: one unclaimed job per key; its flow key runs one at a time.
+ins_singleton as (
+  insert into {{schema}}.jobs as j
+    (id, queue, handler, state, target, payload, run_at, priority, max_attempts, backoff, tenant,
+     origin, flow_key, flow_concurrency, singleton_key)
+  select id, queue, handler, case when run_at > now() then 'scheduled' else 'available' end,
+         target, payload, run_at, priority, max_attempts, backoff, tenant, origin, singleton_key, 1, singleton_key
+  from src
+  where singleton_key is not null
+  order by ord
+  on conflict (queue, singleton_key) where singleton_key is not null
+  do update set singleton_key = excluded.singleton_key
+  returning j.id, j.queue, j.state, (j.xmax = 0) as inserted, 's:' || j.singleton_key as match_key
+),
+-- Debounce: the newcomer's job replaces the pending one's and pushes its run_at to the end of
+-- the quiet period, but not past the first enqueue's maximum wait (debounce_until).
+ins_debounce as (
+  insert into {{schema}}.jobs as j
+    (id, queue, handler, state, target, payload, run_at, priority, max_attempts, backoff, tenant,
+     origin, flow_key, flow_concurrency, debounce_key, debounce_until)
+  select id, queue, handler, case when run_at > now() then 'scheduled' else 'available' end,
+         target, payload, least(run_at, debounce_until), priority, max_attempts, backoff, tenant, origin, flow_key,
+         flow_concurrency, debounce_key, debounce_until
+  from src
+  where debounce_key is not null
+  order by ord
+  on conflict (queue, debounce_key) where debounce_key is not null
+  do update set handler = excluded.handler, target = excluded.target, payload = excluded.payload,
+    priority = excluded.priority, max_attempts = excluded.max_attempts, backoff = excluded.backoff,
+    tenant = excluded.tenant, origin = excluded.origin, flow_key = excluded.flow_key,
+    flow_concurrency = excluded.flow_concurrency,
+    run_at = least(excluded.run_at, coalesce(j.debounce_until, 'infinity')),
+    state = case when least(excluded.run_at, coalesce(j.debounce_until, 'infinity')) > now()
+                 then 'scheduled' else 'available' end
+  returning j.id, j.queue, j.state, (j.xmax = 0) as inserted, 'b:' || j.debounce_key as match_key
+),
+done as (
+  select * from ins union all select * from ins_singleton union all select * from ins_debounce
 )
--- Two equi-joins (by new id, then by dedupe key for rows that met an existing job) keep this
--- a hash join; one join on an OR condition made it quadratic in the batch size.
-select s.ord, coalesce(n.id, d.id) as id, coalesce(n.state, d.state) as state, coalesce(n.inserted, d.inserted) as inserted
+-- Two equi-joins (by new id, then by key for rows that met an existing job) keep this a hash
+-- join; one join on an OR condition made it quadratic in the batch size.
+select s.ord, coalesce(n.id, d.id) as id, coalesce(n.state, d.state) as state,
+       coalesce(n.inserted, d.inserted) as inserted
 from src s
-left join ins n on n.id = s.id
-left join ins d on n.id is null and d.queue = s.queue and d.dedupe_key = s.dedupe_key
+left join done n on n.id = s.id
+left join done d on n.id is null and d.queue = s.queue and d.match_key = s.match_key
 order by s.ord
 `,
   ensure_queues: `-- ensure_queues: create queues $1 (text[]) with default settings unless they exist.
@@ -731,6 +895,31 @@ touch as (
   where t.id = hit.id and (t.last_used_at is null or t.last_used_at < now() - interval '1 minute')
 )
 select id, name, prefix, scopes, hash from hit
+`,
+  flow_backlog: `-- flow_backlog: queue $1's flow keys with the most unclaimed jobs, $2 of them, with their
+-- waiting (due or not) and running counts, and the number of keys in all (on every row).
+-- Reads every job of the queue that has a key: an operator's look, not a hot path.
+with per_key as (
+  select flow_key as key,
+         count(*) filter (where state <> 'running')::int as waiting,
+         count(*) filter (where state = 'running')::int as running
+  from {{schema}}.jobs
+  where queue = $1 and flow_key is not null
+  group by flow_key
+)
+select key, waiting, running, (select count(*) from per_key)::int as keys
+from per_key
+order by waiting desc, running desc, key
+limit $2
+`,
+  flow_key_counts: `-- flow_key_counts: per queue whose jobs carry flow keys, how many distinct keys hold unclaimed
+-- jobs and how many hold running ones (metrics: counts only, never key values).
+select queue,
+       count(distinct flow_key) filter (where state <> 'running')::int as waiting,
+       count(distinct flow_key) filter (where state = 'running')::int as running
+from {{schema}}.jobs
+where flow_key is not null
+group by queue
 `,
   get_job: `-- get_job: job $1 wherever it is, unfinished (jobs) or finished (job_history).
 select id, queue, handler,
@@ -1115,12 +1304,16 @@ order by id desc
   lock_queue: `-- lock_queue: lock queue $1's row for the rest of the transaction and read its limits.
 -- Claims on a limited queue serialise here, so the running counts they read are exact.
 -- The transaction-local planner settings steer claim_limited, planned after this statement, to
--- ordered index walks even when statistics are stale (see claim_candidates in 0001).
-select concurrency, tenant_concurrency,
+-- ordered index walks even when statistics are stale (see claim_candidates in 0001), and to one
+-- generic plan.
+select concurrency, flow_key, flow_concurrency, flow_rate_limit, flow_rate_window_seconds, flow_rate_burst,
        paused or exists (
          select 1 from {{schema}}.switches s where s.name = 'process:' || $1 and not s.enabled) as paused,
        set_config('enable_seqscan', 'off', true) as _s1,
-       set_config('enable_bitmapscan', 'off', true) as _s2
+       set_config('enable_bitmapscan', 'off', true) as _s2,
+       -- claim_limited's plan does not depend on its parameters' values: plan it once per
+       -- connection instead of again on every claim (planning cost as much as running it).
+       set_config('plan_cache_mode', 'force_generic_plan', true) as _s3
 from {{schema}}.queues
 where name = $1
 for no key update
@@ -1170,8 +1363,10 @@ select name, retention_succeeded_seconds, retention_dead_seconds from {{schema}}
 `,
   queue_settings: `-- queue_settings: limits, pause state and HTTP attempt timeout of queues $1 (text[]; null for
 -- every queue), for a worker's claim planning and the deliverer's timeouts.
--- A queue whose 'process:<queue>' switch is off counts as paused.
+-- A queue whose 'process:<queue>' switch is off counts as paused. flow: the queue has flow
+-- control (a key expression, or jobs that carried flow keys of their own).
 select q.name, q.concurrency, q.tenant_concurrency, q.delivery_timeout_ms,
+       q.flow_key is not null or q.flow_jobs as flow, q.flow_rate_limit, q.flow_rate_window_seconds, q.flow_rate_burst,
        q.paused or exists (
          select 1 from {{schema}}.switches s where s.name = 'process:' || q.name and not s.enabled) as paused
 from {{schema}}.queues q
@@ -1602,13 +1797,16 @@ delete from {{schema}}.tenants where id = $1 returning id
   upsert_queue: `-- upsert_queue: create queue $1 or replace its settings. The pause state is runtime state
 -- and is left as it is. $2 concurrency, $3 tenant_concurrency, $4 max_attempts, $5 backoff,
 -- $6 retention of succeeded jobs (s), $7 retention of dead and cancelled jobs (s),
--- $8 HTTP attempt timeout (ms, null for the deliverer's default).
+-- $8 HTTP attempt timeout (ms, null for the deliverer's default), $9 flow key expression,
+-- $10 flow concurrency per key, $11 flow rate limit, $12 its window (s), $13 its burst.
+-- tenant_concurrency is still written (with flow key 'tenant') for processes of the previous
+-- version, which read only it.
 -- Returns the row and whether it was created, when it was created or its settings changed; no
 -- row when they were already as given (so a config sync that changes nothing audits nothing).
 insert into {{schema}}.queues as q
   (name, concurrency, tenant_concurrency, max_attempts, backoff, retention_succeeded_seconds, retention_dead_seconds,
-   delivery_timeout_ms)
-values ($1, $2, $3, $4, $5, $6, $7, $8)
+   delivery_timeout_ms, flow_key, flow_concurrency, flow_rate_limit, flow_rate_window_seconds, flow_rate_burst)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 on conflict (name) do update
 set concurrency = excluded.concurrency,
     tenant_concurrency = excluded.tenant_concurrency,
@@ -1617,12 +1815,20 @@ set concurrency = excluded.concurrency,
     retention_succeeded_seconds = excluded.retention_succeeded_seconds,
     retention_dead_seconds = excluded.retention_dead_seconds,
     delivery_timeout_ms = excluded.delivery_timeout_ms,
+    flow_key = excluded.flow_key,
+    flow_concurrency = excluded.flow_concurrency,
+    flow_rate_limit = excluded.flow_rate_limit,
+    flow_rate_window_seconds = excluded.flow_rate_window_seconds,
+    flow_rate_burst = excluded.flow_rate_burst,
     updated_at = now()
 where (q.concurrency, q.tenant_concurrency, q.max_attempts, q.backoff, q.retention_succeeded_seconds,
-       q.retention_dead_seconds, q.delivery_timeout_ms)
+       q.retention_dead_seconds, q.delivery_timeout_ms, q.flow_key, q.flow_concurrency, q.flow_rate_limit,
+       q.flow_rate_window_seconds, q.flow_rate_burst)
   is distinct from
       (excluded.concurrency, excluded.tenant_concurrency, excluded.max_attempts, excluded.backoff,
-       excluded.retention_succeeded_seconds, excluded.retention_dead_seconds, excluded.delivery_timeout_ms)
+       excluded.retention_succeeded_seconds, excluded.retention_dead_seconds, excluded.delivery_timeout_ms,
+       excluded.flow_key, excluded.flow_concurrency, excluded.flow_rate_limit, excluded.flow_rate_window_seconds,
+       excluded.flow_rate_burst)
 returning *, (xmax = 0) as created
 `,
   waiting_queues: `-- waiting_queues: the queues that have unfinished, unclaimed jobs (due or not), found by walking

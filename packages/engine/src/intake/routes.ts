@@ -46,6 +46,8 @@ export function routeJobs(
     queue: route.queue,
     target: route.target,
     payload: null,
+    ...(route.flowKey === undefined ? {} : { flowKey: route.flowKey }),
+    ...(route.flowConcurrency === undefined ? {} : { flowConcurrency: route.flowConcurrency }),
     origin: { source: source.name, event: event.id, ...config },
   }));
 }

@@ -56,6 +56,8 @@ export class Sources {
       events: r.events ?? ["*"],
       target: r.target as JobTarget,
       queue: r.queue ?? DEFAULT_ROUTE_QUEUE,
+      ...(r.flowKey === undefined ? {} : { flowKey: r.flowKey }),
+      ...(r.flowConcurrency === undefined ? {} : { flowConcurrency: r.flowConcurrency }),
     }));
     // Jobs need their queue to exist; creating it here keeps the intake path free of it.
     const queues = routes.map((r) => r.queue);

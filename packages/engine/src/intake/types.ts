@@ -37,6 +37,9 @@ export interface SourceRoute {
   target: JobTarget;
   /** Default `intake`. */
   queue: string;
+  /** The flow key and concurrency of the route's jobs (docs/flow-control.md). */
+  flowKey?: string;
+  flowConcurrency?: number;
 }
 
 /** A source as declared in the config file or through the API. */
@@ -62,6 +65,8 @@ export interface SourceRouteInput {
   events?: string[];
   target: JobTarget;
   queue?: string;
+  flowKey?: string;
+  flowConcurrency?: number;
 }
 
 /** The settings a stored source keeps besides its secrets, routes and limits. */

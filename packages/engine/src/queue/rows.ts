@@ -132,6 +132,7 @@ export function toQueueInfo(r: Record<string, unknown>): QueueInfo {
     retentionSucceededSeconds: r.retention_succeeded_seconds as number,
     retentionDeadSeconds: r.retention_dead_seconds as number,
     deliveryTimeoutMs: (r.delivery_timeout_ms as number | null) ?? null,
+    flow: flowOf(r),
     counts: {
       scheduled: r.scheduled as number,
       available: r.available as number,
@@ -141,5 +142,23 @@ export function toQueueInfo(r: Record<string, unknown>): QueueInfo {
       cancelled: r.cancelled as number,
     },
     oldestReadyAgeSeconds: r.oldest_ready_age as number,
+  };
+}
+
+/** A queue row's flow settings, as `upsertQueue` takes them; null without a key expression. */
+function flowOf(r: Record<string, unknown>): QueueInfo["flow"] {
+  if (typeof r.flow_key !== "string") return null;
+  const rate =
+    r.flow_rate_limit == null
+      ? undefined
+      : {
+          limit: r.flow_rate_limit as number,
+          windowSeconds: r.flow_rate_window_seconds as number,
+          ...(r.flow_rate_burst == null ? {} : { burst: r.flow_rate_burst as number }),
+        };
+  return {
+    key: r.flow_key,
+    ...(r.flow_concurrency == null ? {} : { concurrency: r.flow_concurrency as number }),
+    ...(rate ? { rate } : {}),
   };
 }

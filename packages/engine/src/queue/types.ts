@@ -1,4 +1,8 @@
+import type { FlowSettingsInput } from "@keel/protocol/contracts";
 import type { JobState } from "@keel/protocol/names";
+
+/** A queue's flow control: a key expression and the limits per key value. */
+export type FlowSettings = FlowSettingsInput;
 
 /** Where a job goes: a named handler in a Node pull worker, or an HTTP endpoint. */
 export type JobTarget = HandlerTarget | HttpTarget;
@@ -50,6 +54,14 @@ export interface EnqueueInput<P = unknown> {
   dedupeKey?: string;
   /** Groups jobs for per-tenant concurrency limits. */
   tenant?: string;
+  /** The job's flow key value; wins over the queue's `flow.key` expression (docs/flow-control.md). */
+  flowKey?: string;
+  /** Most running jobs with this job's flow key; wins over the queue's `flow.concurrency`. */
+  flowConcurrency?: number;
+  /** At most one job per key queued or running: `drop` (default) returns the existing one, `queue` keeps one to run next. */
+  singleton?: { key: string; mode?: "drop" | "queue" };
+  /** Replace the pending job with this key and run after `quietMs` without another (trailing), at most `maxWaitMs` after the first. */
+  debounce?: { key: string; quietMs: number; maxWaitMs?: number };
   /** What created the job (set by the scheduler and webhook intake; not accepted by the HTTP API). */
   origin?: JobOrigin;
 }
@@ -156,8 +168,10 @@ export interface JobRecord {
 export interface QueueSettings {
   /** Most jobs of this queue running at once across all workers; null for no limit. */
   concurrency?: number | null;
-  /** Most jobs of one tenant running at once in this queue; null for no limit. */
+  /** Most jobs of one tenant running at once in this queue; null for no limit. Short for `flow: { key: "tenant", concurrency }`. */
   tenantConcurrency?: number | null;
+  /** Flow control per key value: concurrency and rate (docs/flow-control.md); null for none. */
+  flow?: FlowSettings | null;
   maxAttempts?: number;
   backoff?: Backoff | null;
   /** How long succeeded jobs stay in history, seconds (default 7 days). */
@@ -258,4 +272,14 @@ export interface QueueLimits {
   paused: boolean;
   /** HTTP attempt timeout; null: the deliverer's default. */
   deliveryTimeoutMs: number | null;
+  /** Milliseconds between starts of one key value under the queue's flow rate; null: no rate. */
+  flowRateIntervalMs: number | null;
+}
+
+/** A queue's flow keys by backlog (`engine.flowBacklog`). */
+export interface FlowBacklog {
+  /** Keys that hold unfinished jobs. */
+  keys: number;
+  /** The keys with the most unclaimed jobs, most first. */
+  top: { key: string; waiting: number; running: number }[];
 }

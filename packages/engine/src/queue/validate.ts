@@ -1,6 +1,7 @@
 import {
   AttemptTimeout,
   Backoff,
+  FlowSettings,
   HandlerTarget,
   HttpTarget,
   hasUrlCredentials,
@@ -41,6 +42,10 @@ export const enqueueSchema = z.strictObject({
   backoff: jobOptionFields.backoff,
   dedupeKey: jobOptionFields.dedupeKey,
   tenant: jobOptionFields.tenant,
+  flowKey: jobOptionFields.flowKey,
+  flowConcurrency: jobOptionFields.flowConcurrency,
+  singleton: jobOptionFields.singleton,
+  debounce: jobOptionFields.debounce,
   origin: z
     .strictObject({
       schedule: z.string().regex(QUEUE_NAME).optional(),
@@ -61,6 +66,7 @@ export const queueSettingsSchema = z.strictObject({
   retentionSucceededSeconds: z.number().int().min(0).optional(),
   retentionDeadSeconds: z.number().int().min(0).optional(),
   deliveryTimeoutMs: attemptTimeoutSchema.nullable().optional(),
+  flow: FlowSettings.nullable().optional(),
 });
 
 /** A validated job, shaped for the enqueue statement. */
@@ -78,6 +84,11 @@ export interface EnqueueRow {
   dedupe_key: string | null;
   tenant: string | null;
   origin: unknown;
+  flow_key?: string | null;
+  flow_concurrency?: number | null;
+  singleton_key?: string | null;
+  debounce_key?: string | null;
+  debounce_max_ms?: number | null;
 }
 
 export interface ValidateOptions {
@@ -120,6 +131,7 @@ export function validateEnqueue(input: EnqueueInput, ord: number, options: Valid
   if (job.delayMs !== undefined && job.runAt !== undefined) {
     throw new KeelError("invalid_argument", { detail: "give either delayMs or runAt, not both" });
   }
+  checkFlowOptions(job);
   const target = handlerOnly(job.target) ?? validateTarget(job.target);
   const payload = job.payload === undefined ? null : job.payload;
   const size = checkSerializable(payload);
@@ -140,7 +152,51 @@ export function validateEnqueue(input: EnqueueInput, ord: number, options: Valid
     dedupe_key: job.dedupeKey ?? null,
     tenant: job.tenant ?? null,
     origin: job.origin ?? null,
+    ...flowColumns(job),
   };
+}
+
+/** A job has at most one of dedupeKey, singleton and debounce; debounce sets its own run time. */
+function checkFlowOptions(job: z.output<typeof enqueueSchema>): void {
+  const keys = (["dedupeKey", "singleton", "debounce"] as const).filter((k) => job[k] !== undefined);
+  if (keys.length > 1) {
+    throw new KeelError("flow_options_conflict", { detail: `give one of ${keys.join(" and ")}, not both` });
+  }
+  if (job.debounce && (job.delayMs !== undefined || job.runAt !== undefined)) {
+    throw new KeelError("flow_options_conflict", {
+      detail: "debounce runs the job after its quietMs: give no delay or runAt with it",
+    });
+  }
+  if (job.singleton?.mode === "queue" && (job.flowKey !== undefined || job.flowConcurrency !== undefined)) {
+    throw new KeelError("flow_options_conflict", {
+      detail:
+        "singleton mode queue makes the singleton key the flow key, one running at a time: give no flowKey or flowConcurrency with it",
+    });
+  }
+}
+
+/** The flow columns of a job: singleton drop is a dedupe key; debounce delays by its quiet period. */
+function flowColumns(job: z.output<typeof enqueueSchema>): Partial<EnqueueRow> {
+  if (
+    job.flowKey === undefined &&
+    job.flowConcurrency === undefined &&
+    job.singleton === undefined &&
+    job.debounce === undefined
+  ) {
+    return {};
+  }
+  const out: Partial<EnqueueRow> = {
+    flow_key: job.flowKey ?? null,
+    flow_concurrency: job.flowConcurrency ?? null,
+  };
+  if (job.singleton?.mode === "queue") out.singleton_key = job.singleton.key;
+  else if (job.singleton) out.dedupe_key = job.singleton.key;
+  if (job.debounce) {
+    out.debounce_key = job.debounce.key;
+    out.delay_ms = job.debounce.quietMs;
+    out.debounce_max_ms = job.debounce.maxWaitMs ?? null;
+  }
+  return out;
 }
 
 const PLAIN_KEYS = new Set(["queue", "target", "payload"]);

@@ -1,11 +1,11 @@
 import type { Client } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
-import type { Backoff, JobState, JobTarget } from "../queue/types.js";
+import type { JobState, JobTarget } from "../queue/types.js";
 import { type EnqueueRow, validateEnqueue } from "../queue/validate.js";
 import { CronSchedule } from "./cron.js";
 import { type PlannedRun, planSlots } from "./plan.js";
 import type { FanOut, MissedPolicy, OverlapPolicy, RunKind, SkipReason } from "./types.js";
-import { jobInput } from "./validate.js";
+import { jobInput, type ScheduleJobOptions } from "./validate.js";
 
 /** A schedules row as the statements return it. */
 export interface ScheduleRow {
@@ -15,7 +15,7 @@ export interface ScheduleRow {
   queue: string;
   target: JobTarget;
   payload: unknown;
-  job_options: { priority?: number; maxAttempts?: number; backoff?: Backoff };
+  job_options: ScheduleJobOptions;
   missed: MissedPolicy;
   backfill_seconds: number;
   overlap: OverlapPolicy;

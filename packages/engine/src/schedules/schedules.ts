@@ -399,6 +399,8 @@ function toInfo(r: ScheduleRow, paused: boolean): ScheduleInfo {
     priority: r.job_options?.priority ?? null,
     maxAttempts: r.job_options?.maxAttempts ?? null,
     backoff: r.job_options?.backoff ?? null,
+    flowKey: r.job_options?.flowKey ?? null,
+    flowConcurrency: r.job_options?.flowConcurrency ?? null,
     missed: r.missed,
     backfillSeconds: r.backfill_seconds,
     overlap: r.overlap,

@@ -29,6 +29,10 @@ export interface ScheduleDefinition {
   priority?: number;
   maxAttempts?: number;
   backoff?: Backoff;
+  /** Every job's flow key (docs/flow-control.md); `{{tenant}}` is filled per fan-out job. */
+  flowKey?: string;
+  /** Most running jobs with that key. */
+  flowConcurrency?: number;
   /** Default `latest`: fire the most recent missed slot once. */
   missed?: MissedPolicy;
   /** With `missed: all`, how far back missed slots are still fired, seconds. Default 86400 (a day). */
@@ -42,12 +46,19 @@ export interface ScheduleDefinition {
 
 /** A stored schedule. */
 export interface ScheduleInfo
-  extends Required<Omit<ScheduleDefinition, "fanOut" | "backoff" | "priority" | "maxAttempts">> {
+  extends Required<
+    Omit<
+      ScheduleDefinition,
+      "fanOut" | "backoff" | "priority" | "maxAttempts" | "flowKey" | "flowConcurrency"
+    >
+  > {
   name: string;
   fanOut: FanOut | null;
   priority: number | null;
   maxAttempts: number | null;
   backoff: Backoff | null;
+  flowKey: string | null;
+  flowConcurrency: number | null;
   /** `config`: declared in the config file (changed there); `api`: made through the API or CLI. */
   managedBy: "config" | "api";
   /** Off through `pause` (the `scheduling:<name>` switch). */

@@ -9,6 +9,16 @@ import type { FanOut, MissedPolicy, OverlapPolicy } from "./types.js";
 
 export { TENANT_ID };
 
+/** What a schedule stores of its jobs' options (`schedules.job_options`). */
+export interface ScheduleJobOptions {
+  priority?: number;
+  maxAttempts?: number;
+  backoff?: Backoff;
+  /** `{{tenant}}` is filled per fan-out job. */
+  flowKey?: string;
+  flowConcurrency?: number;
+}
+
 const PLACEHOLDER = /\{\{\s*([^}]*?)\s*\}\}/g;
 
 export function validateTenant(tenant: string): void {
@@ -35,6 +45,8 @@ const definitionSchema = z.strictObject({
   overlap: scheduleOptionFields.overlap,
   fanOut: scheduleOptionFields.fanOut,
   jitterSeconds: scheduleOptionFields.jitterSeconds,
+  flowKey: scheduleOptionFields.flowKey,
+  flowConcurrency: scheduleOptionFields.flowConcurrency,
 });
 
 /** A definition with every default applied: what is stored and compared on sync. */
@@ -44,7 +56,7 @@ export interface NormalizedSchedule {
   queue: string;
   target: JobTarget;
   payload: unknown;
-  jobOptions: { priority?: number; maxAttempts?: number; backoff?: Backoff };
+  jobOptions: ScheduleJobOptions;
   missed: MissedPolicy;
   backfillSeconds: number;
   overlap: OverlapPolicy;
@@ -97,11 +109,13 @@ export function normalizeSchedule(
   const timezone = d.timezone ?? "UTC";
   new CronSchedule(d.cron, timezone);
   const fanOut = (d.fanOut ?? null) as FanOut | null;
-  checkPlaceholders(name, d.target, fanOut !== null);
+  checkPlaceholders(name, d.target, fanOut !== null, d.flowKey);
   const jobOptions = {
     ...(d.priority === undefined ? {} : { priority: d.priority }),
     ...(d.maxAttempts === undefined ? {} : { maxAttempts: d.maxAttempts }),
     ...(d.backoff === undefined ? {} : { backoff: d.backoff as Backoff }),
+    ...(d.flowKey === undefined ? {} : { flowKey: d.flowKey }),
+    ...(d.flowConcurrency === undefined ? {} : { flowConcurrency: d.flowConcurrency }),
   };
   const queue = d.queue ?? "default";
   // The job every slot makes must be one the queue accepts: check it as an enqueue would.
@@ -126,8 +140,8 @@ export function normalizeSchedule(
 }
 
 /** `{{tenant}}` is the one placeholder, and only schedules that fan out have a tenant. */
-function checkPlaceholders(name: string, target: unknown, fansOut: boolean): void {
-  const texts: [string, string][] = [];
+function checkPlaceholders(name: string, target: unknown, fansOut: boolean, flowKey?: string): void {
+  const texts: [string, string][] = flowKey === undefined ? [] : [["flowKey", flowKey]];
   if (target && typeof target === "object") {
     const t = target as { url?: unknown; headers?: unknown };
     if (typeof t.url === "string") texts.push(["target.url", t.url]);
@@ -170,11 +184,13 @@ export function jobInput(
         : {}),
     };
   }
+  const { flowKey, ...options } = s.jobOptions;
   return {
     queue: s.queue,
     target,
     payload: s.payload,
-    ...s.jobOptions,
+    ...options,
+    ...(flowKey === undefined ? {} : { flowKey: fill(flowKey) }),
     ...(tenant === null ? {} : { tenant }),
   };
 }

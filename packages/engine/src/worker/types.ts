@@ -56,6 +56,12 @@ export interface WorkerOptions<H extends Handlers = Handlers> {
    * second at most half of the rest, …, so queues of slow jobs cannot stall the others.
    */
   queueShare?: number;
+  /**
+   * Most running jobs per flow key in queues that set neither a key expression nor a flow
+   * concurrency: keys jobs gave themselves (`flowKey`) and HTTP jobs' target hosts. `keel start`
+   * sets it from KEEL_DELIVERY_HOST_CONCURRENCY (docs/flow-control.md). Default: no limit.
+   */
+  keyConcurrency?: number;
   /** Lease length; a crashed worker's jobs run again within about this plus the sweep interval. Default 30 s, at least 5 s. */
   leaseMs?: number;
   /** Claim even without a notification this often. Default 1 s. */

@@ -59,6 +59,8 @@ export class Worker {
   private timers: NodeJS.Timeout[] = [];
   private maintenance: Maintenance | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** A pending wake-up for the next start a flow rate allows. */
+  private rateTimer: NodeJS.Timeout | undefined;
   private limits = new Map<string, QueueLimits>();
   private limitsReadAt = 0;
   /** Serving every queue: the queues last seen holding work, and when they were scanned. */
@@ -183,6 +185,17 @@ export class Worker {
     return this.running.size;
   }
 
+  /** Asks for a claim in `ms` (at most the poll interval); one such wake-up is pending at a time. */
+  private wakeIn(ms: number): void {
+    if (this.rateTimer || this.state !== "running") return;
+    const delay = Math.min(Math.max(1, Math.ceil(ms)), this.options.pollIntervalMs ?? 1_000);
+    this.rateTimer = setTimeout(() => {
+      this.rateTimer = undefined;
+      this.hungry = true;
+      this.wake();
+    }, delay);
+  }
+
   /** Asks for a claim on the next tick; many wake-ups in one tick make one claim. */
   private wake(): void {
     if (this.state !== "running" || this.wakeScheduled) return;
@@ -229,8 +242,11 @@ export class Worker {
             leaseMs: this.leaseMs,
             workerId: this.id,
             limited: limits?.limited ?? false,
+            defaultKeyConcurrency: this.options.keyConcurrency,
           });
           if (jobs.length === limit) this.hungry = true;
+          // A rate per key holds work back until its keys' next starts are due: look again then.
+          else if (limits?.flowRateIntervalMs != null) this.wakeIn(limits.flowRateIntervalMs);
           // A short claim emptied the queue's due work: skip it until a notification or the next scan.
           else this.waiting.delete(queue);
           if (this.state !== "running") {
@@ -447,6 +463,7 @@ export class Worker {
     this.state = "stopping";
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    clearTimeout(this.rateTimer);
     await this.maintenance?.stop();
     await this.listener?.stop();
     const idle = await this.waitIdle(this.options.shutdownTimeoutMs ?? 30_000);

@@ -13,6 +13,7 @@ import { scheduleContracts } from "./schedules.js";
 export * from "./access.js";
 export * from "./contract.js";
 export * from "./doctor.js";
+export * from "./flow.js";
 export * from "./intake.js";
 export * from "./jobs.js";
 export * from "./operations.js";

@@ -12,6 +12,7 @@ import { type Contract, defineContract } from "./contract.js";
 import {
   DIGITS,
   JobSummary,
+  jobOptionFields,
   Limit,
   NoBody,
   QueueName,
@@ -102,6 +103,8 @@ export const Route = z.strictObject({
     .meta({ description: 'Event type patterns; `*` matches any run of characters. Default ["*"].' }),
   target: Target,
   queue: QueueName.optional().meta({ description: "Default `intake`." }),
+  flowKey: jobOptionFields.flowKey,
+  flowConcurrency: jobOptionFields.flowConcurrency,
 });
 
 export const SourceInput = z
@@ -159,7 +162,15 @@ export const Source = z.strictObject({
   bearer: z.record(z.string(), z.unknown()).optional(),
   eventId: z.record(z.string(), z.string()).optional(),
   eventType: z.record(z.string(), z.string()).optional(),
-  routes: z.array(z.strictObject({ events: z.array(z.string()), target: z.unknown(), queue: z.string() })),
+  routes: z.array(
+    z.strictObject({
+      events: z.array(z.string()),
+      target: z.unknown(),
+      queue: z.string(),
+      flowKey: z.string().optional(),
+      flowConcurrency: z.number().int().optional(),
+    }),
+  ),
   bodyLimitBytes: z.number().int(),
   retentionSeconds: z.number().int(),
   managedBy: z.enum(["config", "api"]),

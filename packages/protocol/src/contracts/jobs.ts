@@ -30,6 +30,7 @@ const JOB_ERRORS = [
   "invalid_target",
   "target_variable_not_allowed",
   "payload_not_serializable",
+  "flow_options_conflict",
   "idempotency_in_flight",
   "idempotency_key_reused",
 ] as const;
@@ -41,7 +42,7 @@ export const createJob = defineContract({
   tag: "Jobs",
   summary: "Enqueue a job",
   description:
-    "Committed to Postgres before the answer. A live job with the same dedupeKey is returned instead.",
+    "Committed to Postgres before the answer. A live job with the same dedupeKey (or singleton key) is returned instead; a debounce key replaces the pending job's payload and pushes its start (docs/flow-control.md).",
   scope: "publish",
   headers: IdempotencyHeaders,
   body: JobInput,
@@ -50,7 +51,9 @@ export const createJob = defineContract({
   idempotent: true,
   responses: {
     201: Created("Enqueued."),
-    200: Created("An unfinished job with this dedupeKey exists: its id, `deduplicated: true`."),
+    200: Created(
+      "An unfinished job with this dedupeKey or singleton key, or a pending one with this debounce key, exists: its id, `deduplicated: true`.",
+    ),
   },
   errors: JOB_ERRORS,
 });

@@ -34,6 +34,8 @@ export const scheduleOptionFields = {
   overlap: z.enum(["allow", "skip", "queue"]).optional(),
   fanOut: FanOut.optional(),
   jitterSeconds: z.number().int().min(0).max(86_400).optional(),
+  flowKey: jobOptionFields.flowKey,
+  flowConcurrency: jobOptionFields.flowConcurrency,
 };
 
 export const ScheduleInput = z
@@ -56,6 +58,10 @@ export const ScheduleInput = z
     }),
     fanOut: scheduleOptionFields.fanOut,
     jitterSeconds: scheduleOptionFields.jitterSeconds,
+    flowKey: scheduleOptionFields.flowKey.meta({
+      description: "Every job's flow key (docs/flow-control.md); `{{tenant}}` is filled per fan-out job.",
+    }),
+    flowConcurrency: scheduleOptionFields.flowConcurrency,
   })
   .meta({ title: "Schedule definition" });
 
@@ -74,6 +80,8 @@ export const Schedule = z.strictObject({
   overlap: z.enum(["allow", "skip", "queue"]),
   fanOut: z.unknown().nullable(),
   jitterSeconds: z.number().int(),
+  flowKey: z.string().nullable(),
+  flowConcurrency: z.number().int().nullable(),
   managedBy: z
     .enum(["config", "api"])
     .meta({ description: "`config` schedules are changed in the config file." }),

@@ -17,6 +17,7 @@ import {
   QUEUE_NAME,
   SCOPES,
 } from "../names.js";
+import { FlowSettings, flowJobFields } from "./flow.js";
 
 const NOT_STORABLE = "contains a NUL character or a broken surrogate pair, which Postgres cannot store";
 
@@ -154,6 +155,7 @@ export const jobOptionFields = {
   backoff: Backoff.optional(),
   dedupeKey: text(255).optional(),
   tenant: text(255).optional(),
+  ...flowJobFields,
 };
 
 export const JobInput = z
@@ -180,6 +182,7 @@ export const JobInput = z
       description: "While an unfinished job of the queue has this key, it is returned instead.",
     }),
     tenant: jobOptionFields.tenant.meta({ description: "Groups jobs for per-tenant concurrency limits." }),
+    ...flowJobFields,
   })
   .refine((j) => j.delay === undefined || j.runAt === undefined, {
     message: "give either delay or runAt, not both",
@@ -283,6 +286,10 @@ export const Queue = z.strictObject({
     .int()
     .nullable()
     .meta({ description: "HTTP attempt timeout for targets that set none; null: 30000." }),
+  flow: FlowSettings.nullable().meta({
+    description:
+      "Flow control per key value (docs/flow-control.md); null: none. tenantConcurrency shows here as key tenant.",
+  }),
   counts: z.record(JobStateSchema, z.number().int()),
   oldestReadyAgeSeconds: z
     .number()

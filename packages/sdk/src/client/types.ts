@@ -24,6 +24,8 @@ export type Backoff = Input<typeof C.Backoff>;
 /**
  * `POST /v1/jobs`: one job to enqueue. `delay` (ms) or `runAt` (ISO 8601 with offset), not both;
  * `dedupeKey`: while an unfinished job of the queue has it, that job is returned instead.
+ * Flow control (docs/flow-control.md): `flowKey` and `flowConcurrency` (most running per key),
+ * `singleton: { key, mode: "drop" | "queue" }`, `debounce: { key, quietMs, maxWaitMs? }`.
  */
 export type JobInput = RequestBody<typeof C.createJob>;
 

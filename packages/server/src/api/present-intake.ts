@@ -70,7 +70,13 @@ export function presentSource(s: Source, env: NodeJS.ProcessEnv): Out<typeof get
       return { reference, fingerprint: unset ? null : fingerprint(value) };
     }),
     ...s.settings,
-    routes: s.routes.map((r) => ({ events: r.events, target: presentTarget(r.target), queue: r.queue })),
+    routes: s.routes.map((r) => ({
+      events: r.events,
+      target: presentTarget(r.target),
+      queue: r.queue,
+      ...(r.flowKey === undefined ? {} : { flowKey: r.flowKey }),
+      ...(r.flowConcurrency === undefined ? {} : { flowConcurrency: r.flowConcurrency }),
+    })),
     bodyLimitBytes: s.bodyLimitBytes,
     retentionSeconds: s.retentionSeconds,
     managedBy: s.managedBy,

@@ -107,6 +107,7 @@ export function presentQueue(q: QueueInfo): z.input<typeof Queue> {
     retentionSucceededSeconds: q.retentionSucceededSeconds,
     retentionDeadSeconds: q.retentionDeadSeconds,
     deliveryTimeoutMs: q.deliveryTimeoutMs,
+    flow: q.flow,
     counts: q.counts,
     oldestReadyAgeSeconds: q.oldestReadyAgeSeconds,
   };

@@ -51,6 +51,8 @@ export interface KeelEnv {
   configFile: string | undefined;
   /** KEEL_LEASE_SECONDS: how long a worker holds a job between heartbeats' extensions. */
   leaseMs: number;
+  /** KEEL_DELIVERY_HOST_CONCURRENCY: most HTTP deliveries running at once per target host (0: no limit). */
+  deliveryHostConcurrency: number;
   /** KEEL_TRUST_PROXY: proxies whose X-Forwarded-For gives the client address (`true`, or IPs/CIDRs). */
   trustProxy: boolean | string[];
   /** REDIS_URL: where rate limits live when set (else Postgres). Holds a password: do not log it. */
@@ -170,6 +172,13 @@ const schema = z.object({
       .transform(Number)
       .refine((n) => n >= 5 && n <= 3600, { message: "must be between 5 and 3600 seconds (default 30)" }),
   ),
+  KEEL_DELIVERY_HOST_CONCURRENCY: optional(
+    z
+      .string()
+      .regex(/^\d+$/, { message: "must be a whole number of deliveries, 0 for no limit (default 20)" })
+      .transform(Number)
+      .refine((n) => n <= 100_000, { message: "must be at most 100000 (0 for no limit; default 20)" }),
+  ),
   KEEL_RATELIMIT_TIMEOUT_MS: optional(
     z
       .string()
@@ -260,6 +269,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, overrides: EnvO
     targetVariables: env.KEEL_TARGET_VARIABLES ?? [],
     configFile: env.KEEL_CONFIG,
     leaseMs: (env.KEEL_LEASE_SECONDS ?? 30) * 1000,
+    deliveryHostConcurrency: env.KEEL_DELIVERY_HOST_CONCURRENCY ?? 20,
     trustProxy: env.KEEL_TRUST_PROXY ?? false,
     redisUrl: env.REDIS_URL,
     redisRequired: env.KEEL_REDIS_REQUIRED ?? false,

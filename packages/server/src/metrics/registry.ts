@@ -41,8 +41,11 @@ const UNLINTED_DEFAULTS = [
 export type ScrapeSource = "queues" | "switches" | "backups";
 
 export interface KeelMetricsOptions {
-  /** Where queue depths and lease rejections come from. */
-  engine: Pick<Engine, "listQueues" | "stats">;
+  /**
+   * Where queue depths, flow key counts and lease rejections come from (`flowKeyCounts` optional,
+   * so that stand-in engines of tests need not have it).
+   */
+  engine: Pick<Engine, "listQueues" | "stats"> & Partial<Pick<Engine, "flowKeyCounts">>;
   /** The backup and drill record for the `keel_backup_*` gauges; without it they are not exported. */
   backups?: () => Promise<BackupFacts[]>;
   /** Current kill switches for `keel_switch_state`. Default: none. */
@@ -97,6 +100,13 @@ export class KeelMetrics {
     name: "keel_queue_latency_seconds",
     help: "Age of the oldest job ready to run in each queue, in seconds; 0 when none waits.",
     labelNames: ["queue"] as const,
+    registers: [this.registry],
+    collect: () => this.refresh(),
+  });
+  readonly flowKeys = new Gauge({
+    name: "keel_flow_keys",
+    help: "Distinct flow keys per queue holding unclaimed (state waiting) or running jobs; key values are never labels.",
+    labelNames: ["queue", "state"] as const,
     registers: [this.registry],
     collect: () => this.refresh(),
   });
@@ -270,15 +280,25 @@ export class KeelMetrics {
   }
 
   private async read(): Promise<void> {
+    // Flow key counts are part of the queues read: one failure, one error counted.
     const [queues, switches, backups] = await Promise.allSettled([
-      withTimeout(this.engine.listQueues(), this.readTimeoutMs),
+      withTimeout(
+        Promise.all([this.engine.listQueues(), this.engine.flowKeyCounts?.() ?? Promise.resolve([])]),
+        this.readTimeoutMs,
+      ),
       withTimeout(this.switches(), this.readTimeoutMs),
       this.backups ? withTimeout(this.backups(), this.readTimeoutMs) : Promise.resolve([]),
     ]);
     if (backups.status === "fulfilled") this.backupGauges?.set(backups.value);
     else this.failed(backups.reason, "backups");
-    if (queues.status === "fulfilled") this.setQueues(queues.value);
-    else this.failed(queues.reason, "queues");
+    if (queues.status === "fulfilled") {
+      this.setQueues(queues.value[0]);
+      this.flowKeys.reset();
+      for (const f of queues.value[1]) {
+        this.flowKeys.set({ queue: f.queue, state: "waiting" }, f.waiting);
+        this.flowKeys.set({ queue: f.queue, state: "running" }, f.running);
+      }
+    } else this.failed(queues.reason, "queues");
     if (switches.status === "fulfilled") {
       this.switchState.reset();
       for (const s of switches.value) this.switchState.set({ switch: s.name }, s.enabled ? 1 : 0);

@@ -270,6 +270,9 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
           maintenance: false,
           sweep: false,
           leaseMs: config.leaseMs,
+          // At most this many deliveries to one host at once across every process, in queues
+          // that set no flow control of their own (docs/flow-control.md).
+          ...(config.deliveryHostConcurrency > 0 ? { keyConcurrency: config.deliveryHostConcurrency } : {}),
           shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
           hooks: {
             ...metrics.workerHooks(),

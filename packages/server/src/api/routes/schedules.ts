@@ -140,6 +140,8 @@ export function presentSchedule(s: ScheduleInfo) {
     overlap: s.overlap,
     fanOut: s.fanOut,
     jitterSeconds: s.jitterSeconds,
+    flowKey: s.flowKey,
+    flowConcurrency: s.flowConcurrency,
     managedBy: s.managedBy,
     paused: s.paused,
     nextFireAt: s.nextFireAt.toISOString(),

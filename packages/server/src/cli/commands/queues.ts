@@ -1,4 +1,4 @@
-import { type DeadFilter, KeelError, type QueueInfo } from "@keel/engine";
+import { type DeadFilter, type FlowBacklog, KeelError, type QueueInfo } from "@keel/engine";
 import { type Command, InvalidArgumentError } from "commander";
 import { duration, type Output, table } from "../output.js";
 import { ProgressBar } from "../progress.js";
@@ -6,7 +6,7 @@ import { type JsonFlag, runOperator } from "../run.js";
 import type { Session } from "../session.js";
 import { group, leaf } from "./command.js";
 
-/** `keel queues list|pause|resume|retry-dead|purge-dead|failures`. */
+/** `keel queues list|show|pause|resume|retry-dead|purge-dead|failures`. */
 export function queuesCommand(): Command {
   const queues = group("queues", "List queues, pause and resume them, retry their dead jobs.");
 
@@ -22,6 +22,21 @@ export function queuesCommand(): Command {
       );
     }),
   );
+
+  leaf(
+    queues,
+    "show <name>",
+    "One queue: its settings, jobs per state, and with flow control its keys with the most waiting jobs.",
+  )
+    .option("--top <n>", "how many keys to list (default 10)")
+    .action((name: string, flags: JsonFlag & { top?: string }) =>
+      runOperator(flags, async (session, out) => {
+        const queue = await findQueue(session, name);
+        const top = flags.top === undefined ? 10 : Number(flags.top);
+        const flow = queue.flow ? await session.engine.flowBacklog(name, top) : null;
+        out.result({ queue, flowBacklog: flow }, () => showQueue(queue, flow));
+      }),
+    );
 
   leaf(
     queues,
@@ -222,4 +237,37 @@ function queueTable(list: QueueInfo[]): string {
     },
     { header: "CONCURRENCY", value: (q) => q.concurrency ?? "-", align: "right" },
   ]);
+}
+
+function showQueue(q: QueueInfo, backlog: FlowBacklog | null): string {
+  const lines = [
+    queueTable([q]),
+    "",
+    `concurrency ${q.concurrency ?? "no limit"}, max attempts ${q.maxAttempts}`,
+    `flow ${q.flow ? flowText(q.flow) : "none"}`,
+  ];
+  if (backlog) {
+    lines.push("", `${backlog.keys} keys hold jobs; most waiting:`);
+    lines.push(
+      backlog.top.length === 0
+        ? "(none)"
+        : table(backlog.top, [
+            { header: "KEY", value: (k) => k.key },
+            { header: "WAITING", value: (k) => k.waiting, align: "right" },
+            { header: "RUNNING", value: (k) => k.running, align: "right" },
+          ]),
+    );
+  }
+  return lines.join("\n");
+}
+
+function flowText(flow: NonNullable<QueueInfo["flow"]>): string {
+  const parts = [`key ${flow.key}`];
+  if (flow.concurrency !== undefined) parts.push(`concurrency ${flow.concurrency} per key`);
+  if (flow.rate) {
+    parts.push(
+      `rate ${flow.rate.limit} per ${flow.rate.windowSeconds} s per key (burst ${flow.rate.burst ?? 2})`,
+    );
+  }
+  return parts.join(", ");
 }

@@ -1,0 +1,170 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { ClaimedJob, Engine } from "../src/index.js";
+import { guardLeaks, testEngine } from "./helpers.js";
+
+guardLeaks();
+const engine: Engine = await testEngine();
+const S = `"${engine.schema}"`;
+
+function claim(queue: string, limit: number, workerId = "w"): Promise<ClaimedJob[]> {
+  return engine.claim({ queue, handlers: ["h"], limit, leaseMs: 30_000, workerId, limited: true });
+}
+
+const keyOf = (j: ClaimedJob) => (j.payload as { account: string }).account;
+const count = (jobs: ClaimedJob[], key: string) => jobs.filter((j) => keyOf(j) === key).length;
+
+test("concurrency per payload key: at most N running per key value, across claimers", async () => {
+  await engine.upsertQueue("f1", { flow: { key: "payload.account", concurrency: 2 } });
+  await engine.enqueueMany(
+    ["a", "b", "c"].flatMap((account) =>
+      Array.from({ length: 10 }, () => ({ queue: "f1", target: { handler: "h" }, payload: { account } })),
+    ),
+  );
+  const got = (await Promise.all(Array.from({ length: 6 }, (_, i) => claim("f1", 5, `w${i}`)))).flat();
+  assert.deepEqual(
+    ["a", "b", "c"].map((k) => count(got, k)),
+    [2, 2, 2],
+  );
+  assert.equal((await claim("f1", 10)).length, 0, "every key at its limit");
+  await engine.complete(got.filter((j) => keyOf(j) === "b").slice(0, 1));
+  const next = await claim("f1", 10);
+  assert.deepEqual(next.map(keyOf), ["b"], "the freed slot goes to its key");
+});
+
+test("a job's own flow key and concurrency: the queue switches to limited claims", async () => {
+  await engine.enqueueMany(
+    Array.from({ length: 5 }, () => ({
+      queue: "f2",
+      target: { handler: "h" },
+      flowKey: "acct-1",
+      flowConcurrency: 1,
+    })),
+  );
+  const limits = await engine.queueLimits(["f2"]);
+  assert.equal(limits.get("f2")?.limited, true);
+  const stale = await engine.claim({
+    queue: "f2",
+    handlers: ["h"],
+    limit: 5,
+    leaseMs: 30_000,
+    workerId: "w",
+    limited: false,
+  });
+  assert.equal(stale.length, 0, "a stale unlimited claim takes nothing");
+  assert.equal((await claim("f2", 5)).length, 1);
+});
+
+test("tenantConcurrency is the flow key tenant", async () => {
+  await engine.upsertQueue("f3", { tenantConcurrency: 2 });
+  const [q] = (await engine.listQueues()).filter((x) => x.name === "f3");
+  assert.deepEqual(q?.flow, { key: "tenant", concurrency: 2 });
+  assert.equal(q?.tenantConcurrency, 2, "still written for processes of the previous version");
+  await engine.enqueueMany(
+    Array.from({ length: 5 }, () => ({ queue: "f3", target: { handler: "h" }, tenant: "acme" })),
+  );
+  assert.equal((await claim("f3", 5)).length, 2);
+});
+
+test("host keys HTTP deliveries by the target's host", async () => {
+  await engine.upsertQueue("f4", { flow: { key: "host", concurrency: 1 } });
+  await engine.enqueueMany([
+    { queue: "f4", target: { url: "https://a.example.com/x" } },
+    { queue: "f4", target: { url: "https://A.example.com:8443/y" } },
+    { queue: "f4", target: { url: "https://b.example.com/z" } },
+  ]);
+  const rows = await engine.pool.query(`select flow_key from ${S}.jobs where queue = 'f4' order by id`);
+  assert.deepEqual(
+    rows.rows.map((r) => r.flow_key),
+    ["a.example.com", "a.example.com", "b.example.com"],
+  );
+  const got = await engine.claim({
+    queue: "f4",
+    handlers: ["@http"],
+    limit: 5,
+    leaseMs: 30_000,
+    workerId: "w",
+    limited: true,
+  });
+  assert.equal(got.length, 2, "one per host");
+});
+
+test("fairness: one key with 10,000 ready jobs cannot hold back nine keys with 10 each", async () => {
+  // No limit per key: the key only decides turns. Claims of 10, each completed at once.
+  await engine.upsertQueue("fair", { flow: { key: "payload.account" } });
+  await engine.enqueueMany(
+    Array.from({ length: 10_000 }, () => ({
+      queue: "fair",
+      target: { handler: "h" },
+      payload: { account: "big" },
+    })),
+  );
+  await engine.enqueueMany(
+    Array.from({ length: 9 }, (_, k) =>
+      Array.from({ length: 10 }, () => ({
+        queue: "fair",
+        target: { handler: "h" },
+        payload: { account: `small-${k}` },
+      })),
+    ).flat(),
+  );
+  let claims = 0;
+  let smallDone = 0;
+  let bigDone = 0;
+  while (smallDone < 90) {
+    const got = await claim("fair", 10);
+    claims++;
+    assert.ok(got.length > 0, "work is left");
+    smallDone += got.filter((j) => keyOf(j) !== "big").length;
+    bigDone += count(got, "big");
+    await engine.complete(got);
+    assert.ok(
+      claims <= 20,
+      `the small keys are done within 20 claims of 10 (after ${claims}: ${smallDone} of 90)`,
+    );
+  }
+  // Turns across keys: each claim of 10 takes one job of each of the ten keys.
+  assert.equal(claims, 10, "the small keys finish in 10 claims of 10");
+  assert.equal(bigDone, 10);
+});
+
+test("enqueue from SQL keys the job by the queue's expression, or by options.flowKey", async () => {
+  await engine.upsertQueue("f5", { flow: { key: "payload.account", concurrency: 1 } });
+  await engine.pool.query(`select ${S}.enqueue('f5', '{"handler":"h"}', '{"account":"x"}', null)`);
+  await engine.pool.query(`select ${S}.enqueue('f6', '{"handler":"h"}', null, '{"flowKey":"y"}')`);
+  const rows = await engine.pool.query(
+    `select queue, flow_key from ${S}.jobs where queue in ('f5', 'f6') order by queue`,
+  );
+  assert.deepEqual(
+    rows.rows.map((r) => [r.queue, r.flow_key]),
+    [
+      ["f5", "x"],
+      ["f6", "y"],
+    ],
+  );
+  assert.equal((await engine.queueLimits(["f6"])).get("f6")?.limited, true);
+});
+
+test("HTTP jobs are keyed by host without any setting; a worker's keyConcurrency bounds each host", async () => {
+  await engine.enqueueMany([
+    ...Array.from({ length: 5 }, () => ({ queue: "f7", target: { url: "https://app-a.example.com/hook" } })),
+    ...Array.from({ length: 5 }, () => ({ queue: "f7", target: { url: "https://app-b.example.com/hook" } })),
+  ]);
+  assert.equal((await engine.queueLimits(["f7"])).get("f7")?.limited, true);
+  const got = await engine.claim({
+    queue: "f7",
+    handlers: ["@http"],
+    limit: 10,
+    leaseMs: 30_000,
+    workerId: "w",
+    limited: true,
+    defaultKeyConcurrency: 2,
+  });
+  const hosts = got.map((j) => new URL((j.target as { url: string }).url).host).sort();
+  assert.deepEqual(hosts, [
+    "app-a.example.com",
+    "app-a.example.com",
+    "app-b.example.com",
+    "app-b.example.com",
+  ]);
+});
