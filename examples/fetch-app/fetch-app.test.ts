@@ -62,7 +62,12 @@ test("Idempotency-Key: a retried order is made once and answered the same; Keel'
   assert.deepEqual(await retry.json(), body);
   await waitFor(() => confirmed.find((c) => c.orderId === body.order.id), 30_000, "the verified delivery");
   assert.deepEqual(confirmed, [{ orderId: body.order.id, jobId: body.jobId, attempt: 1 }]);
-  assert.equal((await client.jobs.get(body.jobId)).state, "succeeded");
+  // The app answers before Keel records the attempt: wait for the record, not for the request.
+  await waitFor(
+    async () => (await client.jobs.get(body.jobId)).state === "succeeded",
+    30_000,
+    "the job recorded as succeeded",
+  );
 });
 
 test("delivery verification: a request Keel did not sign is refused with 401", async () => {
