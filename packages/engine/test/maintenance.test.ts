@@ -15,7 +15,7 @@ async function count(sql: string): Promise<number> {
   return (await engine.pool.query(`select count(*)::int as n from ${S}.${sql}`)).rows[0].n;
 }
 
-test("every module's task is registered: lease sweep, job retention, idempotency, intake, schedule-run and audit expiry", () => {
+test("every module's task is registered: lease sweep, job retention, idempotency, intake, schedule-run, audit and flow-rate expiry", () => {
   assert.deepEqual(
     MAINTENANCE_TASKS.map((t) => [t.name, t.group, t.once]),
     [
@@ -25,6 +25,7 @@ test("every module's task is registered: lease sweep, job retention, idempotency
       ["intake-event-expiry", "retention", true],
       ["schedule-run-expiry", "retention", true],
       ["audit-expiry", "retention", true],
+      ["flow-rate-expiry", "retention", true],
     ],
   );
 });
@@ -72,6 +73,12 @@ test("each registered task runs on its interval and removes what expired", async
      values ('nightly', now() - interval '31 days', 'cron', 'enqueued', now() - interval '31 days')`,
   );
 
+  // A flow key idle for two minutes (its GCRA state holds nothing) and one still limited.
+  await engine.pool.query(
+    `insert into ${S}.flow_rates (queue, key, tat)
+     values ('q', 'idle', now() - interval '2 minutes'), ('q', 'busy', now() + interval '1 second')`,
+  );
+
   const clock = new ManualClock();
   const reports: MaintenanceReport[] = [];
   const maintenance = startMaintenance(engine, {
@@ -89,7 +96,13 @@ test("each registered task runs on its interval and removes what expired", async
     assert.deepEqual(report.ok && report.result, { requeued: 1, dead: 0 });
     assert.equal((await engine.getJob(frozen)).state, "available");
 
-    const retention = ["retention", "idempotency-expiry", "intake-event-expiry", "schedule-run-expiry"];
+    const retention = [
+      "retention",
+      "idempotency-expiry",
+      "intake-event-expiry",
+      "schedule-run-expiry",
+      "flow-rate-expiry",
+    ];
     const runs = retention.map((name) => maintenance.task(name).ran());
     clock.advance(60_000);
     const results = await Promise.all(runs);
@@ -101,12 +114,14 @@ test("each registered task runs on its interval and removes what expired", async
         ["idempotency-expiry", 1],
         ["intake-event-expiry", 1],
         ["schedule-run-expiry", 1],
+        ["flow-rate-expiry", 1],
       ],
     );
     assert.equal(await count(`job_history where id = ${Number(old)}`), 0);
     assert.equal(await count("idempotency_keys"), 0);
     assert.equal(await count("events"), 0);
     assert.equal(await count("schedule_runs"), 0);
+    assert.equal(await count("flow_rates where key = 'busy'"), 1);
     assert.ok(reports.some((r) => r.group === "retention") && reports.some((r) => r.group === "sweep"));
 
     // Claimed once across replicas per interval: a second process asking at once is told to skip.
@@ -129,7 +144,14 @@ test("sweep and retention can each be left to other processes", async () => {
     assert.deepEqual([...onlySweep.tasks.keys()], ["lease-sweep"]);
     assert.deepEqual(
       [...onlyRetention.tasks.keys()],
-      ["retention", "idempotency-expiry", "intake-event-expiry", "schedule-run-expiry", "audit-expiry"],
+      [
+        "retention",
+        "idempotency-expiry",
+        "intake-event-expiry",
+        "schedule-run-expiry",
+        "audit-expiry",
+        "flow-rate-expiry",
+      ],
     );
     assert.throws(() => onlySweep.task("retention"), /not running in this process/);
   } finally {

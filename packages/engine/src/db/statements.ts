@@ -74,6 +74,7 @@ export const STATEMENTS = [
   "schedule_runs_list",
   "schedule_paused_runs",
   "schedule_runs_expire",
+  "flow_rates_expire",
   "tenant_list",
   "tenant_add",
   "tenant_remove",

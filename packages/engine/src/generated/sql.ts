@@ -43,6 +43,7 @@ export type StatementName =
   | "find_token"
   | "flow_backlog"
   | "flow_key_counts"
+  | "flow_rates_expire"
   | "get_job"
   | "heartbeat"
   | "idempotency_expire"
@@ -920,6 +921,23 @@ select queue,
 from {{schema}}.jobs
 where flow_key is not null
 group by queue
+`,
+  flow_rates_expire: `-- flow_rates_expire: delete up to $1 GCRA states of flow keys whose TAT passed over a minute
+-- ago: those keys are back at full allowance, and a missing row means exactly that to the claim
+-- (greatest(tat, now) is now). A claim that read such a row before it went upserts it again
+-- with the same result.
+with doomed as (
+  select queue, key from {{schema}}.flow_rates
+  where tat < now() - interval '1 minute'
+  limit $1
+),
+gone as (
+  delete from {{schema}}.flow_rates f
+  using doomed d
+  where f.queue = d.queue and f.key = d.key and f.tat < now() - interval '1 minute'
+  returning 1
+)
+select count(*)::int as deleted from gone
 `,
   get_job: `-- get_job: job $1 wherever it is, unfinished (jobs) or finished (job_history).
 select id, queue, handler,

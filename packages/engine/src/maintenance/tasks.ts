@@ -3,7 +3,7 @@ import type { Engine } from "../engine.js";
 import { idempotencyExpiryTask } from "../idempotency/maintenance.js";
 import { intakeEventExpiryTask } from "../intake/maintenance.js";
 import { track } from "../internal/resources.js";
-import { jobRetentionTask, leaseSweepTask } from "../queue/maintenance.js";
+import { flowRateExpiryTask, jobRetentionTask, leaseSweepTask } from "../queue/maintenance.js";
 import { scheduleRunExpiryTask } from "../schedules/maintenance.js";
 import { type Clock, PeriodicTask, type RunReport } from "./periodic.js";
 import type { MaintenanceResult, MaintenanceTask } from "./task.js";
@@ -16,6 +16,7 @@ export const MAINTENANCE_TASKS: readonly MaintenanceTask[] = [
   intakeEventExpiryTask,
   scheduleRunExpiryTask,
   auditExpiryTask,
+  flowRateExpiryTask,
 ];
 
 /** A run's report; `result` is null when another replica had run the task within its interval. */

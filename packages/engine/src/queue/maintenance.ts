@@ -24,6 +24,26 @@ export const jobRetentionTask: MaintenanceTask = {
   run: async (engine, batch) => ({ deleted: await deleteFinishedJobs(engine, batch) }),
 };
 
+/**
+ * Deletes the GCRA state of flow keys that have been idle for over a minute (decision 051): one
+ * row per key ever rate-limited would otherwise stay for good.
+ */
+export const flowRateExpiryTask: MaintenanceTask = {
+  name: "flow-rate-expiry",
+  group: "retention",
+  intervalMs: 60_000,
+  once: true,
+  run: async (engine, batch) => {
+    let deleted = 0;
+    for (;;) {
+      const [row] = await engine.run<{ deleted: number }>("flow_rates_expire", [batch]);
+      const n = row?.deleted ?? 0;
+      deleted += n;
+      if (n < batch) return { deleted };
+    }
+  },
+};
+
 async function deleteFinishedJobs(engine: Engine, batch: number): Promise<number> {
   const queues = await engine.run<{
     name: string;
