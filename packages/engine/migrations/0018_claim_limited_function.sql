@@ -186,7 +186,7 @@ begin
         -- A claimed job is no longer the pending one of its singleton or debounce key.
         singleton_key = null, debounce_key = null, debounce_until = null
     -- = any(array(...)) makes the planner look rows up by primary key instead of joining. The
-    -- candidates were read without locks: claims of this queue serialise on its row (lock_queue),
+    -- candidates were read without locks: claims of this queue serialise on its row (above),
     -- so no other claim takes them; a job cancelled meanwhile is re-checked here and left out.
     where j.id = any(array(select id from picked)) and j.state <> 'running'
     returning j.id, j.queue, j.handler, j.target, j.payload, j.priority, j.attempt, j.max_attempts, j.backoff,
