@@ -72,6 +72,28 @@ test("a claim that waited for the queue's lock counts what the holder committed 
   }
 });
 
+test("a key's first job not yet due, or for another handler, leaves its place to the key's next ready job", async () => {
+  await engine.upsertQueue("f-head", { flow: { key: "payload.account", concurrency: 5 } });
+  const job = (account: string, extra: object) => ({
+    queue: "f-head",
+    target: { handler: "h" },
+    payload: { account },
+    ...extra,
+  });
+  await engine.enqueueMany([
+    job("a", { priority: 9, delayMs: 3_600_000 }),
+    job("a", { priority: 1 }),
+    { ...job("b", { priority: 9 }), target: { handler: "other" } },
+    job("b", { priority: 1 }),
+    ...Array.from({ length: 3 }, (_, i) => job(`k${i}`, {})),
+  ]);
+  // Five keys share a batch of 5: one job each, which the walk's head gives unless it is not ready.
+  const got = await claim("f-head", 5);
+  assert.deepEqual(got.map(keyOf).sort(), ["a", "b", "k0", "k1", "k2"]);
+  assert.ok(got.every((j) => j.priority === 0 || j.priority === 1));
+  assert.ok(got.every((j) => j.handler === "h"));
+});
+
 test("a job's own flow key and concurrency: the queue switches to limited claims", async () => {
   await engine.enqueueMany(
     Array.from({ length: 5 }, () => ({
