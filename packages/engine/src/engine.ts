@@ -478,32 +478,17 @@ export class Engine {
       const rows = await this.run<ClaimRow>("claim", [queue, handlers, limit, leaseMs, workerId]);
       return rows.map(toClaimedJob);
     }
-    return transaction(this.pool, async (client) => {
-      const lock = this.sql.lock_queue;
-      const settings = await client.query<LockedQueue>({ name: lock.name, text: lock.text, values: [queue] });
-      const q = settings.rows[0];
-      if (!q || q.paused) return [];
-      const rate = flowRateOf(q);
-      const stmt = this.sql.claim_limited;
-      const res = await client.query<ClaimRow>({
-        name: stmt.name,
-        text: stmt.text,
-        values: [
-          queue,
-          handlers,
-          limit,
-          leaseMs,
-          workerId,
-          q.concurrency,
-          // The worker's default (the deliverer's per-host limit) for keys no expression made.
-          q.flow_concurrency ?? (q.flow_key ? null : (options.defaultKeyConcurrency ?? null)),
-          rate?.intervalUs ?? null,
-          rate?.burst ?? null,
-          flowWalkLength(limit),
-        ],
-      });
-      return res.rows.map(toClaimedJob);
-    });
+    const rows = await this.run<ClaimRow>("claim_limited", [
+      queue,
+      handlers,
+      limit,
+      leaseMs,
+      workerId,
+      // The worker's default (the deliverer's per-host limit) for keys no expression made.
+      options.defaultKeyConcurrency ?? null,
+      flowWalkLength(limit),
+    ]);
+    return rows.map(toClaimedJob);
   }
 
   /**

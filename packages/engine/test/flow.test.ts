@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ClaimedJob, Engine } from "../src/index.js";
-import { guardLeaks, testEngine } from "./helpers.js";
+import { guardLeaks, testEngine, waitFor } from "./helpers.js";
 
 guardLeaks();
 const engine: Engine = await testEngine();
@@ -30,6 +30,68 @@ test("concurrency per payload key: at most N running per key value, across claim
   await engine.complete(got.filter((j) => keyOf(j) === "b").slice(0, 1));
   const next = await claim("f1", 10);
   assert.deepEqual(next.map(keyOf), ["b"], "the freed slot goes to its key");
+});
+
+test("a claim that waited for the queue's lock counts what the holder committed (a fresh snapshot after the lock)", async () => {
+  await engine.upsertQueue("f-snap", { flow: { key: "payload.account", concurrency: 1 } });
+  await engine.enqueueMany(
+    Array.from({ length: 2 }, () => ({
+      queue: "f-snap",
+      target: { handler: "h" },
+      payload: { account: "a" },
+    })),
+  );
+  const holder = await engine.pool.connect();
+  try {
+    await holder.query("begin");
+    await holder.query(`select 1 from ${S}.queues where name = 'f-snap' for no key update`);
+    const waiting = claim("f-snap", 5, "late");
+    await waitFor(
+      async () =>
+        (
+          await engine.pool.query(
+            `select 1 from pg_stat_activity
+             where wait_event_type = 'Lock' and query like '%claim_limited%' and query like '%' || $1 || '%'`,
+            [engine.schema],
+          )
+        ).rowCount,
+      10_000,
+      "the claim to wait for the queue's lock",
+    );
+    // What another claimer does while holding the lock: the key's one slot starts running.
+    await holder.query(
+      `update ${S}.jobs set state = 'running', attempt = 1, lease_token = gen_random_uuid(), worker_id = 'holder',
+           started_at = now(), lease_until = now() + interval '1 minute'
+       where id = (select min(id) from ${S}.jobs where queue = 'f-snap')`,
+    );
+    await holder.query("commit");
+    assert.equal((await waiting).length, 0, "the key's one slot was taken while the claim waited");
+  } finally {
+    await holder.query("rollback");
+    holder.release();
+  }
+});
+
+test("a key's first job not yet due, or for another handler, leaves its place to the key's next ready job", async () => {
+  await engine.upsertQueue("f-head", { flow: { key: "payload.account", concurrency: 5 } });
+  const job = (account: string, extra: object) => ({
+    queue: "f-head",
+    target: { handler: "h" },
+    payload: { account },
+    ...extra,
+  });
+  await engine.enqueueMany([
+    job("a", { priority: 9, delayMs: 3_600_000 }),
+    job("a", { priority: 1 }),
+    { ...job("b", { priority: 9 }), target: { handler: "other" } },
+    job("b", { priority: 1 }),
+    ...Array.from({ length: 3 }, (_, i) => job(`k${i}`, {})),
+  ]);
+  // Five keys share a batch of 5: one job each, which the walk's head gives unless it is not ready.
+  const got = await claim("f-head", 5);
+  assert.deepEqual(got.map(keyOf).sort(), ["a", "b", "k0", "k1", "k2"]);
+  assert.ok(got.every((j) => j.priority === 0 || j.priority === 1));
+  assert.ok(got.every((j) => j.handler === "h"));
 });
 
 test("a job's own flow key and concurrency: the queue switches to limited claims", async () => {

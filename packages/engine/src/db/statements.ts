@@ -4,7 +4,6 @@ export const STATEMENTS = [
   "ensure_queues",
   "queue_settings",
   "claim",
-  "lock_queue",
   "claim_limited",
   "heartbeat",
   "complete",

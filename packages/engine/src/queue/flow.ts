@@ -2,7 +2,7 @@ import type { GcraParams } from "@keel/protocol/ratelimit";
 import { KeelError } from "../errors.js";
 import type { FlowSettings, QueueSettings } from "./types.js";
 
-/** A queue's row as lock_queue and queue_settings read it for claims. */
+/** A queue's row as queue_settings reads it (the claim function of migration 0018 reads the same). */
 export interface LockedQueue {
   concurrency: number | null;
   /** The key expression; null when jobs are keyed only by their own flowKey or HTTP host. */
