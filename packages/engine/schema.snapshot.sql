@@ -387,7 +387,7 @@ begin
 end
 $function$
 function claim_limited
-CREATE OR REPLACE FUNCTION keel.claim_limited(p_queue text, p_handlers text[], p_limit integer, p_lease_ms bigint, p_worker_id text, p_default_key_concurrency integer, p_walk integer)
+CREATE OR REPLACE FUNCTION keel.claim_limited(p_queue text, p_handlers text[], p_limit integer, p_lease_ms bigint, p_worker_id text, p_default_key_concurrency integer, p_default_key_interval_us bigint, p_default_key_burst integer, p_walk integer)
  RETURNS TABLE(id bigint, queue text, handler text, target jsonb, payload jsonb, priority integer, attempt integer, max_attempts integer, backoff jsonb, tenant text, dedupe_key text, lease_token uuid, lease_until timestamp with time zone, run_at timestamp with time zone, created_at timestamp with time zone, origin jsonb)
  LANGUAGE plpgsql
  SET search_path TO 'keel', 'public'
@@ -426,6 +426,9 @@ begin
   if v_rate_limit is not null and v_rate_window is not null then
     v_interval_us := ceil(v_rate_window * 1000000::numeric / v_rate_limit)::bigint;
     v_burst := coalesce(v_rate_burst, 2);
+  elsif v_flow_key is null and p_default_key_interval_us is not null then
+    v_interval_us := p_default_key_interval_us;
+    v_burst := coalesce(p_default_key_burst, 2);
   end if;
 
   return query

@@ -12,7 +12,9 @@
 -- The claim: like claim.sql, for a queue with a global limit and/or flow control per key.
 -- p_default_key_concurrency: running jobs per key value for keys no expression made (the
 -- deliverer's per-host limit; null: none) when the queue sets no flow concurrency; a job's own
--- flow_concurrency wins. p_walk: most keys one claim walks (flowWalkLength).
+-- flow_concurrency wins. p_default_key_interval_us, p_default_key_burst: the GCRA of the
+-- deliverer's per-host rate (null: none) for keys no expression made, when the queue sets no
+-- rate. p_walk: most keys one claim walks (flowWalkLength).
 -- The distinct keys with unclaimed jobs are walked through the index (a loose index scan),
 -- starting after the queue's flow_cursor and wrapping around, so one key's deep backlog cannot
 -- hide the others and the walk costs at most p_walk index probes however many keys there are.
@@ -21,7 +23,8 @@
 -- when max(tat, now) + n × interval − now ≤ burst × interval). Jobs are taken in turns across
 -- keys: every key's first job, then every key's second, … (priority first within a turn).
 create function claim_limited(p_queue text, p_handlers text[], p_limit integer, p_lease_ms bigint,
-                              p_worker_id text, p_default_key_concurrency integer, p_walk integer)
+                              p_worker_id text, p_default_key_concurrency integer,
+                              p_default_key_interval_us bigint, p_default_key_burst integer, p_walk integer)
 returns table (id bigint, queue text, handler text, target jsonb, payload jsonb, priority integer,
                attempt integer, max_attempts integer, backoff jsonb, tenant text, dedupe_key text,
                lease_token uuid, lease_until timestamptz, run_at timestamptz, created_at timestamptz,
@@ -63,6 +66,9 @@ begin
   if v_rate_limit is not null and v_rate_window is not null then
     v_interval_us := ceil(v_rate_window * 1000000::numeric / v_rate_limit)::bigint;
     v_burst := coalesce(v_rate_burst, 2);
+  elsif v_flow_key is null and p_default_key_interval_us is not null then
+    v_interval_us := p_default_key_interval_us;
+    v_burst := coalesce(p_default_key_burst, 2);
   end if;
 
   return query

@@ -2,8 +2,9 @@
 -- (decision 051), in one round trip: the function (migration 0018) locks the queue's row, reads
 -- its limits and claims; it returns nothing when the queue is paused.
 -- $1 queue, $2 handlers (text[]), $3 free slots of this worker, $4 lease ms, $5 worker id,
--- $6 running jobs per key value for keys no expression made (null: none), $7 most keys one
--- claim walks.
+-- $6 running jobs per key value for keys no expression made (null: none), $7 and $8 the GCRA
+-- interval (µs) and burst of starts per key value for those keys (null: no rate), $9 most keys
+-- one claim walks.
 select id, queue, handler, target, payload, priority, attempt, max_attempts, backoff, tenant, dedupe_key,
        lease_token, lease_until, run_at, created_at, origin
-from {{schema}}.claim_limited($1, $2::text[], $3, $4, $5, $6, $7)
+from {{schema}}.claim_limited($1, $2::text[], $3, $4, $5, $6, $7, $8, $9)

@@ -1,4 +1,5 @@
 import { DEFAULT_PAYLOAD_LIMIT_BYTES } from "@keel/protocol/names";
+import type { GcraParams } from "@keel/protocol/ratelimit";
 import { type AnyAuditChange, type AuditChange, auditChange, jobDestination } from "./audit/actions.js";
 import { AuditLog } from "./audit/audit.js";
 import { ConsoleSessions } from "./console/sessions.js";
@@ -193,6 +194,8 @@ export interface ClaimOptions {
    * keys that jobs gave themselves or that HTTP jobs' hosts made (the deliverer's per-host default).
    */
   defaultKeyConcurrency?: number | null;
+  /** Starts per flow key per period for those keys, in a queue that sets no rate of its own. */
+  defaultKeyRate?: GcraParams | null;
 }
 
 /**
@@ -486,6 +489,8 @@ export class Engine {
       workerId,
       // The worker's default (the deliverer's per-host limit) for keys no expression made.
       options.defaultKeyConcurrency ?? null,
+      options.defaultKeyRate?.intervalUs ?? null,
+      options.defaultKeyRate?.burst ?? null,
       flowWalkLength(limit),
     ]);
     return rows.map(toClaimedJob);
@@ -512,6 +517,7 @@ export class Engine {
           paused: r.paused,
           deliveryTimeoutMs: r.delivery_timeout_ms,
           flowRateIntervalMs: flowRateOf(r) === null ? null : (flowRateOf(r)?.intervalUs ?? 0) / 1000,
+          keyExpression: (r.flow_key ?? null) !== null,
         },
       ]),
     );

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { ClaimedJob, Engine } from "../src/index.js";
+import { type ClaimedJob, createWorker, type Engine } from "../src/index.js";
 import { guardLeaks, testEngine, waitFor } from "./helpers.js";
 
 guardLeaks();
@@ -229,4 +229,93 @@ test("HTTP jobs are keyed by host without any setting; a worker's keyConcurrency
     "app-b.example.com",
     "app-b.example.com",
   ]);
+});
+
+test("a worker's keyRate bounds starts per host in a queue without a rate of its own", async () => {
+  await engine.enqueueMany([
+    ...Array.from({ length: 5 }, () => ({ queue: "f8", target: { url: "https://app-a.example.com/hook" } })),
+    ...Array.from({ length: 5 }, () => ({ queue: "f8", target: { url: "https://app-b.example.com/hook" } })),
+  ]);
+  const take = () =>
+    engine.claim({
+      queue: "f8",
+      handlers: ["@http"],
+      limit: 10,
+      leaseMs: 30_000,
+      workerId: "w",
+      limited: true,
+      // One start a minute per host, bursts of 2: two each now, then none for a minute.
+      defaultKeyRate: { intervalUs: 60_000_000, burst: 2 },
+    });
+  const hostsOf = (jobs: ClaimedJob[]) =>
+    jobs.map((j) => new URL((j.target as { url: string }).url).host).sort();
+  assert.deepEqual(hostsOf(await take()), [
+    "app-a.example.com",
+    "app-a.example.com",
+    "app-b.example.com",
+    "app-b.example.com",
+  ]);
+  assert.deepEqual(await take(), [], "both hosts used their burst");
+  // A queue's own rate wins over the worker's.
+  await engine.upsertQueue("f9", { flow: { key: "host", rate: { limit: 1, windowSeconds: 60, burst: 3 } } });
+  await engine.enqueueMany(
+    Array.from({ length: 5 }, () => ({ queue: "f9", target: { url: "https://app-a.example.com/hook" } })),
+  );
+  const own = await engine.claim({
+    queue: "f9",
+    handlers: ["@http"],
+    limit: 10,
+    leaseMs: 30_000,
+    workerId: "w",
+    limited: true,
+    defaultKeyRate: { intervalUs: 60_000_000, burst: 1 },
+  });
+  assert.equal(own.length, 3, "the queue's burst of 3, not the worker's 1");
+});
+
+test("a worker with keyRate 10/s starts each key's jobs at 10/s", async () => {
+  const starts = new Map<string, number[]>();
+  await engine.enqueueMany(
+    ["a", "b"].flatMap((key) =>
+      Array.from({ length: 20 }, () => ({
+        queue: "f10",
+        target: { handler: "h" },
+        flowKey: key,
+        payload: { key },
+      })),
+    ),
+  );
+  let left = 40;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => {
+    done = r;
+  });
+  const worker = createWorker({
+    engine,
+    queues: ["f10"],
+    concurrency: 10,
+    keyRate: { limit: 10, windowSeconds: 1 },
+    shutdownTimeoutMs: 0,
+    maintenance: false,
+    handlers: {
+      h: (ctx) => {
+        const key = (ctx.job.payload as { key: string }).key;
+        starts.set(key, [...(starts.get(key) ?? []), performance.now()]);
+        if (--left === 0) done();
+      },
+    },
+  });
+  await worker.start();
+  try {
+    await finished;
+  } finally {
+    await worker.stop();
+  }
+  for (const key of ["a", "b"]) {
+    const s = starts.get(key) ?? [];
+    assert.equal(s.length, 20);
+    // After the burst of 2, one start every 100 ms: 18 intervals from the second start to the last.
+    const rate = (18 * 1000) / ((s.at(-1) as number) - (s[1] as number));
+    assert.ok(rate >= 9 && rate <= 11, `key ${key} started at ${rate.toFixed(2)}/s (10 ± 10%)`);
+  }
 });

@@ -32,6 +32,18 @@ export function flowRateOf(
 }
 
 /**
+ * A rate given as policy fields (`{ limit, windowSeconds, burst? }`, a worker's `keyRate`) as GCRA
+ * parameters, turned as a queue's flow rate is.
+ */
+export function gcraOfRate(rate: { limit: number; windowSeconds: number; burst?: number }): GcraParams {
+  return flowRateOf({
+    flow_rate_limit: rate.limit,
+    flow_rate_window_seconds: rate.windowSeconds,
+    flow_rate_burst: rate.burst ?? null,
+  }) as GcraParams;
+}
+
+/**
  * How many keys one claim walks at most: a turn for every job of a full batch, with room for
  * keys at their limits, and bounded however many keys wait (decision 051). Keys beyond it wait
  * for the next claim, which starts after the last key that got a job.

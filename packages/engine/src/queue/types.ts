@@ -274,6 +274,8 @@ export interface QueueLimits {
   deliveryTimeoutMs: number | null;
   /** Milliseconds between starts of one key value under the queue's flow rate; null: no rate. */
   flowRateIntervalMs: number | null;
+  /** The queue sets a key expression (a worker's `keyConcurrency`/`keyRate` do not apply to it). */
+  keyExpression: boolean;
 }
 
 /** A queue's flow keys by backlog (`engine.flowBacklog`). */

@@ -62,6 +62,12 @@ export interface WorkerOptions<H extends Handlers = Handlers> {
    * sets it from KEEL_DELIVERY_HOST_CONCURRENCY (docs/flow-control.md). Default: no limit.
    */
   keyConcurrency?: number;
+  /**
+   * At most `limit` starts per `windowSeconds` (bursts of `burst`, default 2) per flow key in
+   * queues that set neither a key expression nor a rate: the same keys as `keyConcurrency`.
+   * `keel start` sets it from KEEL_DELIVERY_HOST_RATE. Default: no rate.
+   */
+  keyRate?: { limit: number; windowSeconds: number; burst?: number };
   /** Lease length; a crashed worker's jobs run again within about this plus the sweep interval. Default 30 s, at least 5 s. */
   leaseMs?: number;
   /** Claim even without a notification this often. Default 1 s. */

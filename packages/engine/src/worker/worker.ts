@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
+import type { GcraParams } from "@keel/protocol/ratelimit";
 import { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
 import { track } from "../internal/resources.js";
 import { type Maintenance, startMaintenance } from "../maintenance/tasks.js";
 import { Listener } from "../notify/listener.js";
 import { backoffDelay } from "../queue/backoff.js";
+import { gcraOfRate } from "../queue/flow.js";
 import type { AttemptDetail, ClaimedJob, JobError, QueueLimits } from "../queue/types.js";
 import { Completer } from "./completer.js";
 import { LeaseLostError, NonRetryableError, RetryAfterError, WorkerShutdownError } from "./errors.js";
@@ -77,6 +79,9 @@ export class Worker {
   private idleWaiters: (() => void)[] = [];
   private untrack: (() => void) | undefined;
 
+  /** `keyRate` as GCRA parameters, for the claims. */
+  private readonly keyRate: GcraParams | null;
+
   constructor(private readonly options: WorkerOptions) {
     this.id = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
     this.named = options.queues === "*" ? null : (options.queues ?? ["default"]);
@@ -84,6 +89,21 @@ export class Worker {
     this.concurrency = options.concurrency ?? 10;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.queueShare = options.queueShare ?? 1;
+    const rate = options.keyRate;
+    if (
+      rate &&
+      !(
+        Number.isInteger(rate.limit) &&
+        rate.limit >= 1 &&
+        Number.isInteger(rate.windowSeconds) &&
+        rate.windowSeconds >= 1
+      )
+    ) {
+      throw new KeelError("invalid_argument", {
+        detail: "keyRate needs a whole limit and windowSeconds of at least 1",
+      });
+    }
+    this.keyRate = rate ? gcraOfRate(rate) : null;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
       throw new KeelError("invalid_argument", { detail: "concurrency must be a whole number of at least 1" });
     }
@@ -243,10 +263,13 @@ export class Worker {
             workerId: this.id,
             limited: limits?.limited ?? false,
             defaultKeyConcurrency: this.options.keyConcurrency,
+            defaultKeyRate: this.keyRate,
           });
           if (jobs.length === limit) this.hungry = true;
           // A rate per key holds work back until its keys' next starts are due: look again then.
           else if (limits?.flowRateIntervalMs != null) this.wakeIn(limits.flowRateIntervalMs);
+          else if (this.keyRate && limits?.limited && !limits.keyExpression)
+            this.wakeIn(this.keyRate.intervalUs / 1000);
           // A short claim emptied the queue's due work: skip it until a notification or the next scan.
           else this.waiting.delete(queue);
           if (this.state !== "running") {

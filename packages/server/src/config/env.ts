@@ -53,6 +53,8 @@ export interface KeelEnv {
   leaseMs: number;
   /** KEEL_DELIVERY_HOST_CONCURRENCY: most HTTP deliveries running at once per target host (0: no limit). */
   deliveryHostConcurrency: number;
+  /** KEEL_DELIVERY_HOST_RATE: most HTTP deliveries started per second per target host (0: no limit). */
+  deliveryHostRate: number;
   /** KEEL_TRUST_PROXY: proxies whose X-Forwarded-For gives the client address (`true`, or IPs/CIDRs). */
   trustProxy: boolean | string[];
   /** REDIS_URL: where rate limits live when set (else Postgres). Holds a password: do not log it. */
@@ -179,6 +181,13 @@ const schema = z.object({
       .transform(Number)
       .refine((n) => n <= 100_000, { message: "must be at most 100000 (0 for no limit; default 20)" }),
   ),
+  KEEL_DELIVERY_HOST_RATE: optional(
+    z
+      .string()
+      .regex(/^\d+$/, { message: "must be a whole number of deliveries a second, 0 for no limit (default 0)" })
+      .transform(Number)
+      .refine((n) => n <= 1_000_000, { message: "must be at most 1000000 a second (0 for no limit; default 0)" }),
+  ),
   KEEL_RATELIMIT_TIMEOUT_MS: optional(
     z
       .string()
@@ -270,6 +279,7 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env, overrides: EnvO
     configFile: env.KEEL_CONFIG,
     leaseMs: (env.KEEL_LEASE_SECONDS ?? 30) * 1000,
     deliveryHostConcurrency: env.KEEL_DELIVERY_HOST_CONCURRENCY ?? 20,
+    deliveryHostRate: env.KEEL_DELIVERY_HOST_RATE ?? 0,
     trustProxy: env.KEEL_TRUST_PROXY ?? false,
     redisUrl: env.REDIS_URL,
     redisRequired: env.KEEL_REDIS_REQUIRED ?? false,
