@@ -184,9 +184,13 @@ const schema = z.object({
   KEEL_DELIVERY_HOST_RATE: optional(
     z
       .string()
-      .regex(/^\d+$/, { message: "must be a whole number of deliveries a second, 0 for no limit (default 0)" })
+      .regex(/^\d+$/, {
+        message: "must be a whole number of deliveries a second, 0 for no limit (default 0)",
+      })
       .transform(Number)
-      .refine((n) => n <= 1_000_000, { message: "must be at most 1000000 a second (0 for no limit; default 0)" }),
+      .refine((n) => n <= 1_000_000, {
+        message: "must be at most 1000000 a second (0 for no limit; default 0)",
+      }),
   ),
   KEEL_RATELIMIT_TIMEOUT_MS: optional(
     z

@@ -274,7 +274,9 @@ export async function startKeel(options: StartKeelOptions = {}): Promise<Running
           // that set no flow control of their own (docs/flow-control.md).
           ...(config.deliveryHostConcurrency > 0 ? { keyConcurrency: config.deliveryHostConcurrency } : {}),
           // And at most this many started a second to one host (off by default).
-          ...(config.deliveryHostRate > 0 ? { keyRate: { limit: config.deliveryHostRate, windowSeconds: 1 } } : {}),
+          ...(config.deliveryHostRate > 0
+            ? { keyRate: { limit: config.deliveryHostRate, windowSeconds: 1 } }
+            : {}),
           shutdownTimeoutMs: options.shutdownTimeoutMs ?? 30_000,
           hooks: {
             ...metrics.workerHooks(),
