@@ -88,6 +88,14 @@ test("KEEL_RATELIMIT_TIMEOUT_MS: whole milliseconds from 1 to 10000", () => {
   }
 });
 
+test("KEEL_DELIVERY_HOST_RATE: whole deliveries a second, 0 for none", () => {
+  assert.equal(loadEnv({ KEEL_DELIVERY_HOST_RATE: "50" }).deliveryHostRate, 50);
+  for (const bad of ["-1", "2.5", "fast", "1000001"]) {
+    const [problem] = problemsOf(() => loadEnv({ KEEL_DELIVERY_HOST_RATE: bad }));
+    assert.match(problem ?? "", /^KEEL_DELIVERY_HOST_RATE=.* must be (a whole number|at most 1000000)/, bad);
+  }
+});
+
 test("lists every problem at once, each saying how to fix it, without echoing the database URL", () => {
   const problems = problemsOf(() =>
     loadEnv({
