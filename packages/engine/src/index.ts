@@ -66,7 +66,7 @@ export {
 export { GroupCommit, type GroupCommitOptions } from "./intake/batcher.js";
 export { Events } from "./intake/events.js";
 export { Intake } from "./intake/intake.js";
-export { matchesType, matchingRoutes, routeJobs } from "./intake/routes.js";
+export { matchesType, matchingRoutes, routeFlow, routeJobs } from "./intake/routes.js";
 export { type SourceChange, Sources } from "./intake/sources.js";
 export type * from "./intake/types.js";
 export { EVENT_STATUSES, PROVIDERS } from "./intake/types.js";

@@ -227,3 +227,89 @@ test("a source route's jobs carry its flowKey and flowConcurrency", async () => 
     [["ci", 1]],
   );
 });
+
+test("a source route's debounce: a burst of events makes one pending job, for the last event", async () => {
+  await engine.intake.sources.put(
+    "shop",
+    {
+      provider: "github",
+      secrets: ["s"],
+      routes: [
+        {
+          target: { url: "https://app.example.com/rebuild-catalogue" },
+          queue: "fr-debounce",
+          debounce: { key: "catalogue", quietMs: 60_000 },
+        },
+      ],
+    },
+    { managedBy: "api" },
+  );
+  const source = await engine.intake.sources.get("shop");
+  assert.deepEqual(source.routes[0]?.debounce, { key: "catalogue", quietMs: 60_000 });
+  for (let i = 1; i <= 5; i++) {
+    await engine.intake.events.accept({
+      source,
+      eventId: `p-${i}`,
+      type: "push",
+      contentType: "application/json",
+      headers: {},
+      body: Buffer.from("{}"),
+      verification: { provider: "github", secret: 1 },
+    });
+  }
+  const events = await engine.pool.query<{ id: string; event_id: string }>(
+    `select id::text, event_id from ${S}.events where source = 'shop'`,
+  );
+  const last = events.rows.find((e) => e.event_id === "p-5")?.id;
+  const jobs = await engine.pool.query(`select origin from ${S}.jobs where queue = 'fr-debounce'`);
+  assert.equal(jobs.rows.length, 1, "one pending job for the burst");
+  assert.equal(jobs.rows[0].origin.event, last, "it carries the last event");
+});
+
+test("a source route's singleton drops jobs while one is queued; contradicting options are refused", async () => {
+  await engine.intake.sources.put(
+    "crm",
+    {
+      provider: "github",
+      secrets: ["s"],
+      routes: [
+        { target: { url: "https://app.example.com/sync" }, queue: "fr-single", singleton: { key: "sync" } },
+      ],
+    },
+    { managedBy: "api" },
+  );
+  const source = await engine.intake.sources.get("crm");
+  for (let i = 1; i <= 3; i++) {
+    await engine.intake.events.accept({
+      source,
+      eventId: `c-${i}`,
+      type: "push",
+      contentType: "application/json",
+      headers: {},
+      body: Buffer.from("{}"),
+      verification: { provider: "github", secret: 1 },
+    });
+  }
+  const jobs = await engine.pool.query(`select 1 from ${S}.jobs where queue = 'fr-single'`);
+  assert.equal(jobs.rows.length, 1);
+  await assert.rejects(
+    engine.intake.sources.put(
+      "crm2",
+      {
+        provider: "github",
+        secrets: ["s"],
+        routes: [
+          {
+            target: { url: "https://app.example.com/sync" },
+            singleton: { key: "a" },
+            debounce: { key: "a", quietMs: 1000 },
+          },
+        ],
+      },
+      { managedBy: "api" },
+    ),
+    (err: Error & { code?: string; details?: { detail?: string } }) =>
+      err.code === "invalid_source" &&
+      /routes\[0\]: give one of singleton and debounce/.test(err.details?.detail ?? ""),
+  );
+});

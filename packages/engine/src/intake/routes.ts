@@ -27,6 +27,17 @@ export function matchesType(pattern: string, type: string | null): boolean {
   return re.test(type);
 }
 
+const ROUTE_FLOW_FIELDS = ["flowKey", "flowConcurrency", "singleton", "debounce"] as const;
+
+/** The flow options a route declares (docs/flow-control.md), the ones it set only. */
+export function routeFlow(route: Partial<Pick<SourceRoute, (typeof ROUTE_FLOW_FIELDS)[number]>>) {
+  const out: Partial<Pick<SourceRoute, (typeof ROUTE_FLOW_FIELDS)[number]>> = {};
+  for (const field of ROUTE_FLOW_FIELDS) {
+    if (route[field] !== undefined) Object.assign(out, { [field]: route[field] });
+  }
+  return out;
+}
+
 /** The routes of `source` whose patterns match `type`, in declaration order. */
 export function matchingRoutes(source: Pick<Source, "routes">, type: string | null): SourceRoute[] {
   return source.routes.filter((r) => r.events.some((p) => matchesType(p, type)));
@@ -46,8 +57,7 @@ export function routeJobs(
     queue: route.queue,
     target: route.target,
     payload: null,
-    ...(route.flowKey === undefined ? {} : { flowKey: route.flowKey }),
-    ...(route.flowConcurrency === undefined ? {} : { flowConcurrency: route.flowConcurrency }),
+    ...routeFlow(route),
     origin: { source: source.name, event: event.id, ...config },
   }));
 }

@@ -4,7 +4,16 @@ import type { Client, MutationOptions } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
 import type { JobTarget } from "../queue/types.js";
-import type { Provider, Rejection, RejectionRecord, Source, SourceRoute, SourceSettings } from "./types.js";
+import { routeFlow } from "./routes.js";
+import type {
+  Provider,
+  Rejection,
+  RejectionRecord,
+  Source,
+  SourceRoute,
+  SourceRouteInput,
+  SourceSettings,
+} from "./types.js";
 import { DEFAULT_RETENTION_SECONDS, DEFAULT_ROUTE_QUEUE, validateSource } from "./validate.js";
 
 /** What a write did: `unchanged` when the stored definition was already the same. */
@@ -56,8 +65,7 @@ export class Sources {
       events: r.events ?? ["*"],
       target: r.target as JobTarget,
       queue: r.queue ?? DEFAULT_ROUTE_QUEUE,
-      ...(r.flowKey === undefined ? {} : { flowKey: r.flowKey }),
-      ...(r.flowConcurrency === undefined ? {} : { flowConcurrency: r.flowConcurrency }),
+      ...routeFlow(r as SourceRouteInput),
     }));
     // Jobs need their queue to exist; creating it here keeps the intake path free of it.
     const queues = routes.map((r) => r.queue);

@@ -1,5 +1,5 @@
 import type { EventStatus, Provider } from "@keel/protocol/names";
-import type { JobSummary, JobTarget } from "../queue/types.js";
+import type { EnqueueInput, JobSummary, JobTarget } from "../queue/types.js";
 
 export { EVENT_STATUSES, type EventStatus, PROVIDERS, type Provider } from "@keel/protocol/names";
 
@@ -40,6 +40,10 @@ export interface SourceRoute {
   /** The flow key and concurrency of the route's jobs (docs/flow-control.md). */
   flowKey?: string;
   flowConcurrency?: number;
+  /** At most one of the route's jobs with this key queued or running (docs/flow-control.md). */
+  singleton?: EnqueueInput["singleton"];
+  /** The route's jobs replace the pending one with this key and run after the quiet period. */
+  debounce?: EnqueueInput["debounce"];
 }
 
 /** A source as declared in the config file or through the API. */
@@ -67,6 +71,8 @@ export interface SourceRouteInput {
   queue?: string;
   flowKey?: string;
   flowConcurrency?: number;
+  singleton?: EnqueueInput["singleton"];
+  debounce?: EnqueueInput["debounce"];
 }
 
 /** The settings a stored source keeps besides its secrets, routes and limits. */

@@ -3,7 +3,7 @@ import { type Provider, SOURCE_NAME, VARIABLE_REFERENCE } from "@keel/protocol/n
 import { standardSecretProblem } from "@keel/protocol/webhooks";
 import { z } from "zod";
 import { KeelError } from "../errors.js";
-import { validateTarget } from "../queue/validate.js";
+import { checkFlowOptions, validateTarget } from "../queue/validate.js";
 import type { SourceDefinition } from "./types.js";
 
 export const DEFAULT_TOLERANCE_SECONDS = 300;
@@ -27,6 +27,13 @@ const route = Route.extend({
       ctx.addIssue({ code: "custom", message: String(detail) });
     }
   }),
+}).superRefine((r, ctx) => {
+  // The jobs a route makes must be ones an enqueue accepts: the same rules between flow options.
+  try {
+    checkFlowOptions(r);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: String((err as KeelError).details?.detail ?? err) });
+  }
 });
 
 /** A source definition (config file entry or API body), checked as a whole. */

@@ -157,7 +157,15 @@ export function validateEnqueue(input: EnqueueInput, ord: number, options: Valid
 }
 
 /** A job has at most one of dedupeKey, singleton and debounce; debounce sets its own run time. */
-function checkFlowOptions(job: z.output<typeof enqueueSchema>): void {
+/** The rules between a job's flow options (a route's jobs are held to them when it is declared). */
+export function checkFlowOptions(
+  job: Partial<
+    Pick<
+      z.output<typeof enqueueSchema>,
+      "dedupeKey" | "singleton" | "debounce" | "delayMs" | "runAt" | "flowKey" | "flowConcurrency"
+    >
+  >,
+): void {
   const keys = (["dedupeKey", "singleton", "debounce"] as const).filter((k) => job[k] !== undefined);
   if (keys.length > 1) {
     throw new KeelError("flow_options_conflict", { detail: `give one of ${keys.join(" and ")}, not both` });

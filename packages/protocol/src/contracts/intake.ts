@@ -105,6 +105,8 @@ export const Route = z.strictObject({
   queue: QueueName.optional().meta({ description: "Default `intake`." }),
   flowKey: jobOptionFields.flowKey,
   flowConcurrency: jobOptionFields.flowConcurrency,
+  singleton: jobOptionFields.singleton,
+  debounce: jobOptionFields.debounce,
 });
 
 export const SourceInput = z
@@ -169,6 +171,10 @@ export const Source = z.strictObject({
       queue: z.string(),
       flowKey: z.string().optional(),
       flowConcurrency: z.number().int().optional(),
+      singleton: z.strictObject({ key: z.string(), mode: z.enum(["drop", "queue"]).optional() }).optional(),
+      debounce: z
+        .strictObject({ key: z.string(), quietMs: z.number().int(), maxWaitMs: z.number().int().optional() })
+        .optional(),
     }),
   ),
   bodyLimitBytes: z.number().int(),

@@ -1,5 +1,11 @@
 import { createHash } from "node:crypto";
-import type { EventRecord, EventSummary, RejectionRecord, Source } from "@keel/engine";
+import {
+  type EventRecord,
+  type EventSummary,
+  type RejectionRecord,
+  routeFlow,
+  type Source,
+} from "@keel/engine";
 import type { getEvent, getSource, listEvents, listRejections } from "@keel/protocol/contracts";
 import { VARIABLE_REFERENCE } from "@keel/protocol/names";
 import type { z } from "zod";
@@ -74,8 +80,7 @@ export function presentSource(s: Source, env: NodeJS.ProcessEnv): Out<typeof get
       events: r.events,
       target: presentTarget(r.target),
       queue: r.queue,
-      ...(r.flowKey === undefined ? {} : { flowKey: r.flowKey }),
-      ...(r.flowConcurrency === undefined ? {} : { flowConcurrency: r.flowConcurrency }),
+      ...routeFlow(r),
     })),
     bodyLimitBytes: s.bodyLimitBytes,
     retentionSeconds: s.retentionSeconds,
