@@ -319,3 +319,18 @@ test("a worker with keyRate 10/s starts each key's jobs at 10/s", async () => {
     assert.ok(rate >= 9 && rate <= 11, `key ${key} started at ${rate.toFixed(2)}/s (10 ± 10%)`);
   }
 });
+
+test("a worker refuses a keyRate it could never start a job under", () => {
+  for (const keyRate of [
+    { limit: 0, windowSeconds: 1 },
+    { limit: 10, windowSeconds: 0.5 },
+    { limit: 10, windowSeconds: 1, burst: 0 },
+  ]) {
+    assert.throws(
+      () => createWorker({ engine, queues: ["f11"], keyRate, handlers: { h: () => {} } }),
+      (err: Error & { code?: string }) =>
+        err.code === "invalid_argument" && /keyRate needs/.test(err.message),
+      JSON.stringify(keyRate),
+    );
+  }
+});

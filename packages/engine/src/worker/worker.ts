@@ -96,11 +96,12 @@ export class Worker {
         Number.isInteger(rate.limit) &&
         rate.limit >= 1 &&
         Number.isInteger(rate.windowSeconds) &&
-        rate.windowSeconds >= 1
+        rate.windowSeconds >= 1 &&
+        (rate.burst === undefined || (Number.isInteger(rate.burst) && rate.burst >= 1))
       )
     ) {
       throw new KeelError("invalid_argument", {
-        detail: "keyRate needs a whole limit and windowSeconds of at least 1",
+        detail: "keyRate needs a whole limit, windowSeconds and burst (if given) of at least 1",
       });
     }
     this.keyRate = rate ? gcraOfRate(rate) : null;
