@@ -3,6 +3,7 @@ import { MAX_IDEMPOTENCY_KEY_LENGTH } from "@keel/protocol/names";
 import type { Client } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
+import { deleteInBatches } from "../maintenance/task.js";
 
 export type { BeginInput, BeginResult, StoredResponse } from "@keel/protocol/idempotency";
 
@@ -72,12 +73,7 @@ export class Idempotency {
 
   /** Deletes expired records in batches (run by maintenance). */
   async expire(batch = 5_000): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const [row] = await this.engine.run<{ deleted: number }>("idempotency_expire", [batch]);
-      total += row?.deleted ?? 0;
-      if ((row?.deleted ?? 0) < batch) return total;
-    }
+    return deleteInBatches(this.engine, "idempotency_expire", [], batch);
   }
 }
 

@@ -1,3 +1,4 @@
+import type { StatementName } from "../db/statements.js";
 import type { Engine } from "../engine.js";
 
 /** What a maintenance run did, by count: `{ requeued, dead }`, `{ deleted }`. */
@@ -18,4 +19,26 @@ export interface MaintenanceTask {
   once: boolean;
   /** One run; deletes in batches of at most `batch` rows so no transaction holds locks for long. */
   run(engine: Engine, batch: number): Promise<MaintenanceResult>;
+}
+
+/**
+ * Runs a delete statement (its last parameter the batch size, returning `{ deleted }`) until a
+ * batch comes back short; returns how many rows went in all.
+ *
+ * @example
+ * await deleteInBatches(engine, "schedule_runs_expire", [30 * 86_400], 5_000);
+ */
+export async function deleteInBatches(
+  engine: Engine,
+  statement: StatementName,
+  params: unknown[],
+  batch: number,
+): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const [row] = await engine.run<{ deleted: number }>(statement, [...params, batch]);
+    const n = row?.deleted ?? 0;
+    deleted += n;
+    if (n < batch) return deleted;
+  }
 }

@@ -1,5 +1,5 @@
 import type { Engine } from "../engine.js";
-import type { MaintenanceTask } from "../maintenance/task.js";
+import { deleteInBatches, type MaintenanceTask } from "../maintenance/task.js";
 
 /**
  * Takes back jobs whose lease expired (a crashed or frozen worker). Every worker process sweeps:
@@ -33,15 +33,7 @@ export const flowRateExpiryTask: MaintenanceTask = {
   group: "retention",
   intervalMs: 60_000,
   once: true,
-  run: async (engine, batch) => {
-    let deleted = 0;
-    for (;;) {
-      const [row] = await engine.run<{ deleted: number }>("flow_rates_expire", [batch]);
-      const n = row?.deleted ?? 0;
-      deleted += n;
-      if (n < batch) return { deleted };
-    }
-  },
+  run: async (engine, batch) => ({ deleted: await deleteInBatches(engine, "flow_rates_expire", [], batch) }),
 };
 
 async function deleteFinishedJobs(engine: Engine, batch: number): Promise<number> {

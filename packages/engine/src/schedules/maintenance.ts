@@ -1,4 +1,4 @@
-import type { MaintenanceTask } from "../maintenance/task.js";
+import { deleteInBatches, type MaintenanceTask } from "../maintenance/task.js";
 
 /** How long decided schedule slots are kept: 30 days. */
 const SCHEDULE_RUNS_SECONDS = 30 * 86_400;
@@ -9,16 +9,7 @@ export const scheduleRunExpiryTask: MaintenanceTask = {
   group: "retention",
   intervalMs: 60_000,
   once: true,
-  run: async (engine, batch) => {
-    let deleted = 0;
-    for (;;) {
-      const [row] = await engine.run<{ deleted: number }>("schedule_runs_expire", [
-        SCHEDULE_RUNS_SECONDS,
-        batch,
-      ]);
-      const n = row?.deleted ?? 0;
-      deleted += n;
-      if (n < batch) return { deleted };
-    }
-  },
+  run: async (engine, batch) => ({
+    deleted: await deleteInBatches(engine, "schedule_runs_expire", [SCHEDULE_RUNS_SECONDS], batch),
+  }),
 };
