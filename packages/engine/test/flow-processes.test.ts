@@ -137,7 +137,10 @@ test("rate 10/s per key: 5 keys × 200 jobs across three worker processes start 
     // Burst 2 (the default): any second holds at most limit + burst − 1 = 11 starts.
     const busiest = Math.max(...starts.map((s) => starts.filter((t) => t >= s && t < s + 1_000_000).length));
     report.push(`${key}: ${rate.toFixed(2)}/s, at most ${busiest} starts in any second`);
-    assert.ok(rate >= 9 && rate <= 11, `key ${key} ran at ${rate.toFixed(2)}/s (10 ± 10%)`);
+    // Never faster than the limit: the guarantee. How close to 10/s a loaded machine's workers get
+    // is reported, not asserted (a late claim is the machine's, not the limiter's); that a start is
+    // admitted once its interval has passed is checked without the clock in flow.test.ts.
+    assert.ok(rate <= 11, `key ${key} ran at ${rate.toFixed(2)}/s (limit 10)`);
     assert.ok(busiest <= 11, `key ${key}: ${busiest} starts within one second`);
   }
   console.log(report.join("\n"));
