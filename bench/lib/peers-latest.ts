@@ -53,7 +53,22 @@ export function runOnPeersNode(
   env: Record<string, string> = {},
 ): PeerChild {
   ensureLatestPeers(log);
-  const child = spawn(PEERS_NODE, [`${PEERS_DIR}${script}`, ...args], {
+  return runScript(PEERS_NODE, script, args, log, env);
+}
+
+/**
+ * Runs `bench/peers/<script>` on the given Node binary (`process.execPath` for the project's own
+ * Node 20), with the same protocol as `runOnPeersNode`; bench/peers must be installed.
+ */
+export function runScript(
+  node: string,
+  script: string,
+  args: string[],
+  log: (m: string) => void,
+  env: Record<string, string> = {},
+): PeerChild {
+  ensureLatestPeers(log);
+  const child = spawn(node, [`${PEERS_DIR}${script}`, ...args], {
     cwd: PEERS_DIR,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

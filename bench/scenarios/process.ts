@@ -1,315 +1,221 @@
 /**
- * Scenario 2: pull-worker processing of no-op jobs. Each system gets the same number of jobs
- * enqueued in bulk (not timed), then the clock runs from the worker's start until the store
- * shows every job durably finished. A small warm-up round per system (same code, excluded)
- * comes first. Every handler call is counted per job: each job must run exactly once, and Keel
- * must have written one history row and one attempt per job.
+ * Scenario 2: pull-worker processing of no-op jobs, every system in a process of its own
+ * (bench/peers/process.mjs): Keel, the previous peers (graphile-worker 0.17.3, pg-boss 10.4.2,
+ * BullMQ 6.7.0) on the project's Node 20, and the latest peers (graphile-worker 0.18, pg-boss 12,
+ * BullMQ 6.7.6) on Node 22 from bench/peers. Two rounds per contender, each on a fresh schema:
+ *   cold — 20,000 jobs enqueued by one process, then processed by a fresh process with no
+ *          warm-up (what a deploy or a scale-up meets);
+ *   warm — 50,000 jobs processed by a process that first filled and processed 2,000.
+ * The clock runs from the worker's start until the store shows every job durably finished; each
+ * job must run exactly once, and Keel must have written a history row per job. WAL bytes, the
+ * worker process's CPU and the rest of the machine's are metered per job.
  */
-import type { Engine, Worker } from "../../packages/engine/src/index.js";
-import { createWorker, Engine as KeelEngine } from "../../packages/engine/src/index.js";
-import { costNote, meterCost } from "../lib/cost.js";
-import {
-  bullPrefix,
-  bullQueue,
-  bullWorker,
-  dropBullPrefix,
-  GRAPHILE_NOTES,
-  type GraphileConfig,
-  graphileJobsLeft,
-  graphileUtils,
-  pgBossCount,
-  startGraphile,
-  startPgBoss,
-  stopGraphile,
-  stopPgBoss,
-} from "../lib/peers-queue.js";
+import { fileURLToPath } from "node:url";
+import { costNote } from "../lib/cost.js";
+import { LATEST, runOnPeersNode, runScript } from "../lib/peers-latest.js";
+import { bullPrefix, dropBullPrefix } from "../lib/peers-queue.js";
 import { benchSchema, dropSchemas } from "../lib/postgres.js";
 import type { BenchContext, ResultRow, Scenario } from "../lib/scenario.js";
-import { perSecond, sleep } from "../lib/stats.js";
+import { perSecond } from "../lib/stats.js";
 
 const QUEUE = "bench";
-const BATCH = 1_000;
+const ROOT_MODULES = fileURLToPath(new URL("../run.ts", import.meta.url));
+const KEEL_ENGINE = fileURLToPath(new URL("../../packages/engine/dist/index.js", import.meta.url));
 
-/** One configuration of one system: enqueue `n` jobs, then process them all. */
+/** One configuration of one system. */
 interface Contender {
-  system: string;
+  system: "keel" | "graphile-worker" | "pg-boss" | "bullmq";
+  /** The child's system name in process.mjs. */
+  child: "keel" | "graphile" | "pgboss" | "bullmq";
+  version: string;
+  latest: boolean;
   note: string;
-  /** Enqueues jobs with payload {k} for k in [from, from + n). */
-  fill(from: number, n: number): Promise<void>;
-  /** Starts workers that call `seen(k)` per job; resolves when all `n` are durably done. */
-  process(n: number, seen: (k: number) => void): Promise<{ ms: number; stop(): Promise<void> }>;
-  /** Checks the store after the run; throws when something is off. */
-  verify?(total: number): Promise<void>;
-  close(): Promise<void>;
+  config: Record<string, unknown>;
+}
+
+interface Round {
+  name: "cold" | "warm";
+  jobs: number;
+  warm: number;
+}
+
+interface Measured {
+  ms: number;
+  walBytes: number;
+  selfCpuMs: number;
+  otherCpuMs: number;
 }
 
 export const processScenario: Scenario = {
   name: "process",
-  title: "2. Pull-worker processing of no-op jobs (50,000 pre-enqueued)",
-  target: "≥ 1.5x graphile-worker (best configuration) and ≥ 2x BullMQ, with attempt history kept",
+  title: "2. Pull-worker processing of no-op jobs (20,000 cold, 50,000 warm), each system in its own process",
+  target: "≥ 1.5x graphile-worker (best configuration) and ≥ 2x BullMQ, cold and warm, with history kept",
   async run(ctx: BenchContext): Promise<ResultRow[]> {
-    const jobs = ctx.smoke ? 500 : 50_000;
-    const warm = ctx.smoke ? 100 : 2_000;
+    const rounds: Round[] = ctx.smoke
+      ? [
+          { name: "cold", jobs: 300, warm: 0 },
+          { name: "warm", jobs: 300, warm: 100 },
+        ]
+      : [
+          { name: "cold", jobs: 20_000, warm: 0 },
+          { name: "warm", jobs: 50_000, warm: 2_000 },
+        ];
+    const contenders = contendersFor(ctx);
     const schemas: string[] = [];
-    const prefix = bullPrefix();
+    const prefixes: string[] = [];
     const rows: ResultRow[] = [];
-    const contenders: Contender[] = [];
+    const rate = new Map<string, number>();
+    const key = (c: Contender, r: Round) => `${c.system}|${c.version}|${c.note}|${r.name}`;
     try {
-      for (const concurrency of ctx.smoke ? [50] : [100, 200])
-        contenders.push(await keel(ctx, schemas, concurrency));
-      for (const config of ["defaults", "best"] as const)
-        contenders.push(await graphile(ctx, schemas, config));
-      contenders.push(await pgBoss(ctx, schemas));
-      if (ctx.redisUrl)
-        for (const concurrency of ctx.smoke ? [50] : [100, 200])
-          contenders.push(bullmq(ctx.redisUrl, prefix, concurrency));
-      else ctx.log("no Redis: BullMQ left out");
-
-      const rate = new Map<Contender, number>();
-      const costs = new Map<Contender, string>();
-      for (const c of contenders) {
-        let next = 0;
-        for (const size of [warm, jobs]) {
-          ctx.log(`${c.system} (${c.note}): ${size} jobs`);
-          await c.fill(next, size);
-          const counts = new Uint8Array(size);
-          const base = next;
-          const stopMeter = await meterCost(ctx.databaseUrl);
-          const run = await c.process(size, (k) => {
-            const i = k - base;
-            if (i >= 0 && i < size) counts[i] = (counts[i] as number) + 1;
-            else throw new Error(`${c.system}: unexpected job ${k}`);
+      for (const round of rounds)
+        for (const c of contenders) {
+          const schema = c.child === "bullmq" ? bullPrefix() : benchSchema(`proc_${c.child}`);
+          (c.child === "bullmq" ? prefixes : schemas).push(schema);
+          ctx.log(`${c.system} ${c.version} (${c.note}): ${round.name}, ${round.jobs} jobs`);
+          const args = {
+            system: c.child,
+            config: c.config,
+            databaseUrl: ctx.databaseUrl,
+            redisUrl: ctx.redisUrl,
+            schema,
+            queue: QUEUE,
+            from: 0,
+            n: round.jobs,
+            warm: round.warm,
+            modules: c.system === "keel" ? KEEL_ENGINE : c.latest ? undefined : ROOT_MODULES,
+          };
+          const run = (mode: string) => {
+            const argv = [JSON.stringify({ ...args, mode })];
+            return (
+              c.latest
+                ? runOnPeersNode("process.mjs", argv, ctx.log)
+                : runScript(process.execPath, "process.mjs", argv, ctx.log)
+            ).result;
+          };
+          if (round.warm === 0) await run("fill");
+          const m = (await run("process")) as Measured;
+          rate.set(key(c, round), perSecond(round.jobs, m.ms));
+          ctx.log(`   ${Math.round(perSecond(round.jobs, m.ms))} jobs/s`);
+          rows.push({
+            scenario: "process",
+            system: c.system === "keel" ? "keel" : `${c.system} ${c.version}`,
+            metric: `processed, ${round.name}`,
+            value: perSecond(round.jobs, m.ms),
+            unit: "jobs/s",
+            note: `Node ${c.latest ? LATEST.node : process.versions.node}, ${c.note}; ${round.jobs} jobs${round.warm ? ` after ${round.warm} warm-up` : ", fresh process, no warm-up"}; ${costNote(m, round.jobs)}`,
           });
-          const cost = await stopMeter();
-          await run.stop();
-          if (size === jobs) costs.set(c, costNote(cost, size));
-          const wrong = counts.findIndex((n) => n !== 1);
-          if (wrong >= 0) throw new Error(`${c.system}: job ${base + wrong} ran ${counts[wrong]} times`);
-          next += size;
-          if (size === jobs) rate.set(c, perSecond(jobs, run.ms));
         }
-        await c.verify?.(next);
-        ctx.log(`${c.system} (${c.note}): ${Math.round(rate.get(c) as number)} jobs/s`);
-      }
-
-      const row = (system: string, metric: string, value: number, unit: string, note?: string) =>
-        rows.push({ scenario: "process", system, metric, value, unit, ...(note ? { note } : {}) });
-      for (const c of contenders)
-        row(
-          c.system,
-          "processed",
-          rate.get(c) as number,
-          "jobs/s",
-          `${c.note}; ${jobs} jobs after ${warm} warm-up; ${costs.get(c)}`,
-        );
-      const bestOf = (system: string, note?: string) =>
+      const best = (system: string, round: Round, latest?: boolean) =>
         Math.max(
           ...contenders
-            .filter((c) => c.system === system && (!note || c.note === note))
-            .map((c) => rate.get(c) ?? 0),
+            .filter(
+              (c) =>
+                c.system === system &&
+                (latest === undefined || c.latest === latest) &&
+                c.config.best !== false,
+            )
+            .map((c) => rate.get(key(c, round)) ?? 0),
         );
-      const keelBest = bestOf("keel");
-      const gwBest = bestOf("graphile-worker", GRAPHILE_NOTES.best);
-      row(
-        "keel",
-        "ratio vs graphile-worker (best)",
-        keelBest / gwBest,
-        "x",
-        "target ≥ 1.5; Keel's best concurrency",
-      );
-      if (ctx.redisUrl)
-        row(
-          "keel",
-          "ratio vs BullMQ",
-          keelBest / bestOf("bullmq"),
-          "x",
-          "target ≥ 2; both at their best concurrency",
-        );
+      for (const round of rounds) {
+        const keel = best("keel", round);
+        for (const latest of [false, true]) {
+          const version = (system: string) =>
+            contenders.find((c) => c.system === system && c.latest === latest)?.version ?? "";
+          rows.push({
+            scenario: "process",
+            system: "keel",
+            metric: `ratio vs graphile-worker ${version("graphile-worker")} (best), ${round.name}`,
+            value: keel / best("graphile-worker", round, latest),
+            unit: "x",
+            note: "target ≥ 1.5; Keel's best concurrency",
+          });
+          if (ctx.redisUrl)
+            rows.push({
+              scenario: "process",
+              system: "keel",
+              metric: `ratio vs BullMQ ${version("bullmq")}, ${round.name}`,
+              value: keel / best("bullmq", round, latest),
+              unit: "x",
+              note: "target ≥ 2; both at their best concurrency",
+            });
+        }
+      }
       return rows;
     } finally {
-      for (const c of contenders) await c.close().catch(() => {});
       await dropSchemas(ctx.databaseUrl, schemas);
-      if (ctx.redisUrl) await dropBullPrefix(ctx.redisUrl, prefix);
+      if (ctx.redisUrl) for (const p of prefixes) await dropBullPrefix(ctx.redisUrl, p);
     }
   },
 };
 
-/** Calls `add` with the keys [from, from + n), BATCH at a time, one batch after another. */
-async function inBatches(from: number, n: number, add: (ks: number[]) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < n; i += BATCH)
-    await add(Array.from({ length: Math.min(BATCH, n - i) }, (_, j) => from + i + j));
-}
-
-/** Resolves when `check()` (polled every 5 ms) turns true. */
-async function until(check: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error("timed out waiting for the jobs to finish");
-    await sleep(5);
-  }
-}
-
-/** A promise resolved by the `n`th call of the returned function. */
-function countdown(n: number): { tick(): void; done: Promise<void> } {
-  let left = n;
-  let resolve!: () => void;
-  const done = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return {
-    tick: () => {
-      if (--left === 0) resolve();
+function contendersFor(ctx: BenchContext): Contender[] {
+  const list: Contender[] = [];
+  for (const concurrency of ctx.smoke ? [50] : [100, 200])
+    list.push({
+      system: "keel",
+      child: "keel",
+      version: "this commit",
+      latest: false,
+      note: `createWorker, concurrency ${concurrency}, pool 20, history kept`,
+      config: { concurrency },
+    });
+  const graphileBest = "localQueue.size 500, completeJobBatchDelay 0, concurrency 50, pool 20";
+  list.push(
+    {
+      system: "graphile-worker",
+      child: "graphile",
+      version: "0.17.3",
+      latest: false,
+      note: "defaults, concurrency 10",
+      config: { best: false },
     },
-    done,
-  };
-}
-
-async function keel(ctx: BenchContext, schemas: string[], concurrency: number): Promise<Contender> {
-  const schema = benchSchema(`keel_proc${concurrency}`);
-  schemas.push(schema);
-  const engine: Engine = await KeelEngine.connect({
-    connectionString: ctx.databaseUrl,
-    schema,
-    poolSize: 20,
-    migrate: true,
-  });
-  const count = async (sql: string) =>
-    (await engine.pool.query<{ n: number }>(sql.replaceAll("$s", `"${schema}"`))).rows[0]?.n ?? 0;
-  return {
-    system: "keel",
-    note: `Keel createWorker, concurrency ${concurrency}, pool 20, history and attempts kept`,
-    fill: (from, n) =>
-      inBatches(from, n, (ks) =>
-        engine.enqueueMany(ks.map((k) => ({ queue: QUEUE, target: { handler: "noop" }, payload: { k } }))),
-      ),
-    process: async (n, seen) => {
-      // onJobEnd runs after the completion is committed.
-      const finished = countdown(n);
-      let worker: Worker | undefined;
-      const t = performance.now();
-      worker = createWorker({
-        engine,
-        queues: [QUEUE],
-        concurrency,
-        maintenance: false,
-        handlers: { noop: ({ payload }: { payload: { k: number } }) => seen(payload.k) },
-        hooks: {
-          onJobEnd: (_job, r) => {
-            if (r.outcome !== "succeeded") throw new Error(`keel job ended ${r.outcome}`);
-            finished.tick();
-          },
-        },
-      });
-      await worker.start();
-      await finished.done;
-      const ms = performance.now() - t;
-      return { ms, stop: () => (worker as Worker).stop() };
+    {
+      system: "graphile-worker",
+      child: "graphile",
+      version: "0.17.3",
+      latest: false,
+      note: graphileBest,
+      config: { best: true },
     },
-    verify: async (total) => {
-      const left = await count("select count(*)::int as n from $s.jobs");
-      const history = await count("select count(*)::int as n from $s.job_history where state = 'succeeded'");
-      const attempts = await count("select count(*)::int as n from $s.attempts where outcome = 'succeeded'");
-      if (left !== 0 || history !== total || attempts !== total)
-        throw new Error(
-          `keel: ${left} jobs left, ${history} in history, ${attempts} attempts; expected ${total}`,
-        );
+    {
+      system: "graphile-worker",
+      child: "graphile",
+      version: LATEST.graphileWorker,
+      latest: true,
+      note: graphileBest,
+      config: { best: true },
     },
-    close: () => engine.close(),
-  };
-}
-
-async function graphile(ctx: BenchContext, schemas: string[], config: GraphileConfig): Promise<Contender> {
-  const schema = benchSchema(`gw_proc_${config}`);
-  schemas.push(schema);
-  const utils = await graphileUtils(ctx.databaseUrl, schema);
-  return {
-    system: "graphile-worker",
-    note: GRAPHILE_NOTES[config],
-    fill: (from, n) =>
-      inBatches(from, n, (ks) => utils.addJobs(ks.map((k) => ({ identifier: "noop", payload: { k } })))),
-    process: async (n, seen) => {
-      const handled = countdown(n);
-      const t = performance.now();
-      const runner = await startGraphile(ctx.databaseUrl, schema, config, {
-        noop: async (payload) => {
-          seen((payload as { k: number }).k);
-          handled.tick();
-        },
-      });
-      await handled.done;
-      // Batched completion: done when graphile-worker's table no longer holds the jobs.
-      await until(async () => (await graphileJobsLeft(ctx.databaseUrl, schema)) === 0);
-      const ms = performance.now() - t;
-      return { ms, stop: () => stopGraphile(runner) };
+    {
+      system: "pg-boss",
+      child: "pgboss",
+      version: "10.4.2",
+      latest: false,
+      note: "4 workers, batchSize 1000, pollingIntervalSeconds 0.5",
+      config: {},
     },
-    close: async () => {
-      await utils.release();
+    {
+      system: "pg-boss",
+      child: "pgboss",
+      version: LATEST.pgBoss,
+      latest: true,
+      note: "localConcurrency 4, batchSize 1000, pollingIntervalSeconds 0.5, burstWhenBatchFull",
+      config: {},
     },
-  };
-}
-
-async function pgBoss(ctx: BenchContext, schemas: string[]): Promise<Contender> {
-  const schema = benchSchema("pgboss_proc");
-  schemas.push(schema);
-  const boss = await startPgBoss(ctx.databaseUrl, schema, QUEUE);
-  let completedBefore = 0;
-  return {
-    system: "pg-boss",
-    note: "pg-boss 10.4.2, 4 workers, batchSize 1000, pollingIntervalSeconds 0.5",
-    fill: (from, n) => inBatches(from, n, (ks) => boss.insert(ks.map((k) => ({ name: QUEUE, data: { k } })))),
-    process: async (n, seen) => {
-      const handled = countdown(n);
-      const t = performance.now();
-      const ids: string[] = [];
-      for (let w = 0; w < 4; w++)
-        ids.push(
-          await boss.work<{ k: number }>(
-            QUEUE,
-            { batchSize: 1000, pollingIntervalSeconds: 0.5 },
-            async (batch) => {
-              for (const job of batch) {
-                seen(job.data.k);
-                handled.tick();
-              }
-            },
-          ),
-        );
-      await handled.done;
-      const target = completedBefore + n;
-      await until(async () => (await pgBossCount(ctx.databaseUrl, schema, QUEUE, "completed")) === target);
-      completedBefore = target;
-      const ms = performance.now() - t;
-      return {
-        ms,
-        stop: async () => {
-          for (const id of ids) await boss.offWork({ id });
-        },
-      };
-    },
-    close: () => stopPgBoss(boss),
-  };
-}
-
-function bullmq(redisUrl: string, prefix: string, concurrency: number): Contender {
-  const name = `${QUEUE}-${concurrency}`;
-  const queue = bullQueue(redisUrl, prefix, name);
-  return {
-    system: "bullmq",
-    note: `BullMQ 6.7.0, concurrency ${concurrency}, completed jobs kept (default)`,
-    fill: (from, n) =>
-      inBatches(from, n, (ks) => queue.addBulk(ks.map((k) => ({ name: "noop", data: { k } })))),
-    process: async (n, seen) => {
-      // 'completed' fires after the job was moved to the completed set.
-      const finished = countdown(n);
-      const t = performance.now();
-      const worker = bullWorker(redisUrl, prefix, name, concurrency, async (job) => {
-        seen((job.data as { k: number }).k);
-      });
-      worker.on("completed", () => finished.tick());
-      await finished.done;
-      const ms = performance.now() - t;
-      return { ms, stop: () => worker.close() };
-    },
-    close: () => queue.close(),
-  };
+  );
+  if (ctx.redisUrl)
+    for (const [version, latest] of [
+      ["6.7.0", false],
+      [LATEST.bullmq, true],
+    ] as const)
+      for (const concurrency of ctx.smoke ? [50] : [100, 200])
+        list.push({
+          system: "bullmq",
+          child: "bullmq",
+          version,
+          latest,
+          note: `concurrency ${concurrency}, completed jobs kept (default)`,
+          config: { concurrency },
+        });
+  else ctx.log("no Redis: BullMQ left out");
+  return list;
 }

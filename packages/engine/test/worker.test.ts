@@ -339,3 +339,60 @@ test("completions that arrive while a completion commits share the next write", 
   // 30 handlers over ~30 ms with 40 ms writes: a few writes at most (one per arrival would be 30).
   assert.ok(writes.length <= 4, `completions took ${writes.length} writes: ${writes.join(", ")}`);
 });
+
+test("while a completion commits, a backlog of completions starts a second write beside it", async () => {
+  // The first write is held open; 200 completions then arrive at once. They must not wait for
+  // it: a second write starts alongside (at most three run at a time).
+  const held = await testEngine();
+  const complete = held.complete.bind(held);
+  let release!: () => void;
+  const firstWrite = new Promise<void>((r) => {
+    release = r;
+  });
+  const writes: number[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  held.complete = async (jobs) => {
+    writes.push(jobs.length);
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    try {
+      if (writes.length === 1) await firstWrite;
+      return await complete(jobs);
+    } finally {
+      inFlight--;
+    }
+  };
+  const n = 201;
+  await held.enqueueMany(
+    Array.from({ length: n }, (_, i) => ({ queue: "w13", target: { handler: "gated" }, payload: { i } })),
+  );
+  let open!: () => void;
+  const gate = new Promise<void>((r) => {
+    open = r;
+  });
+  const ended: string[] = [];
+  const worker = createWorker({
+    engine: held,
+    queues: ["w13"],
+    concurrency: n,
+    leaseMs: 30_000,
+    maintenance: false,
+    handlers: { gated: ({ payload }: JobContext<{ i: number }>) => (payload.i === 0 ? undefined : gate) },
+    hooks: { onJobEnd: (_job, r) => ended.push(r.outcome) },
+  });
+  await worker.start();
+  await waitFor(() => writes.length === 1, 10_000, "the first job's write started");
+  open();
+  await waitFor(() => writes.length >= 2, 10_000, "a second write started while the first is held");
+  assert.equal(inFlight, 2, `writes in flight: ${inFlight} (sizes ${writes.join(", ")})`);
+  release();
+  await waitFor(() => ended.length === n, 10_000, "every job recorded");
+  await worker.stop();
+  assert.deepEqual(new Set(ended), new Set(["succeeded"]));
+  assert.equal(
+    writes.reduce((a, b) => a + b, 0),
+    n,
+  );
+  assert.ok(maxInFlight <= 3, `at most three writes at a time, saw ${maxInFlight}`);
+});
