@@ -36,7 +36,7 @@ async function attempts(
     `select h.payload ->> 'account' as key, a.outcome,
             (extract(epoch from a.started_at) * 1000000)::bigint::text as start,
             (extract(epoch from a.finished_at) * 1000000)::bigint::text as end
-     from ${S}.attempts a join ${S}.job_history h on h.id = a.job_id
+     from ${S}.job_tries a join ${S}.job_history h on h.id = a.job_id
      where a.queue = $1 order by a.started_at`,
     [queue],
   );

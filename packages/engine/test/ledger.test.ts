@@ -64,7 +64,7 @@ test(`ledger: ${JOBS} jobs, ${PROCESSES} workers, ${KILLS} random SIGKILLs: lost
   const lost = [...ids].filter((id) => !runs.has(id)).length;
   const duplicates = [...runs.values()].reduce((sum, n) => sum + (n - 1), 0);
   const expired = await engine.pool.query(
-    `select count(*)::int n from ${S}.attempts where outcome = 'lease_expired'`,
+    `select count(*)::int n from ${S}.job_tries where outcome = 'lease_expired'`,
   );
   console.log(
     `# ledger: jobs=${JOBS} kills=${kills} lost=${lost} duplicates=${duplicates} lease_expired_attempts=${expired.rows[0].n}`,

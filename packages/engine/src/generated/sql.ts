@@ -250,20 +250,26 @@ tried as (
 --   ended(<every jobs column>, final_state text, final_error jsonb): the rows just deleted from
 --     jobs, with the state ('succeeded', 'dead', 'cancelled') and error they end with;
 --   tried(id, attempt, queue, worker_id, outcome, error, started_at, status, latency, body): the
---     attempts to record, one per job whose try ended here (terminal or not).
+--     tries that ended here, at most one per job (terminal or not).
+-- The try that ends a job goes into its history row (try_*); only tries a later try follows get
+-- a row in attempts (decision 053).
 history as (
   insert into {{schema}}.job_history
     (id, queue, handler, state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key, tenant,
-     last_error, run_at, created_at, finished_at, origin)
-  select id, queue, handler, final_state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key,
-         tenant, final_error, run_at, created_at, now(), origin
-  from ended
+     last_error, run_at, created_at, finished_at, origin,
+     try_outcome, try_worker_id, try_started_at, try_response_status, try_latency_ms, try_response_body)
+  select e.id, e.queue, e.handler, e.final_state, e.target, e.payload, e.priority, e.attempt, e.max_attempts,
+         e.backoff, e.dedupe_key, e.tenant, e.final_error, e.run_at, e.created_at, now(), e.origin,
+         t.outcome, t.worker_id, t.started_at, t.status, t.latency, t.body
+  from ended e
+  left join tried t on t.id = e.id
 ),
 tries as (
   insert into {{schema}}.attempts
     (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at, response_status, latency_ms, response_body)
   select id, attempt, queue, worker_id, outcome, error, started_at, now(), status, latency, body
-  from tried
+  from tried t
+  where not exists (select 1 from ended e where e.id = t.id)
 )
 select id, state as previous_state from ended
 `,
@@ -331,20 +337,26 @@ tried as (
 --   ended(<every jobs column>, final_state text, final_error jsonb): the rows just deleted from
 --     jobs, with the state ('succeeded', 'dead', 'cancelled') and error they end with;
 --   tried(id, attempt, queue, worker_id, outcome, error, started_at, status, latency, body): the
---     attempts to record, one per job whose try ended here (terminal or not).
+--     tries that ended here, at most one per job (terminal or not).
+-- The try that ends a job goes into its history row (try_*); only tries a later try follows get
+-- a row in attempts (decision 053).
 history as (
   insert into {{schema}}.job_history
     (id, queue, handler, state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key, tenant,
-     last_error, run_at, created_at, finished_at, origin)
-  select id, queue, handler, final_state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key,
-         tenant, final_error, run_at, created_at, now(), origin
-  from ended
+     last_error, run_at, created_at, finished_at, origin,
+     try_outcome, try_worker_id, try_started_at, try_response_status, try_latency_ms, try_response_body)
+  select e.id, e.queue, e.handler, e.final_state, e.target, e.payload, e.priority, e.attempt, e.max_attempts,
+         e.backoff, e.dedupe_key, e.tenant, e.final_error, e.run_at, e.created_at, now(), e.origin,
+         t.outcome, t.worker_id, t.started_at, t.status, t.latency, t.body
+  from ended e
+  left join tried t on t.id = e.id
 ),
 tries as (
   insert into {{schema}}.attempts
     (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at, response_status, latency_ms, response_body)
   select id, attempt, queue, worker_id, outcome, error, started_at, now(), status, latency, body
-  from tried
+  from tried t
+  where not exists (select 1 from ended e where e.id = t.id)
 )
 select id from ended
 `,
@@ -685,20 +697,26 @@ tried as (
 --   ended(<every jobs column>, final_state text, final_error jsonb): the rows just deleted from
 --     jobs, with the state ('succeeded', 'dead', 'cancelled') and error they end with;
 --   tried(id, attempt, queue, worker_id, outcome, error, started_at, status, latency, body): the
---     attempts to record, one per job whose try ended here (terminal or not).
+--     tries that ended here, at most one per job (terminal or not).
+-- The try that ends a job goes into its history row (try_*); only tries a later try follows get
+-- a row in attempts (decision 053).
 history as (
   insert into {{schema}}.job_history
     (id, queue, handler, state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key, tenant,
-     last_error, run_at, created_at, finished_at, origin)
-  select id, queue, handler, final_state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key,
-         tenant, final_error, run_at, created_at, now(), origin
-  from ended
+     last_error, run_at, created_at, finished_at, origin,
+     try_outcome, try_worker_id, try_started_at, try_response_status, try_latency_ms, try_response_body)
+  select e.id, e.queue, e.handler, e.final_state, e.target, e.payload, e.priority, e.attempt, e.max_attempts,
+         e.backoff, e.dedupe_key, e.tenant, e.final_error, e.run_at, e.created_at, now(), e.origin,
+         t.outcome, t.worker_id, t.started_at, t.status, t.latency, t.body
+  from ended e
+  left join tried t on t.id = e.id
 ),
 tries as (
   insert into {{schema}}.attempts
     (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at, response_status, latency_ms, response_body)
   select id, attempt, queue, worker_id, outcome, error, started_at, now(), status, latency, body
-  from tried
+  from tried t
+  where not exists (select 1 from ended e where e.id = t.id)
 ),
 wake as (
   select pg_notify({{channel}}, queue) from (select distinct queue from retried where state = 'available') q
@@ -1051,11 +1069,12 @@ where not ($9::boolean and s.managed_by = 'config')
        excluded.retention_seconds, excluded.managed_by)
 returning s.*, (s.xmax = 0) as created
 `,
-  job_attempts: `-- job_attempts: every recorded try of job $1, oldest first.
+  job_attempts: `-- job_attempts: every recorded try of job $1, oldest first (the job_tries view: attempts, then
+-- the try that ended the job, kept in its history row; decision 053).
 select attempt, worker_id, outcome, error, started_at, finished_at, response_status, latency_ms, response_body
-from {{schema}}.attempts
+from {{schema}}.job_tries
 where job_id = $1
-order by id
+order by ord nulls last
 `,
   list_audit: `-- list_audit: up to $2 entries older than id $1 (null for the newest), newest first; $3 actor,
 -- $4 action, $5 target filter when not null (exact matches; keyset on the primary key); $6 at
@@ -1353,6 +1372,16 @@ h.state = 'dead'
   )
   returning d.*
 ),
+-- The try that ended the job lived in its history row (decision 053): keep it as an attempt.
+kept as (
+  insert into {{schema}}.attempts
+    (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at, response_status, latency_ms,
+     response_body)
+  select id, attempt, queue, try_worker_id, try_outcome, case when try_outcome = 'succeeded' then null else last_error end,
+         try_started_at, finished_at, try_response_status, try_latency_ms, try_response_body
+  from src
+  where try_outcome is not null
+),
 ins as (
   insert into {{schema}}.jobs
     (id, queue, handler, state, target, payload, run_at, priority, attempt, max_attempts, backoff, dedupe_key,
@@ -1371,6 +1400,16 @@ select (select count(*) from ins)::int as retried, (select count(*) from wake)::
 -- Keeps the job id; returns its id and queue. Fails with a unique violation when its dedupe key is taken by a live job.
 with src as (
   delete from {{schema}}.job_history where id = $1 and state in ('dead', 'cancelled') returning *
+),
+-- The try that ended the job lived in its history row (decision 053): keep it as an attempt.
+kept as (
+  insert into {{schema}}.attempts
+    (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at, response_status, latency_ms,
+     response_body)
+  select id, attempt, queue, try_worker_id, try_outcome, case when try_outcome = 'succeeded' then null else last_error end,
+         try_started_at, finished_at, try_response_status, try_latency_ms, try_response_body
+  from src
+  where try_outcome is not null
 ),
 ins as (
   insert into {{schema}}.jobs
@@ -1612,20 +1651,26 @@ tried as (
 --   ended(<every jobs column>, final_state text, final_error jsonb): the rows just deleted from
 --     jobs, with the state ('succeeded', 'dead', 'cancelled') and error they end with;
 --   tried(id, attempt, queue, worker_id, outcome, error, started_at, status, latency, body): the
---     attempts to record, one per job whose try ended here (terminal or not).
+--     tries that ended here, at most one per job (terminal or not).
+-- The try that ends a job goes into its history row (try_*); only tries a later try follows get
+-- a row in attempts (decision 053).
 history as (
   insert into {{schema}}.job_history
     (id, queue, handler, state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key, tenant,
-     last_error, run_at, created_at, finished_at, origin)
-  select id, queue, handler, final_state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key,
-         tenant, final_error, run_at, created_at, now(), origin
-  from ended
+     last_error, run_at, created_at, finished_at, origin,
+     try_outcome, try_worker_id, try_started_at, try_response_status, try_latency_ms, try_response_body)
+  select e.id, e.queue, e.handler, e.final_state, e.target, e.payload, e.priority, e.attempt, e.max_attempts,
+         e.backoff, e.dedupe_key, e.tenant, e.final_error, e.run_at, e.created_at, now(), e.origin,
+         t.outcome, t.worker_id, t.started_at, t.status, t.latency, t.body
+  from ended e
+  left join tried t on t.id = e.id
 ),
 tries as (
   insert into {{schema}}.attempts
     (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at, response_status, latency_ms, response_body)
   select id, attempt, queue, worker_id, outcome, error, started_at, now(), status, latency, body
-  from tried
+  from tried t
+  where not exists (select 1 from ended e where e.id = t.id)
 ),
 wake as (
   select pg_notify({{channel}}, queue) from (select distinct queue from requeued) q
