@@ -390,6 +390,53 @@ begin
   for update skip locked;
 end
 $function$
+function claim_candidates_after
+CREATE OR REPLACE FUNCTION keel.claim_candidates_after(p_queue text, p_handlers text[], p_limit integer, p_priority integer, p_run_at timestamp with time zone, p_id bigint)
+ RETURNS SETOF bigint
+ LANGUAGE plpgsql
+ SET enable_seqscan TO 'off'
+ SET enable_bitmapscan TO 'off'
+ SET enable_sort TO 'off'
+ SET search_path TO 'keel', 'public'
+AS $function$
+declare
+  wanted integer := p_limit;
+  got integer;
+begin
+  return query
+  select j.id
+  from jobs j
+  where j.queue = p_queue and j.state <> 'running' and j.run_at <= now() and j.handler = any(p_handlers)
+    and j.priority > p_priority
+  order by j.priority desc, j.run_at, j.id
+  limit wanted
+  for update skip locked;
+  get diagnostics got = row_count;
+  wanted := wanted - got;
+  if wanted <= 0 then return; end if;
+
+  return query
+  select j.id
+  from jobs j
+  where j.queue = p_queue and j.state <> 'running' and j.run_at <= now() and j.handler = any(p_handlers)
+    and j.priority = p_priority and (j.run_at, j.id) > (p_run_at, p_id)
+  order by j.priority desc, j.run_at, j.id
+  limit wanted
+  for update skip locked;
+  get diagnostics got = row_count;
+  wanted := wanted - got;
+  if wanted <= 0 then return; end if;
+
+  return query
+  select j.id
+  from jobs j
+  where j.queue = p_queue and j.state <> 'running' and j.run_at <= now() and j.handler = any(p_handlers)
+    and j.priority < p_priority
+  order by j.priority desc, j.run_at, j.id
+  limit wanted
+  for update skip locked;
+end
+$function$
 function claim_limited
 CREATE OR REPLACE FUNCTION keel.claim_limited(p_queue text, p_handlers text[], p_limit integer, p_lease_ms bigint, p_worker_id text, p_default_key_concurrency integer, p_default_key_interval_us bigint, p_default_key_burst integer, p_walk integer)
  RETURNS TABLE(id bigint, queue text, handler text, target jsonb, payload jsonb, priority integer, attempt integer, max_attempts integer, backoff jsonb, tenant text, dedupe_key text, lease_token uuid, lease_until timestamp with time zone, run_at timestamp with time zone, created_at timestamp with time zone, origin jsonb)

@@ -196,6 +196,20 @@ export interface ClaimOptions {
   defaultKeyConcurrency?: number | null;
   /** Starts per flow key per period for those keys, in a queue that sets no rate of its own. */
   defaultKeyRate?: GcraParams | null;
+  /**
+   * Unlimited queues: start the scan after this job (the last one the caller claimed), skipping
+   * the entries of jobs claimed before it (decision 054). A job that became due behind it waits
+   * for a claim without a cursor.
+   */
+  after?: ClaimCursor | null;
+}
+
+/** Where a claim's scan of a queue starts: the index position of a job claimed before. */
+export interface ClaimCursor {
+  priority: number;
+  /** run_at in microseconds since the epoch, exact (a Date would round many jobs of one batch together). */
+  runAtUs: string;
+  id: string;
 }
 
 /**
@@ -478,7 +492,17 @@ export class Engine {
     const { queue, handlers, limit, leaseMs, workerId } = options;
     if (limit <= 0) return [];
     if (!options.limited) {
-      const rows = await this.run<ClaimRow>("claim", [queue, handlers, limit, leaseMs, workerId]);
+      const after = options.after ?? null;
+      const rows = await this.run<ClaimRow>("claim", [
+        queue,
+        handlers,
+        limit,
+        leaseMs,
+        workerId,
+        after?.priority ?? null,
+        after?.runAtUs ?? null,
+        after?.id ?? null,
+      ]);
       return rows.map(toClaimedJob);
     }
     const rows = await this.run<ClaimRow>("claim_limited", [

@@ -48,6 +48,7 @@ export {
 } from "./db/pool.js";
 export { jobsChannel, loadStatements, quoteSchema, type Statement, type StatementName } from "./db/sql.js";
 export {
+  type ClaimCursor,
   type ClaimOptions,
   Engine,
   type EngineOptions,

@@ -29,10 +29,12 @@ export interface ClaimRow {
   run_at: Date;
   created_at: Date;
   origin: JobOrigin | null;
+  run_at_us?: string;
 }
 
 export function toClaimedJob(r: ClaimRow): ClaimedJob {
   return {
+    ...(r.run_at_us === undefined ? {} : { runAtUs: r.run_at_us }),
     id: r.id,
     queue: r.queue,
     handler: r.handler,

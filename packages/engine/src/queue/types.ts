@@ -114,6 +114,11 @@ export interface ClaimedJob {
   runAt: Date;
   createdAt: Date;
   origin: JobOrigin | null;
+  /**
+   * `runAt` in microseconds since the epoch, exact; from claims of unlimited queues, where the
+   * worker keeps its claim cursor (decision 054).
+   */
+  runAtUs?: string;
 }
 
 export interface JobError {

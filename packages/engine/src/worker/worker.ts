@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { GcraParams } from "@keel/protocol/ratelimit";
-import { Engine } from "../engine.js";
+import { type ClaimCursor, Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
 import { track } from "../internal/resources.js";
 import { type Maintenance, startMaintenance } from "../maintenance/tasks.js";
@@ -74,6 +74,8 @@ export class Worker {
   /** A claim came back full or a notification arrived: more work is probably waiting. */
   private hungry = true;
   private rotation = 0;
+  /** Per unlimited queue: where the next claim's scan starts, and when its last full scan ran. */
+  private cursors = new Map<string, { at: ClaimCursor; fullScanAt: number }>();
   private state: "new" | "running" | "stopping" | "stopped" = "new";
   private stopped: Promise<void> | undefined;
   private idleWaiters: (() => void)[] = [];
@@ -256,16 +258,26 @@ export class Worker {
           // A queue at its share waits for one of its own slots to free (runJob wakes us then).
           const limit = Math.min(free, this.queueRoom(queue));
           if (limit <= 0) continue;
+          const limited = limits?.limited ?? false;
+          const cursor = limited ? undefined : this.cursors.get(queue);
+          const fullScan = !cursor || performance.now() - cursor.fullScanAt >= CURSOR_FULL_SCAN_MS;
           const jobs = await engine.claim({
             queue,
             handlers: this.handlerNames,
             limit,
             leaseMs: this.leaseMs,
             workerId: this.id,
-            limited: limits?.limited ?? false,
+            limited,
             defaultKeyConcurrency: this.options.keyConcurrency,
             defaultKeyRate: this.keyRate,
+            after: fullScan ? null : cursor.at,
           });
+          const at = limited ? undefined : lastInIndexOrder(jobs);
+          if (at)
+            this.cursors.set(queue, {
+              at,
+              fullScanAt: fullScan ? performance.now() : (cursor as { fullScanAt: number }).fullScanAt,
+            });
           if (jobs.length === limit) this.hungry = true;
           // A rate per key holds work back until its keys' next starts are due: look again then.
           else if (limits?.flowRateIntervalMs != null) this.wakeIn(limits.flowRateIntervalMs);
@@ -510,6 +522,33 @@ export class Worker {
     if (this.ownsEngine) await this.engine?.close();
     this.untrack?.();
   }
+}
+
+/**
+ * How often a worker's claims of a queue scan it from the front instead of after the last job
+ * claimed (decision 054): the longest a job that became due behind the cursor (a retry whose
+ * run_at is older than the cursor's) waits for a claim.
+ */
+const CURSOR_FULL_SCAN_MS = 1_000;
+
+/**
+ * The claimed job that comes last in the claim's order (priority desc, run_at, id), as a cursor;
+ * undefined when there is none or a claim gave no exact run_at.
+ */
+export function lastInIndexOrder(jobs: readonly ClaimedJob[]): ClaimCursor | undefined {
+  let last: ClaimedJob | undefined;
+  for (const j of jobs) {
+    if (j.runAtUs === undefined) return undefined;
+    if (
+      !last ||
+      j.priority < last.priority ||
+      (j.priority === last.priority &&
+        (BigInt(j.runAtUs) > BigInt(last.runAtUs as string) ||
+          (j.runAtUs === last.runAtUs && BigInt(j.id) > BigInt(last.id))))
+    )
+      last = j;
+  }
+  return last && { priority: last.priority, runAtUs: last.runAtUs as string, id: last.id };
 }
 
 function toJobError(err: unknown): JobError {

@@ -1,0 +1,116 @@
+/**
+ * Decision 054: a claim that starts after the worker's last claimed job. While a session holds
+ * the vacuum horizon, every claimed job leaves a dead entry at the front of the queue's ready
+ * index; a claim from the front visits them all, a claim after the cursor does not. Counted in
+ * index tuples read (pg_stat_user_indexes.idx_tup_read), not in time.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import pg from "pg";
+import type { ClaimCursor, ClaimedJob, Engine } from "../src/index.js";
+import { lastInIndexOrder } from "../src/worker/worker.js";
+import { guardLeaks, testDatabaseUrl, testEngine } from "./helpers.js";
+
+guardLeaks();
+// One connection: the statistics this backend flushes are the claims' own.
+const engine: Engine = await testEngine({ poolSize: 1 });
+const S = `"${engine.schema}"`;
+
+const claim = (queue: string, limit: number, after: ClaimCursor | null = null) =>
+  engine.claim({ queue, handlers: ["h"], limit, leaseMs: 60_000, workerId: "w", limited: false, after });
+
+function cursorOf(jobs: ClaimedJob[]): ClaimCursor {
+  const at = lastInIndexOrder(jobs);
+  assert.ok(at, "claims of an unlimited queue give an exact run_at");
+  return at;
+}
+
+/** Index tuples read on the jobs table by `fn` (this backend's statistics, flushed). */
+async function indexTuplesRead(fn: () => Promise<unknown>): Promise<number> {
+  const read = async () => {
+    await engine.pool.query("select pg_stat_force_next_flush()");
+    await engine.pool.query("select pg_stat_clear_snapshot()");
+    const r = await engine.pool.query(
+      `select sum(idx_tup_read)::int as n from pg_stat_user_indexes where schemaname = $1 and relname = 'jobs'`,
+      [engine.schema],
+    );
+    return r.rows[0].n as number;
+  };
+  const before = await read();
+  await fn();
+  return (await read()) - before;
+}
+
+test("with the horizon held, a claim after the cursor skips the entries of jobs claimed before", async () => {
+  await engine.enqueueMany(
+    Array.from({ length: 2_600 }, (_, k) => ({ queue: "cc1", target: { handler: "h" }, payload: { k } })),
+  );
+  const holder = new pg.Client({ connectionString: testDatabaseUrl() });
+  await holder.connect();
+  try {
+    await holder.query("begin isolation level repeatable read");
+    await holder.query("select txid_current()");
+    let last: ClaimedJob[] = [];
+    for (let i = 0; i < 10; i++) {
+      last = await claim("cc1", 200, last.length ? cursorOf(last) : null);
+      assert.equal(last.length, 200);
+      await engine.complete(last.map((j) => ({ id: j.id, leaseToken: j.leaseToken })));
+    }
+    const cursor = cursorOf(last);
+    let fromCursor: ClaimedJob[] = [];
+    const afterCursor = await indexTuplesRead(async () => {
+      fromCursor = await claim("cc1", 100, cursor);
+    });
+    let fromFront: ClaimedJob[] = [];
+    const front = await indexTuplesRead(async () => {
+      fromFront = await claim("cc1", 100);
+    });
+    // The next jobs in order either way: payload k continues where the last claim ended.
+    const ks = (jobs: ClaimedJob[]) => jobs.map((j) => (j.payload as { k: number }).k).sort((a, b) => a - b);
+    assert.deepEqual(
+      ks(fromCursor),
+      Array.from({ length: 100 }, (_, i) => 2_000 + i),
+    );
+    assert.deepEqual(
+      ks(fromFront),
+      Array.from({ length: 100 }, (_, i) => 2_100 + i),
+    );
+    assert.ok(afterCursor < 400, `after the cursor: ${afterCursor} index tuples read`);
+    assert.ok(front > 2_000, `from the front: ${front} index tuples read`);
+  } finally {
+    await holder.query("rollback");
+    await holder.end();
+  }
+});
+
+test("a cursor keeps the order: higher priorities first, then after the cursor, then lower ones", async () => {
+  await engine.enqueueMany(
+    Array.from({ length: 4 }, (_, k) => ({ queue: "cc2", target: { handler: "h" }, payload: { k } })),
+  );
+  const first = await claim("cc2", 2);
+  const cursor = cursorOf(first);
+  await engine.enqueue({ queue: "cc2", target: { handler: "h" }, payload: { k: "urgent" }, priority: 5 });
+  await engine.enqueue({ queue: "cc2", target: { handler: "h" }, payload: { k: "later" }, priority: -1 });
+  const k = (jobs: ClaimedJob[]) => jobs.map((j) => String((j.payload as { k: unknown }).k)).sort();
+  assert.deepEqual(k(await claim("cc2", 1, cursor)), ["urgent"]);
+  assert.deepEqual(k(await claim("cc2", 2, cursor)), ["2", "3"]);
+  assert.deepEqual(k(await claim("cc2", 5, cursor)), ["later"]);
+});
+
+test("a job that became ready behind the cursor is found by a claim without one", async () => {
+  await engine.enqueueMany(
+    Array.from({ length: 3 }, (_, k) => ({ queue: "cc3", target: { handler: "h" }, payload: { k } })),
+  );
+  const [a] = await claim("cc3", 1);
+  const [b] = await claim("cc3", 1, cursorOf([a as ClaimedJob]));
+  assert.ok(a && b);
+  // Another worker's shutdown hands `a` back: ready again, before the cursor (at `b`).
+  await engine.release([a]);
+  const k = (jobs: ClaimedJob[]) => jobs.map((j) => (j.payload as { k: number }).k);
+  assert.deepEqual(k(await claim("cc3", 10, cursorOf([b]))), [2]);
+  assert.deepEqual(k(await claim("cc3", 10)), [0]);
+  const left = await engine.pool.query(
+    `select count(*)::int as n from ${S}.jobs where queue = 'cc3' and state <> 'running'`,
+  );
+  assert.equal(left.rows[0].n, 0);
+});
