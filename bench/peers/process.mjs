@@ -277,7 +277,9 @@ const systems = {
  */
 async function measured(system, from, n) {
   const counts = new Uint8Array(n);
+  let firstAt = 0;
   const seen = (k) => {
+    firstAt ||= performance.now();
     const i = k - from;
     if (i < 0 || i >= n) throw new Error(`${args.system}: unexpected job ${k}`);
     counts[i] += 1;
@@ -299,7 +301,8 @@ async function measured(system, from, n) {
   const wrong = counts.findIndex((c) => c !== 1);
   if (wrong >= 0) throw new Error(`${args.system}: job ${from + wrong} ran ${counts[wrong]} times`);
   const selfCpuMs = (cpu.user + cpu.system) / 1000;
-  return { ms, walBytes, selfCpuMs, otherCpuMs: Math.max(0, busy * 10 - selfCpuMs) };
+  // firstMs: from the worker's start to its first handler call (start-up, first claim).
+  return { ms, firstMs: firstAt - t, walBytes, selfCpuMs, otherCpuMs: Math.max(0, busy * 10 - selfCpuMs) };
 }
 
 const system = await systems[args.system]();

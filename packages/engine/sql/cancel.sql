@@ -4,13 +4,16 @@
 with ended as (
   delete from {{schema}}.jobs where id = $1
   returning *, 'cancelled'::text as final_state,
-            jsonb_build_object('code', 'cancelled', 'message', 'Cancelled by ' || $2::text) as final_error
+            jsonb_build_object('code', 'cancelled', 'message', 'Cancelled by ' || $2::text) as final_error,
+            -- A running job's try ends with it.
+            case when state = 'running' then 'cancelled' end as try_outcome, null::int as try_status,
+            null::int as try_latency, null::text as try_body
 ),
 tried as (
-  select id, attempt, queue, worker_id, 'cancelled' as outcome, final_error as error, started_at,
-         null::int as status, null::int as latency, null::text as body
-  from ended
-  where state = 'running'
+  select null::bigint as id, null::int as attempt, null::text as queue, null::text as worker_id, null::text as outcome,
+         null::jsonb as error, null::timestamptz as started_at, null::int as status, null::int as latency,
+         null::text as body
+  where false
 ),
 {{include to_history}}
 select id, state as previous_state from ended

@@ -1,16 +1,19 @@
 -- complete: finish the jobs whose ids $1 still match lease tokens $2, moving them to history
--- with a 'succeeded' attempt. $3 int[] response status, $4 int[] latency ms, $5 text[] start of
+-- with their 'succeeded' try. $3 int[] response status, $4 int[] latency ms, $5 text[] start of
 -- the response body, per job, null where not an HTTP delivery.
 -- Returns the ids finished; an absent id had a stale token.
 with ended as (
   delete from {{schema}}.jobs j
   using unnest($1::bigint[], $2::uuid[], $3::int[], $4::int[], $5::text[]) as c(id, token, status, latency, body)
   where j.id = any($1::bigint[]) and j.id = c.id and j.lease_token = c.token
-  returning j.*, 'succeeded'::text as final_state, null::jsonb as final_error, c.status, c.latency, c.body
+  returning j.*, 'succeeded'::text as final_state, null::jsonb as final_error,
+            'succeeded'::text as try_outcome, c.status as try_status, c.latency as try_latency, c.body as try_body
 ),
 tried as (
-  select id, attempt, queue, worker_id, 'succeeded' as outcome, null::jsonb as error, started_at, status, latency, body
-  from ended
+  select null::bigint as id, null::int as attempt, null::text as queue, null::text as worker_id, null::text as outcome,
+         null::jsonb as error, null::timestamptz as started_at, null::int as status, null::int as latency,
+         null::text as body
+  where false
 ),
 {{include to_history}}
 select id from ended

@@ -20,12 +20,11 @@ ended as (
   delete from {{schema}}.jobs j
   using input f
   where j.id = any($1::bigint[]) and j.id = f.id and j.lease_token = f.token and (f.delay_ms is null or j.attempt >= j.max_attempts)
-  returning j.*, 'dead'::text as final_state, f.error as final_error, f.status, f.latency, f.body
+  returning j.*, 'dead'::text as final_state, f.error as final_error,
+            'failed'::text as try_outcome, f.status as try_status, f.latency as try_latency, f.body as try_body
 ),
 tried as (
   select id, attempt, queue, worker_id, 'failed' as outcome, error, started_at, status, latency, body from retried
-  union all
-  select id, attempt, queue, worker_id, 'failed', final_error, started_at, status, latency, body from ended
 ),
 {{include to_history}},
 wake as (

@@ -27,12 +27,15 @@ ended as (
   delete from {{schema}}.jobs j
   using expired e join lapse l on l.id = e.id
   where j.id = e.id and e.attempt >= e.max_attempts
-  returning j.*, 'dead'::text as final_state, l.error as final_error
+  returning j.*, 'dead'::text as final_state, l.error as final_error,
+            'lease_expired'::text as try_outcome, null::int as try_status, null::int as try_latency,
+            null::text as try_body
 ),
 tried as (
   select e.id, e.attempt, e.queue, e.worker_id, 'lease_expired' as outcome, l.error, e.started_at,
          null::int as status, null::int as latency, null::text as body
   from expired e join lapse l on l.id = e.id
+  where e.attempt < e.max_attempts
 ),
 {{include to_history}},
 wake as (

@@ -236,40 +236,44 @@ select set_config('keel.count_shard', (16 + pg_backend_pid() % 16)::text, true) 
 with ended as (
   delete from {{schema}}.jobs where id = $1
   returning *, 'cancelled'::text as final_state,
-            jsonb_build_object('code', 'cancelled', 'message', 'Cancelled by ' || $2::text) as final_error
+            jsonb_build_object('code', 'cancelled', 'message', 'Cancelled by ' || $2::text) as final_error,
+            -- A running job's try ends with it.
+            case when state = 'running' then 'cancelled' end as try_outcome, null::int as try_status,
+            null::int as try_latency, null::text as try_body
 ),
 tried as (
-  select id, attempt, queue, worker_id, 'cancelled' as outcome, final_error as error, started_at,
-         null::int as status, null::int as latency, null::text as body
-  from ended
-  where state = 'running'
+  select null::bigint as id, null::int as attempt, null::text as queue, null::text as worker_id, null::text as outcome,
+         null::jsonb as error, null::timestamptz as started_at, null::int as status, null::int as latency,
+         null::text as body
+  where false
 ),
 -- to_history: the terminal job transition, written once and included by the statements that
 -- end a job (complete, fail, cancel, sweep_leases) through an include line. Not a statement.
 -- Expects two CTEs before it:
---   ended(<every jobs column>, final_state text, final_error jsonb): the rows just deleted from
---     jobs, with the state ('succeeded', 'dead', 'cancelled') and error they end with;
+--   ended(<every jobs column>, final_state text, final_error jsonb, try_outcome text,
+--     try_status int, try_latency int, try_body text): the rows just deleted from jobs, with the
+--     state ('succeeded', 'dead', 'cancelled') and error they end with, and the try that ended
+--     them (try_outcome null when none did: a job cancelled before it ran);
 --   tried(id, attempt, queue, worker_id, outcome, error, started_at, status, latency, body): the
---     tries that ended here, at most one per job (terminal or not).
--- The try that ends a job goes into its history row (try_*); only tries a later try follows get
--- a row in attempts (decision 053).
+--     tries that ended here without ending their job (a retried failure, a lapsed lease taken back).
+-- The try that ends a job goes into its history row (try_*); the others get a row in attempts
+-- (decision 053).
 history as (
   insert into {{schema}}.job_history
     (id, queue, handler, state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key, tenant,
      last_error, run_at, created_at, finished_at, origin,
      try_outcome, try_worker_id, try_started_at, try_response_status, try_latency_ms, try_response_body)
-  select e.id, e.queue, e.handler, e.final_state, e.target, e.payload, e.priority, e.attempt, e.max_attempts,
-         e.backoff, e.dedupe_key, e.tenant, e.final_error, e.run_at, e.created_at, now(), e.origin,
-         t.outcome, t.worker_id, t.started_at, t.status, t.latency, t.body
-  from ended e
-  left join tried t on t.id = e.id
+  select id, queue, handler, final_state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key,
+         tenant, final_error, run_at, created_at, now(), origin,
+         try_outcome, case when try_outcome is not null then worker_id end,
+         case when try_outcome is not null then started_at end, try_status, try_latency, try_body
+  from ended
 ),
 tries as (
   insert into {{schema}}.attempts
     (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at, response_status, latency_ms, response_body)
   select id, attempt, queue, worker_id, outcome, error, started_at, now(), status, latency, body
-  from tried t
-  where not exists (select 1 from ended e where e.id = t.id)
+  from tried
 )
 select id, state as previous_state from ended
 `,
@@ -329,45 +333,49 @@ where m.last_run_at < now() - $2 * interval '1 millisecond'
 returning task
 `,
   complete: `-- complete: finish the jobs whose ids $1 still match lease tokens $2, moving them to history
--- with a 'succeeded' attempt. $3 int[] response status, $4 int[] latency ms, $5 text[] start of
+-- with their 'succeeded' try. $3 int[] response status, $4 int[] latency ms, $5 text[] start of
 -- the response body, per job, null where not an HTTP delivery.
 -- Returns the ids finished; an absent id had a stale token.
 with ended as (
   delete from {{schema}}.jobs j
   using unnest($1::bigint[], $2::uuid[], $3::int[], $4::int[], $5::text[]) as c(id, token, status, latency, body)
   where j.id = any($1::bigint[]) and j.id = c.id and j.lease_token = c.token
-  returning j.*, 'succeeded'::text as final_state, null::jsonb as final_error, c.status, c.latency, c.body
+  returning j.*, 'succeeded'::text as final_state, null::jsonb as final_error,
+            'succeeded'::text as try_outcome, c.status as try_status, c.latency as try_latency, c.body as try_body
 ),
 tried as (
-  select id, attempt, queue, worker_id, 'succeeded' as outcome, null::jsonb as error, started_at, status, latency, body
-  from ended
+  select null::bigint as id, null::int as attempt, null::text as queue, null::text as worker_id, null::text as outcome,
+         null::jsonb as error, null::timestamptz as started_at, null::int as status, null::int as latency,
+         null::text as body
+  where false
 ),
 -- to_history: the terminal job transition, written once and included by the statements that
 -- end a job (complete, fail, cancel, sweep_leases) through an include line. Not a statement.
 -- Expects two CTEs before it:
---   ended(<every jobs column>, final_state text, final_error jsonb): the rows just deleted from
---     jobs, with the state ('succeeded', 'dead', 'cancelled') and error they end with;
+--   ended(<every jobs column>, final_state text, final_error jsonb, try_outcome text,
+--     try_status int, try_latency int, try_body text): the rows just deleted from jobs, with the
+--     state ('succeeded', 'dead', 'cancelled') and error they end with, and the try that ended
+--     them (try_outcome null when none did: a job cancelled before it ran);
 --   tried(id, attempt, queue, worker_id, outcome, error, started_at, status, latency, body): the
---     tries that ended here, at most one per job (terminal or not).
--- The try that ends a job goes into its history row (try_*); only tries a later try follows get
--- a row in attempts (decision 053).
+--     tries that ended here without ending their job (a retried failure, a lapsed lease taken back).
+-- The try that ends a job goes into its history row (try_*); the others get a row in attempts
+-- (decision 053).
 history as (
   insert into {{schema}}.job_history
     (id, queue, handler, state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key, tenant,
      last_error, run_at, created_at, finished_at, origin,
      try_outcome, try_worker_id, try_started_at, try_response_status, try_latency_ms, try_response_body)
-  select e.id, e.queue, e.handler, e.final_state, e.target, e.payload, e.priority, e.attempt, e.max_attempts,
-         e.backoff, e.dedupe_key, e.tenant, e.final_error, e.run_at, e.created_at, now(), e.origin,
-         t.outcome, t.worker_id, t.started_at, t.status, t.latency, t.body
-  from ended e
-  left join tried t on t.id = e.id
+  select id, queue, handler, final_state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key,
+         tenant, final_error, run_at, created_at, now(), origin,
+         try_outcome, case when try_outcome is not null then worker_id end,
+         case when try_outcome is not null then started_at end, try_status, try_latency, try_body
+  from ended
 ),
 tries as (
   insert into {{schema}}.attempts
     (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at, response_status, latency_ms, response_body)
   select id, attempt, queue, worker_id, outcome, error, started_at, now(), status, latency, body
-  from tried t
-  where not exists (select 1 from ended e where e.id = t.id)
+  from tried
 )
 select id from ended
 `,
@@ -695,39 +703,39 @@ ended as (
   delete from {{schema}}.jobs j
   using input f
   where j.id = any($1::bigint[]) and j.id = f.id and j.lease_token = f.token and (f.delay_ms is null or j.attempt >= j.max_attempts)
-  returning j.*, 'dead'::text as final_state, f.error as final_error, f.status, f.latency, f.body
+  returning j.*, 'dead'::text as final_state, f.error as final_error,
+            'failed'::text as try_outcome, f.status as try_status, f.latency as try_latency, f.body as try_body
 ),
 tried as (
   select id, attempt, queue, worker_id, 'failed' as outcome, error, started_at, status, latency, body from retried
-  union all
-  select id, attempt, queue, worker_id, 'failed', final_error, started_at, status, latency, body from ended
 ),
 -- to_history: the terminal job transition, written once and included by the statements that
 -- end a job (complete, fail, cancel, sweep_leases) through an include line. Not a statement.
 -- Expects two CTEs before it:
---   ended(<every jobs column>, final_state text, final_error jsonb): the rows just deleted from
---     jobs, with the state ('succeeded', 'dead', 'cancelled') and error they end with;
+--   ended(<every jobs column>, final_state text, final_error jsonb, try_outcome text,
+--     try_status int, try_latency int, try_body text): the rows just deleted from jobs, with the
+--     state ('succeeded', 'dead', 'cancelled') and error they end with, and the try that ended
+--     them (try_outcome null when none did: a job cancelled before it ran);
 --   tried(id, attempt, queue, worker_id, outcome, error, started_at, status, latency, body): the
---     tries that ended here, at most one per job (terminal or not).
--- The try that ends a job goes into its history row (try_*); only tries a later try follows get
--- a row in attempts (decision 053).
+--     tries that ended here without ending their job (a retried failure, a lapsed lease taken back).
+-- The try that ends a job goes into its history row (try_*); the others get a row in attempts
+-- (decision 053).
 history as (
   insert into {{schema}}.job_history
     (id, queue, handler, state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key, tenant,
      last_error, run_at, created_at, finished_at, origin,
      try_outcome, try_worker_id, try_started_at, try_response_status, try_latency_ms, try_response_body)
-  select e.id, e.queue, e.handler, e.final_state, e.target, e.payload, e.priority, e.attempt, e.max_attempts,
-         e.backoff, e.dedupe_key, e.tenant, e.final_error, e.run_at, e.created_at, now(), e.origin,
-         t.outcome, t.worker_id, t.started_at, t.status, t.latency, t.body
-  from ended e
-  left join tried t on t.id = e.id
+  select id, queue, handler, final_state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key,
+         tenant, final_error, run_at, created_at, now(), origin,
+         try_outcome, case when try_outcome is not null then worker_id end,
+         case when try_outcome is not null then started_at end, try_status, try_latency, try_body
+  from ended
 ),
 tries as (
   insert into {{schema}}.attempts
     (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at, response_status, latency_ms, response_body)
   select id, attempt, queue, worker_id, outcome, error, started_at, now(), status, latency, body
-  from tried t
-  where not exists (select 1 from ended e where e.id = t.id)
+  from tried
 ),
 wake as (
   select pg_notify({{channel}}, queue) from (select distinct queue from retried where state = 'available') q
@@ -1649,39 +1657,43 @@ ended as (
   delete from {{schema}}.jobs j
   using expired e join lapse l on l.id = e.id
   where j.id = e.id and e.attempt >= e.max_attempts
-  returning j.*, 'dead'::text as final_state, l.error as final_error
+  returning j.*, 'dead'::text as final_state, l.error as final_error,
+            'lease_expired'::text as try_outcome, null::int as try_status, null::int as try_latency,
+            null::text as try_body
 ),
 tried as (
   select e.id, e.attempt, e.queue, e.worker_id, 'lease_expired' as outcome, l.error, e.started_at,
          null::int as status, null::int as latency, null::text as body
   from expired e join lapse l on l.id = e.id
+  where e.attempt < e.max_attempts
 ),
 -- to_history: the terminal job transition, written once and included by the statements that
 -- end a job (complete, fail, cancel, sweep_leases) through an include line. Not a statement.
 -- Expects two CTEs before it:
---   ended(<every jobs column>, final_state text, final_error jsonb): the rows just deleted from
---     jobs, with the state ('succeeded', 'dead', 'cancelled') and error they end with;
+--   ended(<every jobs column>, final_state text, final_error jsonb, try_outcome text,
+--     try_status int, try_latency int, try_body text): the rows just deleted from jobs, with the
+--     state ('succeeded', 'dead', 'cancelled') and error they end with, and the try that ended
+--     them (try_outcome null when none did: a job cancelled before it ran);
 --   tried(id, attempt, queue, worker_id, outcome, error, started_at, status, latency, body): the
---     tries that ended here, at most one per job (terminal or not).
--- The try that ends a job goes into its history row (try_*); only tries a later try follows get
--- a row in attempts (decision 053).
+--     tries that ended here without ending their job (a retried failure, a lapsed lease taken back).
+-- The try that ends a job goes into its history row (try_*); the others get a row in attempts
+-- (decision 053).
 history as (
   insert into {{schema}}.job_history
     (id, queue, handler, state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key, tenant,
      last_error, run_at, created_at, finished_at, origin,
      try_outcome, try_worker_id, try_started_at, try_response_status, try_latency_ms, try_response_body)
-  select e.id, e.queue, e.handler, e.final_state, e.target, e.payload, e.priority, e.attempt, e.max_attempts,
-         e.backoff, e.dedupe_key, e.tenant, e.final_error, e.run_at, e.created_at, now(), e.origin,
-         t.outcome, t.worker_id, t.started_at, t.status, t.latency, t.body
-  from ended e
-  left join tried t on t.id = e.id
+  select id, queue, handler, final_state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key,
+         tenant, final_error, run_at, created_at, now(), origin,
+         try_outcome, case when try_outcome is not null then worker_id end,
+         case when try_outcome is not null then started_at end, try_status, try_latency, try_body
+  from ended
 ),
 tries as (
   insert into {{schema}}.attempts
     (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at, response_status, latency_ms, response_body)
   select id, attempt, queue, worker_id, outcome, error, started_at, now(), status, latency, body
-  from tried t
-  where not exists (select 1 from ended e where e.id = t.id)
+  from tried
 ),
 wake as (
   select pg_notify({{channel}}, queue) from (select distinct queue from requeued) q

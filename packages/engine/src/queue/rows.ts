@@ -34,7 +34,6 @@ export interface ClaimRow {
 
 export function toClaimedJob(r: ClaimRow): ClaimedJob {
   return {
-    ...(r.run_at_us === undefined ? {} : { runAtUs: r.run_at_us }),
     id: r.id,
     queue: r.queue,
     handler: r.handler,
@@ -51,6 +50,8 @@ export function toClaimedJob(r: ClaimRow): ClaimedJob {
     runAt: r.run_at,
     createdAt: r.created_at,
     origin: r.origin,
+    // Always present (undefined from limited claims): one object shape for every claimed job.
+    runAtUs: r.run_at_us,
   };
 }
 
