@@ -15,7 +15,10 @@ import type { Handlers, JobContext, JobOutcome, WorkerOptions } from "./types.js
 
 interface Running {
   job: ClaimedJob;
-  controller: AbortController;
+  /** Made when the handler first reads its signal: a no-op handler never does. */
+  controller?: AbortController;
+  /** Why the job was aborted before its handler read the signal. */
+  abortReason?: Error;
   /** Set when the job is no longer ours: its outcome must not be written. */
   gone?: "lease_lost" | "released";
   /** The handler has returned; only the outcome is still being written. */
@@ -350,7 +353,7 @@ export class Worker {
   }
 
   private execute(job: ClaimedJob): void {
-    const entry: Running = { job, controller: new AbortController() };
+    const entry: Running = { job };
     this.running.set(job.id, entry);
     this.busy++;
     this.busyByQueue.set(job.queue, (this.busyByQueue.get(job.queue) ?? 0) + 1);
@@ -358,7 +361,7 @@ export class Worker {
   }
 
   private async runJob(entry: Running): Promise<void> {
-    const { job, controller } = entry;
+    const { job } = entry;
     const hooks = this.options.hooks;
     const started = performance.now();
     hooks?.onJobStart?.(job);
@@ -375,7 +378,9 @@ export class Worker {
         attempt: job.attempt,
         maxAttempts: job.maxAttempts,
         tenant: job.tenant,
-        signal: controller.signal,
+        get signal() {
+          return signalOf(entry);
+        },
         setAttemptDetail: (detail) => {
           entry.detail = detail;
         },
@@ -458,7 +463,7 @@ export class Worker {
         const entry = this.running.get(id);
         if (entry && !entry.gone) {
           entry.gone = "lease_lost";
-          entry.controller.abort(new LeaseLostError(`job ${id}: lease lost (expired or cancelled)`));
+          abort(entry, new LeaseLostError(`job ${id}: lease lost (expired or cancelled)`));
         }
       }
     } catch (err) {
@@ -508,7 +513,7 @@ export class Worker {
       const rest = [...this.running.values()].filter((r) => !r.gone && !r.handled);
       for (const r of rest) {
         r.gone = "released";
-        r.controller.abort(new WorkerShutdownError("worker stopping: job released back to its queue"));
+        abort(r, new WorkerShutdownError("worker stopping: job released back to its queue"));
       }
       try {
         await (this.engine as Engine).release(rest.map((r) => r.job));
@@ -522,6 +527,20 @@ export class Worker {
     if (this.ownsEngine) await this.engine?.close();
     this.untrack?.();
   }
+}
+
+/** A job's abort signal, made on first read (aborted already if the job was). */
+function signalOf(entry: Running): AbortSignal {
+  if (!entry.controller) {
+    entry.controller = new AbortController();
+    if (entry.abortReason) entry.controller.abort(entry.abortReason);
+  }
+  return entry.controller.signal;
+}
+
+function abort(entry: Running, reason: Error): void {
+  if (entry.controller) entry.controller.abort(reason);
+  else entry.abortReason = reason;
 }
 
 /**
