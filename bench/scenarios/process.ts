@@ -9,6 +9,9 @@
  * The clock runs from the worker's start until the store shows every job durably finished; each
  * job must run exactly once, and Keel must have written a history row per job. WAL bytes, the
  * worker process's CPU and the rest of the machine's are metered per job.
+ *
+ * BENCH_KEEL_BASELINE=<path to an engine's dist/index.js> adds that build of Keel (e.g. an
+ * earlier commit's, built in a git worktree) as a contender, to show a change in one run.
  */
 import { fileURLToPath } from "node:url";
 import { costNote } from "../lib/cost.js";
@@ -82,7 +85,12 @@ export const processScenario: Scenario = {
             from: 0,
             n: round.jobs,
             warm: round.warm,
-            modules: c.system === "keel" ? KEEL_ENGINE : c.latest ? undefined : ROOT_MODULES,
+            modules:
+              c.system === "keel"
+                ? ((c.config.modules as string | undefined) ?? KEEL_ENGINE)
+                : c.latest
+                  ? undefined
+                  : ROOT_MODULES,
           };
           const run = (mode: string) => {
             const argv = [JSON.stringify({ ...args, mode })];
@@ -98,7 +106,12 @@ export const processScenario: Scenario = {
           ctx.log(`   ${Math.round(perSecond(round.jobs, m.ms))} jobs/s`);
           rows.push({
             scenario: "process",
-            system: c.system === "keel" ? "keel" : `${c.system} ${c.version}`,
+            system:
+              c.system === "keel"
+                ? c.config.baseline
+                  ? "keel (baseline)"
+                  : "keel"
+                : `${c.system} ${c.version}`,
             metric: `processed, ${round.name}`,
             value: perSecond(round.jobs, m.ms),
             unit: "jobs/s",
@@ -158,6 +171,16 @@ function contendersFor(ctx: BenchContext): Contender[] {
       latest: false,
       note: `createWorker, concurrency ${concurrency}, pool 20, history kept`,
       config: { concurrency },
+    });
+  const baseline = process.env.BENCH_KEEL_BASELINE;
+  if (baseline && !ctx.smoke)
+    list.push({
+      system: "keel",
+      child: "keel",
+      version: `baseline (${baseline.replace(/\/packages\/engine\/dist\/index\.js$/, "")})`,
+      latest: false,
+      note: "createWorker, concurrency 200, pool 20, history kept",
+      config: { concurrency: 200, modules: baseline, baseline: true },
     });
   const graphileBest = "localQueue.size 500, completeJobBatchDelay 0, concurrency 50, pool 20";
   list.push(
