@@ -44,6 +44,7 @@ interface Round {
 
 interface Measured {
   ms: number;
+  firstMs: number;
   walBytes: number;
   selfCpuMs: number;
   otherCpuMs: number;
@@ -115,7 +116,7 @@ export const processScenario: Scenario = {
             metric: `processed, ${round.name}`,
             value: perSecond(round.jobs, m.ms),
             unit: "jobs/s",
-            note: `Node ${c.latest ? LATEST.node : process.versions.node}, ${c.note}; ${round.jobs} jobs${round.warm ? ` after ${round.warm} warm-up` : ", fresh process, no warm-up"}; ${costNote(m, round.jobs)}`,
+            note: `Node ${c.latest ? LATEST.node : process.versions.node}, ${c.note}; ${round.jobs} jobs${round.warm ? ` after ${round.warm} warm-up` : ", fresh process, no warm-up"}; first job started after ${Math.round(m.firstMs)} ms; ${costNote(m, round.jobs)}`,
           });
         }
       const best = (system: string, round: Round, latest?: boolean) =>
@@ -125,7 +126,8 @@ export const processScenario: Scenario = {
               (c) =>
                 c.system === system &&
                 (latest === undefined || c.latest === latest) &&
-                c.config.best !== false,
+                c.config.best !== false &&
+                !c.config.baseline,
             )
             .map((c) => rate.get(key(c, round)) ?? 0),
         );
