@@ -17,7 +17,7 @@ import {
  * lists space-separated `v1,<base64>` entries (rotation). Dedupe on `webhook-id`, type from the
  * JSON body's `type`. The scheme and the secret format are @keel/protocol/webhooks' (as for Keel's
  * own deliveries); the HMAC is node:crypto's here, synchronous: Web Crypto's queued `verify` was
- * the largest share of intake's CPU profile (decision 058).
+ * the largest share of intake's CPU profile (decision 057).
  */
 export const standard: Verifier = (request, source, secrets) => {
   const h = request.headers;
