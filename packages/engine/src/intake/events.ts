@@ -46,6 +46,8 @@ interface Item extends AcceptInput {
 export class Events {
   private writer: GroupCommit<Item, Outcome> | undefined;
   private commitOptions: GroupCommitOptions = {};
+  // Validated route job rows per source object and event type (routedRows).
+  private readonly routed = new WeakMap<Source, Map<string | null, readonly EnqueueRow[]>>();
 
   constructor(private readonly engine: Engine) {}
 
@@ -81,18 +83,15 @@ export class Events {
       if (!unique.has(k)) unique.set(k, item);
     }
     const list = [...unique.values()];
-    const jobsOf = new Map<string, EnqueueInput[]>();
+    const jobsOf = new Map<string, readonly EnqueueRow[]>();
     const rows: (EnqueueRow & { ev: number })[] = [];
     const queues = new Set<string>();
     for (let ev = 0; ev < list.length; ev++) {
       const item = list[ev] as Item;
-      const jobs = routeJobs(item.source, { id: "0", type: item.type });
+      const jobs = this.routedRows(item.source, item.type);
       jobsOf.set(eventKey(item), jobs);
-      for (const job of jobs) {
-        const row = this.jobRow(job, rows.length);
-        // The statement adds the event's id, known once it is stored.
-        const { event: _event, ...origin } = row.origin as Record<string, unknown>;
-        rows.push({ ...row, origin, ev: ev + 1 });
+      for (const row of jobs) {
+        rows.push({ ...row, ord: rows.length, ev: ev + 1 });
         queues.add(row.queue);
       }
     }
@@ -138,6 +137,30 @@ export class Events {
     });
   }
 
+  /**
+   * The validated job rows an event of `type` makes through `source`'s routes, their origin
+   * without the event id (the statement adds it). Kept per source object and type: the same for
+   * every event of a type until the source changes (the cache hands out a new object then).
+   */
+  private routedRows(source: Source, type: string | null): readonly EnqueueRow[] {
+    let byType = this.routed.get(source);
+    if (!byType) {
+      byType = new Map();
+      this.routed.set(source, byType);
+    }
+    let rows = byType.get(type);
+    if (!rows) {
+      rows = routeJobs(source, { id: "0", type }).map((job, i) => {
+        const row = this.jobRow(job, i);
+        const { event: _event, ...origin } = row.origin as Record<string, unknown>;
+        return { ...row, origin };
+      });
+      if (byType.size >= 1000) byType.clear();
+      byType.set(type, rows);
+    }
+    return rows;
+  }
+
   private jobRow(job: EnqueueInput, ord: number): EnqueueRow {
     return validateEnqueue(job, ord, { payloadLimitBytes: this.engine.payloadLimitBytes });
   }
@@ -156,11 +179,11 @@ export class Events {
    * An `enqueue:<queue>` switch refused the batch: the events routed to a switched-off queue are
    * refused (the provider retries later, nothing is lost), the others are written again.
    */
-  private async refused(items: Item[], jobsOf: Map<string, EnqueueInput[]>): Promise<Outcome[]> {
-    const queues = [...new Set([...jobsOf.values()].flat().map((j) => j.queue as string))];
+  private async refused(items: Item[], jobsOf: Map<string, readonly EnqueueRow[]>): Promise<Outcome[]> {
+    const queues = [...new Set([...jobsOf.values()].flat().map((j) => j.queue))];
     const off = await this.engine.switches.disabled(queues.map((q) => `enqueue:${q}`));
     const blocked = (item: AcceptInput) =>
-      (jobsOf.get(eventKey(item)) ?? []).map((j) => j.queue as string).find((q) => off.has(`enqueue:${q}`));
+      (jobsOf.get(eventKey(item)) ?? []).map((j) => j.queue).find((q) => off.has(`enqueue:${q}`));
     const rest = items.filter((i) => blocked(i) === undefined);
     const written = rest.length > 0 ? await this.write(rest) : [];
     return items.map((item) => {
