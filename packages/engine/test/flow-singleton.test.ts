@@ -313,3 +313,59 @@ test("a source route's singleton drops jobs while one is queued; contradicting o
       /routes\[0\]: give one of singleton and debounce/.test(err.details?.detail ?? ""),
   );
 });
+
+test("events of one batch routed to a singleton or debounce route: one job, no failed batch", async () => {
+  await engine.intake.sources.put(
+    "burst",
+    {
+      provider: "github",
+      secrets: ["s"],
+      routes: [
+        {
+          events: ["sync"],
+          target: { url: "https://app.example.com/sync" },
+          queue: "fr-b-single",
+          singleton: { key: "k" },
+        },
+        {
+          events: ["build"],
+          target: { url: "https://app.example.com/build" },
+          queue: "fr-b-debounce",
+          debounce: { key: "k", quietMs: 60_000 },
+        },
+      ],
+    },
+    { managedBy: "api" },
+  );
+  const source = await engine.intake.sources.get("burst");
+  const accept = (eventId: string, type: string) =>
+    engine.intake.events.accept({
+      source,
+      eventId,
+      type,
+      contentType: "application/json",
+      headers: {},
+      body: Buffer.from("{}"),
+      verification: { provider: "github", secret: 1 },
+    });
+  // One turn of the event loop: the ten events share one batch (one statement).
+  const results = await Promise.all([
+    ...[1, 2, 3, 4, 5].map((i) => accept(`s-${i}`, "sync")),
+    ...[1, 2, 3, 4, 5].map((i) => accept(`b-${i}`, "build")),
+  ]);
+  assert.ok(results.every((r) => !r.duplicate && r.jobs === 1));
+  const ids = new Map(
+    (
+      await engine.pool.query<{ id: string; event_id: string }>(
+        `select id::text, event_id from ${S}.events where source = 'burst'`,
+      )
+    ).rows.map((r) => [r.event_id, r.id]),
+  );
+  assert.equal(ids.size, 10, "every event stored");
+  const single = await engine.pool.query(`select origin from ${S}.jobs where queue = 'fr-b-single'`);
+  assert.equal(single.rows.length, 1, "one queued job for the singleton");
+  assert.equal(single.rows[0].origin.event, ids.get("s-1"), "the first event's");
+  const debounced = await engine.pool.query(`select origin from ${S}.jobs where queue = 'fr-b-debounce'`);
+  assert.equal(debounced.rows.length, 1, "one pending job for the debounce");
+  assert.equal(debounced.rows[0].origin.event, ids.get("b-5"), "the last event's");
+});

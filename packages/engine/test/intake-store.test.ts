@@ -131,6 +131,54 @@ describe("accepting events", () => {
     assert.equal(record.jobsCreated, 2);
   });
 
+  test("one batch with a copy of a stored event, a new event twice and another new event", async () => {
+    const tag = randomBytes(4).toString("hex");
+    const earlier = await engine.intake.events.accept(event(`old_${tag}`, "invoice.paid"));
+    // Submitted in one turn of the event loop: one batch, one statement.
+    const [again, first, copy, other] = await Promise.all(
+      [
+        event(`old_${tag}`, "invoice.paid"),
+        event(`new_${tag}`, "customer.subscription.created"),
+        event(`new_${tag}`, "customer.subscription.created"),
+        event(`other_${tag}`, "invoice.created"),
+      ].map((e) => engine.intake.events.accept(e)),
+    );
+    assert.deepEqual(again, { id: earlier.id, duplicate: true, jobs: 0 });
+    assert.equal(first?.duplicate, false);
+    assert.equal(first?.jobs, 2);
+    assert.deepEqual(copy, { id: first?.id, duplicate: true, jobs: 0 });
+    assert.equal(other?.duplicate, false);
+    assert.equal(other?.jobs, 1);
+    const jobs = await engine.pool.query<{ event: string; queue: string }>(
+      `select origin->>'event' as event, queue from "${engine.schema}".jobs
+       where origin->>'event' = any($1) order by queue`,
+      [[earlier.id, first?.id, other?.id]],
+    );
+    assert.deepEqual(
+      jobs.rows.map((r) => [r.event, r.queue]),
+      [
+        [earlier.id, "audit"],
+        [first?.id, "audit"],
+        [other?.id, "audit"],
+        [earlier.id, "intake"],
+        [first?.id, "subs"],
+      ],
+      "the copies made no jobs; each new event its own, pointing at it",
+    );
+    const stored = await engine.pool.query(
+      `select event_id, jobs_created from "${engine.schema}".events where event_id like $1 order by event_id`,
+      [`%_${tag}`],
+    );
+    assert.deepEqual(
+      stored.rows.map((r) => [r.event_id, r.jobs_created]),
+      [
+        [`new_${tag}`, 2],
+        [`old_${tag}`, 2],
+        [`other_${tag}`, 1],
+      ],
+    );
+  });
+
   test("routing: wildcards match across dots, exact types only themselves, no type only *", async () => {
     const cases: [string | null, string[]][] = [
       ["customer.subscription.trial_will_end", ["subs", "audit"]],

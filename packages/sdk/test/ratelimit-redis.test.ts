@@ -69,6 +69,44 @@ describe("Redis store", { skip }, () => {
     assert.ok(decisions.every((d) => d.results[0]?.failMode === undefined));
   });
 
+  test("a changed policy (same name, new limit or burst) decides the next check", async () => {
+    const before = await redisLimiter([{ name: "changing", limit: 5, windowSeconds: 60 }]);
+    for (let i = 0; i < 5; i++)
+      assert.ok((await before.limiter.check({ policy: "changing", key: "a" })).allowed);
+    assert.equal((await before.limiter.check({ policy: "changing", key: "a" })).allowed, false);
+    assert.ok((await before.limiter.check({ policy: "changing", key: "b" })).allowed);
+    // A process with the new definition, on the same keys: its parameters, not the old script's.
+    const raised = await redisLimiter([{ name: "changing", limit: 5, windowSeconds: 60, burst: 10 }]);
+    const a = await raised.limiter.check({ policy: "changing", key: "a" });
+    assert.equal(a.allowed, true, "a larger burst admits at once");
+    assert.equal(a.results[0]?.limit, 5);
+    const lowered = await redisLimiter([{ name: "changing", limit: 1, windowSeconds: 60 }]);
+    const b = await lowered.limiter.check({ policy: "changing", key: "b" });
+    assert.equal(b.allowed, false, "one unit per minute: the unit b spent 12 s of is not back");
+    assert.equal(b.results[0]?.limit, 1);
+    assert.ok((await before.limiter.check({ policy: "changing", key: "b" })).allowed, "the old one still");
+  });
+
+  test("costs other than 1 are sent and spent, alone and with another policy", async () => {
+    const { limiter } = await redisLimiter([
+      { name: "units", limit: 10, windowSeconds: 60 },
+      { name: "calls", limit: 3, windowSeconds: 60 },
+    ]);
+    const d1 = await limiter.check({ policy: "units", key: "c", cost: 4 });
+    assert.equal(d1.results[0]?.remaining, 6);
+    const d2 = await limiter.check([
+      { policy: "units", key: "c", cost: 5 },
+      { policy: "calls", key: "c" },
+    ]);
+    assert.deepEqual(
+      d2.results.map((r) => r.remaining),
+      [1, 2],
+    );
+    const d3 = await limiter.check({ policy: "units", key: "c", cost: 2 });
+    assert.equal(d3.allowed, false);
+    assert.equal((await limiter.check({ policy: "units", key: "c", cost: 0 })).results[0]?.remaining, 1);
+  });
+
   test("a client you pass in is used as is and stays open after close", async () => {
     const client = new Redis(url as string, rateLimitRedisOptions());
     onCleanup(() => client.disconnect());

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createHmac, randomBytes } from "node:crypto";
 import { describe, test } from "node:test";
 import type { Provider, Source, SourceSettings } from "@keel/engine";
+import { parseStandardSecret, verifyStandard } from "@keel/protocol/webhooks";
 import fc from "fast-check";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import Stripe from "stripe";
@@ -73,6 +74,42 @@ describe("official vectors and the providers' own packages", () => {
       eventId: "msg_p5jXN8AQM9LWM0D4loKWxJek",
       type: null,
     });
+  });
+
+  test("Standard Webhooks: node:crypto verification answers as @keel/protocol's, malleated signatures refused", async () => {
+    const id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+    const body = '{"test": 2432232314}';
+    const good = "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+    const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const other = whsec();
+    // Decoders drop the low bits of the last character: `…OE=` and `…OF=` decode alike.
+    const malleated = `${good.slice(0, -2)}F=`;
+    const cases: [string, string[]][] = [
+      [`v1,${good}`, [secret]],
+      [`v1,${malleated}`, [secret]],
+      [`v1,${good.slice(0, -1)}`, [secret]],
+      [`v1,AAAA v1,${good}`, [other, secret]],
+      [`v1,${good}`, [other]],
+      [`v2,${good} v1,${good}`, [secret, secret]],
+    ];
+    for (const [header, secrets] of cases) {
+      const content = { id, timestamp: "1614265330", body };
+      const expected = await verifyStandard(content, header, secrets.map(parseStandardSecret));
+      const verdict = await verify(
+        "standard",
+        { "webhook-id": id, "webhook-timestamp": "1614265330", "webhook-signature": header },
+        body,
+        secrets,
+        { now: 1614265330 },
+      );
+      assert.equal(verdict.ok ? verdict.secret : 0, expected, header);
+    }
+    assert.equal(
+      await verifyStandard({ id, timestamp: 1614265330, body }, `v1,${malleated}`, [
+        parseStandardSecret(secret),
+      ]),
+      0,
+    );
   });
 
   test("GitHub: the ANCHORS vector", async () => {

@@ -83,7 +83,7 @@ export const STATEMENTS = [
   "intake_upsert_source",
   "intake_delete_source",
   "intake_list_sources",
-  "intake_insert_events",
+  "intake_accept",
   "intake_find_events",
   "intake_list_events",
   "intake_get_event",

@@ -51,6 +51,7 @@ export type StatementName =
   | "idempotency_get"
   | "idempotency_insert"
   | "idempotency_takeover"
+  | "intake_accept"
   | "intake_count_events"
   | "intake_delete_source"
   | "intake_event_jobs"
@@ -60,7 +61,6 @@ export type StatementName =
   | "intake_expire_events"
   | "intake_find_events"
   | "intake_get_event"
-  | "intake_insert_events"
   | "intake_insert_rejections"
   | "intake_list_events"
   | "intake_list_rejections"
@@ -575,6 +575,15 @@ with input as materialized (
          delay_ms bigint, priority int, max_attempts int, backoff jsonb, dedupe_key text, tenant text, origin jsonb,
          flow_key text, flow_concurrency int, singleton_key text, debounce_key text, debounce_max_ms bigint)
 ),
+-- enqueue_jobs: the job inserts of a batch, written once and included by the statements that
+-- enqueue (enqueue, intake_accept) through an include line. Not a statement.
+-- Expects one CTE before it:
+--   input(ord int, rn bigint (row_number over ord), queue, handler, target, payload, run_at,
+--     delay_ms, priority, max_attempts, backoff, dedupe_key, tenant, origin, flow_key,
+--     flow_concurrency, singleton_key, debounce_key, debounce_max_ms): the jobs, their dedupe,
+--     singleton and debounce keys unique within it.
+-- Leaves src (one row per input row that passed the switch check, with its new id and
+-- match_key) and done(id, queue, state, inserted, match_key) for the statement's select.
 -- Ids are drawn first and handed out in input order, so jobs of one batch run in the order
 -- given (claims order by run_at, then id); nextval in a join would number them in join order.
 -- The sequence is looked up once (a scalar subquery), not per row: per row it cost a catalog
@@ -889,6 +898,179 @@ where scope = $1 and key = $2
   and (expires_at < now() or (state = 'started' and locked_until < now() and fingerprint = $3))
 returning state
 `,
+  intake_accept: `-- intake_accept: store a batch of verified events and the jobs their routes make, in one
+-- statement (an implicit transaction: no BEGIN or COMMIT round trips; decision 057).
+-- Events, as parallel arrays: $1 source, $2 event_id, $3 type, $4 content_type, $5 headers
+-- (jsonb), $6 body (bytea), $7 verification (jsonb), $8 jobs the routing makes; event keys are
+-- unique within the batch. $9 the jobs: a jsonb array of enqueue's rows (see enqueue.sql), each
+-- with \`ev\`, the 1-based index of its event in the arrays, and its origin without the event id.
+-- An event already stored (same source and event_id) is skipped, and so are its jobs: that is
+-- the dedupe (a concurrent insert of the same key waits for the other transaction, then skips).
+-- Jobs of new events that share a dedupe or singleton key within the batch: the first is
+-- inserted; a debounce key: the last (it would replace the others).
+-- An \`enqueue:<queue>\` switch that is off for a queue a new event routes to refuses the whole
+-- batch: nothing is written and every row says refused (the caller writes the others again).
+-- Returns one row per event: its index, its id (null only when the key was stored by a
+-- transaction that committed after this statement began: look it up again), inserted, and
+-- refused. Rows go in key order, not arrival order: two batches holding the same events then
+-- wait on each other's keys in one order and cannot deadlock.
+with ev as materialized (
+  select *
+  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::bytea[], $7::jsonb[], $8::int[])
+    with ordinality as x(source, event_id, type, content_type, headers, body, verification, jobs_created, ev)
+),
+jobs as materialized (
+  select *
+  from jsonb_to_recordset($9::jsonb) as x(
+         ord int, ev int, queue text, handler text, target jsonb, payload jsonb, run_at timestamptz,
+         delay_ms bigint, priority int, max_attempts int, backoff jsonb, dedupe_key text, tenant text, origin jsonb,
+         flow_key text, flow_concurrency int, singleton_key text, debounce_key text, debounce_max_ms bigint)
+),
+refusal as materialized (
+  select exists (
+    select 1
+    from jobs j
+    join ev on ev.ev = j.ev
+    join {{schema}}.switches s on s.name = 'enqueue:' || j.queue and not s.enabled
+    where not exists (
+      select 1 from {{schema}}.events e where e.source = ev.source and e.event_id = ev.event_id)
+  ) as refused
+),
+stored as (
+  insert into {{schema}}.events
+    (source, event_id, type, content_type, headers, body, verification, jobs_created)
+  select source, event_id, type, content_type, headers, body, verification, jobs_created
+  from ev
+  where not (select refused from refusal)
+  order by source, event_id
+  on conflict (source, event_id) do nothing
+  returning id, source, event_id
+),
+input as materialized (
+  select k.*, row_number() over (order by k.ord) as rn
+  from (
+    select distinct on (j.queue, coalesce('d:' || j.dedupe_key, 's:' || j.singleton_key, 'b:' || j.debounce_key,
+                                          'o:' || j.ord))
+           j.ord, j.queue, j.handler, j.target, j.payload, j.run_at, j.delay_ms, j.priority, j.max_attempts,
+           j.backoff, j.dedupe_key, j.tenant,
+           coalesce(j.origin, '{}'::jsonb) || jsonb_build_object('event', s.id::text) as origin,
+           j.flow_key, j.flow_concurrency, j.singleton_key, j.debounce_key, j.debounce_max_ms
+    from jobs j
+    join ev on ev.ev = j.ev
+    join stored s on s.source = ev.source and s.event_id = ev.event_id
+    order by j.queue, coalesce('d:' || j.dedupe_key, 's:' || j.singleton_key, 'b:' || j.debounce_key,
+                               'o:' || j.ord),
+             case when j.debounce_key is null then j.ord else -j.ord end
+  ) k
+),
+-- enqueue_jobs: the job inserts of a batch, written once and included by the statements that
+-- enqueue (enqueue, intake_accept) through an include line. Not a statement.
+-- Expects one CTE before it:
+--   input(ord int, rn bigint (row_number over ord), queue, handler, target, payload, run_at,
+--     delay_ms, priority, max_attempts, backoff, dedupe_key, tenant, origin, flow_key,
+--     flow_concurrency, singleton_key, debounce_key, debounce_max_ms): the jobs, their dedupe,
+--     singleton and debounce keys unique within it.
+-- Leaves src (one row per input row that passed the switch check, with its new id and
+-- match_key) and done(id, queue, state, inserted, match_key) for the statement's select.
+-- Ids are drawn first and handed out in input order, so jobs of one batch run in the order
+-- given (claims order by run_at, then id); nextval in a join would number them in join order.
+-- The sequence is looked up once (a scalar subquery), not per row: per row it cost a catalog
+-- lookup per job, a sixth of the statement.
+ids as materialized (
+  select id, row_number() over (order by id) as rn
+  from (select nextval((select pg_get_serial_sequence('{{schema}}.jobs', 'id')::regclass)) as id
+        from generate_series(1, (select count(*) from input))) drawn
+),
+src as materialized (
+  select x.ord, ids.id, x.queue, x.handler, x.target,
+         coalesce(x.payload, 'null'::jsonb) as payload,
+         coalesce(x.run_at, now() + coalesce(x.delay_ms, 0) * interval '1 millisecond') as run_at,
+         coalesce(x.priority, 0) as priority,
+         coalesce(x.max_attempts, q.max_attempts) as max_attempts,
+         coalesce(x.backoff, q.backoff) as backoff,
+         x.dedupe_key, x.tenant, x.origin,
+         -- The key the call gave, else the queue's key expression, else for an HTTP target its host
+         -- (the deliverer's per-host default applies to it; decision 051).
+         coalesce(x.flow_key, {{schema}}.flow_key_of(q.flow_key, x.tenant, x.target, x.payload),
+                  case when x.handler = '@http' then {{schema}}.flow_key_of('host', null, x.target, null) end) as flow_key,
+         x.flow_concurrency, x.singleton_key, x.debounce_key,
+         now() + x.debounce_max_ms * interval '1 millisecond' as debounce_until,
+         (x.flow_key is not null or x.flow_concurrency is not null or x.handler = '@http') and not q.flow_jobs
+           as marks_queue,
+         coalesce('d:' || x.dedupe_key, 's:' || x.singleton_key, 'b:' || x.debounce_key) as match_key
+  from input x
+  join ids on ids.rn = x.rn
+  join {{schema}}.queues q on q.name = x.queue
+  -- An 'enqueue:<queue>' switch that is off refuses the whole batch: all or nothing.
+  where not exists (
+    select 1 from {{schema}}.switches s
+    where not s.enabled
+      and s.name in (select 'enqueue:' || y.queue from input y))
+),
+-- A job with a flow key of its own makes its queue's claims take the limited path.
+marked as (
+  update {{schema}}.queues q set flow_jobs = true
+  where q.name in (select queue from src where marks_queue) and not q.flow_jobs
+),
+ins as (
+  insert into {{schema}}.jobs as j
+    (id, queue, handler, state, target, payload, run_at, priority, max_attempts, backoff, dedupe_key, tenant,
+     origin, flow_key, flow_concurrency)
+  select id, queue, handler, case when run_at > now() then 'scheduled' else 'available' end,
+         target, payload, run_at, priority, max_attempts, backoff, dedupe_key, tenant, origin, flow_key, flow_concurrency
+  from src
+  where singleton_key is null and debounce_key is null
+  order by ord
+  on conflict (queue, dedupe_key) where dedupe_key is not null
+  do update set dedupe_key = excluded.dedupe_key
+  returning j.id, j.queue, j.state, (j.xmax = 0) as inserted, 'd:' || j.dedupe_key as match_key
+),
+-- Singleton, mode queue: one unclaimed job per key; its flow key runs one at a time.
+ins_singleton as (
+  insert into {{schema}}.jobs as j
+    (id, queue, handler, state, target, payload, run_at, priority, max_attempts, backoff, tenant,
+     origin, flow_key, flow_concurrency, singleton_key)
+  select id, queue, handler, case when run_at > now() then 'scheduled' else 'available' end,
+         target, payload, run_at, priority, max_attempts, backoff, tenant, origin, singleton_key, 1, singleton_key
+  from src
+  where singleton_key is not null
+  order by ord
+  on conflict (queue, singleton_key) where singleton_key is not null
+  do update set singleton_key = excluded.singleton_key
+  returning j.id, j.queue, j.state, (j.xmax = 0) as inserted, 's:' || j.singleton_key as match_key
+),
+-- Debounce: the newcomer's job replaces the pending one's and pushes its run_at to the end of
+-- the quiet period, but not past the first enqueue's maximum wait (debounce_until).
+ins_debounce as (
+  insert into {{schema}}.jobs as j
+    (id, queue, handler, state, target, payload, run_at, priority, max_attempts, backoff, tenant,
+     origin, flow_key, flow_concurrency, debounce_key, debounce_until)
+  select id, queue, handler, case when run_at > now() then 'scheduled' else 'available' end,
+         target, payload, least(run_at, debounce_until), priority, max_attempts, backoff, tenant, origin, flow_key,
+         flow_concurrency, debounce_key, debounce_until
+  from src
+  where debounce_key is not null
+  order by ord
+  on conflict (queue, debounce_key) where debounce_key is not null
+  do update set handler = excluded.handler, target = excluded.target, payload = excluded.payload,
+    priority = excluded.priority, max_attempts = excluded.max_attempts, backoff = excluded.backoff,
+    tenant = excluded.tenant, origin = excluded.origin, flow_key = excluded.flow_key,
+    flow_concurrency = excluded.flow_concurrency,
+    run_at = least(excluded.run_at, coalesce(j.debounce_until, 'infinity')),
+    state = case when least(excluded.run_at, coalesce(j.debounce_until, 'infinity')) > now()
+                 then 'scheduled' else 'available' end
+  returning j.id, j.queue, j.state, (j.xmax = 0) as inserted, 'b:' || j.debounce_key as match_key
+),
+done as (
+  select * from ins union all select * from ins_singleton union all select * from ins_debounce
+)
+select ev.ev::int as ev, coalesce(s.id, e.id) as id, s.id is not null as inserted,
+       (select refused from refusal) as refused
+from ev
+left join stored s on s.source = ev.source and s.event_id = ev.event_id
+left join {{schema}}.events e on s.id is null and e.source = ev.source and e.event_id = ev.event_id
+order by ev.ev
+`,
   intake_count_events: `-- intake_count_events: how many events match the list filter ($1 source, $2 type LIKE, $3 status,
 -- $4 since, $5 until, $6 below id): the total of a bulk replay's progress bar.
 select count(*)::int as n
@@ -989,22 +1171,6 @@ select e.id, e.source, e.event_id, e.type, e.content_type, octet_length(e.body):
        {{schema}}.event_status(e.id, e.routed_at, e.jobs_created) as status
 from {{schema}}.events e
 where e.id = $1
-`,
-  intake_insert_events: `-- intake_insert_events: store a batch of verified events in one statement. A (source, event_id)
--- already stored is skipped: that is the dedupe (a concurrent insert of the same key waits for
--- the other transaction, then skips). Parallel arrays: $1 source, $2 event_id, $3 type,
--- $4 content_type, $5 headers (jsonb), $6 body (bytea), $7 verification (jsonb), $8 jobs the
--- routing makes. Event ids are unique within the batch. Returns the events inserted only.
--- Rows go in key order, not arrival order: two batches holding the same events then wait on
--- each other's keys in one order and cannot deadlock.
-insert into {{schema}}.events
-  (source, event_id, type, content_type, headers, body, verification, jobs_created)
-select x.source, x.event_id, x.type, x.content_type, x.headers, x.body, x.verification, x.jobs
-from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::bytea[], $7::jsonb[], $8::int[])
-  as x(source, event_id, type, content_type, headers, body, verification, jobs)
-order by x.source, x.event_id
-on conflict (source, event_id) do nothing
-returning id, source, event_id
 `,
   intake_insert_rejections: `-- intake_insert_rejections: keep refused requests. Parallel arrays: $1 source, $2 reason,
 -- $3 detail, $4 redacted headers (jsonb), $5 body size, $6 request id. Then trims each source

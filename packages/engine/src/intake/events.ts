@@ -1,7 +1,6 @@
 import { MAX_EVENT_ID_LENGTH } from "@keel/protocol/names";
 import { auditChange } from "../audit/actions.js";
 import type { Client, MutationOptions } from "../db/mutation.js";
-import { type PoolClient, transaction } from "../db/pool.js";
 import type { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
 import { type JobRow, toJobRecord } from "../queue/rows.js";
@@ -47,6 +46,8 @@ interface Item extends AcceptInput {
 export class Events {
   private writer: GroupCommit<Item, Outcome> | undefined;
   private commitOptions: GroupCommitOptions = {};
+  // Validated route job rows per source object and event type (routedRows).
+  private readonly routed = new WeakMap<Source, Map<string | null, readonly EnqueueRow[]>>();
 
   constructor(private readonly engine: Engine) {}
 
@@ -70,41 +71,33 @@ export class Events {
     return out;
   }
 
+  /**
+   * Writes a batch in one statement (`intake_accept`): the events, and the jobs of those not
+   * stored before, in an implicit transaction (decision 057).
+   */
   private async write(items: Item[]): Promise<Outcome[]> {
     // Within a batch the first copy of an event is written; later copies are duplicates of it.
-    const key = (i: AcceptInput) => `${i.source.name}\u0000${i.eventId}`;
     const unique = new Map<string, Item>();
-    for (const item of items) if (!unique.has(key(item))) unique.set(key(item), item);
-    const list = [...unique.values()];
-    const jobsOf = new Map(list.map((i) => [key(i), routeJobs(i.source, { id: "0", type: i.type })]));
-    await this.engine.ensureQueues([...jobsOf.values()].flat().map((j) => j.queue as string));
-    let ids: Map<string, { id: string; inserted: boolean }>;
-    try {
-      ids = await transaction(this.engine.pool, (client) => this.insert(client, list, jobsOf));
-    } catch (err) {
-      if (!(err instanceof EnqueueRefused)) throw err;
-      return this.refused(items, jobsOf);
+    for (const item of items) {
+      const k = eventKey(item);
+      if (!unique.has(k)) unique.set(k, item);
     }
-    const first = new Set<string>();
-    return items.map((item) => {
-      const k = key(item);
-      const stored = ids.get(k);
-      if (!stored) return { error: new Error(`event ${item.eventId} was neither stored nor found`) };
-      const original = stored.inserted && !first.has(k);
-      first.add(k);
-      return { id: stored.id, duplicate: !original, jobs: original ? (jobsOf.get(k)?.length ?? 0) : 0 };
-    });
-  }
-
-  private async insert(
-    client: PoolClient,
-    list: Item[],
-    jobsOf: Map<string, EnqueueInput[]>,
-  ): Promise<Map<string, { id: string; inserted: boolean }>> {
-    const k = (source: string, eventId: string) => `${source}\u0000${eventId}`;
-    const inserted = await this.engine.runOn<{ id: string; source: string; event_id: string }>(
-      client,
-      "intake_insert_events",
+    const list = [...unique.values()];
+    const jobsOf = new Map<string, readonly EnqueueRow[]>();
+    const rows: (EnqueueRow & { ev: number })[] = [];
+    const queues = new Set<string>();
+    for (let ev = 0; ev < list.length; ev++) {
+      const item = list[ev] as Item;
+      const jobs = this.routedRows(item.source, item.type);
+      jobsOf.set(eventKey(item), jobs);
+      for (const row of jobs) {
+        rows.push({ ...row, ord: rows.length, ev: ev + 1 });
+        queues.add(row.queue);
+      }
+    }
+    await this.engine.ensureQueues([...queues]);
+    const out = await this.engine.run<{ ev: number; id: string | null; inserted: boolean; refused: boolean }>(
+      "intake_accept",
       [
         list.map((i) => i.source.name),
         list.map((i) => i.eventId),
@@ -113,28 +106,59 @@ export class Events {
         list.map((i) => i.headersJson),
         list.map((i) => i.body),
         list.map((i) => i.verificationJson),
-        list.map((i) => jobsOf.get(k(i.source.name, i.eventId))?.length ?? 0),
+        list.map((i) => jobsOf.get(eventKey(i))?.length ?? 0),
+        JSON.stringify(rows),
       ],
     );
-    const ids = new Map(inserted.map((r) => [k(r.source, r.event_id), { id: r.id, inserted: true }]));
-    const rows: EnqueueRow[] = [];
-    for (const [key, { id }] of ids) {
-      for (const job of jobsOf.get(key) ?? []) {
-        const origin = { ...job.origin, event: id };
-        rows.push(this.jobRow({ ...job, origin }, rows.length));
-      }
+    if (out[0]?.refused) return this.refused(items, jobsOf);
+    const ids = new Map<string, { id: string; inserted: boolean }>();
+    const missing: Item[] = [];
+    for (const r of out) {
+      const item = list[r.ev - 1] as Item;
+      if (r.id === null) missing.push(item);
+      else ids.set(eventKey(item), { id: r.id, inserted: r.inserted });
     }
-    await this.enqueue(client, rows);
-    const missing = list.filter((i) => !ids.has(k(i.source.name, i.eventId)));
     if (missing.length > 0) {
-      const found = await this.engine.runOn<{ id: string; source: string; event_id: string }>(
-        client,
+      // Stored by a transaction that committed after the statement began: visible now.
+      const found = await this.engine.run<{ id: string; source: string; event_id: string }>(
         "intake_find_events",
         [missing.map((i) => i.source.name), missing.map((i) => i.eventId)],
       );
-      for (const r of found) ids.set(k(r.source, r.event_id), { id: r.id, inserted: false });
+      for (const r of found) ids.set(`${r.source}\u0000${r.event_id}`, { id: r.id, inserted: false });
     }
-    return ids;
+    const first = new Set<string>();
+    return items.map((item) => {
+      const k = eventKey(item);
+      const stored = ids.get(k);
+      if (!stored) return { error: new Error(`event ${item.eventId} was neither stored nor found`) };
+      const original = stored.inserted && !first.has(k);
+      first.add(k);
+      return { id: stored.id, duplicate: !original, jobs: original ? (jobsOf.get(k)?.length ?? 0) : 0 };
+    });
+  }
+
+  /**
+   * The validated job rows an event of `type` makes through `source`'s routes, their origin
+   * without the event id (the statement adds it). Kept per source object and type: the same for
+   * every event of a type until the source changes (the cache hands out a new object then).
+   */
+  private routedRows(source: Source, type: string | null): readonly EnqueueRow[] {
+    let byType = this.routed.get(source);
+    if (!byType) {
+      byType = new Map();
+      this.routed.set(source, byType);
+    }
+    let rows = byType.get(type);
+    if (!rows) {
+      rows = routeJobs(source, { id: "0", type }).map((job, i) => {
+        const row = this.jobRow(job, i);
+        const { event: _event, ...origin } = row.origin as Record<string, unknown>;
+        return { ...row, origin };
+      });
+      if (byType.size >= 1000) byType.clear();
+      byType.set(type, rows);
+    }
+    return rows;
   }
 
   private jobRow(job: EnqueueInput, ord: number): EnqueueRow {
@@ -155,13 +179,11 @@ export class Events {
    * An `enqueue:<queue>` switch refused the batch: the events routed to a switched-off queue are
    * refused (the provider retries later, nothing is lost), the others are written again.
    */
-  private async refused(items: Item[], jobsOf: Map<string, EnqueueInput[]>): Promise<Outcome[]> {
-    const queues = [...new Set([...jobsOf.values()].flat().map((j) => j.queue as string))];
+  private async refused(items: Item[], jobsOf: Map<string, readonly EnqueueRow[]>): Promise<Outcome[]> {
+    const queues = [...new Set([...jobsOf.values()].flat().map((j) => j.queue))];
     const off = await this.engine.switches.disabled(queues.map((q) => `enqueue:${q}`));
     const blocked = (item: AcceptInput) =>
-      (jobsOf.get(`${item.source.name}\u0000${item.eventId}`) ?? [])
-        .map((j) => j.queue as string)
-        .find((q) => off.has(`enqueue:${q}`));
+      (jobsOf.get(eventKey(item)) ?? []).map((j) => j.queue).find((q) => off.has(`enqueue:${q}`));
     const rest = items.filter((i) => blocked(i) === undefined);
     const written = rest.length > 0 ? await this.write(rest) : [];
     return items.map((item) => {
@@ -387,6 +409,11 @@ export class Events {
     }
     return deleted;
   }
+}
+
+/** An event's dedupe key: its source and the provider's id. */
+function eventKey(item: AcceptInput): string {
+  return `${item.source.name}\u0000${item.eventId}`;
 }
 
 /** Checks what one event alone can get wrong, so that it fails before joining a batch. */

@@ -13,7 +13,10 @@ export interface StoreEntry {
 export interface StoreOutcome {
   /** The store's clock at the decision, in microseconds since the Unix epoch. */
   nowUs: number;
-  /** Each entry's TAT before the check, in entry order; 0 for a key never seen (or expired). */
+  /**
+   * Each entry's TAT before the check, in entry order; 0 for a key never seen (or expired). Only
+   * the first `entries.length` elements are read (a store may hand over a longer reply as is).
+   */
   tats: number[];
   /** True when every entry admitted and every new TAT was stored; false: nothing was written. */
   admitted: boolean;

@@ -1,0 +1,72 @@
+-- intake_accept: store a batch of verified events and the jobs their routes make, in one
+-- statement (an implicit transaction: no BEGIN or COMMIT round trips; decision 057).
+-- Events, as parallel arrays: $1 source, $2 event_id, $3 type, $4 content_type, $5 headers
+-- (jsonb), $6 body (bytea), $7 verification (jsonb), $8 jobs the routing makes; event keys are
+-- unique within the batch. $9 the jobs: a jsonb array of enqueue's rows (see enqueue.sql), each
+-- with `ev`, the 1-based index of its event in the arrays, and its origin without the event id.
+-- An event already stored (same source and event_id) is skipped, and so are its jobs: that is
+-- the dedupe (a concurrent insert of the same key waits for the other transaction, then skips).
+-- Jobs of new events that share a dedupe or singleton key within the batch: the first is
+-- inserted; a debounce key: the last (it would replace the others).
+-- An `enqueue:<queue>` switch that is off for a queue a new event routes to refuses the whole
+-- batch: nothing is written and every row says refused (the caller writes the others again).
+-- Returns one row per event: its index, its id (null only when the key was stored by a
+-- transaction that committed after this statement began: look it up again), inserted, and
+-- refused. Rows go in key order, not arrival order: two batches holding the same events then
+-- wait on each other's keys in one order and cannot deadlock.
+with ev as materialized (
+  select *
+  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::bytea[], $7::jsonb[], $8::int[])
+    with ordinality as x(source, event_id, type, content_type, headers, body, verification, jobs_created, ev)
+),
+jobs as materialized (
+  select *
+  from jsonb_to_recordset($9::jsonb) as x(
+         ord int, ev int, queue text, handler text, target jsonb, payload jsonb, run_at timestamptz,
+         delay_ms bigint, priority int, max_attempts int, backoff jsonb, dedupe_key text, tenant text, origin jsonb,
+         flow_key text, flow_concurrency int, singleton_key text, debounce_key text, debounce_max_ms bigint)
+),
+refusal as materialized (
+  select exists (
+    select 1
+    from jobs j
+    join ev on ev.ev = j.ev
+    join {{schema}}.switches s on s.name = 'enqueue:' || j.queue and not s.enabled
+    where not exists (
+      select 1 from {{schema}}.events e where e.source = ev.source and e.event_id = ev.event_id)
+  ) as refused
+),
+stored as (
+  insert into {{schema}}.events
+    (source, event_id, type, content_type, headers, body, verification, jobs_created)
+  select source, event_id, type, content_type, headers, body, verification, jobs_created
+  from ev
+  where not (select refused from refusal)
+  order by source, event_id
+  on conflict (source, event_id) do nothing
+  returning id, source, event_id
+),
+input as materialized (
+  select k.*, row_number() over (order by k.ord) as rn
+  from (
+    select distinct on (j.queue, coalesce('d:' || j.dedupe_key, 's:' || j.singleton_key, 'b:' || j.debounce_key,
+                                          'o:' || j.ord))
+           j.ord, j.queue, j.handler, j.target, j.payload, j.run_at, j.delay_ms, j.priority, j.max_attempts,
+           j.backoff, j.dedupe_key, j.tenant,
+           coalesce(j.origin, '{}'::jsonb) || jsonb_build_object('event', s.id::text) as origin,
+           j.flow_key, j.flow_concurrency, j.singleton_key, j.debounce_key, j.debounce_max_ms
+    from jobs j
+    join ev on ev.ev = j.ev
+    join stored s on s.source = ev.source and s.event_id = ev.event_id
+    order by j.queue, coalesce('d:' || j.dedupe_key, 's:' || j.singleton_key, 'b:' || j.debounce_key,
+                               'o:' || j.ord),
+             case when j.debounce_key is null then j.ord else -j.ord end
+  ) k
+),
+{{include enqueue_jobs}}
+select ev.ev::int as ev, coalesce(s.id, e.id) as id, s.id is not null as inserted,
+       (select refused from refusal) as refused
+from ev
+left join stored s on s.source = ev.source and s.event_id = ev.event_id
+left join {{schema}}.events e on s.id is null and e.source = ev.source and e.event_id = ev.event_id
+order by ev.ev
