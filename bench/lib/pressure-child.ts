@@ -20,7 +20,7 @@ export interface LoadChild {
   /** Resolves when the driver reported ready. */
   ready: Promise<void>;
   /** Sends `finish` and resolves with the driver's final count. */
-  finish(waitMs: number): Promise<LoadResult>;
+  finish(stallMs: number, capMs: number): Promise<LoadResult>;
   kill(): void;
 }
 
@@ -101,12 +101,12 @@ export function startLoadChild(
     crashed: () => crash,
     send,
     ready,
-    finish: async (waitMs) => {
+    finish: async (stallMs, capMs) => {
       finishing = true;
       const result = new Promise<LoadResult>((resolve) => {
         onResult = resolve;
       });
-      send({ cmd: "finish", waitMs });
+      send({ cmd: "finish", stallMs, capMs });
       const got = await Promise.race([result, exited.then(() => undefined)]);
       if (!got) throw new Error(crash ?? `${config.system} exited without a result`);
       await exited;

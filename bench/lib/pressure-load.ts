@@ -33,8 +33,11 @@ export interface LoadAdapter {
 export type LoadCommand =
   /** Offered load in jobs/s from now on; `null`: as fast as the system drains (backlog kept near `backlog`). */
   | { cmd: "rate"; rate: number | null; backlog?: number }
-  /** Stop offering load, wait up to `waitMs` for every committed job to start, report, exit. */
-  | { cmd: "finish"; waitMs: number };
+  /**
+   * Stop offering load; wait for every committed job to start, until no job started for
+   * `stallMs` or `capMs` passed; report, exit.
+   */
+  | { cmd: "finish"; stallMs: number; capMs: number };
 
 /** One second of one system, as printed. Histograms: bucket index → count (see `bucketOf`). */
 export interface LoadTick {
@@ -59,8 +62,12 @@ export interface LoadResult {
   committed: number;
   /** Jobs whose enqueue call failed (the commit may or may not have happened). */
   uncertain: number;
-  /** Committed jobs that never started. */
+  /** Committed jobs that had not started when the wait ended. */
   lost: number;
+  /** True when the wait ended because no job started for `stallMs` (the system went idle with
+   * jobs left); false when it reached `capMs` while still starting jobs (a backlog still
+   * draining: `lost` counts jobs not run yet, not jobs lost). */
+  stalled: boolean;
   lostKeys: number[];
   /** Jobs that started more than once (extra starts in `extraStarts`). */
   duplicates: number;
@@ -236,12 +243,24 @@ export async function runLoad(adapter: LoadAdapter): Promise<void> {
   }, 1_000);
   process.stdout.write(`${JSON.stringify({ type: "ready" })}\n`);
 
-  const finish = async (waitMs: number) => {
+  const finish = async (stallMs: number, capMs: number) => {
     finishing = true;
     clearInterval(producer);
-    const deadline = performance.now() + waitMs;
+    const cap = performance.now() + capMs;
+    let progress = performance.now();
+    let seen = distinctStarted;
+    let stalled = false;
     while (inFlight > 0 || committed - distinctStarted + uncertainStarted > 0) {
-      if (performance.now() > deadline) break;
+      const now = performance.now();
+      if (distinctStarted !== seen) {
+        seen = distinctStarted;
+        progress = now;
+      }
+      if (now - progress > stallMs) {
+        stalled = true;
+        break;
+      }
+      if (now > cap) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     // A moment for duplicates of the last jobs to show.
@@ -260,6 +279,7 @@ export async function runLoad(adapter: LoadAdapter): Promise<void> {
       committed,
       uncertain,
       lost,
+      stalled,
       lostKeys,
       duplicates,
       extraStarts,
@@ -283,7 +303,7 @@ export async function runLoad(adapter: LoadAdapter): Promise<void> {
       if (c.backlog) maxBacklog = c.backlog;
       since = performance.now();
       scheduled = 0;
-    } else if (c.cmd === "finish") void finish(c.waitMs);
+    } else if (c.cmd === "finish") void finish(c.stallMs, c.capMs);
   });
   // The parent going away (its stdin closing) ends this process too.
   lines.on("close", () => {
