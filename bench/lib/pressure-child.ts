@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { ensureLatestPeers, PEERS_DIR, PEERS_NODE } from "./peers-latest.js";
-import type { DriverConfig, LoadCommand, LoadResult, LoadTick } from "./pressure-load.js";
+import type { Check, DriverConfig, LoadCommand, LoadResult, LoadTick } from "./pressure-load.js";
 
 const KEEL_DRIVER = fileURLToPath(new URL("../pressure-keel.ts", import.meta.url));
 
@@ -19,6 +19,8 @@ export interface LoadChild {
   send(command: LoadCommand): void;
   /** Resolves when the driver reported ready. */
   ready: Promise<void>;
+  /** Sends `check` (load keeps running) and resolves with its answer. */
+  check(stallMs: number, capMs: number): Promise<Check>;
   /** Sends `finish` and resolves with the driver's final count. */
   finish(stallMs: number, capMs: number): Promise<LoadResult>;
   kill(): void;
@@ -51,6 +53,7 @@ export function startLoadChild(
     onFail = reject;
   });
   let onResult: ((r: LoadResult) => void) | undefined;
+  let onCheck: ((r: Check) => void) | undefined;
   let out = "";
   child.stdout?.on("data", (b: Buffer) => {
     const lines = (out + b.toString("utf8")).split("\n");
@@ -69,6 +72,7 @@ export function startLoadChild(
         onTick(msg as LoadTick);
       } else if (msg.type === "ready") onReady();
       else if (msg.type === "result") onResult?.(msg as LoadResult);
+      else if (msg.type === "check") onCheck?.(msg as Check);
     }
   });
   let err = "";
@@ -101,6 +105,15 @@ export function startLoadChild(
     crashed: () => crash,
     send,
     ready,
+    check: async (stallMs, capMs) => {
+      const answer = new Promise<Check>((resolve) => {
+        onCheck = resolve;
+      });
+      send({ cmd: "check", stallMs, capMs });
+      const got = await Promise.race([answer, exited.then(() => undefined)]);
+      if (!got) throw new Error(crash ?? `${config.system} exited during a check`);
+      return got;
+    },
     finish: async (stallMs, capMs) => {
       finishing = true;
       const result = new Promise<LoadResult>((resolve) => {

@@ -37,7 +37,22 @@ export type LoadCommand =
    * Stop offering load; wait for every committed job to start, until no job started for
    * `stallMs` or `capMs` passed; report, exit.
    */
-  | { cmd: "finish"; stallMs: number; capMs: number };
+  | { cmd: "finish"; stallMs: number; capMs: number }
+  /** Like finish for the jobs committed so far, with the load still running; answers a `Check`. */
+  | { cmd: "check"; stallMs: number; capMs: number };
+
+/** The answer to `check`: the jobs committed before it, how many had not started. */
+export interface Check {
+  type: "check";
+  /** Keys below this were checked. */
+  jobs: number;
+  lost: number;
+  stalled: boolean;
+  lostKeys: number[];
+  /** Over the whole run so far. */
+  duplicates: number;
+  extraStarts: number;
+}
 
 /** One second of one system, as printed. Histograms: bucket index → count (see `bucketOf`). */
 export interface LoadTick {
@@ -158,6 +173,11 @@ export async function runLoad(adapter: LoadAdapter): Promise<void> {
   let scheduled = 0;
   let inFlight = 0;
   let finishing = false;
+  // First keys of the batches being enqueued.
+  const batches = new Set<number>();
+  // While a check runs: keys below checkLimit, committed, not started yet.
+  let checkLimit = -1;
+  let checkMissing = 0;
 
   const started = (p: Payload) => {
     const now = performance.now();
@@ -167,6 +187,7 @@ export async function runLoad(adapter: LoadAdapter): Promise<void> {
     add(pickup, now - p.at);
     if (before === 0) {
       distinctStarted++;
+      if (p.k < checkLimit && sent.get(p.k) === COMMITTED) checkMissing--;
       if (sent.get(p.k) === UNCERTAIN) uncertainStarted++;
     } else {
       if (before === 1) duplicates++;
@@ -183,6 +204,8 @@ export async function runLoad(adapter: LoadAdapter): Promise<void> {
     const at = performance.now();
     for (let i = 0; i < n; i++) payloads.push({ k: nextKey++, at });
     inFlight++;
+    const first = payloads[0]?.k as number;
+    batches.add(first);
     adapter
       .enqueue(payloads)
       .then(
@@ -202,6 +225,7 @@ export async function runLoad(adapter: LoadAdapter): Promise<void> {
       )
       .finally(() => {
         inFlight--;
+        batches.delete(first);
       });
   };
 
@@ -243,17 +267,27 @@ export async function runLoad(adapter: LoadAdapter): Promise<void> {
   }, 1_000);
   process.stdout.write(`${JSON.stringify({ type: "ready" })}\n`);
 
-  const finish = async (stallMs: number, capMs: number) => {
-    finishing = true;
-    clearInterval(producer);
+  /**
+   * Waits until every job committed so far (keys below `nextKey` now) has started, or until none
+   * of them started for `stallMs`, or `capMs` passed; the load keeps running meanwhile.
+   */
+  const waitStarted = async (stallMs: number, capMs: number): Promise<Omit<Check, "type">> => {
+    const limit = nextKey;
     const cap = performance.now() + capMs;
+    // The batches holding keys below the limit settle first (committed or failed).
+    while ([...batches].some((first) => first < limit) && performance.now() < cap)
+      await new Promise((r) => setTimeout(r, 50));
+    let missing = 0;
+    for (let k = 0; k < limit; k++) if (sent.get(k) === COMMITTED && runs.get(k) === 0) missing++;
+    checkLimit = limit;
+    checkMissing = missing;
     let progress = performance.now();
-    let seen = distinctStarted;
+    let seen = checkMissing;
     let stalled = false;
-    while (inFlight > 0 || committed - distinctStarted + uncertainStarted > 0) {
+    while (checkMissing > 0) {
       const now = performance.now();
-      if (distinctStarted !== seen) {
-        seen = distinctStarted;
+      if (checkMissing !== seen) {
+        seen = checkMissing;
         progress = now;
       }
       if (now - progress > stallMs) {
@@ -263,24 +297,32 @@ export async function runLoad(adapter: LoadAdapter): Promise<void> {
       if (now > cap) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    // A moment for duplicates of the last jobs to show.
-    await new Promise((r) => setTimeout(r, 500));
-    clearInterval(ticker);
-    await adapter.stop().catch((err: unknown) => process.stderr.write(`stop: ${String(err)}\n`));
+    checkLimit = -1;
     const lostKeys: number[] = [];
     let lost = 0;
-    for (let k = 0; k < nextKey; k++)
+    for (let k = 0; k < limit; k++)
       if (sent.get(k) === COMMITTED && runs.get(k) === 0) {
         lost++;
         if (lostKeys.length < 20) lostKeys.push(k);
       }
+    return { jobs: limit, lost, stalled, lostKeys, duplicates, extraStarts };
+  };
+
+  const finish = async (stallMs: number, capMs: number) => {
+    finishing = true;
+    clearInterval(producer);
+    const check = await waitStarted(stallMs, capMs);
+    // A moment for duplicates of the last jobs to show.
+    await new Promise((r) => setTimeout(r, 500));
+    clearInterval(ticker);
+    await adapter.stop().catch((err: unknown) => process.stderr.write(`stop: ${String(err)}\n`));
     const result: LoadResult = {
       type: "result",
       committed,
       uncertain,
-      lost,
-      stalled,
-      lostKeys,
+      lost: check.lost,
+      stalled: check.stalled,
+      lostKeys: check.lostKeys,
       duplicates,
       extraStarts,
       uncertainStarted,
@@ -304,6 +346,11 @@ export async function runLoad(adapter: LoadAdapter): Promise<void> {
       since = performance.now();
       scheduled = 0;
     } else if (c.cmd === "finish") void finish(c.stallMs, c.capMs);
+    else if (c.cmd === "check")
+      void waitStarted(c.stallMs, c.capMs).then((r) => {
+        const check: Check = { type: "check", ...r };
+        process.stdout.write(`${JSON.stringify(check)}\n`);
+      });
   });
   // The parent going away (its stdin closing) ends this process too.
   lines.on("close", () => {

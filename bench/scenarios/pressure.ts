@@ -8,9 +8,11 @@
  *   idle-in-transaction  a session holds an XID (BEGIN; SELECT txid_current()) for 10 min, then
  *                        commits; recovery follows (drain time measured from the release)
  *   active-readers       four REPEATABLE READ sessions count the system's tables in 30 s transactions
- *   overload             1.5x the measured capacity for 5 min, then back to the steady load until drained
  *   storm                every 1–2 s pg_terminate_backend on every backend of the system, with up
  *                        to 300 idle connections held against the server; no crash, no lost job
+ *   overload             1.5x the measured capacity for 5 min, then back to the steady load until
+ *                        drained (last: its backlog can outlast any cap, and would hide the storm's
+ *                        lost jobs)
  *
  * Each system gets a database of its own (dropped at the end), so the idle transaction and the
  * readers pin only its vacuum horizon and the storm reaches only its backends. Decision 059 says
@@ -146,6 +148,7 @@ export function pressureDuration(plan: PressurePlan): { min: number; max: number
     s.overloadRecoveryMin +
     s.stormRecoveryCap -
     s.stormRecoveryMin +
+    s.finalStall +
     s.finalCap;
   // About 10 s a system to create its database, start and migrate.
   return { min: plan.systems.length * (fixed + 10), max: plan.systems.length * (fixed + caps + 10) };
@@ -423,23 +426,8 @@ async function runSystem(
       `${read.transactions} reader transactions, ${read.scans} scans`,
     );
 
-    // Overload at 1.5x capacity, then the steady rate until drained.
-    const overW = open("overload");
-    const overRate = Math.round(capacity * 1.5);
-    c.send({ cmd: "rate", rate: overRate });
-    await hold(s.overload);
-    const overEnd = ticks.length;
-    c.send({ cmd: "rate", rate: plan.rate });
-    mark(overW, "back to steady");
-    const overDrain = await drain(threshold, s.overloadRecoveryMin, s.overloadRecoveryCap);
-    close(overW);
-    phaseRows({ ...overW, to: overEnd }, "overload", `offered 1.5x capacity = ${overRate} jobs/s`);
-    row("overload", "backlog at end", ticks[overEnd - 1]?.backlog ?? Number.NaN, "jobs");
-    drainRow("overload", overDrain, s.overloadRecoveryCap, `at the steady ${plan.rate} jobs/s`);
-
     // Storm: idle connections held, every backend of the system terminated every 1–2 s.
     const stormW = open("storm");
-    const backlogBefore = ticks.at(-1)?.backlog ?? 0;
     const idle = await holdIdleConnections(ctx.databaseUrl, db, plan.idleConnections, plan.connectionMargin);
     cleanups.push(() => idle.release());
     if (idle.held < plan.idleConnections)
@@ -458,7 +446,7 @@ async function runSystem(
     phaseRows(
       { ...stormW, to: stormEnd },
       "storm",
-      `${idle.held} idle connections held (max_connections ${idle.maxConnections}); backlog ${backlogBefore} jobs when it began`,
+      `${idle.held} idle connections held (max_connections ${idle.maxConnections})`,
     );
     row(
       "storm",
@@ -469,44 +457,60 @@ async function runSystem(
     );
     drainRow("storm", stormDrain, s.stormRecoveryCap, "recovery time after the storm");
 
-    // Every committed job must have started; duplicates counted apart.
-    const result = await c.finish(s.finalStall * 1000, s.finalCap * 1000);
-    row("storm", "crashed", 0, "count", "the process stayed up through every phase");
-    const example = result.lost ? `; e.g. k=${result.lostKeys.slice(0, 5).join(",")}` : "";
-    if (result.stalled || result.lost === 0)
-      row(
-        "storm",
-        "lost jobs",
-        result.lost,
-        "jobs",
-        `committed jobs not started when no job had started for ${s.finalStall} s (the system idle with jobs left); ${result.committed} committed${example}`,
-      );
-    else
-      row(
-        "storm",
-        "not run at the cap",
-        result.lost,
-        "jobs",
-        `still draining after ${s.finalCap} s without load: jobs not run yet, lost or not is unknown; ${result.committed} committed${example}`,
-      );
+    // Every job committed by now must start (the load goes on); duplicates counted apart.
+    const check = await c.check(s.finalStall * 1000, s.finalCap * 1000);
     row(
       "storm",
-      "duplicate jobs",
-      result.duplicates,
+      check.stalled || check.lost === 0 ? "lost jobs" : "not run at the cap",
+      check.lost,
       "jobs",
-      `${result.extraStarts} extra starts over the whole run`,
+      `of the ${check.jobs} jobs committed by the end of the storm's recovery, not started ${check.stalled || check.lost === 0 ? `when none of them had started for ${s.finalStall} s` : `after ${s.finalCap} s while they still started: not run yet, lost or not is unknown`}${check.lost ? `; e.g. k=${check.lostKeys.slice(0, 5).join(",")}` : ""}`,
     );
     row(
       "storm",
+      "duplicate jobs",
+      check.duplicates,
+      "jobs",
+      `${check.extraStarts} extra starts over the run so far`,
+    );
+
+    // Overload at 1.5x capacity, then the steady rate until drained.
+    const overW = open("overload");
+    const overRate = Math.round(capacity * 1.5);
+    c.send({ cmd: "rate", rate: overRate });
+    await hold(s.overload);
+    const overEnd = ticks.length;
+    c.send({ cmd: "rate", rate: plan.rate });
+    mark(overW, "back to steady");
+    const overDrain = await drain(threshold, s.overloadRecoveryMin, s.overloadRecoveryCap);
+    close(overW);
+    phaseRows({ ...overW, to: overEnd }, "overload", `offered 1.5x capacity = ${overRate} jobs/s`);
+    row("overload", "backlog at end", ticks[overEnd - 1]?.backlog ?? Number.NaN, "jobs");
+    drainRow("overload", overDrain, s.overloadRecoveryCap, `at the steady ${plan.rate} jobs/s`);
+
+    // Stop the load; every committed job must have started.
+    const result = await c.finish(s.finalStall * 1000, s.finalCap * 1000);
+    row("whole run", "crashed", 0, "count", "the process stayed up through every phase");
+    const example = result.lost ? `; e.g. k=${result.lostKeys.slice(0, 5).join(",")}` : "";
+    row(
+      "whole run",
+      result.stalled || result.lost === 0 ? "lost jobs" : "not run at the cap",
+      result.lost,
+      "jobs",
+      `${result.stalled || result.lost === 0 ? `committed jobs not started when none had started for ${s.finalStall} s` : `still draining the overload's backlog after ${s.finalCap} s without load: not run yet, lost or not is unknown`}; ${result.committed} committed${example}`,
+    );
+    row("whole run", "duplicate jobs", result.duplicates, "jobs", `${result.extraStarts} extra starts`);
+    row(
+      "whole run",
       "uncertain enqueues",
       result.uncertain,
       "jobs",
-      `enqueue calls that failed (mostly in the storm); ${result.uncertainStarted} of them ran after all; ${result.notSent} offered jobs never sent (the producer was behind when the rate changed)`,
+      `enqueue calls that failed (in the storm); ${result.uncertainStarted} of them ran after all; ${result.notSent} offered jobs never sent (the producer was behind when the rate changed)`,
     );
   } catch (err) {
     if (!(err instanceof CrashError)) throw err;
     ctx.log(`${system}: CRASHED: ${err.message}`);
-    row("storm", "crashed", 1, "count", `in the ${current} phase: ${err.message.slice(0, 300)}`);
+    row("whole run", "crashed", 1, "count", `in the ${current} phase: ${err.message.slice(0, 300)}`);
   } finally {
     for (const w of windows) if (w.to < w.from || w.to === w.from) w.to = ticks.length;
     for (const fn of cleanups.reverse()) await fn().catch(() => {});
