@@ -34,6 +34,12 @@ if (config.system === "graphile-worker") {
   });
   await utils.migrate();
   let runner;
+  let stopping = false;
+  const runnerEnded = (why) => {
+    if (stopping) return;
+    console.error(`graphile-worker: ${why}; exiting as graphile-worker's CLI does`);
+    process.exit(2);
+  };
   await runLoad({
     enqueue: async (payloads) => {
       await utils.addJobs(payloads.map((payload) => ({ identifier: "noop", payload })));
@@ -55,8 +61,16 @@ if (config.system === "graphile-worker") {
           },
         },
       });
+      // A runner that ends by itself (its pool or local queue gave up) runs no job again while
+      // the process idles; graphile-worker's own CLI exits then, and so does this driver, so
+      // the scenario reports it as a crash instead of counting the jobs it never runs.
+      runner.promise.then(
+        () => runnerEnded("the runner stopped by itself"),
+        (err) => runnerEnded(`the runner failed: ${err?.stack ?? err}`),
+      );
     },
     stop: async () => {
+      stopping = true;
       await runner?.stop();
       await utils.release();
     },
