@@ -58,6 +58,10 @@ export function lineChart(
   ];
   const names = [...new Set(panels.flatMap((p) => p.series.map((s) => s.name)))];
   const color = (name: string) => COLORS[names.indexOf(name) % COLORS.length] as string;
+  // One x range for every panel, so markers and seconds line up.
+  const xs = panels.flatMap((p) => p.series.flatMap((s) => s.points.map(([x]) => x))).filter(Number.isFinite);
+  const xMin = Math.min(0, ...xs);
+  const xMax = Math.max(1, ...xs, ...markers.map((m) => m.x));
   panels.forEach((panel, i) => {
     const top = 30 + i * (PANEL_H + M.top + M.bottom) + M.top;
     const left = M.left;
@@ -65,9 +69,6 @@ export function lineChart(
     const pts = panel.series
       .flatMap((s) => s.points)
       .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-    const xs = pts.map(([x]) => x);
-    const xMin = Math.min(0, ...xs);
-    const xMax = Math.max(1, ...xs);
     const log = panel.log === true;
     const ys = pts.map(([, y]) => (log ? Math.max(y, 0.1) : y));
     const yMin = log ? 10 ** Math.floor(Math.log10(Math.min(1, ...ys))) : 0;
