@@ -5,6 +5,9 @@
  *   npm run bench -- --only enqueue     one scenario (repeat --only for more)
  *   npm run bench -- --smoke            tiny sizes (what npm test runs)
  *
+ * The pressure scenario (`--only pressure`, 73–163 min at full length) shrinks every phase with
+ * BENCH_PRESSURE_SCALE (e.g. 0.1); its knobs are in bench/scenarios/pressure.ts and decision 059.
+ *
  * Postgres: BENCH_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test.
  * Redis: REDIS_URL, else redis://127.0.0.1:6379 when it answers. Writes bench/results/latest.json
  * and bench/results/latest.md; copy the table into BENCHMARKS.md with the date and machine.

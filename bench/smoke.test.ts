@@ -8,10 +8,21 @@ import { SCENARIOS } from "./scenarios/index.js";
 const redisUrl = process.env.KEEL_TEST_REDIS_URL;
 
 describe("benchmark scenarios run (smoke)", () => {
-  test("the issue's eight scenarios, and flow control's (issue 17), are all registered", () => {
+  test("the issue's eight scenarios, flow control's (issue 17) and pressure (issue 18) are all registered", () => {
     assert.deepEqual(
       SCENARIOS.map((s) => s.name),
-      ["enqueue", "process", "pickup", "delivery", "intake", "ratelimit", "memory", "cron", "flow"],
+      [
+        "enqueue",
+        "process",
+        "pickup",
+        "delivery",
+        "intake",
+        "ratelimit",
+        "memory",
+        "cron",
+        "flow",
+        "pressure",
+      ],
     );
   });
   for (const scenario of SCENARIOS) {

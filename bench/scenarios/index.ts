@@ -6,6 +6,7 @@ import { flowScenario } from "./flow.js";
 import { intake } from "./intake.js";
 import { memory } from "./memory.js";
 import { pickup } from "./pickup.js";
+import { pressure } from "./pressure.js";
 import { processScenario } from "./process.js";
 import { ratelimit } from "./ratelimit.js";
 
@@ -23,4 +24,5 @@ export const SCENARIOS: Scenario[] = [
   memory,
   cron,
   flowScenario,
+  pressure,
 ];
