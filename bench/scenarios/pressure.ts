@@ -17,7 +17,7 @@
  * Each system gets a database of its own (dropped at the end), so the idle transaction and the
  * readers pin only its vacuum horizon and the storm reaches only its backends. Decision 059 says
  * how each phase is built and measured. BENCH_PRESSURE_SCALE (default 1) multiplies every phase
- * length; BENCH_PRESSURE_RATE sets the offered load; BENCH_PRESSURE_SYSTEMS picks systems
+ * length; BENCH_PRESSURE_SECONDS="idleHold=600" sets single phases (unscaled); BENCH_PRESSURE_RATE sets the offered load; BENCH_PRESSURE_SYSTEMS picks systems
  * (comma-separated); BENCH_PRESSURE_IDLE_CONNECTIONS and BENCH_PRESSURE_CONNECTION_MARGIN set the
  * idle connections. Per-second series go to bench/results/pressure-<phase>.json and .svg.
  */
@@ -115,6 +115,17 @@ function scaled(scale: number, smoke = false): Record<keyof typeof FULL, number>
 export function pressurePlan(smoke: boolean): PressurePlan {
   const scale = envNumber("BENCH_PRESSURE_SCALE", smoke ? 0.002 : 1);
   const s = scaled(scale, smoke);
+  // BENCH_PRESSURE_SECONDS="idleHold=600,overload=120": single phases at a length of their own,
+  // unscaled (e.g. the idle transaction at its full ten minutes with the rest scaled down).
+  for (const part of (process.env.BENCH_PRESSURE_SECONDS ?? "").split(",").filter(Boolean)) {
+    const [name, value] = part.split("=");
+    const seconds = Number(value);
+    if (!name || !(name in FULL) || !(seconds > 0))
+      throw new Error(
+        `BENCH_PRESSURE_SECONDS: "${part}" is not <phase>=<seconds> with a phase of ${Object.keys(FULL).join(", ")}`,
+      );
+    s[name as keyof typeof FULL] = seconds;
+  }
   const chosen = (process.env.BENCH_PRESSURE_SYSTEMS ?? "").split(",").filter(Boolean);
   for (const c of chosen)
     if (!SYSTEMS.includes(c as System)) throw new Error(`BENCH_PRESSURE_SYSTEMS: unknown system ${c}`);
