@@ -1,6 +1,7 @@
 /** Every runtime statement, one `sql/<name>.sql` file each, loaded once per schema. */
 export const STATEMENTS = [
   "enqueue",
+  "audit_many",
   "ensure_queues",
   "queue_settings",
   "claim",

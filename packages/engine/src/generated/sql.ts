@@ -5,6 +5,7 @@ export type StatementName =
   | "audit"
   | "audit_expire"
   | "audit_lock_timeout"
+  | "audit_many"
   | "audit_rewrite_allow"
   | "audit_rewrite_refuse"
   | "backup_finish"
@@ -142,6 +143,13 @@ select count(*)::int as deleted, max(at) as newest from gone
   audit_lock_timeout: `-- audit_lock_timeout: in this transaction, give up a lock not granted within $1 milliseconds
 -- (audit expiry must never queue every audited change behind a long transaction).
 select set_config('lock_timeout', $1::text, true)
+`,
+  audit_many: `-- audit_many: append several entries in one statement (a group commit's job.create rows).
+-- $1 actors, $2 actions, $3 targets, $4 sources, $5 details (jsonb text): text arrays of one
+-- length, one entry per index, all at now().
+insert into {{schema}}.audit_log (actor, action, target, source, details)
+select actor, action, target, source, details::jsonb
+from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) as a(actor, action, target, source, details)
 `,
   audit_rewrite_allow: `-- audit_rewrite_allow: lifts the append-only trigger of audit_log for this transaction only
 -- (audit expiry; audit_rewrite_refuse puts it back before commit). The lock it takes (share row

@@ -1,5 +1,6 @@
 import { MAX_EVENT_ID_LENGTH } from "@keel/protocol/names";
 import { auditChange } from "../audit/actions.js";
+import { GroupCommit, type GroupCommitOptions } from "../db/group-commit.js";
 import type { Client, MutationOptions } from "../db/mutation.js";
 import { type PoolClient, transaction } from "../db/pool.js";
 import type { Engine } from "../engine.js";
@@ -7,7 +8,6 @@ import { KeelError } from "../errors.js";
 import { type JobRow, toJobRecord } from "../queue/rows.js";
 import type { EnqueueInput, JobSummary } from "../queue/types.js";
 import { type EnqueueRow, validateEnqueue } from "../queue/validate.js";
-import { GroupCommit, type GroupCommitOptions } from "./batcher.js";
 import { EVENT_ID, filterValues, parseEventId, type SummaryRow, toSummary } from "./event-rows.js";
 import { routeJobs } from "./routes.js";
 import type {

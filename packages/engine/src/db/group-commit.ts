@@ -55,6 +55,8 @@ export class GroupCommit<I, O> {
   private readonly retryAlone: (err: unknown) => boolean;
   private inFlight = 0;
   private scheduled = false;
+  /** Transactions `flush` was asked for (a split batch counts each retry) and items submitted. */
+  readonly counts = { flushes: 0, items: 0 };
 
   constructor(
     private readonly flush: (items: I[]) => Promise<O[]>,
@@ -67,6 +69,7 @@ export class GroupCommit<I, O> {
 
   /** Resolves with the item's result once its batch has committed. */
   submit(item: I): Promise<O> {
+    this.counts.items++;
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       this.schedule();
@@ -102,6 +105,7 @@ export class GroupCommit<I, O> {
 
   private async write(batch: Pending<I, O>[]): Promise<void> {
     let results: O[];
+    this.counts.flushes++;
     try {
       results = await this.flush(batch.map((p) => p.item));
     } catch (err) {

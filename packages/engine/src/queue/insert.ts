@@ -1,0 +1,167 @@
+import { auditChange, jobDestination } from "../audit/actions.js";
+import { GroupCommit, type GroupCommitOptions } from "../db/group-commit.js";
+import type { Client } from "../db/mutation.js";
+import type { Engine } from "../engine.js";
+import { KeelError } from "../errors.js";
+import type { EnqueueResult, JobState } from "./types.js";
+import type { EnqueueRow } from "./validate.js";
+
+/** A row of enqueue.sql. */
+export type EnqueueOut = { ord: number; id: string; state: JobState; inserted: boolean };
+
+/** The key that makes jobs of one batch one job: dedupe, singleton or debounce (a job has at most one). */
+function batchKey(row: EnqueueRow): string | undefined {
+  if (row.dedupe_key !== null) return `d\u0000${row.queue}\u0000${row.dedupe_key}`;
+  if (row.singleton_key) return `s\u0000${row.queue}\u0000${row.singleton_key}`;
+  if (row.debounce_key) return `b\u0000${row.queue}\u0000${row.debounce_key}`;
+  return undefined;
+}
+
+/**
+ * The rows one enqueue statement writes, and how the others answer. Within one batch the first
+ * job with a dedupe or singleton key wins, and the last with a debounce key (it replaces the
+ * others); the rest share its result (`alias`: ord → ord of the written row). `rows[i].ord` is `i`.
+ */
+export function planBatch(rows: EnqueueRow[]): {
+  unique: EnqueueRow[];
+  results: (out: EnqueueOut[]) => EnqueueResult[];
+} {
+  const firstByKey = new Map<string, number>();
+  const lastDebounce = new Map<string, number>();
+  for (const row of rows) if (row.debounce_key) lastDebounce.set(batchKey(row) as string, row.ord);
+  const unique: EnqueueRow[] = [];
+  const alias = new Map<number, number>();
+  for (const row of rows) {
+    const key = batchKey(row);
+    const last = row.debounce_key ? lastDebounce.get(key as string) : undefined;
+    if (last !== undefined && last !== row.ord) {
+      alias.set(row.ord, last);
+      continue;
+    }
+    const first = key === undefined || last !== undefined ? undefined : firstByKey.get(key);
+    if (first !== undefined) alias.set(row.ord, first);
+    else {
+      if (key !== undefined) firstByKey.set(key, row.ord);
+      unique.push(row);
+    }
+  }
+  const results = (out: EnqueueOut[]): EnqueueResult[] => {
+    const byOrd = new Map(out.map((r) => [r.ord, r]));
+    return rows.map((row) => {
+      const ord = alias.get(row.ord) ?? row.ord;
+      const r = byOrd.get(ord);
+      if (!r) throw new Error(`enqueue returned no row for job ${ord}`);
+      return { id: r.id, state: r.state, deduplicated: alias.has(row.ord) || !r.inserted };
+    });
+  };
+  return { unique, results };
+}
+
+/** One `enqueue` call waiting for its group: the validated row and who it is recorded as. */
+interface Single {
+  row: EnqueueRow;
+  /** Audited (`job.create`) only when the caller said who made it. */
+  by?: string;
+  source?: string | null;
+}
+
+type Outcome = EnqueueResult | { error: unknown };
+
+/** Raised inside the batch's transaction to roll it back when a switch refused its jobs. */
+class Refused extends Error {}
+
+/**
+ * Single enqueues without a caller's transaction, group-committed (`GroupCommit`, the intake's
+ * mechanism, decisions 015 and 055): concurrent calls share one enqueue statement and, when any
+ * is audited, one transaction with their `job.create` rows. Each caller gets its own answer:
+ * duplicates within the group share the first job (as consecutive calls would), a call whose
+ * queue an `enqueue:<queue>` switch turned off gets `enqueue_disabled` while its neighbours are
+ * written, and a job Postgres refuses fails alone (the batch is split). Resolves after the commit.
+ */
+export class JobWriter {
+  private writer: GroupCommit<Single, Outcome>;
+
+  constructor(
+    private readonly engine: Engine,
+    options: GroupCommitOptions = {},
+  ) {
+    this.writer = new GroupCommit((items) => this.write(items), options);
+  }
+
+  /** Transactions written and calls submitted so far (a group commits many calls in one). */
+  get counts(): { flushes: number; items: number } {
+    return { ...this.writer.counts };
+  }
+
+  async submit(item: Single): Promise<EnqueueResult> {
+    const out = await this.writer.submit(item);
+    if ("error" in out) throw out.error;
+    return out;
+  }
+
+  private async write(items: Single[]): Promise<Outcome[]> {
+    const rows = items.map((item, ord) => ({ ...item.row, ord }));
+    const { unique, results } = planBatch(rows);
+    await this.engine.ensureQueues(unique.map((r) => r.queue));
+    const json = JSON.stringify(unique);
+    let out: EnqueueOut[] | undefined;
+    if (items.every((i) => i.by === undefined)) {
+      // Nobody to audit: one autocommitted statement, as a lone enqueue always was.
+      out = await this.engine.run<EnqueueOut>("enqueue", [json]);
+      if (out.length < unique.length) return this.refused(items);
+      return results(out);
+    }
+    try {
+      return await this.engine.transaction(async (client) => {
+        const made = await this.engine.runOn<EnqueueOut>(client, "enqueue", [json]);
+        if (made.length < unique.length) throw new Refused();
+        const done = results(made);
+        await this.audit(client, items, done);
+        return done;
+      });
+    } catch (err) {
+      if (err instanceof Refused) return this.refused(items);
+      throw err;
+    }
+  }
+
+  /** `job.create` rows for the calls that named who made them and created a job. */
+  private async audit(client: Client, items: Single[], done: EnqueueResult[]): Promise<void> {
+    const cols: [string[], string[], string[], (string | null)[], string[]] = [[], [], [], [], []];
+    items.forEach((item, i) => {
+      const job = done[i] as EnqueueResult;
+      if (item.by === undefined || job.deduplicated) return;
+      const change = auditChange(
+        "job.create",
+        `job:${job.id}`,
+        jobDestination(item.row.queue, item.row.target),
+      );
+      cols[0].push(item.by);
+      cols[1].push(change.action);
+      cols[2].push(change.target as string);
+      cols[3].push(item.source ?? null);
+      cols[4].push(JSON.stringify(change.details));
+    });
+    if (cols[0].length > 0) await this.engine.runOn(client, "audit_many", cols);
+  }
+
+  /**
+   * An `enqueue:<queue>` switch refused the batch (the statement is all or nothing): the calls
+   * for a switched-off queue get `enqueue_disabled`, the others are written again without them.
+   */
+  private async refused(items: Single[]): Promise<Outcome[]> {
+    const queues = [...new Set(items.map((i) => i.row.queue))];
+    const off = await this.engine.switches.disabled(queues.map((q) => `enqueue:${q}`));
+    const blocked = (item: Single) => off.has(`enqueue:${item.row.queue}`);
+    if (!items.some(blocked)) {
+      throw new Error("enqueue stored fewer jobs than it was given and no switch explains it");
+    }
+    const rest = items.filter((i) => !blocked(i));
+    const written = rest.length > 0 ? await this.write(rest) : [];
+    return items.map((item) =>
+      blocked(item)
+        ? { error: new KeelError("enqueue_disabled", { queue: item.row.queue }) }
+        : (written.shift() as Outcome),
+    );
+  }
+}
