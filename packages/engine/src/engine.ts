@@ -939,6 +939,8 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Calls already grouped are answered before the pool they need ends.
+    await Promise.all([this.jobWriter?.drain(), this.intake.events.drain()]);
     if (this.ownsPool) await this.pool.end();
   }
 }

@@ -74,6 +74,38 @@ describe("enqueue", () => {
   });
 });
 
+describe("group commit of single enqueues", () => {
+  test("close() answers the calls already made before it ends the pool", async () => {
+    const own = await testEngine();
+    await own.enqueue({ queue: "g1", target: { handler: "h" } });
+    const calls = Array.from({ length: 20 }, (_, i) =>
+      own.enqueue({ queue: "g1", target: { handler: "h" }, payload: { i } }),
+    );
+    await own.close();
+    const results = await Promise.all(calls);
+    assert.equal(new Set(results.map((r) => r.id)).size, 20);
+  });
+
+  test("a switched-off queue refuses its own calls; the other queue's calls of the group are written", async () => {
+    await engine.enqueue({ queue: "g-open", target: { handler: "h" } });
+    await engine.enqueue({ queue: "g-shut", target: { handler: "h" } });
+    await engine.switches.set("enqueue:g-shut", false);
+    try {
+      const before = engine.enqueueGroups.flushes;
+      const results = await Promise.allSettled(
+        ["g-open", "g-shut", "g-open"].map((queue) => engine.enqueue({ queue, target: { handler: "h" } })),
+      );
+      assert.equal(engine.enqueueGroups.flushes - before, 1);
+      assert.equal(results[0]?.status, "fulfilled");
+      assert.equal(results[2]?.status, "fulfilled");
+      const refused = results[1] as PromiseRejectedResult;
+      assert.ok(isKeelError(refused.reason) && refused.reason.code === "enqueue_disabled");
+    } finally {
+      await engine.switches.set("enqueue:g-shut", true);
+    }
+  });
+});
+
 describe("dedupe keys", () => {
   test("a second enqueue with the key of an unfinished job returns that job", async () => {
     const a = await engine.enqueue({ queue: "d", target: { handler: "h" }, dedupeKey: "k1", payload: 1 });

@@ -55,6 +55,7 @@ export class GroupCommit<I, O> {
   private readonly retryAlone: (err: unknown) => boolean;
   private inFlight = 0;
   private scheduled = false;
+  private idle: (() => void)[] = [];
   /** Transactions `flush` was asked for (a split batch counts each retry) and items submitted. */
   readonly counts = { flushes: 0, items: 0 };
 
@@ -74,6 +75,16 @@ export class GroupCommit<I, O> {
       this.queue.push({ item, resolve, reject });
       this.schedule();
     });
+  }
+
+  /**
+   * Resolves once every item submitted so far has been answered (nothing queued or being
+   * written): a shutdown awaits it before it ends the pool the batches use.
+   */
+  async drain(): Promise<void> {
+    while (this.queue.length > 0 || this.inFlight > 0 || this.scheduled) {
+      await new Promise<void>((resolve) => this.idle.push(resolve));
+    }
   }
 
   /** Items waiting for a transaction (not counting those being written). */
@@ -100,6 +111,7 @@ export class GroupCommit<I, O> {
     } finally {
       this.inFlight--;
       this.schedule();
+      for (const wake of this.idle.splice(0)) wake();
     }
   }
 

@@ -56,6 +56,11 @@ export class Events {
     this.writer = undefined;
   }
 
+  /** Resolves once every event submitted so far has been answered. */
+  async drain(): Promise<void> {
+    await this.writer?.drain();
+  }
+
   /**
    * Stores a verified event and the jobs of the routes its type matches, in one transaction,
    * grouped with concurrent calls. Resolves after the commit. An event already stored (same

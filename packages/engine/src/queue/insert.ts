@@ -93,6 +93,11 @@ export class JobWriter {
     return { ...this.writer.counts };
   }
 
+  /** Resolves once every call submitted so far has been answered. */
+  drain(): Promise<void> {
+    return this.writer.drain();
+  }
+
   async submit(item: Single): Promise<EnqueueResult> {
     const out = await this.writer.submit(item);
     if ("error" in out) throw out.error;
