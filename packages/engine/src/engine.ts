@@ -13,7 +13,7 @@ import { Idempotency, Settings } from "./idempotency/idempotency.js";
 import { Intake } from "./intake/intake.js";
 import { assertSchemaCompatible, migrate } from "./migrate/migrator.js";
 import { flowRateOf, flowWalkLength, type LockedQueue, queueFlow } from "./queue/flow.js";
-import { type EnqueueOut, JobWriter, planBatch } from "./queue/insert.js";
+import { JobWriter, planBatch, writeRows } from "./queue/insert.js";
 import { detailColumns, parseJobId } from "./queue/params.js";
 import {
   type AttemptRow,
@@ -389,13 +389,11 @@ export class Engine {
     );
     const { unique, results } = planBatch(rows);
     const queues = [...new Set(unique.map((r) => r.queue))];
-    type Out = EnqueueOut;
-    const json = JSON.stringify(unique);
     if (!options.client && options.by === undefined) {
       // The hot path: one autocommitted statement. An application's enqueue is not an operator's
       // change, so it is audited only when it names who made it.
       await this.ensureQueues(queues);
-      const out = await this.run<Out>("enqueue", [json]);
+      const out = await writeRows(this, unique);
       if (out.length < unique.length) await this.explainRefusedBatch(unique);
       return results(out);
     }
@@ -404,7 +402,7 @@ export class Engine {
     if (!options.client) await this.ensureQueues(queues);
     return this.transaction(async (client) => {
       if (options.client) await this.ensureQueues(queues, client);
-      const out = await this.runOn<Out>(client, "enqueue", [json]);
+      const out = await writeRows(this, unique, client);
       if (out.length < unique.length) await this.explainRefusedBatch(unique, client);
       const done = results(out);
       if (options.by === undefined) return done;

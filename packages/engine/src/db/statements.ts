@@ -2,6 +2,7 @@
 export const STATEMENTS = [
   "enqueue",
   "audit_many",
+  "enqueue_plain",
   "ensure_queues",
   "queue_settings",
   "claim",

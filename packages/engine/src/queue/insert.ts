@@ -57,6 +57,56 @@ export function planBatch(rows: EnqueueRow[]): {
   return { unique, results };
 }
 
+/** True when no row has a dedupe, singleton or debounce key: `enqueue_plain` can write them. */
+function plain(rows: EnqueueRow[]): boolean {
+  return rows.every((r) => r.dedupe_key === null && !r.singleton_key && !r.debounce_key);
+}
+
+/** JSON text for a jsonb[] element; null stays null. */
+function json(value: unknown): string | null {
+  return value === undefined || value === null ? null : JSON.stringify(value);
+}
+
+/**
+ * Writes `unique` (the plan's rows) with one statement, on `client` when given (the caller's
+ * transaction), else autocommitted: `enqueue_plain` when no row has a key (typed arrays, no
+ * conflict handling; decision 056), else `enqueue`. Returns one row per job written; fewer
+ * rows than jobs means an `enqueue:<queue>` switch refused the batch.
+ */
+export async function writeRows(
+  engine: Engine,
+  unique: EnqueueRow[],
+  client?: Client,
+): Promise<EnqueueOut[]> {
+  const run = <R extends object>(name: "enqueue" | "enqueue_plain", values: unknown[]) =>
+    client ? engine.runOn<R>(client, name, values) : engine.run<R>(name, values);
+  if (!plain(unique)) return run<EnqueueOut>("enqueue", [JSON.stringify(unique)]);
+  const made = await run<{ id: string; state: JobState }>("enqueue_plain", [
+    unique.map((r) => r.queue),
+    unique.map((r) => r.handler),
+    unique.map((r) => json(r.target)),
+    unique.map((r) => json(r.payload)),
+    unique.map((r) => r.run_at),
+    unique.map((r) => r.delay_ms),
+    unique.map((r) => r.priority),
+    unique.map((r) => r.max_attempts),
+    unique.map((r) => json(r.backoff)),
+    unique.map((r) => r.tenant),
+    unique.map((r) => json(r.origin)),
+    unique.map((r) => r.flow_key ?? null),
+    unique.map((r) => r.flow_concurrency ?? null),
+  ]);
+  if (made.length < unique.length) return [];
+  // Ids are drawn in input order: the n-th smallest id is the n-th row's.
+  made.sort((a, b) => a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return made.map((m, i) => ({
+    ord: (unique[i] as EnqueueRow).ord,
+    id: m.id,
+    state: m.state,
+    inserted: true,
+  }));
+}
+
 /** One `enqueue` call waiting for its group: the validated row and who it is recorded as. */
 interface Single {
   row: EnqueueRow;
@@ -108,17 +158,15 @@ export class JobWriter {
     const rows = items.map((item, ord) => ({ ...item.row, ord }));
     const { unique, results } = planBatch(rows);
     await this.engine.ensureQueues(unique.map((r) => r.queue));
-    const json = JSON.stringify(unique);
-    let out: EnqueueOut[] | undefined;
     if (items.every((i) => i.by === undefined)) {
       // Nobody to audit: one autocommitted statement, as a lone enqueue always was.
-      out = await this.engine.run<EnqueueOut>("enqueue", [json]);
+      const out = await writeRows(this.engine, unique);
       if (out.length < unique.length) return this.refused(items);
       return results(out);
     }
     try {
       return await this.engine.transaction(async (client) => {
-        const made = await this.engine.runOn<EnqueueOut>(client, "enqueue", [json]);
+        const made = await writeRows(this.engine, unique, client);
         if (made.length < unique.length) throw new Refused();
         const done = results(made);
         await this.audit(client, items, done);
