@@ -11,10 +11,13 @@ import { guardServerLeaks } from "./helpers.js";
 // POST /v1/jobs group-commits concurrent requests (decision 055): fewer transactions than
 // requests, and each request still answered on its own (errors, duplicates, switches).
 
+// Its own application name: the test finds the engine's sessions in pg_stat_activity by it.
+const applicationName = `keel-jobgroup-${randomBytes(4).toString("hex")}`;
 const engine = await Engine.connect({
   migrate: true,
   connectionString: testDatabaseUrl(),
   schema: freshSchema("jobgroup"),
+  applicationName,
 });
 after(() => engine.close());
 guardServerLeaks();
@@ -158,41 +161,40 @@ describe("POST /v1/jobs group commit", () => {
 
   test("Postgres fails a group after its jobs were inserted: every request of it gets an error envelope, nothing is written", async () => {
     await post(job("broken"));
-    // The audit rows come after the jobs in the group's transaction: with the audit log locked,
-    // each group waits there with its jobs inserted; cancelling it fails the whole group.
-    const locker = new pg.Client({ connectionString: testDatabaseUrl() });
-    await locker.connect();
+    // The audit rows are written after the jobs: a trigger holds each group's audit insert
+    // there, with its jobs inserted, until the test cancels the statement (SQLSTATE 57014).
+    const schema = engine.schema;
+    await db.query(`create function "${schema}".hold_broken() returns trigger language plpgsql as $$
+      begin if new.details->>'queue' = 'broken' then perform pg_sleep(60); end if; return new; end $$`);
+    await db.query(`create trigger hold_broken before insert on "${schema}".audit_log
+      for each row execute function "${schema}".hold_broken()`);
+    let answers: Answer[];
+    let cancelled = 0;
     try {
-      await locker.query("begin");
-      await locker.query(`lock table "${engine.schema}".audit_log in access exclusive mode`);
       let settled = 0;
       const pending = Array.from({ length: 30 }, (_, i) =>
         post(job("broken", { i })).finally(() => {
           settled++;
         }),
       );
-      const lockerPid = (await locker.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0]?.pid;
-      let cancelled = 0;
       while (settled < pending.length) {
         const { rows } = await db.query<{ n: number }>(
           `select count(pg_cancel_backend(pid))::int as n from pg_stat_activity
-           where datname = current_database() and wait_event_type = 'Lock' and pid <> $1
-             and query like '%audit_log%'`,
-          [lockerPid],
+           where datname = current_database() and wait_event = 'PgSleep' and application_name = $1`,
+          [applicationName],
         );
         cancelled += rows[0]?.n ?? 0;
         await new Promise((r) => setTimeout(r, 20));
       }
-      const answers = await Promise.all(pending);
-      assert.ok(cancelled > 0);
-      for (const a of answers) {
-        assert.ok(a.status >= 500, `status ${a.status}`);
-        assert.equal(typeof a.body.error?.code, "string");
-        assert.equal(typeof a.body.error?.message, "string");
-      }
+      answers = await Promise.all(pending);
     } finally {
-      await locker.query("rollback");
-      await locker.end();
+      await db.query(`drop trigger hold_broken on "${schema}".audit_log`);
+    }
+    assert.ok(cancelled > 0);
+    for (const a of answers) {
+      assert.ok(a.status >= 500, `status ${a.status}`);
+      assert.equal(typeof a.body.error?.code, "string");
+      assert.equal(typeof a.body.error?.message, "string");
     }
     assert.equal(await jobsIn("broken"), 1);
     assert.equal(await auditedJobs("broken"), 1);

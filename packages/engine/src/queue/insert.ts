@@ -58,7 +58,7 @@ export function planBatch(rows: EnqueueRow[]): {
 }
 
 /** True when no row has a dedupe, singleton or debounce key: `enqueue_plain` can write them. */
-function plain(rows: EnqueueRow[]): boolean {
+export function plain(rows: EnqueueRow[]): boolean {
   return rows.every((r) => r.dedupe_key === null && !r.singleton_key && !r.debounce_key);
 }
 
@@ -71,12 +71,14 @@ function json(value: unknown): string | null {
  * Writes `unique` (the plan's rows) with one statement, on `client` when given (the caller's
  * transaction), else autocommitted: `enqueue_plain` when no row has a key (typed arrays, no
  * conflict handling; decision 056), else `enqueue`. Returns one row per job written; fewer
- * rows than jobs means an `enqueue:<queue>` switch refused the batch.
+ * rows than jobs means an `enqueue:<queue>` switch refused the batch. `audit` (aligned with
+ * `unique`, plain batches only: see `plain`) is written by the same statement.
  */
 export async function writeRows(
   engine: Engine,
   unique: EnqueueRow[],
   client?: Client,
+  audit?: (AuditEntry | null)[],
 ): Promise<EnqueueOut[]> {
   const run = <R extends object>(name: "enqueue" | "enqueue_plain", values: unknown[]) =>
     client ? engine.runOn<R>(client, name, values) : engine.run<R>(name, values);
@@ -95,6 +97,9 @@ export async function writeRows(
     unique.map((r) => json(r.origin)),
     unique.map((r) => r.flow_key ?? null),
     unique.map((r) => r.flow_concurrency ?? null),
+    unique.map((_, i) => audit?.[i]?.actor ?? null),
+    unique.map((_, i) => audit?.[i]?.source ?? null),
+    unique.map((_, i) => json(audit?.[i]?.details)),
   ]);
   if (made.length < unique.length) return [];
   // Ids are drawn in input order: the n-th smallest id is the n-th row's.
@@ -105,6 +110,13 @@ export async function writeRows(
     state: m.state,
     inserted: true,
   }));
+}
+
+/** A `job.create` audit entry of one job. */
+interface AuditEntry {
+  actor: string;
+  source: string | null;
+  details: unknown;
 }
 
 /** One `enqueue` call waiting for its group: the validated row and who it is recorded as. */
@@ -158,6 +170,17 @@ export class JobWriter {
     const rows = items.map((item, ord) => ({ ...item.row, ord }));
     const { unique, results } = planBatch(rows);
     await this.engine.ensureQueues(unique.map((r) => r.queue));
+    if (plain(unique)) {
+      // One statement writes the jobs and their audit rows: atomic without begin and commit.
+      const audit = items.map((i) =>
+        i.by === undefined
+          ? null
+          : { actor: i.by, source: i.source ?? null, details: jobDestination(i.row.queue, i.row.target) },
+      );
+      const out = await writeRows(this.engine, unique, undefined, audit);
+      if (out.length < unique.length) return this.refused(items);
+      return results(out);
+    }
     if (items.every((i) => i.by === undefined)) {
       // Nobody to audit: one autocommitted statement, as a lone enqueue always was.
       const out = await writeRows(this.engine, unique);
