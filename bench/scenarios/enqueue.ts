@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import autocannon from "autocannon";
 import pg from "pg";
 import { Engine } from "../../packages/engine/src/index.js";
-import { spawnKeel } from "../lib/keel-process.js";
+import { cpuMs, spawnKeel } from "../lib/keel-process.js";
 import { LATEST, runOnPeersNode } from "../lib/peers-latest.js";
 import {
   bullPrefix,
@@ -253,6 +253,8 @@ async function latestPeers(
 }
 
 interface HttpLoad {
+  /** Server CPU (user + system) per answered request, in µs: steadier than req/s on a shared machine. */
+  cpuUs: number;
   rps: number;
   p50: number;
   p99: number;
@@ -281,11 +283,17 @@ async function httpSingles(ctx: BenchContext, schemas: string[]): Promise<Result
         KEEL_LOG_LEVEL: "warn",
         KEEL_ADMIN_TOKEN: token,
       });
-      return { port: k.port, stop: () => k.stop(), schema: keelSchema, problems: k.problems };
+      return { pid: k.pid, port: k.port, stop: () => k.stop(), schema: keelSchema, problems: k.problems };
     },
     plain: async () => {
       const p = await startPlainEnqueue(ctx.databaseUrl, plainSchema, HTTP_POOL, token);
-      return { port: p.port, stop: () => p.stop(), schema: plainSchema, problems: [] as string[] };
+      return {
+        pid: p.pid,
+        port: p.port,
+        stop: () => p.stop(),
+        schema: plainSchema,
+        problems: [] as string[],
+      };
     },
   };
   const best: Record<keyof typeof servers, HttpLoad | undefined> = { keel: undefined, plain: undefined };
@@ -298,11 +306,15 @@ async function httpSingles(ctx: BenchContext, schemas: string[]): Promise<Result
         if (warmSeconds) await httpLoad(url, token, warmSeconds);
         const countSql = `select count(*)::int as n from "${server.schema}".jobs`;
         const before = await settledCount(ctx.databaseUrl, countSql);
+        const cpu = cpuMs(server.pid);
         const run = await httpLoad(url, token, seconds);
+        run.cpuUs = ((cpuMs(server.pid) - cpu) * 1000) / run.ok;
         const stored = (await settledCount(ctx.databaseUrl, countSql)) - before;
         if (stored < run.ok || stored > run.sent)
           throw new Error(`${name}: ${stored} jobs stored for ${run.ok} 2xx answers (${run.sent} sent)`);
-        ctx.log(`HTTP round ${round + 1} ${name}: ${Math.round(run.rps)} req/s, p99 ${run.p99} ms`);
+        ctx.log(
+          `HTTP round ${round + 1} ${name}: ${Math.round(run.rps)} req/s, p99 ${run.p99} ms, ${Math.round(run.cpuUs)} µs CPU/request`,
+        );
         if (!best[name] || run.rps > (best[name] as HttpLoad).rps) best[name] = run;
       } finally {
         await server.stop();
@@ -333,6 +345,20 @@ async function httpSingles(ctx: BenchContext, schemas: string[]): Promise<Result
   );
   row("plain Fastify + pg handler", "HTTP single enqueue p99", p.p99, "ms", `p50 ${p.p50} ms`);
   row(
+    "keel start --role api",
+    "HTTP single enqueue server CPU per request",
+    k.cpuUs,
+    "µs",
+    "in the best round",
+  );
+  row(
+    "plain Fastify + pg handler",
+    "HTTP single enqueue server CPU per request",
+    p.cpuUs,
+    "µs",
+    "in the best round",
+  );
+  row(
     "keel",
     "HTTP single enqueue ratio vs plain handler",
     k.rps / p.rps,
@@ -362,6 +388,7 @@ async function httpLoad(url: string, token: string, seconds: number): Promise<Ht
   if (result.non2xx !== 0 || result.errors !== 0 || result["2xx"] === 0)
     throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result["2xx"]} 2xx`);
   return {
+    cpuUs: Number.NaN,
     rps: result["2xx"] / result.duration,
     p50: result.latency.p50,
     p99: result.latency.p99,
