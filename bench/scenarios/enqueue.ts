@@ -3,9 +3,19 @@
  * call, 8 concurrent callers), Keel against graphile-worker, pg-boss and BullMQ. Each system gets
  * a warm-up (excluded), then the rounds alternate between systems so a noisy moment on the shared
  * machine does not land on one system only; the best round counts. Every system must hold exactly
- * the jobs it was given at the end.
+ * the jobs it was given at the end. graphile-worker 0.18 and pg-boss 12 (Node 22) run the same
+ * sizes in a child process (bench/peers/enqueue.mjs) after the in-process rounds.
+ *
+ * Then single enqueue over HTTP: the real `keel start --role api` (child process) against a plain
+ * Fastify + pg handler (child process, one INSERT per request, same pool size), autocannon with
+ * 50 connections posting one job per request, alternated.
  */
+import { randomBytes } from "node:crypto";
+import autocannon from "autocannon";
+import pg from "pg";
 import { Engine } from "../../packages/engine/src/index.js";
+import { cpuMs, spawnKeel } from "../lib/keel-process.js";
+import { LATEST, runOnPeersNode } from "../lib/peers-latest.js";
 import {
   bullPrefix,
   bullQueue,
@@ -15,6 +25,7 @@ import {
   startPgBoss,
   stopPgBoss,
 } from "../lib/peers-queue.js";
+import { startPlainEnqueue } from "../lib/plain-enqueue.js";
 import { benchSchema, dropSchemas } from "../lib/postgres.js";
 import type { BenchContext, ResultRow, Scenario } from "../lib/scenario.js";
 import { perSecond, timed } from "../lib/stats.js";
@@ -22,6 +33,8 @@ import { perSecond, timed } from "../lib/stats.js";
 const QUEUE = "bench";
 const BATCH = 1_000;
 const CALLERS = 8;
+const HTTP_CONNECTIONS = 50;
+const HTTP_POOL = 10; // Keel's engine pool default; the baseline gets the same.
 
 interface Enqueuer {
   system: string;
@@ -35,8 +48,10 @@ interface Enqueuer {
 
 export const enqueue: Scenario = {
   name: "enqueue",
-  title: "1. Enqueue throughput, bulk (batches of 1,000) and single (8 concurrent callers)",
-  target: "≥ graphile-worker, bulk and single",
+  title:
+    "1. Enqueue throughput, bulk (batches of 1,000) and single (8 concurrent callers; HTTP, 50 connections)",
+  target:
+    "bulk ≥ 1.2x graphile-worker; single ≥ graphile-worker; HTTP single ≥ 2,000 req/s, p99 < 50 ms, ≥ 1.5x the plain Fastify + pg handler",
   async run(ctx: BenchContext): Promise<ResultRow[]> {
     const bulkJobs = ctx.smoke ? 2 * BATCH : 20_000;
     const singleJobs = ctx.smoke ? 100 : 5_000;
@@ -96,8 +111,37 @@ export const enqueue: Scenario = {
       }
       const k = best.get("keel") as { bulk: number; single: number };
       const g = best.get("graphile-worker") as { bulk: number; single: number };
-      row("keel", "bulk ratio vs graphile-worker", k.bulk / g.bulk, "x", "target ≥ 1");
+      row("keel", "bulk ratio vs graphile-worker", k.bulk / g.bulk, "x", "target ≥ 1.2");
       row("keel", "single ratio vs graphile-worker", k.single / g.single, "x", "target ≥ 1");
+
+      const latest = await latestPeers(ctx, { bulkJobs, singleJobs, rounds });
+      const latestNote = `Node ${LATEST.node} child; ${sizes}`;
+      row(
+        "graphile-worker 0.18",
+        "bulk enqueue",
+        latest.graphile.bulk,
+        "jobs/s",
+        `graphile-worker ${LATEST.graphileWorker} WorkerUtils addJobs, pool 10; ${latestNote}`,
+      );
+      row("graphile-worker 0.18", `single enqueue (${CALLERS} callers)`, latest.graphile.single, "jobs/s");
+      row(
+        "pg-boss 12",
+        "bulk enqueue",
+        latest.pgBoss.bulk,
+        "jobs/s",
+        `pg-boss ${LATEST.pgBoss} insert, pool 10; ${latestNote}`,
+      );
+      row("pg-boss 12", `single enqueue (${CALLERS} callers)`, latest.pgBoss.single, "jobs/s");
+      row("keel", "bulk ratio vs graphile-worker 0.18", k.bulk / latest.graphile.bulk, "x", "target ≥ 1.2");
+      row(
+        "keel",
+        "single ratio vs graphile-worker 0.18",
+        k.single / latest.graphile.single,
+        "x",
+        "target ≥ 1",
+      );
+
+      rows.push(...(await httpSingles(ctx, schemas)));
       return rows;
     } finally {
       for (const e of enqueuers) await e.close().catch(() => {});
@@ -182,4 +226,190 @@ function bullmq(redisUrl: string, prefix: string): Enqueuer {
     count: async () => (await queue.getJobCounts("waiting")).waiting ?? 0,
     close: () => queue.close(),
   };
+}
+
+interface Rates {
+  bulk: number;
+  single: number;
+}
+
+/** graphile-worker 0.18 and pg-boss 12 on Node 22 (bench/peers/enqueue.mjs), same sizes. */
+async function latestPeers(
+  ctx: BenchContext,
+  sizes: { bulkJobs: number; singleJobs: number; rounds: number },
+): Promise<{ graphile: Rates; pgBoss: Rates }> {
+  const gw = benchSchema("gw18_enq");
+  const boss = benchSchema("pgboss12_enq");
+  try {
+    const child = runOnPeersNode(
+      "enqueue.mjs",
+      [ctx.databaseUrl, gw, boss, String(sizes.bulkJobs), String(sizes.singleJobs), String(sizes.rounds)],
+      ctx.log,
+    );
+    return (await child.result) as { graphile: Rates; pgBoss: Rates };
+  } finally {
+    await dropSchemas(ctx.databaseUrl, [gw, boss]);
+  }
+}
+
+interface HttpLoad {
+  /** Server CPU (user + system) per answered request, in µs: steadier than req/s on a shared machine. */
+  cpuUs: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  ok: number;
+  sent: number;
+}
+
+/**
+ * POST /v1/jobs over HTTP: `keel start --role api` against the plain handler, autocannon with
+ * 50 connections, one job per request, alternated rounds (best counts); every 2xx must be stored.
+ */
+async function httpSingles(ctx: BenchContext, schemas: string[]): Promise<ResultRow[]> {
+  const seconds = ctx.smoke ? 1 : Number(process.env.BENCH_ENQUEUE_HTTP_SECONDS ?? 10);
+  const warmSeconds = ctx.smoke ? 0 : 2;
+  const rounds = ctx.smoke ? 1 : Number(process.env.BENCH_ENQUEUE_HTTP_ROUNDS ?? 2);
+  const keelSchema = benchSchema("keel_http_enq");
+  const plainSchema = benchSchema("plain_http_enq");
+  schemas.push(keelSchema, plainSchema);
+  const token = randomBytes(24).toString("hex");
+  const servers = {
+    keel: async () => {
+      const k = await spawnKeel({
+        DATABASE_URL: ctx.databaseUrl,
+        KEEL_SCHEMA: keelSchema,
+        KEEL_ROLE: "api",
+        KEEL_LOG_LEVEL: "warn",
+        KEEL_ADMIN_TOKEN: token,
+      });
+      return { pid: k.pid, port: k.port, stop: () => k.stop(), schema: keelSchema, problems: k.problems };
+    },
+    plain: async () => {
+      const p = await startPlainEnqueue(ctx.databaseUrl, plainSchema, HTTP_POOL, token);
+      return {
+        pid: p.pid,
+        port: p.port,
+        stop: () => p.stop(),
+        schema: plainSchema,
+        problems: [] as string[],
+      };
+    },
+  };
+  const best: Record<keyof typeof servers, HttpLoad | undefined> = { keel: undefined, plain: undefined };
+  for (let round = 0; round < rounds; round++) {
+    const order = (round % 2 === 0 ? ["plain", "keel"] : ["keel", "plain"]) as (keyof typeof servers)[];
+    for (const name of order) {
+      const server = await servers[name]();
+      try {
+        const url = `http://127.0.0.1:${server.port}/v1/jobs`;
+        if (warmSeconds) await httpLoad(url, token, warmSeconds);
+        const countSql = `select count(*)::int as n from "${server.schema}".jobs`;
+        const before = await settledCount(ctx.databaseUrl, countSql);
+        const cpu = cpuMs(server.pid);
+        const run = await httpLoad(url, token, seconds);
+        run.cpuUs = ((cpuMs(server.pid) - cpu) * 1000) / run.ok;
+        const stored = (await settledCount(ctx.databaseUrl, countSql)) - before;
+        if (stored < run.ok || stored > run.sent)
+          throw new Error(`${name}: ${stored} jobs stored for ${run.ok} 2xx answers (${run.sent} sent)`);
+        ctx.log(
+          `HTTP round ${round + 1} ${name}: ${Math.round(run.rps)} req/s, p99 ${run.p99} ms, ${Math.round(run.cpuUs)} µs CPU/request`,
+        );
+        if (!best[name] || run.rps > (best[name] as HttpLoad).rps) best[name] = run;
+      } finally {
+        await server.stop();
+        for (const line of server.problems) ctx.log(`${name}: ${line}`);
+      }
+    }
+  }
+  const k = best.keel as HttpLoad;
+  const p = best.plain as HttpLoad;
+  const settings = `autocannon ${HTTP_CONNECTIONS} connections, ${seconds} s after a ${warmSeconds} s warm-up, best of ${rounds} alternated round(s), pool ${HTTP_POOL}`;
+  const rows: ResultRow[] = [];
+  const row = (system: string, metric: string, value: number, unit: string, note?: string) =>
+    rows.push({ scenario: "enqueue", system, metric, value, unit, ...(note ? { note } : {}) });
+  row(
+    "keel start --role api",
+    "HTTP single enqueue",
+    k.rps,
+    "req/s",
+    `POST /v1/jobs, one job each; ${settings}`,
+  );
+  row("keel start --role api", "HTTP single enqueue p99", k.p99, "ms", `p50 ${k.p50} ms; target < 50`);
+  row(
+    "plain Fastify + pg handler",
+    "HTTP single enqueue",
+    p.rps,
+    "req/s",
+    `bearer check, one INSERT per request into a jobs table like Keel's; ${settings}`,
+  );
+  row("plain Fastify + pg handler", "HTTP single enqueue p99", p.p99, "ms", `p50 ${p.p50} ms`);
+  row(
+    "keel start --role api",
+    "HTTP single enqueue server CPU per request",
+    k.cpuUs,
+    "µs",
+    "in the best round",
+  );
+  row(
+    "plain Fastify + pg handler",
+    "HTTP single enqueue server CPU per request",
+    p.cpuUs,
+    "µs",
+    "in the best round",
+  );
+  row(
+    "keel",
+    "HTTP single enqueue ratio vs plain handler",
+    k.rps / p.rps,
+    "x",
+    "target ≥ 1.5 and ≥ 2,000 req/s",
+  );
+  return rows;
+}
+
+async function httpLoad(url: string, token: string, seconds: number): Promise<HttpLoad> {
+  let seq = 0;
+  const result = await autocannon({
+    url,
+    connections: HTTP_CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        setupRequest: (req) => ({
+          ...req,
+          body: JSON.stringify({ queue: QUEUE, target: { handler: "noop" }, payload: { k: seq++ } }),
+        }),
+      },
+    ],
+  });
+  if (result.non2xx !== 0 || result.errors !== 0 || result["2xx"] === 0)
+    throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result["2xx"]} 2xx`);
+  return {
+    cpuUs: Number.NaN,
+    rps: result["2xx"] / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    ok: result["2xx"],
+    sent: result.requests.sent,
+  };
+}
+
+/** The count once it has settled (requests cut off when a load ended may still be committing). */
+async function settledCount(databaseUrl: string, sql: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    let last = -1;
+    for (;;) {
+      const n = (await client.query<{ n: number }>(sql)).rows[0]?.n ?? 0;
+      if (n === last) return n;
+      last = n;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  } finally {
+    await client.end();
+  }
 }

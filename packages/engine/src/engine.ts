@@ -3,6 +3,7 @@ import type { GcraParams } from "@keel/protocol/ratelimit";
 import { type AnyAuditChange, type AuditChange, auditChange, jobDestination } from "./audit/actions.js";
 import { AuditLog } from "./audit/audit.js";
 import { ConsoleSessions } from "./console/sessions.js";
+import type { GroupCommitOptions } from "./db/group-commit.js";
 import { type Client, engineActor, type MutationOptions } from "./db/mutation.js";
 import { asDatabaseError, createPool, type Pool, transaction } from "./db/pool.js";
 import { jobsChannel, loadStatements, quoteSchema, type Statement } from "./db/sql.js";
@@ -12,6 +13,7 @@ import { Idempotency, Settings } from "./idempotency/idempotency.js";
 import { Intake } from "./intake/intake.js";
 import { assertSchemaCompatible, migrate } from "./migrate/migrator.js";
 import { flowRateOf, flowWalkLength, type LockedQueue, queueFlow } from "./queue/flow.js";
+import { JobWriter, planBatch, writeRows } from "./queue/insert.js";
 import { detailColumns, parseJobId } from "./queue/params.js";
 import {
   type AttemptRow,
@@ -65,14 +67,6 @@ async function migrateDirect(pool: Pool, schema: string, options: EngineOptions)
   } finally {
     await direct.end();
   }
-}
-
-/** The key that makes jobs of one batch one job: dedupe, singleton or debounce (a job has at most one). */
-function batchKey(row: EnqueueRow): string | undefined {
-  if (row.dedupe_key !== null) return `d\u0000${row.queue}\u0000${row.dedupe_key}`;
-  if (row.singleton_key) return `s\u0000${row.queue}\u0000${row.singleton_key}`;
-  if (row.debounce_key) return `b\u0000${row.queue}\u0000${row.debounce_key}`;
-  return undefined;
 }
 
 /** Rows one statement of a bulk retry or purge handles. */
@@ -161,6 +155,11 @@ export interface EngineOptions {
    * waiting (see `createPool`). Default off; `keel start` turns it on.
    */
   watch?: { timeoutMs?: number; intervalMs?: number };
+  /**
+   * The group commit of single `enqueue` calls made without a caller's transaction: most calls
+   * per group (default 500) and groups committing at once (default 4). See `GroupCommit`.
+   */
+  enqueueGroup?: GroupCommitOptions;
 }
 
 /** A job whose attempt ends, with what an HTTP delivery saw. */
@@ -254,6 +253,8 @@ export class Engine {
   readonly payloadLimitBytes: number;
   private readonly knownQueues = new Set<string>();
   private closed = false;
+  private jobWriter: JobWriter | undefined;
+  private enqueueGroupOptions: GroupCommitOptions;
 
   private constructor(pool: Pool, ownsPool: boolean, schema: string, options: EngineOptions) {
     this.pool = pool;
@@ -267,6 +268,12 @@ export class Engine {
     this.payloadLimitBytes = options.payloadLimitBytes ?? DEFAULT_PAYLOAD_LIMIT_BYTES;
     this.actor = engineActor(options.applicationName ?? "keel");
     this.sql = loadStatements(schema, STATEMENTS, { named: this.namedStatements });
+    this.enqueueGroupOptions = options.enqueueGroup ?? {};
+  }
+
+  /** Group commits of single `enqueue` calls so far: transactions written and calls they held. */
+  get enqueueGroups(): { flushes: number; items: number } {
+    return this.jobWriter?.counts ?? { flushes: 0, items: 0 };
   }
 
   /**
@@ -361,8 +368,16 @@ export class Engine {
    * Enqueues one job. See `enqueueMany` for batches in one round trip. With `client` it joins the
    * caller's transaction; with `by` an audit row `job.create` commits with it
    * (an application's enqueue is not an operator's change, so it is audited only when it says who).
+   * Without `client`, concurrent calls are group-committed (one statement or transaction for
+   * all that arrive while the previous group commits; decision 055): each still resolves only
+   * after its job is committed, and fails alone when its own job is refused.
    */
   async enqueue<P>(input: EnqueueInput<P>, options: MutationOptions = {}): Promise<EnqueueResult> {
+    if (!options.client) {
+      const row = validateEnqueue(input, 0, { payloadLimitBytes: this.payloadLimitBytes });
+      this.jobWriter ??= new JobWriter(this, this.enqueueGroupOptions);
+      return this.jobWriter.submit({ row, by: options.by, source: options.source });
+    }
     const [result] = await this.insertJobs([input], options, "job.create");
     return result as EnqueueResult;
   }
@@ -386,44 +401,13 @@ export class Engine {
     const rows = inputs.map((input, i) =>
       validateEnqueue(input, i, { payloadLimitBytes: this.payloadLimitBytes }),
     );
-    // Within one batch the first job with a dedupe or singleton key wins, and the last with a
-    // debounce key (it replaces the others); the rest share its result.
-    const firstByKey = new Map<string, number>();
-    const lastDebounce = new Map<string, number>();
-    for (const row of rows) if (row.debounce_key) lastDebounce.set(batchKey(row) as string, row.ord);
-    const unique: EnqueueRow[] = [];
-    const alias = new Map<number, number>();
-    for (const row of rows) {
-      const key = batchKey(row);
-      const last = row.debounce_key ? lastDebounce.get(key as string) : undefined;
-      if (last !== undefined && last !== row.ord) {
-        alias.set(row.ord, last);
-        continue;
-      }
-      const first = key === undefined || last !== undefined ? undefined : firstByKey.get(key);
-      if (first !== undefined) alias.set(row.ord, first);
-      else {
-        if (key !== undefined) firstByKey.set(key, row.ord);
-        unique.push(row);
-      }
-    }
+    const { unique, results } = planBatch(rows);
     const queues = [...new Set(unique.map((r) => r.queue))];
-    type Out = { ord: number; id: string; state: JobState; inserted: boolean };
-    const results = (out: Out[]): EnqueueResult[] => {
-      const byOrd = new Map(out.map((r) => [r.ord, r]));
-      return rows.map((row) => {
-        const ord = alias.get(row.ord) ?? row.ord;
-        const r = byOrd.get(ord);
-        if (!r) throw new Error(`enqueue returned no row for job ${ord}`);
-        return { id: r.id, state: r.state, deduplicated: alias.has(row.ord) || !r.inserted };
-      });
-    };
-    const json = JSON.stringify(unique);
     if (!options.client && options.by === undefined) {
       // The hot path: one autocommitted statement. An application's enqueue is not an operator's
       // change, so it is audited only when it names who made it.
       await this.ensureQueues(queues);
-      const out = await this.run<Out>("enqueue", [json]);
+      const out = await writeRows(this, unique);
       if (out.length < unique.length) await this.explainRefusedBatch(unique);
       return results(out);
     }
@@ -432,7 +416,7 @@ export class Engine {
     if (!options.client) await this.ensureQueues(queues);
     return this.transaction(async (client) => {
       if (options.client) await this.ensureQueues(queues, client);
-      const out = await this.runOn<Out>(client, "enqueue", [json]);
+      const out = await writeRows(this, unique, client);
       if (out.length < unique.length) await this.explainRefusedBatch(unique, client);
       const done = results(out);
       if (options.by === undefined) return done;
@@ -977,6 +961,8 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Calls already grouped are answered before the pool they need ends.
+    await Promise.all([this.jobWriter?.drain(), this.intake.events.drain()]);
     if (this.ownsPool) await this.pool.end();
   }
 }

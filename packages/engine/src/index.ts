@@ -36,6 +36,7 @@ export {
   type NewSession,
 } from "./console/sessions.js";
 export { Availability } from "./db/availability.js";
+export { GroupCommit, type GroupCommitOptions } from "./db/group-commit.js";
 export type { Client, MutationOptions } from "./db/mutation.js";
 export {
   asDatabaseError,
@@ -64,7 +65,6 @@ export {
   Settings,
   type StoredResponse,
 } from "./idempotency/idempotency.js";
-export { GroupCommit, type GroupCommitOptions } from "./intake/batcher.js";
 export { Events } from "./intake/events.js";
 export { Intake } from "./intake/intake.js";
 export { matchesType, matchingRoutes, routeFlow, routeJobs } from "./intake/routes.js";

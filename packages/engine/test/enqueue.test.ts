@@ -47,10 +47,16 @@ describe("enqueue", () => {
     }));
     const results = await engine.enqueueMany(inputs);
     assert.equal(results.length, 500);
-    for (const [i, r] of results.entries()) {
-      const job = i % 97 === 0 ? await engine.getJob(r.id) : undefined;
-      if (job) assert.deepEqual(job.payload, { i });
-    }
+    const stored = await engine.pool.query<{ id: string; i: number }>(
+      `select id::text, (payload->>'i')::int as i from "${engine.schema}".jobs where id = any($1::bigint[])`,
+      [results.map((r) => r.id)],
+    );
+    const byId = new Map(stored.rows.map((r) => [r.id, r.i]));
+    assert.deepEqual(
+      results.map((r) => byId.get(r.id)),
+      inputs.map((_, i) => i),
+      "each result names the job of its input",
+    );
     assert.equal(new Set(results.map((r) => r.id)).size, 500);
     // Ids follow input order, so jobs of one batch run in the order given.
     const ids = results.map((r) => BigInt(r.id));
@@ -71,6 +77,38 @@ describe("enqueue", () => {
       method: "PUT",
       headers: { Authorization: "Bearer ${SECRET}" },
     });
+  });
+});
+
+describe("group commit of single enqueues", () => {
+  test("close() answers the calls already made before it ends the pool", async () => {
+    const own = await testEngine();
+    await own.enqueue({ queue: "g1", target: { handler: "h" } });
+    const calls = Array.from({ length: 20 }, (_, i) =>
+      own.enqueue({ queue: "g1", target: { handler: "h" }, payload: { i } }),
+    );
+    await own.close();
+    const results = await Promise.all(calls);
+    assert.equal(new Set(results.map((r) => r.id)).size, 20);
+  });
+
+  test("a switched-off queue refuses its own calls; the other queue's calls of the group are written", async () => {
+    await engine.enqueue({ queue: "g-open", target: { handler: "h" } });
+    await engine.enqueue({ queue: "g-shut", target: { handler: "h" } });
+    await engine.switches.set("enqueue:g-shut", false);
+    try {
+      const before = engine.enqueueGroups.flushes;
+      const results = await Promise.allSettled(
+        ["g-open", "g-shut", "g-open"].map((queue) => engine.enqueue({ queue, target: { handler: "h" } })),
+      );
+      assert.equal(engine.enqueueGroups.flushes - before, 1);
+      assert.equal(results[0]?.status, "fulfilled");
+      assert.equal(results[2]?.status, "fulfilled");
+      const refused = results[1] as PromiseRejectedResult;
+      assert.ok(isKeelError(refused.reason) && refused.reason.code === "enqueue_disabled");
+    } finally {
+      await engine.switches.set("enqueue:g-shut", true);
+    }
   });
 });
 

@@ -1,6 +1,8 @@
 /** Every runtime statement, one `sql/<name>.sql` file each, loaded once per schema. */
 export const STATEMENTS = [
   "enqueue",
+  "audit_many",
+  "enqueue_plain",
   "ensure_queues",
   "queue_settings",
   "claim",

@@ -5,6 +5,7 @@ export type StatementName =
   | "audit"
   | "audit_expire"
   | "audit_lock_timeout"
+  | "audit_many"
   | "audit_rewrite_allow"
   | "audit_rewrite_refuse"
   | "backup_finish"
@@ -37,6 +38,7 @@ export type StatementName =
   | "drill_finish"
   | "drill_start"
   | "enqueue"
+  | "enqueue_plain"
   | "ensure_queues"
   | "fail"
   | "failure_groups"
@@ -142,6 +144,13 @@ select count(*)::int as deleted, max(at) as newest from gone
   audit_lock_timeout: `-- audit_lock_timeout: in this transaction, give up a lock not granted within $1 milliseconds
 -- (audit expiry must never queue every audited change behind a long transaction).
 select set_config('lock_timeout', $1::text, true)
+`,
+  audit_many: `-- audit_many: append several entries in one statement (a group commit's job.create rows).
+-- $1 actors, $2 actions, $3 targets, $4 sources, $5 details (jsonb text): text arrays of one
+-- length, one entry per index, all at now().
+insert into {{schema}}.audit_log (actor, action, target, source, details)
+select actor, action, target, source, details::jsonb
+from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) as a(actor, action, target, source, details)
 `,
   audit_rewrite_allow: `-- audit_rewrite_allow: lifts the append-only trigger of audit_log for this transaction only
 -- (audit expiry; audit_rewrite_refuse puts it back before commit). The lock it takes (share row
@@ -684,6 +693,74 @@ from src s
 left join done n on n.id = s.id
 left join done d on n.id is null and d.queue = s.queue and d.match_key = s.match_key
 order by s.ord
+`,
+  enqueue_plain: `-- enqueue_plain: insert a batch of jobs that carry no dedupe, singleton or debounce key, in one
+-- round trip. Columns as typed arrays of one length, one job per index, in input order:
+-- $1 queue, $2 handler, $3 target (jsonb text), $4 payload (jsonb text, null: JSON null),
+-- $5 run_at, $6 delay_ms, $7 priority, $8 max_attempts, $9 backoff (jsonb text), $10 tenant,
+-- $11 origin (jsonb text), $12 flow_key, $13 flow_concurrency; and the job's \`job.create\` audit
+-- entry, written by the same statement (so it commits with the job, without a transaction
+-- around): $14 actor (null: not audited), $15 source, $16 details (jsonb text).
+-- Returns id and state of every job inserted, ids increasing in input order; nothing when an
+-- 'enqueue:<queue>' switch of the batch is off (all or nothing, like enqueue.sql).
+-- Typed arrays instead of enqueue.sql's jsonb_to_recordset: each payload is parsed once, and
+-- without the key kinds there is no conflict handling and no join back to the input.
+with input as (
+  select x.*
+  from unnest($1::text[], $2::text[], $3::jsonb[], $4::jsonb[], $5::timestamptz[], $6::bigint[], $7::int[],
+              $8::int[], $9::jsonb[], $10::text[], $11::jsonb[], $12::text[], $13::int[], $14::text[], $15::text[],
+              $16::jsonb[]) with ordinality
+       as x(queue, handler, target, payload, run_at, delay_ms, priority, max_attempts, backoff, tenant, origin,
+            flow_key, flow_concurrency, actor, source, details, ord)
+),
+src as materialized (
+  select x.ord, x.queue, x.handler, x.target,
+         coalesce(x.payload, 'null'::jsonb) as payload,
+         coalesce(x.run_at, now() + coalesce(x.delay_ms, 0) * interval '1 millisecond') as run_at,
+         coalesce(x.priority, 0) as priority,
+         coalesce(x.max_attempts, q.max_attempts) as max_attempts,
+         coalesce(x.backoff, q.backoff) as backoff,
+         x.tenant, x.origin,
+         -- As in enqueue.sql: the call's key, else the queue's expression, else an HTTP target's host.
+         coalesce(x.flow_key, {{schema}}.flow_key_of(q.flow_key, x.tenant, x.target, x.payload),
+                  case when x.handler = '@http' then {{schema}}.flow_key_of('host', null, x.target, null) end) as flow_key,
+         x.flow_concurrency,
+         (x.flow_key is not null or x.flow_concurrency is not null or x.handler = '@http') and not q.flow_jobs
+           as marks_queue
+  from input x
+  join {{schema}}.queues q on q.name = x.queue
+  where not exists (
+    select 1 from {{schema}}.switches s
+    where not s.enabled
+      and s.name in (select distinct 'enqueue:' || y.queue from input y))
+),
+marked as (
+  update {{schema}}.queues q set flow_jobs = true
+  where q.name in (select queue from src where marks_queue) and not q.flow_jobs
+),
+-- Ids come from the column default, drawn as the sorted rows are inserted: in input order.
+ins as (
+  insert into {{schema}}.jobs as j
+    (queue, handler, state, target, payload, run_at, priority, max_attempts, backoff, tenant, origin, flow_key,
+     flow_concurrency)
+  select queue, handler, case when run_at > now() then 'scheduled' else 'available' end,
+         target, payload, run_at, priority, max_attempts, backoff, tenant, origin, flow_key, flow_concurrency
+  from src
+  order by ord
+  returning j.id, j.state
+),
+-- All or nothing: when any job is inserted, all are, so the k-th smallest id is input row k.
+numbered as (
+  select id, state, row_number() over (order by id) as ord from ins
+),
+audited as (
+  insert into {{schema}}.audit_log (actor, action, target, source, details)
+  select x.actor, 'job.create', 'job:' || n.id, x.source, x.details
+  from numbered n
+  join input x on x.ord = n.ord
+  where x.actor is not null
+)
+select id, state from numbered order by ord
 `,
   ensure_queues: `-- ensure_queues: create queues $1 (text[]) with default settings unless they exist.
 insert into {{schema}}.queues (name)

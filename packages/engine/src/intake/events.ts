@@ -1,12 +1,12 @@
 import { MAX_EVENT_ID_LENGTH } from "@keel/protocol/names";
 import { auditChange } from "../audit/actions.js";
+import { GroupCommit, type GroupCommitOptions } from "../db/group-commit.js";
 import type { Client, MutationOptions } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
 import { type JobRow, toJobRecord } from "../queue/rows.js";
 import type { EnqueueInput, JobSummary } from "../queue/types.js";
 import { type EnqueueRow, validateEnqueue } from "../queue/validate.js";
-import { GroupCommit, type GroupCommitOptions } from "./batcher.js";
 import { EVENT_ID, filterValues, parseEventId, type SummaryRow, toSummary } from "./event-rows.js";
 import { routeJobs } from "./routes.js";
 import type {
@@ -55,6 +55,11 @@ export class Events {
   configure(options: GroupCommitOptions): void {
     this.commitOptions = options;
     this.writer = undefined;
+  }
+
+  /** Resolves once every event submitted so far has been answered. */
+  async drain(): Promise<void> {
+    await this.writer?.drain();
   }
 
   /**

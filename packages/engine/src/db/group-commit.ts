@@ -55,6 +55,9 @@ export class GroupCommit<I, O> {
   private readonly retryAlone: (err: unknown) => boolean;
   private inFlight = 0;
   private scheduled = false;
+  private idle: (() => void)[] = [];
+  /** Transactions `flush` was asked for (a split batch counts each retry) and items submitted. */
+  readonly counts = { flushes: 0, items: 0 };
 
   constructor(
     private readonly flush: (items: I[]) => Promise<O[]>,
@@ -67,10 +70,21 @@ export class GroupCommit<I, O> {
 
   /** Resolves with the item's result once its batch has committed. */
   submit(item: I): Promise<O> {
+    this.counts.items++;
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       this.schedule();
     });
+  }
+
+  /**
+   * Resolves once every item submitted so far has been answered (nothing queued or being
+   * written): a shutdown awaits it before it ends the pool the batches use.
+   */
+  async drain(): Promise<void> {
+    while (this.queue.length > 0 || this.inFlight > 0 || this.scheduled) {
+      await new Promise<void>((resolve) => this.idle.push(resolve));
+    }
   }
 
   /** Items waiting for a transaction (not counting those being written). */
@@ -97,11 +111,13 @@ export class GroupCommit<I, O> {
     } finally {
       this.inFlight--;
       this.schedule();
+      for (const wake of this.idle.splice(0)) wake();
     }
   }
 
   private async write(batch: Pending<I, O>[]): Promise<void> {
     let results: O[];
+    this.counts.flushes++;
     try {
       results = await this.flush(batch.map((p) => p.item));
     } catch (err) {

@@ -1,0 +1,243 @@
+import { auditChange, jobDestination } from "../audit/actions.js";
+import { GroupCommit, type GroupCommitOptions } from "../db/group-commit.js";
+import type { Client } from "../db/mutation.js";
+import type { Engine } from "../engine.js";
+import { KeelError } from "../errors.js";
+import type { EnqueueResult, JobState } from "./types.js";
+import type { EnqueueRow } from "./validate.js";
+
+/** A row of enqueue.sql. */
+export type EnqueueOut = { ord: number; id: string; state: JobState; inserted: boolean };
+
+/** The key that makes jobs of one batch one job: dedupe, singleton or debounce (a job has at most one). */
+function batchKey(row: EnqueueRow): string | undefined {
+  if (row.dedupe_key !== null) return `d\u0000${row.queue}\u0000${row.dedupe_key}`;
+  if (row.singleton_key) return `s\u0000${row.queue}\u0000${row.singleton_key}`;
+  if (row.debounce_key) return `b\u0000${row.queue}\u0000${row.debounce_key}`;
+  return undefined;
+}
+
+/**
+ * The rows one enqueue statement writes, and how the others answer. Within one batch the first
+ * job with a dedupe or singleton key wins, and the last with a debounce key (it replaces the
+ * others); the rest share its result (`alias`: ord → ord of the written row). `rows[i].ord` is `i`.
+ */
+export function planBatch(rows: EnqueueRow[]): {
+  unique: EnqueueRow[];
+  results: (out: EnqueueOut[]) => EnqueueResult[];
+} {
+  const firstByKey = new Map<string, number>();
+  const lastDebounce = new Map<string, number>();
+  for (const row of rows) if (row.debounce_key) lastDebounce.set(batchKey(row) as string, row.ord);
+  const unique: EnqueueRow[] = [];
+  const alias = new Map<number, number>();
+  for (const row of rows) {
+    const key = batchKey(row);
+    const last = row.debounce_key ? lastDebounce.get(key as string) : undefined;
+    if (last !== undefined && last !== row.ord) {
+      alias.set(row.ord, last);
+      continue;
+    }
+    const first = key === undefined || last !== undefined ? undefined : firstByKey.get(key);
+    if (first !== undefined) alias.set(row.ord, first);
+    else {
+      if (key !== undefined) firstByKey.set(key, row.ord);
+      unique.push(row);
+    }
+  }
+  const results = (out: EnqueueOut[]): EnqueueResult[] => {
+    const byOrd = new Map(out.map((r) => [r.ord, r]));
+    return rows.map((row) => {
+      const ord = alias.get(row.ord) ?? row.ord;
+      const r = byOrd.get(ord);
+      if (!r) throw new Error(`enqueue returned no row for job ${ord}`);
+      return { id: r.id, state: r.state, deduplicated: alias.has(row.ord) || !r.inserted };
+    });
+  };
+  return { unique, results };
+}
+
+/** True when no row has a dedupe, singleton or debounce key: `enqueue_plain` can write them. */
+export function plain(rows: EnqueueRow[]): boolean {
+  return rows.every((r) => r.dedupe_key === null && !r.singleton_key && !r.debounce_key);
+}
+
+/** JSON text for a jsonb[] element; null stays null. */
+function json(value: unknown): string | null {
+  return value === undefined || value === null ? null : JSON.stringify(value);
+}
+
+/**
+ * Writes `unique` (the plan's rows) with one statement, on `client` when given (the caller's
+ * transaction), else autocommitted: `enqueue_plain` when no row has a key (typed arrays, no
+ * conflict handling; decision 056), else `enqueue`. Returns one row per job written; fewer
+ * rows than jobs means an `enqueue:<queue>` switch refused the batch. `audit` (aligned with
+ * `unique`, plain batches only: see `plain`) is written by the same statement.
+ */
+export async function writeRows(
+  engine: Engine,
+  unique: EnqueueRow[],
+  client?: Client,
+  audit?: (AuditEntry | null)[],
+): Promise<EnqueueOut[]> {
+  const run = <R extends object>(name: "enqueue" | "enqueue_plain", values: unknown[]) =>
+    client ? engine.runOn<R>(client, name, values) : engine.run<R>(name, values);
+  if (!plain(unique)) return run<EnqueueOut>("enqueue", [JSON.stringify(unique)]);
+  const made = await run<{ id: string; state: JobState }>("enqueue_plain", [
+    unique.map((r) => r.queue),
+    unique.map((r) => r.handler),
+    unique.map((r) => json(r.target)),
+    unique.map((r) => json(r.payload)),
+    unique.map((r) => r.run_at),
+    unique.map((r) => r.delay_ms),
+    unique.map((r) => r.priority),
+    unique.map((r) => r.max_attempts),
+    unique.map((r) => json(r.backoff)),
+    unique.map((r) => r.tenant),
+    unique.map((r) => json(r.origin)),
+    unique.map((r) => r.flow_key ?? null),
+    unique.map((r) => r.flow_concurrency ?? null),
+    unique.map((_, i) => audit?.[i]?.actor ?? null),
+    unique.map((_, i) => audit?.[i]?.source ?? null),
+    unique.map((_, i) => json(audit?.[i]?.details)),
+  ]);
+  if (made.length < unique.length) return [];
+  // Ids are drawn in input order: the n-th smallest id is the n-th row's.
+  made.sort((a, b) => a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return made.map((m, i) => ({
+    ord: (unique[i] as EnqueueRow).ord,
+    id: m.id,
+    state: m.state,
+    inserted: true,
+  }));
+}
+
+/** A `job.create` audit entry of one job. */
+interface AuditEntry {
+  actor: string;
+  source: string | null;
+  details: unknown;
+}
+
+/** One `enqueue` call waiting for its group: the validated row and who it is recorded as. */
+interface Single {
+  row: EnqueueRow;
+  /** Audited (`job.create`) only when the caller said who made it. */
+  by?: string;
+  source?: string | null;
+}
+
+type Outcome = EnqueueResult | { error: unknown };
+
+/** Raised inside the batch's transaction to roll it back when a switch refused its jobs. */
+class Refused extends Error {}
+
+/**
+ * Single enqueues without a caller's transaction, group-committed (`GroupCommit`, the intake's
+ * mechanism, decisions 015 and 055): concurrent calls share one enqueue statement and, when any
+ * is audited, one transaction with their `job.create` rows. Each caller gets its own answer:
+ * duplicates within the group share the first job (as consecutive calls would), a call whose
+ * queue an `enqueue:<queue>` switch turned off gets `enqueue_disabled` while its neighbours are
+ * written, and a job Postgres refuses fails alone (the batch is split). Resolves after the commit.
+ */
+export class JobWriter {
+  private writer: GroupCommit<Single, Outcome>;
+
+  constructor(
+    private readonly engine: Engine,
+    options: GroupCommitOptions = {},
+  ) {
+    this.writer = new GroupCommit((items) => this.write(items), options);
+  }
+
+  /** Transactions written and calls submitted so far (a group commits many calls in one). */
+  get counts(): { flushes: number; items: number } {
+    return { ...this.writer.counts };
+  }
+
+  /** Resolves once every call submitted so far has been answered. */
+  drain(): Promise<void> {
+    return this.writer.drain();
+  }
+
+  async submit(item: Single): Promise<EnqueueResult> {
+    const out = await this.writer.submit(item);
+    if ("error" in out) throw out.error;
+    return out;
+  }
+
+  private async write(items: Single[]): Promise<Outcome[]> {
+    const rows = items.map((item, ord) => ({ ...item.row, ord }));
+    const { unique, results } = planBatch(rows);
+    await this.engine.ensureQueues(unique.map((r) => r.queue));
+    if (plain(unique)) {
+      // One statement writes the jobs and their audit rows: atomic without begin and commit.
+      const audit = items.map((i) =>
+        i.by === undefined
+          ? null
+          : { actor: i.by, source: i.source ?? null, details: jobDestination(i.row.queue, i.row.target) },
+      );
+      const out = await writeRows(this.engine, unique, undefined, audit);
+      if (out.length < unique.length) return this.refused(items);
+      return results(out);
+    }
+    if (items.every((i) => i.by === undefined)) {
+      // Nobody to audit: one autocommitted statement, as a lone enqueue always was.
+      const out = await writeRows(this.engine, unique);
+      if (out.length < unique.length) return this.refused(items);
+      return results(out);
+    }
+    try {
+      return await this.engine.transaction(async (client) => {
+        const made = await writeRows(this.engine, unique, client);
+        if (made.length < unique.length) throw new Refused();
+        const done = results(made);
+        await this.audit(client, items, done);
+        return done;
+      });
+    } catch (err) {
+      if (err instanceof Refused) return this.refused(items);
+      throw err;
+    }
+  }
+
+  /** `job.create` rows for the calls that named who made them and created a job. */
+  private async audit(client: Client, items: Single[], done: EnqueueResult[]): Promise<void> {
+    const cols: [string[], string[], string[], (string | null)[], string[]] = [[], [], [], [], []];
+    items.forEach((item, i) => {
+      const job = done[i] as EnqueueResult;
+      if (item.by === undefined || job.deduplicated) return;
+      const change = auditChange(
+        "job.create",
+        `job:${job.id}`,
+        jobDestination(item.row.queue, item.row.target),
+      );
+      cols[0].push(item.by);
+      cols[1].push(change.action);
+      cols[2].push(change.target as string);
+      cols[3].push(item.source ?? null);
+      cols[4].push(JSON.stringify(change.details));
+    });
+    if (cols[0].length > 0) await this.engine.runOn(client, "audit_many", cols);
+  }
+
+  /**
+   * An `enqueue:<queue>` switch refused the batch (the statement is all or nothing): the calls
+   * for a switched-off queue get `enqueue_disabled`, the others are written again without them.
+   */
+  private async refused(items: Single[]): Promise<Outcome[]> {
+    const queues = [...new Set(items.map((i) => i.row.queue))];
+    const off = await this.engine.switches.disabled(queues.map((q) => `enqueue:${q}`));
+    const blocked = (item: Single) => off.has(`enqueue:${item.row.queue}`);
+    if (!items.some(blocked)) {
+      throw new Error("enqueue stored fewer jobs than it was given and no switch explains it");
+    }
+    const rest = items.filter((i) => !blocked(i));
+    const written = rest.length > 0 ? await this.write(rest) : [];
+    return items.map((item) =>
+      blocked(item)
+        ? { error: new KeelError("enqueue_disabled", { queue: item.row.queue }) }
+        : (written.shift() as Outcome),
+    );
+  }
+}
