@@ -146,7 +146,7 @@ async function runKeel(
     await check(ctx, "keel", receiver, n, latencies.length);
     const [row] = (
       await engine.pool.query<{ n: number }>(
-        `select count(*)::int as n from "${schema}".attempts where outcome = 'succeeded'`,
+        `select count(*)::int as n from "${schema}".job_tries where outcome = 'succeeded'`,
       )
     ).rows;
     if (row?.n !== n) throw new Error(`keel: ${row?.n} succeeded attempts recorded, expected ${n}`);

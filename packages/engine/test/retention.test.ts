@@ -10,16 +10,13 @@ const S = `"${engine.schema}"`;
 async function finish(queue: string, n: number, how: "complete" | "dead"): Promise<string[]> {
   if (how === "dead") return deadJobs(engine, queue, n, { error: { message: "x" } });
   await engine.enqueueMany(
-    Array.from({ length: n }, () => ({ queue, target: { handler: "h" }, maxAttempts: 1 })),
+    Array.from({ length: n }, () => ({ queue, target: { handler: "h" }, maxAttempts: 2 })),
   );
-  const jobs = await engine.claim({
-    queue,
-    handlers: ["h"],
-    limit: n,
-    leaseMs: 30_000,
-    workerId: "w",
-    limited: false,
-  });
+  const claim = () =>
+    engine.claim({ queue, handlers: ["h"], limit: n, leaseMs: 30_000, workerId: "w", limited: false });
+  // A failed first try each, so the jobs have rows in attempts (decision 053) for retention to delete.
+  await engine.fail((await claim()).map((job) => ({ job, error: { message: "once" }, retryInMs: 0 })));
+  const jobs = await claim();
   await engine.complete(jobs);
   return jobs.map((j) => j.id);
 }
@@ -36,6 +33,10 @@ test("retention removes succeeded jobs after 7 days and dead ones after 30, with
   const newOk = await finish("r1", 5, "complete");
   const oldDead = await finish("r1", 4, "dead");
   const midDead = await finish("r1", 3, "dead");
+  const tried = await engine.pool.query(`select count(*)::int n from ${S}.attempts where job_id = any($1)`, [
+    oldOk,
+  ]);
+  assert.equal(tried.rows[0].n, 20);
   await age(oldOk, 8);
   await age(oldDead, 31);
   await age(midDead, 8);

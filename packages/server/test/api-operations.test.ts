@@ -86,7 +86,7 @@ describe("queues", () => {
     ]);
     for (const id of ids) assert.equal((await call("GET", `/v1/jobs/${id}`)).statusCode, 404);
     const left = await engine.pool.query(
-      `select count(*)::int n from "${engine.schema}".attempts where job_id = any($1)`,
+      `select count(*)::int n from "${engine.schema}".job_tries where job_id = any($1)`,
       [ids],
     );
     assert.equal(left.rows[0].n, 0);

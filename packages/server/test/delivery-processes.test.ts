@@ -104,11 +104,11 @@ test("one api and two worker processes: 300 jobs, 30% of first attempts fail, ea
   assert.equal(endpoint.received.filter(unverifiable).length, 0, "every request verifies");
   assert.equal(wrongAuthorization, 0, "the ${VAR} header resolved at delivery on every request");
   const workers = await engine.pool.query(
-    `select count(distinct worker_id)::int n from "${schema}".attempts`,
+    `select count(distinct worker_id)::int n from "${schema}".job_tries`,
   );
   assert.equal(workers.rows[0].n, 2, "both processes delivered");
   const failed = await engine.pool.query(
-    `select count(*)::int n from "${schema}".attempts where outcome = 'failed' and response_status = 500`,
+    `select count(*)::int n from "${schema}".job_tries where outcome = 'failed' and response_status = 500`,
   );
   assert.equal(
     failed.rows[0].n,
@@ -123,7 +123,7 @@ test("one api and two worker processes: 300 jobs, 30% of first attempts fail, ea
   }
   const stored = await engine.pool.query(
     `select (select count(*) from "${schema}".job_history where target::text like '%' || $1 || '%')
-          + (select count(*) from "${schema}".attempts where coalesce(error::text, '') || coalesce(response_body, '') like '%' || $1 || '%') as n`,
+          + (select count(*) from "${schema}".job_tries where coalesce(error::text, '') || coalesce(response_body, '') like '%' || $1 || '%') as n`,
     [hookSecret],
   );
   assert.equal(Number(stored.rows[0].n), 0, "the resolved ${VAR} value is never stored");
@@ -159,7 +159,7 @@ test("a worker killed with SIGKILL mid-delivery: another delivers its jobs after
   const lastRetry = Math.max(...retriedAt);
   assert.ok(lastRetry - killedAt <= 10_000, `redelivered ${lastRetry - killedAt} ms after the kill`);
   const attempts = await engine.pool.query(
-    `select outcome, count(*)::int n from "${schema}".attempts a join "${schema}".job_history h on h.id = a.job_id
+    `select outcome, count(*)::int n from "${schema}".job_tries a join "${schema}".job_history h on h.id = a.job_id
      where h.queue = 'kill' group by outcome order by outcome`,
   );
   assert.deepEqual(attempts.rows, [

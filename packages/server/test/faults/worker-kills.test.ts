@@ -74,8 +74,8 @@ test(`${KILLS} SIGKILLs of ${WORKERS} delivering workers over ${JOBS} jobs: lost
   // For each attempt cut by a kill: from the kill to the job's next attempt.
   const { rows } = await engine.pool.query<{ cut: Date; next: Date | null }>(
     `select a.started_at as cut,
-            (select min(b.started_at) from keel.attempts b where b.job_id = a.job_id and b.attempt > a.attempt) as next
-     from keel.attempts a where a.outcome = 'lease_expired'`,
+            (select min(b.started_at) from keel.job_tries b where b.job_id = a.job_id and b.attempt > a.attempt) as next
+     from keel.job_tries a where a.outcome = 'lease_expired'`,
   );
   const recoveries = rows.map((r) => {
     const kill = killedAt.find((k) => k >= r.cut.getTime()) ?? r.cut.getTime();
