@@ -46,7 +46,7 @@ const SYSTEMS = ["keel", "graphile-worker", "pg-boss"] as const;
 type System = (typeof SYSTEMS)[number];
 const QUEUE = "pressure";
 const NOTES: Record<System, string> = {
-  keel: "Keel (Node 20), createWorker concurrency 200, pool 20, history and attempts kept",
+  keel: "Keel (Node 20), createWorker concurrency 200, pool 20, history kept (each try recorded)",
   "graphile-worker": `graphile-worker ${LATEST.graphileWorker} (Node ${LATEST.node}), concurrency 50, pool 20, localQueue 500, completeJobBatchDelay 0`,
   "pg-boss": `pg-boss ${LATEST.pgBoss} (Node ${LATEST.node}), batchSize 100, localConcurrency 4, pool 20, burstWhenBatchFull`,
 };

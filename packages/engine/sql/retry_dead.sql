@@ -18,16 +18,7 @@ with src as (
   )
   returning d.*
 ),
--- The try that ended the job lived in its history row (decision 053): keep it as an attempt.
-kept as (
-  insert into {{schema}}.attempts
-    (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at, response_status, latency_ms,
-     response_body)
-  select id, attempt, queue, try_worker_id, try_outcome, case when try_outcome = 'succeeded' then null else last_error end,
-         try_started_at, finished_at, try_response_status, try_latency_ms, try_response_body
-  from src
-  where try_outcome is not null
-),
+{{include keep_last_try}},
 ins as (
   insert into {{schema}}.jobs
     (id, queue, handler, state, target, payload, run_at, priority, attempt, max_attempts, backoff, dedupe_key,

@@ -1634,7 +1634,10 @@ h.state = 'dead'
   )
   returning d.*
 ),
--- The try that ended the job lived in its history row (decision 053): keep it as an attempt.
+-- keep_last_try: the CTE that statements putting finished jobs back in the queue (retry_job,
+-- retry_dead) include through an include line. Not a statement. Expects a CTE \`src\` holding the
+-- job_history rows just deleted. The try that ended each job lived in its history row (decision
+-- 053): it is kept as a row of attempts, so the job's tries read the same after the retry.
 kept as (
   insert into {{schema}}.attempts
     (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at, response_status, latency_ms,
@@ -1663,7 +1666,10 @@ select (select count(*) from ins)::int as retried, (select count(*) from wake)::
 with src as (
   delete from {{schema}}.job_history where id = $1 and state in ('dead', 'cancelled') returning *
 ),
--- The try that ended the job lived in its history row (decision 053): keep it as an attempt.
+-- keep_last_try: the CTE that statements putting finished jobs back in the queue (retry_job,
+-- retry_dead) include through an include line. Not a statement. Expects a CTE \`src\` holding the
+-- job_history rows just deleted. The try that ended each job lived in its history row (decision
+-- 053): it is kept as a row of attempts, so the job's tries read the same after the retry.
 kept as (
   insert into {{schema}}.attempts
     (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at, response_status, latency_ms,
