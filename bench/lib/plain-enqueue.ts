@@ -9,51 +9,27 @@
  *   … POST http://127.0.0.1:<plain.port>/v1/jobs (authorization: Bearer <token>) …
  *   await plain.stop();
  */
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import Fastify from "fastify";
 import pg from "pg";
+import { listenAndReport, type PlainServer, startPlainServer } from "./plain-server.js";
 
 const SELF = fileURLToPath(import.meta.url);
 
-export interface PlainEnqueue {
-  pid: number;
-  port: number;
-  stop(): Promise<void>;
-}
+export type PlainEnqueue = PlainServer;
 
-export async function startPlainEnqueue(
+export function startPlainEnqueue(
   databaseUrl: string,
   schema: string,
   poolSize: number,
   token: string,
 ): Promise<PlainEnqueue> {
-  const child = spawn(process.execPath, ["--import", "tsx", SELF, "--serve"], {
-    env: {
-      ...process.env,
-      BENCH_PLAIN_URL: databaseUrl,
-      BENCH_PLAIN_SCHEMA: schema,
-      BENCH_PLAIN_POOL: String(poolSize),
-      BENCH_PLAIN_TOKEN: token,
-    },
-    stdio: ["ignore", "pipe", "inherit"],
+  return startPlainServer(SELF, "plain enqueue", {
+    BENCH_PLAIN_URL: databaseUrl,
+    BENCH_PLAIN_SCHEMA: schema,
+    BENCH_PLAIN_POOL: String(poolSize),
+    BENCH_PLAIN_TOKEN: token,
   });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const port = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout as NonNullable<typeof child.stdout> }).once("line", (line) =>
-      resolve(Number(JSON.parse(line).port)),
-    );
-    child.once("exit", (code) => reject(new Error(`plain enqueue exited with ${code} before listening`)));
-  });
-  return {
-    pid: child.pid as number,
-    port,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
-    },
-  };
 }
 
 async function serve(): Promise<void> {
@@ -87,12 +63,7 @@ async function serve(): Promise<void> {
     });
     return reply.code(201).send({ id: rows[0]?.id });
   });
-  await app.listen({ port: 0, host: "127.0.0.1" });
-  const address = app.server.address();
-  process.stdout.write(`${JSON.stringify({ port: typeof address === "object" ? address?.port : 0 })}\n`);
-  process.on("SIGTERM", () => {
-    void app.close().then(() => pool.end().then(() => process.exit(0)));
-  });
+  await listenAndReport(app, pool);
 }
 
 if (process.argv.includes("--serve") && process.argv[1] === SELF) await serve();

@@ -30,3 +30,23 @@ export async function durabilitySettings(databaseUrl: string): Promise<Record<st
     await client.end();
   }
 }
+
+/**
+ * The count `sql` returns once it has settled (requests cut off when a load ended may still be
+ * committing): read every 300 ms until two readings agree.
+ */
+export async function settledCount(databaseUrl: string, sql: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    let last = -1;
+    for (;;) {
+      const n = (await client.query<{ n: number }>(sql)).rows[0]?.n ?? 0;
+      if (n === last) return n;
+      last = n;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  } finally {
+    await client.end();
+  }
+}

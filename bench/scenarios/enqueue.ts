@@ -26,7 +26,7 @@ import {
   stopPgBoss,
 } from "../lib/peers-queue.js";
 import { startPlainEnqueue } from "../lib/plain-enqueue.js";
-import { benchSchema, dropSchemas } from "../lib/postgres.js";
+import { benchSchema, dropSchemas, settledCount } from "../lib/postgres.js";
 import type { BenchContext, ResultRow, Scenario } from "../lib/scenario.js";
 import { perSecond, timed } from "../lib/stats.js";
 
@@ -395,21 +395,4 @@ async function httpLoad(url: string, token: string, seconds: number): Promise<Ht
     ok: result["2xx"],
     sent: result.requests.sent,
   };
-}
-
-/** The count once it has settled (requests cut off when a load ended may still be committing). */
-async function settledCount(databaseUrl: string, sql: string): Promise<number> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    let last = -1;
-    for (;;) {
-      const n = (await client.query<{ n: number }>(sql)).rows[0]?.n ?? 0;
-      if (n === last) return n;
-      last = n;
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  } finally {
-    await client.end();
-  }
 }

@@ -8,7 +8,7 @@ import autocannon from "autocannon";
 import pg from "pg";
 import { cpuMs, machineCpu, spawnKeel } from "../lib/keel-process.js";
 import { startPlainIntake } from "../lib/plain-intake.js";
-import { benchSchema, dropSchemas } from "../lib/postgres.js";
+import { benchSchema, dropSchemas, settledCount } from "../lib/postgres.js";
 import type { BenchContext, ResultRow, Scenario } from "../lib/scenario.js";
 import { newWhsec, signedHeaders, whsecKey } from "../lib/webhooks.js";
 
@@ -97,7 +97,10 @@ export const intake: Scenario = {
         });
         keelRun = measured.run;
         const after = measured.stored;
-        const jobs = await countRows(ctx.databaseUrl, `select count(*)::int as n from "${keelSchema}".jobs`);
+        const jobs = await settledCount(
+          ctx.databaseUrl,
+          `select count(*)::int as n from "${keelSchema}".jobs`,
+        );
         if (jobs !== after) throw new Error(`keel: ${after} events stored but ${jobs} jobs made`);
       } finally {
         await keel.stop();
@@ -242,7 +245,7 @@ async function measure(
   o: { url: string; pid: number; secret: string; seconds: number; warmSeconds: number; countSql: string },
 ): Promise<{ run: Load; stored: number }> {
   if (o.warmSeconds) await load(o.url, o.secret, o.warmSeconds);
-  const before = await countRows(ctx.databaseUrl, o.countSql);
+  const before = await settledCount(ctx.databaseUrl, o.countSql);
   const cpu = cpuMs(o.pid);
   const own = cpuMs(process.pid);
   const machine = machineCpu();
@@ -250,7 +253,7 @@ async function measure(
   run.cpuMs = cpuMs(o.pid) - cpu;
   run.loaderCpuMs = cpuMs(process.pid) - own;
   run.machineBusy = busyShare(machine);
-  const stored = await countRows(ctx.databaseUrl, o.countSql);
+  const stored = await settledCount(ctx.databaseUrl, o.countSql);
   checkLoad(system, run, stored - before);
   return { run, stored };
 }
@@ -267,23 +270,6 @@ function checkLoad(system: string, run: Load, stored: number): void {
 function busyShare(before: { busy: number; total: number }): number {
   const after = machineCpu();
   return (100 * (after.busy - before.busy)) / (after.total - before.total);
-}
-
-/** The count once it has settled (requests cut off when a load ended may still be committing). */
-async function countRows(databaseUrl: string, sql: string): Promise<number> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    let last = -1;
-    for (;;) {
-      const n = (await client.query<{ n: number }>(sql)).rows[0]?.n ?? 0;
-      if (n === last) return n;
-      last = n;
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  } finally {
-    await client.end();
-  }
 }
 
 /** pgbench single-row INSERT TPS with 8 clients; undefined when the binary is missing. */
