@@ -3,6 +3,7 @@ import { GroupCommit, type GroupCommitOptions } from "../db/group-commit.js";
 import type { Client } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
+import { compareDecimal } from "../internal/decimal.js";
 import type { EnqueueResult, JobState } from "./types.js";
 import type { EnqueueRow } from "./validate.js";
 
@@ -103,7 +104,7 @@ export async function writeRows(
   ]);
   if (made.length < unique.length) return [];
   // Ids are drawn in input order: the n-th smallest id is the n-th row's.
-  made.sort((a, b) => a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  made.sort((a, b) => compareDecimal(a.id, b.id));
   return made.map((m, i) => ({
     ord: (unique[i] as EnqueueRow).ord,
     id: m.id,

@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import type { GcraParams } from "@keel/protocol/ratelimit";
 import { type ClaimCursor, Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
+import { compareDecimal } from "../internal/decimal.js";
 import { track } from "../internal/resources.js";
 import { type Maintenance, startMaintenance } from "../maintenance/tasks.js";
 import { Listener } from "../notify/listener.js";
@@ -562,8 +563,7 @@ export function lastInIndexOrder(jobs: readonly ClaimedJob[]): ClaimCursor | und
       !last ||
       j.priority < last.priority ||
       (j.priority === last.priority &&
-        (BigInt(j.runAtUs) > BigInt(last.runAtUs as string) ||
-          (j.runAtUs === last.runAtUs && BigInt(j.id) > BigInt(last.id))))
+        (compareDecimal(j.runAtUs, last.runAtUs as string) || compareDecimal(j.id, last.id)) > 0)
     )
       last = j;
   }
