@@ -64,9 +64,13 @@ input as materialized (
   ) k
 ),
 {{include enqueue_jobs}}
-select ev.ev::int as ev, coalesce(s.id, e.id) as id, s.id is not null as inserted,
+-- An event stored before is looked up by its key, one row at a time: a join with the events
+-- table let the planner scan all of it (a hash join), a cost that grew with every event stored.
+select ev.ev::int as ev,
+       coalesce(s.id, (select e.id from {{schema}}.events e
+                       where e.source = ev.source and e.event_id = ev.event_id)) as id,
+       s.id is not null as inserted,
        (select refused from refusal) as refused
 from ev
 left join stored s on s.source = ev.source and s.event_id = ev.event_id
-left join {{schema}}.events e on s.id is null and e.source = ev.source and e.event_id = ev.event_id
 order by ev.ev

@@ -1,0 +1,65 @@
+/**
+ * The intake write path reads the events it looks up through the unique key, never the whole
+ * table: a batch's cost must not grow with the events stored before it. Counted in rows the
+ * statement read from `events` by sequential scan (pg_stat_user_tables.seq_tup_read), not in time.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { AcceptInput, Engine, Source } from "../src/index.js";
+import { guardLeaks, testEngine } from "./helpers.js";
+
+guardLeaks();
+// One connection: the statistics this backend flushes are the statements' own.
+const engine: Engine = await testEngine({ poolSize: 1 });
+
+await engine.intake.sources.put(
+  "costs",
+  { provider: "standard", secrets: ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], routes: [{ target: { handler: "h" } }] },
+  { managedBy: "api" },
+);
+const source: Source = await engine.intake.sources.get("costs");
+
+function event(eventId: string): AcceptInput {
+  return {
+    source,
+    eventId,
+    type: "thing.happened",
+    contentType: "application/json",
+    headers: { "webhook-id": eventId },
+    body: Buffer.from(JSON.stringify({ id: eventId })),
+    verification: { provider: "standard", secret: 1 },
+  };
+}
+
+/** Rows read by sequential scans of `events` while `fn` ran (this backend's statistics, flushed). */
+async function eventsScanned(fn: () => Promise<unknown>): Promise<number> {
+  const read = async () => {
+    await engine.pool.query("select pg_stat_force_next_flush()");
+    await engine.pool.query("select pg_stat_clear_snapshot()");
+    const r = await engine.pool.query(
+      `select coalesce(seq_tup_read, 0)::int as n from pg_stat_user_tables where schemaname = $1 and relname = 'events'`,
+      [engine.schema],
+    );
+    return r.rows[0].n as number;
+  };
+  const before = await read();
+  await fn();
+  return (await read()) - before;
+}
+
+test("accepting a batch does not scan the events stored before it", async () => {
+  // 5,000 events stored in batches of 100 (concurrent accepts share one statement).
+  for (let b = 0; b < 50; b++) {
+    await Promise.all(Array.from({ length: 100 }, (_, i) => engine.intake.events.accept(event(`old_${b}_${i}`))));
+  }
+  const batch = Array.from({ length: 20 }, (_, i) => event(`new_${i}`));
+  // Half of them again: duplicates are answered through the key as well.
+  const again = batch.slice(0, 10).map((e) => ({ ...e }));
+  const scanned = await eventsScanned(async () => {
+    const first = await Promise.all(batch.map((e) => engine.intake.events.accept(e)));
+    assert.ok(first.every((r) => !r.duplicate && r.jobs === 1));
+    const second = await Promise.all(again.map((e) => engine.intake.events.accept(e)));
+    assert.ok(second.every((r) => r.duplicate && r.jobs === 0));
+  });
+  assert.ok(scanned < 100, `accepting 30 events read ${scanned} rows of events by sequential scan`);
+});
