@@ -12,7 +12,6 @@
  */
 import { randomBytes } from "node:crypto";
 import autocannon from "autocannon";
-import pg from "pg";
 import { Engine } from "../../packages/engine/src/index.js";
 import { cpuMs, spawnKeel } from "../lib/keel-process.js";
 import { LATEST, runOnPeersNode } from "../lib/peers-latest.js";

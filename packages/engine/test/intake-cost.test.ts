@@ -14,7 +14,11 @@ const engine: Engine = await testEngine({ poolSize: 1 });
 
 await engine.intake.sources.put(
   "costs",
-  { provider: "standard", secrets: ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], routes: [{ target: { handler: "h" } }] },
+  {
+    provider: "standard",
+    secrets: ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+    routes: [{ target: { handler: "h" } }],
+  },
   { managedBy: "api" },
 );
 const source: Source = await engine.intake.sources.get("costs");
@@ -50,7 +54,9 @@ async function eventsScanned(fn: () => Promise<unknown>): Promise<number> {
 test("accepting a batch does not scan the events stored before it", async () => {
   // 5,000 events stored in batches of 100 (concurrent accepts share one statement).
   for (let b = 0; b < 50; b++) {
-    await Promise.all(Array.from({ length: 100 }, (_, i) => engine.intake.events.accept(event(`old_${b}_${i}`))));
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) => engine.intake.events.accept(event(`old_${b}_${i}`))),
+    );
   }
   const batch = Array.from({ length: 20 }, (_, i) => event(`new_${i}`));
   // Half of them again: duplicates are answered through the key as well.
