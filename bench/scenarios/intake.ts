@@ -137,6 +137,13 @@ export const intake: Scenario = {
         "all cores, all processes (Postgres, autocannon, other work)",
       );
       row(
+        "keel start --role api",
+        "other CPU per request",
+        (keelRun.restCpuMs * 1000) / keelRun.ok,
+        "µs",
+        "machine CPU less the server's and autocannon's: Postgres, mostly",
+      );
+      row(
         "plain Fastify + pg handler",
         "requests/s",
         plainRun.rps,
@@ -158,6 +165,7 @@ export const intake: Scenario = {
         "µs",
       );
       row("plain Fastify + pg handler", "machine CPU busy during load", plainRun.machineBusy, "%");
+      row("plain Fastify + pg handler", "other CPU per request", (plainRun.restCpuMs * 1000) / plainRun.ok, "µs");
       if (tps !== undefined) {
         row(
           "pgbench single-row INSERT",
@@ -193,6 +201,8 @@ interface Load {
   loaderCpuMs: number;
   /** Share of the whole machine's CPU that was busy during the load (all processes). */
   machineBusy: number;
+  /** CPU of every other process over the load (Postgres backends and background work), ms. */
+  restCpuMs: number;
 }
 
 /** autocannon against `url`, each request with a fresh webhook-id and its signature. */
@@ -227,6 +237,7 @@ async function load(url: string, secret: string, seconds: number): Promise<Load>
     cpuMs: Number.NaN,
     loaderCpuMs: Number.NaN,
     machineBusy: Number.NaN,
+    restCpuMs: Number.NaN,
   };
 }
 
@@ -253,6 +264,8 @@ async function measure(
   run.cpuMs = cpuMs(o.pid) - cpu;
   run.loaderCpuMs = cpuMs(process.pid) - own;
   run.machineBusy = busyShare(machine);
+  // Jiffies (10 ms) of all cores, less the server's and the load generator's own CPU.
+  run.restCpuMs = (machineCpu().busy - machine.busy) * 10 - run.cpuMs - run.loaderCpuMs;
   const stored = await settledCount(ctx.databaseUrl, o.countSql);
   checkLoad(system, run, stored - before);
   return { run, stored };

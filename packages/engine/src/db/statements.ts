@@ -86,6 +86,7 @@ export const STATEMENTS = [
   "intake_delete_source",
   "intake_list_sources",
   "intake_accept",
+  "intake_accept_plain",
   "intake_find_events",
   "intake_list_events",
   "intake_get_event",

@@ -54,6 +54,7 @@ export type StatementName =
   | "idempotency_insert"
   | "idempotency_takeover"
   | "intake_accept"
+  | "intake_accept_plain"
   | "intake_count_events"
   | "intake_delete_source"
   | "intake_event_jobs"
@@ -713,6 +714,14 @@ with input as (
        as x(queue, handler, target, payload, run_at, delay_ms, priority, max_attempts, backoff, tenant, origin,
             flow_key, flow_concurrency, actor, source, details, ord)
 ),
+-- enqueue_plain_jobs: the insert of a batch of jobs that carry no dedupe, singleton or debounce
+-- key, written once and included by the statements that take that path (enqueue_plain,
+-- intake_accept_plain; decision 056). Not a statement.
+-- Expects one CTE before it:
+--   input(ord, queue, handler, target jsonb, payload jsonb, run_at, delay_ms, priority,
+--     max_attempts, backoff jsonb, tenant, origin jsonb, flow_key, flow_concurrency).
+-- Leaves ins(id, state): the jobs inserted, ids drawn in \`ord\` order; none when an
+-- 'enqueue:<queue>' switch of the batch is off (all or nothing).
 src as materialized (
   select x.ord, x.queue, x.handler, x.target,
          coalesce(x.payload, 'null'::jsonb) as payload,
@@ -1143,6 +1152,112 @@ done as (
 )
 -- An event stored before is looked up by its key, one row at a time: a join with the events
 -- table let the planner scan all of it (a hash join), a cost that grew with every event stored.
+select ev.ev::int as ev,
+       coalesce(s.id, (select e.id from {{schema}}.events e
+                       where e.source = ev.source and e.event_id = ev.event_id)) as id,
+       s.id is not null as inserted,
+       (select refused from refusal) as refused
+from ev
+left join stored s on s.source = ev.source and s.event_id = ev.event_id
+order by ev.ev
+`,
+  intake_accept_plain: `-- intake_accept_plain: intake_accept for a batch whose jobs carry no dedupe, singleton or
+-- debounce key (routes without keys: the usual case), in one statement. The events as in
+-- intake_accept ($1–$8); the jobs as typed arrays of one length, one job per index, in order:
+-- $9 ev (1-based index of its event), $10 queue, $11 handler, $12 target (jsonb text), $13 payload
+-- (jsonb text, null: JSON null), $14 run_at, $15 delay_ms, $16 priority, $17 max_attempts,
+-- $18 backoff (jsonb text), $19 tenant, $20 origin (jsonb text, without the event id), $21 flow_key,
+-- $22 flow_concurrency. Returns what intake_accept returns.
+-- Without keys there is nothing to merge within the batch and no conflict on jobs: one plain
+-- insert (enqueue_plain_jobs) instead of intake_accept's three, and no JSON record parsing
+-- (decision 056's path for enqueue, taken by intake).
+with ev as materialized (
+  select *
+  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::bytea[], $7::jsonb[], $8::int[])
+    with ordinality as x(source, event_id, type, content_type, headers, body, verification, jobs_created, ev)
+),
+jobs as materialized (
+  select *
+  from unnest($9::int[], $10::text[], $11::text[], $12::jsonb[], $13::jsonb[], $14::timestamptz[], $15::bigint[],
+              $16::int[], $17::int[], $18::jsonb[], $19::text[], $20::jsonb[], $21::text[], $22::int[])
+    with ordinality as x(ev, queue, handler, target, payload, run_at, delay_ms, priority, max_attempts, backoff,
+                         tenant, origin, flow_key, flow_concurrency, ord)
+),
+-- As in intake_accept: a switched-off queue a new event routes to refuses the whole batch.
+refusal as materialized (
+  select exists (
+    select 1
+    from jobs j
+    join ev on ev.ev = j.ev
+    join {{schema}}.switches s on s.name = 'enqueue:' || j.queue and not s.enabled
+    where not exists (
+      select 1 from {{schema}}.events e where e.source = ev.source and e.event_id = ev.event_id)
+  ) as refused
+),
+stored as (
+  insert into {{schema}}.events
+    (source, event_id, type, content_type, headers, body, verification, jobs_created)
+  select source, event_id, type, content_type, headers, body, verification, jobs_created
+  from ev
+  where not (select refused from refusal)
+  order by source, event_id
+  on conflict (source, event_id) do nothing
+  returning id, source, event_id
+),
+-- The jobs of the events stored now, each origin naming its event.
+input as (
+  select j.ord, j.queue, j.handler, j.target, j.payload, j.run_at, j.delay_ms, j.priority, j.max_attempts,
+         j.backoff, j.tenant, coalesce(j.origin, '{}'::jsonb) || jsonb_build_object('event', s.id::text) as origin,
+         j.flow_key, j.flow_concurrency
+  from jobs j
+  join ev on ev.ev = j.ev
+  join stored s on s.source = ev.source and s.event_id = ev.event_id
+),
+-- enqueue_plain_jobs: the insert of a batch of jobs that carry no dedupe, singleton or debounce
+-- key, written once and included by the statements that take that path (enqueue_plain,
+-- intake_accept_plain; decision 056). Not a statement.
+-- Expects one CTE before it:
+--   input(ord, queue, handler, target jsonb, payload jsonb, run_at, delay_ms, priority,
+--     max_attempts, backoff jsonb, tenant, origin jsonb, flow_key, flow_concurrency).
+-- Leaves ins(id, state): the jobs inserted, ids drawn in \`ord\` order; none when an
+-- 'enqueue:<queue>' switch of the batch is off (all or nothing).
+src as materialized (
+  select x.ord, x.queue, x.handler, x.target,
+         coalesce(x.payload, 'null'::jsonb) as payload,
+         coalesce(x.run_at, now() + coalesce(x.delay_ms, 0) * interval '1 millisecond') as run_at,
+         coalesce(x.priority, 0) as priority,
+         coalesce(x.max_attempts, q.max_attempts) as max_attempts,
+         coalesce(x.backoff, q.backoff) as backoff,
+         x.tenant, x.origin,
+         -- As in enqueue.sql: the call's key, else the queue's expression, else an HTTP target's host.
+         coalesce(x.flow_key, {{schema}}.flow_key_of(q.flow_key, x.tenant, x.target, x.payload),
+                  case when x.handler = '@http' then {{schema}}.flow_key_of('host', null, x.target, null) end) as flow_key,
+         x.flow_concurrency,
+         (x.flow_key is not null or x.flow_concurrency is not null or x.handler = '@http') and not q.flow_jobs
+           as marks_queue
+  from input x
+  join {{schema}}.queues q on q.name = x.queue
+  where not exists (
+    select 1 from {{schema}}.switches s
+    where not s.enabled
+      and s.name in (select distinct 'enqueue:' || y.queue from input y))
+),
+marked as (
+  update {{schema}}.queues q set flow_jobs = true
+  where q.name in (select queue from src where marks_queue) and not q.flow_jobs
+),
+-- Ids come from the column default, drawn as the sorted rows are inserted: in input order.
+ins as (
+  insert into {{schema}}.jobs as j
+    (queue, handler, state, target, payload, run_at, priority, max_attempts, backoff, tenant, origin, flow_key,
+     flow_concurrency)
+  select queue, handler, case when run_at > now() then 'scheduled' else 'available' end,
+         target, payload, run_at, priority, max_attempts, backoff, tenant, origin, flow_key, flow_concurrency
+  from src
+  order by ord
+  returning j.id, j.state
+)
+-- As in intake_accept: an event stored before is looked up by its key, one row at a time.
 select ev.ev::int as ev,
        coalesce(s.id, (select e.id from {{schema}}.events e
                        where e.source = ev.source and e.event_id = ev.event_id)) as id,

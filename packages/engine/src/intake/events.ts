@@ -4,6 +4,7 @@ import { GroupCommit, type GroupCommitOptions } from "../db/group-commit.js";
 import type { Client, MutationOptions } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
+import { plain, plainColumns } from "../queue/insert.js";
 import { type JobRow, toJobRecord } from "../queue/rows.js";
 import type { EnqueueInput, JobSummary } from "../queue/types.js";
 import { type EnqueueRow, validateEnqueue } from "../queue/validate.js";
@@ -77,8 +78,9 @@ export class Events {
   }
 
   /**
-   * Writes a batch in one statement (`intake_accept`): the events, and the jobs of those not
-   * stored before, in an implicit transaction (decision 057).
+   * Writes a batch in one statement (`intake_accept`, or `intake_accept_plain` when no job has a
+   * key): the events, and the jobs of those not stored before, in an implicit transaction
+   * (decision 057).
    */
   private async write(items: Item[]): Promise<Outcome[]> {
     // Within a batch the first copy of an event is written; later copies are duplicates of it.
@@ -101,20 +103,25 @@ export class Events {
       }
     }
     await this.engine.ensureQueues([...queues]);
-    const out = await this.engine.run<{ ev: number; id: string | null; inserted: boolean; refused: boolean }>(
-      "intake_accept",
-      [
-        list.map((i) => i.source.name),
-        list.map((i) => i.eventId),
-        list.map((i) => i.type),
-        list.map((i) => i.contentType),
-        list.map((i) => i.headersJson),
-        list.map((i) => i.body),
-        list.map((i) => i.verificationJson),
-        list.map((i) => jobsOf.get(eventKey(i))?.length ?? 0),
-        JSON.stringify(rows),
-      ],
-    );
+    const events = [
+      list.map((i) => i.source.name),
+      list.map((i) => i.eventId),
+      list.map((i) => i.type),
+      list.map((i) => i.contentType),
+      list.map((i) => i.headersJson),
+      list.map((i) => i.body),
+      list.map((i) => i.verificationJson),
+      list.map((i) => jobsOf.get(eventKey(i))?.length ?? 0),
+    ];
+    // Jobs without keys (routes without them: the usual case) take the plain statement.
+    type Accepted = { ev: number; id: string | null; inserted: boolean; refused: boolean };
+    const out = plain(rows)
+      ? await this.engine.run<Accepted>("intake_accept_plain", [
+          ...events,
+          rows.map((r) => r.ev),
+          ...plainColumns(rows),
+        ])
+      : await this.engine.run<Accepted>("intake_accept", [...events, JSON.stringify(rows)]);
     if (out[0]?.refused) return this.refused(items, jobsOf);
     const ids = new Map<string, { id: string; inserted: boolean }>();
     const missing: Item[] = [];

@@ -59,8 +59,31 @@ export function planBatch(rows: EnqueueRow[]): {
 }
 
 /** True when no row has a dedupe, singleton or debounce key: `enqueue_plain` can write them. */
-export function plain(rows: EnqueueRow[]): boolean {
+export function plain(rows: readonly EnqueueRow[]): boolean {
   return rows.every((r) => r.dedupe_key === null && !r.singleton_key && !r.debounce_key);
+}
+
+/**
+ * The columns of plain rows as the typed arrays `enqueue_plain_jobs` reads, in its order: queue,
+ * handler, target, payload, run_at, delay_ms, priority, max_attempts, backoff, tenant, origin,
+ * flow_key, flow_concurrency.
+ */
+export function plainColumns(rows: readonly EnqueueRow[]): unknown[][] {
+  return [
+    rows.map((r) => r.queue),
+    rows.map((r) => r.handler),
+    rows.map((r) => json(r.target)),
+    rows.map((r) => json(r.payload)),
+    rows.map((r) => r.run_at),
+    rows.map((r) => r.delay_ms),
+    rows.map((r) => r.priority),
+    rows.map((r) => r.max_attempts),
+    rows.map((r) => json(r.backoff)),
+    rows.map((r) => r.tenant),
+    rows.map((r) => json(r.origin)),
+    rows.map((r) => r.flow_key ?? null),
+    rows.map((r) => r.flow_concurrency ?? null),
+  ];
 }
 
 /** JSON text for a jsonb[] element; null stays null. */
@@ -85,19 +108,7 @@ export async function writeRows(
     client ? engine.runOn<R>(client, name, values) : engine.run<R>(name, values);
   if (!plain(unique)) return run<EnqueueOut>("enqueue", [JSON.stringify(unique)]);
   const made = await run<{ id: string; state: JobState }>("enqueue_plain", [
-    unique.map((r) => r.queue),
-    unique.map((r) => r.handler),
-    unique.map((r) => json(r.target)),
-    unique.map((r) => json(r.payload)),
-    unique.map((r) => r.run_at),
-    unique.map((r) => r.delay_ms),
-    unique.map((r) => r.priority),
-    unique.map((r) => r.max_attempts),
-    unique.map((r) => json(r.backoff)),
-    unique.map((r) => r.tenant),
-    unique.map((r) => json(r.origin)),
-    unique.map((r) => r.flow_key ?? null),
-    unique.map((r) => r.flow_concurrency ?? null),
+    ...plainColumns(unique),
     unique.map((_, i) => audit?.[i]?.actor ?? null),
     unique.map((_, i) => audit?.[i]?.source ?? null),
     unique.map((_, i) => json(audit?.[i]?.details)),

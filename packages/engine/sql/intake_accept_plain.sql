@@ -1,0 +1,62 @@
+-- intake_accept_plain: intake_accept for a batch whose jobs carry no dedupe, singleton or
+-- debounce key (routes without keys: the usual case), in one statement. The events as in
+-- intake_accept ($1–$8); the jobs as typed arrays of one length, one job per index, in order:
+-- $9 ev (1-based index of its event), $10 queue, $11 handler, $12 target (jsonb text), $13 payload
+-- (jsonb text, null: JSON null), $14 run_at, $15 delay_ms, $16 priority, $17 max_attempts,
+-- $18 backoff (jsonb text), $19 tenant, $20 origin (jsonb text, without the event id), $21 flow_key,
+-- $22 flow_concurrency. Returns what intake_accept returns.
+-- Without keys there is nothing to merge within the batch and no conflict on jobs: one plain
+-- insert (enqueue_plain_jobs) instead of intake_accept's three, and no JSON record parsing
+-- (decision 056's path for enqueue, taken by intake).
+with ev as materialized (
+  select *
+  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::bytea[], $7::jsonb[], $8::int[])
+    with ordinality as x(source, event_id, type, content_type, headers, body, verification, jobs_created, ev)
+),
+jobs as materialized (
+  select *
+  from unnest($9::int[], $10::text[], $11::text[], $12::jsonb[], $13::jsonb[], $14::timestamptz[], $15::bigint[],
+              $16::int[], $17::int[], $18::jsonb[], $19::text[], $20::jsonb[], $21::text[], $22::int[])
+    with ordinality as x(ev, queue, handler, target, payload, run_at, delay_ms, priority, max_attempts, backoff,
+                         tenant, origin, flow_key, flow_concurrency, ord)
+),
+-- As in intake_accept: a switched-off queue a new event routes to refuses the whole batch.
+refusal as materialized (
+  select exists (
+    select 1
+    from jobs j
+    join ev on ev.ev = j.ev
+    join {{schema}}.switches s on s.name = 'enqueue:' || j.queue and not s.enabled
+    where not exists (
+      select 1 from {{schema}}.events e where e.source = ev.source and e.event_id = ev.event_id)
+  ) as refused
+),
+stored as (
+  insert into {{schema}}.events
+    (source, event_id, type, content_type, headers, body, verification, jobs_created)
+  select source, event_id, type, content_type, headers, body, verification, jobs_created
+  from ev
+  where not (select refused from refusal)
+  order by source, event_id
+  on conflict (source, event_id) do nothing
+  returning id, source, event_id
+),
+-- The jobs of the events stored now, each origin naming its event.
+input as (
+  select j.ord, j.queue, j.handler, j.target, j.payload, j.run_at, j.delay_ms, j.priority, j.max_attempts,
+         j.backoff, j.tenant, coalesce(j.origin, '{}'::jsonb) || jsonb_build_object('event', s.id::text) as origin,
+         j.flow_key, j.flow_concurrency
+  from jobs j
+  join ev on ev.ev = j.ev
+  join stored s on s.source = ev.source and s.event_id = ev.event_id
+),
+{{include enqueue_plain_jobs}}
+-- As in intake_accept: an event stored before is looked up by its key, one row at a time.
+select ev.ev::int as ev,
+       coalesce(s.id, (select e.id from {{schema}}.events e
+                       where e.source = ev.source and e.event_id = ev.event_id)) as id,
+       s.id is not null as inserted,
+       (select refused from refusal) as refused
+from ev
+left join stored s on s.source = ev.source and s.event_id = ev.event_id
+order by ev.ev
