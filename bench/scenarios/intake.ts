@@ -165,7 +165,12 @@ export const intake: Scenario = {
         "µs",
       );
       row("plain Fastify + pg handler", "machine CPU busy during load", plainRun.machineBusy, "%");
-      row("plain Fastify + pg handler", "other CPU per request", (plainRun.restCpuMs * 1000) / plainRun.ok, "µs");
+      row(
+        "plain Fastify + pg handler",
+        "other CPU per request",
+        (plainRun.restCpuMs * 1000) / plainRun.ok,
+        "µs",
+      );
       if (tps !== undefined) {
         row(
           "pgbench single-row INSERT",
