@@ -1,4 +1,5 @@
 import { KeelError } from "../errors.js";
+import { admits } from "./gcra.js";
 import { MemoryRateLimitStore } from "./memory-store.js";
 import { type Policy, type ResolvedPolicy, validatePolicy } from "./policy.js";
 import { type CheckEntry, storeResults, toDecision } from "./results.js";
@@ -18,9 +19,26 @@ export interface RateLimiterOptions {
   onDecision?: (event: DecisionEvent) => void;
   /** Where the store-down and store-back lines go. Default: console. */
   log?: RateLimitLog;
-  /** Milliseconds, for the fallback memory limits and the probe interval; injectable for tests. */
+  /**
+   * A key the store refused is refused again by this process, without a store round trip, for
+   * up to this many milliseconds while it certainly still would be: its stored time can only
+   * move later (decision 061). 0: ask the store every time. Default 1000.
+   */
+  rememberDenialsMs?: number;
+  /** Milliseconds, for the fallback memory limits, the probe interval and remembered denials; injectable for tests. */
   clock?: () => number;
 }
+
+/** A refusal the store answered: when it was asked (this process's clock), and what it saw. */
+interface Denial {
+  askedAt: number;
+  nowUs: number;
+  tat: number;
+  until: number;
+}
+
+/** Remembered refusals per process: beyond this, the oldest is forgotten first. */
+const MAX_DENIALS = 10_000;
 
 const MAX_KEY_LENGTH = 1024;
 
@@ -50,6 +68,9 @@ export class RateLimiter {
   private readonly onDecision: RateLimiterOptions["onDecision"];
   private readonly log: RateLimitLog;
   private readonly clock: () => number;
+  private readonly rememberDenialsMs: number;
+  /** Refusals of single-policy checks, by policy and key (see `remembered`). */
+  private readonly denials = new Map<string, Denial>();
   /** Set while the store is failing: when the next probe may run. */
   private nextProbeAt: number | undefined;
   private probing = false;
@@ -70,6 +91,7 @@ export class RateLimiter {
     this.onDecision = options.onDecision;
     this.log = options.log ?? consoleLog;
     this.clock = options.clock ?? (() => performance.timeOrigin + performance.now());
+    this.rememberDenialsMs = options.rememberDenialsMs ?? 1000;
     this.fallback = new MemoryRateLimitStore({ clock: this.clock });
   }
 
@@ -85,9 +107,10 @@ export class RateLimiter {
    */
   async check(request: LimitRequest | readonly LimitRequest[]): Promise<RateLimitDecision> {
     const entries = this.prepare(Array.isArray(request) ? request : [request as LimitRequest]);
-    let outcome: StoreOutcome | undefined;
-    const use = this.storeUse();
+    let outcome: StoreOutcome | undefined = this.remembered(entries);
+    const use = outcome ? "skip" : this.storeUse();
     if (use !== "skip") {
+      const askedAt = this.clock();
       try {
         const work = this.store.consume(entries.map(storeEntry));
         const bound = this.store.settlesWithinMs;
@@ -95,6 +118,7 @@ export class RateLimiter {
           ? work
           : withTimeout(work, this.timeoutMs, this.store.kind));
         this.storeAnswered();
+        if (!outcome.admitted) this.remember(entries, outcome, askedAt);
       } catch (err) {
         this.storeFailed(err, entries);
       } finally {
@@ -153,6 +177,44 @@ export class RateLimiter {
         seen.add(id);
       }
       return { policy, key, cost };
+    });
+  }
+
+  /**
+   * The store's answer to a single-policy check whose key it refused less than
+   * `rememberDenialsMs` ago, when that answer is certainly still a refusal: the store's clock
+   * now is at most its clock then plus the time since it was asked (the upper bound), and the
+   * key's stored time is at least what it was (other checks only move it later). Refused at that
+   * bound, the key is refused at the store's real time too. Otherwise (admitted at the bound, or
+   * nothing remembered) undefined: the store decides.
+   */
+  private remembered(entries: readonly CheckEntry[]): StoreOutcome | undefined {
+    if (entries.length !== 1 || this.denials.size === 0) return undefined;
+    const e = entries[0] as CheckEntry;
+    const id = `${e.policy.name}\u0000${e.key}`;
+    const denial = this.denials.get(id);
+    if (!denial) return undefined;
+    const now = this.clock();
+    const nowUs = denial.nowUs + Math.ceil((now - denial.askedAt) * 1000);
+    if (now < denial.until && !admits(nowUs, denial.tat, e.policy, e.cost)) {
+      return { nowUs, tats: [denial.tat], admitted: false };
+    }
+    this.denials.delete(id);
+    return undefined;
+  }
+
+  /** Keeps the store's refusal of a single-policy check (see `remembered`). */
+  private remember(entries: readonly CheckEntry[], outcome: StoreOutcome, askedAt: number): void {
+    if (entries.length !== 1 || this.rememberDenialsMs <= 0) return;
+    const e = entries[0] as CheckEntry;
+    const id = `${e.policy.name}\u0000${e.key}`;
+    this.denials.delete(id);
+    if (this.denials.size >= MAX_DENIALS) this.denials.delete(this.denials.keys().next().value as string);
+    this.denials.set(id, {
+      askedAt,
+      nowUs: outcome.nowUs,
+      tat: outcome.tats[0] ?? 0,
+      until: askedAt + this.rememberDenialsMs,
     });
   }
 

@@ -15,26 +15,6 @@ export interface RedisScriptClient {
   once(event: "ready", listener: () => void): unknown;
   disconnect(): void;
   readonly options: { commandTimeout?: number };
-  /**
-   * Optional (ioredis has it): commands queued, then sent in one write by `exec`. With it, the
-   * checks started in one turn of the event loop go out together (see `consume`).
-   */
-  pipeline?(): RedisPipeline;
-}
-
-/** What the store needs of a client's pipeline: ioredis's `Pipeline`. */
-export interface RedisPipeline {
-  evalsha(sha: string, numKeys: number, ...args: (string | number)[]): unknown;
-  /** One [error, reply] per queued command, in order. */
-  exec(): Promise<[Error | null, unknown][] | null>;
-}
-
-interface Queued {
-  sha: string;
-  n: number;
-  argv: string[];
-  resolve: (reply: unknown) => void;
-  reject: (err: unknown) => void;
 }
 
 export interface RedisRateLimitStoreOptions<C extends RedisScriptClient = RedisScriptClient> {
@@ -125,8 +105,6 @@ export class RedisRateLimitStore<C extends RedisScriptClient = RedisScriptClient
   private readonly costShapes = new Map<number, Map<number, Shape>>();
   private readonly multiShapes = new Map<string, Shape>();
   private shapeCount = 0;
-  // Checks waiting for this turn's pipeline.
-  private queued: Queued[] = [];
 
   constructor(options: RedisRateLimitStoreOptions<C>) {
     if (!options?.client) throw new TypeError("RedisRateLimitStore needs a client");
@@ -194,9 +172,9 @@ export class RedisRateLimitStore<C extends RedisScriptClient = RedisScriptClient
     let reply: number[];
     try {
       const sha = shape.sha ?? (await shape.shaPromise);
-      reply = (await (client.pipeline
-        ? this.pipelined(client, sha, n, argv)
-        : client.evalsha(sha, n, ...argv))) as number[];
+      // One EVALSHA per check, sent at once: a pipeline of the checks started in one turn saved
+      // client CPU but made them finish together, and doubled p99 (decision 061).
+      reply = (await client.evalsha(sha, n, ...argv)) as number[];
     } catch (err) {
       // First use of this shape on this server (or after its restart): send the script itself once.
       if (!String((err as Error).message).startsWith("NOSCRIPT")) throw err;
@@ -208,47 +186,6 @@ export class RedisRateLimitStore<C extends RedisScriptClient = RedisScriptClient
     }
     // Integer replies: [TAT of each key, admitted 1|0, now_us]; the reply is the TAT list as is.
     return { admitted: reply[n] === 1, nowUs: reply[n + 1] as number, tats: reply };
-  }
-
-  /**
-   * The EVALSHA of one check, sent with the others started in the same turn in one pipeline:
-   * one socket write for all of them instead of one each (the write was most of a check's client
-   * CPU; decision 058). Each keeps its own reply, its own command timeout and its own error.
-   * Unlike ioredis's auto-pipelining, a pipeline does not wait for the previous one's replies.
-   */
-  private pipelined(client: C, sha: string, n: number, argv: string[]): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      if (this.queued.length === 0) queueMicrotask(() => this.flush(client));
-      this.queued.push({ sha, n, argv, resolve, reject });
-    });
-  }
-
-  private flush(client: C): void {
-    const batch = this.queued;
-    this.queued = [];
-    if (batch.length === 1) {
-      const only = batch[0] as Queued;
-      client.evalsha(only.sha, only.n, ...only.argv).then(only.resolve, only.reject);
-      return;
-    }
-    const pipeline = (client.pipeline as () => RedisPipeline).call(client);
-    for (const q of batch) pipeline.evalsha(q.sha, q.n, ...q.argv);
-    // The checks of a batch settle together, when its last reply is in: their callers then go on
-    // in one turn and their next checks form one batch again. (Settling each on its own reply
-    // split the batches and cost more CPU per check than it saved in latency.)
-    pipeline.exec().then(
-      (results) => {
-        batch.forEach((q, i) => {
-          const result = results?.[i];
-          if (!result) q.reject(new Error("the Redis pipeline returned no reply for a check"));
-          else if (result[0]) q.reject(result[0]);
-          else q.resolve(result[1]);
-        });
-      },
-      (err: unknown) => {
-        for (const q of batch) q.reject(err);
-      },
-    );
   }
 
   /** The script for these entries' parameters, made once per shape (no allocation for one policy met before). */
