@@ -124,37 +124,64 @@ async function run(ctx: BenchContext): Promise<ResultRow[]> {
     points: s.quota,
     duration: s.windowSeconds,
   });
+  // The same two with refusals answered in memory, as each offers it: Keel's remembered
+  // refusals turned off here (on by default: decision 061), rate-limiter-flexible's
+  // inMemoryBlockOnConsumed turned on (off by default), so both pairs can be compared.
+  const keelAskingStore = new RedisRateLimitStore({
+    url: redisUrl,
+    prefix: `${keelPrefix}asking:`,
+    redisOptions: { commandTimeout: TIMEOUT_MS },
+  });
+  const keelAsking = createRateLimiter({
+    store: keelAskingStore,
+    policies: [{ name: "bench", limit: s.quota, windowSeconds: s.windowSeconds }],
+    timeoutMs: TIMEOUT_MS,
+    rememberDenialsMs: 0,
+  });
+  const rlfBlocking = new RateLimiterRedis({
+    storeClient: rlfClient,
+    keyPrefix: `${rlfPrefix}b`,
+    points: s.quota,
+    duration: s.windowSeconds,
+    inMemoryBlockOnConsumed: s.quota + 1,
+  });
   const admin = new Redis(redisUrl);
   const failures: string[] = [];
 
   try {
     await keelStore.ready();
+    await keelAskingStore.ready();
     if (rlfClient.status !== "ready") await new Promise((r) => rlfClient.once("ready", r));
 
+    const keelContender = (system: string, limiter: typeof keel): Contender => ({
+      system,
+      async decide(key) {
+        const d = await limiter.check({ policy: "bench", key });
+        const outcome = d.results[0]?.outcome;
+        if (outcome !== "allowed" && outcome !== "denied") {
+          failures.push(`Keel decided by its fail mode (${outcome})`);
+        }
+        return d.allowed;
+      },
+    });
+    const rlfContender = (system: string, limiter: RateLimiterRedis): Contender => ({
+      system,
+      async decide(key) {
+        try {
+          await limiter.consume(key);
+          return true;
+        } catch (err) {
+          if (err instanceof RateLimiterRes) return false;
+          throw err;
+        }
+      },
+    });
+    // The first two are the defaults the targets compare; the last two the other settings.
     const contenders: Contender[] = [
-      {
-        system: "Keel SDK (RedisRateLimitStore)",
-        async decide(key) {
-          const d = await keel.check({ policy: "bench", key });
-          const outcome = d.results[0]?.outcome;
-          if (outcome !== "allowed" && outcome !== "denied") {
-            failures.push(`Keel decided by its fail mode (${outcome})`);
-          }
-          return d.allowed;
-        },
-      },
-      {
-        system: "rate-limiter-flexible RateLimiterRedis",
-        async decide(key) {
-          try {
-            await rlf.consume(key);
-            return true;
-          } catch (err) {
-            if (err instanceof RateLimiterRes) return false;
-            throw err;
-          }
-        },
-      },
+      keelContender("Keel SDK (RedisRateLimitStore)", keel),
+      rlfContender("rate-limiter-flexible RateLimiterRedis", rlf),
+      keelContender("Keel SDK, rememberDenialsMs: 0", keelAsking),
+      rlfContender("rate-limiter-flexible, inMemoryBlockOnConsumed", rlfBlocking),
     ];
     const totals = new Map(contenders.map((c) => [c.system, { ms: 0, count: 0, latencies: [] as number[] }]));
 
@@ -214,6 +241,26 @@ async function run(ctx: BenchContext): Promise<ResultRow[]> {
     }
     const k = figures.get(contenders[0]?.system as string) as { rate: number; p99: number };
     const f = figures.get(contenders[1]?.system as string) as { rate: number; p99: number };
+    const kAsking = figures.get(contenders[2]?.system as string) as { rate: number; p99: number };
+    const fBlocking = figures.get(contenders[3]?.system as string) as { rate: number; p99: number };
+    rows.push(
+      {
+        scenario: "ratelimit",
+        system: "Keel ÷ rate-limiter-flexible, both answering refusals in memory",
+        metric: "decisions/s ratio",
+        value: k.rate / fBlocking.rate,
+        unit: "×",
+        note: `p99 ${k.p99.toFixed(2)} vs ${fBlocking.p99.toFixed(2)} ms`,
+      },
+      {
+        scenario: "ratelimit",
+        system: "Keel ÷ rate-limiter-flexible, both asking Redis every time",
+        metric: "decisions/s ratio",
+        value: kAsking.rate / f.rate,
+        unit: "×",
+        note: `p99 ${kAsking.p99.toFixed(2)} vs ${f.p99.toFixed(2)} ms`,
+      },
+    );
     rows.push(
       {
         scenario: "ratelimit",
@@ -235,6 +282,7 @@ async function run(ctx: BenchContext): Promise<ResultRow[]> {
     return rows;
   } finally {
     await keel.close();
+    await keelAsking.close();
     rlfClient.disconnect();
     await deleteKeys(admin, `bench:${runId}:*`).catch(() => 0);
     admin.disconnect();
