@@ -1,19 +1,24 @@
 -- enqueue_plain: insert a batch of jobs that carry no dedupe, singleton or debounce key, in one
--- round trip. Columns as typed arrays of one length, one job per index, in input order:
--- $1 queue, $2 handler, $3 target (jsonb text), $4 payload (jsonb text, null: JSON null),
--- $5 run_at, $6 delay_ms, $7 priority, $8 max_attempts, $9 backoff (jsonb text), $10 tenant,
--- $11 origin (jsonb text), $12 flow_key, $13 flow_concurrency; and the job's `job.create` audit
--- entry, written by the same statement (so it commits with the job, without a transaction
--- around): $14 actor (null: not audited), $15 source, $16 details (jsonb text).
--- Returns id and state of every job inserted, ids increasing in input order; nothing when an
--- 'enqueue:<queue>' switch of the batch is off (all or nothing, like enqueue.sql).
--- Typed arrays instead of enqueue.sql's jsonb_to_recordset: each payload is parsed once, and
+-- round trip. Columns of one length, one job per index, in input order: text and number columns
+-- as typed arrays, JSON columns as one JSON array each (no array-literal escaping of JSON text;
+-- JSON null: none), and a column that is null for every job as null (ROWS FROM pads it):
+-- $1 queue, $2 handler, $3 target, $4 payload, $5 run_at, $6 delay_ms, $7 priority,
+-- $8 max_attempts, $9 backoff, $10 tenant, $11 origin, $12 flow_key, $13 flow_concurrency; and
+-- the job's `job.create` audit entry, written by the same statement (so it commits with the job,
+-- without a transaction around): $14 actor (null: not audited), $15 source, $16 details.
+-- Returns one row: the ids and states of the jobs inserted, in input order (ids increasing); no
+-- ids when an 'enqueue:<queue>' switch of the batch is off (all or nothing, like enqueue.sql).
+-- Typed columns instead of enqueue.sql's jsonb_to_recordset: each payload is parsed once, and
 -- without the key kinds there is no conflict handling and no join back to the input.
 with input as (
-  select x.*
-  from unnest($1::text[], $2::text[], $3::jsonb[], $4::jsonb[], $5::timestamptz[], $6::bigint[], $7::int[],
-              $8::int[], $9::jsonb[], $10::text[], $11::jsonb[], $12::text[], $13::int[], $14::text[], $15::text[],
-              $16::jsonb[]) with ordinality
+  select x.queue, x.handler, x.target, x.payload, x.run_at, x.delay_ms, x.priority, x.max_attempts,
+         nullif(x.backoff, 'null') as backoff, x.tenant, nullif(x.origin, 'null') as origin, x.flow_key,
+         x.flow_concurrency, x.actor, x.source, nullif(x.details, 'null') as details, x.ord
+  from rows from (unnest($1::text[]), unnest($2::text[]), jsonb_array_elements($3::jsonb),
+                  jsonb_array_elements($4::jsonb), unnest($5::timestamptz[]), unnest($6::bigint[]),
+                  unnest($7::int[]), unnest($8::int[]), jsonb_array_elements($9::jsonb), unnest($10::text[]),
+                  jsonb_array_elements($11::jsonb), unnest($12::text[]), unnest($13::int[]), unnest($14::text[]),
+                  unnest($15::text[]), jsonb_array_elements($16::jsonb)) with ordinality
        as x(queue, handler, target, payload, run_at, delay_ms, priority, max_attempts, backoff, tenant, origin,
             flow_key, flow_concurrency, actor, source, details, ord)
 ),
@@ -29,4 +34,4 @@ audited as (
   join input x on x.ord = n.ord
   where x.actor is not null
 )
-select id, state from numbered order by ord
+select array_agg(id order by ord)::text[] as ids, array_agg(state order by ord) as states from numbered

@@ -1,10 +1,9 @@
 -- intake_accept_plain: intake_accept for a batch whose jobs carry no dedupe, singleton or
 -- debounce key (routes without keys: the usual case), in one statement. The events as in
--- intake_accept ($1–$8); the jobs as typed arrays of one length, one job per index, in order:
--- $9 ev (1-based index of its event), $10 queue, $11 handler, $12 target (jsonb text), $13 payload
--- (jsonb text, null: JSON null), $14 run_at, $15 delay_ms, $16 priority, $17 max_attempts,
--- $18 backoff (jsonb text), $19 tenant, $20 origin (jsonb text, without the event id), $21 flow_key,
--- $22 flow_concurrency. Returns what intake_accept returns.
+-- intake_accept ($1–$8); the jobs one per index, in order, encoded as enqueue_plain's columns:
+-- $9 ev (1-based index of its event), $10 queue, $11 handler, $12 target, $13 payload, $14 run_at,
+-- $15 delay_ms, $16 priority, $17 max_attempts, $18 backoff, $19 tenant, $20 origin (without the
+-- event id), $21 flow_key, $22 flow_concurrency. Returns what intake_accept returns.
 -- Without keys there is nothing to merge within the batch and no conflict on jobs: one plain
 -- insert (enqueue_plain_jobs) instead of intake_accept's three, and no JSON record parsing
 -- (decision 056's path for enqueue, taken by intake).
@@ -14,11 +13,15 @@ with ev as materialized (
     with ordinality as x(source, event_id, type, content_type, headers, body, verification, jobs_created, ev)
 ),
 jobs as materialized (
-  select *
-  from unnest($9::int[], $10::text[], $11::text[], $12::jsonb[], $13::jsonb[], $14::timestamptz[], $15::bigint[],
-              $16::int[], $17::int[], $18::jsonb[], $19::text[], $20::jsonb[], $21::text[], $22::int[])
-    with ordinality as x(ev, queue, handler, target, payload, run_at, delay_ms, priority, max_attempts, backoff,
-                         tenant, origin, flow_key, flow_concurrency, ord)
+  select x.ev, x.queue, x.handler, x.target, x.payload, x.run_at, x.delay_ms, x.priority, x.max_attempts,
+         nullif(x.backoff, 'null') as backoff, x.tenant, nullif(x.origin, 'null') as origin, x.flow_key,
+         x.flow_concurrency, x.ord
+  from rows from (unnest($9::int[]), unnest($10::text[]), unnest($11::text[]), jsonb_array_elements($12::jsonb),
+                  jsonb_array_elements($13::jsonb), unnest($14::timestamptz[]), unnest($15::bigint[]),
+                  unnest($16::int[]), unnest($17::int[]), jsonb_array_elements($18::jsonb), unnest($19::text[]),
+                  jsonb_array_elements($20::jsonb), unnest($21::text[]), unnest($22::int[])) with ordinality
+       as x(ev, queue, handler, target, payload, run_at, delay_ms, priority, max_attempts, backoff, tenant, origin,
+            flow_key, flow_concurrency, ord)
 ),
 -- As in intake_accept: a switched-off queue a new event routes to refuses the whole batch.
 refusal as materialized (

@@ -3,7 +3,6 @@ import { GroupCommit, type GroupCommitOptions } from "../db/group-commit.js";
 import type { Client } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
-import { compareDecimal } from "../internal/decimal.js";
 import type { EnqueueResult, JobState } from "./types.js";
 import type { EnqueueRow } from "./validate.js";
 
@@ -64,31 +63,47 @@ export function plain(rows: readonly EnqueueRow[]): boolean {
 }
 
 /**
- * The columns of plain rows as the typed arrays `enqueue_plain_jobs` reads, in its order: queue,
+ * The columns of plain rows as `enqueue_plain_jobs`'s statements take them, in its order: queue,
  * handler, target, payload, run_at, delay_ms, priority, max_attempts, backoff, tenant, origin,
- * flow_key, flow_concurrency.
+ * flow_key, flow_concurrency. Text and number columns as arrays, JSON columns as one JSON array
+ * each; a column null for every row as null.
  */
-export function plainColumns(rows: readonly EnqueueRow[]): unknown[][] {
+export function plainColumns(rows: readonly EnqueueRow[]): unknown[] {
   return [
     rows.map((r) => r.queue),
     rows.map((r) => r.handler),
-    rows.map((r) => json(r.target)),
-    rows.map((r) => json(r.payload)),
-    rows.map((r) => r.run_at),
-    rows.map((r) => r.delay_ms),
-    rows.map((r) => r.priority),
-    rows.map((r) => r.max_attempts),
-    rows.map((r) => json(r.backoff)),
-    rows.map((r) => r.tenant),
-    rows.map((r) => json(r.origin)),
-    rows.map((r) => r.flow_key ?? null),
-    rows.map((r) => r.flow_concurrency ?? null),
+    JSON.stringify(rows.map((r) => r.target)),
+    JSON.stringify(rows.map((r) => r.payload ?? null)),
+    column(rows, (r) => r.run_at),
+    column(rows, (r) => r.delay_ms),
+    column(rows, (r) => r.priority),
+    column(rows, (r) => r.max_attempts),
+    jsonColumn(rows, (r) => r.backoff),
+    column(rows, (r) => r.tenant),
+    jsonColumn(rows, (r) => r.origin),
+    column(rows, (r) => r.flow_key),
+    column(rows, (r) => r.flow_concurrency),
   ];
 }
 
-/** JSON text for a jsonb[] element; null stays null. */
-function json(value: unknown): string | null {
-  return value === undefined || value === null ? null : JSON.stringify(value);
+/** One value per item, or null when every one is null (the statement's ROWS FROM pads it). */
+export function column<T, V>(
+  items: readonly T[],
+  get: (item: T, i: number) => V | null | undefined,
+): (V | null)[] | null {
+  let any = false;
+  const out = items.map((item, i) => {
+    const v = get(item, i) ?? null;
+    if (v !== null) any = true;
+    return v;
+  });
+  return any ? out : null;
+}
+
+/** As `column`, as one JSON array text (JSON null for a missing value). */
+export function jsonColumn<T>(items: readonly T[], get: (item: T, i: number) => unknown): string | null {
+  const out = column(items, get);
+  return out && JSON.stringify(out);
 }
 
 /**
@@ -107,19 +122,20 @@ export async function writeRows(
   const run = <R extends object>(name: "enqueue" | "enqueue_plain", values: unknown[]) =>
     client ? engine.runOn<R>(client, name, values) : engine.run<R>(name, values);
   if (!plain(unique)) return run<EnqueueOut>("enqueue", [JSON.stringify(unique)]);
-  const made = await run<{ id: string; state: JobState }>("enqueue_plain", [
+  const [made] = await run<{ ids: string[] | null; states: JobState[] | null }>("enqueue_plain", [
     ...plainColumns(unique),
-    unique.map((_, i) => audit?.[i]?.actor ?? null),
-    unique.map((_, i) => audit?.[i]?.source ?? null),
-    unique.map((_, i) => json(audit?.[i]?.details)),
+    column(unique, (_, i) => audit?.[i]?.actor),
+    column(unique, (_, i) => audit?.[i]?.source),
+    jsonColumn(unique, (_, i) => audit?.[i]?.details),
   ]);
-  if (made.length < unique.length) return [];
-  // Ids are drawn in input order: the n-th smallest id is the n-th row's.
-  made.sort((a, b) => compareDecimal(a.id, b.id));
-  return made.map((m, i) => ({
+  const ids = made?.ids ?? [];
+  const states = made?.states ?? [];
+  if (ids.length < unique.length) return [];
+  // In input order (ids are drawn in it).
+  return ids.map((id, i) => ({
     ord: (unique[i] as EnqueueRow).ord,
-    id: m.id,
-    state: m.state,
+    id,
+    state: states[i] as JobState,
     inserted: true,
   }));
 }

@@ -270,6 +270,44 @@ export function validateQueueSettings(settings: unknown): QueueSettings {
  * encode (BigInt, cycles), instead of storing something other than what the caller passed.
  */
 export function checkSerializable(payload: unknown): number {
+  if (!plainJson(payload, 0)) describeProblem(payload);
+  return Buffer.byteLength(JSON.stringify(payload));
+}
+
+/**
+ * True when JSON keeps `value` as it is: no paths, no cycle set (a cycle exceeds the depth
+ * limit), so the usual payload costs one quick walk. False sends it to `describeProblem`.
+ */
+function plainJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+      return isStorableText(value);
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value);
+    case "object": {
+      if (value === null) return true;
+      if (depth > MAX_PAYLOAD_DEPTH || value instanceof Map || value instanceof Set) return false;
+      if (typeof (value as { toJSON?: unknown }).toJSON === "function") return true;
+      if (Array.isArray(value)) {
+        for (const v of value) if (!plainJson(v, depth + 1)) return false;
+        return true;
+      }
+      for (const k in value) {
+        if (!Object.hasOwn(value, k)) continue;
+        const v = (value as Record<string, unknown>)[k];
+        if (!isStorableText(k) || (v !== undefined && !plainJson(v, depth + 1))) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/** Throws `payload_not_serializable` naming where the payload stops being plain JSON. */
+function describeProblem(payload: unknown): void {
   const seen = new Set<object>();
   const walk = (value: unknown, path: string, depth: number): void => {
     switch (typeof value) {
@@ -308,7 +346,6 @@ export function checkSerializable(payload: unknown): number {
     }
   };
   walk(payload, "payload", 0);
-  return Buffer.byteLength(JSON.stringify(payload));
 }
 
 function fail(path: string, why: string): never {
