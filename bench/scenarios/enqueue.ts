@@ -93,6 +93,34 @@ export const enqueue: Scenario = {
         }
       }
 
+      // The latest peers run in a Node 22 child: one child round at a time, each right after a
+      // Keel bulk round, so both sides of the 0.18 ratio met the same moments of this shared machine.
+      const keelEnqueuer = enqueuers[0] as Enqueuer;
+      let keelBeside = 0;
+      let latest: { graphile: Rates; pgBoss: Rates } = {
+        graphile: { bulk: 0, single: 0 },
+        pgBoss: { bulk: 0, single: 0 },
+      };
+      for (let round = 0; round < rounds; round++) {
+        const bulk = await timed(async () => {
+          for (let i = 0; i < bulkJobs; i += BATCH)
+            await keelEnqueuer.bulk(fresh(Math.min(BATCH, bulkJobs - i)));
+        });
+        add(keelEnqueuer, bulkJobs);
+        keelBeside = Math.max(keelBeside, perSecond(bulkJobs, bulk.ms));
+        const child = await latestPeers(ctx, { bulkJobs, singleJobs, rounds: 1 });
+        latest = {
+          graphile: {
+            bulk: Math.max(latest.graphile.bulk, child.graphile.bulk),
+            single: Math.max(latest.graphile.single, child.graphile.single),
+          },
+          pgBoss: {
+            bulk: Math.max(latest.pgBoss.bulk, child.pgBoss.bulk),
+            single: Math.max(latest.pgBoss.single, child.pgBoss.single),
+          },
+        };
+      }
+
       for (const e of enqueuers) {
         const held = await e.count();
         if (held !== expected.get(e.system))
@@ -113,8 +141,14 @@ export const enqueue: Scenario = {
       row("keel", "bulk ratio vs graphile-worker", k.bulk / g.bulk, "x", "target ≥ 1.2");
       row("keel", "single ratio vs graphile-worker", k.single / g.single, "x", "target ≥ 1");
 
-      const latest = await latestPeers(ctx, { bulkJobs, singleJobs, rounds });
-      const latestNote = `Node ${LATEST.node} child; ${sizes}`;
+      const latestNote = `Node ${LATEST.node} child, one round per child, each after a Keel bulk round; ${sizes}`;
+      row(
+        "keel",
+        "bulk enqueue, rounds alternated with the 0.18 child",
+        keelBeside,
+        "jobs/s",
+        `best of ${rounds}; the figure the 0.18 ratio uses`,
+      );
       row(
         "graphile-worker 0.18",
         "bulk enqueue",
@@ -131,7 +165,13 @@ export const enqueue: Scenario = {
         `pg-boss ${LATEST.pgBoss} insert, pool 10; ${latestNote}`,
       );
       row("pg-boss 12", `single enqueue (${CALLERS} callers)`, latest.pgBoss.single, "jobs/s");
-      row("keel", "bulk ratio vs graphile-worker 0.18", k.bulk / latest.graphile.bulk, "x", "target ≥ 1.2");
+      row(
+        "keel",
+        "bulk ratio vs graphile-worker 0.18",
+        keelBeside / latest.graphile.bulk,
+        "x",
+        "target ≥ 1.2",
+      );
       row(
         "keel",
         "single ratio vs graphile-worker 0.18",
