@@ -26,26 +26,7 @@ jobs as materialized (
          delay_ms bigint, priority int, max_attempts int, backoff jsonb, dedupe_key text, tenant text, origin jsonb,
          flow_key text, flow_concurrency int, singleton_key text, debounce_key text, debounce_max_ms bigint)
 ),
-refusal as materialized (
-  select exists (
-    select 1
-    from jobs j
-    join ev on ev.ev = j.ev
-    join {{schema}}.switches s on s.name = 'enqueue:' || j.queue and not s.enabled
-    where not exists (
-      select 1 from {{schema}}.events e where e.source = ev.source and e.event_id = ev.event_id)
-  ) as refused
-),
-stored as (
-  insert into {{schema}}.events
-    (source, event_id, type, content_type, headers, body, verification, jobs_created)
-  select source, event_id, type, content_type, headers, body, verification, jobs_created
-  from ev
-  where not (select refused from refusal)
-  order by source, event_id
-  on conflict (source, event_id) do nothing
-  returning id, source, event_id
-),
+{{include intake_store_events}},
 input as materialized (
   select k.*, row_number() over (order by k.ord) as rn
   from (
@@ -64,13 +45,4 @@ input as materialized (
   ) k
 ),
 {{include enqueue_jobs}}
--- An event stored before is looked up by its key, one row at a time: a join with the events
--- table let the planner scan all of it (a hash join), a cost that grew with every event stored.
-select ev.ev::int as ev,
-       coalesce(s.id, (select e.id from {{schema}}.events e
-                       where e.source = ev.source and e.event_id = ev.event_id)) as id,
-       s.id is not null as inserted,
-       (select refused from refusal) as refused
-from ev
-left join stored s on s.source = ev.source and s.event_id = ev.event_id
-order by ev.ev
+{{include intake_answer}}

@@ -23,27 +23,7 @@ jobs as materialized (
        as x(ev, queue, handler, target, payload, run_at, delay_ms, priority, max_attempts, backoff, tenant, origin,
             flow_key, flow_concurrency, ord)
 ),
--- As in intake_accept: a switched-off queue a new event routes to refuses the whole batch.
-refusal as materialized (
-  select exists (
-    select 1
-    from jobs j
-    join ev on ev.ev = j.ev
-    join {{schema}}.switches s on s.name = 'enqueue:' || j.queue and not s.enabled
-    where not exists (
-      select 1 from {{schema}}.events e where e.source = ev.source and e.event_id = ev.event_id)
-  ) as refused
-),
-stored as (
-  insert into {{schema}}.events
-    (source, event_id, type, content_type, headers, body, verification, jobs_created)
-  select source, event_id, type, content_type, headers, body, verification, jobs_created
-  from ev
-  where not (select refused from refusal)
-  order by source, event_id
-  on conflict (source, event_id) do nothing
-  returning id, source, event_id
-),
+{{include intake_store_events}},
 -- The jobs of the events stored now, each origin naming its event.
 input as (
   select j.ord, j.queue, j.handler, j.target, j.payload, j.run_at, j.delay_ms, j.priority, j.max_attempts,
@@ -54,12 +34,4 @@ input as (
   join stored s on s.source = ev.source and s.event_id = ev.event_id
 ),
 {{include enqueue_plain_jobs}}
--- As in intake_accept: an event stored before is looked up by its key, one row at a time.
-select ev.ev::int as ev,
-       coalesce(s.id, (select e.id from {{schema}}.events e
-                       where e.source = ev.source and e.event_id = ev.event_id)) as id,
-       s.id is not null as inserted,
-       (select refused from refusal) as refused
-from ev
-left join stored s on s.source = ev.source and s.event_id = ev.event_id
-order by ev.ev
+{{include intake_answer}}

@@ -1017,6 +1017,15 @@ jobs as materialized (
          delay_ms bigint, priority int, max_attempts int, backoff jsonb, dedupe_key text, tenant text, origin jsonb,
          flow_key text, flow_concurrency int, singleton_key text, debounce_key text, debounce_max_ms bigint)
 ),
+-- intake_store_events: the events of an intake batch, stored unless a switch refuses the batch;
+-- included by intake_accept and intake_accept_plain. Not a statement.
+-- Expects two CTEs before it: ev(source, event_id, type, content_type, headers, body,
+-- verification, jobs_created, ev) and jobs(ev, queue, …): the events and the jobs they make.
+-- Leaves refusal(refused): an \`enqueue:<queue>\` switch that is off for a queue a new event
+-- routes to refuses the whole batch (nothing written); and stored(id, source, event_id): the
+-- events inserted now (one already stored is skipped: the dedupe; a concurrent insert of the same
+-- key waits for the other transaction, then skips), in key order so that two batches holding
+-- the same events wait on each other's keys in one order and cannot deadlock.
 refusal as materialized (
   select exists (
     select 1
@@ -1155,6 +1164,10 @@ ins_debounce as (
 done as (
   select * from ins union all select * from ins_singleton union all select * from ins_debounce
 )
+-- intake_answer: the answer of an intake statement, one row per event of the batch: its index,
+-- its id (null only when the key was stored by a transaction that committed after the statement
+-- began), inserted, and refused. Included by intake_accept and intake_accept_plain. Not a statement.
+-- Expects the CTEs ev, refusal and stored (intake_store_events).
 -- An event stored before is looked up by its key, one row at a time: a join with the events
 -- table let the planner scan all of it (a hash join), a cost that grew with every event stored.
 select ev.ev::int as ev,
@@ -1191,7 +1204,15 @@ jobs as materialized (
        as x(ev, queue, handler, target, payload, run_at, delay_ms, priority, max_attempts, backoff, tenant, origin,
             flow_key, flow_concurrency, ord)
 ),
--- As in intake_accept: a switched-off queue a new event routes to refuses the whole batch.
+-- intake_store_events: the events of an intake batch, stored unless a switch refuses the batch;
+-- included by intake_accept and intake_accept_plain. Not a statement.
+-- Expects two CTEs before it: ev(source, event_id, type, content_type, headers, body,
+-- verification, jobs_created, ev) and jobs(ev, queue, …): the events and the jobs they make.
+-- Leaves refusal(refused): an \`enqueue:<queue>\` switch that is off for a queue a new event
+-- routes to refuses the whole batch (nothing written); and stored(id, source, event_id): the
+-- events inserted now (one already stored is skipped: the dedupe; a concurrent insert of the same
+-- key waits for the other transaction, then skips), in key order so that two batches holding
+-- the same events wait on each other's keys in one order and cannot deadlock.
 refusal as materialized (
   select exists (
     select 1
@@ -1265,7 +1286,12 @@ ins as (
   order by ord
   returning j.id, j.state
 )
--- As in intake_accept: an event stored before is looked up by its key, one row at a time.
+-- intake_answer: the answer of an intake statement, one row per event of the batch: its index,
+-- its id (null only when the key was stored by a transaction that committed after the statement
+-- began), inserted, and refused. Included by intake_accept and intake_accept_plain. Not a statement.
+-- Expects the CTEs ev, refusal and stored (intake_store_events).
+-- An event stored before is looked up by its key, one row at a time: a join with the events
+-- table let the planner scan all of it (a hash join), a cost that grew with every event stored.
 select ev.ev::int as ev,
        coalesce(s.id, (select e.id from {{schema}}.events e
                        where e.source = ev.source and e.event_id = ev.event_id)) as id,
