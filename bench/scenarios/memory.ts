@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { type KeelChild, rssBytes, spawnKeel } from "../lib/keel-process.js";
 import { benchSchema, dropSchemas } from "../lib/postgres.js";
 import { startReceiver } from "../lib/receiver.js";
@@ -122,7 +123,7 @@ export const memory: Scenario = {
       }
       if (stats.total !== expected || stats.distinct !== expected || stats.bad !== 0) {
         throw new Error(
-          `expected ${expected} deliveries exactly once; receiver saw ${stats.total} (${stats.distinct} distinct, ${stats.bad} refused)`,
+          `expected ${expected} deliveries exactly once; receiver saw ${stats.total} (${stats.distinct} distinct, ${stats.bad} refused); Keel holds ${await jobStates(ctx.databaseUrl, schema)}`,
         );
       }
 
@@ -187,4 +188,22 @@ async function expectOk(response: Promise<Response>, what: string): Promise<void
   const res = await response;
   const text = await res.text();
   if (!res.ok) throw new Error(`${what}: ${res.status} ${text.slice(0, 300)}`);
+}
+
+/** Where the jobs are, for a failed check: unfinished by state and attempt, finished by state. */
+async function jobStates(databaseUrl: string, schema: string): Promise<string> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ where: string; n: number }>(
+      `select 'jobs ' || state || ' (attempt ' || attempt || ')' as where, count(*)::int as n
+         from "${schema}".jobs group by 1
+       union all
+       select 'history ' || state, count(*)::int from "${schema}".job_history group by 1
+       order by 1`,
+    );
+    return rows.map((r) => `${r.where}: ${r.n}`).join(", ") || "no jobs";
+  } finally {
+    await client.end();
+  }
 }
