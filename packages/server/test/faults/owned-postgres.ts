@@ -3,11 +3,12 @@
  * temporary directory on a fixed port, so the test can stop, restart, kill and freeze it without
  * touching the machine's shared server. Connection strings stay valid across restarts.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../src/embedded/postgres.js";
-import { closedPort, postgresPidsFor, tempDir } from "../helpers.js";
+import { closedPort, postgresPidsFor } from "../helpers.js";
 
 export type StopMode = "fast" | "immediate";
 
@@ -28,7 +29,9 @@ export interface OwnedPostgres {
 
 /** Starts a cluster this test file owns; stopped (and thawed) when the file ends. */
 export async function ownedPostgres(): Promise<OwnedPostgres> {
-  const dataDir = tempDir("fault-pg");
+  // Removed by this file's own `after`, once the cluster has stopped: a `tempDir` hook, registered
+  // first, ran before the stop and raced the still-running server's writes (ENOTEMPTY in CI).
+  const dataDir = mkdtempSync(join(tmpdir(), "keel-fault-pg-"));
   const pgDir = join(dataDir, "pg");
   const port = await closedPort();
   let server: EmbeddedPostgres | undefined = await startEmbeddedPostgres({ dataDir, port, log: () => {} });
@@ -85,6 +88,7 @@ export async function ownedPostgres(): Promise<OwnedPostgres> {
   };
   after(async () => {
     await owned.stop("fast");
+    rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   });
   return owned;
 }
