@@ -191,7 +191,7 @@ export class RateLimiter {
   private remembered(entries: readonly CheckEntry[]): StoreOutcome | undefined {
     if (entries.length !== 1 || this.denials.size === 0) return undefined;
     const e = entries[0] as CheckEntry;
-    const id = `${e.policy.name}\u0000${e.key}`;
+    const id = denialId(e);
     const denial = this.denials.get(id);
     if (!denial) return undefined;
     const now = this.clock();
@@ -207,7 +207,7 @@ export class RateLimiter {
   private remember(entries: readonly CheckEntry[], outcome: StoreOutcome, askedAt: number): void {
     if (entries.length !== 1 || this.rememberDenialsMs <= 0) return;
     const e = entries[0] as CheckEntry;
-    const id = `${e.policy.name}\u0000${e.key}`;
+    const id = denialId(e);
     this.denials.delete(id);
     if (this.denials.size >= MAX_DENIALS) this.denials.delete(this.denials.keys().next().value as string);
     this.denials.set(id, {
@@ -305,6 +305,11 @@ export class RateLimiter {
       };
     });
   }
+}
+
+/** The key of a remembered refusal: policy and key (a key holds no NUL: see `prepare`). */
+function denialId(e: CheckEntry): string {
+  return `${e.policy.name}\u0000${e.key}`;
 }
 
 function storeEntry(e: CheckEntry): StoreEntry {
