@@ -72,6 +72,12 @@ export class Worker {
   /** Serving every queue: the queues last seen holding work, and when they were scanned. */
   private waiting = new Set<string>();
   private waitingReadAt = 0;
+  /**
+   * Notifications counted, and the count at each queue's last one: a scan or a claim that began
+   * before a queue's notification may not have seen its job, so it must not drop the queue.
+   */
+  private notifications = 0;
+  private notifiedAt = new Map<string, number>();
   private filling = false;
   private refill = false;
   private wakeScheduled = false;
@@ -158,7 +164,10 @@ export class Worker {
           // A resume notifies too: re-read a queue last seen paused instead of skipping it
           // until the next settings read (up to a second later).
           if (this.limits.get(queue)?.paused) this.limitsReadAt = 0;
-          if (this.named === null) this.waiting.add(queue);
+          if (this.named === null) {
+            this.waiting.add(queue);
+            this.notifiedAt.set(queue, ++this.notifications);
+          }
           if (this.named === null || this.named.includes(queue)) {
             this.hungry = true;
             this.wake();
@@ -265,6 +274,7 @@ export class Worker {
           const limited = limits?.limited ?? false;
           const cursor = limited ? undefined : this.cursors.get(queue);
           const fullScan = !cursor || performance.now() - cursor.fullScanAt >= CURSOR_FULL_SCAN_MS;
+          const claimedAfter = this.notifications;
           const jobs = await engine.claim({
             queue,
             handlers: this.handlerNames,
@@ -287,8 +297,9 @@ export class Worker {
           else if (limits?.flowRateIntervalMs != null) this.wakeIn(limits.flowRateIntervalMs);
           else if (this.keyRate && limits?.limited && !limits.keyExpression)
             this.wakeIn(this.keyRate.intervalUs / 1000);
-          // A short claim emptied the queue's due work: skip it until a notification or the next scan.
-          else this.waiting.delete(queue);
+          // A short claim emptied the queue's due work: skip it until a notification or the next scan
+          // (unless one came during the claim: its job may be newer than what the claim saw).
+          else if (!this.notifiedSince(queue, claimedAfter)) this.waiting.delete(queue);
           if (this.state !== "running") {
             // Stopped while claiming: hand them straight back.
             await engine.release(jobs);
@@ -315,7 +326,11 @@ export class Worker {
    */
   private async queuesWithWork(engine: Engine): Promise<string[]> {
     if (Date.now() - this.waitingReadAt >= 1_000) {
-      this.waiting = await engine.waitingQueues();
+      const readAfter = this.notifications;
+      const read = await engine.waitingQueues();
+      // A notification during the read added its queue to the set this one replaces: keep it.
+      for (const queue of this.waiting) if (this.notifiedSince(queue, readAfter)) read.add(queue);
+      this.waiting = read;
       this.waitingReadAt = Date.now();
     }
     const waiting = [...this.waiting];
@@ -324,6 +339,11 @@ export class Worker {
       await this.refreshLimits(engine);
     }
     return waiting.filter((q) => this.limits.has(q));
+  }
+
+  /** Whether a notification for `queue` arrived after the `count`th. */
+  private notifiedSince(queue: string, count: number): boolean {
+    return (this.notifiedAt.get(queue) ?? 0) > count;
   }
 
   private async refreshLimits(engine: Engine): Promise<void> {
