@@ -3,8 +3,9 @@
  * rescanned once a second. A notification that arrives while that rescan, or a claim of its
  * queue, is in flight may be for a job the query did not see: the worker must not drop the queue
  * when the query returns, or the job waits for the next poll (a CI run saw a delivery wait 2.2 s
- * for a slot while 20 of 40 were free). The polls here are a minute apart, so only the
- * notification can start the job within the test's bound.
+ * for a slot while 20 of 40 were free). Likewise a resume notified while the worker reads its
+ * queues' settings must not leave the queue paused in its cache. The polls here are a minute
+ * apart, so only the notification can start the job within the test's bound.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -15,7 +16,7 @@ import { deferred, guardLeaks, testDatabaseUrl, testEngine, waitFor } from "./he
 guardLeaks();
 
 /** Holds one call of `engine[method]` after Postgres answered it, until `release()`. */
-function holdNext<M extends "waitingQueues" | "claim">(
+function holdNext<M extends "waitingQueues" | "claim" | "queueLimits">(
   engine: Engine,
   method: M,
   when: (...args: Parameters<Engine[M]>) => boolean,
@@ -57,10 +58,10 @@ async function notified(engine: Engine, queue: string, enqueue: () => Promise<un
   }
 }
 
-async function worker(engine: Engine, ran: string[]) {
+async function worker(engine: Engine, ran: string[], queues: "*" | string[] = "*") {
   const w = createWorker({
     engine,
-    queues: "*",
+    queues,
     pollIntervalMs: 60_000,
     sweep: false,
     maintenance: false,
@@ -104,6 +105,25 @@ test("a notification during a short claim of its queue keeps the queue", async (
     hold.release();
     await waitFor(() => ran.includes("second"), 10_000, "the job notified during the claim ran");
     assert.deepEqual(ran.sort(), ["first", "second"]);
+  } finally {
+    await w.stop();
+  }
+});
+
+test("a resume notified during the read of queue settings is not lost", async () => {
+  const engine = await testEngine();
+  await engine.upsertQueue("p");
+  await engine.pauseQueue("p");
+  await engine.enqueue({ queue: "p", target: { handler: "note" }, payload: "held" });
+  // The worker's first pass reads the settings; hold that read after Postgres answered (paused).
+  const hold = holdNext(engine, "queueLimits", () => true);
+  const ran: string[] = [];
+  const w = await worker(engine, ran, ["p"]);
+  try {
+    await hold.held;
+    await notified(engine, "p", () => engine.resumeQueue("p"));
+    hold.release();
+    await waitFor(() => ran.includes("held"), 10_000, "the job ran after the resume");
   } finally {
     await w.stop();
   }

@@ -73,8 +73,9 @@ export class Worker {
   private waiting = new Set<string>();
   private waitingReadAt = 0;
   /**
-   * Notifications counted, and the count at each queue's last one: a scan or a claim that began
-   * before a queue's notification may not have seen its job, so it must not drop the queue.
+   * Notifications counted, and the count at each queue's last one: a scan, a claim or a settings
+   * read that began before a queue's notification may not have seen its job (or its resume), so
+   * it must not drop the queue (or keep it paused).
    */
   private notifications = 0;
   private notifiedAt = new Map<string, number>();
@@ -161,17 +162,14 @@ export class Worker {
         connectionString,
         channel: engine.channel,
         onNotify: (queue) => {
+          if (this.named !== null && !this.named.includes(queue)) return;
+          this.notifiedAt.set(queue, ++this.notifications);
           // A resume notifies too: re-read a queue last seen paused instead of skipping it
           // until the next settings read (up to a second later).
           if (this.limits.get(queue)?.paused) this.limitsReadAt = 0;
-          if (this.named === null) {
-            this.waiting.add(queue);
-            this.notifiedAt.set(queue, ++this.notifications);
-          }
-          if (this.named === null || this.named.includes(queue)) {
-            this.hungry = true;
-            this.wake();
-          }
+          if (this.named === null) this.waiting.add(queue);
+          this.hungry = true;
+          this.wake();
         },
         onConnect: () => this.wake(),
         onError: (err) => this.options.hooks?.onError?.(err, "listen"),
@@ -348,8 +346,11 @@ export class Worker {
 
   private async refreshLimits(engine: Engine): Promise<void> {
     if (Date.now() - this.limitsReadAt < 1_000) return;
+    const readAfter = this.notifications;
     this.limits = await engine.queueLimits(this.named);
-    this.limitsReadAt = Date.now();
+    // A resume notified during the read may be newer than the pause it read: read again next pass.
+    const stale = [...this.limits].some(([queue, l]) => l.paused && this.notifiedSince(queue, readAfter));
+    this.limitsReadAt = stale ? 0 : Date.now();
   }
 
   /**
