@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import pg from "pg";
 import type { ClaimCursor, ClaimedJob, Engine } from "../src/index.js";
-import { lastInIndexOrder } from "../src/worker/worker.js";
+import { fullScanInterval, lastInIndexOrder } from "../src/worker/worker.js";
 import { guardLeaks, testDatabaseUrl, testEngine } from "./helpers.js";
 
 guardLeaks();
@@ -113,4 +113,15 @@ test("a job that became ready behind the cursor is found by a claim without one"
     `select count(*)::int as n from ${S}.jobs where queue = 'cc3' and state <> 'running'`,
   );
   assert.equal(left.rows[0].n, 0);
+});
+
+test("scans from the front are paced by their own duration: quick ones every second, slow ones rarer, capped", () => {
+  assert.equal(fullScanInterval(3), 1_000, "a quick scan keeps the one-second period");
+  assert.equal(fullScanInterval(100), 1_000);
+  assert.equal(
+    fullScanInterval(750),
+    7_500,
+    "a 750 ms scan (a pinned horizon's dead entries) waits ten times that",
+  );
+  assert.equal(fullScanInterval(10_000), 30_000, "at most 30 s between scans from the front");
 });

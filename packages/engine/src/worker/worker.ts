@@ -86,7 +86,7 @@ export class Worker {
   private hungry = true;
   private rotation = 0;
   /** Per unlimited queue: where the next claim's scan starts, and when its last full scan ran. */
-  private cursors = new Map<string, { at: ClaimCursor; fullScanAt: number }>();
+  private cursors = new Map<string, { at: ClaimCursor; fullScanAt: number; fullScanEvery: number }>();
   private state: "new" | "running" | "stopping" | "stopped" = "new";
   private stopped: Promise<void> | undefined;
   private idleWaiters: (() => void)[] = [];
@@ -271,7 +271,8 @@ export class Worker {
           if (limit <= 0) continue;
           const limited = limits?.limited ?? false;
           const cursor = limited ? undefined : this.cursors.get(queue);
-          const fullScan = !cursor || performance.now() - cursor.fullScanAt >= CURSOR_FULL_SCAN_MS;
+          const claimStart = performance.now();
+          const fullScan = !cursor || claimStart - cursor.fullScanAt >= cursor.fullScanEvery;
           const claimedAfter = this.notifications;
           const jobs = await engine.claim({
             queue,
@@ -284,12 +285,20 @@ export class Worker {
             defaultKeyRate: this.keyRate,
             after: fullScan ? null : cursor.at,
           });
-          const at = limited ? undefined : lastInIndexOrder(jobs);
+          // The cursor moves to the last job claimed; a scan from the front is timed even when it
+          // found nothing, so the next one waits its turn instead of following at once.
+          const at = (limited ? undefined : lastInIndexOrder(jobs)) ?? cursor?.at;
           if (at)
-            this.cursors.set(queue, {
-              at,
-              fullScanAt: fullScan ? performance.now() : (cursor as { fullScanAt: number }).fullScanAt,
-            });
+            this.cursors.set(
+              queue,
+              fullScan
+                ? {
+                    at,
+                    fullScanAt: claimStart,
+                    fullScanEvery: fullScanInterval(performance.now() - claimStart),
+                  }
+                : { ...(cursor as NonNullable<typeof cursor>), at },
+            );
           if (jobs.length === limit) this.hungry = true;
           // A rate per key holds work back until its keys' next starts are due: look again then.
           else if (limits?.flowRateIntervalMs != null) this.wakeIn(limits.flowRateIntervalMs);
@@ -568,9 +577,24 @@ function abort(entry: Running, reason: Error): void {
 /**
  * How often a worker's claims of a queue scan it from the front instead of after the last job
  * claimed (decision 054): the longest a job that became due behind the cursor (a retry whose
- * run_at is older than the cursor's) waits for a claim.
+ * run_at is older than the cursor's) waits for a claim, while such scans are quick.
  */
 const CURSOR_FULL_SCAN_MS = 1_000;
+/** A slow scan from the front is repeated only after this many times its own duration… */
+const FULL_SCAN_PACING = 10;
+/** …and at least this often. */
+const CURSOR_FULL_SCAN_MAX_MS = 30_000;
+
+/**
+ * When the next claim from the front may run after one that took `tookMs`. Under a pinned vacuum
+ * horizon a scan from the front walks every dead entry left since the pin (hundreds of
+ * milliseconds after ten minutes at 1,000 jobs/s) and holds up the claims behind it; paced at
+ * ten times its duration it takes at most about a tenth of the claim loop (until the cap). A
+ * quick scan keeps the one-second period.
+ */
+export function fullScanInterval(tookMs: number): number {
+  return Math.min(CURSOR_FULL_SCAN_MAX_MS, Math.max(CURSOR_FULL_SCAN_MS, FULL_SCAN_PACING * tookMs));
+}
 
 /**
  * The claimed job that comes last in the claim's order (priority desc, run_at, id), as a cursor;
