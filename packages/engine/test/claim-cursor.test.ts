@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import pg from "pg";
 import type { ClaimCursor, ClaimedJob, Engine } from "../src/index.js";
-import { fullScanInterval, lastInIndexOrder } from "../src/worker/worker.js";
+import { fullScanInterval, lastInIndexOrder, lookBack } from "../src/worker/worker.js";
 import { guardLeaks, testDatabaseUrl, testEngine } from "./helpers.js";
 
 guardLeaks();
@@ -113,6 +113,35 @@ test("a job that became ready behind the cursor is found by a claim without one"
     `select count(*)::int as n from ${S}.jobs where queue = 'cc3' and state <> 'running'`,
   );
   assert.equal(left.rows[0].n, 0);
+});
+
+test("a job whose enqueue committed after later jobs were claimed is behind the cursor, and the look-back finds it", async () => {
+  await engine.upsertQueue("cc4");
+  // Its own connection: the engine's pool here has one.
+  const client = new pg.Client({ connectionString: testDatabaseUrl() });
+  await client.connect();
+  try {
+    // Its run_at is the start of a transaction that commits only after a later job was claimed.
+    await client.query("begin");
+    await engine.enqueue({ queue: "cc4", target: { handler: "h" }, payload: { k: "late" } }, { client });
+    await engine.enqueue({ queue: "cc4", target: { handler: "h" }, payload: { k: "early" } });
+    const first = await claim("cc4", 10);
+    assert.deepEqual(
+      first.map((j) => (j.payload as { k: string }).k),
+      ["early"],
+    );
+    await client.query("commit");
+    const cursor = cursorOf(first);
+    assert.deepEqual(await claim("cc4", 10, cursor), [], "after the cursor: nothing");
+    const found = await claim("cc4", 10, lookBack(cursor));
+    assert.deepEqual(
+      found.map((j) => (j.payload as { k: string }).k),
+      ["late"],
+      "looking back from the cursor finds it",
+    );
+  } finally {
+    await client.end();
+  }
 });
 
 test("scans from the front are paced by their own duration: quick ones every second, slow ones rarer, capped", () => {

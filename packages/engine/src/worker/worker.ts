@@ -86,7 +86,7 @@ export class Worker {
   private hungry = true;
   private rotation = 0;
   /** Per unlimited queue: where the next claim's scan starts, and when its last full scan ran. */
-  private cursors = new Map<string, { at: ClaimCursor; fullScanAt: number; fullScanEvery: number }>();
+  private cursors = new Map<string, Cursor>();
   private state: "new" | "running" | "stopping" | "stopped" = "new";
   private stopped: Promise<void> | undefined;
   private idleWaiters: (() => void)[] = [];
@@ -272,7 +272,12 @@ export class Worker {
           const limited = limits?.limited ?? false;
           const cursor = limited ? undefined : this.cursors.get(queue);
           const claimStart = performance.now();
-          const fullScan = !cursor || claimStart - cursor.fullScanAt >= cursor.fullScanEvery;
+          const scan: "front" | "recent" | "after" =
+            !cursor || claimStart - cursor.frontAt >= cursor.frontEvery
+              ? "front"
+              : claimStart - cursor.recentAt >= CURSOR_RECENT_SCAN_MS
+                ? "recent"
+                : "after";
           const claimedAfter = this.notifications;
           const jobs = await engine.claim({
             queue,
@@ -283,22 +288,9 @@ export class Worker {
             limited,
             defaultKeyConcurrency: this.options.keyConcurrency,
             defaultKeyRate: this.keyRate,
-            after: fullScan ? null : cursor.at,
+            after: !cursor || scan === "front" ? null : scan === "recent" ? lookBack(cursor.at) : cursor.at,
           });
-          // The cursor moves to the last job claimed; a scan from the front is timed even when it
-          // found nothing, so the next one waits its turn instead of following at once.
-          const at = (limited ? undefined : lastInIndexOrder(jobs)) ?? cursor?.at;
-          if (at)
-            this.cursors.set(
-              queue,
-              fullScan
-                ? {
-                    at,
-                    fullScanAt: claimStart,
-                    fullScanEvery: fullScanInterval(performance.now() - claimStart),
-                  }
-                : { ...(cursor as NonNullable<typeof cursor>), at },
-            );
+          if (!limited) this.moveCursor(queue, cursor, scan, lastInIndexOrder(jobs), claimStart);
           if (jobs.length === limit) this.hungry = true;
           // A rate per key holds work back until its keys' next starts are due: look again then.
           else if (limits?.flowRateIntervalMs != null) this.wakeIn(limits.flowRateIntervalMs);
@@ -346,6 +338,34 @@ export class Worker {
       await this.refreshLimits(engine);
     }
     return waiting.filter((q) => this.limits.has(q));
+  }
+
+  /**
+   * After a claim: the cursor moves to the last job claimed (a look back never moves it back), and
+   * the scan is timed even when it found nothing, so the next one of its kind waits its turn.
+   */
+  private moveCursor(
+    queue: string,
+    cursor: Cursor | undefined,
+    scan: "front" | "recent" | "after",
+    last: ClaimCursor | undefined,
+    started: number,
+  ): void {
+    if (scan === "front") {
+      const at = last ?? cursor?.at;
+      if (!at) return;
+      const took = performance.now() - started;
+      this.cursors.set(queue, {
+        at,
+        frontAt: started,
+        frontEvery: fullScanInterval(took),
+        recentAt: started,
+      });
+      return;
+    }
+    const c = cursor as Cursor;
+    const at = last && compareCursors(last, c.at) > 0 ? last : c.at;
+    this.cursors.set(queue, { ...c, at, recentAt: scan === "recent" ? started : c.recentAt });
   }
 
   /** Whether a notification for `queue` arrived after the `count`th. */
@@ -575,11 +595,30 @@ function abort(entry: Running, reason: Error): void {
 }
 
 /**
+ * Per unlimited queue, where a worker's claims scan from (decision 054): after `at`, the last job
+ * it claimed; from `LOOK_BACK_US` before it every `CURSOR_RECENT_SCAN_MS`; from the front every
+ * `frontEvery` ms.
+ */
+interface Cursor {
+  at: ClaimCursor;
+  frontAt: number;
+  frontEvery: number;
+  recentAt: number;
+}
+
+/**
  * How often a worker's claims of a queue scan it from the front instead of after the last job
- * claimed (decision 054): the longest a job that became due behind the cursor (a retry whose
- * run_at is older than the cursor's) waits for a claim, while such scans are quick.
+ * claimed (decision 054): the longest a job that became due far behind the cursor (one handed
+ * back by a stopping worker keeps its old run_at) waits for a claim, while such scans are quick.
  */
 const CURSOR_FULL_SCAN_MS = 1_000;
+/**
+ * How often a claim looks back `LOOK_BACK_US` behind the cursor: a job's run_at is its enqueuing
+ * transaction's start, so one that committed after later jobs were claimed lands just behind the
+ * cursor. Walking a few seconds of entries stays cheap even under a pinned horizon.
+ */
+const CURSOR_RECENT_SCAN_MS = 250;
+const LOOK_BACK_US = 5_000_000n;
 /** A slow scan from the front is repeated only after this many times its own duration… */
 const FULL_SCAN_PACING = 10;
 /** …and at least this often. */
@@ -596,6 +635,17 @@ export function fullScanInterval(tookMs: number): number {
   return Math.min(CURSOR_FULL_SCAN_MAX_MS, Math.max(CURSOR_FULL_SCAN_MS, FULL_SCAN_PACING * tookMs));
 }
 
+/** A cursor `LOOK_BACK_US` before `at`, at the same priority. */
+export function lookBack(at: ClaimCursor): ClaimCursor {
+  return { priority: at.priority, runAtUs: String(BigInt(at.runAtUs) - LOOK_BACK_US), id: "0" };
+}
+
+/** Index order (priority desc, run_at, id): positive when `a` comes after `b`. */
+function compareCursors(a: ClaimCursor, b: ClaimCursor): number {
+  if (a.priority !== b.priority) return b.priority - a.priority;
+  return compareDecimal(a.runAtUs, b.runAtUs) || compareDecimal(a.id, b.id);
+}
+
 /**
  * The claimed job that comes last in the claim's order (priority desc, run_at, id), as a cursor;
  * undefined when there is none or a claim gave no exact run_at.
@@ -604,13 +654,7 @@ export function lastInIndexOrder(jobs: readonly ClaimedJob[]): ClaimCursor | und
   let last: ClaimedJob | undefined;
   for (const j of jobs) {
     if (j.runAtUs === undefined) return undefined;
-    if (
-      !last ||
-      j.priority < last.priority ||
-      (j.priority === last.priority &&
-        (compareDecimal(j.runAtUs, last.runAtUs as string) || compareDecimal(j.id, last.id)) > 0)
-    )
-      last = j;
+    if (!last || compareCursors(j as ClaimCursor, last as ClaimCursor) > 0) last = j;
   }
   return last && { priority: last.priority, runAtUs: last.runAtUs as string, id: last.id };
 }
