@@ -58,10 +58,20 @@ async function notified(engine: Engine, queue: string, enqueue: () => Promise<un
   }
 }
 
-async function worker(engine: Engine, ran: string[], queues: "*" | string[] = "*") {
+/**
+ * Starts a worker (polls a minute apart) whose engine call `hold` holds; while it is held, `act`
+ * sends a notification for `queue`; then waits for the job with `payload` to run. Returns what ran.
+ */
+async function raceNotification(
+  engine: Engine,
+  hold: ReturnType<typeof holdNext>,
+  notification: { queue: string; act: () => Promise<unknown>; queues?: "*" | string[] },
+  payload: string,
+): Promise<string[]> {
+  const ran: string[] = [];
   const w = createWorker({
     engine,
-    queues,
+    queues: notification.queues ?? "*",
     pollIntervalMs: 60_000,
     sweep: false,
     maintenance: false,
@@ -69,25 +79,23 @@ async function worker(engine: Engine, ran: string[], queues: "*" | string[] = "*
     handlers: { note: ({ payload }) => void ran.push(String(payload)) },
   });
   await w.start();
-  return w;
+  try {
+    await hold.held;
+    await notified(engine, notification.queue, notification.act);
+    hold.release();
+    await waitFor(() => ran.includes(payload), 10_000, `the job "${payload}" ran`);
+  } finally {
+    await w.stop();
+  }
+  return ran;
 }
 
 test("a notification during the rescan of waiting queues keeps its queue", async () => {
   const engine = await testEngine();
   // The worker's first pass rescans; hold that rescan after Postgres answered (no queue waits).
   const hold = holdNext(engine, "waitingQueues", () => true);
-  const ran: string[] = [];
-  const w = await worker(engine, ran);
-  try {
-    await hold.held;
-    await notified(engine, "late", () =>
-      engine.enqueue({ queue: "late", target: { handler: "note" }, payload: "a" }),
-    );
-    hold.release();
-    await waitFor(() => ran.includes("a"), 10_000, "the job notified during the rescan ran");
-  } finally {
-    await w.stop();
-  }
+  const enqueue = () => engine.enqueue({ queue: "late", target: { handler: "note" }, payload: "a" });
+  await raceNotification(engine, hold, { queue: "late", act: enqueue }, "a");
 });
 
 test("a notification during a short claim of its queue keeps the queue", async () => {
@@ -95,19 +103,9 @@ test("a notification during a short claim of its queue keeps the queue", async (
   await engine.enqueue({ queue: "q", target: { handler: "note" }, payload: "first" });
   // Hold the claim that takes the first job (fewer than its limit: it emptied the queue).
   const hold = holdNext(engine, "claim", (options) => options.queue === "q");
-  const ran: string[] = [];
-  const w = await worker(engine, ran);
-  try {
-    await hold.held;
-    await notified(engine, "q", () =>
-      engine.enqueue({ queue: "q", target: { handler: "note" }, payload: "second" }),
-    );
-    hold.release();
-    await waitFor(() => ran.includes("second"), 10_000, "the job notified during the claim ran");
-    assert.deepEqual(ran.sort(), ["first", "second"]);
-  } finally {
-    await w.stop();
-  }
+  const enqueue = () => engine.enqueue({ queue: "q", target: { handler: "note" }, payload: "second" });
+  const ran = await raceNotification(engine, hold, { queue: "q", act: enqueue }, "second");
+  assert.deepEqual(ran.sort(), ["first", "second"]);
 });
 
 test("a resume notified during the read of queue settings is not lost", async () => {
@@ -117,14 +115,10 @@ test("a resume notified during the read of queue settings is not lost", async ()
   await engine.enqueue({ queue: "p", target: { handler: "note" }, payload: "held" });
   // The worker's first pass reads the settings; hold that read after Postgres answered (paused).
   const hold = holdNext(engine, "queueLimits", () => true);
-  const ran: string[] = [];
-  const w = await worker(engine, ran, ["p"]);
-  try {
-    await hold.held;
-    await notified(engine, "p", () => engine.resumeQueue("p"));
-    hold.release();
-    await waitFor(() => ran.includes("held"), 10_000, "the job ran after the resume");
-  } finally {
-    await w.stop();
-  }
+  await raceNotification(
+    engine,
+    hold,
+    { queue: "p", act: () => engine.resumeQueue("p"), queues: ["p"] },
+    "held",
+  );
 });

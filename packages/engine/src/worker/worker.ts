@@ -85,7 +85,7 @@ export class Worker {
   /** A claim came back full or a notification arrived: more work is probably waiting. */
   private hungry = true;
   private rotation = 0;
-  /** Per unlimited queue: where the next claim's scan starts, and when its last full scan ran. */
+  /** Per unlimited queue: where the next claims scan from (see `Cursor`). */
   private cursors = new Map<string, Cursor>();
   private state: "new" | "running" | "stopping" | "stopped" = "new";
   private stopped: Promise<void> | undefined;
