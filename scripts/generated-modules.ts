@@ -75,7 +75,7 @@ function statementsModule(root: string): string {
     "export type StatementName =",
     ...statements.map(([name], i) => `  | "${name}"${i === statements.length - 1 ? ";" : ""}`),
     "",
-    "/** Each statement's text, `{{include}}` lines replaced; `{{schema}}` and `{{channel}}` are left. */",
+    "/** Each statement's text, `{{include}}` lines replaced; `{{schema}}`, `{{channel}}` and `{{tokens_channel}}` are left. */",
     "export const STATEMENT_SQL: Readonly<Record<StatementName, string>> = {",
     ...statements.map(([name, text]) => `  ${name}: ${literal(text)},`),
     "};",

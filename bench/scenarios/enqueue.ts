@@ -332,7 +332,23 @@ async function httpSingles(ctx: BenchContext, schemas: string[]): Promise<Result
         KEEL_LOG_LEVEL: "warn",
         KEEL_ADMIN_TOKEN: token,
       });
-      return { pid: k.pid, port: k.port, stop: () => k.stop(), schema: keelSchema, problems: k.problems };
+      // A team's service enqueues with a publish-scoped token, not the admin token (checked
+      // without Postgres): the bench does the same.
+      const made = await fetch(`http://127.0.0.1:${k.port}/v1/tokens`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ name: "bench", scopes: ["publish"] }),
+      });
+      if (made.status !== 201) throw new Error(`keel: creating a publish token answered ${made.status}`);
+      const bearer = ((await made.json()) as { token: string }).token;
+      return {
+        pid: k.pid,
+        port: k.port,
+        stop: () => k.stop(),
+        schema: keelSchema,
+        problems: k.problems,
+        bearer,
+      };
     },
     plain: async () => {
       const p = await startPlainEnqueue(ctx.databaseUrl, plainSchema, HTTP_POOL, token);
@@ -342,6 +358,7 @@ async function httpSingles(ctx: BenchContext, schemas: string[]): Promise<Result
         stop: () => p.stop(),
         schema: plainSchema,
         problems: [] as string[],
+        bearer: token,
       };
     },
   };
@@ -352,11 +369,11 @@ async function httpSingles(ctx: BenchContext, schemas: string[]): Promise<Result
       const server = await servers[name]();
       try {
         const url = `http://127.0.0.1:${server.port}/v1/jobs`;
-        if (warmSeconds) await httpLoad(url, token, warmSeconds);
+        if (warmSeconds) await httpLoad(url, server.bearer, warmSeconds);
         const countSql = `select count(*)::int as n from "${server.schema}".jobs`;
         const before = await settledCount(ctx.databaseUrl, countSql);
         const cpu = cpuMs(server.pid);
-        const run = await httpLoad(url, token, seconds);
+        const run = await httpLoad(url, server.bearer, seconds);
         run.cpuUs = ((cpuMs(server.pid) - cpu) * 1000) / run.ok;
         const stored = (await settledCount(ctx.databaseUrl, countSql)) - before;
         if (stored < run.ok || stored > run.sent)
@@ -382,7 +399,7 @@ async function httpSingles(ctx: BenchContext, schemas: string[]): Promise<Result
     "HTTP single enqueue",
     k.rps,
     "req/s",
-    `POST /v1/jobs, one job each; ${settings}`,
+    `POST /v1/jobs, one job each, a publish-scoped API token; ${settings}`,
   );
   row("keel start --role api", "HTTP single enqueue p99", k.p99, "ms", `p50 ${k.p50} ms; target < 50`);
   row(

@@ -160,6 +160,12 @@ export interface EngineOptions {
    * per group (default 500) and groups committing at once (default 4). See `GroupCommit`.
    */
   enqueueGroup?: GroupCommitOptions;
+  /**
+   * How long a verified API token is kept in memory, so requests with it do not ask Postgres
+   * (milliseconds; 0: never kept). Kept only while this engine listens on the schema's tokens
+   * channel, where every revocation is announced (decision 062). Default 60 s.
+   */
+  tokenCacheMs?: number;
 }
 
 /** A job whose attempt ends, with what an HTTP delivery saw. */
@@ -234,7 +240,7 @@ export class Engine {
   /** Kill switches (scheduling, enqueue:<queue>, process:<queue>). */
   readonly switches = new Switches(this);
   /** API tokens, stored hashed. */
-  readonly tokens = new Tokens(this);
+  readonly tokens: Tokens;
   /** The append-only audit log. */
   readonly auditLog = new AuditLog(this);
   /** The Idempotency-Key store. */
@@ -269,6 +275,7 @@ export class Engine {
     this.actor = engineActor(options.applicationName ?? "keel");
     this.sql = loadStatements(schema, STATEMENTS, { named: this.namedStatements });
     this.enqueueGroupOptions = options.enqueueGroup ?? {};
+    this.tokens = new Tokens(this, { cacheMs: options.tokenCacheMs });
   }
 
   /** Group commits of single `enqueue` calls so far: transactions written and calls they held. */
@@ -962,7 +969,7 @@ export class Engine {
     if (this.closed) return;
     this.closed = true;
     // Calls already grouped are answered before the pool they need ends.
-    await Promise.all([this.jobWriter?.drain(), this.intake.events.drain()]);
+    await Promise.all([this.jobWriter?.drain(), this.intake.events.drain(), this.tokens.close()]);
     if (this.ownsPool) await this.pool.end();
   }
 }

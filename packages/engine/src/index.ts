@@ -80,7 +80,7 @@ export {
   sourceDefinitionSchema,
   validateSource,
 } from "./intake/validate.js";
-export { openResources } from "./internal/resources.js";
+export { engineScoped, openResources } from "./internal/resources.js";
 export {
   type Clock,
   type PeriodicOptions,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, afterEach } from "node:test";
 import pg from "pg";
-import { Engine, type EngineOptions, type JobError, openResources } from "../src/index.js";
+import { Engine, type EngineOptions, engineScoped, type JobError, openResources } from "../src/index.js";
 
 /** The Postgres the test run uses (set by scripts/test.ts: local server or embedded). */
 export function testDatabaseUrl(): string {
@@ -43,7 +43,7 @@ export function freshSchema(prefix = "t"): string {
  */
 export function guardLeaks(): void {
   afterEach(() => {
-    const live = openResources().filter((kind) => kind !== "pool");
+    const live = openResources().filter((kind) => !engineScoped(kind));
     assert.deepEqual(live, [], `test left resources running: ${live.join(", ")}`);
   });
 }

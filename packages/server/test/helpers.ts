@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, afterEach, type TestContext } from "node:test";
-import { openResources } from "@keel/engine";
+import { engineScoped, openResources } from "@keel/engine";
 import type { Logger } from "pino";
 import { createLogger } from "../src/log.js";
 
@@ -19,7 +19,7 @@ const BIN = join(ROOT, "packages/server/src/bin/keel.ts");
  */
 export function guardServerLeaks(): void {
   afterEach(() => {
-    const live = openResources().filter((kind) => kind !== "pool");
+    const live = openResources().filter((kind) => !engineScoped(kind));
     assert.deepEqual(live, [], `test left resources running: ${live.join(", ")}`);
   });
   after(() =>

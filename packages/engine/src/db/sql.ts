@@ -28,7 +28,8 @@ export interface Statement {
 /**
  * Loads the statements of one schema, named (prepared once per connection) unless
  * `named: false`. Files use `{{schema}}` for the quoted schema,
- * `{{channel}}` for the notification channel literal and `{{include <fragment>}}` for a shared
+ * `{{channel}}` for the jobs notification channel literal, `{{tokens_channel}}` for the tokens
+ * one, and `{{include <fragment>}}` for a shared
  * fragment of `sql/fragments/` (SQL written once, decision 034); nothing else is substituted.
  * The texts are built into `src/generated/sql.ts` with their includes resolved (decision 035),
  * so nothing is read from disk.
@@ -46,7 +47,8 @@ export function loadStatements<const K extends StatementName>(
     }
     const text = STATEMENT_SQL[file]
       .replaceAll("{{schema}}", quoted)
-      .replaceAll("{{channel}}", `'${schema}:jobs'`);
+      .replaceAll("{{channel}}", `'${jobsChannel(schema)}'`)
+      .replaceAll("{{tokens_channel}}", `'${tokensChannel(schema)}'`);
     out[file] = { name: options.named === false ? undefined : `keel_${schema}_${file}`, text };
   }
   return out;
@@ -55,4 +57,9 @@ export function loadStatements<const K extends StatementName>(
 /** The LISTEN/NOTIFY channel of a schema: one per schema so several Keels can share a database. */
 export function jobsChannel(schema: string): string {
   return `${schema}:jobs`;
+}
+
+/** The channel a token's revocation is announced on (payload: its id), one per schema. */
+export function tokensChannel(schema: string): string {
+  return `${schema}:tokens`;
 }

@@ -16,3 +16,12 @@ export function track(kind: string, resource: object): () => void {
 export function openResources(): string[] {
   return [...open.values()];
 }
+
+/**
+ * Resources an engine holds until its `close` (its pool, the LISTEN connection of its token
+ * cache), which a test may keep for a whole file; workers, listeners and timers must end with
+ * the test that started them.
+ */
+export function engineScoped(kind: string): boolean {
+  return kind === "pool" || kind === "tokens listener";
+}

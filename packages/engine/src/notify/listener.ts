@@ -8,7 +8,11 @@ export interface ListenerOptions {
   onNotify: (payload: string) => void;
   /** Called after every (re)connection: notifications sent while disconnected are lost. */
   onConnect?: () => void;
+  /** Called when a connection that was up is lost: notifications are missed until `onConnect`. */
+  onDisconnect?: () => void;
   onError?: (err: Error) => void;
+  /** What the resource registry calls it (tests check none is left open). Default `listener`. */
+  kind?: string;
   /** How often the idle connection is checked, so a silently dropped socket is noticed. */
   checkIntervalMs?: number;
 }
@@ -30,8 +34,10 @@ export class Listener {
   constructor(private readonly options: ListenerOptions) {}
 
   async start(): Promise<void> {
-    this.untrack = track("listener", this);
+    this.untrack = track(this.options.kind ?? "listener", this);
     await this.connect();
+    // Stopped while connecting: no check timer outlives stop().
+    if (this.stopped) return;
     const every = this.options.checkIntervalMs ?? 5_000;
     this.checkTimer = setInterval(() => void this.check(), every);
   }
@@ -50,6 +56,7 @@ export class Listener {
     const broken = (err?: Error) => {
       if (this.client !== client) return;
       this.client = undefined;
+      this.options.onDisconnect?.();
       if (err) this.options.onError?.(err);
       client.end().catch(() => {});
       this.scheduleReconnect();
@@ -98,6 +105,7 @@ export class Listener {
     } catch (err) {
       if (this.client === client) {
         this.client = undefined;
+        this.options.onDisconnect?.();
         this.options.onError?.(err as Error);
         client.end().catch(() => {});
         this.scheduleReconnect();
