@@ -8,6 +8,7 @@ import { registerConsole } from "../console/index.js";
 import { type DoctorService, defaultDoctor } from "../doctor/service.js";
 import { PACKAGE_VERSION } from "../generated/version.js";
 import { registerIntake } from "../intake/route.js";
+import { lazyChildLogger } from "../log.js";
 import { type KeelMetrics, registerMetricsRoute } from "../metrics/index.js";
 import { registerQStash } from "../qstash/routes.js";
 import type { QStashSigningKeys } from "../qstash/signature.js";
@@ -74,7 +75,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
     logController: new LogController({
       disableRequestLogging: (req) => req.url.startsWith("/health") || req.url.startsWith("/metrics"),
     }),
-    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    ...(options.logger
+      ? { loggerInstance: options.logger, childLoggerFactory: lazyChildLogger }
+      : { logger: false }),
     // A client that never finishes sending its request cannot hold a connection forever (30 s);
     // errors raised before a route runs answer in Keel's envelope.
     ...edgeServerOptions({ production: options.production ?? false, logger: options.logger }),
