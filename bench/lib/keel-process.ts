@@ -126,6 +126,20 @@ export function cpuMs(pid: number): number {
   }
 }
 
+/**
+ * A process's main thread so far, from /proc/<pid>/task/<pid>/schedstat: milliseconds on a core,
+ * and milliseconds runnable but waiting for one (the other processes had both cores). NaN
+ * without /proc or schedstats.
+ */
+export function mainThreadSched(pid: number): { runMs: number; waitMs: number } {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").trim().split(" ");
+    return { runMs: Number(run) / 1e6, waitMs: Number(wait) / 1e6 };
+  } catch {
+    return { runMs: Number.NaN, waitMs: Number.NaN };
+  }
+}
+
 /** Busy and total CPU time of the whole machine so far (jiffies, all cores), from /proc/stat. */
 export function machineCpu(): { busy: number; total: number } {
   try {

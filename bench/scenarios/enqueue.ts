@@ -13,7 +13,7 @@
 import { randomBytes } from "node:crypto";
 import autocannon from "autocannon";
 import { Engine } from "../../packages/engine/src/index.js";
-import { cpuMs, spawnKeel } from "../lib/keel-process.js";
+import { cpuMs, mainThreadSched, spawnKeel } from "../lib/keel-process.js";
 import { LATEST, runOnPeersNode } from "../lib/peers-latest.js";
 import {
   bullPrefix,
@@ -304,6 +304,9 @@ async function latestPeers(
 interface HttpLoad {
   /** Server CPU (user + system) per answered request, in µs: steadier than req/s on a shared machine. */
   cpuUs: number;
+  /** The server's main thread over the load, % of wall time: on a core, and waiting for one. */
+  threadRun: number;
+  threadWait: number;
   rps: number;
   p50: number;
   p99: number;
@@ -373,8 +376,14 @@ async function httpSingles(ctx: BenchContext, schemas: string[]): Promise<Result
         const countSql = `select count(*)::int as n from "${server.schema}".jobs`;
         const before = await settledCount(ctx.databaseUrl, countSql);
         const cpu = cpuMs(server.pid);
+        const sched = mainThreadSched(server.pid);
+        const started = performance.now();
         const run = await httpLoad(url, server.bearer, seconds);
+        const wall = performance.now() - started;
         run.cpuUs = ((cpuMs(server.pid) - cpu) * 1000) / run.ok;
+        const schedAfter = mainThreadSched(server.pid);
+        run.threadRun = (100 * (schedAfter.runMs - sched.runMs)) / wall;
+        run.threadWait = (100 * (schedAfter.waitMs - sched.waitMs)) / wall;
         const stored = (await settledCount(ctx.databaseUrl, countSql)) - before;
         if (stored < run.ok || stored > run.sent)
           throw new Error(`${name}: ${stored} jobs stored for ${run.ok} 2xx answers (${run.sent} sent)`);
@@ -424,6 +433,18 @@ async function httpSingles(ctx: BenchContext, schemas: string[]): Promise<Result
     "µs",
     "in the best round",
   );
+  for (const [system, run] of [
+    ["keel start --role api", k],
+    ["plain Fastify + pg handler", p],
+  ] as const) {
+    row(
+      system,
+      "HTTP single enqueue server thread on a core / waiting for one",
+      run.threadRun,
+      "%",
+      `waiting ${run.threadWait.toFixed(0)}% of the load's wall time (/proc schedstat), in the best round`,
+    );
+  }
   row(
     "keel",
     "HTTP single enqueue ratio vs plain handler",
@@ -455,6 +476,8 @@ async function httpLoad(url: string, token: string, seconds: number): Promise<Ht
     throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result["2xx"]} 2xx`);
   return {
     cpuUs: Number.NaN,
+    threadRun: Number.NaN,
+    threadWait: Number.NaN,
     rps: result["2xx"] / result.duration,
     p50: result.latency.p50,
     p99: result.latency.p99,

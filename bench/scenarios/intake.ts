@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import autocannon from "autocannon";
 import pg from "pg";
-import { cpuMs, machineCpu, spawnKeel } from "../lib/keel-process.js";
+import { cpuMs, machineCpu, mainThreadSched, spawnKeel } from "../lib/keel-process.js";
 import { startPlainIntake } from "../lib/plain-intake.js";
 import { benchSchema, dropSchemas, settledCount } from "../lib/postgres.js";
 import type { BenchContext, ResultRow, Scenario } from "../lib/scenario.js";
@@ -143,6 +143,7 @@ export const intake: Scenario = {
         "µs",
         "machine CPU less the server's and autocannon's: Postgres, mostly",
       );
+      threadRows(row, "keel start --role api", keelRun);
       row(
         "plain Fastify + pg handler",
         "requests/s",
@@ -171,6 +172,7 @@ export const intake: Scenario = {
         (plainRun.restCpuMs * 1000) / plainRun.ok,
         "µs",
       );
+      threadRows(row, "plain Fastify + pg handler", plainRun);
       if (tps !== undefined) {
         row(
           "pgbench single-row INSERT",
@@ -208,6 +210,9 @@ interface Load {
   machineBusy: number;
   /** CPU of every other process over the load (Postgres backends and background work), ms. */
   restCpuMs: number;
+  /** The server's main thread over the load, % of its wall time: on a core, and runnable but waiting for one. */
+  threadRun: number;
+  threadWait: number;
 }
 
 /** autocannon against `url`, each request with a fresh webhook-id and its signature. */
@@ -243,6 +248,8 @@ async function load(url: string, secret: string, seconds: number): Promise<Load>
     loaderCpuMs: Number.NaN,
     machineBusy: Number.NaN,
     restCpuMs: Number.NaN,
+    threadRun: Number.NaN,
+    threadWait: Number.NaN,
   };
 }
 
@@ -265,7 +272,13 @@ async function measure(
   const cpu = cpuMs(o.pid);
   const own = cpuMs(process.pid);
   const machine = machineCpu();
+  const sched = mainThreadSched(o.pid);
+  const started = performance.now();
   const run = await load(o.url, o.secret, o.seconds);
+  const wall = performance.now() - started;
+  const schedAfter = mainThreadSched(o.pid);
+  run.threadRun = (100 * (schedAfter.runMs - sched.runMs)) / wall;
+  run.threadWait = (100 * (schedAfter.waitMs - sched.waitMs)) / wall;
   run.cpuMs = cpuMs(o.pid) - cpu;
   run.loaderCpuMs = cpuMs(process.pid) - own;
   run.machineBusy = busyShare(machine);
@@ -274,6 +287,27 @@ async function measure(
   const stored = await settledCount(ctx.databaseUrl, o.countSql);
   checkLoad(system, run, stored - before);
   return { run, stored };
+}
+
+/**
+ * Where the server's one JavaScript thread spent the load: on a core, or runnable and waiting for
+ * one. Their sum near 100% means the server was the bottleneck; the waiting share is what a CPU
+ * profile's samples in the write system calls mostly are (the thread woke the reader and lost its
+ * core), not CPU spent there.
+ */
+function threadRows(
+  row: (system: string, metric: string, value: number, unit: string, note?: string) => void,
+  system: string,
+  run: Load,
+): void {
+  row(system, "server thread on a core", run.threadRun, "%", "of the load's wall time (/proc schedstat)");
+  row(
+    system,
+    "server thread waiting for a core",
+    run.threadWait,
+    "%",
+    "runnable while other processes held both cores",
+  );
 }
 
 function checkLoad(system: string, run: Load, stored: number): void {
