@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 import { SCOPES, type Scope } from "@keel/protocol/names";
 import { auditChange } from "../audit/actions.js";
 import type { MutationOptions } from "../db/mutation.js";
@@ -36,8 +36,9 @@ export function generateToken(): string {
   return `keel_${out}`;
 }
 
+/** SHA-256 of a token: what is stored, and what it is looked up and compared by. */
 export function hashToken(token: string): Buffer {
-  return createHash("sha256").update(token).digest();
+  return hash("sha256", token, "buffer");
 }
 
 /**
@@ -100,17 +101,18 @@ export class Tokens {
    * The live token matching `token`, or null. The lookup is by hash; the final comparison is
    * constant-time so no timing reveals how much of a guess matched. A token verified in the
    * last minute is answered from memory while no revocation was announced since (`TokenCache`).
+   * `tokenHash` is `hashToken(token)`, passed by a caller that computed it already.
    */
-  async verify(token: string): Promise<TokenInfo | null> {
+  async verify(token: string, tokenHash?: Buffer): Promise<TokenInfo | null> {
     if (typeof token !== "string" || !TOKEN.test(token)) return null;
-    const hash = hashToken(token);
-    const digest = hash.toString("base64");
+    const sha = tokenHash ?? hashToken(token);
+    const digest = sha.toString("base64");
     const kept = this.cache.get(digest);
     if (kept) return kept;
     const mark = this.cache.mark();
     this.lookups++;
-    const [row] = await this.engine.run<TokenRow & { hash: Buffer }>("find_token", [hash]);
-    if (!row || !timingSafeEqual(row.hash, hash)) return null;
+    const [row] = await this.engine.run<TokenRow & { hash: Buffer }>("find_token", [sha]);
+    if (!row || !timingSafeEqual(row.hash, sha)) return null;
     const info = toInfo(row);
     Object.freeze(info.scopes);
     this.cache.keep(digest, Object.freeze(info), mark);
