@@ -41,9 +41,11 @@ try {
     },
   });
   t = performance.now();
+  const cpu = process.cpuUsage();
   await worker.start();
   await finished;
   const processS = (performance.now() - t) / 1000;
+  const used = process.cpuUsage(cpu);
   await worker.stop();
   console.log(
     JSON.stringify({
@@ -51,6 +53,8 @@ try {
       concurrency,
       enqueuePerSec: Math.round(jobs / enqueueS),
       processPerSec: Math.round(jobs / processS),
+      // This process (the worker) while processing, per job: user + system µs.
+      workerCpuUsPerJob: Math.round(((used.user + used.system) / jobs) * 10) / 10,
     }),
   );
 } finally {

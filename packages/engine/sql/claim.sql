@@ -29,6 +29,10 @@ set state = 'running', attempt = j.attempt + 1, lease_token = gen_random_uuid(),
     debounce_key = null, debounce_until = null
 -- = any(array(...)) makes the planner look rows up by primary key instead of joining.
 where j.id = any(array(select id from picked))
+-- Times as microseconds since the epoch: the worker makes Dates of them for a fraction of what
+-- parsing timestamptz text costs (three per job).
 returning j.id, j.queue, j.handler, j.target, j.payload, j.priority, j.attempt, j.max_attempts, j.backoff,
-          j.tenant, j.dedupe_key, j.lease_token, j.lease_until, j.run_at, j.created_at, j.origin,
-          (extract(epoch from j.run_at) * 1000000)::bigint as run_at_us
+          j.tenant, j.dedupe_key, j.lease_token, j.origin,
+          (extract(epoch from j.lease_until) * 1000000)::bigint as lease_until_us,
+          (extract(epoch from j.run_at) * 1000000)::bigint as run_at_us,
+          (extract(epoch from j.created_at) * 1000000)::bigint as created_at_us

@@ -5,6 +5,10 @@
 -- $6 running jobs per key value for keys no expression made (null: none), $7 and $8 the GCRA
 -- interval (µs) and burst of starts per key value for those keys (null: no rate), $9 most keys
 -- one claim walks.
+-- Times as in claim.sql.
 select id, queue, handler, target, payload, priority, attempt, max_attempts, backoff, tenant, dedupe_key,
-       lease_token, lease_until, run_at, created_at, origin
+       lease_token, origin,
+       (extract(epoch from lease_until) * 1000000)::bigint as lease_until_us,
+       (extract(epoch from run_at) * 1000000)::bigint as run_at_us,
+       (extract(epoch from created_at) * 1000000)::bigint as created_at_us
 from {{schema}}.claim_limited($1, $2::text[], $3, $4, $5, $6, $7, $8, $9)

@@ -494,7 +494,7 @@ export class Engine {
         after?.runAtUs ?? null,
         after?.id ?? null,
       ]);
-      return rows.map(toClaimedJob);
+      return rows.map((r) => toClaimedJob(r, true));
     }
     const rows = await this.run<ClaimRow>("claim_limited", [
       queue,
@@ -508,7 +508,7 @@ export class Engine {
       options.defaultKeyRate?.burst ?? null,
       flowWalkLength(limit),
     ]);
-    return rows.map(toClaimedJob);
+    return rows.map((r) => toClaimedJob(r, false));
   }
 
   /**

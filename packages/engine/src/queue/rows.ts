@@ -11,7 +11,8 @@ import type {
   QueueInfo,
 } from "./types.js";
 
-// Row shapes as the driver returns them: bigint ids are strings, timestamps are Dates.
+// Row shapes as the driver returns them: bigint ids are strings, timestamps are Dates (a claim's
+// are microseconds since the epoch, as bigint strings).
 export interface ClaimRow {
   id: string;
   queue: string;
@@ -25,14 +26,23 @@ export interface ClaimRow {
   tenant: string | null;
   dedupe_key: string | null;
   lease_token: string;
-  lease_until: Date;
-  run_at: Date;
-  created_at: Date;
   origin: JobOrigin | null;
-  run_at_us?: string;
+  lease_until_us: string;
+  run_at_us: string;
+  created_at_us: string;
 }
 
-export function toClaimedJob(r: ClaimRow): ClaimedJob {
+/** A Date of microseconds since the epoch (Postgres' precision), truncated to milliseconds as the driver's are. */
+function usDate(us: string): Date {
+  return new Date(Number(us) / 1000);
+}
+
+/**
+ * A claimed row as the worker sees it. `ordered`: the claim took jobs in the queue index's order
+ * (`claim`), so `runAtUs` may serve as the next claim's cursor; a limited claim's order is not
+ * that, and leaves it undefined.
+ */
+export function toClaimedJob(r: ClaimRow, ordered: boolean): ClaimedJob {
   return {
     id: r.id,
     queue: r.queue,
@@ -46,12 +56,12 @@ export function toClaimedJob(r: ClaimRow): ClaimedJob {
     tenant: r.tenant,
     dedupeKey: r.dedupe_key,
     leaseToken: r.lease_token,
-    leaseUntil: r.lease_until,
-    runAt: r.run_at,
-    createdAt: r.created_at,
+    leaseUntil: usDate(r.lease_until_us),
+    runAt: usDate(r.run_at_us),
+    createdAt: usDate(r.created_at_us),
     origin: r.origin,
     // Always present (undefined from limited claims): one object shape for every claimed job.
-    runAtUs: r.run_at_us,
+    runAtUs: ordered ? r.run_at_us : undefined,
   };
 }
 
