@@ -4,6 +4,7 @@
  * Usage: node --import tsx bench/quick-throughput.ts [jobs=20000] [concurrency=50]
  */
 import { createWorker, Engine } from "../packages/engine/src/index.js";
+import { machineCpu } from "./lib/keel-process.js";
 
 const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const jobs = Number(process.argv[2] ?? 20_000);
@@ -42,10 +43,12 @@ try {
   });
   t = performance.now();
   const cpu = process.cpuUsage();
+  const machine = machineCpu();
   await worker.start();
   await finished;
   const processS = (performance.now() - t) / 1000;
   const used = process.cpuUsage(cpu);
+  const machineUs = (machineCpu().busy - machine.busy) * 10_000; // jiffies of 10 ms
   await worker.stop();
   console.log(
     JSON.stringify({
@@ -55,6 +58,8 @@ try {
       processPerSec: Math.round(jobs / processS),
       // This process (the worker) while processing, per job: user + system µs.
       workerCpuUsPerJob: Math.round(((used.user + used.system) / jobs) * 10) / 10,
+      // Every other process on the machine meanwhile (Postgres, mostly), per job.
+      otherCpuUsPerJob: Math.round(((machineUs - used.user - used.system) / jobs) * 10) / 10,
     }),
   );
 } finally {
