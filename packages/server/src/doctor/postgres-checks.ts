@@ -31,9 +31,10 @@ export interface PostgresCheckOptions {
   longTransactionSeconds?: number;
 }
 
-// Connections one `keel start` opens: the engine's pool (10), the availability probe and the
-// LISTEN connection. Operator commands add 2 while they run.
-const CONNECTIONS_PER_PROCESS = 12;
+// Connections one `keel start` opens: the engine's pool (10), the availability probe, the
+// workers' LISTEN connection and the API's (token revocations, decision 062). Operator commands
+// add 2 while they run.
+const CONNECTIONS_PER_PROCESS = 13;
 // Keel's tables written all the time: what autovacuum must keep up with.
 const HOT_TABLES = [
   "jobs",
