@@ -10,7 +10,7 @@
  * Fastify + pg handler (child process, one INSERT per request, same pool size), autocannon with
  * 50 connections posting one job per request, alternated.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import autocannon from "autocannon";
 import { Engine } from "../../packages/engine/src/index.js";
 import { cpuMs, mainThreadSched, spawnKeel } from "../lib/keel-process.js";
@@ -326,33 +326,38 @@ async function httpSingles(ctx: BenchContext, schemas: string[]): Promise<Result
   const plainSchema = benchSchema("plain_http_enq");
   schemas.push(keelSchema, plainSchema);
   const token = randomBytes(24).toString("hex");
+  const keel = async () => {
+    const k = await spawnKeel({
+      DATABASE_URL: ctx.databaseUrl,
+      KEEL_SCHEMA: keelSchema,
+      KEEL_ROLE: "api",
+      KEEL_LOG_LEVEL: "warn",
+      KEEL_ADMIN_TOKEN: token,
+    });
+    // A team's service enqueues with a publish-scoped token, not the admin token (checked
+    // without Postgres): the bench does the same.
+    const made = await fetch(`http://127.0.0.1:${k.port}/v1/tokens`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ name: "bench", scopes: ["publish"] }),
+    });
+    if (made.status !== 201) throw new Error(`keel: creating a publish token answered ${made.status}`);
+    const bearer = ((await made.json()) as { token: string }).token;
+    return {
+      pid: k.pid,
+      port: k.port,
+      stop: () => k.stop(),
+      schema: keelSchema,
+      problems: k.problems,
+      bearer,
+      keyed: false,
+    };
+  };
   const servers = {
-    keel: async () => {
-      const k = await spawnKeel({
-        DATABASE_URL: ctx.databaseUrl,
-        KEEL_SCHEMA: keelSchema,
-        KEEL_ROLE: "api",
-        KEEL_LOG_LEVEL: "warn",
-        KEEL_ADMIN_TOKEN: token,
-      });
-      // A team's service enqueues with a publish-scoped token, not the admin token (checked
-      // without Postgres): the bench does the same.
-      const made = await fetch(`http://127.0.0.1:${k.port}/v1/tokens`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-        body: JSON.stringify({ name: "bench", scopes: ["publish"] }),
-      });
-      if (made.status !== 201) throw new Error(`keel: creating a publish token answered ${made.status}`);
-      const bearer = ((await made.json()) as { token: string }).token;
-      return {
-        pid: k.pid,
-        port: k.port,
-        stop: () => k.stop(),
-        schema: keelSchema,
-        problems: k.problems,
-        bearer,
-      };
-    },
+    keel,
+    // The SDK's createJob sends an Idempotency-Key on every call (its retries are safe): the path
+    // a team using the SDK takes.
+    keelKeyed: async () => ({ ...(await keel()), keyed: true }),
     plain: async () => {
       const p = await startPlainEnqueue(ctx.databaseUrl, plainSchema, HTTP_POOL, token);
       return {
@@ -362,23 +367,30 @@ async function httpSingles(ctx: BenchContext, schemas: string[]): Promise<Result
         schema: plainSchema,
         problems: [] as string[],
         bearer: token,
+        keyed: false,
       };
     },
   };
-  const best: Record<keyof typeof servers, HttpLoad | undefined> = { keel: undefined, plain: undefined };
+  const best: Record<keyof typeof servers, HttpLoad | undefined> = {
+    keel: undefined,
+    keelKeyed: undefined,
+    plain: undefined,
+  };
   for (let round = 0; round < rounds; round++) {
-    const order = (round % 2 === 0 ? ["plain", "keel"] : ["keel", "plain"]) as (keyof typeof servers)[];
+    const order = (
+      round % 2 === 0 ? ["plain", "keel", "keelKeyed"] : ["keelKeyed", "keel", "plain"]
+    ) as (keyof typeof servers)[];
     for (const name of order) {
       const server = await servers[name]();
       try {
         const url = `http://127.0.0.1:${server.port}/v1/jobs`;
-        if (warmSeconds) await httpLoad(url, server.bearer, warmSeconds);
+        if (warmSeconds) await httpLoad(url, server.bearer, warmSeconds, server.keyed);
         const countSql = `select count(*)::int as n from "${server.schema}".jobs`;
         const before = await settledCount(ctx.databaseUrl, countSql);
         const cpu = cpuMs(server.pid);
         const sched = mainThreadSched(server.pid);
         const started = performance.now();
-        const run = await httpLoad(url, server.bearer, seconds);
+        const run = await httpLoad(url, server.bearer, seconds, server.keyed);
         const wall = performance.now() - started;
         run.cpuUs = ((cpuMs(server.pid) - cpu) * 1000) / run.ok;
         const schedAfter = mainThreadSched(server.pid);
@@ -398,6 +410,7 @@ async function httpSingles(ctx: BenchContext, schemas: string[]): Promise<Result
     }
   }
   const k = best.keel as HttpLoad;
+  const kk = best.keelKeyed as HttpLoad;
   const p = best.plain as HttpLoad;
   const settings = `autocannon ${HTTP_CONNECTIONS} connections, ${seconds} s after a ${warmSeconds} s warm-up, best of ${rounds} alternated round(s), pool ${HTTP_POOL}`;
   const rows: ResultRow[] = [];
@@ -446,16 +459,30 @@ async function httpSingles(ctx: BenchContext, schemas: string[]): Promise<Result
     );
   }
   row(
+    "keel start --role api, Idempotency-Key",
+    "HTTP single enqueue",
+    kk.rps,
+    "req/s",
+    `the same with a fresh Idempotency-Key on every request, as the SDK's createJob sends; p99 ${kk.p99} ms, ${Math.round(kk.cpuUs)} µs of server CPU per request`,
+  );
+  row(
     "keel",
     "HTTP single enqueue ratio vs plain handler",
     k.rps / p.rps,
     "x",
     "target ≥ 1.5 and ≥ 2,000 req/s",
   );
+  row(
+    "keel",
+    "HTTP single enqueue with Idempotency-Key ratio vs plain handler",
+    kk.rps / p.rps,
+    "x",
+    "each keyed request is its own transaction (not grouped)",
+  );
   return rows;
 }
 
-async function httpLoad(url: string, token: string, seconds: number): Promise<HttpLoad> {
+async function httpLoad(url: string, token: string, seconds: number, keyed: boolean): Promise<HttpLoad> {
   let seq = 0;
   const result = await autocannon({
     url,
@@ -467,6 +494,7 @@ async function httpLoad(url: string, token: string, seconds: number): Promise<Ht
         headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
         setupRequest: (req) => ({
           ...req,
+          ...(keyed ? { headers: { ...req.headers, "idempotency-key": randomUUID() } } : {}),
           body: JSON.stringify({ queue: QUEUE, target: { handler: "noop" }, payload: { k: seq++ } }),
         }),
       },
