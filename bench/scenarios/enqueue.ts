@@ -317,6 +317,8 @@ interface HttpLoad {
 /**
  * POST /v1/jobs over HTTP: `keel start --role api` against the plain handler, autocannon with
  * 50 connections, one job per request, alternated rounds (best counts); every 2xx must be stored.
+ * Keel is sent a `publish` token, and is run a second time with a fresh Idempotency-Key on each
+ * request (what the SDK's createJob sends).
  */
 async function httpSingles(ctx: BenchContext, schemas: string[]): Promise<ResultRow[]> {
   const seconds = ctx.smoke ? 1 : Number(process.env.BENCH_ENQUEUE_HTTP_SECONDS ?? 10);
