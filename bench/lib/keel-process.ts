@@ -126,18 +126,37 @@ export function cpuMs(pid: number): number {
   }
 }
 
-/**
- * A process's main thread so far, from /proc/<pid>/task/<pid>/schedstat: milliseconds on a core,
- * and milliseconds runnable but waiting for one (the other processes had both cores). NaN
- * without /proc or schedstats.
- */
-export function mainThreadSched(pid: number): { runMs: number; waitMs: number } {
+/** A process's main thread so far (/proc/<pid>/task/<pid>/schedstat): ms on a core, ms runnable but waiting for one. */
+function mainThreadSched(pid: number): { runMs: number; waitMs: number } {
   try {
     const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").trim().split(" ");
     return { runMs: Number(run) / 1e6, waitMs: Number(wait) / 1e6 };
   } catch {
     return { runMs: Number.NaN, waitMs: Number.NaN };
   }
+}
+
+/**
+ * Starts watching a process's main thread; the returned function gives, since then, the share of
+ * wall time (%) it spent on a core and runnable but waiting for one (the other processes had both
+ * cores). NaN without /proc or schedstats.
+ *
+ * @example
+ * const thread = watchMainThread(server.pid);
+ * await load();
+ * const { threadRun, threadWait } = thread();
+ */
+export function watchMainThread(pid: number): () => { threadRun: number; threadWait: number } {
+  const before = mainThreadSched(pid);
+  const started = performance.now();
+  return () => {
+    const after = mainThreadSched(pid);
+    const wall = performance.now() - started;
+    return {
+      threadRun: (100 * (after.runMs - before.runMs)) / wall,
+      threadWait: (100 * (after.waitMs - before.waitMs)) / wall,
+    };
+  };
 }
 
 /** Busy and total CPU time of the whole machine so far (jiffies, all cores), from /proc/stat. */

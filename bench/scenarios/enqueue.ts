@@ -13,7 +13,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import autocannon from "autocannon";
 import { Engine } from "../../packages/engine/src/index.js";
-import { cpuMs, mainThreadSched, spawnKeel } from "../lib/keel-process.js";
+import { cpuMs, spawnKeel, watchMainThread } from "../lib/keel-process.js";
 import { LATEST, runOnPeersNode } from "../lib/peers-latest.js";
 import {
   bullPrefix,
@@ -390,14 +390,10 @@ async function httpSingles(ctx: BenchContext, schemas: string[]): Promise<Result
         const countSql = `select count(*)::int as n from "${server.schema}".jobs`;
         const before = await settledCount(ctx.databaseUrl, countSql);
         const cpu = cpuMs(server.pid);
-        const sched = mainThreadSched(server.pid);
-        const started = performance.now();
+        const thread = watchMainThread(server.pid);
         const run = await httpLoad(url, server.bearer, seconds, server.keyed);
-        const wall = performance.now() - started;
         run.cpuUs = ((cpuMs(server.pid) - cpu) * 1000) / run.ok;
-        const schedAfter = mainThreadSched(server.pid);
-        run.threadRun = (100 * (schedAfter.runMs - sched.runMs)) / wall;
-        run.threadWait = (100 * (schedAfter.waitMs - sched.waitMs)) / wall;
+        Object.assign(run, thread());
         const stored = (await settledCount(ctx.databaseUrl, countSql)) - before;
         if (stored < run.ok || stored > run.sent)
           throw new Error(`${name}: ${stored} jobs stored for ${run.ok} 2xx answers (${run.sent} sent)`);
