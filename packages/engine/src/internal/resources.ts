@@ -17,11 +17,14 @@ export function openResources(): string[] {
   return [...open.values()];
 }
 
+/** The registry's name for a token cache's LISTEN connection (tokens/cache.ts). */
+export const TOKENS_LISTENER = "tokens listener";
+
 /**
  * Resources an engine holds until its `close` (its pool, the LISTEN connection of its token
  * cache), which a test may keep for a whole file; workers, listeners and timers must end with
  * the test that started them.
  */
 export function engineScoped(kind: string): boolean {
-  return kind === "pool" || kind === "tokens listener";
+  return kind === "pool" || kind === TOKENS_LISTENER;
 }

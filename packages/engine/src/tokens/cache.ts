@@ -1,5 +1,6 @@
 import { tokensChannel } from "../db/sql.js";
 import type { Engine } from "../engine.js";
+import { TOKENS_LISTENER } from "../internal/resources.js";
 import { Listener } from "../notify/listener.js";
 import type { TokenInfo } from "./tokens.js";
 
@@ -93,7 +94,7 @@ export class TokenCache {
     this.listener = new Listener({
       connectionString,
       channel: tokensChannel(this.engine.schema),
-      kind: "tokens listener",
+      kind: TOKENS_LISTENER,
       onNotify: () => {
         this.notices++;
         forget();
