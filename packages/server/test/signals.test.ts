@@ -92,6 +92,8 @@ async function drainsOnSigterm(
         await waitFor(
           () =>
             logLine(launcher, "the launcher exited; the drain goes on") ??
+            // The watcher saw npx gone before Keel read its own SIGTERM: the same one request.
+            logLine(launcher, "signal heard while draining; the drain goes on") ??
             logLine(launcher, "second signal: exiting without waiting"),
           30_000,
           "Keel to notice that npx is gone",

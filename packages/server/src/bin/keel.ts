@@ -11,6 +11,7 @@ import { createLogger } from "../log.js";
 import { logFatal } from "../runtime/fatal.js";
 import { runMigrate } from "../runtime/migrate-command.js";
 import { type RunningKeel, startKeel } from "../runtime/start.js";
+import { StopRequests } from "../runtime/stop-requests.js";
 
 /** How long a graceful stop may take before the process exits anyway. */
 const SHUTDOWN_TIMEOUT_MS = 30_000;
@@ -57,19 +58,26 @@ await program.parseAsync(unknown === undefined ? args : args.filter((a) => !HELP
 
 async function start(flags: { role?: string; port?: string }): Promise<void> {
   let keel: RunningKeel | undefined;
+  const stops = new StopRequests();
   let stopping = false;
-  const stop = (signal: NodeJS.Signals | "launcher exited") => {
-    if (stopping) {
-      // npm exec that forwarded the SIGTERM and then went away asks for nothing new: keep draining.
-      if (signal === "launcher exited") {
-        logger.info("the launcher exited; the drain goes on");
-        return;
-      }
-      logger.warn({ signal }, "second signal: exiting without waiting");
+  const stop = (cause: NodeJS.Signals | "launcher exited") => {
+    const action = stops.request(cause);
+    if (action === "exit-now") {
+      logger.warn({ signal: cause }, "second signal: exiting without waiting");
       exitWith(1);
     }
+    if (action === "keep-draining") {
+      // npm exec that went away, or the one signal that also ended it, asks for nothing new.
+      logger.info(
+        { cause },
+        cause === "launcher exited"
+          ? "the launcher exited; the drain goes on"
+          : "signal heard while draining; the drain goes on",
+      );
+      return;
+    }
     stopping = true;
-    logger.info({ signal }, "shutdown requested");
+    logger.info({ signal: cause }, "shutdown requested");
     // A signal during start is honoured as soon as start finishes.
     if (keel) void shutdown(keel, logger);
   };
