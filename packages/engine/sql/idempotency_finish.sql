@@ -1,6 +1,11 @@
--- idempotency_finish: store the response of the request holding key ($1, $2) with fingerprint
--- $3: status $4, headers $5 (jsonb), body $6. Stored whatever the status, 5xx included.
-update {{schema}}.idempotency_keys
-set state = 'completed', locked_until = null, response_status = $4, response_headers = $5, response_body = $6
-where scope = $1 and key = $2 and state = 'started' and fingerprint = $3
-returning state
+-- idempotency_finish: store the responses of the requests holding keys, one per index of the
+-- arrays: $1 scopes, $2 keys, $3 fingerprints, $4 statuses, $5 headers (JSON texts), $6 bodies.
+-- A record is completed only while its request still holds it (started, same fingerprint).
+-- Stored whatever the status, 5xx included.
+update {{schema}}.idempotency_keys k
+set state = 'completed', locked_until = null, response_status = r.status,
+  response_headers = r.headers::jsonb, response_body = r.body
+from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[])
+  as r(scope, key, fingerprint, status, headers, body)
+where k.scope = r.scope and k.key = r.key and k.state = 'started' and k.fingerprint = r.fingerprint
+returning k.state

@@ -1,6 +1,9 @@
--- idempotency_insert: take key ($1 scope, $2 key) for a new request with fingerprint $3, locked
--- for $4 seconds of processing and kept $5 seconds. No row when the key exists already.
+-- idempotency_insert: take keys for new requests, one per index of the arrays: $1 scopes, $2 keys,
+-- $3 fingerprints, $4 lock seconds (processing), $5 keep seconds. Returns the scope and key of
+-- each key taken; a key that exists already is left as it is and returns nothing.
 insert into {{schema}}.idempotency_keys (scope, key, fingerprint, state, locked_until, expires_at)
-values ($1, $2, $3, 'started', now() + $4 * interval '1 second', now() + $5 * interval '1 second')
+select r.scope, r.key, r.fingerprint, 'started', now() + r.lock_s * interval '1 second',
+  now() + r.keep_s * interval '1 second'
+from unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[]) as r(scope, key, fingerprint, lock_s, keep_s)
 on conflict (scope, key) do nothing
-returning state
+returning scope, key

@@ -28,6 +28,7 @@ import type {
   ClaimedJob,
   DeadFilter,
   EnqueueInput,
+  EnqueueOptions,
   EnqueueResult,
   FailureGroup,
   FlowBacklog,
@@ -377,16 +378,24 @@ export class Engine {
    * (an application's enqueue is not an operator's change, so it is audited only when it says who).
    * Without `client`, concurrent calls are group-committed (one statement or transaction for
    * all that arrive while the previous group commits; decision 055): each still resolves only
-   * after its job is committed, and fails alone when its own job is refused.
+   * after its job is committed, and fails alone when its own job is refused. With
+   * `idempotency`, the key's response is stored in the transaction that writes the job.
    */
-  async enqueue<P>(input: EnqueueInput<P>, options: MutationOptions = {}): Promise<EnqueueResult> {
+  async enqueue<P>(input: EnqueueInput<P>, options: EnqueueOptions = {}): Promise<EnqueueResult> {
+    const keyed = options.idempotency;
     if (!options.client) {
       const row = validateEnqueue(input, 0, { payloadLimitBytes: this.payloadLimitBytes });
       this.jobWriter ??= new JobWriter(this, this.enqueueGroupOptions);
-      return this.jobWriter.submit({ row, by: options.by, source: options.source });
+      return this.jobWriter.submit({ row, by: options.by, source: options.source, keyed });
     }
-    const [result] = await this.insertJobs([input], options, "job.create");
-    return result as EnqueueResult;
+    const [result] = (await this.insertJobs([input], options, "job.create")) as [EnqueueResult];
+    if (keyed) {
+      await this.idempotency.finish(
+        { ...keyed, response: keyed.response(result) },
+        { client: options.client },
+      );
+    }
+    return result;
   }
 
   /**
@@ -969,7 +978,12 @@ export class Engine {
     if (this.closed) return;
     this.closed = true;
     // Calls already grouped are answered before the pool they need ends.
-    await Promise.all([this.jobWriter?.drain(), this.intake.events.drain(), this.tokens.close()]);
+    await Promise.all([
+      this.jobWriter?.drain(),
+      this.idempotency.drain(),
+      this.intake.events.drain(),
+      this.tokens.close(),
+    ]);
     if (this.ownsPool) await this.pool.end();
   }
 }

@@ -61,7 +61,9 @@ export { ERROR_CODES, type ErrorCode, formatError, isKeelError, KeelError } from
 export {
   type BeginInput,
   type BeginResult,
+  type FinishInput,
   Idempotency,
+  type KeyedWrite,
   Settings,
   type StoredResponse,
 } from "./idempotency/idempotency.js";

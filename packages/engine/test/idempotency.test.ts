@@ -46,6 +46,37 @@ test("errors are stored and replayed like successes", async () => {
   });
 });
 
+test("begins in one turn share one statement; a key twice, a key in use and a bad key are each answered alone", async () => {
+  await engine.idempotency.begin({ scope: "g", key: "done", fingerprint: "f" });
+  await engine.idempotency.finish({ scope: "g", key: "done", fingerprint: "f", response });
+  const before = engine.idempotency.beginGroups;
+  const [a, b, c, d, e, bad] = await Promise.allSettled([
+    engine.idempotency.begin({ scope: "g", key: "twice", fingerprint: "f" }),
+    engine.idempotency.begin({ scope: "g", key: "twice", fingerprint: "f" }),
+    engine.idempotency.begin({ scope: "g", key: "twice", fingerprint: "other" }),
+    engine.idempotency.begin({ scope: "g", key: "done", fingerprint: "f" }),
+    engine.idempotency.begin({ scope: "other-scope", key: "twice", fingerprint: "f" }),
+    // Postgres refuses a NUL in text (SQLSTATE 22021): the group is split and only this one fails.
+    engine.idempotency.begin({ scope: "g", key: "nul\u0000key", fingerprint: "f" }),
+  ]);
+  const value = (r: PromiseSettledResult<unknown> | undefined) =>
+    r?.status === "fulfilled" ? r.value : r?.reason;
+  assert.deepEqual(value(a), { state: "started" });
+  assert.deepEqual(value(b), { state: "in_flight" });
+  assert.deepEqual(value(c), { state: "mismatch" });
+  assert.deepEqual(value(d), { state: "completed", response });
+  assert.deepEqual(value(e), { state: "started" }, "keys of two scopes never collide");
+  assert.equal(bad?.status, "rejected");
+  assert.equal((value(bad) as { code?: string }).code, "22021");
+  const after = engine.idempotency.beginGroups;
+  assert.equal(after.items - before.items, 6);
+  // One statement for the group, then its halves and quarters down to the bad key alone.
+  assert.ok(
+    after.flushes - before.flushes <= 1 + 2 * Math.ceil(Math.log2(6)),
+    `${after.flushes - before.flushes} statements`,
+  );
+});
+
 test("a request abandoned in flight can be taken over by a retry after its lock passes", async () => {
   await engine.idempotency.begin({ scope: "s", key: "crash", fingerprint: "f" });
   assert.equal(

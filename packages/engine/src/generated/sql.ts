@@ -966,24 +966,32 @@ gone as (
 )
 select count(*)::int as deleted from gone
 `,
-  idempotency_finish: `-- idempotency_finish: store the response of the request holding key ($1, $2) with fingerprint
--- $3: status $4, headers $5 (jsonb), body $6. Stored whatever the status, 5xx included.
-update {{schema}}.idempotency_keys
-set state = 'completed', locked_until = null, response_status = $4, response_headers = $5, response_body = $6
-where scope = $1 and key = $2 and state = 'started' and fingerprint = $3
-returning state
+  idempotency_finish: `-- idempotency_finish: store the responses of the requests holding keys, one per index of the
+-- arrays: $1 scopes, $2 keys, $3 fingerprints, $4 statuses, $5 headers (JSON texts), $6 bodies.
+-- A record is completed only while its request still holds it (started, same fingerprint).
+-- Stored whatever the status, 5xx included.
+update {{schema}}.idempotency_keys k
+set state = 'completed', locked_until = null, response_status = r.status,
+  response_headers = r.headers::jsonb, response_body = r.body
+from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[])
+  as r(scope, key, fingerprint, status, headers, body)
+where k.scope = r.scope and k.key = r.key and k.state = 'started' and k.fingerprint = r.fingerprint
+returning k.state
 `,
   idempotency_get: `-- idempotency_get: the record of key ($1 scope, $2 key).
 select fingerprint, state, response_status, response_headers, response_body
 from {{schema}}.idempotency_keys
 where scope = $1 and key = $2
 `,
-  idempotency_insert: `-- idempotency_insert: take key ($1 scope, $2 key) for a new request with fingerprint $3, locked
--- for $4 seconds of processing and kept $5 seconds. No row when the key exists already.
+  idempotency_insert: `-- idempotency_insert: take keys for new requests, one per index of the arrays: $1 scopes, $2 keys,
+-- $3 fingerprints, $4 lock seconds (processing), $5 keep seconds. Returns the scope and key of
+-- each key taken; a key that exists already is left as it is and returns nothing.
 insert into {{schema}}.idempotency_keys (scope, key, fingerprint, state, locked_until, expires_at)
-values ($1, $2, $3, 'started', now() + $4 * interval '1 second', now() + $5 * interval '1 second')
+select r.scope, r.key, r.fingerprint, 'started', now() + r.lock_s * interval '1 second',
+  now() + r.keep_s * interval '1 second'
+from unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[]) as r(scope, key, fingerprint, lock_s, keep_s)
 on conflict (scope, key) do nothing
-returning state
+returning scope, key
 `,
   idempotency_takeover: `-- idempotency_takeover: take an existing key ($1, $2) when its record expired, or when its
 -- request was abandoned in flight (lock passed) and the retry has the same fingerprint $3.

@@ -3,6 +3,7 @@ import { GroupCommit, type GroupCommitOptions } from "../db/group-commit.js";
 import type { Client } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
+import type { FinishInput, KeyedWrite } from "../idempotency/idempotency.js";
 import type { EnqueueResult, JobState } from "./types.js";
 import type { EnqueueRow } from "./validate.js";
 
@@ -151,8 +152,10 @@ interface AuditEntry {
 interface Single {
   row: EnqueueRow;
   /** Audited (`job.create`) only when the caller said who made it. */
-  by?: string;
-  source?: string | null;
+  by?: string | undefined;
+  source?: string | null | undefined;
+  /** The Idempotency-Key record whose response commits with the job. */
+  keyed?: KeyedWrite<EnqueueResult> | undefined;
 }
 
 type Outcome = EnqueueResult | { error: unknown };
@@ -198,35 +201,43 @@ export class JobWriter {
     const rows = items.map((item, ord) => ({ ...item.row, ord }));
     const { unique, results } = planBatch(rows);
     await this.engine.ensureQueues(unique.map((r) => r.queue));
-    if (plain(unique)) {
-      // One statement writes the jobs and their audit rows: atomic without begin and commit.
-      const audit = items.map((i) =>
-        i.by === undefined
-          ? null
-          : { actor: i.by, source: i.source ?? null, details: jobDestination(i.row.queue, i.row.target) },
-      );
+    const isPlain = plain(unique);
+    // Plain rows: one statement writes the jobs and their audit rows (`enqueue_plain`).
+    const audit = isPlain
+      ? items.map((i) =>
+          i.by === undefined
+            ? null
+            : { actor: i.by, source: i.source ?? null, details: jobDestination(i.row.queue, i.row.target) },
+        )
+      : undefined;
+    if (items.every((i) => i.keyed === undefined) && (isPlain || items.every((i) => i.by === undefined))) {
+      // One autocommitted statement is atomic without begin and commit.
       const out = await writeRows(this.engine, unique, undefined, audit);
-      if (out.length < unique.length) return this.refused(items);
-      return results(out);
-    }
-    if (items.every((i) => i.by === undefined)) {
-      // Nobody to audit: one autocommitted statement, as a lone enqueue always was.
-      const out = await writeRows(this.engine, unique);
       if (out.length < unique.length) return this.refused(items);
       return results(out);
     }
     try {
       return await this.engine.transaction(async (client) => {
-        const made = await writeRows(this.engine, unique, client);
+        const made = await writeRows(this.engine, unique, client, audit);
         if (made.length < unique.length) throw new Refused();
         const done = results(made);
-        await this.audit(client, items, done);
+        if (!isPlain) await this.audit(client, items, done);
+        await this.finishKeys(client, items, done);
         return done;
       });
     } catch (err) {
       if (err instanceof Refused) return this.refused(items);
       throw err;
     }
+  }
+
+  /** The Idempotency-Key responses of the keyed calls, in the transaction of their jobs. */
+  private async finishKeys(client: Client, items: Single[], done: EnqueueResult[]): Promise<void> {
+    const finished: FinishInput[] = [];
+    items.forEach(({ keyed }, i) => {
+      if (keyed) finished.push({ ...keyed, response: keyed.response(done[i] as EnqueueResult) });
+    });
+    await this.engine.idempotency.finishMany(client, finished);
   }
 
   /** `job.create` rows for the calls that named who made them and created a job. */

@@ -1,5 +1,7 @@
 import type { FlowSettingsInput } from "@keel/protocol/contracts";
 import type { JobState } from "@keel/protocol/names";
+import type { MutationOptions } from "../db/mutation.js";
+import type { KeyedWrite } from "../idempotency/idempotency.js";
 
 /** A queue's flow control: a key expression and the limits per key value. */
 export type FlowSettings = FlowSettingsInput;
@@ -94,6 +96,15 @@ export interface EnqueueResult {
   state: JobState;
   /** True when an unfinished job with the same dedupe key was returned instead of a new one. */
   deduplicated: boolean;
+}
+
+/** `enqueue`'s options: a mutation's, and the Idempotency-Key record its job completes. */
+export interface EnqueueOptions extends MutationOptions {
+  /**
+   * A key begun with `engine.idempotency.begin` (state `started`): its response is stored in
+   * the transaction that writes the job, so a retry finds either both or neither.
+   */
+  idempotency?: KeyedWrite<EnqueueResult>;
 }
 
 /** A job leased to a worker. `leaseToken` proves ownership when completing it. */

@@ -1,4 +1,4 @@
-import type { BeginInput, BeginResult, Client, StoredResponse } from "@keel/engine";
+import type { BeginInput, BeginResult, Client, KeyedWrite, StoredResponse } from "@keel/engine";
 import { requestFingerprint } from "@keel/protocol/json";
 import type { IdempotencyOutcome } from "@keel/protocol/names";
 import { ApiError, type ErrorReply } from "./errors.js";
@@ -25,32 +25,81 @@ export interface IdempotentRequest {
   body: unknown;
 }
 
+/** A request's key once it holds it: the handler's write may complete it (`keyedWrite`). */
+export interface HeldKey {
+  scope: string;
+  key: string;
+  fingerprint: string;
+  /** Set once the handler's write took the response to store with its change. */
+  stored: boolean;
+}
+
+export interface IdempotentRun {
+  /**
+   * Runs the request. With `transaction`, in it: `client` is the transaction the change joins
+   * and the response is stored on it. Without, the handler stores the response with its own
+   * write through `held` (`keyedWrite`: a grouped enqueue commits the job and the record
+   * together); a handler that stored nothing has its response stored after it returns.
+   */
+  run: (client: Client | undefined, held: HeldKey) => Promise<{ status: number; body: unknown }>;
+  transaction?: Transaction;
+  describe: (err: unknown) => ErrorReply;
+  onFinishFailed: (err: unknown) => void;
+  /** Hears what happened, once per request (`keel_idempotency_requests_total{outcome}`). */
+  onOutcome?: (outcome: IdempotencyOutcome) => void;
+}
+
 const JSON_TYPE = "application/json; charset=utf-8";
+
+/** What is stored and sent for a handler's answer. */
+export function storedResponse(out: { status: number; body: unknown }): StoredResponse {
+  return { status: out.status, headers: { "content-type": JSON_TYPE }, body: JSON.stringify(out.body) };
+}
+
+/**
+ * The engine's `KeyedWrite` for a handler's one write: the response `respond` makes of what the
+ * write made is stored in the write's transaction. Undefined when the request holds no key.
+ *
+ * @example
+ * const created = (job: EnqueueResult) => ({ status: 201, body: job });
+ * return created(await engine.enqueue(input, { ...as(call), idempotency: keyedWrite(call.held, created) }));
+ */
+export function keyedWrite<R>(
+  held: HeldKey | undefined,
+  respond: (result: R) => { status: number; body: unknown },
+): KeyedWrite<R> | undefined {
+  if (!held) return undefined;
+  const { scope, key, fingerprint } = held;
+  return {
+    scope,
+    key,
+    fingerprint,
+    response: (result) => {
+      held.stored = true;
+      return storedResponse(respond(result));
+    },
+  };
+}
 
 /**
  * Runs `run` once per Idempotency-Key (IETF draft): a retry after it finished gets the stored
- * response, a retry while it runs a 409, the key with another request a 422. `run` gets the
- * client of one transaction in which it makes its change (and its audit row) and the response
- * is stored: a crash or failure anywhere before the commit leaves neither, so the retry that
- * takes the key over once its lock lapses (engine default: 60 s) makes the change once.
- * Errors below 500 are stored too (the same request fails the same way), after the rollback;
- * 5xx are not. `onOutcome` hears what happened, once per request
- * (`keel_idempotency_requests_total{outcome}`).
+ * response, a retry while it runs a 409, the key with another request a 422. The response is
+ * stored in the transaction that makes the request's change (and its audit row): a crash or
+ * failure anywhere before the commit leaves neither, so the retry that takes the key over once
+ * its lock lapses (engine default: 60 s) makes the change once. Errors below 500 are stored
+ * too (the same request fails the same way), after the rollback; 5xx are not.
  *
  * @example
- * const out = await runIdempotent(engine.idempotency, req, (client) => create(client), (fn) => engine.transaction(fn), describe, logFailure);
+ * const out = await runIdempotent(engine.idempotency, req, { run: (client) => create(client), transaction: (fn) => engine.transaction(fn), describe, onFinishFailed });
  * reply.code(out.response.status).send(out.response.body);
  */
 export async function runIdempotent(
   store: IdempotencyStore,
   request: IdempotentRequest,
-  run: (client: Client) => Promise<{ status: number; body: unknown }>,
-  transaction: Transaction,
-  describe: (err: unknown) => ErrorReply,
-  onFinishFailed: (err: unknown) => void,
-  onOutcome: (outcome: IdempotencyOutcome) => void = () => {},
+  options: IdempotentRun,
 ): Promise<{ response: StoredResponse; replayed: boolean }> {
   const { scope, key } = request;
+  const onOutcome = options.onOutcome ?? (() => {});
   const fp = await fingerprint(request);
   let begun: BeginResult;
   try {
@@ -71,27 +120,30 @@ export async function runIdempotent(
       return { response: begun.response, replayed: true };
   }
   onOutcome("started");
+  const held: HeldKey = { scope, key, fingerprint: fp, stored: false };
+  const finish = (response: StoredResponse, client?: Client) =>
+    store.finish({ scope, key, fingerprint: fp, response }, client ? { client } : {});
   let response: StoredResponse;
   try {
-    response = await transaction(async (client) => {
-      const out = await run(client);
-      const stored = {
-        status: out.status,
-        headers: { "content-type": JSON_TYPE },
-        body: JSON.stringify(out.body),
-      };
-      await store.finish({ scope, key, fingerprint: fp, response: stored }, { client });
-      return stored;
-    });
+    const { transaction } = options;
+    if (transaction) {
+      response = await transaction(async (client) => {
+        const stored = storedResponse(await options.run(client, held));
+        await finish(stored, client);
+        return stored;
+      });
+    } else {
+      response = storedResponse(await options.run(undefined, held));
+      if (!held.stored) await finish(response);
+    }
   } catch (err) {
-    const described = describe(err);
+    const described = options.describe(err);
     if (described.status < 500) {
-      const stored: StoredResponse = {
+      await finish({
         status: described.status,
         headers: { ...described.headers, "content-type": JSON_TYPE },
         body: JSON.stringify(described.body),
-      };
-      await store.finish({ scope, key, fingerprint: fp, response: stored }).catch(onFinishFailed);
+      }).catch(options.onFinishFailed);
     }
     throw err;
   }

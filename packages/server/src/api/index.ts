@@ -94,7 +94,7 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
   const limiter = options.limiter ?? new FailureLimiter(options.authFailures);
   const auth = createAuth({ engine, adminToken: options.adminToken, limiter, log });
 
-  const runner: Runner = async (contract, call, run) => {
+  const runner: Runner = async (contract, call, run, route) => {
     const { request, reply } = call;
     const key = contract.idempotent ? request.headers["idempotency-key"] : undefined;
     if (typeof key === "string" && call.principal) {
@@ -107,14 +107,18 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
           path: request.url.split("?")[0] as string,
           body: call.body,
         },
-        (client) => {
-          call.client = client;
-          return run();
+        {
+          run: (client, held) => {
+            if (client) call.client = client;
+            else call.held = held;
+            return run();
+          },
+          ...(route.keyedWrite ? {} : { transaction: (fn) => engine.transaction(fn) }),
+          describe: (err) => describeError(err, request, production),
+          onFinishFailed: (err) =>
+            log(request).error({ err }, "could not store the Idempotency-Key response"),
+          onOutcome: (outcome) => options.metrics?.idempotencyRequests.inc({ outcome }),
         },
-        (fn) => engine.transaction(fn),
-        (err) => describeError(err, request, production),
-        (err) => log(request).error({ err }, "could not store the Idempotency-Key response"),
-        (outcome) => options.metrics?.idempotencyRequests.inc({ outcome }),
       );
       reply.code(response.status).headers(response.headers);
       if (replayed) reply.header("idempotent-replayed", "true");

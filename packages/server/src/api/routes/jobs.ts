@@ -1,8 +1,9 @@
-import type { EnqueueInput } from "@keel/engine";
+import type { EnqueueInput, EnqueueResult } from "@keel/engine";
 import type { JobInput } from "@keel/protocol/contracts";
 import { cancelJob, createJob, createJobs, getJob, listJobs, retryJob } from "@keel/protocol/contracts";
 import type { z } from "zod";
 import { checkTargetVariables } from "../../delivery/headers.js";
+import { keyedWrite } from "../idempotency.js";
 import { presentJob, presentSummary } from "../present.js";
 import type { RouteDeps } from "./deps.js";
 
@@ -15,12 +16,16 @@ function toEnqueueInput(job: JobBody): EnqueueInput {
 }
 
 // Every change here is an engine mutation given `as(call)`: its audit row (the engine's one
-// shape for the action) commits with it, and with the Idempotency-Key record when there is one.
+// shape for the action) commits with it, and with the Idempotency-Key record when there is one
+// (in the runner's transaction, or for a single job in its group commit: `keyedWrite`).
 export function jobRoutes({ engine, mount, as, targetVariables }: RouteDeps): void {
-  mount(createJob)(async (call) => {
+  const created = (result: EnqueueResult) =>
+    ({ status: result.deduplicated ? 200 : 201, body: result }) as const;
+  // A keyed request's response commits with its job, in the group commit of single enqueues.
+  mount(createJob, { keyedWrite: true })(async (call) => {
     checkTargetVariables(call.body.target, targetVariables, "target");
-    const result = await engine.enqueue(toEnqueueInput(call.body), as(call));
-    return { status: result.deduplicated ? 200 : 201, body: result };
+    const idempotency = keyedWrite(call.held, created);
+    return created(await engine.enqueue(toEnqueueInput(call.body), { ...as(call), idempotency }));
   });
 
   mount(createJobs)(async (call) => {
