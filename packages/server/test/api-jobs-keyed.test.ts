@@ -3,8 +3,10 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { after, describe, test } from "node:test";
 import { Engine } from "@keel/engine";
+import { requestFingerprint } from "@keel/protocol/json";
 import pg from "pg";
 import { freshSchema, testDatabaseUrl } from "../../engine/test/helpers.js";
+import { fingerprint } from "../src/api/idempotency.js";
 import { buildApp } from "../src/http/app.js";
 import { guardServerLeaks } from "./helpers.js";
 
@@ -218,4 +220,22 @@ describe("POST /v1/jobs with an Idempotency-Key, grouped", () => {
     for (const key of keys.filter((k) => k !== poisoned))
       assert.equal((await record(key))?.state, "completed");
   });
+});
+
+test("the server's fingerprint (node:crypto) is the protocol's (WebCrypto), which the SDK's middleware computes", async () => {
+  const bodies = [
+    undefined,
+    null,
+    { b: 1, a: [true, { d: null, c: "x" }] },
+    { payload: { text: "naïve ☃ 𝄞", n: -0.5e-7 }, target: { handler: "h" }, skipped: undefined },
+    "a raw string",
+  ];
+  for (const body of bodies) {
+    const path = "/v1/jobs";
+    assert.equal(
+      fingerprint({ method: "post", path, body }),
+      await requestFingerprint({ method: "post", url: path, body: body ?? null }),
+      JSON.stringify(body),
+    );
+  }
 });

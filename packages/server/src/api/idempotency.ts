@@ -1,5 +1,6 @@
+import { hash } from "node:crypto";
 import type { BeginInput, BeginResult, Client, KeyedWrite, StoredResponse } from "@keel/engine";
-import { requestFingerprint } from "@keel/protocol/json";
+import { fingerprintBytes } from "@keel/protocol/json";
 import type { IdempotencyOutcome } from "@keel/protocol/names";
 import { ApiError, type ErrorReply } from "./errors.js";
 
@@ -100,7 +101,7 @@ export async function runIdempotent(
 ): Promise<{ response: StoredResponse; replayed: boolean }> {
   const { scope, key } = request;
   const onOutcome = options.onOutcome ?? (() => {});
-  const fp = await fingerprint(request);
+  const fp = fingerprint(request);
   let begun: BeginResult;
   try {
     begun = await store.begin({ scope, key, fingerprint: fp });
@@ -151,9 +152,14 @@ export async function runIdempotent(
 }
 
 /**
- * The request's fingerprint (@keel/protocol/json, as the SDK's middleware computes it): SHA-256
- * of method, path and the body with object keys sorted (key order is not meaning).
+ * The request's fingerprint (@keel/protocol/json's `requestFingerprint`, as the SDK's middleware
+ * computes it): SHA-256 of method, path and the body with object keys sorted (key order is not
+ * meaning), hashed here with node:crypto.
  */
-export function fingerprint(request: Pick<IdempotentRequest, "method" | "path" | "body">): Promise<string> {
-  return requestFingerprint({ method: request.method, url: request.path, body: request.body ?? null });
+export function fingerprint(request: Pick<IdempotentRequest, "method" | "path" | "body">): string {
+  return hash(
+    "sha256",
+    fingerprintBytes({ method: request.method, url: request.path, body: request.body ?? null }),
+    "hex",
+  );
 }
