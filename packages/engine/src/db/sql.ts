@@ -15,11 +15,21 @@ export function quoteSchema(schema: string): string {
   return `"${schema}"`;
 }
 
+/**
+ * Statements planned at every run, never prepared by name: each joins a group's arrays to a
+ * table that starts empty and grows by a key other than an id (`= any(ids)` keeps the others on
+ * their index). A prepared statement's generic plan, chosen while the table was small, is a
+ * hash join over a sequential scan, and Postgres keeps it however large the table grows
+ * (decision 063). Planning takes less than one such scan, and runs once per group.
+ */
+const PLANNED_EACH_RUN: ReadonlySet<StatementName> = new Set(["idempotency_finish"]);
+
 /** A named runtime statement, from `sql/<name>.sql` with the schema filled in. */
 export interface Statement {
   /**
    * Prepared-statement name, unique per schema and file; undefined behind a transaction-mode
-   * pooler, where a named statement lives on one server connection of many (decision 036).
+   * pooler, where a named statement lives on one server connection of many (decision 036),
+   * and for the statements planned at every run (`PLANNED_EACH_RUN`).
    */
   name: string | undefined;
   text: string;
@@ -49,7 +59,8 @@ export function loadStatements<const K extends StatementName>(
       .replaceAll("{{schema}}", quoted)
       .replaceAll("{{channel}}", `'${jobsChannel(schema)}'`)
       .replaceAll("{{tokens_channel}}", `'${tokensChannel(schema)}'`);
-    out[file] = { name: options.named === false ? undefined : `keel_${schema}_${file}`, text };
+    const named = options.named !== false && !PLANNED_EACH_RUN.has(file);
+    out[file] = { name: named ? `keel_${schema}_${file}` : undefined, text };
   }
   return out;
 }

@@ -1,0 +1,58 @@
+/**
+ * Storing Idempotency-Key responses finds each key through the primary key, never by reading the
+ * whole table, even when the statement was first run while the table was nearly empty (a cached
+ * generic plan would keep the join chosen then: decision 063). Counted in rows read from
+ * `idempotency_keys` by sequential scan (pg_stat_user_tables.seq_tup_read), not in time.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Engine } from "../src/index.js";
+import { guardLeaks, testEngine } from "./helpers.js";
+
+guardLeaks();
+// One connection: the statements it prepares and the statistics it flushes are the ones measured.
+const engine: Engine = await testEngine({ poolSize: 1 });
+const S = `"${engine.schema}"`;
+const response = { status: 201, headers: { "content-type": "application/json" }, body: '{"id":"1"}' };
+
+async function keysScanned(fn: () => Promise<unknown>): Promise<number> {
+  const read = async () => {
+    await engine.pool.query("select pg_stat_force_next_flush()");
+    await engine.pool.query("select pg_stat_clear_snapshot()");
+    const r = await engine.pool.query(
+      `select coalesce(seq_tup_read, 0)::int as n from pg_stat_user_tables where schemaname = $1 and relname = 'idempotency_keys'`,
+      [engine.schema],
+    );
+    return r.rows[0].n as number;
+  };
+  const before = await read();
+  await fn();
+  return (await read()) - before;
+}
+
+test("storing a response reads its key by index, however small the table was when the statement first ran", async () => {
+  // Requests finished while the table holds a handful of rows (more than the 5 runs after which
+  // Postgres may keep a generic plan for a prepared statement).
+  for (let i = 0; i < 12; i++) {
+    const key = `early-${i}`;
+    assert.equal((await engine.idempotency.begin({ scope: "s", key, fingerprint: "f" })).state, "started");
+    await engine.idempotency.finish({ scope: "s", key, fingerprint: "f", response });
+  }
+  // Then the table grows, as it does under a day of traffic.
+  await engine.pool.query(
+    `insert into ${S}.idempotency_keys (scope, key, fingerprint, state, locked_until, expires_at)
+     select 's', 'old-' || g, 'f', 'completed', null, now() + interval '1 day' from generate_series(1, 20000) g`,
+  );
+  const scanned = await keysScanned(async () => {
+    for (let i = 0; i < 3; i++) {
+      const key = `late-${i}`;
+      assert.equal((await engine.idempotency.begin({ scope: "s", key, fingerprint: "f" })).state, "started");
+      await engine.idempotency.finish({ scope: "s", key, fingerprint: "f", response });
+      assert.equal(
+        (await engine.idempotency.begin({ scope: "s", key, fingerprint: "f" })).state,
+        "completed",
+      );
+    }
+  });
+  assert.ok(scanned < 1000, `three requests read ${scanned} rows of idempotency_keys by sequential scan`);
+});
