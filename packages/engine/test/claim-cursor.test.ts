@@ -9,7 +9,7 @@ import { test } from "node:test";
 import pg from "pg";
 import type { ClaimCursor, ClaimedJob, Engine } from "../src/index.js";
 import { fullScanInterval, lastInIndexOrder, lookBack } from "../src/worker/worker.js";
-import { guardLeaks, testDatabaseUrl, testEngine } from "./helpers.js";
+import { guardLeaks, testDatabaseUrl, testEngine, tuplesRead } from "./helpers.js";
 
 guardLeaks();
 // One connection: the statistics this backend flushes are the claims' own.
@@ -26,20 +26,7 @@ function cursorOf(jobs: ClaimedJob[]): ClaimCursor {
 }
 
 /** Index tuples read on the jobs table by `fn` (this backend's statistics, flushed). */
-async function indexTuplesRead(fn: () => Promise<unknown>): Promise<number> {
-  const read = async () => {
-    await engine.pool.query("select pg_stat_force_next_flush()");
-    await engine.pool.query("select pg_stat_clear_snapshot()");
-    const r = await engine.pool.query(
-      `select sum(idx_tup_read)::int as n from pg_stat_user_indexes where schemaname = $1 and relname = 'jobs'`,
-      [engine.schema],
-    );
-    return r.rows[0].n as number;
-  };
-  const before = await read();
-  await fn();
-  return (await read()) - before;
-}
+const indexTuplesRead = (fn: () => Promise<unknown>) => tuplesRead(engine, "jobs", "index", fn);
 
 test("with the horizon held, a claim after the cursor skips the entries of jobs claimed before", async () => {
   await engine.enqueueMany(

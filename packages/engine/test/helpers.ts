@@ -135,3 +135,28 @@ export async function deadJobs(
   );
   return failForGood(engine, queue, n, options);
 }
+
+/**
+ * How many rows `fn` made Postgres read from `table` of the engine's schema: by sequential scan
+ * (`seq_tup_read`) or through its indexes (`idx_tup_read` of pg_stat_user_indexes). The engine's
+ * pool should hold one connection, whose statistics are flushed before each reading.
+ */
+export async function tuplesRead(
+  engine: Engine,
+  table: string,
+  how: "seq" | "index",
+  fn: () => Promise<unknown>,
+): Promise<number> {
+  const sql =
+    how === "seq"
+      ? "select coalesce(seq_tup_read, 0)::int as n from pg_stat_user_tables where schemaname = $1 and relname = $2"
+      : "select coalesce(sum(idx_tup_read), 0)::int as n from pg_stat_user_indexes where schemaname = $1 and relname = $2";
+  const read = async () => {
+    await engine.pool.query("select pg_stat_force_next_flush()");
+    await engine.pool.query("select pg_stat_clear_snapshot()");
+    return (await engine.pool.query<{ n: number }>(sql, [engine.schema, table])).rows[0]?.n ?? 0;
+  };
+  const before = await read();
+  await fn();
+  return (await read()) - before;
+}

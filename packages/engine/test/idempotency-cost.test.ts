@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Engine } from "../src/index.js";
-import { guardLeaks, testEngine } from "./helpers.js";
+import { guardLeaks, testEngine, tuplesRead } from "./helpers.js";
 
 guardLeaks();
 // One connection: the statements it prepares and the statistics it flushes are the ones measured.
@@ -15,20 +15,7 @@ const engine: Engine = await testEngine({ poolSize: 1 });
 const S = `"${engine.schema}"`;
 const response = { status: 201, headers: { "content-type": "application/json" }, body: '{"id":"1"}' };
 
-async function keysScanned(fn: () => Promise<unknown>): Promise<number> {
-  const read = async () => {
-    await engine.pool.query("select pg_stat_force_next_flush()");
-    await engine.pool.query("select pg_stat_clear_snapshot()");
-    const r = await engine.pool.query(
-      `select coalesce(seq_tup_read, 0)::int as n from pg_stat_user_tables where schemaname = $1 and relname = 'idempotency_keys'`,
-      [engine.schema],
-    );
-    return r.rows[0].n as number;
-  };
-  const before = await read();
-  await fn();
-  return (await read()) - before;
-}
+const keysScanned = (fn: () => Promise<unknown>) => tuplesRead(engine, "idempotency_keys", "seq", fn);
 
 test("storing a response reads its key by index, however small the table was when the statement first ran", async () => {
   // Requests finished while the table holds a handful of rows (more than the 5 runs after which

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { AcceptInput, Engine, Source } from "../src/index.js";
-import { guardLeaks, testEngine } from "./helpers.js";
+import { guardLeaks, testEngine, tuplesRead } from "./helpers.js";
 
 guardLeaks();
 // One connection: the statistics this backend flushes are the statements' own.
@@ -36,20 +36,7 @@ function event(eventId: string): AcceptInput {
 }
 
 /** Rows read by sequential scans of `events` while `fn` ran (this backend's statistics, flushed). */
-async function eventsScanned(fn: () => Promise<unknown>): Promise<number> {
-  const read = async () => {
-    await engine.pool.query("select pg_stat_force_next_flush()");
-    await engine.pool.query("select pg_stat_clear_snapshot()");
-    const r = await engine.pool.query(
-      `select coalesce(seq_tup_read, 0)::int as n from pg_stat_user_tables where schemaname = $1 and relname = 'events'`,
-      [engine.schema],
-    );
-    return r.rows[0].n as number;
-  };
-  const before = await read();
-  await fn();
-  return (await read()) - before;
-}
+const eventsScanned = (fn: () => Promise<unknown>) => tuplesRead(engine, "events", "seq", fn);
 
 test("accepting a batch does not scan the events stored before it", async () => {
   // 5,000 events stored in batches of 100 (concurrent accepts share one statement).

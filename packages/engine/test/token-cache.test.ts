@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import pg from "pg";
 import { Engine } from "../src/index.js";
-import { deferred, freshSchema, guardLeaks, testDatabaseUrl, testEngine, waitFor } from "./helpers.js";
+import { deferred, guardLeaks, testDatabaseUrl, testEngine, waitFor } from "./helpers.js";
 
 guardLeaks();
 

@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import type { AddressInfo } from "node:net";
-import { after, describe, test } from "node:test";
-import { Engine } from "@keel/engine";
-import pg from "pg";
-import { freshSchema, testDatabaseUrl } from "../../engine/test/helpers.js";
-import { buildApp } from "../src/http/app.js";
+import { describe, test } from "node:test";
+import { startJobsApi } from "./fixtures/jobs-api.js";
 import { guardServerLeaks } from "./helpers.js";
 
 // POST /v1/jobs group-commits concurrent requests (decision 055): fewer transactions than
@@ -13,29 +9,9 @@ import { guardServerLeaks } from "./helpers.js";
 
 // Its own application name: the test finds the engine's sessions in pg_stat_activity by it.
 const applicationName = `keel-jobgroup-${randomBytes(4).toString("hex")}`;
-const engine = await Engine.connect({
-  migrate: true,
-  connectionString: testDatabaseUrl(),
-  schema: freshSchema("jobgroup"),
-  applicationName,
-});
-after(() => engine.close());
+const { engine, base, admin, db } = await startJobsApi("jobgroup", { applicationName });
+// After the fixture's closing hooks, so it checks what they left.
 guardServerLeaks();
-
-const admin = `admin-${randomBytes(24).toString("hex")}`;
-const app = buildApp({
-  pool: engine.pool,
-  schema: engine.schema,
-  role: "api",
-  api: { engine, adminToken: admin },
-});
-await app.listen({ port: 0, host: "127.0.0.1", backlog: 1024 });
-after(() => app.close());
-const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-
-const db = new pg.Client({ connectionString: testDatabaseUrl() });
-await db.connect();
-after(() => db.end());
 
 type Answer = {
   status: number;

@@ -1,41 +1,20 @@
 import assert from "node:assert/strict";
-import { randomBytes, randomUUID } from "node:crypto";
-import type { AddressInfo } from "node:net";
-import { after, describe, test } from "node:test";
-import { Engine } from "@keel/engine";
+import { randomUUID } from "node:crypto";
+import { describe, test } from "node:test";
 import { requestFingerprint } from "@keel/protocol/json";
 import pg from "pg";
-import { freshSchema, testDatabaseUrl, waitFor } from "../../engine/test/helpers.js";
+import { testDatabaseUrl, waitFor } from "../../engine/test/helpers.js";
 import { fingerprint } from "../src/api/idempotency.js";
-import { buildApp } from "../src/http/app.js";
+import { startJobsApi } from "./fixtures/jobs-api.js";
 import { guardServerLeaks } from "./helpers.js";
 
 // POST /v1/jobs with an Idempotency-Key (what the SDK's createJob sends): concurrent requests
 // begin their keys in one statement and commit their jobs, audit rows and stored responses in
 // one transaction per group (decision 063), and each still gets the key's semantics.
 
-const engine = await Engine.connect({
-  migrate: true,
-  connectionString: testDatabaseUrl(),
-  schema: freshSchema("jobkeyed"),
-});
-after(() => engine.close());
+const { engine, base, admin, db } = await startJobsApi("jobkeyed");
+// After the fixture's closing hooks, so it checks what they left.
 guardServerLeaks();
-
-const admin = `admin-${randomBytes(24).toString("hex")}`;
-const app = buildApp({
-  pool: engine.pool,
-  schema: engine.schema,
-  role: "api",
-  api: { engine, adminToken: admin },
-});
-await app.listen({ port: 0, host: "127.0.0.1", backlog: 1024 });
-after(() => app.close());
-const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-
-const db = new pg.Client({ connectionString: testDatabaseUrl() });
-await db.connect();
-after(() => db.end());
 const S = `"${engine.schema}"`;
 
 type Answer = {

@@ -169,7 +169,9 @@ class Refused extends Error {}
  * is audited, one transaction with their `job.create` rows. Each caller gets its own answer:
  * duplicates within the group share the first job (as consecutive calls would), a call whose
  * queue an `enqueue:<queue>` switch turned off gets `enqueue_disabled` while its neighbours are
- * written, and a job Postgres refuses fails alone (the batch is split). Resolves after the commit.
+ * written, and a job Postgres refuses fails alone (the batch is split). A call with `keyed` (an
+ * Idempotency-Key request, decision 063) has its response stored in the group's transaction, so
+ * the job and the response commit together. Resolves after the commit.
  */
 export class JobWriter {
   private writer: GroupCommit<Single, Outcome>;
