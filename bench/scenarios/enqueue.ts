@@ -475,7 +475,7 @@ async function httpSingles(ctx: BenchContext, schemas: string[]): Promise<Result
     "HTTP single enqueue with Idempotency-Key ratio vs plain handler",
     kk.rps / p.rps,
     "x",
-    "each keyed request is its own transaction (not grouped)",
+    "keyed requests group-committed: keys taken in one statement, jobs and stored responses in one transaction per group (decision 063)",
   );
   return rows;
 }
