@@ -141,6 +141,28 @@ describe("POST /v1/jobs with an Idempotency-Key, grouped", () => {
     assert.equal(await jobsIn("keyed-twice"), 21);
   });
 
+  test("keyed requests with one dedupe key in a group: one job; the duplicate's 200 is stored and replayed", async () => {
+    const keys = [randomUUID(), randomUUID()];
+    const bodies = [
+      { ...job("keyed-dedupe", { first: true }), dedupeKey: "order-9" },
+      { ...job("keyed-dedupe", { second: true }), dedupeKey: "order-9" },
+    ];
+    const answers = await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => post(job("keyed-dedupe", { i }), randomUUID())),
+      post(bodies[0] as object, keys[0] as string),
+      post(bodies[1] as object, keys[1] as string),
+    ]);
+    const pair = answers.slice(10) as [Answer, Answer];
+    assert.deepEqual(pair.map((a) => a.status).sort(), [200, 201]);
+    assert.equal(pair[0].body.id, pair[1].body.id);
+    assert.equal(await jobsIn("keyed-dedupe"), 11);
+    assert.equal(await auditedIn("keyed-dedupe"), 11, "the duplicate writes no job.create row");
+    for (const [i, key] of keys.entries()) {
+      const again = await post(bodies[i] as object, key);
+      assert.deepEqual([again.status, again.replayed, again.text], [pair[i]?.status, true, pair[i]?.text]);
+    }
+  });
+
   test("one key with two bodies at once: one job; the other request is refused as a reused key", async () => {
     const key = randomUUID();
     const answers = await Promise.all([
