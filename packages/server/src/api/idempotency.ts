@@ -31,8 +31,8 @@ export interface HeldKey {
   scope: string;
   key: string;
   fingerprint: string;
-  /** Set once the handler's write took the response to store with its change. */
-  stored: boolean;
+  /** The response the handler's write stored with its change, once it took it; sent as is. */
+  stored?: StoredResponse;
 }
 
 export interface IdempotentRun {
@@ -76,8 +76,8 @@ export function keyedWrite<R>(
     key,
     fingerprint,
     response: (result) => {
-      held.stored = true;
-      return storedResponse(respond(result));
+      held.stored = storedResponse(respond(result));
+      return held.stored;
     },
   };
 }
@@ -121,7 +121,7 @@ export async function runIdempotent(
       return { response: begun.response, replayed: true };
   }
   onOutcome("started");
-  const held: HeldKey = { scope, key, fingerprint: fp, stored: false };
+  const held: HeldKey = { scope, key, fingerprint: fp };
   const finish = (response: StoredResponse, client?: Client) =>
     store.finish({ scope, key, fingerprint: fp, response }, client ? { client } : {});
   let response: StoredResponse;
@@ -134,7 +134,9 @@ export async function runIdempotent(
         return stored;
       });
     } else {
-      response = storedResponse(await options.run(undefined, held));
+      const out = await options.run(undefined, held);
+      // What the write stored is what is sent: a replay gets the same bytes.
+      response = held.stored ?? storedResponse(out);
       if (!held.stored) await finish(response);
     }
   } catch (err) {
