@@ -77,6 +77,31 @@ test("begins in one turn share one statement; a key twice, a key in use and a ba
   );
 });
 
+test("a released key runs again at once; a completed key, or one whose lock lapsed, is not released", async () => {
+  const key = { scope: "r", fingerprint: "f" };
+  await engine.idempotency.begin({ ...key, key: "failed" });
+  await engine.idempotency.release({ ...key, key: "failed" });
+  assert.deepEqual(await engine.idempotency.begin({ ...key, key: "failed" }), { state: "started" });
+
+  await engine.idempotency.begin({ ...key, key: "done" });
+  await engine.idempotency.finish({ ...key, key: "done", response });
+  await engine.idempotency.release({ ...key, key: "done" });
+  assert.deepEqual(await engine.idempotency.begin({ ...key, key: "done" }), { state: "completed", response });
+
+  // Once the lock lapsed a retry may hold the key: a late release from the first request leaves it.
+  await engine.idempotency.begin({ ...key, key: "lapsed" });
+  await engine.pool.query(
+    `update ${S}.idempotency_keys set locked_until = now() - interval '1 second' where key = 'lapsed'`,
+  );
+  await engine.idempotency.release({ ...key, key: "lapsed" });
+  const { rows } = await engine.pool.query(`select state from ${S}.idempotency_keys where key = 'lapsed'`);
+  assert.deepEqual(rows, [{ state: "started" }]);
+  // Another request's fingerprint never releases it either.
+  await engine.idempotency.begin({ ...key, key: "theirs" });
+  await engine.idempotency.release({ ...key, key: "theirs", fingerprint: "other" });
+  assert.deepEqual(await engine.idempotency.begin({ ...key, key: "theirs" }), { state: "in_flight" });
+});
+
 test("a request abandoned in flight can be taken over by a retry after its lock passes", async () => {
   await engine.idempotency.begin({ scope: "s", key: "crash", fingerprint: "f" });
   assert.equal(

@@ -214,7 +214,25 @@ describe("POST /v1/jobs with an Idempotency-Key, grouped", () => {
     assert.equal(await jobsIn("keyed-split"), 40);
   });
 
-  test("a response that cannot be stored takes its job with it: no job, the key still held, the neighbours committed", async () => {
+  test("a keyed request refused with a 5xx releases its key: the retry runs at once", async () => {
+    await post(job("keyed-shut"), randomUUID());
+    await engine.switches.set("enqueue:keyed-shut", false);
+    const key = randomUUID();
+    let refused: Answer;
+    try {
+      refused = await post(job("keyed-shut", { n: 1 }), key);
+    } finally {
+      await engine.switches.set("enqueue:keyed-shut", true);
+    }
+    assert.equal(refused.status, 503);
+    assert.equal(refused.body.error?.code, "enqueue_disabled");
+    assert.equal(await record(key), undefined, "nothing is kept for a request that wrote nothing");
+    const retry = await post(job("keyed-shut", { n: 1 }), key);
+    assert.deepEqual([retry.status, retry.replayed], [201, false]);
+    assert.equal(await jobsIn("keyed-shut"), 2);
+  });
+
+  test("a response that cannot be stored takes its job with it: no job, the key released, the neighbours committed", async () => {
     const poisoned = randomUUID();
     await db.query(`create function ${S}.refuse_finish() returns trigger language plpgsql as $$
       begin if new.key = '${poisoned}' and new.state = 'completed' then raise exception 'cannot store'; end if; return new; end $$`);
@@ -243,9 +261,9 @@ describe("POST /v1/jobs with an Idempotency-Key, grouped", () => {
       "the job of the response that was not stored was rolled back",
     );
     assert.equal(
-      (await record(poisoned))?.state,
-      "started",
-      "a 5xx is not stored: a retry takes the key over later",
+      await record(poisoned),
+      undefined,
+      "a 5xx is not stored, and the key is released: a retry runs again",
     );
     assert.equal(await jobsIn("keyed-atomic"), 30);
     for (const key of keys.filter((k) => k !== poisoned))

@@ -53,6 +53,7 @@ export const STATEMENTS = [
   "idempotency_takeover",
   "idempotency_get",
   "idempotency_finish",
+  "idempotency_release",
   "idempotency_expire",
   "setting_insert",
   "setting_get",

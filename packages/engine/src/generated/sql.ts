@@ -52,6 +52,7 @@ export type StatementName =
   | "idempotency_finish"
   | "idempotency_get"
   | "idempotency_insert"
+  | "idempotency_release"
   | "idempotency_takeover"
   | "intake_accept"
   | "intake_accept_plain"
@@ -997,6 +998,13 @@ from unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[]) as r
 where set_config('synchronous_commit', 'off', true) is not null
 on conflict (scope, key) do nothing
 returning scope, key
+`,
+  idempotency_release: `-- idempotency_release: give back key ($1 scope, $2 key) taken with fingerprint $3 by a request
+-- that failed before its change committed, so a retry runs at once instead of waiting for the
+-- lock to lapse. Only a record still started (a lost commit acknowledgement leaves it
+-- completed) and still locked (once the lock lapsed, a retry may have taken it over) is deleted.
+delete from {{schema}}.idempotency_keys
+where scope = $1 and key = $2 and fingerprint = $3 and state = 'started' and locked_until > now()
 `,
   idempotency_takeover: `-- idempotency_takeover: take an existing key ($1, $2) when its record expired, or when its
 -- request was abandoned in flight (lock passed) and the retry has the same fingerprint $3.

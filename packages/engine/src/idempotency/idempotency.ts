@@ -86,6 +86,15 @@ export class Idempotency {
     if (inputs.length > 0) await this.engine.runOn(client, "idempotency_finish", finishValues(inputs));
   }
 
+  /**
+   * Gives back a key whose request failed before its change committed (a 5xx), so a retry runs
+   * at once. Only while the key is still started and its lock has not lapsed: a completed record
+   * (the commit happened, its acknowledgement was lost) or one a retry took over is left alone.
+   */
+  async release(input: { scope: string; key: string; fingerprint: string }): Promise<void> {
+    await this.engine.run("idempotency_release", [input.scope, input.key, input.fingerprint]);
+  }
+
   /** Deletes expired records in batches (run by maintenance). */
   async expire(batch = 5_000): Promise<number> {
     return deleteInBatches(this.engine, "idempotency_expire", [], batch);

@@ -11,6 +11,8 @@ export interface IdempotencyStore {
     input: { scope: string; key: string; fingerprint: string; response: StoredResponse },
     options?: { client?: Client },
   ): Promise<void>;
+  /** Gives back a key whose request failed before its change committed (`Idempotency.release`). */
+  release?(input: { scope: string; key: string; fingerprint: string }): Promise<void>;
 }
 
 /** Runs a function in one Postgres transaction (`engine.transaction`). */
@@ -88,7 +90,8 @@ export function keyedWrite<R>(
  * stored in the transaction that makes the request's change (and its audit row): a crash or
  * failure anywhere before the commit leaves neither, so the retry that takes the key over once
  * its lock lapses (engine default: 60 s) makes the change once. Errors below 500 are stored
- * too (the same request fails the same way), after the rollback; 5xx are not.
+ * too (the same request fails the same way), after the rollback; 5xx are not, and when the
+ * handler itself failed (nothing committed) the key is released so a retry runs at once.
  *
  * @example
  * const out = await runIdempotent(engine.idempotency, req, { run: (client) => create(client), transaction: (fn) => engine.transaction(fn), describe, onFinishFailed });
@@ -125,16 +128,21 @@ export async function runIdempotent(
   const finish = (response: StoredResponse, client?: Client) =>
     store.finish({ scope, key, fingerprint: fp, response }, client ? { client } : {});
   let response: StoredResponse;
+  // Whether the handler returned: after that, its change may have committed.
+  let ran = false;
   try {
     const { transaction } = options;
     if (transaction) {
       response = await transaction(async (client) => {
-        const stored = storedResponse(await options.run(client, held));
+        const out = await options.run(client, held);
+        ran = true;
+        const stored = storedResponse(out);
         await finish(stored, client);
         return stored;
       });
     } else {
       const out = await options.run(undefined, held);
+      ran = true;
       // What the write stored is what is sent: a replay gets the same bytes.
       response = held.stored ?? storedResponse(out);
       if (!held.stored) await finish(response);
@@ -147,6 +155,9 @@ export async function runIdempotent(
         headers: { ...described.headers, "content-type": JSON_TYPE },
         body: JSON.stringify(described.body),
       }).catch(options.onFinishFailed);
+    } else if (!ran && store.release) {
+      // Nothing committed (the handler's write failed and rolled back): a retry may run at once.
+      await store.release({ scope, key, fingerprint: fp }).catch(options.onFinishFailed);
     }
     throw err;
   }

@@ -116,7 +116,7 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): void {
           ...(route.keyedWrite ? {} : { transaction: (fn) => engine.transaction(fn) }),
           describe: (err) => describeError(err, request, production),
           onFinishFailed: (err) =>
-            log(request).error({ err }, "could not store the Idempotency-Key response"),
+            log(request).error({ err }, "could not store or release the Idempotency-Key record"),
           onOutcome: (outcome) => options.metrics?.idempotencyRequests.inc({ outcome }),
         },
       );
