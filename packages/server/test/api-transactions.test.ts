@@ -71,7 +71,7 @@ async function failWrites(table: string, when = "true", event = "insert"): Promi
 }
 
 describe("an Idempotency-Key create commits its record, its job and its audit row together", () => {
-  test("a failure to store the response leaves no job, and the retry makes exactly one", async () => {
+  test("a failure to store the response leaves no job and releases the key; the retry makes exactly one", async () => {
     const job = { queue: "idem-finish", target: { handler: "work" }, payload: { order: 1 } };
     // The record's update to 'completed' fails: the statement after the enqueue.
     const restore = await failWrites("idempotency_keys", "new.state = 'completed'", "update");
@@ -80,10 +80,9 @@ describe("an Idempotency-Key create commits its record, its job and its audit ro
     assert.equal(failed.statusCode, 500, failed.body);
     assert.equal(await jobCount("idem-finish"), 0, "the enqueue rolled back with the record");
 
-    // While the first request's lock lasts, a retry is told to wait…
-    assert.equal((await post("/v1/jobs", job, "order-1")).statusCode, 409);
-    // …and once it has lapsed (back-dated here, not waited for) the retry runs, once.
-    await engine.pool.query(`update ${S}.idempotency_keys set locked_until = now() - interval '1 second'`);
+    // Nothing committed, so the key was given back: the retry runs at once, once.
+    const { rows } = await engine.pool.query(`select state from ${S}.idempotency_keys where key = 'order-1'`);
+    assert.deepEqual(rows, [], "the key was released");
     const retried = await post("/v1/jobs", job, "order-1");
     assert.equal(retried.statusCode, 201, retried.body);
     const again = await post("/v1/jobs", job, "order-1");
@@ -104,7 +103,7 @@ describe("an Idempotency-Key create commits its record, its job and its audit ro
     assert.equal(plain.statusCode, 500, plain.body);
     assert.equal(await jobCount("idem-audit"), 2, "only the batch's jobs exist");
     const { rows } = await engine.pool.query(`select state from ${S}.idempotency_keys where key = 'audit-1'`);
-    assert.deepEqual(rows, [{ state: "started" }], "the response was not stored with the failure");
+    assert.deepEqual(rows, [], "no response stored with the failure, and the key released for a retry");
   });
 
   test("a failure to write the audit row of a cancel, pause or switch leaves the change unmade", async () => {
@@ -163,15 +162,16 @@ describe("schedules, tenants, tokens, sources and replays through the API commit
     for (const [name, res] of Object.entries(answers))
       assert.equal(res.statusCode, 500, `${name}: ${res.body}`);
     const after = await state();
-    // The idempotent trigger's claim commits first and stays 'started' (its retry takes it over).
+    // The idempotent trigger's key was taken, and given back when the trigger failed (nothing
+    // committed), so its retry runs at once.
     assert.deepEqual(
       after.idempotency?.filter((k) => k.key === "ax-trigger"),
-      [{ key: "ax-trigger", state: "started" }],
+      [],
     );
     assert.deepEqual({ ...after, idempotency: before.idempotency }, before);
   });
 
-  test("an Idempotency-Key trigger whose response fails to store leaves no job and no slot; the retry makes one", async () => {
+  test("an Idempotency-Key trigger whose response fails to store leaves no job and no slot, and releases the key; the retry makes one", async () => {
     await engine.schedules.upsert("idem-trigger", hourly("idem-trigger"));
     const restore = await failWrites("idempotency_keys", "new.state = 'completed'", "update");
     const failed = await post("/v1/schedules/idem-trigger/trigger", undefined, "trigger-1");
@@ -179,7 +179,10 @@ describe("schedules, tenants, tokens, sources and replays through the API commit
     assert.equal(failed.statusCode, 500, failed.body);
     assert.equal(await jobCount("idem-trigger"), 0, "the trigger rolled back with the response");
     assert.deepEqual(await engine.schedules.runs("idem-trigger"), []);
-    await engine.pool.query(`update ${S}.idempotency_keys set locked_until = now() - interval '1 second'`);
+    const { rows: held } = await engine.pool.query(
+      `select 1 from ${S}.idempotency_keys where key = 'trigger-1'`,
+    );
+    assert.deepEqual(held, [], "the key was released: the retry runs at once");
     const retried = await post("/v1/schedules/idem-trigger/trigger", undefined, "trigger-1");
     assert.equal(retried.statusCode, 201, retried.body);
     const again = await post("/v1/schedules/idem-trigger/trigger", undefined, "trigger-1");

@@ -128,21 +128,20 @@ export async function runIdempotent(
   const finish = (response: StoredResponse, client?: Client) =>
     store.finish({ scope, key, fingerprint: fp, response }, client ? { client } : {});
   let response: StoredResponse;
-  // Whether the handler returned: after that, its change may have committed.
-  let ran = false;
+  // Whether the handler's change may have committed apart from the record: a handler without a
+  // transaction that returned. In the runner's transaction any failure rolls the change back.
+  let committedApart = false;
   try {
     const { transaction } = options;
     if (transaction) {
       response = await transaction(async (client) => {
-        const out = await options.run(client, held);
-        ran = true;
-        const stored = storedResponse(out);
+        const stored = storedResponse(await options.run(client, held));
         await finish(stored, client);
         return stored;
       });
     } else {
       const out = await options.run(undefined, held);
-      ran = true;
+      committedApart = true;
       // What the write stored is what is sent: a replay gets the same bytes.
       response = held.stored ?? storedResponse(out);
       if (!held.stored) await finish(response);
@@ -155,8 +154,9 @@ export async function runIdempotent(
         headers: { ...described.headers, "content-type": JSON_TYPE },
         body: JSON.stringify(described.body),
       }).catch(options.onFinishFailed);
-    } else if (!ran && store.release) {
-      // Nothing committed (the handler's write failed and rolled back): a retry may run at once.
+    } else if (!committedApart && store.release) {
+      // Nothing committed (the transaction, or the handler's keyed write, rolled back; a lost
+      // commit acknowledgement left the record completed, which release leaves): retry at once.
       await store.release({ scope, key, fingerprint: fp }).catch(options.onFinishFailed);
     }
     throw err;
