@@ -1483,11 +1483,13 @@ where $1::text is null or name = $1
 order by name
 `,
   intake_mark_routed: `-- intake_mark_routed: events $1 (bigint[]) were routed again (a replay) and made $2[i] jobs:
--- their status follows the new jobs from now on.
+-- their status follows the new jobs from now on. \`e.id = any($1)\` finds them by primary key
+-- however small the table was when this statement's plan was cached (decision 008); the join
+-- only pairs each with its count.
 update {{schema}}.events e
 set routed_at = now(), jobs_created = x.jobs, replays = e.replays + 1
 from unnest($1::bigint[], $2::int[]) as x(id, jobs)
-where e.id = x.id
+where e.id = any($1::bigint[]) and e.id = x.id
 `,
   intake_upsert_source: `-- intake_upsert_source: create source $1 or replace its definition: $2 provider, $3 secrets
 -- (text[]), $4 settings (jsonb), $5 routes (jsonb), $6 body limit, $7 retention seconds,
