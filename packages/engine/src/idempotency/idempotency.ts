@@ -101,14 +101,19 @@ export class Idempotency {
   }
 
   private async beginGroup(inputs: BeginInput[]): Promise<(BeginResult | { error: unknown })[]> {
+    // The first input of each key goes into the insert; a later one with the same key is settled.
     const first = new Map<string, BeginInput>();
-    for (const input of inputs) if (!first.has(slot(input))) first.set(slot(input), input);
-    const taken = new Set((await this.insert([...first.values()])).map((r) => slot(r)));
+    for (const input of inputs) {
+      const k = slot(input);
+      if (!first.has(k)) first.set(k, input);
+    }
+    const taken = new Set<BeginInput>();
+    for (const row of await this.insert([...first.values()])) taken.add(first.get(slot(row)) as BeginInput);
     // The rest (a key in use, or again in this group) are settled side by side, each failing
     // alone: the group's insert committed, so retrying the group would find its own keys in use.
     return Promise.all(
       inputs.map((input) =>
-        taken.has(slot(input)) && first.get(slot(input)) === input
+        taken.has(input)
           ? ({ state: "started" } as const)
           : this.settle(input).catch((error: unknown) => ({ error })),
       ),
