@@ -189,7 +189,15 @@ describe("POST /v1/jobs with an Idempotency-Key, grouped", () => {
     let answers: Answer[];
     const groups = engine.enqueueGroups;
     try {
-      answers = await Promise.all(keys.map((key, i) => post(bodies[i] as object, key)));
+      // Held until all 41 wait to be written, so they share groups however they arrive.
+      const holdJobs = await lockTable("jobs");
+      const pending = Promise.all(keys.map((key, i) => post(bodies[i] as object, key)));
+      try {
+        await waitFor(() => engine.enqueueGroups.items - groups.items === 41, 30_000, "41 keyed writes");
+      } finally {
+        await holdJobs.release();
+      }
+      answers = await pending;
     } finally {
       await db.query(`drop trigger refuse_keyed on ${S}.jobs`);
     }
