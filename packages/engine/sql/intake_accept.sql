@@ -1,9 +1,8 @@
 -- intake_accept: store a batch of verified events and the jobs their routes make, in one
 -- statement (an implicit transaction: no BEGIN or COMMIT round trips; decision 057).
--- Events, as parallel arrays: $1 source, $2 event_id, $3 type, $4 content_type, $5 headers
--- (jsonb), $6 body (bytea), $7 verification (jsonb), $8 jobs the routing makes; event keys are
--- unique within the batch. $9 the jobs: a jsonb array of enqueue's rows (see enqueue.sql), each
--- with `ev`, the 1-based index of its event in the arrays, and its origin without the event id.
+-- Events, $1–$9 as intake_events takes them; event keys are unique within the batch. $10 the
+-- jobs: a jsonb array of enqueue's rows (see enqueue.sql), each with `ev`, the 1-based index of
+-- its event, and its origin without the event id.
 -- An event already stored (same source and event_id) is skipped, and so are its jobs: that is
 -- the dedupe (a concurrent insert of the same key waits for the other transaction, then skips).
 -- Jobs of new events that share a dedupe or singleton key within the batch: the first is
@@ -14,14 +13,11 @@
 -- transaction that committed after this statement began: look it up again), inserted, and
 -- refused. Rows go in key order, not arrival order: two batches holding the same events then
 -- wait on each other's keys in one order and cannot deadlock.
-with ev as materialized (
-  select *
-  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::bytea[], $7::jsonb[], $8::int[])
-    with ordinality as x(source, event_id, type, content_type, headers, body, verification, jobs_created, ev)
-),
+with
+{{include intake_events}},
 jobs as materialized (
   select *
-  from jsonb_to_recordset($9::jsonb) as x(
+  from jsonb_to_recordset($10::jsonb) as x(
          ord int, ev int, queue text, handler text, target jsonb, payload jsonb, run_at timestamptz,
          delay_ms bigint, priority int, max_attempts int, backoff jsonb, dedupe_key text, tenant text, origin jsonb,
          flow_key text, flow_concurrency int, singleton_key text, debounce_key text, debounce_max_ms bigint)

@@ -493,16 +493,18 @@ export class Engine {
     if (limit <= 0) return [];
     if (!options.limited) {
       const after = options.after ?? null;
-      const rows = await this.run<ClaimRow>("claim", [
-        queue,
-        handlers,
-        limit,
-        leaseMs,
-        workerId,
-        after?.priority ?? null,
-        after?.runAtUs ?? null,
-        after?.id ?? null,
-      ]);
+      const rows = after
+        ? await this.run<ClaimRow>("claim_after", [
+            queue,
+            handlers,
+            limit,
+            leaseMs,
+            workerId,
+            after.priority,
+            after.runAtUs,
+            after.id,
+          ])
+        : await this.run<ClaimRow>("claim", [queue, handlers, limit, leaseMs, workerId]);
       return rows.map((r) => toClaimedJob(r, true));
     }
     const rows = await this.run<ClaimRow>("claim_limited", [

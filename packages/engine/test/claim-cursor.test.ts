@@ -141,3 +141,37 @@ test("scans from the front are paced by their own duration: quick ones every sec
   );
   assert.equal(fullScanInterval(10_000), 30_000, "at most 30 s between scans from the front");
 });
+
+test("claims are planned once: after Postgres's five custom plans, both claim statements run a generic one", async () => {
+  // One statement with a branch for each kind of claim was planned at every claim (its generic
+  // plan, costed with both branches, never looked as cheap as a custom one): 0.5 ms of
+  // Postgres CPU per claim (decision 065).
+  // A fresh engine of one connection: its prepared statements count only these claims.
+  const fresh = await testEngine({ poolSize: 1 });
+  await fresh.enqueueMany(
+    Array.from({ length: 40 }, (_, k) => ({ queue: "cc-plan", target: { handler: "h" }, payload: { k } })),
+  );
+  const take = (after: ClaimCursor | null) =>
+    fresh.claim({
+      queue: "cc-plan",
+      handlers: ["h"],
+      limit: 2,
+      leaseMs: 60_000,
+      workerId: "w",
+      limited: false,
+      after,
+    });
+  for (let i = 0; i < 8; i++) await take(cursorOf(await take(null)));
+  const { rows } = await fresh.pool.query<{ name: string; generic: number; custom: number }>(
+    `select name, generic_plans::int as generic, custom_plans::int as custom
+     from pg_prepared_statements where name = any($1) order by name`,
+    [[`keel_${fresh.schema}_claim`, `keel_${fresh.schema}_claim_after`]],
+  );
+  assert.deepEqual(
+    rows.map((r) => [r.name.slice(`keel_${fresh.schema}_`.length), r.custom, r.generic]),
+    [
+      ["claim", 5, 3],
+      ["claim_after", 5, 3],
+    ],
+  );
+});

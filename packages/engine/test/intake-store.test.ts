@@ -131,6 +131,56 @@ describe("accepting events", () => {
     assert.equal(record.jobsCreated, 2);
   });
 
+  test("one batch's bodies and headers are stored each exactly as sent: binary, empty, large, quoted", async () => {
+    // A batch sends its bodies end to end in one binary parameter and its headers as one JSON
+    // array (decision 065): each event must get back exactly its own bytes.
+    const tag = randomBytes(4).toString("hex");
+    const bodies = [
+      randomBytes(300), // every byte value, NULs and invalid UTF-8 included
+      Buffer.alloc(0),
+      Buffer.from(`{"a":"${"x".repeat(200_000)}"}`),
+      Buffer.from(String.raw`{"quote":"\"","backslash":"\\","emoji":"\u00e9 🚀"}`),
+      Buffer.from([0x5c, 0x78, 0x30, 0x30]), // the text \x00: hex-looking, not hex
+    ];
+    const headers = [
+      { "stripe-signature": 't=1,v1="00"' },
+      { "stripe-signature": "t=1,v1=00", "x-note": "back\\slash, {braces}, [brackets]" },
+      { "stripe-signature": "t=1,v1=00", "x-unicode": "é 🚀" },
+      {},
+      { "stripe-signature": "t=1,v1=00" },
+    ];
+    const inputs = bodies.map((body, i) => ({
+      ...event(`evt_bytes_${tag}_${i}`, "invoice.paid"),
+      body,
+      headers: headers[i] as Record<string, string>,
+    }));
+    const results = await Promise.all(inputs.map((input) => engine.intake.events.accept(input)));
+    for (const [i, r] of results.entries()) {
+      const stored = await engine.intake.events.payload(r.id);
+      assert.ok(stored, `event ${i} stored`);
+      assert.ok(stored.body.equals(bodies[i] as Buffer), `event ${i}: its own bytes`);
+      assert.deepEqual(stored.headers, headers[i], `event ${i}: its own headers`);
+    }
+  });
+
+  test("headers or verification that are not objects are refused alone, before joining a batch", async () => {
+    const tag = randomBytes(4).toString("hex");
+    const good = event(`evt_ok_${tag}`, "invoice.paid");
+    const bad = [
+      { ...event(`evt_nohdr_${tag}`, "invoice.paid"), headers: undefined },
+      { ...event(`evt_arr_${tag}`, "invoice.paid"), verification: [] },
+      { ...event(`evt_str_${tag}`, "invoice.paid"), body: "not bytes" },
+    ] as unknown as AcceptInput[];
+    const settled = await Promise.allSettled(
+      [good, ...bad].map((input) => engine.intake.events.accept(input)),
+    );
+    assert.equal(settled[0]?.status, "fulfilled");
+    for (const s of settled.slice(1)) {
+      assert.equal(s.status, "rejected");
+      assert.ok(isKeelError((s as PromiseRejectedResult).reason, "invalid_argument"));
+    }
+  });
+
   test("one batch with a copy of a stored event, a new event twice and another new event", async () => {
     const tag = randomBytes(4).toString("hex");
     const earlier = await engine.intake.events.accept(event(`old_${tag}`, "invoice.paid"));

@@ -6,6 +6,7 @@ export const STATEMENTS = [
   "ensure_queues",
   "queue_settings",
   "claim",
+  "claim_after",
   "claim_limited",
   "heartbeat",
   "complete",

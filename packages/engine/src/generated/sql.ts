@@ -18,6 +18,7 @@ export type StatementName =
   | "bulk_count_shard"
   | "cancel"
   | "claim"
+  | "claim_after"
   | "claim_limited"
   | "claim_maintenance"
   | "complete"
@@ -289,13 +290,17 @@ tries as (
 select id, state as previous_state from ended
 `,
   claim: `-- claim: lease up to $3 ready jobs of queue $1 whose handler is in $2 (text[]), highest priority
--- first, for $4 milliseconds to worker $5. SKIP LOCKED lets any number of workers claim at once
--- without waiting on each other (see claim_candidates in 0001). Only for queues without
--- concurrency limits or flow control: the guard makes a stale settings cache return nothing
--- rather than exceed a limit (limited queues use claim_limited). $6–$8: the worker's cursor, the
--- (priority, run_at in microseconds since the epoch, id) of the last job it claimed, or nulls to scan from the front (decision
--- 054: after the cursor, claims skip the entries of jobs claimed before it).
-with allowed as (
+-- first, for $4 milliseconds to worker $5, scanning the queue from its front. SKIP LOCKED lets
+-- any number of workers claim at once without waiting on each other (see claim_candidates in
+-- 0001). Only for queues without concurrency limits or flow control (limited queues use
+-- claim_limited). claim_after is the same claim starting after a cursor (decision 054). Two
+-- statements, not one with both branches: with both, Postgres never found the generic plan as
+-- cheap as a custom one and planned every claim again (decision 065).
+with -- claim_allowed: the allowed CTE of claim and claim_after: whether queue $1 may be claimed from
+-- by these statements (not paused, no concurrency limits or flow control: the guard makes a
+-- stale settings cache return nothing rather than exceed a limit), and no process switch is off.
+-- Not a statement.
+allowed as (
   select exists (
       select 1 from {{schema}}.queues q
       where q.name = $1 and not q.paused and q.concurrency is null and q.tenant_concurrency is null
@@ -305,13 +310,11 @@ with allowed as (
 picked as (
   select c.id
   from {{schema}}.claim_candidates($1, $2::text[], $3) as c(id)
-  where $8::bigint is null and (select ok from allowed)
-  union all
-  select c.id
-  from {{schema}}.claim_candidates_after($1, $2::text[], $3, $6::int,
-         timestamptz 'epoch' + $7::bigint * interval '1 microsecond', $8::bigint) as c(id)
-  where $8::bigint is not null and (select ok from allowed)
+  where (select ok from allowed)
 )
+-- claim_lease: the update that leases the jobs of the picked CTE (ids) for $4 milliseconds to
+-- worker $5, and returns them as the worker reads them; ends claim and claim_after. Not a
+-- statement.
 update {{schema}}.jobs j
 set state = 'running', attempt = j.attempt + 1, lease_token = gen_random_uuid(),
     lease_until = now() + $4 * interval '1 millisecond', worker_id = $5, started_at = now(),
@@ -325,8 +328,44 @@ returning j.id, j.queue, j.handler, j.target, j.payload, j.priority, j.attempt, 
           j.tenant, j.dedupe_key, j.lease_token, j.origin,
           (extract(epoch from j.lease_until) * 1000000)::bigint as lease_until_us,
           (extract(epoch from j.run_at) * 1000000)::bigint as run_at_us,
-          (extract(epoch from j.created_at) * 1000000)::bigint as created_at_us
-`,
+          (extract(epoch from j.created_at) * 1000000)::bigint as created_at_us`,
+  claim_after: `-- claim_after: claim (see claim.sql, $1–$5) starting after the worker's cursor, $6–$8: the
+-- (priority, run_at in microseconds since the epoch, id) of the last job it claimed (decision
+-- 054: after the cursor, claims skip the entries of jobs claimed before it).
+with -- claim_allowed: the allowed CTE of claim and claim_after: whether queue $1 may be claimed from
+-- by these statements (not paused, no concurrency limits or flow control: the guard makes a
+-- stale settings cache return nothing rather than exceed a limit), and no process switch is off.
+-- Not a statement.
+allowed as (
+  select exists (
+      select 1 from {{schema}}.queues q
+      where q.name = $1 and not q.paused and q.concurrency is null and q.tenant_concurrency is null
+        and q.flow_key is null and not q.flow_jobs)
+    and not exists (select 1 from {{schema}}.switches s where s.name = 'process:' || $1 and not s.enabled) as ok
+),
+picked as (
+  select c.id
+  from {{schema}}.claim_candidates_after($1, $2::text[], $3, $6::int,
+         timestamptz 'epoch' + $7::bigint * interval '1 microsecond', $8::bigint) as c(id)
+  where (select ok from allowed)
+)
+-- claim_lease: the update that leases the jobs of the picked CTE (ids) for $4 milliseconds to
+-- worker $5, and returns them as the worker reads them; ends claim and claim_after. Not a
+-- statement.
+update {{schema}}.jobs j
+set state = 'running', attempt = j.attempt + 1, lease_token = gen_random_uuid(),
+    lease_until = now() + $4 * interval '1 millisecond', worker_id = $5, started_at = now(),
+    -- A claimed job is no longer the pending one of its debounce key (decision 052).
+    debounce_key = null, debounce_until = null
+-- = any(array(...)) makes the planner look rows up by primary key instead of joining.
+where j.id = any(array(select id from picked))
+-- Times as microseconds since the epoch: the worker makes Dates of them for a fraction of what
+-- parsing timestamptz text costs (three per job).
+returning j.id, j.queue, j.handler, j.target, j.payload, j.priority, j.attempt, j.max_attempts, j.backoff,
+          j.tenant, j.dedupe_key, j.lease_token, j.origin,
+          (extract(epoch from j.lease_until) * 1000000)::bigint as lease_until_us,
+          (extract(epoch from j.run_at) * 1000000)::bigint as run_at_us,
+          (extract(epoch from j.created_at) * 1000000)::bigint as created_at_us`,
   claim_limited: `-- claim_limited: like claim, for a queue with a global limit and/or flow control per key
 -- (decision 051), in one round trip: the function (migration 0018) locks the queue's row, reads
 -- its limits and claims; it returns nothing when the queue is paused.
@@ -1020,10 +1059,9 @@ returning state
 `,
   intake_accept: `-- intake_accept: store a batch of verified events and the jobs their routes make, in one
 -- statement (an implicit transaction: no BEGIN or COMMIT round trips; decision 057).
--- Events, as parallel arrays: $1 source, $2 event_id, $3 type, $4 content_type, $5 headers
--- (jsonb), $6 body (bytea), $7 verification (jsonb), $8 jobs the routing makes; event keys are
--- unique within the batch. $9 the jobs: a jsonb array of enqueue's rows (see enqueue.sql), each
--- with \`ev\`, the 1-based index of its event in the arrays, and its origin without the event id.
+-- Events, $1–$9 as intake_events takes them; event keys are unique within the batch. $10 the
+-- jobs: a jsonb array of enqueue's rows (see enqueue.sql), each with \`ev\`, the 1-based index of
+-- its event, and its origin without the event id.
 -- An event already stored (same source and event_id) is skipped, and so are its jobs: that is
 -- the dedupe (a concurrent insert of the same key waits for the other transaction, then skips).
 -- Jobs of new events that share a dedupe or singleton key within the batch: the first is
@@ -1034,14 +1072,26 @@ returning state
 -- transaction that committed after this statement began: look it up again), inserted, and
 -- refused. Rows go in key order, not arrival order: two batches holding the same events then
 -- wait on each other's keys in one order and cannot deadlock.
-with ev as materialized (
-  select *
-  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::bytea[], $7::jsonb[], $8::int[])
-    with ordinality as x(source, event_id, type, content_type, headers, body, verification, jobs_created, ev)
+with
+-- intake_events: the ev CTE of an intake statement, the batch's events; included by intake_accept
+-- and intake_accept_plain. Not a statement. $1 source, $2 event_id, $3 type, $4 content_type
+-- (text[]); $5 headers and $7 verification, one JSON array each (an object per event); $6 the
+-- bodies end to end in one bytea, sent in binary, and $9 each body's length in bytes (int[]);
+-- $8 jobs the routing makes (int[]). One bytea instead of an array of them: the driver would
+-- hex-encode and escape every body, and Postgres parse the text back (decision 065).
+ev as materialized (
+  select x.source, x.event_id, x.type, x.content_type, x.headers,
+         substring($6::bytea from (sum(x.body_length) over w - x.body_length + 1)::int for x.body_length) as body,
+         x.verification, x.jobs_created, x.ev
+  from rows from (unnest($1::text[]), unnest($2::text[]), unnest($3::text[]), unnest($4::text[]),
+                  jsonb_array_elements($5::jsonb), jsonb_array_elements($7::jsonb), unnest($8::int[]),
+                  unnest($9::int[])) with ordinality
+       as x(source, event_id, type, content_type, headers, verification, jobs_created, body_length, ev)
+  window w as (order by x.ev rows unbounded preceding)
 ),
 jobs as materialized (
   select *
-  from jsonb_to_recordset($9::jsonb) as x(
+  from jsonb_to_recordset($10::jsonb) as x(
          ord int, ev int, queue text, handler text, target jsonb, payload jsonb, run_at timestamptz,
          delay_ms bigint, priority int, max_attempts int, backoff jsonb, dedupe_key text, tenant text, origin jsonb,
          flow_key text, flow_concurrency int, singleton_key text, debounce_key text, debounce_max_ms bigint)
@@ -1210,26 +1260,38 @@ order by ev.ev
 `,
   intake_accept_plain: `-- intake_accept_plain: intake_accept for a batch whose jobs carry no dedupe, singleton or
 -- debounce key (routes without keys: the usual case), in one statement. The events as in
--- intake_accept ($1–$8); the jobs one per index, in order, encoded as enqueue_plain's columns:
--- $9 ev (1-based index of its event), $10 queue, $11 handler, $12 target, $13 payload, $14 run_at,
--- $15 delay_ms, $16 priority, $17 max_attempts, $18 backoff, $19 tenant, $20 origin (without the
--- event id), $21 flow_key, $22 flow_concurrency. Returns what intake_accept returns.
+-- intake_accept ($1–$9); the jobs one per index, in order, encoded as enqueue_plain's columns:
+-- $10 ev (1-based index of its event), $11 queue, $12 handler, $13 target, $14 payload, $15 run_at,
+-- $16 delay_ms, $17 priority, $18 max_attempts, $19 backoff, $20 tenant, $21 origin (without the
+-- event id), $22 flow_key, $23 flow_concurrency. Returns what intake_accept returns.
 -- Without keys there is nothing to merge within the batch and no conflict on jobs: one plain
 -- insert (enqueue_plain_jobs) instead of intake_accept's three, and no JSON record parsing
 -- (decision 056's path for enqueue, taken by intake).
-with ev as materialized (
-  select *
-  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::bytea[], $7::jsonb[], $8::int[])
-    with ordinality as x(source, event_id, type, content_type, headers, body, verification, jobs_created, ev)
+with
+-- intake_events: the ev CTE of an intake statement, the batch's events; included by intake_accept
+-- and intake_accept_plain. Not a statement. $1 source, $2 event_id, $3 type, $4 content_type
+-- (text[]); $5 headers and $7 verification, one JSON array each (an object per event); $6 the
+-- bodies end to end in one bytea, sent in binary, and $9 each body's length in bytes (int[]);
+-- $8 jobs the routing makes (int[]). One bytea instead of an array of them: the driver would
+-- hex-encode and escape every body, and Postgres parse the text back (decision 065).
+ev as materialized (
+  select x.source, x.event_id, x.type, x.content_type, x.headers,
+         substring($6::bytea from (sum(x.body_length) over w - x.body_length + 1)::int for x.body_length) as body,
+         x.verification, x.jobs_created, x.ev
+  from rows from (unnest($1::text[]), unnest($2::text[]), unnest($3::text[]), unnest($4::text[]),
+                  jsonb_array_elements($5::jsonb), jsonb_array_elements($7::jsonb), unnest($8::int[]),
+                  unnest($9::int[])) with ordinality
+       as x(source, event_id, type, content_type, headers, verification, jobs_created, body_length, ev)
+  window w as (order by x.ev rows unbounded preceding)
 ),
 jobs as materialized (
   select x.ev, x.queue, x.handler, x.target, x.payload, x.run_at, x.delay_ms, x.priority, x.max_attempts,
          nullif(x.backoff, 'null') as backoff, x.tenant, nullif(x.origin, 'null') as origin, x.flow_key,
          x.flow_concurrency, x.ord
-  from rows from (unnest($9::int[]), unnest($10::text[]), unnest($11::text[]), jsonb_array_elements($12::jsonb),
-                  jsonb_array_elements($13::jsonb), unnest($14::timestamptz[]), unnest($15::bigint[]),
-                  unnest($16::int[]), unnest($17::int[]), jsonb_array_elements($18::jsonb), unnest($19::text[]),
-                  jsonb_array_elements($20::jsonb), unnest($21::text[]), unnest($22::int[])) with ordinality
+  from rows from (unnest($10::int[]), unnest($11::text[]), unnest($12::text[]), jsonb_array_elements($13::jsonb),
+                  jsonb_array_elements($14::jsonb), unnest($15::timestamptz[]), unnest($16::bigint[]),
+                  unnest($17::int[]), unnest($18::int[]), jsonb_array_elements($19::jsonb), unnest($20::text[]),
+                  jsonb_array_elements($21::jsonb), unnest($22::text[]), unnest($23::int[])) with ordinality
        as x(ev, queue, handler, target, payload, run_at, delay_ms, priority, max_attempts, backoff, tenant, origin,
             flow_key, flow_concurrency, ord)
 ),

@@ -103,15 +103,18 @@ export class Events {
       }
     }
     await this.engine.ensureQueues([...queues]);
+    // As intake_events takes them: JSON already serialised per event joined into one array, and
+    // the bodies end to end in one binary parameter (decision 065).
     const events = [
       list.map((i) => i.source.name),
       list.map((i) => i.eventId),
       list.map((i) => i.type),
       list.map((i) => i.contentType),
-      list.map((i) => i.headersJson),
-      list.map((i) => i.body),
-      list.map((i) => i.verificationJson),
+      `[${list.map((i) => i.headersJson).join(",")}]`,
+      Buffer.concat(list.map((i) => i.body)),
+      `[${list.map((i) => i.verificationJson).join(",")}]`,
       list.map((i) => jobsOf.get(eventKey(i))?.length ?? 0),
+      list.map((i) => i.body.length),
     ];
     // Jobs without keys (routes without them: the usual case) take the plain statement.
     type Accepted = { ev: number; id: string | null; inserted: boolean; refused: boolean };
@@ -449,5 +452,11 @@ function prepare(input: AcceptInput): Item {
   } catch (err) {
     throw new KeelError("invalid_argument", { detail: `headers or verification: ${(err as Error).message}` });
   }
+  // Each is an element of one JSON array in the statement: anything but an object would break
+  // the whole batch's array (or store a scalar), so it fails here, alone.
+  if (!headersJson?.startsWith("{") || !verificationJson?.startsWith("{")) {
+    throw new KeelError("invalid_argument", { detail: "headers and verification: objects" });
+  }
+  if (!Buffer.isBuffer(input.body)) throw new KeelError("invalid_argument", { detail: "body: a Buffer" });
   return { ...input, headersJson, verificationJson };
 }
