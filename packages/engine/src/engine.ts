@@ -219,6 +219,22 @@ export interface ClaimCursor {
 }
 
 /**
+ * Whether `jobs` should be analysed (decision 066): it holds at least 1,000 rows and twice the
+ * count Postgres last recorded for the planner (`counted`, -1 before the first). `last` is this
+ * process's previous analysis: while the recorded count is still the one it replaced (the
+ * analysis changed nothing, e.g. the role may not analyse the table), only a further doubling
+ * from then asks again.
+ */
+export function shouldAnalyzeJobs(
+  live: number,
+  counted: number,
+  last: { live: number; counted: number } | undefined,
+): boolean {
+  if (live < 1_000 || live < 2 * Math.max(counted, 0)) return false;
+  return !(last && last.counted === counted && live < 2 * last.live);
+}
+
+/**
  * The job engine: one Postgres schema, no HTTP. Create with `Engine.connect`.
  *
  * @example
@@ -231,6 +247,8 @@ export class Engine {
   readonly pool: Pool;
   readonly channel: string;
   readonly stats: EngineStats = { staleLeaseRejections: 0 };
+  /** This process's last analysis of `jobs` (refreshJobStatistics): the rows then, and the count it replaced. */
+  private jobsAnalysis: { live: number; counted: number } | undefined;
   readonly connectionString: string | undefined;
   /** Where LISTEN connects: Postgres itself, never a transaction-mode pooler; undefined when none is known. */
   readonly listenConnectionString: string | undefined;
@@ -967,6 +985,27 @@ export class Engine {
   /** Per queue whose jobs carry flow keys: distinct keys with unclaimed jobs and with running ones. */
   async flowKeyCounts(): Promise<{ queue: string; waiting: number; running: number }[]> {
     return this.run("flow_key_counts", []);
+  }
+
+  /**
+   * Analyses `jobs` when it holds at least 1,000 rows and twice what Postgres last counted for
+   * the planner. Prepared statements keep a generic plan made for the table's size at the time;
+   * one made while the table was nearly empty reads all of it, and a burst of enqueues would
+   * leave every claim and completion doing so until autovacuum analyses it (a minute or more, or
+   * never where autovacuum is off). Analysing makes Postgres plan them again (decision 066). A
+   * role that may not analyse the table (not its owner) gets a warning from Postgres and nothing
+   * else: while the recorded count stays what it was, this process tries again only once the
+   * table has doubled since its last try. Returns whether it analysed. Run every second by the
+   * worker's maintenance.
+   */
+  async refreshJobStatistics(): Promise<boolean> {
+    const [row] = await this.run<{ live: string; counted: string }>("jobs_grown", []);
+    const live = Number(row?.live ?? 0);
+    const counted = Number(row?.counted ?? -1);
+    if (!shouldAnalyzeJobs(live, counted, this.jobsAnalysis)) return false;
+    this.jobsAnalysis = { live, counted };
+    await this.run("jobs_analyze", []);
+    return true;
   }
 
   /** Claims periodic task `task` for this process if it has not run for `intervalMs`. */

@@ -15,11 +15,12 @@ async function count(sql: string): Promise<number> {
   return (await engine.pool.query(`select count(*)::int as n from ${S}.${sql}`)).rows[0].n;
 }
 
-test("every module's task is registered: lease sweep, job retention, idempotency, intake, schedule-run, audit and flow-rate expiry", () => {
+test("every module's task is registered: lease sweep, job statistics, job retention, idempotency, intake, schedule-run, audit and flow-rate expiry", () => {
   assert.deepEqual(
     MAINTENANCE_TASKS.map((t) => [t.name, t.group, t.once]),
     [
       ["lease-sweep", "sweep", false],
+      ["job-statistics", "sweep", false],
       ["retention", "retention", true],
       ["idempotency-expiry", "retention", true],
       ["intake-event-expiry", "retention", true],
@@ -141,7 +142,7 @@ test("sweep and retention can each be left to other processes", async () => {
   const onlySweep = startMaintenance(engine, { retention: false, clock: new ManualClock() });
   const onlyRetention = startMaintenance(engine, { sweep: false, clock: new ManualClock() });
   try {
-    assert.deepEqual([...onlySweep.tasks.keys()], ["lease-sweep"]);
+    assert.deepEqual([...onlySweep.tasks.keys()], ["lease-sweep", "job-statistics"]);
     assert.deepEqual(
       [...onlyRetention.tasks.keys()],
       [

@@ -16,13 +16,15 @@ export function quoteSchema(schema: string): string {
 }
 
 /**
- * Statements planned at every run, never prepared by name: each joins a group's arrays to a
- * table that starts empty and grows by a key other than an id (`= any(ids)` keeps the others on
- * their index). A prepared statement's generic plan, chosen while the table was small, is a
- * hash join over a sequential scan, and Postgres keeps it however large the table grows
- * (decision 063). Planning takes less than one such scan, and runs once per group.
+ * Statements planned at every run, never prepared by name. `idempotency_finish` joins a group's
+ * arrays to a table that starts empty and grows by a key other than an id. A prepared
+ * statement's generic plan, chosen while the table was small, is a hash join over a sequential
+ * scan, and Postgres keeps it however large the table grows (decision 063). Planning takes less
+ * than one such scan, and runs once per group. The statements that find jobs by id keep their
+ * generic plans: the engine analyses `jobs` when it has grown, and that makes Postgres plan them
+ * again (decision 066). `jobs_analyze` is a utility statement, with no plan to keep.
  */
-const PLANNED_EACH_RUN: ReadonlySet<StatementName> = new Set(["idempotency_finish"]);
+const PLANNED_EACH_RUN: ReadonlySet<StatementName> = new Set(["idempotency_finish", "jobs_analyze"]);
 
 /** A named runtime statement, from `sql/<name>.sql` with the schema filled in. */
 export interface Statement {

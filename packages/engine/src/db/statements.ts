@@ -9,6 +9,8 @@ export const STATEMENTS = [
   "claim_after",
   "claim_limited",
   "heartbeat",
+  "jobs_analyze",
+  "jobs_grown",
   "complete",
   "fail",
   "release",

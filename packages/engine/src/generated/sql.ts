@@ -73,6 +73,8 @@ export type StatementName =
   | "intake_mark_routed"
   | "intake_upsert_source"
   | "job_attempts"
+  | "jobs_analyze"
+  | "jobs_grown"
   | "list_audit"
   | "list_jobs"
   | "list_queues"
@@ -1583,6 +1585,19 @@ select attempt, worker_id, outcome, error, started_at, finished_at, response_sta
 from {{schema}}.job_tries
 where job_id = $1
 order by ord nulls last
+`,
+  jobs_analyze: `-- jobs_analyze: refresh the planner's statistics of jobs. Postgres then plans again every cached
+-- plan that reads the table (decision 066).
+analyze {{schema}}.jobs
+`,
+  jobs_grown: `-- jobs_grown: how many rows jobs holds now (the statistics system's live count) and how many
+-- Postgres last counted for the planner (reltuples, set by ANALYZE and VACUUM; -1 before the
+-- first). refreshJobStatistics analyses the table when the first has outgrown the second
+-- (decision 066).
+select coalesce(s.n_live_tup, 0)::bigint as live, c.reltuples::bigint as counted
+from pg_class c
+left join pg_stat_all_tables s on s.relid = c.oid
+where c.oid = '{{schema}}.jobs'::regclass
 `,
   list_audit: `-- list_audit: up to $2 entries older than id $1 (null for the newest), newest first; $3 actor,
 -- $4 action, $5 target filter when not null (exact matches; keyset on the primary key); $6 at

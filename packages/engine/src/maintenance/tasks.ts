@@ -3,7 +3,12 @@ import type { Engine } from "../engine.js";
 import { idempotencyExpiryTask } from "../idempotency/maintenance.js";
 import { intakeEventExpiryTask } from "../intake/maintenance.js";
 import { track } from "../internal/resources.js";
-import { flowRateExpiryTask, jobRetentionTask, leaseSweepTask } from "../queue/maintenance.js";
+import {
+  flowRateExpiryTask,
+  jobRetentionTask,
+  jobStatisticsTask,
+  leaseSweepTask,
+} from "../queue/maintenance.js";
 import { scheduleRunExpiryTask } from "../schedules/maintenance.js";
 import { type Clock, PeriodicTask, type RunReport } from "./periodic.js";
 import type { MaintenanceResult, MaintenanceTask } from "./task.js";
@@ -11,6 +16,7 @@ import type { MaintenanceResult, MaintenanceTask } from "./task.js";
 /** Every maintenance task, each defined by the module that owns its table. */
 export const MAINTENANCE_TASKS: readonly MaintenanceTask[] = [
   leaseSweepTask,
+  jobStatisticsTask,
   jobRetentionTask,
   idempotencyExpiryTask,
   intakeEventExpiryTask,

@@ -14,6 +14,19 @@ export const leaseSweepTask: MaintenanceTask = {
   run: async (engine) => ({ ...(await engine.sweepExpiredLeases()) }),
 };
 
+/**
+ * Keeps the planner's count of `jobs` current: analyses the table once it has doubled since
+ * Postgres last counted it, so that no cached plan keeps reading a table that has grown past
+ * it (decision 066). A read of two catalog rows when nothing has changed.
+ */
+export const jobStatisticsTask: MaintenanceTask = {
+  name: "job-statistics",
+  group: "sweep",
+  intervalMs: 1_000,
+  once: false,
+  run: async (engine) => ({ analyzed: (await engine.refreshJobStatistics()) ? 1 : 0 }),
+};
+
 /** Deletes finished jobs (and their attempts) past each queue's retention. */
 export const jobRetentionTask: MaintenanceTask = {
   // The name older versions claim for all of retention: old and new replicas share the claim.

@@ -51,6 +51,8 @@ function logRun(logger: Logger, report: MaintenanceReport, failing: Set<string>)
   if (task === "lease-sweep") {
     if ((result.requeued ?? 0) + (result.dead ?? 0) > 0)
       logger.info({ requeued: result.requeued, dead: result.dead }, "expired leases swept");
+  } else if (task === "job-statistics") {
+    if ((result.analyzed ?? 0) > 0) logger.info({ task }, "jobs table analysed after it grew");
   } else if ((result.deleted ?? 0) > 0) {
     logger.info({ task, deleted: result.deleted }, "maintenance removed expired rows");
   }
