@@ -218,6 +218,9 @@ export interface ClaimCursor {
   id: string;
 }
 
+/** How long the analysis of `jobs` waits for its lock (see refreshJobStatistics). */
+const JOBS_ANALYZE_LOCK_TIMEOUT_MS = 200;
+
 /**
  * Whether `jobs` should be analysed (decision 066): it holds at least 1,000 rows and twice the
  * count Postgres last recorded for the planner (`counted`, -1 before the first). `last` is this
@@ -1003,8 +1006,19 @@ export class Engine {
     const live = Number(row?.live ?? 0);
     const counted = Number(row?.counted ?? -1);
     if (!shouldAnalyzeJobs(live, counted, this.jobsAnalysis)) return false;
+    try {
+      await this.transaction(async (client) => {
+        // Autovacuum may be working on the table. Waiting for it past deadlock_timeout (1 s by
+        // default) would cancel its work; giving up sooner leaves it to finish, and a VACUUM
+        // recounts the table too. The next run tries again.
+        await this.runOn(client, "lock_timeout", [JOBS_ANALYZE_LOCK_TIMEOUT_MS]);
+        await this.runOn(client, "jobs_analyze", []);
+      });
+    } catch (err) {
+      if ((err as { code?: unknown }).code === "55P03") return false;
+      throw err;
+    }
     this.jobsAnalysis = { live, counted };
-    await this.run("jobs_analyze", []);
     return true;
   }
 

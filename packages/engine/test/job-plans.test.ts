@@ -9,11 +9,12 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import pg from "pg";
 import { shouldAnalyzeJobs } from "../src/engine.js";
 import { type ClaimedJob, type Engine, startMaintenance } from "../src/index.js";
 import { lastInIndexOrder } from "../src/worker/worker.js";
 import { ManualClock } from "./clock.js";
-import { guardLeaks, testEngine, tuplesRead } from "./helpers.js";
+import { guardLeaks, testDatabaseUrl, testEngine, tuplesRead } from "./helpers.js";
 
 guardLeaks();
 // One connection: the statements it prepares and the statistics it flushes are the ones measured.
@@ -133,4 +134,26 @@ test("an analysis that changed nothing is tried again only once the table has do
   // The count moved since (another process or autovacuum analysed): the count decides.
   assert.equal(shouldAnalyzeJobs(1_500, 700, { live: 1_000, counted: -1 }), true);
   assert.equal(shouldAnalyzeJobs(1_300, 700, { live: 1_000, counted: -1 }), false);
+});
+
+test("an analysis that would wait for another's lock on jobs gives up at once, and the next run analyses", async () => {
+  // Autovacuum holds SHARE UPDATE EXCLUSIVE while it vacuums; a backend that waits for it past
+  // deadlock_timeout cancels its work. The analysis gives up after 200 ms instead.
+  const fresh = await testEngine({ poolSize: 2 });
+  await fresh.enqueueMany(
+    Array.from({ length: 1_500 }, () => ({ queue: "held", target: { handler: "h" }, payload: {} })),
+  );
+  await fresh.pool.query("select pg_stat_force_next_flush()");
+  const holder = new pg.Client({ connectionString: testDatabaseUrl() });
+  await holder.connect();
+  try {
+    await holder.query("begin");
+    await holder.query(`lock table "${fresh.schema}".jobs in share update exclusive mode`);
+    // Resolves while the lock is still held: it did not wait for it.
+    assert.equal(await fresh.refreshJobStatistics(), false);
+    await holder.query("commit");
+    assert.equal(await fresh.refreshJobStatistics(), true, "tried again once the lock was free");
+  } finally {
+    await holder.end();
+  }
 });

@@ -105,7 +105,7 @@ export class AuditLog {
     let deleted = 0;
     for (;;) {
       const n = await this.engine.transaction(async (client) => {
-        await this.engine.runOn(client, "audit_lock_timeout", [EXPIRY_LOCK_TIMEOUT_MS]);
+        await this.engine.runOn(client, "lock_timeout", [EXPIRY_LOCK_TIMEOUT_MS]);
         await this.engine.runOn(client, "audit_rewrite_allow", []);
         const [row] = await this.engine.runOn<{ deleted: number; newest: Date | null }>(
           client,

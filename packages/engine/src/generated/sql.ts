@@ -4,7 +4,6 @@
 export type StatementName =
   | "audit"
   | "audit_expire"
-  | "audit_lock_timeout"
   | "audit_many"
   | "audit_rewrite_allow"
   | "audit_rewrite_refuse"
@@ -80,6 +79,7 @@ export type StatementName =
   | "list_queues"
   | "list_switches"
   | "list_tokens"
+  | "lock_timeout"
   | "purge_dead"
   | "queue_history_counts"
   | "queue_names"
@@ -145,10 +145,6 @@ with gone as (
   returning at
 )
 select count(*)::int as deleted, max(at) as newest from gone
-`,
-  audit_lock_timeout: `-- audit_lock_timeout: in this transaction, give up a lock not granted within $1 milliseconds
--- (audit expiry must never queue every audited change behind a long transaction).
-select set_config('lock_timeout', $1::text, true)
 `,
   audit_many: `-- audit_many: append several entries in one statement (a group commit's job.create rows).
 -- $1 actors, $2 actions, $3 targets, $4 sources, $5 details (jsonb text): text arrays of one
@@ -1708,6 +1704,12 @@ select name, enabled, reason, updated_by, updated_at from {{schema}}.switches or
 select id, name, prefix, scopes, created_by, created_at, last_used_at, revoked_by, revoked_at
 from {{schema}}.tokens
 order by id desc
+`,
+  lock_timeout: `-- lock_timeout: in this transaction, give up a lock not granted within $1 milliseconds
+-- (SQLSTATE 55P03). Audit expiry must never queue every audited change behind a long
+-- transaction; the analysis of jobs must never wait long enough to cancel autovacuum's work on
+-- it (decision 066).
+select set_config('lock_timeout', $1::text, true)
 `,
   purge_dead: `-- purge_dead: delete up to $2 dead jobs of queue $1 (filtered by $3–$6, see dead_filter) with
 -- their attempts, oldest first. Returns how many jobs went.
