@@ -6,7 +6,8 @@ set state = 'running', attempt = j.attempt + 1, lease_token = gen_random_uuid(),
     lease_until = now() + $4 * interval '1 millisecond', worker_id = $5, started_at = now(),
     -- A claimed job is no longer the pending one of its debounce key (decision 052).
     debounce_key = null, debounce_until = null
--- = any(array(...)) makes the planner look rows up by primary key instead of joining.
+-- = any(array(...)) makes the planner look rows up by primary key instead of joining (once jobs
+-- has been analysed at its size: decision 066).
 where j.id = any(array(select id from picked))
 -- Times as microseconds since the epoch: the worker makes Dates of them for a fraction of what
 -- parsing timestamptz text costs (three per job).
