@@ -80,14 +80,12 @@ test("after a burst, the worker's maintenance analyses jobs, and its statements 
     await maintenance.stop();
   }
   const read: Record<string, number> = {};
-  const claims = await tuplesRead(engine, "jobs", "seq", async () => {
-    const steps = await round();
-    read["claims, enqueues"] = 0;
-    Object.assign(read, Object.fromEntries(Object.keys(steps).map((k) => [k, Number.NaN])));
-    for (const [name, step] of Object.entries(steps))
-      read[name] = await tuplesRead(engine, "jobs", "seq", step);
+  let steps: Record<string, () => Promise<unknown>> = {};
+  read["claims, enqueues"] = await tuplesRead(engine, "jobs", "seq", async () => {
+    steps = await round();
   });
-  read["claims, enqueues"] = claims - Object.values(read).reduce((a, b) => a + (Number.isNaN(b) ? 0 : b), 0);
+  for (const [name, step] of Object.entries(steps))
+    read[name] = await tuplesRead(engine, "jobs", "seq", step);
   assert.deepEqual(read, {
     "claims, enqueues": 0,
     heartbeat: 0,
