@@ -3,9 +3,14 @@
 -- $5 int[], $6 int[], $7 text[]: response status, latency ms and start of the body (deliveries).
 -- A job with attempts left is rescheduled; otherwise (or with a null delay) it moves to history
 -- as 'dead'. Returns (id, outcome) per job handled; an absent id had a stale token.
+-- The input sorted and limited to its own count: Postgres estimates one row whether it plans for
+-- these values or not, so one job or hundreds run one kept plan of primary-key lookups, taken in
+-- id order (decision 067).
 with input as (
   select * from unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::jsonb[], $5::int[], $6::int[], $7::text[])
     as f(id, token, delay_ms, error, status, latency, body)
+  order by id
+  limit cardinality($1::bigint[])
 ),
 retried as (
   update {{schema}}.jobs j
@@ -13,13 +18,13 @@ retried as (
       run_at = now() + f.delay_ms * interval '1 millisecond',
       lease_token = null, lease_until = null, last_error = f.error
   from input f
-  where j.id = any($1::bigint[]) and j.id = f.id and j.lease_token = f.token and f.delay_ms is not null and j.attempt < j.max_attempts
+  where j.id = f.id and j.lease_token = f.token and f.delay_ms is not null and j.attempt < j.max_attempts
   returning j.id, j.queue, j.state, j.attempt, j.worker_id, j.started_at, f.error, f.status, f.latency, f.body
 ),
 ended as (
   delete from {{schema}}.jobs j
   using input f
-  where j.id = any($1::bigint[]) and j.id = f.id and j.lease_token = f.token and (f.delay_ms is null or j.attempt >= j.max_attempts)
+  where j.id = f.id and j.lease_token = f.token and (f.delay_ms is null or j.attempt >= j.max_attempts)
   returning j.*, 'dead'::text as final_state, f.error as final_error,
             'failed'::text as try_outcome, f.status as try_status, f.latency as try_latency, f.body as try_body
 ),

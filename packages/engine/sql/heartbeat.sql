@@ -2,6 +2,9 @@
 -- Returns the ids still held; a missing id means the lease was lost (swept or cancelled).
 update {{schema}}.jobs j
 set lease_until = now() + $3 * interval '1 millisecond'
-from unnest($1::bigint[], $2::uuid[]) as h(id, token)
-where j.id = any($1::bigint[]) and j.id = h.id and j.lease_token = h.token
+-- The ids sorted and limited to their own count: Postgres estimates one row whether it plans
+-- for these values or not, so one job or hundreds run one kept plan of primary-key lookups,
+-- taken in id order (decision 067).
+from (select * from unnest($1::bigint[], $2::uuid[]) order by 1 limit cardinality($1::bigint[])) as h(id, token)
+where j.id = h.id and j.lease_token = h.token
 returning j.id

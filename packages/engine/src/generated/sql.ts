@@ -396,8 +396,12 @@ returning task
 -- Returns the ids finished; an absent id had a stale token.
 with ended as (
   delete from {{schema}}.jobs j
-  using unnest($1::bigint[], $2::uuid[], $3::int[], $4::int[], $5::text[]) as c(id, token, status, latency, body)
-  where j.id = any($1::bigint[]) and j.id = c.id and j.lease_token = c.token
+  -- The ids sorted and limited to their own count: Postgres estimates one row whether it plans
+  -- for these values or not, so one job or hundreds run one kept plan of primary-key lookups,
+  -- taken in id order (decision 067).
+  using (select * from unnest($1::bigint[], $2::uuid[], $3::int[], $4::int[], $5::text[]) order by 1 limit cardinality($1::bigint[]))
+    as c(id, token, status, latency, body)
+  where j.id = c.id and j.lease_token = c.token
   returning j.*, 'succeeded'::text as final_state, null::jsonb as final_error,
             'succeeded'::text as try_outcome, c.status as try_status, c.latency as try_latency, c.body as try_body
 ),
@@ -834,9 +838,14 @@ on conflict (name) do nothing
 -- $5 int[], $6 int[], $7 text[]: response status, latency ms and start of the body (deliveries).
 -- A job with attempts left is rescheduled; otherwise (or with a null delay) it moves to history
 -- as 'dead'. Returns (id, outcome) per job handled; an absent id had a stale token.
+-- The input sorted and limited to its own count: Postgres estimates one row whether it plans for
+-- these values or not, so one job or hundreds run one kept plan of primary-key lookups, taken in
+-- id order (decision 067).
 with input as (
   select * from unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::jsonb[], $5::int[], $6::int[], $7::text[])
     as f(id, token, delay_ms, error, status, latency, body)
+  order by id
+  limit cardinality($1::bigint[])
 ),
 retried as (
   update {{schema}}.jobs j
@@ -844,13 +853,13 @@ retried as (
       run_at = now() + f.delay_ms * interval '1 millisecond',
       lease_token = null, lease_until = null, last_error = f.error
   from input f
-  where j.id = any($1::bigint[]) and j.id = f.id and j.lease_token = f.token and f.delay_ms is not null and j.attempt < j.max_attempts
+  where j.id = f.id and j.lease_token = f.token and f.delay_ms is not null and j.attempt < j.max_attempts
   returning j.id, j.queue, j.state, j.attempt, j.worker_id, j.started_at, f.error, f.status, f.latency, f.body
 ),
 ended as (
   delete from {{schema}}.jobs j
   using input f
-  where j.id = any($1::bigint[]) and j.id = f.id and j.lease_token = f.token and (f.delay_ms is null or j.attempt >= j.max_attempts)
+  where j.id = f.id and j.lease_token = f.token and (f.delay_ms is null or j.attempt >= j.max_attempts)
   returning j.*, 'dead'::text as final_state, f.error as final_error,
             'failed'::text as try_outcome, f.status as try_status, f.latency as try_latency, f.body as try_body
 ),
@@ -988,8 +997,11 @@ from {{schema}}.job_history where id = $1
 -- Returns the ids still held; a missing id means the lease was lost (swept or cancelled).
 update {{schema}}.jobs j
 set lease_until = now() + $3 * interval '1 millisecond'
-from unnest($1::bigint[], $2::uuid[]) as h(id, token)
-where j.id = any($1::bigint[]) and j.id = h.id and j.lease_token = h.token
+-- The ids sorted and limited to their own count: Postgres estimates one row whether it plans
+-- for these values or not, so one job or hundreds run one kept plan of primary-key lookups,
+-- taken in id order (decision 067).
+from (select * from unnest($1::bigint[], $2::uuid[]) order by 1 limit cardinality($1::bigint[])) as h(id, token)
+where j.id = h.id and j.lease_token = h.token
 returning j.id
 `,
   idempotency_expire: `-- idempotency_expire: delete up to $1 expired idempotency records. Returns how many went.
@@ -1830,8 +1842,11 @@ where r.policy = v.policy and r.key = v.key
 with released as (
   update {{schema}}.jobs j
   set state = 'available', attempt = j.attempt - 1, lease_token = null, lease_until = null
-  from unnest($1::bigint[], $2::uuid[]) as r(id, token)
-  where j.id = any($1::bigint[]) and j.id = r.id and j.lease_token = r.token
+  -- The ids sorted and limited to their own count: Postgres estimates one row whether it plans
+  -- for these values or not, so one job or hundreds run one kept plan of primary-key lookups,
+  -- taken in id order (decision 067).
+  from (select * from unnest($1::bigint[], $2::uuid[]) order by 1 limit cardinality($1::bigint[])) as r(id, token)
+  where j.id = r.id and j.lease_token = r.token
   returning j.id, j.queue, j.attempt, j.worker_id, j.started_at
 ),
 tries as (
