@@ -598,7 +598,11 @@ begin
       from jobs j
       where j.queue = p_queue and j.flow_key is null and j.state <> 'running' and j.run_at <= (select now from clock)
         and j.handler = any(p_handlers)
-      order by j.priority desc, j.run_at, j.id
+      -- flow_key first, though it is null in every row here: the order is then jobs_ready_flow's,
+      -- which reads only the queue's unkeyed entries. Ordered as jobs_ready instead, Postgres
+      -- guessed from a table where most jobs have no key that it would soon find some in the
+      -- queue's order, and read every keyed job of the queue (decision 068).
+      order by j.flow_key, j.priority desc, j.run_at, j.id
       limit (select n from budget)
     ) u
   ),
