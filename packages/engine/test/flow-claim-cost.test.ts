@@ -54,3 +54,78 @@ test("a flow claim beside unkeyed jobs of other queues reads the keys it walks, 
   // claimed job's own, and a few more; 20,000 keyed jobs were read before.
   for (const n of reads) assert.ok(n < 200, `index entries read by one claim: ${reads.join(", ")}`);
 });
+
+/** Index blocks of `jobs` read or found in shared buffers while `fn` runs. */
+async function indexBlocks(fn: () => Promise<unknown>): Promise<number> {
+  const read = async () => {
+    await engine.pool.query("select pg_stat_force_next_flush()");
+    await engine.pool.query("select pg_stat_clear_snapshot()");
+    const { rows } = await engine.pool.query<{ n: number }>(
+      `select coalesce(sum(idx_blks_hit + idx_blks_read), 0)::int as n
+       from pg_statio_user_indexes where schemaname = $1 and relname = 'jobs'`,
+      [engine.schema],
+    );
+    return rows[0]?.n ?? 0;
+  };
+  const before = await read();
+  await fn();
+  return (await read()) - before;
+}
+
+test("a limited claim reads as much of the index with 40,000 jobs waiting to become due as with none", async () => {
+  // Ordered by priority then time, a scan could not stop at the first job not yet due: a claim
+  // that found fewer due jobs than it could take read every delayed job of the queue, or of each
+  // key, again at every claim (decision 069).
+  const later = new Date(Date.now() + 3_600_000);
+  const queues = { limited: { concurrency: 50 }, flow: { flow: { key: "payload.account", concurrency: 5 } } };
+  const blocks: Record<string, number[]> = {};
+  for (const [name, settings] of Object.entries(queues)) {
+    blocks[name] = [];
+    for (const delayed of [0, 40_000]) {
+      const queue = `${name}-${delayed}`;
+      await engine.upsertQueue(queue, settings);
+      for (let done = 0; done < delayed; done += 1_000)
+        await engine.enqueueMany(
+          Array.from({ length: 1_000 }, (_, k) => ({
+            queue,
+            target: { handler: "h" },
+            payload: { account: `a${k % 5}` },
+            runAt: later,
+          })),
+        );
+      // Three jobs due now, of two priorities, the higher one among the delayed jobs' own.
+      await engine.enqueueMany(
+        [0, 0, 5].map((priority, k) => ({
+          queue,
+          target: { handler: "h" },
+          payload: { account: `a${k}` },
+          priority,
+        })),
+      );
+      await engine.pool.query(`analyze "${engine.schema}".jobs`);
+      let claimed: string[] = [];
+      const n = await indexBlocks(async () => {
+        claimed = (
+          await engine.claim({
+            queue,
+            handlers: ["h"],
+            limit: 50,
+            leaseMs: 60_000,
+            workerId: "w",
+            limited: true,
+          })
+        ).map((j) => `${j.priority}`);
+      });
+      assert.deepEqual(claimed.sort(), ["0", "0", "5"], `${queue}: the three due jobs, none of the delayed`);
+      blocks[name]?.push(n);
+    }
+  }
+  // Before: 67 and 579 blocks for the limited queue, 88 and 1,041 for the flow queue. The deeper
+  // index adds a block to each descent, no more.
+  for (const [name, [none, many]] of Object.entries(blocks)) {
+    assert.ok(
+      (many as number) < (none as number) * 1.5,
+      `${name}: index blocks with no delayed jobs and with 40,000: ${none}, ${many}`,
+    );
+  }
+});
