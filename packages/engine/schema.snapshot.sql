@@ -375,19 +375,10 @@ function claim_candidates
 CREATE OR REPLACE FUNCTION keel.claim_candidates(p_queue text, p_handlers text[], p_limit integer)
  RETURNS SETOF bigint
  LANGUAGE plpgsql
- SET enable_seqscan TO 'off'
- SET enable_bitmapscan TO 'off'
- SET enable_sort TO 'off'
  SET search_path TO 'keel', 'public'
 AS $function$
 begin
-  return query
-  select j.id
-  from jobs j
-  where j.queue = p_queue and j.state <> 'running' and j.run_at <= now() and j.handler = any(p_handlers)
-  order by j.priority desc, j.run_at, j.id
-  limit p_limit
-  for update skip locked;
+  return query select * from claim_due(p_queue, p_handlers, p_limit, null, null);
 end
 $function$
 function claim_candidates_after
@@ -397,24 +388,20 @@ CREATE OR REPLACE FUNCTION keel.claim_candidates_after(p_queue text, p_handlers 
  SET enable_seqscan TO 'off'
  SET enable_bitmapscan TO 'off'
  SET enable_sort TO 'off'
+ SET jit TO 'off'
  SET search_path TO 'keel', 'public'
 AS $function$
 declare
   wanted integer := p_limit;
   got integer;
 begin
-  return query
-  select j.id
-  from jobs j
-  where j.queue = p_queue and j.state <> 'running' and j.run_at <= now() and j.handler = any(p_handlers)
-    and j.priority > p_priority
-  order by j.priority desc, j.run_at, j.id
-  limit wanted
-  for update skip locked;
+  -- Higher priorities than the cursor's, from the front.
+  return query select * from claim_due(p_queue, p_handlers, wanted, p_priority, null);
   get diagnostics got = row_count;
   wanted := wanted - got;
   if wanted <= 0 then return; end if;
 
+  -- The cursor's priority after the cursor.
   return query
   select j.id
   from jobs j
@@ -427,14 +414,53 @@ begin
   wanted := wanted - got;
   if wanted <= 0 then return; end if;
 
-  return query
-  select j.id
+  -- Lower priorities, from their front.
+  return query select * from claim_due(p_queue, p_handlers, wanted, null, p_priority);
+end
+$function$
+function claim_due
+CREATE OR REPLACE FUNCTION keel.claim_due(p_queue text, p_handlers text[], p_limit integer, p_above integer, p_below integer)
+ RETURNS SETOF bigint
+ LANGUAGE plpgsql
+ SET enable_seqscan TO 'off'
+ SET enable_bitmapscan TO 'off'
+ SET enable_sort TO 'off'
+ SET jit TO 'off'
+ SET search_path TO 'keel', 'public'
+AS $function$
+declare
+  wanted integer := p_limit;
+  got integer;
+  p integer;
+  first_run_at timestamptz;
+  first_id bigint;
+begin
+  select j.priority, j.run_at, j.id into p, first_run_at, first_id
   from jobs j
-  where j.queue = p_queue and j.state <> 'running' and j.run_at <= now() and j.handler = any(p_handlers)
-    and j.priority < p_priority
+  where j.queue = p_queue and j.state <> 'running'
+    and -- Bounds one past the int range when absent, so that every priority is inside them.
+    j.priority < coalesce(p_below::bigint, 2147483648) and j.priority > coalesce(p_above::bigint, -2147483649)
   order by j.priority desc, j.run_at, j.id
-  limit wanted
-  for update skip locked;
+  limit 1;
+  while found and wanted > 0 loop
+    return query
+    select j.id
+    from jobs j
+    where j.queue = p_queue and j.state <> 'running' and j.priority = p
+      and (j.run_at, j.id) >= (first_run_at, first_id) and j.run_at <= now() and j.handler = any(p_handlers)
+    order by j.priority desc, j.run_at, j.id
+    limit wanted
+    for update skip locked;
+    get diagnostics got = row_count;
+    wanted := wanted - got;
+    exit when wanted <= 0;
+    select j.priority, j.run_at, j.id into p, first_run_at, first_id
+    from jobs j
+    where j.queue = p_queue and j.state <> 'running'
+      and j.priority < p and j.priority > coalesce(p_above::bigint, -2147483649)
+    order by j.priority desc, j.run_at, j.id
+    limit 1;
+  end loop;
 end
 $function$
 function claim_limited

@@ -1,14 +1,14 @@
 -- claim: lease up to $3 ready jobs of queue $1 whose handler is in $2 (text[]), highest priority
 -- first, for $4 milliseconds to worker $5, scanning the queue from its front. SKIP LOCKED lets
--- any number of workers claim at once without waiting on each other (see claim_candidates in
--- 0001). Only for queues without concurrency limits or flow control (limited queues use
+-- any number of workers claim at once without waiting on each other (claim_due in 0025: due jobs
+-- priority by priority, decision 069). Only for queues without concurrency limits or flow control (limited queues use
 -- claim_limited). claim_after is the same claim starting after a cursor (decision 054). Two
 -- statements, not one with both branches: with both, Postgres never found the generic plan as
 -- cheap as a custom one and planned every claim again (decision 065).
 with {{include claim_allowed}},
 picked as (
   select c.id
-  from {{schema}}.claim_candidates($1, $2::text[], $3) as c(id)
+  from {{schema}}.claim_due($1, $2::text[], $3, null, null) as c(id)
   where (select ok from allowed)
 )
 {{include claim_lease}}

@@ -1,11 +1,13 @@
 /**
- * A claim from a queue with flow control reads about as many index entries as the keys it walks,
- * however deep the queue's backlog and whatever else the table holds. Counted in index entries
- * read from `jobs` (pg_stat_user_indexes.idx_tup_read), not in time.
+ * What one claim reads depends on what it takes and on the keys it walks, not on how many jobs
+ * the queue holds that it cannot take: keyed jobs beside unkeyed ones of other queues (decision
+ * 068), or jobs waiting for their run time (decision 069). Counted in index entries or index
+ * blocks read from `jobs` (pg_stat_user_indexes, pg_statio_user_indexes), not in time.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Engine } from "../src/index.js";
+import type { ClaimCursor, ClaimedJob, Engine } from "../src/index.js";
+import { lastInIndexOrder } from "../src/worker/worker.js";
 import { guardLeaks, testEngine, tuplesRead } from "./helpers.js";
 
 guardLeaks();
@@ -128,4 +130,56 @@ test("a limited claim reads as much of the index with 40,000 jobs waiting to bec
       `${name}: index blocks with no delayed jobs and with 40,000: ${none}, ${many}`,
     );
   }
+});
+
+test("a claim of a queue without limits, from its front or after a cursor, reads as much of the index beside 40,000 delayed jobs as beside 4,000", async () => {
+  const later = new Date(Date.now() + 3_600_000);
+  const blocks: number[][] = [];
+  // Against 4,000 delayed jobs, not none: with delayed jobs at other priorities a claim probes
+  // those priorities, a few index descents more whatever their number.
+  for (const delayed of [4_000, 40_000]) {
+    const queue = `plain-${delayed}`;
+    // Delayed jobs at the due jobs' priority and at a higher and a lower one.
+    for (let done = 0; done < delayed; done += 1_000)
+      await engine.enqueueMany(
+        Array.from({ length: 1_000 }, (_, k) => ({
+          queue,
+          target: { handler: "h" },
+          payload: {},
+          priority: [5, 0, -5][k % 3],
+          runAt: later,
+        })),
+      );
+    await engine.enqueueMany(
+      [0, 0, 0, 5].map((priority) => ({ queue, target: { handler: "h" }, payload: {}, priority })),
+    );
+    await engine.pool.query(`analyze "${engine.schema}".jobs`);
+    const claim = (limit: number, after: ClaimCursor | null) =>
+      engine.claim({ queue, handlers: ["h"], limit, leaseMs: 60_000, workerId: "w", limited: false, after });
+    let first: ClaimedJob[] = [];
+    let rest: ClaimedJob[] = [];
+    const front = await indexBlocks(async () => {
+      first = await claim(2, null);
+    });
+    const cursor = lastInIndexOrder(first) ?? null;
+    const after = await indexBlocks(async () => {
+      rest = await claim(50, cursor);
+    });
+    // A claim's rows come back in no particular order: sorted here, highest priority first.
+    const priorities = (jobs: ClaimedJob[]) => jobs.map((j) => j.priority).sort((a, b) => b - a);
+    assert.deepEqual(
+      [priorities(first), priorities(rest)],
+      [
+        [5, 0],
+        [0, 0],
+      ],
+      `${queue}: the due jobs in priority order, none of the delayed`,
+    );
+    blocks.push([front, after]);
+  }
+  const [[front0, after0], [front1, after1]] = blocks as [number[], number[]];
+  // Before: 41 and 174 blocks from the front, 61 and 265 after the cursor; after: 52 and 59,
+  // 71 and 72.
+  assert.ok((front1 as number) < (front0 as number) * 1.5, `from the front: ${front0}, ${front1}`);
+  assert.ok((after1 as number) < (after0 as number) * 1.5, `after the cursor: ${after0}, ${after1}`);
 });
