@@ -1,6 +1,6 @@
 -- keel:additive — a new function, and claim_candidates and claim_candidates_after replaced with the same signatures and results; older code calls them unchanged
--- 0025 (decision 069): claims of queues without limits read due jobs priority by priority, as
--- limited claims do since 0024. Ordered by priority then time, a scan could not stop at the first
+-- 0024 (decision 069): claims of queues without limits read due jobs priority by priority, as
+-- limited claims do since 0023. Ordered by priority then time, a scan could not stop at the first
 -- job not yet due, so a claim from the queue's front that found fewer due jobs than it could take
 -- read every delayed job of the queue (2.25 ms of Postgres CPU per claim beside 80,000 of them).
 
