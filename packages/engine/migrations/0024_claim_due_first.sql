@@ -30,9 +30,9 @@ declare
 begin
   select j.priority, j.run_at, j.id into p, first_run_at, first_id
   from jobs j
+  -- Bounds one past the int range when absent, so that every priority is inside them.
   where j.queue = p_queue and j.state <> 'running'
-    and -- Bounds one past the int range when absent, so that every priority is inside them.
-    j.priority < coalesce(p_below::bigint, 2147483648) and j.priority > coalesce(p_above::bigint, -2147483649)
+    and j.priority < coalesce(p_below::bigint, 2147483648) and j.priority > coalesce(p_above::bigint, -2147483649)
   order by j.priority desc, j.run_at, j.id
   limit 1;
   while found and wanted > 0 loop
