@@ -159,8 +159,8 @@ test("an analysis that would wait for another's lock on jobs gives up at once, a
 test("a worker's writes for one job at a time keep a generic plan: Postgres plans them five times, not at every run", async () => {
   // At light load a worker heartbeats, completes and fails jobs one at a time. For an array of
   // one id, a custom plan looked cheaper than the generic one (costed for ten ids), so Postgres
-  // planned every such write again: a third to a half of the Postgres CPU of a job claimed, heartbeaten and
-  // finished alone (decision 067).
+  // planned every such write again: a third to a half of the Postgres CPU of a job claimed,
+  // heartbeaten and finished alone (decision 067).
   const fresh = await testEngine({ poolSize: 1 });
   for (let i = 0; i < 20; i++)
     await fresh.enqueueMany(
