@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ClaimCursor, ClaimedJob, Engine } from "../src/index.js";
 import { lastInIndexOrder } from "../src/worker/worker.js";
-import { guardLeaks, testEngine, tuplesRead } from "./helpers.js";
+import { guardLeaks, indexBlocksRead, testEngine, tuplesRead } from "./helpers.js";
 
 guardLeaks();
 // One connection: the statistics it flushes are the ones measured.
@@ -57,23 +57,6 @@ test("a flow claim beside unkeyed jobs of other queues reads the keys it walks, 
   for (const n of reads) assert.ok(n < 200, `index entries read by one claim: ${reads.join(", ")}`);
 });
 
-/** Index blocks of `jobs` read or found in shared buffers while `fn` runs. */
-async function indexBlocks(fn: () => Promise<unknown>): Promise<number> {
-  const read = async () => {
-    await engine.pool.query("select pg_stat_force_next_flush()");
-    await engine.pool.query("select pg_stat_clear_snapshot()");
-    const { rows } = await engine.pool.query<{ n: number }>(
-      `select coalesce(sum(idx_blks_hit + idx_blks_read), 0)::int as n
-       from pg_statio_user_indexes where schemaname = $1 and relname = 'jobs'`,
-      [engine.schema],
-    );
-    return rows[0]?.n ?? 0;
-  };
-  const before = await read();
-  await fn();
-  return (await read()) - before;
-}
-
 test("a limited claim reads as much of the index with 40,000 jobs waiting to become due as with none", async () => {
   // Ordered by priority then time, a scan could not stop at the first job not yet due: a claim
   // that found fewer due jobs than it could take read every delayed job of the queue, or of each
@@ -106,7 +89,7 @@ test("a limited claim reads as much of the index with 40,000 jobs waiting to bec
       );
       await engine.pool.query(`analyze "${engine.schema}".jobs`);
       let claimed: string[] = [];
-      const n = await indexBlocks(async () => {
+      const n = await indexBlocksRead(engine, "jobs", async () => {
         claimed = (
           await engine.claim({
             queue,
@@ -158,11 +141,11 @@ test("a claim of a queue without limits, from its front or after a cursor, reads
       engine.claim({ queue, handlers: ["h"], limit, leaseMs: 60_000, workerId: "w", limited: false, after });
     let first: ClaimedJob[] = [];
     let rest: ClaimedJob[] = [];
-    const front = await indexBlocks(async () => {
+    const front = await indexBlocksRead(engine, "jobs", async () => {
       first = await claim(2, null);
     });
     const cursor = lastInIndexOrder(first) ?? null;
-    const after = await indexBlocks(async () => {
+    const after = await indexBlocksRead(engine, "jobs", async () => {
       rest = await claim(50, cursor);
     });
     // A claim's rows come back in no particular order: sorted here, highest priority first.

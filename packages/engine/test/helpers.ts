@@ -138,10 +138,11 @@ export async function deadJobs(
 
 /**
  * How many rows `fn` made Postgres read from `table` of the engine's schema: by sequential scan
- * (`seq_tup_read`) or through its indexes (`idx_tup_read` of pg_stat_user_indexes). The engine's
- * pool should hold one connection, whose statistics are flushed before each reading.
+ * (`seq_tup_read`) or through its indexes (`idx_tup_read` of pg_stat_user_indexes). Index
+ * entries that an index condition rejects are not counted: `indexBlocksRead` counts those scans.
+ * The engine's pool should hold one connection, whose statistics are flushed before each reading.
  */
-export async function tuplesRead(
+export function tuplesRead(
   engine: Engine,
   table: string,
   how: "seq" | "index",
@@ -151,6 +152,29 @@ export async function tuplesRead(
     how === "seq"
       ? "select coalesce(seq_tup_read, 0)::int as n from pg_stat_user_tables where schemaname = $1 and relname = $2"
       : "select coalesce(sum(idx_tup_read), 0)::int as n from pg_stat_user_indexes where schemaname = $1 and relname = $2";
+  return statisticDelta(engine, sql, table, fn);
+}
+
+/**
+ * How many blocks of `table`'s indexes `fn` made Postgres read or find in shared buffers
+ * (`idx_blks_read + idx_blks_hit` of pg_statio_user_indexes), as `tuplesRead` measures.
+ */
+export function indexBlocksRead(engine: Engine, table: string, fn: () => Promise<unknown>): Promise<number> {
+  return statisticDelta(
+    engine,
+    "select coalesce(sum(idx_blks_hit + idx_blks_read), 0)::int as n from pg_statio_user_indexes where schemaname = $1 and relname = $2",
+    table,
+    fn,
+  );
+}
+
+/** What `fn` added to the count `sql` reads ($1 schema, $2 table), statistics flushed around it. */
+async function statisticDelta(
+  engine: Engine,
+  sql: string,
+  table: string,
+  fn: () => Promise<unknown>,
+): Promise<number> {
   const read = async () => {
     await engine.pool.query("select pg_stat_force_next_flush()");
     await engine.pool.query("select pg_stat_clear_snapshot()");
