@@ -4,9 +4,7 @@
 -- Returns the ids finished; an absent id had a stale token.
 with ended as (
   delete from {{schema}}.jobs j
-  -- The ids sorted and limited to their own count: Postgres estimates one row whether it plans
-  -- for these values or not, so one job or hundreds run one kept plan of primary-key lookups,
-  -- taken in id order (decision 067).
+  -- Sorted, and limited to their count: one kept plan for one job or hundreds (decision 067).
   using (select * from unnest($1::bigint[], $2::uuid[], $3::int[], $4::int[], $5::text[]) order by 1 limit cardinality($1::bigint[]))
     as c(id, token, status, latency, body)
   where j.id = c.id and j.lease_token = c.token

@@ -3,9 +3,8 @@
 -- $5 int[], $6 int[], $7 text[]: response status, latency ms and start of the body (deliveries).
 -- A job with attempts left is rescheduled; otherwise (or with a null delay) it moves to history
 -- as 'dead'. Returns (id, outcome) per job handled; an absent id had a stale token.
--- The input sorted and limited to its own count: Postgres estimates one row whether it plans for
--- these values or not, so one job or hundreds run one kept plan of primary-key lookups, taken in
--- id order (decision 067).
+-- The input sorted, and limited to its count: one kept plan for one job or hundreds (decision
+-- 067).
 with input as (
   select * from unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::jsonb[], $5::int[], $6::int[], $7::text[])
     as f(id, token, delay_ms, error, status, latency, body)

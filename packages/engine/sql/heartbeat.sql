@@ -2,9 +2,7 @@
 -- Returns the ids still held; a missing id means the lease was lost (swept or cancelled).
 update {{schema}}.jobs j
 set lease_until = now() + $3 * interval '1 millisecond'
--- The ids sorted and limited to their own count: Postgres estimates one row whether it plans
--- for these values or not, so one job or hundreds run one kept plan of primary-key lookups,
--- taken in id order (decision 067).
+-- Sorted, and limited to their count: one kept plan for one job or hundreds (decision 067).
 from (select * from unnest($1::bigint[], $2::uuid[]) order by 1 limit cardinality($1::bigint[])) as h(id, token)
 where j.id = h.id and j.lease_token = h.token
 returning j.id

@@ -3,9 +3,7 @@
 with released as (
   update {{schema}}.jobs j
   set state = 'available', attempt = j.attempt - 1, lease_token = null, lease_until = null
-  -- The ids sorted and limited to their own count: Postgres estimates one row whether it plans
-  -- for these values or not, so one job or hundreds run one kept plan of primary-key lookups,
-  -- taken in id order (decision 067).
+  -- Sorted, and limited to their count: one kept plan for one job or hundreds (decision 067).
   from (select * from unnest($1::bigint[], $2::uuid[]) order by 1 limit cardinality($1::bigint[])) as r(id, token)
   where j.id = r.id and j.lease_token = r.token
   returning j.id, j.queue, j.attempt, j.worker_id, j.started_at

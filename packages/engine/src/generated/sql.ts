@@ -396,9 +396,7 @@ returning task
 -- Returns the ids finished; an absent id had a stale token.
 with ended as (
   delete from {{schema}}.jobs j
-  -- The ids sorted and limited to their own count: Postgres estimates one row whether it plans
-  -- for these values or not, so one job or hundreds run one kept plan of primary-key lookups,
-  -- taken in id order (decision 067).
+  -- Sorted, and limited to their count: one kept plan for one job or hundreds (decision 067).
   using (select * from unnest($1::bigint[], $2::uuid[], $3::int[], $4::int[], $5::text[]) order by 1 limit cardinality($1::bigint[]))
     as c(id, token, status, latency, body)
   where j.id = c.id and j.lease_token = c.token
@@ -838,9 +836,8 @@ on conflict (name) do nothing
 -- $5 int[], $6 int[], $7 text[]: response status, latency ms and start of the body (deliveries).
 -- A job with attempts left is rescheduled; otherwise (or with a null delay) it moves to history
 -- as 'dead'. Returns (id, outcome) per job handled; an absent id had a stale token.
--- The input sorted and limited to its own count: Postgres estimates one row whether it plans for
--- these values or not, so one job or hundreds run one kept plan of primary-key lookups, taken in
--- id order (decision 067).
+-- The input sorted, and limited to its count: one kept plan for one job or hundreds (decision
+-- 067).
 with input as (
   select * from unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::jsonb[], $5::int[], $6::int[], $7::text[])
     as f(id, token, delay_ms, error, status, latency, body)
@@ -997,9 +994,7 @@ from {{schema}}.job_history where id = $1
 -- Returns the ids still held; a missing id means the lease was lost (swept or cancelled).
 update {{schema}}.jobs j
 set lease_until = now() + $3 * interval '1 millisecond'
--- The ids sorted and limited to their own count: Postgres estimates one row whether it plans
--- for these values or not, so one job or hundreds run one kept plan of primary-key lookups,
--- taken in id order (decision 067).
+-- Sorted, and limited to their count: one kept plan for one job or hundreds (decision 067).
 from (select * from unnest($1::bigint[], $2::uuid[]) order by 1 limit cardinality($1::bigint[])) as h(id, token)
 where j.id = h.id and j.lease_token = h.token
 returning j.id
@@ -1842,9 +1837,7 @@ where r.policy = v.policy and r.key = v.key
 with released as (
   update {{schema}}.jobs j
   set state = 'available', attempt = j.attempt - 1, lease_token = null, lease_until = null
-  -- The ids sorted and limited to their own count: Postgres estimates one row whether it plans
-  -- for these values or not, so one job or hundreds run one kept plan of primary-key lookups,
-  -- taken in id order (decision 067).
+  -- Sorted, and limited to their count: one kept plan for one job or hundreds (decision 067).
   from (select * from unnest($1::bigint[], $2::uuid[]) order by 1 limit cardinality($1::bigint[])) as r(id, token)
   where j.id = r.id and j.lease_token = r.token
   returning j.id, j.queue, j.attempt, j.worker_id, j.started_at
