@@ -37,8 +37,12 @@ test("runs handlers with the job's context and records success", async () => {
   });
   const ctx = await seen.promise;
   assert.equal(ctx.id, id);
+  assert.equal(ctx.queue, "w1");
+  assert.equal(ctx.handler, "send");
   assert.deepEqual(ctx.payload, { to: "a@b.c" });
   assert.equal(ctx.attempt, 1);
+  assert.equal(ctx.maxAttempts, ctx.job.maxAttempts);
+  assert.equal(ctx.job.id, id);
   assert.equal(ctx.tenant, "acme");
   assert.equal(ctx.signal.aborted, false);
   await waitFor(async () => (await engine.getJob(id)).state === "succeeded", 5_000, "success recorded");

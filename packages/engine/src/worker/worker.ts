@@ -421,22 +421,7 @@ export class Worker {
     try {
       const handler = this.options.handlers[job.handler] as ((ctx: JobContext) => unknown) | undefined;
       if (!handler) throw new KeelError("unknown_handler", { handler: job.handler });
-      await handler({
-        id: job.id,
-        queue: job.queue,
-        handler: job.handler,
-        payload: job.payload,
-        attempt: job.attempt,
-        maxAttempts: job.maxAttempts,
-        tenant: job.tenant,
-        get signal() {
-          return signalOf(entry);
-        },
-        setAttemptDetail: (detail) => {
-          entry.detail = detail;
-        },
-        job,
-      });
+      await handler(new Attempt(entry));
       ok = true;
     } catch (err) {
       error = err;
@@ -577,6 +562,45 @@ export class Worker {
     this.state = "stopped";
     if (this.ownsEngine) await this.engine?.close();
     this.untrack?.();
+  }
+}
+
+/**
+ * What a handler receives. A class, not an object literal with a `signal` getter: V8 builds such
+ * a literal through the runtime, about 0.9 µs a job against 0.02 µs for this (decision 070).
+ */
+class Attempt implements JobContext {
+  readonly id: string;
+  readonly queue: string;
+  readonly handler: string;
+  readonly payload: unknown;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly tenant: string | null;
+  readonly job: ClaimedJob;
+  /** Called detached too (`const { setAttemptDetail } = ctx`), so bound to its entry. */
+  readonly setAttemptDetail: (detail: AttemptDetail) => void;
+
+  readonly #entry: Running;
+
+  constructor(entry: Running) {
+    const { job } = entry;
+    this.#entry = entry;
+    this.id = job.id;
+    this.queue = job.queue;
+    this.handler = job.handler;
+    this.payload = job.payload;
+    this.attempt = job.attempt;
+    this.maxAttempts = job.maxAttempts;
+    this.tenant = job.tenant;
+    this.job = job;
+    this.setAttemptDetail = (detail) => {
+      entry.detail = detail;
+    };
+  }
+
+  get signal(): AbortSignal {
+    return signalOf(this.#entry);
   }
 }
 
