@@ -31,7 +31,16 @@ class EnqueueRefused extends Error {
 type Outcome = AcceptResult | { error: unknown };
 
 /** An event ready for the batch: its JSON columns serialised, so no item can throw inside it. */
-interface Item extends AcceptInput {
+/** A route's job row for an event: `ev` is the event's 1-based place in its batch's statement. */
+type RoutedRow = EnqueueRow & { ev: number };
+
+/** An event as a batch writes it: what `accept` was given, with headers and verification as JSON. */
+interface Item {
+  source: Source;
+  eventId: string;
+  type: string | null;
+  contentType: string | null;
+  body: Buffer;
   headersJson: string;
   verificationJson: string;
 }
@@ -48,7 +57,7 @@ export class Events {
   private writer: GroupCommit<Item, Outcome> | undefined;
   private commitOptions: GroupCommitOptions = {};
   // Validated route job rows per source object and event type (routedRows).
-  private readonly routed = new WeakMap<Source, Map<string | null, readonly EnqueueRow[]>>();
+  private readonly routed = new WeakMap<Source, Map<string | null, readonly RoutedRow[]>>();
 
   constructor(private readonly engine: Engine) {}
 
@@ -91,7 +100,7 @@ export class Events {
     }
     const list = [...unique.values()];
     const jobsOf = new Map<string, readonly EnqueueRow[]>();
-    const rows: (EnqueueRow & { ev: number })[] = [];
+    const rows: RoutedRow[] = [];
     const queues = new Set<string>();
     for (let ev = 0; ev < list.length; ev++) {
       const item = list[ev] as Item;
@@ -157,7 +166,7 @@ export class Events {
    * without the event id (the statement adds it). Kept per source object and type: the same for
    * every event of a type until the source changes (the cache hands out a new object then).
    */
-  private routedRows(source: Source, type: string | null): readonly EnqueueRow[] {
+  private routedRows(source: Source, type: string | null): readonly RoutedRow[] {
     let byType = this.routed.get(source);
     if (!byType) {
       byType = new Map();
@@ -168,7 +177,8 @@ export class Events {
       rows = routeJobs(source, { id: "0", type }).map((job, i) => {
         const row = this.jobRow(job, i);
         const { event: _event, ...origin } = row.origin as Record<string, unknown>;
-        return { ...row, origin };
+        // With `ev` here, each batch's copy (`write`) only sets properties the row has (decision 071).
+        return { ...row, origin, ev: 0 };
       });
       if (byType.size >= 1000) byType.clear();
       byType.set(type, rows);
@@ -197,7 +207,7 @@ export class Events {
   private async refused(items: Item[], jobsOf: Map<string, readonly EnqueueRow[]>): Promise<Outcome[]> {
     const queues = [...new Set([...jobsOf.values()].flat().map((j) => j.queue))];
     const off = await this.engine.switches.disabled(queues.map((q) => `enqueue:${q}`));
-    const blocked = (item: AcceptInput) =>
+    const blocked = (item: Item) =>
       (jobsOf.get(eventKey(item)) ?? []).map((j) => j.queue).find((q) => off.has(`enqueue:${q}`));
     const rest = items.filter((i) => blocked(i) === undefined);
     const written = rest.length > 0 ? await this.write(rest) : [];
@@ -427,7 +437,7 @@ export class Events {
 }
 
 /** An event's dedupe key: its source and the provider's id. */
-function eventKey(item: AcceptInput): string {
+function eventKey(item: Pick<AcceptInput, "source" | "eventId">): string {
   return `${item.source.name}\u0000${item.eventId}`;
 }
 
@@ -458,5 +468,15 @@ function prepare(input: AcceptInput): Item {
     throw new KeelError("invalid_argument", { detail: "headers and verification: objects" });
   }
   if (!Buffer.isBuffer(input.body)) throw new KeelError("invalid_argument", { detail: "body: a Buffer" });
-  return { ...input, headersJson, verificationJson };
+  // Named field by field: on Node 20 a literal that spreads an object and then adds properties
+  // costs 1–3 µs, a hundred times this (decision 071).
+  return {
+    source: input.source,
+    eventId,
+    type: input.type,
+    contentType: input.contentType,
+    body: input.body,
+    headersJson,
+    verificationJson,
+  };
 }

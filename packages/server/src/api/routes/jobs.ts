@@ -24,8 +24,10 @@ export function jobRoutes({ engine, mount, as, targetVariables }: RouteDeps): vo
   // A keyed request's response commits with its job, in the group commit of single enqueues.
   mount(createJob, { keyedWrite: true })(async (call) => {
     checkTargetVariables(call.body.target, targetVariables, "target");
+    // Not `{ ...as(call), idempotency }`: on Node 20 that literal costs about 1 µs (decision 071).
+    const { by, source, client } = as(call);
     const idempotency = keyedWrite(call.held, created);
-    return created(await engine.enqueue(toEnqueueInput(call.body), { ...as(call), idempotency }));
+    return created(await engine.enqueue(toEnqueueInput(call.body), { by, source, client, idempotency }));
   });
 
   mount(createJobs)(async (call) => {
