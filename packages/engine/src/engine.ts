@@ -592,12 +592,16 @@ export class Engine {
   /** Marks jobs succeeded; returns the ids rejected for a stale lease token. */
   async complete(jobs: Finished[]): Promise<Set<string>> {
     if (jobs.length === 0) return new Set();
-    const done = await this.run<{ id: string }>("complete", [
+    // The statement answers the stale ones only (decision 072).
+    const stale = await this.run<{ id: string }>("complete", [
       jobs.map((j) => j.id),
       jobs.map((j) => j.leaseToken),
-      ...detailColumns(jobs.map((j) => j.detail)),
+      // Jobs of handlers have no details: no arrays of nulls to send (unnest pads).
+      ...(jobs.some((j) => j.detail) ? detailColumns(jobs.map((j) => j.detail)) : [null, null, null]),
     ]);
-    return this.rejected(jobs, done);
+    const ids = new Set(stale.map((r) => r.id));
+    this.stats.staleLeaseRejections += ids.size;
+    return ids;
   }
 
   /** Records failed attempts: retry after `retryInMs`, or dead. Returns the ids rejected as stale. */

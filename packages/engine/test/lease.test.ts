@@ -63,6 +63,31 @@ describe("claiming", () => {
 });
 
 describe("leases", () => {
+  test("a batch of completions answers only its stale ones, and finishes the rest", async () => {
+    await engine.enqueueMany(Array.from({ length: 5 }, () => ({ queue: "l0", target: { handler: "h" } })));
+    const jobs = (await engine.claim({
+      queue: "l0",
+      handlers: ["h"],
+      limit: 5,
+      leaseMs: 30_000,
+      workerId: "w0",
+      limited: false,
+    })) as ClaimedJob[];
+    assert.equal(jobs.length, 5);
+    const wrong = "00000000-0000-4000-8000-000000000000";
+    const [a, b, ...rest] = jobs as [ClaimedJob, ClaimedJob, ...ClaimedJob[]];
+    const before = engine.stats.staleLeaseRejections;
+    const stale = await engine.complete([
+      { id: a.id, leaseToken: wrong },
+      ...rest.map((j) => ({ id: j.id, leaseToken: j.leaseToken })),
+      { id: b.id, leaseToken: wrong },
+    ]);
+    assert.deepEqual([...stale].sort(), [a.id, b.id].sort());
+    assert.equal(engine.stats.staleLeaseRejections, before + 2);
+    for (const j of rest) assert.equal((await engine.getJob(j.id)).state, "succeeded");
+    for (const j of [a, b]) assert.equal((await engine.getJob(j.id)).state, "running");
+  });
+
   test("completing with a stale token is rejected and counted", async () => {
     const { id } = await engine.enqueue({ queue: "l1", target: { handler: "h" } });
     const [job] = (await claim("l1")) as [ClaimedJob];

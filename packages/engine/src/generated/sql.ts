@@ -392,13 +392,20 @@ returning task
 `,
   complete: `-- complete: finish the jobs whose ids $1 still match lease tokens $2, moving them to history
 -- with their 'succeeded' try. $3 int[] response status, $4 int[] latency ms, $5 text[] start of
--- the response body, per job, null where not an HTTP delivery.
--- Returns the ids finished; an absent id had a stale token.
-with ended as (
-  delete from {{schema}}.jobs j
+-- the response body, per job, null where not an HTTP delivery (or null for all: unnest pads a
+-- missing array with nulls).
+-- Returns the ids not finished, whose token was stale: none, nearly always, instead of one row
+-- per job finished for the worker to read (decision 072).
+with input as (
   -- Sorted, and limited to their count: one kept plan for one job or hundreds (decision 067).
-  using (select * from unnest($1::bigint[], $2::uuid[], $3::int[], $4::int[], $5::text[]) order by 1 limit cardinality($1::bigint[]))
-    as c(id, token, status, latency, body)
+  select * from unnest($1::bigint[], $2::uuid[], $3::int[], $4::int[], $5::text[])
+    as u(id, token, status, latency, body)
+  order by 1
+  limit cardinality($1::bigint[])
+),
+ended as (
+  delete from {{schema}}.jobs j
+  using input c
   where j.id = c.id and j.lease_token = c.token
   returning j.*, 'succeeded'::text as final_state, null::jsonb as final_error,
             'succeeded'::text as try_outcome, c.status as try_status, c.latency as try_latency, c.body as try_body
@@ -437,7 +444,10 @@ tries as (
   select id, attempt, queue, worker_id, outcome, error, started_at, now(), status, latency, body
   from tried
 )
-select id from ended
+-- When every job ended (the usual case) the count says so and the ids are not compared.
+select s.id from unnest($1::bigint[]) as s(id)
+where (select count(*) from ended) < cardinality($1::bigint[])
+  and not exists (select 1 from ended e where e.id = s.id)
 `,
   console_session_create: `-- console_session_create: store a console session. $1 sha-256 hash of its secret, $2 role,
 -- $3 actor, $4 source address, $5 idle seconds, $6 absolute lifetime in seconds. Sessions past
