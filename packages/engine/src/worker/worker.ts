@@ -12,9 +12,10 @@ import { gcraOfRate } from "../queue/flow.js";
 import type { AttemptDetail, ClaimedJob, JobError, QueueLimits } from "../queue/types.js";
 import { Completer } from "./completer.js";
 import { LeaseLostError, NonRetryableError, RetryAfterError, WorkerShutdownError } from "./errors.js";
+import { Slots, type Slotted } from "./slots.js";
 import type { Handlers, JobContext, JobOutcome, WorkerOptions } from "./types.js";
 
-interface Running {
+interface Running extends Slotted {
   job: ClaimedJob;
   /** Made when the handler first reads its signal: a no-op handler never does. */
   controller?: AbortController;
@@ -54,7 +55,7 @@ export class Worker {
   private readonly concurrency: number;
   private readonly leaseMs: number;
   /** Claimed jobs not yet recorded: handlers running, plus outcomes being written. */
-  private readonly running = new Map<string, Running>();
+  private readonly running = new Slots<Running>();
   /** Handlers running now: what `concurrency` bounds. */
   private busy = 0;
   /** Handlers running now, per queue: what `queueShare` bounds. */
@@ -404,8 +405,8 @@ export class Worker {
   }
 
   private execute(job: ClaimedJob): void {
-    const entry: Running = { job };
-    this.running.set(job.id, entry);
+    const entry: Running = { job, slot: -1 };
+    this.running.add(entry);
     this.busy++;
     this.busyByQueue.set(job.queue, (this.busyByQueue.get(job.queue) ?? 0) + 1);
     void this.runJob(entry);
@@ -445,7 +446,7 @@ export class Worker {
         hooks?.onError?.(err, "complete");
       }
     }
-    this.running.delete(job.id);
+    this.running.delete(entry);
     hooks?.onJobEnd?.(job, { outcome, durationMs: performance.now() - started, error });
     this.notifyIdle();
     // A freed slot (here, or under a queue's global limit) may let waiting work run now.
@@ -491,13 +492,18 @@ export class Worker {
   }
 
   private async heartbeat(): Promise<void> {
-    const held = [...this.running.values()].filter((r) => !r.gone).map((r) => r.job);
+    const held = this.running.list().filter((r) => !r.gone);
     if (held.length === 0) return;
     try {
-      const lost = await (this.engine as Engine).heartbeat(held, this.leaseMs);
+      const lost = await (this.engine as Engine).heartbeat(
+        held.map((r) => r.job),
+        this.leaseMs,
+      );
+      const byId = new Map(held.map((r) => [r.job.id, r]));
       for (const id of lost) {
-        const entry = this.running.get(id);
-        if (entry && !entry.gone) {
+        const entry = byId.get(id);
+        // Still ours: not finished while the heartbeat was in flight.
+        if (entry && this.running.has(entry) && !entry.gone) {
           entry.gone = "lease_lost";
           abort(entry, new LeaseLostError(`job ${id}: lease lost (expired or cancelled)`));
         }
@@ -546,7 +552,7 @@ export class Worker {
     const idle = await this.waitIdle(this.options.shutdownTimeoutMs ?? 30_000);
     if (!idle) {
       // Jobs whose outcome is being written are not released: their lease token decides.
-      const rest = [...this.running.values()].filter((r) => !r.gone && !r.handled);
+      const rest = this.running.list().filter((r) => !r.gone && !r.handled);
       for (const r of rest) {
         r.gone = "released";
         abort(r, new WorkerShutdownError("worker stopping: job released back to its queue"));
