@@ -165,7 +165,7 @@ export const processScenario: Scenario = {
 
 function contendersFor(ctx: BenchContext): Contender[] {
   const list: Contender[] = [];
-  for (const concurrency of ctx.smoke ? [50] : [100, 200])
+  for (const concurrency of ctx.smoke ? [50] : [100, 200, 500])
     list.push({
       system: "keel",
       child: "keel",
