@@ -131,8 +131,13 @@ export const processScenario: Scenario = {
             )
             .map((c) => rate.get(key(c, round)) ?? 0),
         );
+      // Keel at concurrency 200 alone: the setting of the issue's independent script.
+      const keel200 = contenders.find(
+        (c) => c.system === "keel" && c.config.concurrency === 200 && !c.config.baseline,
+      );
       for (const round of rounds) {
         const keel = best("keel", round);
+        const at200 = keel200 && rate.get(key(keel200, round));
         for (const latest of [false, true]) {
           const version = (system: string) =>
             contenders.find((c) => c.system === system && c.latest === latest)?.version ?? "";
@@ -144,6 +149,15 @@ export const processScenario: Scenario = {
             unit: "x",
             note: "target ≥ 1.5; Keel's best concurrency",
           });
+          if (at200 !== undefined)
+            rows.push({
+              scenario: "process",
+              system: "keel",
+              metric: `ratio vs graphile-worker ${version("graphile-worker")} (best), ${round.name}, Keel at concurrency 200`,
+              value: at200 / best("graphile-worker", round, latest),
+              unit: "x",
+              note: "the setting of the issue's independent script",
+            });
           if (ctx.redisUrl)
             rows.push({
               scenario: "process",
