@@ -30,11 +30,13 @@ class EnqueueRefused extends Error {
 
 type Outcome = AcceptResult | { error: unknown };
 
-/** An event ready for the batch: its JSON columns serialised, so no item can throw inside it. */
 /** A route's job row for an event: `ev` is the event's 1-based place in its batch's statement. */
 type RoutedRow = EnqueueRow & { ev: number };
 
-/** An event as a batch writes it: what `accept` was given, with headers and verification as JSON. */
+/**
+ * An event ready for the batch: the fields the statement takes, its JSON columns serialised, so
+ * no item can throw inside it.
+ */
 interface Item {
   source: Source;
   eventId: string;
