@@ -1,6 +1,7 @@
 -- fail: record failed attempts of jobs whose ids $1 still match lease tokens $2.
 -- $3 bigint[]: retry delay in milliseconds per job, null to stop retrying; $4 jsonb[]: the error;
--- $5 int[], $6 int[], $7 text[]: response status, latency ms and start of the body (deliveries).
+-- $5 int[], $6 int[], $7 text[]: response status, latency ms and start of the body (deliveries;
+-- null for a batch without them: unnest pads a missing array with nulls).
 -- A job with attempts left is rescheduled; otherwise (or with a null delay) it moves to history
 -- as 'dead'. Returns (id, outcome) per job handled; an absent id had a stale token.
 -- The input sorted, and limited to its count: one kept plan for one job or hundreds (decision

@@ -596,8 +596,7 @@ export class Engine {
     const stale = await this.run<{ id: string }>("complete", [
       jobs.map((j) => j.id),
       jobs.map((j) => j.leaseToken),
-      // Jobs of handlers have no details: no arrays of nulls to send (unnest pads).
-      ...(jobs.some((j) => j.detail) ? detailColumns(jobs.map((j) => j.detail)) : [null, null, null]),
+      ...detailColumns(jobs.map((j) => j.detail)),
     ]);
     const ids = new Set(stale.map((r) => r.id));
     this.stats.staleLeaseRejections += ids.size;

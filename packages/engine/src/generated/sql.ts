@@ -291,9 +291,9 @@ select id, state as previous_state from ended
 -- first, for $4 milliseconds to worker $5, scanning the queue from its front. SKIP LOCKED lets
 -- any number of workers claim at once without waiting on each other (claim_due in 0024: due jobs
 -- priority by priority, decision 069). Only for queues without concurrency limits or flow
--- control (limited queues use claim_limited). claim_after is the same claim starting after a cursor (decision 054). Two
--- statements, not one with both branches: with both, Postgres never found the generic plan as
--- cheap as a custom one and planned every claim again (decision 065).
+-- control (limited queues use claim_limited). claim_after is the same claim starting after a
+-- cursor (decision 054). Two statements, not one with both branches: with both, Postgres never
+-- found the generic plan as cheap as a custom one and planned every claim again (decision 065).
 with -- claim_allowed: the allowed CTE of claim and claim_after: whether queue $1 may be claimed from
 -- by these statements (not paused, no concurrency limits or flow control: the guard makes a
 -- stale settings cache return nothing rather than exceed a limit), and no process switch is off.
@@ -843,7 +843,8 @@ on conflict (name) do nothing
 `,
   fail: `-- fail: record failed attempts of jobs whose ids $1 still match lease tokens $2.
 -- $3 bigint[]: retry delay in milliseconds per job, null to stop retrying; $4 jsonb[]: the error;
--- $5 int[], $6 int[], $7 text[]: response status, latency ms and start of the body (deliveries).
+-- $5 int[], $6 int[], $7 text[]: response status, latency ms and start of the body (deliveries;
+-- null for a batch without them: unnest pads a missing array with nulls).
 -- A job with attempts left is rescheduled; otherwise (or with a null delay) it moves to history
 -- as 'dead'. Returns (id, outcome) per job handled; an absent id had a stale token.
 -- The input sorted, and limited to its count: one kept plan for one job or hundreds (decision

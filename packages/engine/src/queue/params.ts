@@ -1,4 +1,5 @@
 import { KeelError } from "../errors.js";
+import { column } from "./insert.js";
 import type { AttemptDetail } from "./types.js";
 
 /** Checks a job id (a positive bigint as a string); anything else cannot be a job. */
@@ -11,13 +12,16 @@ export function parseJobId(id: string): string {
   return s;
 }
 
-/** Attempt details as the three parallel arrays the complete and fail statements take. */
+/**
+ * Attempt details as the three parallel arrays the complete and fail statements take; a column
+ * null for every job (a handler's jobs have no details) as null, which their `unnest` pads.
+ */
 export function detailColumns(
   details: (AttemptDetail | null | undefined)[],
-): [(number | null)[], (number | null)[], (string | null)[]] {
+): [(number | null)[] | null, (number | null)[] | null, (string | null)[] | null] {
   return [
-    details.map((d) => (d?.responseStatus == null ? null : Math.trunc(d.responseStatus))),
-    details.map((d) => (d?.latencyMs == null ? null : Math.round(d.latencyMs))),
-    details.map((d) => d?.responseBody ?? null),
+    column(details, (d) => (d?.responseStatus == null ? null : Math.trunc(d.responseStatus))),
+    column(details, (d) => (d?.latencyMs == null ? null : Math.round(d.latencyMs))),
+    column(details, (d) => d?.responseBody ?? null),
   ];
 }
