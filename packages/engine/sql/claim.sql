@@ -2,9 +2,9 @@
 -- first, for $4 milliseconds to worker $5, scanning the queue from its front. SKIP LOCKED lets
 -- any number of workers claim at once without waiting on each other (claim_due in 0024: due jobs
 -- priority by priority, decision 069). Only for queues without concurrency limits or flow
--- control (limited queues use claim_limited). claim_after is the same claim starting after a cursor (decision 054). Two
--- statements, not one with both branches: with both, Postgres never found the generic plan as
--- cheap as a custom one and planned every claim again (decision 065).
+-- control (limited queues use claim_limited). claim_after is the same claim starting after a
+-- cursor (decision 054). Two statements, not one with both branches: with both, Postgres never
+-- found the generic plan as cheap as a custom one and planned every claim again (decision 065).
 with {{include claim_allowed}},
 picked as (
   select c.id
