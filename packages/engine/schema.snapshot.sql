@@ -371,6 +371,43 @@ begin
   raise exception 'the audit log is append-only' using errcode = 'insufficient_privilege';
 end
 $function$
+function claim_after_tids
+CREATE OR REPLACE FUNCTION keel.claim_after_tids(p_queue text, p_handlers text[], p_limit integer, p_priority integer, p_run_at timestamp with time zone, p_id bigint)
+ RETURNS SETOF tid
+ LANGUAGE plpgsql
+ SET enable_seqscan TO 'off'
+ SET enable_bitmapscan TO 'off'
+ SET enable_sort TO 'off'
+ SET jit TO 'off'
+ SET search_path TO 'keel', 'public'
+AS $function$
+declare
+  wanted integer := p_limit;
+  got integer;
+begin
+  -- Higher priorities than the cursor's, from the front.
+  return query select * from claim_due_tids(p_queue, p_handlers, wanted, p_priority, null);
+  get diagnostics got = row_count;
+  wanted := wanted - got;
+  if wanted <= 0 then return; end if;
+
+  -- The cursor's priority after the cursor.
+  return query
+  select j.ctid
+  from jobs j
+  where j.queue = p_queue and j.state <> 'running' and j.run_at <= now() and j.handler = any(p_handlers)
+    and j.priority = p_priority and (j.run_at, j.id) > (p_run_at, p_id)
+  order by j.priority desc, j.run_at, j.id
+  limit wanted
+  for update skip locked;
+  get diagnostics got = row_count;
+  wanted := wanted - got;
+  if wanted <= 0 then return; end if;
+
+  -- Lower priorities, from their front.
+  return query select * from claim_due_tids(p_queue, p_handlers, wanted, null, p_priority);
+end
+$function$
 function claim_candidates
 CREATE OR REPLACE FUNCTION keel.claim_candidates(p_queue text, p_handlers text[], p_limit integer)
  RETURNS SETOF bigint
@@ -385,42 +422,29 @@ function claim_candidates_after
 CREATE OR REPLACE FUNCTION keel.claim_candidates_after(p_queue text, p_handlers text[], p_limit integer, p_priority integer, p_run_at timestamp with time zone, p_id bigint)
  RETURNS SETOF bigint
  LANGUAGE plpgsql
- SET enable_seqscan TO 'off'
- SET enable_bitmapscan TO 'off'
- SET enable_sort TO 'off'
- SET jit TO 'off'
  SET search_path TO 'keel', 'public'
 AS $function$
-declare
-  wanted integer := p_limit;
-  got integer;
 begin
-  -- Higher priorities than the cursor's, from the front.
-  return query select * from claim_due(p_queue, p_handlers, wanted, p_priority, null);
-  get diagnostics got = row_count;
-  wanted := wanted - got;
-  if wanted <= 0 then return; end if;
-
-  -- The cursor's priority after the cursor.
   return query
-  select j.id
-  from jobs j
-  where j.queue = p_queue and j.state <> 'running' and j.run_at <= now() and j.handler = any(p_handlers)
-    and j.priority = p_priority and (j.run_at, j.id) > (p_run_at, p_id)
-  order by j.priority desc, j.run_at, j.id
-  limit wanted
-  for update skip locked;
-  get diagnostics got = row_count;
-  wanted := wanted - got;
-  if wanted <= 0 then return; end if;
-
-  -- Lower priorities, from their front.
-  return query select * from claim_due(p_queue, p_handlers, wanted, null, p_priority);
+  select j.id from jobs j
+  where j.ctid = any(array(select claim_after_tids(p_queue, p_handlers, p_limit, p_priority, p_run_at, p_id)));
 end
 $function$
 function claim_due
 CREATE OR REPLACE FUNCTION keel.claim_due(p_queue text, p_handlers text[], p_limit integer, p_above integer, p_below integer)
  RETURNS SETOF bigint
+ LANGUAGE plpgsql
+ SET search_path TO 'keel', 'public'
+AS $function$
+begin
+  return query
+  select j.id from jobs j
+  where j.ctid = any(array(select claim_due_tids(p_queue, p_handlers, p_limit, p_above, p_below)));
+end
+$function$
+function claim_due_tids
+CREATE OR REPLACE FUNCTION keel.claim_due_tids(p_queue text, p_handlers text[], p_limit integer, p_above integer, p_below integer)
+ RETURNS SETOF tid
  LANGUAGE plpgsql
  SET enable_seqscan TO 'off'
  SET enable_bitmapscan TO 'off'
@@ -444,7 +468,7 @@ begin
   limit 1;
   while found and wanted > 0 loop
     return query
-    select j.id
+    select j.ctid
     from jobs j
     where j.queue = p_queue and j.state <> 'running' and j.priority = p
       and (j.run_at, j.id) >= (first_run_at, first_id) and j.run_at <= now() and j.handler = any(p_handlers)

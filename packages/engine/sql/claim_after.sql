@@ -3,9 +3,9 @@
 -- 054: after the cursor, claims skip the entries of jobs claimed before it).
 with {{include claim_allowed}},
 picked as (
-  select c.id
-  from {{schema}}.claim_candidates_after($1, $2::text[], $3, $6::int,
-         timestamptz 'epoch' + $7::bigint * interval '1 microsecond', $8::bigint) as c(id)
+  select c.tid
+  from {{schema}}.claim_after_tids($1, $2::text[], $3, $6::int,
+         timestamptz 'epoch' + $7::bigint * interval '1 microsecond', $8::bigint) as c(tid)
   where (select ok from allowed)
 )
 {{include claim_lease}}

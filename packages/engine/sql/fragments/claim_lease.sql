@@ -1,14 +1,14 @@
--- claim_lease: the update that leases the jobs of the picked CTE (ids) for $4 milliseconds to
--- worker $5, and returns them as the worker reads them; ends claim and claim_after. Not a
--- statement.
+-- claim_lease: the update that leases the jobs of the picked CTE (the tuple ids of the rows it
+-- locked) for $4 milliseconds to worker $5, and returns them as the worker reads them; ends
+-- claim and claim_after. Not a statement.
 update {{schema}}.jobs j
 set state = 'running', attempt = j.attempt + 1, lease_token = gen_random_uuid(),
     lease_until = now() + $4 * interval '1 millisecond', worker_id = $5, started_at = now(),
     -- A claimed job is no longer the pending one of its debounce key (decision 052).
     debounce_key = null, debounce_until = null
--- = any(array(...)) makes the planner look rows up by primary key instead of joining (once jobs
--- has been analysed at its size: decision 066).
-where j.id = any(array(select id from picked))
+-- A TID scan: the locked rows are read where they are, not looked up again by primary key
+-- (decision 074).
+where j.ctid = any(array(select tid from picked))
 -- Times as microseconds since the epoch: the worker makes Dates of them for a fraction of what
 -- parsing timestamptz text costs (three per job).
 returning j.id, j.queue, j.handler, j.target, j.payload, j.priority, j.attempt, j.max_attempts, j.backoff,

@@ -289,11 +289,12 @@ select id, state as previous_state from ended
 `,
   claim: `-- claim: lease up to $3 ready jobs of queue $1 whose handler is in $2 (text[]), highest priority
 -- first, for $4 milliseconds to worker $5, scanning the queue from its front. SKIP LOCKED lets
--- any number of workers claim at once without waiting on each other (claim_due in 0024: due jobs
--- priority by priority, decision 069). Only for queues without concurrency limits or flow
--- control (limited queues use claim_limited). claim_after is the same claim starting after a
--- cursor (decision 054). Two statements, not one with both branches: with both, Postgres never
--- found the generic plan as cheap as a custom one and planned every claim again (decision 065).
+-- any number of workers claim at once without waiting on each other (claim_due_tids in 0025: due
+-- jobs priority by priority, decision 069, as the tuple ids of the rows it locked, decision 074).
+-- Only for queues without concurrency limits or flow control (limited queues use claim_limited).
+-- claim_after is the same claim starting after a cursor (decision 054). Two statements, not one
+-- with both branches: with both, Postgres never found the generic plan as cheap as a custom one
+-- and planned every claim again (decision 065).
 with -- claim_allowed: the allowed CTE of claim and claim_after: whether queue $1 may be claimed from
 -- by these statements (not paused, no concurrency limits or flow control: the guard makes a
 -- stale settings cache return nothing rather than exceed a limit), and no process switch is off.
@@ -306,21 +307,21 @@ allowed as (
     and not exists (select 1 from {{schema}}.switches s where s.name = 'process:' || $1 and not s.enabled) as ok
 ),
 picked as (
-  select c.id
-  from {{schema}}.claim_due($1, $2::text[], $3, null, null) as c(id)
+  select c.tid
+  from {{schema}}.claim_due_tids($1, $2::text[], $3, null, null) as c(tid)
   where (select ok from allowed)
 )
--- claim_lease: the update that leases the jobs of the picked CTE (ids) for $4 milliseconds to
--- worker $5, and returns them as the worker reads them; ends claim and claim_after. Not a
--- statement.
+-- claim_lease: the update that leases the jobs of the picked CTE (the tuple ids of the rows it
+-- locked) for $4 milliseconds to worker $5, and returns them as the worker reads them; ends
+-- claim and claim_after. Not a statement.
 update {{schema}}.jobs j
 set state = 'running', attempt = j.attempt + 1, lease_token = gen_random_uuid(),
     lease_until = now() + $4 * interval '1 millisecond', worker_id = $5, started_at = now(),
     -- A claimed job is no longer the pending one of its debounce key (decision 052).
     debounce_key = null, debounce_until = null
--- = any(array(...)) makes the planner look rows up by primary key instead of joining (once jobs
--- has been analysed at its size: decision 066).
-where j.id = any(array(select id from picked))
+-- A TID scan: the locked rows are read where they are, not looked up again by primary key
+-- (decision 074).
+where j.ctid = any(array(select tid from picked))
 -- Times as microseconds since the epoch: the worker makes Dates of them for a fraction of what
 -- parsing timestamptz text costs (three per job).
 returning j.id, j.queue, j.handler, j.target, j.payload, j.priority, j.attempt, j.max_attempts, j.backoff,
@@ -343,22 +344,22 @@ allowed as (
     and not exists (select 1 from {{schema}}.switches s where s.name = 'process:' || $1 and not s.enabled) as ok
 ),
 picked as (
-  select c.id
-  from {{schema}}.claim_candidates_after($1, $2::text[], $3, $6::int,
-         timestamptz 'epoch' + $7::bigint * interval '1 microsecond', $8::bigint) as c(id)
+  select c.tid
+  from {{schema}}.claim_after_tids($1, $2::text[], $3, $6::int,
+         timestamptz 'epoch' + $7::bigint * interval '1 microsecond', $8::bigint) as c(tid)
   where (select ok from allowed)
 )
--- claim_lease: the update that leases the jobs of the picked CTE (ids) for $4 milliseconds to
--- worker $5, and returns them as the worker reads them; ends claim and claim_after. Not a
--- statement.
+-- claim_lease: the update that leases the jobs of the picked CTE (the tuple ids of the rows it
+-- locked) for $4 milliseconds to worker $5, and returns them as the worker reads them; ends
+-- claim and claim_after. Not a statement.
 update {{schema}}.jobs j
 set state = 'running', attempt = j.attempt + 1, lease_token = gen_random_uuid(),
     lease_until = now() + $4 * interval '1 millisecond', worker_id = $5, started_at = now(),
     -- A claimed job is no longer the pending one of its debounce key (decision 052).
     debounce_key = null, debounce_until = null
--- = any(array(...)) makes the planner look rows up by primary key instead of joining (once jobs
--- has been analysed at its size: decision 066).
-where j.id = any(array(select id from picked))
+-- A TID scan: the locked rows are read where they are, not looked up again by primary key
+-- (decision 074).
+where j.ctid = any(array(select tid from picked))
 -- Times as microseconds since the epoch: the worker makes Dates of them for a fraction of what
 -- parsing timestamptz text costs (three per job).
 returning j.id, j.queue, j.handler, j.target, j.payload, j.priority, j.attempt, j.max_attempts, j.backoff,
