@@ -347,6 +347,13 @@ export class Engine {
     return res.rows;
   }
 
+  /** As `run`, each row read as an array of its columns in the statement's order (decision 076). */
+  async runRows<R extends unknown[]>(name: StatementName, values: unknown[]): Promise<R[]> {
+    const stmt = this.sql[name];
+    const res = await this.pool.query<R>({ name: stmt.name, text: stmt.text, values, rowMode: "array" });
+    return res.rows;
+  }
+
   /** Runs one named statement on a client, inside the caller's transaction. */
   async runOn<R extends object = Record<string, unknown>>(
     client: Client,
@@ -515,7 +522,7 @@ export class Engine {
     if (!options.limited) {
       const after = options.after ?? null;
       const rows = after
-        ? await this.run<ClaimRow>("claim_after", [
+        ? await this.runRows<ClaimRow>("claim_after", [
             queue,
             handlers,
             limit,
@@ -525,10 +532,10 @@ export class Engine {
             after.runAtUs,
             after.id,
           ])
-        : await this.run<ClaimRow>("claim", [queue, handlers, limit, leaseMs, workerId]);
+        : await this.runRows<ClaimRow>("claim", [queue, handlers, limit, leaseMs, workerId]);
       return rows.map((r) => toClaimedJob(r, true));
     }
-    const rows = await this.run<ClaimRow>("claim_limited", [
+    const rows = await this.runRows<ClaimRow>("claim_limited", [
       queue,
       handlers,
       limit,

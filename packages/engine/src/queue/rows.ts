@@ -13,24 +13,31 @@ import type {
 
 // Row shapes as the driver returns them: bigint ids are strings, timestamps are Dates (a claim's
 // are microseconds since the epoch, as bigint strings).
-export interface ClaimRow {
-  id: string;
-  queue: string;
-  handler: string;
-  target: JobTarget;
-  payload: unknown;
-  priority: number;
-  attempt: number;
-  max_attempts: number;
-  backoff: Backoff | null;
-  tenant: string | null;
-  dedupe_key: string | null;
-  lease_token: string;
-  origin: JobOrigin | null;
-  lease_until_us: string;
-  run_at_us: string;
-  created_at_us: string;
-}
+
+/**
+ * A claimed job as the claim statements return it (claim.sql, claim_after.sql,
+ * claim_limited.sql: the same columns in this order), read as an array: the driver then fills
+ * an array per row instead of copying a 16-property object and storing each field by name
+ * (decision 076).
+ */
+export type ClaimRow = [
+  id: string,
+  queue: string,
+  handler: string,
+  target: JobTarget,
+  payload: unknown,
+  priority: number,
+  attempt: number,
+  maxAttempts: number,
+  backoff: Backoff | null,
+  tenant: string | null,
+  dedupeKey: string | null,
+  leaseToken: string,
+  origin: JobOrigin | null,
+  leaseUntilUs: string,
+  runAtUs: string,
+  createdAtUs: string,
+];
 
 /** A Date of microseconds since the epoch (Postgres' precision), truncated to milliseconds as the driver's are. */
 function usDate(us: string): Date {
@@ -44,24 +51,24 @@ function usDate(us: string): Date {
  */
 export function toClaimedJob(r: ClaimRow, ordered: boolean): ClaimedJob {
   return {
-    id: r.id,
-    queue: r.queue,
-    handler: r.handler,
-    target: r.target,
-    payload: r.payload,
-    priority: r.priority,
-    attempt: r.attempt,
-    maxAttempts: r.max_attempts,
-    backoff: r.backoff,
-    tenant: r.tenant,
-    dedupeKey: r.dedupe_key,
-    leaseToken: r.lease_token,
-    leaseUntil: usDate(r.lease_until_us),
-    runAt: usDate(r.run_at_us),
-    createdAt: usDate(r.created_at_us),
-    origin: r.origin,
+    id: r[0],
+    queue: r[1],
+    handler: r[2],
+    target: r[3],
+    payload: r[4],
+    priority: r[5],
+    attempt: r[6],
+    maxAttempts: r[7],
+    backoff: r[8],
+    tenant: r[9],
+    dedupeKey: r[10],
+    leaseToken: r[11],
+    leaseUntil: usDate(r[13]),
+    runAt: usDate(r[14]),
+    createdAt: usDate(r[15]),
+    origin: r[12],
     // Always present (undefined from limited claims): one object shape for every claimed job.
-    runAtUs: ordered ? r.run_at_us : undefined,
+    runAtUs: ordered ? r[14] : undefined,
   };
 }
 
