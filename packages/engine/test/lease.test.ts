@@ -128,6 +128,23 @@ describe("leases", () => {
     );
   });
 
+  test("a claim's jobs share the token it drew; another claim's token finishes none of them", async () => {
+    await engine.enqueueMany(
+      Array.from({ length: 4 }, (_, k) => ({ queue: "l9", target: { handler: "h" }, payload: k })),
+    );
+    const [a1, a2] = (await claim("l9", 2, "one")) as [ClaimedJob, ClaimedJob];
+    const [b1, b2] = (await claim("l9", 2, "two")) as [ClaimedJob, ClaimedJob];
+    // One draw per claim (decision 075), a new one for every claim.
+    assert.equal(a1.leaseToken, a2.leaseToken);
+    assert.equal(b1.leaseToken, b2.leaseToken);
+    assert.notEqual(a1.leaseToken, b1.leaseToken);
+    // A token is checked with its job's id: the first claim's token does not finish the second's jobs.
+    const crossed = await engine.complete([{ id: b1.id, leaseToken: a1.leaseToken }]);
+    assert.deepEqual([...crossed], [b1.id]);
+    assert.equal((await engine.heartbeat([{ id: b2.id, leaseToken: a2.leaseToken }], LEASE)).size, 1);
+    assert.equal((await engine.complete([a1, a2, b1, b2])).size, 0);
+  });
+
   test("heartbeats extend the lease so the sweeper leaves the job alone", async () => {
     const { id } = await engine.enqueue({ queue: "l3", target: { handler: "h" } });
     const [job] = (await claim("l3")) as [ClaimedJob];
