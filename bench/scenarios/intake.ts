@@ -18,7 +18,9 @@ import { newWhsec, signedHeaders, whsecKey } from "../lib/webhooks.js";
  * delivery load); every request carries a distinct webhook-id and a valid signature, so each
  * is verified, deduplicated, stored with its job and committed before the 200. Baseline: a
  * plain Fastify + pg handler (child process, same pool size) inserting the raw body. Reference:
- * pgbench single-row INSERT TPS, 8 clients. Same autocannon settings for both servers.
+ * pgbench single-row INSERT TPS, 8 clients. Same autocannon settings for both servers. Both
+ * servers run at once and are loaded in turn, BENCH_INTAKE_PASSES rounds each (3 by default),
+ * and each one's median round is reported (decision 077).
  */
 const PGBENCH = "/usr/bin/pgbench";
 const CONNECTIONS = 50;
@@ -32,6 +34,7 @@ export const intake: Scenario = {
   async run(ctx: BenchContext): Promise<ResultRow[]> {
     const seconds = ctx.smoke ? 1 : Number(process.env.BENCH_INTAKE_SECONDS ?? 15);
     const warmSeconds = ctx.smoke ? 0 : 3;
+    const passes = ctx.smoke ? 1 : Number(process.env.BENCH_INTAKE_PASSES ?? 3);
     const keelSchema = benchSchema("intake_keel");
     const plainSchema = benchSchema("intake_plain");
     const pgbenchSchema = benchSchema("intake_pgbench");
@@ -44,25 +47,6 @@ export const intake: Scenario = {
     try {
       // Physical reference first, on a quiet machine.
       const tps = await pgbenchTps(ctx, pgbenchSchema, seconds);
-      const settings = `autocannon ${CONNECTIONS} connections, ${seconds} s${warmSeconds ? ` after a ${warmSeconds} s warm-up` : ""}, ~500-byte JSON bodies, distinct ids`;
-
-      const plain = await startPlainIntake(ctx.databaseUrl, plainSchema, POOL_SIZE);
-      let plainRun: Load;
-      try {
-        plainRun = (
-          await measure(ctx, "plain handler", {
-            url: `http://127.0.0.1:${plain.port}/in/bench`,
-            pid: plain.pid,
-            secret,
-            seconds,
-            warmSeconds,
-            countSql: `select count(*)::int as n from "${plainSchema}".events`,
-          })
-        ).run;
-      } finally {
-        await plain.stop();
-      }
-
       const config = join(dir, "keel.config.json");
       writeFileSync(
         config,
@@ -76,43 +60,70 @@ export const intake: Scenario = {
           },
         }),
       );
-      const keel = await spawnKeel({
-        DATABASE_URL: ctx.databaseUrl,
-        KEEL_SCHEMA: keelSchema,
-        KEEL_ROLE: "api",
-        KEEL_CONFIG: config,
-        KEEL_LOG_LEVEL: "warn",
-        KEEL_ADMIN_TOKEN: randomBytes(24).toString("hex"),
-        [SECRET_VAR]: secret,
-      });
-      let keelRun: Load;
+      // Both servers up at once, loaded in turn: `passes` rounds each, alternated, and each
+      // one's median round kept (decision 077).
+      const plain = await startPlainIntake(ctx.databaseUrl, plainSchema, POOL_SIZE);
+      const plainRuns: Load[] = [];
+      const keelRuns: Load[] = [];
       try {
-        const measured = await measure(ctx, "keel", {
-          url: `http://127.0.0.1:${keel.port}/in/bench`,
-          pid: keel.pid,
-          secret,
-          seconds,
-          warmSeconds,
-          countSql: `select count(*)::int as n from "${keelSchema}".events where source = 'bench'`,
+        const keel = await spawnKeel({
+          DATABASE_URL: ctx.databaseUrl,
+          KEEL_SCHEMA: keelSchema,
+          KEEL_ROLE: "api",
+          KEEL_CONFIG: config,
+          KEEL_LOG_LEVEL: "warn",
+          KEEL_ADMIN_TOKEN: randomBytes(24).toString("hex"),
+          [SECRET_VAR]: secret,
         });
-        keelRun = measured.run;
-        const after = measured.stored;
-        const jobs = await settledCount(
-          ctx.databaseUrl,
-          `select count(*)::int as n from "${keelSchema}".jobs`,
-        );
-        if (jobs !== after) throw new Error(`keel: ${after} events stored but ${jobs} jobs made`);
+        try {
+          for (let pass = 1; pass <= passes; pass++) {
+            ctx.log(`intake pass ${pass}/${passes}: plain handler, then keel`);
+            const plainMeasured = await measure(ctx, "plain handler", {
+              url: `http://127.0.0.1:${plain.port}/in/bench`,
+              pid: plain.pid,
+              secret,
+              seconds,
+              warmSeconds,
+              countSql: `select count(*)::int as n from "${plainSchema}".events`,
+            });
+            plainRuns.push(plainMeasured.run);
+            const measured = await measure(ctx, "keel", {
+              url: `http://127.0.0.1:${keel.port}/in/bench`,
+              pid: keel.pid,
+              secret,
+              seconds,
+              warmSeconds,
+              countSql: `select count(*)::int as n from "${keelSchema}".events where source = 'bench'`,
+            });
+            keelRuns.push(measured.run);
+            const jobs = await settledCount(
+              ctx.databaseUrl,
+              `select count(*)::int as n from "${keelSchema}".jobs`,
+            );
+            if (jobs !== measured.stored)
+              throw new Error(`keel: ${measured.stored} events stored but ${jobs} jobs made`);
+            ctx.log(
+              `   plain ${Math.round(plainMeasured.run.rps)} req/s, keel ${Math.round(measured.run.rps)} req/s`,
+            );
+          }
+        } finally {
+          await keel.stop();
+          for (const line of keel.problems) ctx.log(`keel: ${line}`);
+        }
       } finally {
-        await keel.stop();
-        for (const line of keel.problems) ctx.log(`keel: ${line}`);
+        await plain.stop();
       }
+      const keelRun = medianLoad(keelRuns);
+      const plainRun = medianLoad(plainRuns);
+      const each = (runs: Load[]) => runs.map((r) => Math.round(r.rps).toLocaleString("en-US")).join(", ");
+      const settings = `autocannon ${CONNECTIONS} connections, ${seconds} s${warmSeconds ? ` after a ${warmSeconds} s warm-up` : ""}, ~500-byte JSON bodies, distinct ids${passes > 1 ? `; median of ${passes} rounds alternated with the other server's` : ""}`;
 
       row(
         "keel start --role api",
         "requests/s",
         keelRun.rps,
         "/s",
-        `${settings}; standard-webhooks source, one {handler} route; KEEL_LOG_LEVEL=warn; engine pool ${POOL_SIZE}`,
+        `${settings} (${each(keelRuns)} req/s); standard-webhooks source, one {handler} route; KEEL_LOG_LEVEL=warn; engine pool ${POOL_SIZE}`,
       );
       row("keel start --role api", "p50 latency", keelRun.p50, "ms");
       row("keel start --role api", "p99 latency", keelRun.p99, "ms");
@@ -149,7 +160,7 @@ export const intake: Scenario = {
         "requests/s",
         plainRun.rps,
         "/s",
-        `${settings}; one INSERT of the raw body per request, pool ${POOL_SIZE}, no verification or dedupe`,
+        `${settings} (${each(plainRuns)} req/s); one INSERT of the raw body per request, pool ${POOL_SIZE}, no verification or dedupe`,
       );
       row("plain Fastify + pg handler", "p50 latency", plainRun.p50, "ms");
       row("plain Fastify + pg handler", "p99 latency", plainRun.p99, "ms");
@@ -193,6 +204,14 @@ export const intake: Scenario = {
     }
   },
 };
+
+/** The round whose requests per second are the median of `runs` (the lower middle of an even count). */
+function medianLoad(runs: Load[]): Load {
+  const sorted = [...runs].sort((a, b) => a.rps - b.rps);
+  const m = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (!m) throw new Error("no intake round");
+  return m;
+}
 
 interface Load {
   rps: number;
