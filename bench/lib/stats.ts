@@ -6,6 +6,17 @@ export function percentile(samples: readonly number[], p: number): number {
   return sorted[rank] as number;
 }
 
+/**
+ * The item whose `value` is the median of `items` (the lower middle of an even count): a
+ * scenario's median round, kept whole so its other figures come from the same round (decision 077).
+ */
+export function medianBy<T>(items: readonly T[], value: (item: T) => number): T {
+  const sorted = [...items].sort((a, b) => value(a) - value(b));
+  const m = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (m === undefined) throw new Error("no rounds to take a median of");
+  return m;
+}
+
 /** Items per second for `count` items done in `ms` milliseconds. */
 export function perSecond(count: number, ms: number): number {
   return ms <= 0 ? Number.NaN : (count * 1000) / ms;

@@ -28,7 +28,7 @@ import {
 import { startPlainEnqueue } from "../lib/plain-enqueue.js";
 import { benchSchema, dropSchemas, settledCount } from "../lib/postgres.js";
 import type { BenchContext, ResultRow, Scenario } from "../lib/scenario.js";
-import { perSecond, timed } from "../lib/stats.js";
+import { medianBy, perSecond, timed } from "../lib/stats.js";
 
 const QUEUE = "bench";
 const BATCH = 1_000;
@@ -302,14 +302,6 @@ async function latestPeers(
   }
 }
 
-/** The round whose requests per second are the median of `list` (the lower middle of an even count). */
-function medianHttp(list: HttpLoad[]): HttpLoad {
-  const sorted = [...list].sort((a, b) => a.rps - b.rps);
-  const m = sorted[Math.floor((sorted.length - 1) / 2)];
-  if (!m) throw new Error("no HTTP round");
-  return m;
-}
-
 interface HttpLoad {
   /** Server CPU (user + system) per answered request, in µs: steadier than req/s on a shared machine. */
   cpuUs: number;
@@ -413,9 +405,9 @@ async function httpSingles(ctx: BenchContext, schemas: string[]): Promise<Result
       }
     }
   }
-  const k = medianHttp(runs.keel);
-  const kk = medianHttp(runs.keelKeyed);
-  const p = medianHttp(runs.plain);
+  const k = medianBy(runs.keel, (r) => r.rps);
+  const kk = medianBy(runs.keelKeyed, (r) => r.rps);
+  const p = medianBy(runs.plain, (r) => r.rps);
   const each = (list: HttpLoad[]) => list.map((r) => Math.round(r.rps).toLocaleString("en-US")).join(", ");
   const settings = `autocannon ${HTTP_CONNECTIONS} connections, ${seconds} s after a ${warmSeconds} s warm-up, median of ${rounds} alternated round(s), pool ${HTTP_POOL}`;
   const rows: ResultRow[] = [];

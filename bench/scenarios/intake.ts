@@ -10,6 +10,7 @@ import { cpuMs, machineCpu, spawnKeel, watchMainThread } from "../lib/keel-proce
 import { startPlainIntake } from "../lib/plain-intake.js";
 import { benchSchema, dropSchemas, settledCount } from "../lib/postgres.js";
 import type { BenchContext, ResultRow, Scenario } from "../lib/scenario.js";
+import { medianBy } from "../lib/stats.js";
 import { newWhsec, signedHeaders, whsecKey } from "../lib/webhooks.js";
 
 /**
@@ -113,8 +114,8 @@ export const intake: Scenario = {
       } finally {
         await plain.stop();
       }
-      const keelRun = medianLoad(keelRuns);
-      const plainRun = medianLoad(plainRuns);
+      const keelRun = medianBy(keelRuns, (r) => r.rps);
+      const plainRun = medianBy(plainRuns, (r) => r.rps);
       const each = (runs: Load[]) => runs.map((r) => Math.round(r.rps).toLocaleString("en-US")).join(", ");
       const settings = `autocannon ${CONNECTIONS} connections, ${seconds} s${warmSeconds ? ` after a ${warmSeconds} s warm-up` : ""}, ~500-byte JSON bodies, distinct ids${passes > 1 ? `; median of ${passes} rounds alternated with the other server's` : ""}`;
 
@@ -204,14 +205,6 @@ export const intake: Scenario = {
     }
   },
 };
-
-/** The round whose requests per second are the median of `runs` (the lower middle of an even count). */
-function medianLoad(runs: Load[]): Load {
-  const sorted = [...runs].sort((a, b) => a.rps - b.rps);
-  const m = sorted[Math.floor((sorted.length - 1) / 2)];
-  if (!m) throw new Error("no intake round");
-  return m;
-}
 
 interface Load {
   rps: number;

@@ -21,7 +21,7 @@ import { LATEST, runOnPeersNode, runScript } from "../lib/peers-latest.js";
 import { bullPrefix, dropBullPrefix } from "../lib/peers-queue.js";
 import { benchSchema, dropSchemas } from "../lib/postgres.js";
 import type { BenchContext, ResultRow, Scenario } from "../lib/scenario.js";
-import { perSecond } from "../lib/stats.js";
+import { medianBy, perSecond } from "../lib/stats.js";
 
 const QUEUE = "bench";
 const ROOT_MODULES = fileURLToPath(new URL("../run.ts", import.meta.url));
@@ -88,7 +88,7 @@ export const processScenario: Scenario = {
     for (const round of rounds)
       for (const c of contenders) {
         const all = measured.get(key(c, round)) ?? [];
-        const m = median(all);
+        const m = medianBy(all, (x) => x.ms);
         rate.set(key(c, round), perSecond(round.jobs, m.ms));
         const each = all
           .map((x) => Math.round(perSecond(round.jobs, x.ms)).toLocaleString("en-US"))
@@ -160,14 +160,6 @@ export const processScenario: Scenario = {
     return rows;
   },
 };
-
-/** The measurement whose time is the median of `all` (the lower middle of an even count). */
-function median(all: Measured[]): Measured {
-  const sorted = [...all].sort((a, b) => a.ms - b.ms);
-  const m = sorted[Math.floor((sorted.length - 1) / 2)];
-  if (!m) throw new Error("no measurement");
-  return m;
-}
 
 /**
  * One round of one contender on a fresh schema (or BullMQ prefix), dropped after it: `fill` in
