@@ -14,7 +14,8 @@ where j.ctid = any(array(select tid from picked))
 -- parsing timestamptz text costs (three per job).
 returning j.id, j.queue, j.handler, j.target, j.payload, j.priority, j.attempt, j.max_attempts, j.backoff,
           j.tenant, j.dedupe_key, j.lease_token, j.origin,
-          -- The same for every job of the claim: computed once.
+          -- lease_until as set above (now() is the transaction's time, the same for every job of
+          -- the claim): computed once, not converted per row.
           (select (extract(epoch from now() + $4 * interval '1 millisecond') * 1000000)::bigint) as lease_until_us,
           (extract(epoch from j.run_at) * 1000000)::bigint as run_at_us,
           (extract(epoch from j.created_at) * 1000000)::bigint as created_at_us
