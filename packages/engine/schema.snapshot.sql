@@ -340,7 +340,6 @@ index jobs_dedupe_key CREATE UNIQUE INDEX jobs_dedupe_key ON keel.jobs USING btr
 index jobs_event CREATE INDEX jobs_event ON keel.jobs USING btree (((origin ->> 'event'::text))) WHERE (origin ? 'event'::text)
 index jobs_lease CREATE INDEX jobs_lease ON keel.jobs USING btree (lease_until) WHERE (state = 'running'::text)
 index jobs_pkey CREATE UNIQUE INDEX jobs_pkey ON keel.jobs USING btree (id)
-index jobs_ready CREATE INDEX jobs_ready ON keel.jobs USING btree (queue, priority DESC, run_at, id) WHERE (state <> 'running'::text)
 index jobs_ready_flow CREATE INDEX jobs_ready_flow ON keel.jobs USING btree (queue, flow_key, priority DESC, run_at, id) WHERE (state <> 'running'::text)
 index jobs_running_flow CREATE INDEX jobs_running_flow ON keel.jobs USING btree (queue, flow_key) WHERE ((state = 'running'::text) AND (flow_key IS NOT NULL))
 index jobs_schedule CREATE INDEX jobs_schedule ON keel.jobs USING btree (((origin ->> 'schedule'::text)), tenant) WHERE (origin ? 'schedule'::text)
@@ -395,9 +394,9 @@ begin
   return query
   select j.ctid
   from jobs j
-  where j.queue = p_queue and j.state <> 'running' and j.run_at <= now() and j.handler = any(p_handlers)
-    and j.priority = p_priority and (j.run_at, j.id) > (p_run_at, p_id)
-  order by j.priority desc, j.run_at, j.id
+  where j.queue = p_queue and j.flow_key is null and j.state <> 'running' and j.run_at <= now()
+    and j.handler = any(p_handlers) and j.priority = p_priority and (j.run_at, j.id) > (p_run_at, p_id)
+  order by j.flow_key, j.priority desc, j.run_at, j.id
   limit wanted
   for update skip locked;
   get diagnostics got = row_count;
@@ -462,17 +461,17 @@ begin
   select j.priority, j.run_at, j.id into p, first_run_at, first_id
   from jobs j
   -- Bounds one past the int range when absent, so that every priority is inside them.
-  where j.queue = p_queue and j.state <> 'running'
+  where j.queue = p_queue and j.flow_key is null and j.state <> 'running'
     and j.priority < coalesce(p_below::bigint, 2147483648) and j.priority > coalesce(p_above::bigint, -2147483649)
-  order by j.priority desc, j.run_at, j.id
+  order by j.flow_key, j.priority desc, j.run_at, j.id
   limit 1;
   while found and wanted > 0 loop
     return query
     select j.ctid
     from jobs j
-    where j.queue = p_queue and j.state <> 'running' and j.priority = p
+    where j.queue = p_queue and j.flow_key is null and j.state <> 'running' and j.priority = p
       and (j.run_at, j.id) >= (first_run_at, first_id) and j.run_at <= now() and j.handler = any(p_handlers)
-    order by j.priority desc, j.run_at, j.id
+    order by j.flow_key, j.priority desc, j.run_at, j.id
     limit wanted
     for update skip locked;
     get diagnostics got = row_count;
@@ -480,9 +479,9 @@ begin
     exit when wanted <= 0;
     select j.priority, j.run_at, j.id into p, first_run_at, first_id
     from jobs j
-    where j.queue = p_queue and j.state <> 'running'
+    where j.queue = p_queue and j.flow_key is null and j.state <> 'running'
       and j.priority < p and j.priority > coalesce(p_above::bigint, -2147483649)
-    order by j.priority desc, j.run_at, j.id
+    order by j.flow_key, j.priority desc, j.run_at, j.id
     limit 1;
   end loop;
 end
@@ -1043,6 +1042,16 @@ begin
   return null;
 end
 $function$
+function queues_keep_flow_jobs
+CREATE OR REPLACE FUNCTION keel.queues_keep_flow_jobs()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  new.flow_jobs := true;
+  return new;
+end
+$function$
 function shape_fingerprint
 CREATE OR REPLACE FUNCTION keel.shape_fingerprint(shape text)
  RETURNS text
@@ -1056,4 +1065,5 @@ trigger job_history.job_history_counted_delete CREATE TRIGGER job_history_counte
 trigger job_history.job_history_counted_insert CREATE TRIGGER job_history_counted_insert AFTER INSERT ON keel.job_history REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION keel.job_counts_apply()
 trigger job_history.job_history_counted_update CREATE TRIGGER job_history_counted_update AFTER UPDATE ON keel.job_history REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION keel.job_counts_apply()
 trigger jobs.jobs_notify_inserted CREATE TRIGGER jobs_notify_inserted AFTER INSERT ON keel.jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION keel.notify_jobs_inserted()
+trigger queues.queues_keep_flow_jobs CREATE TRIGGER queues_keep_flow_jobs BEFORE UPDATE ON keel.queues FOR EACH ROW WHEN (((old.flow_key IS NOT NULL) AND (new.flow_key IS NULL) AND (NOT new.flow_jobs))) EXECUTE FUNCTION keel.queues_keep_flow_jobs()
 trigger switches.switches_notify_changed CREATE TRIGGER switches_notify_changed AFTER INSERT OR UPDATE ON keel.switches FOR EACH ROW EXECUTE FUNCTION keel.notify_switch_changed()

@@ -117,6 +117,37 @@ test("a job's own flow key and concurrency: the queue switches to limited claims
   assert.equal((await claim("f2", 5)).length, 1);
 });
 
+test("jobs keyed by an expression that is then removed are all still claimed: the queue stays a flow queue", async () => {
+  // Claims of queues without flow control read only unkeyed jobs (decision 078): removing the
+  // expression must not leave the jobs it keyed to a claim that cannot see them.
+  await engine.upsertQueue("f7", { flow: { key: "payload.account", concurrency: 1 } });
+  await engine.enqueueMany([
+    ...["a", "b", "c"].map((account) => ({ queue: "f7", target: { handler: "h" }, payload: { account } })),
+    { queue: "f7", target: { handler: "h" }, payload: {} },
+  ]);
+  await engine.upsertQueue("f7", {});
+  const limited = (await engine.queueLimits(["f7"])).get("f7")?.limited;
+  assert.equal(limited, true, "the queue is still claimed as a flow queue");
+  const taken: ClaimedJob[] = [];
+  for (let i = 0; i < 5; i++)
+    taken.push(
+      ...(await engine.claim({
+        queue: "f7",
+        handlers: ["h"],
+        limit: 10,
+        leaseMs: 30_000,
+        workerId: "w",
+        limited,
+      })),
+    );
+  assert.deepEqual(taken.map((j) => (j.payload as { account?: string }).account ?? "-").sort(), [
+    "-",
+    "a",
+    "b",
+    "c",
+  ]);
+});
+
 test("tenantConcurrency is the flow key tenant", async () => {
   await engine.upsertQueue("f3", { tenantConcurrency: 2 });
   const [q] = (await engine.listQueues()).filter((x) => x.name === "f3");
