@@ -7,6 +7,7 @@
  */
 import pg from "pg";
 import { Engine, loadStatements } from "../packages/engine/src/index.js";
+import { enqueueNoops } from "./lib/fill.js";
 
 const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const [queued = 100_000, batch = 500, rounds = 60] = process.argv.slice(2).map(Number);
@@ -15,14 +16,7 @@ const engine = await Engine.connect({ connectionString: url, schema, poolSize: 2
 const client = new pg.Client({ connectionString: url });
 await client.connect();
 try {
-  for (let i = 0; i < queued; i += 1000)
-    await engine.enqueueMany(
-      Array.from({ length: Math.min(1000, queued - i) }, (_, k) => ({
-        queue: "bench",
-        target: { handler: "noop" },
-        payload: { k: i + k },
-      })),
-    );
+  await enqueueNoops(engine, queued);
   await client.query(`analyze "${schema}".jobs`);
   const sql = loadStatements(schema, ["claim", "complete"]);
   await client.query("load 'auto_explain'");

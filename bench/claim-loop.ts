@@ -11,6 +11,7 @@
  * Usage: node --import tsx bench/claim-loop.ts [jobs=40000]
  */
 import { Engine } from "../packages/engine/src/index.js";
+import { enqueueNoops } from "./lib/fill.js";
 import { machineCpu } from "./lib/keel-process.js";
 
 const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -18,14 +19,7 @@ const jobs = Number(process.argv[2] ?? 40_000);
 const schema = `bench_loop_${process.pid}`;
 const engine = await Engine.connect({ connectionString: url, schema, poolSize: 4, migrate: true });
 try {
-  for (let i = 0; i < jobs; i += 1000)
-    await engine.enqueueMany(
-      Array.from({ length: Math.min(1000, jobs - i) }, (_, k) => ({
-        queue: "bench",
-        target: { handler: "noop" },
-        payload: { k },
-      })),
-    );
+  await enqueueNoops(engine, jobs);
   const S = `"${schema}"`;
   if (process.env.BENCH_HOT_CLAIM === "1")
     await engine.pool.query(

@@ -6,20 +6,14 @@
  * Usage: node --import tsx bench/claim-trace.ts [jobs=20000] [concurrency=500]
  */
 import { createWorker, Engine, type EngineOptions } from "../packages/engine/src/index.js";
+import { enqueueNoops } from "./lib/fill.js";
 
 const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const [jobs = 20_000, concurrency = 500] = process.argv.slice(2).map(Number);
 const schema = `bench_trace_${process.pid}`;
 const options: EngineOptions = { connectionString: url, schema, poolSize: 20, migrate: true };
 const filler = await Engine.connect(options);
-for (let i = 0; i < jobs; i += 1000)
-  await filler.enqueueMany(
-    Array.from({ length: Math.min(1000, jobs - i) }, (_, k) => ({
-      queue: "bench",
-      target: { handler: "noop" },
-      payload: { k: i + k },
-    })),
-  );
+await enqueueNoops(filler, jobs);
 await filler.close();
 
 const engine = await Engine.connect(options);

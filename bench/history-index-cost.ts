@@ -7,6 +7,7 @@
  */
 import pg from "pg";
 import { Engine, loadStatements } from "../packages/engine/src/index.js";
+import { enqueueNoops } from "./lib/fill.js";
 
 const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const schema = `bench_hist_${process.pid}`;
@@ -35,14 +36,7 @@ try {
   for (let round = 0; round < 4; round++)
     for (const [name, v] of Object.entries(variants)) {
       for (const q of v.off) await client.query(q);
-      for (let i = 0; i < 20_000; i += 1000)
-        await engine.enqueueMany(
-          Array.from({ length: 1000 }, (_, k) => ({
-            queue: "bench",
-            target: { handler: "noop" },
-            payload: { k },
-          })),
-        );
+      await enqueueNoops(engine, 20_000);
       const total = spent.get(name) ?? { ms: 0, jobs: 0 };
       for (;;) {
         const { rows } = await client.query<{ id: string; lease_token: string }>({

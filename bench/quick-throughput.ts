@@ -4,6 +4,7 @@
  * Usage: node --import tsx bench/quick-throughput.ts [jobs=20000] [concurrency=50]
  */
 import { createWorker, Engine } from "../packages/engine/src/index.js";
+import { enqueueNoops } from "./lib/fill.js";
 import { machineCpu } from "./lib/keel-process.js";
 
 const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -13,15 +14,7 @@ const schema = `bench_${process.pid}`;
 const engine = await Engine.connect({ connectionString: url, schema, poolSize: 20, migrate: true });
 try {
   let t = performance.now();
-  for (let i = 0; i < jobs; i += 1000) {
-    await engine.enqueueMany(
-      Array.from({ length: Math.min(1000, jobs - i) }, (_, k) => ({
-        queue: "bench",
-        target: { handler: "noop" },
-        payload: { k },
-      })),
-    );
-  }
+  await enqueueNoops(engine, jobs);
   const enqueueS = (performance.now() - t) / 1000;
   if (process.env.ANALYZE) await engine.pool.query(`analyze "${schema}".jobs`);
   let done = 0;

@@ -6,6 +6,7 @@
  */
 import pg from "pg";
 import { type ClaimedJob, Engine } from "../packages/engine/src/index.js";
+import { enqueueNoops } from "./lib/fill.js";
 
 const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const [jobs = 5_000, batch = 200] = process.argv.slice(2).map(Number);
@@ -17,14 +18,7 @@ const lsn = async () =>
   (await client.query<{ l: string }>("select pg_current_wal_lsn()::text as l")).rows[0]?.l;
 try {
   await client.query("create extension if not exists pg_walinspect");
-  for (let i = 0; i < jobs; i += 1000)
-    await engine.enqueueMany(
-      Array.from({ length: Math.min(1000, jobs - i) }, (_, k) => ({
-        queue: "bench",
-        target: { handler: "noop" },
-        payload: { k: i + k },
-      })),
-    );
+  await enqueueNoops(engine, jobs);
   // Full-page images follow a checkpoint: the first change to each page after it logs the page.
   await client.query("checkpoint");
   const start = await lsn();
