@@ -34,8 +34,8 @@ async function perRow(client: pg.Client, mode: Mode, n: number): Promise<{ cpu: 
   let got = 0;
   for (let i = 0; i < n; i++) {
     if (mode === "json") {
-      const r = await client.query({ name: mode, text: json, rowMode: "array" });
-      got += (r.rows[0][0] as unknown[]).length;
+      const r = await client.query<[unknown[]]>({ name: mode, text: json, rowMode: "array" });
+      got += r.rows[0]?.[0].length ?? 0;
     } else {
       const r = await client.query({
         name: mode,
