@@ -1,11 +1,13 @@
 /**
  * Cold processing rounds of two builds of the engine, alternated: for each pair and build, a
  * fresh schema filled by one process and processed by a fresh one (`bench/peers/process.mjs`,
- * as the process scenario's cold round runs Keel). Prints each round's time, jobs/s, the
+ * as the process scenario's cold round runs Keel). With `warm` > 0, warm rounds instead, as the
+ * scenario's warm round: the process first fills and runs `warm` jobs, then fills and measures
+ * `jobs`. Prints each round's time, jobs/s, the
  * worker's CPU and the rest of the machine's, per job, then each build's medians. How the
  * sessions compare two builds of the claim, completion and worker paths (BENCHMARKS.md).
  * Usage: node --import tsx bench/process-pairs.ts <engine dist/index.js A> <engine dist/index.js B>
- *          [pairs=4] [concurrency=500] [jobs=20000]
+ *          [pairs=4] [concurrency=500] [jobs=20000] [warm=0]
  */
 
 import { runScript } from "./lib/peers-latest.js";
@@ -21,9 +23,9 @@ interface Round {
 }
 
 const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const [a, b, pairs = "4", concurrency = "500", jobs = "20000"] = process.argv.slice(2);
+const [a, b, pairs = "4", concurrency = "500", jobs = "20000", warm = "0"] = process.argv.slice(2);
 if (!a || !b)
-  throw new Error("usage: process-pairs.ts <engine dist A> <engine dist B> [pairs] [concurrency] [jobs]");
+  throw new Error("usage: process-pairs.ts <engine dist A> <engine dist B> [pairs] [concurrency] [jobs] [warm]");
 const n = Number(jobs);
 const rounds = new Map<string, Round[]>([
   [a, []],
@@ -43,13 +45,13 @@ for (let pair = 0; pair < Number(pairs); pair++) {
       queue: "bench",
       from: 0,
       n,
-      warm: 0,
+      warm: Number(warm),
       modules: build,
     };
     const run = (mode: string) =>
       runScript(process.execPath, "process.mjs", [JSON.stringify({ ...args, mode })], log).result;
     try {
-      await run("fill");
+      if (Number(warm) === 0) await run("fill");
       const round = (await run("process")) as Round;
       rounds.get(build)?.push(round);
       console.log(

@@ -14,7 +14,7 @@ import { Intake } from "./intake/intake.js";
 import { assertSchemaCompatible, migrate } from "./migrate/migrator.js";
 import { flowRateOf, flowWalkLength, type LockedQueue, queueFlow } from "./queue/flow.js";
 import { JobWriter, planBatch, writeRows } from "./queue/insert.js";
-import { detailColumns, parseJobId } from "./queue/params.js";
+import { detailColumns, leaseColumns, parseJobId } from "./queue/params.js";
 import {
   type AttemptRow,
   type ClaimRow,
@@ -585,11 +585,7 @@ export class Engine {
   /** Extends leases; returns the ids whose lease is lost (they must stop). */
   async heartbeat(jobs: Pick<ClaimedJob, "id" | "leaseToken">[], leaseMs: number): Promise<Set<string>> {
     if (jobs.length === 0) return new Set();
-    const held = await this.run<{ id: string }>("heartbeat", [
-      jobs.map((j) => j.id),
-      jobs.map((j) => j.leaseToken),
-      leaseMs,
-    ]);
+    const held = await this.run<{ id: string }>("heartbeat", [...leaseColumns(jobs), leaseMs]);
     const ok = new Set(held.map((r) => r.id));
     const lost = new Set(jobs.filter((j) => !ok.has(j.id)).map((j) => j.id));
     this.stats.staleLeaseRejections += lost.size;
@@ -601,8 +597,7 @@ export class Engine {
     if (jobs.length === 0) return new Set();
     // The statement answers the stale ones only (decision 072).
     const stale = await this.run<{ id: string }>("complete", [
-      jobs.map((j) => j.id),
-      jobs.map((j) => j.leaseToken),
+      ...leaseColumns(jobs),
       ...detailColumns(jobs.map((j) => j.detail)),
     ]);
     const ids = new Set(stale.map((r) => r.id));
@@ -614,8 +609,7 @@ export class Engine {
   async fail(failures: FailInput[]): Promise<Set<string>> {
     if (failures.length === 0) return new Set();
     const done = await this.run<{ id: string }>("fail", [
-      failures.map((f) => f.job.id),
-      failures.map((f) => f.job.leaseToken),
+      ...leaseColumns(failures.map((f) => f.job)),
       failures.map((f) => (f.retryInMs === null ? null : Math.max(0, Math.round(f.retryInMs)))),
       failures.map((f) => JSON.stringify(f.error)),
       ...detailColumns(failures.map((f) => f.detail)),
@@ -629,10 +623,7 @@ export class Engine {
   /** Hands unfinished jobs back without spending an attempt (graceful shutdown). */
   async release(jobs: Pick<ClaimedJob, "id" | "leaseToken">[]): Promise<Set<string>> {
     if (jobs.length === 0) return new Set();
-    const done = await this.run<{ id: string }>("release", [
-      jobs.map((j) => j.id),
-      jobs.map((j) => j.leaseToken),
-    ]);
+    const done = await this.run<{ id: string }>("release", leaseColumns(jobs));
     return this.rejected(jobs, done);
   }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type ClaimedJob, type Engine, isKeelError } from "../src/index.js";
+import { leaseColumns } from "../src/queue/params.js";
 import { guardLeaks, testEngine } from "./helpers.js";
 
 guardLeaks();
@@ -288,5 +289,38 @@ describe("queues", () => {
     await assert.rejects(engine.upsertQueue("q", { colour: "red" } as never), (e: unknown) =>
       isKeelError(e, "unknown_option"),
     );
+  });
+});
+
+describe("the lease columns a completion sends", () => {
+  const token = "0b7c9a52-4a3e-4c55-9d0e-2f1f7f0f2c11";
+
+  test("plain ids and tokens go as one array literal each", () => {
+    assert.deepEqual(
+      leaseColumns([
+        { id: "1", leaseToken: token },
+        { id: "42", leaseToken: token },
+      ]),
+      ["{1,42}", `{${token},${token}}`],
+    );
+    assert.deepEqual(leaseColumns([]), ["{}", "{}"]);
+  });
+
+  test("an element that is not plain sends that column as an array, for the driver to quote", () => {
+    // A comma in an id must not become a second element (and misalign ids and tokens).
+    const [ids, tokens] = leaseColumns([
+      { id: "1,2", leaseToken: token },
+      { id: "3", leaseToken: 'x",y' },
+    ]);
+    assert.deepEqual(ids, ["1,2", "3"]);
+    assert.deepEqual(tokens, [token, 'x",y']);
+  });
+
+  test("a job id that is not a bigint fails the completion instead of finishing another job", async () => {
+    await engine.enqueue({ queue: "lc1", target: { handler: "h" } });
+    const [job] = await claim("lc1");
+    assert.ok(job);
+    await assert.rejects(engine.complete([{ id: `${job.id},1`, leaseToken: job.leaseToken }]));
+    assert.deepEqual(await engine.complete([{ id: job.id, leaseToken: job.leaseToken }]), new Set());
   });
 });

@@ -6,7 +6,6 @@ import { errorText, isConnectionError } from "./connection-errors.js";
 
 export { errorText, isConnectionError };
 
-// Postgres bigint (int8) comes back as a string; job ids stay strings end to end.
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
@@ -28,6 +27,18 @@ export interface PoolOptions {
 }
 
 /**
+ * The pool's type parsers: the driver's, except that a bigint (int8) is its text as it comes, a
+ * string, without the driver's per-value pattern test (a claim reads four a job). Job ids stay
+ * strings end to end, also when the application has set a global int8 parser for its own pool.
+ */
+const INT8_OID = 20;
+const asText = (value: string) => value;
+const TYPES = {
+  getTypeParser: (oid: number, format?: "text" | "binary") =>
+    oid === INT8_OID && format !== "binary" ? asText : pg.types.getTypeParser(oid, format),
+} as pg.CustomTypesConfig;
+
+/**
  * Creates a pg pool that survives Postgres going away: no client, idle or checked out, can
  * crash the process with an unhandled 'error' event, and with `watch` no query waits on a
  * server that does not answer.
@@ -38,6 +49,7 @@ export function createPool(options: PoolOptions): Pool {
     max: options.max ?? 10,
     application_name: options.applicationName ?? "keel",
     connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    types: TYPES,
   });
   // An idle client losing its connection (Postgres restart) must not crash the process;
   // the pool discards it and the next query opens a new one.

@@ -12,6 +12,29 @@ export function parseJobId(id: string): string {
   return s;
 }
 
+const PLAIN_ID = /^[0-9]{1,19}$/;
+const PLAIN_TOKEN = /^[0-9a-fA-F-]{1,36}$/;
+
+/**
+ * The ids and lease tokens of held jobs as the two array parameters the complete, fail, release
+ * and heartbeat statements take, each one Postgres array literal: the driver otherwise quotes
+ * and escapes every element (two pattern replacements each). An element that is not plain (an
+ * id of digits, a token of hex digits and dashes: what a claim returns) makes that array go as
+ * an array, for the driver to quote; such a job holds no lease anyway.
+ */
+export function leaseColumns(
+  jobs: { id: string; leaseToken: string }[],
+): [string | string[], string | string[]] {
+  const ids = jobs.map((j) => j.id);
+  const tokens = jobs.map((j) => j.leaseToken);
+  return [literal(ids, PLAIN_ID), literal(tokens, PLAIN_TOKEN)];
+}
+
+function literal(values: string[], plain: RegExp): string | string[] {
+  for (const v of values) if (typeof v !== "string" || !plain.test(v)) return values;
+  return `{${values.join(",")}}`;
+}
+
 /**
  * Attempt details as the three parallel arrays the complete and fail statements take; a column
  * null for every job (a handler's jobs have no details) as null, which their `unnest` pads.

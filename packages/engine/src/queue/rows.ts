@@ -45,31 +45,78 @@ function usDate(us: string): Date {
 }
 
 /**
+ * A claimed job as the worker sees it. Its three times are kept as the claim returned them and
+ * made into Dates when first read: a handler seldom reads them, and three Dates a job were a
+ * tenth of a cold worker's claim handling (decision 079). `toJSON` gives the same fields as a
+ * plain object, Dates included.
+ */
+class Claimed implements ClaimedJob {
+  readonly id: string;
+  readonly queue: string;
+  readonly handler: string;
+  readonly target: JobTarget;
+  readonly payload: unknown;
+  readonly priority: number;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly backoff: Backoff | null;
+  readonly tenant: string | null;
+  readonly dedupeKey: string | null;
+  readonly leaseToken: string;
+  readonly origin: JobOrigin | null;
+  readonly runAtUs: string | undefined;
+  #leaseUntil: Date | string;
+  #runAt: Date | string;
+  #createdAt: Date | string;
+
+  constructor(r: ClaimRow, ordered: boolean) {
+    this.id = r[0];
+    this.queue = r[1];
+    this.handler = r[2];
+    this.target = r[3];
+    this.payload = r[4];
+    this.priority = r[5];
+    this.attempt = r[6];
+    this.maxAttempts = r[7];
+    this.backoff = r[8];
+    this.tenant = r[9];
+    this.dedupeKey = r[10];
+    this.leaseToken = r[11];
+    this.origin = r[12];
+    this.#leaseUntil = r[13];
+    this.#runAt = r[14];
+    this.#createdAt = r[15];
+    // Always present (undefined from limited claims): one object shape for every claimed job.
+    this.runAtUs = ordered ? r[14] : undefined;
+  }
+
+  get leaseUntil(): Date {
+    if (typeof this.#leaseUntil === "string") this.#leaseUntil = usDate(this.#leaseUntil);
+    return this.#leaseUntil;
+  }
+
+  get runAt(): Date {
+    if (typeof this.#runAt === "string") this.#runAt = usDate(this.#runAt);
+    return this.#runAt;
+  }
+
+  get createdAt(): Date {
+    if (typeof this.#createdAt === "string") this.#createdAt = usDate(this.#createdAt);
+    return this.#createdAt;
+  }
+
+  toJSON(): ClaimedJob {
+    return { ...this, leaseUntil: this.leaseUntil, runAt: this.runAt, createdAt: this.createdAt };
+  }
+}
+
+/**
  * A claimed row as the worker sees it. `ordered`: the claim took jobs in the queue index's order
  * (`claim`), so `runAtUs` may serve as the next claim's cursor; a limited claim's order is not
  * that, and leaves it undefined.
  */
 export function toClaimedJob(r: ClaimRow, ordered: boolean): ClaimedJob {
-  return {
-    id: r[0],
-    queue: r[1],
-    handler: r[2],
-    target: r[3],
-    payload: r[4],
-    priority: r[5],
-    attempt: r[6],
-    maxAttempts: r[7],
-    backoff: r[8],
-    tenant: r[9],
-    dedupeKey: r[10],
-    leaseToken: r[11],
-    leaseUntil: usDate(r[13]),
-    runAt: usDate(r[14]),
-    createdAt: usDate(r[15]),
-    origin: r[12],
-    // Always present (undefined from limited claims): one object shape for every claimed job.
-    runAtUs: ordered ? r[14] : undefined,
-  };
+  return new Claimed(r, ordered);
 }
 
 export interface JobRow {
