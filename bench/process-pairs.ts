@@ -25,7 +25,9 @@ interface Round {
 const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const [a, b, pairs = "4", concurrency = "500", jobs = "20000", warm = "0"] = process.argv.slice(2);
 if (!a || !b)
-  throw new Error("usage: process-pairs.ts <engine dist A> <engine dist B> [pairs] [concurrency] [jobs] [warm]");
+  throw new Error(
+    "usage: process-pairs.ts <engine dist A> <engine dist B> [pairs] [concurrency] [jobs] [warm]",
+  );
 const n = Number(jobs);
 const rounds = new Map<string, Round[]>([
   [a, []],

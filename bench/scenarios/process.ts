@@ -12,6 +12,10 @@
  * BENCH_PROCESS_PASSES times (3 by default), all contenders in turn in each pass, and the table
  * gives each one's median round (decision 077).
  *
+ * Keel runs on Node 20 at three concurrencies and on the latest peers' Node 22 at its best one:
+ * each ratio compares Keel with a peer on the same Node (graphile-worker 0.18 and BullMQ 6.7.6
+ * need Node 22; V8's newer compilers make a cold worker cheaper there, decision 080).
+ *
  * BENCH_KEEL_BASELINE=<path to an engine's dist/index.js> adds that build of Keel (e.g. an
  * earlier commit's, built in a git worktree) as a contender, to show a change in one run.
  */
@@ -73,7 +77,7 @@ export const processScenario: Scenario = {
     const passes = ctx.smoke ? 1 : Number(process.env.BENCH_PROCESS_PASSES ?? 3);
     const rows: ResultRow[] = [];
     const rate = new Map<string, number>();
-    const key = (c: Contender, r: Round) => `${c.system}|${c.version}|${c.note}|${r.name}`;
+    const key = (c: Contender, r: Round) => `${c.system}|${c.version}|${c.latest}|${c.note}|${r.name}`;
     const measured = new Map<string, Measured[]>();
     for (let pass = 1; pass <= passes; pass++)
       for (const round of rounds)
@@ -99,7 +103,9 @@ export const processScenario: Scenario = {
             c.system === "keel"
               ? c.config.baseline
                 ? "keel (baseline)"
-                : "keel"
+                : c.latest
+                  ? `keel (Node ${LATEST.node.split(".")[0]})`
+                  : "keel"
               : `${c.system} ${c.version}`,
           metric: `processed, ${round.name}`,
           value: perSecond(round.jobs, m.ms),
@@ -107,6 +113,7 @@ export const processScenario: Scenario = {
           note: `Node ${c.latest ? LATEST.node : process.versions.node}, ${c.note}; ${round.jobs} jobs${round.warm ? ` after ${round.warm} warm-up` : ", fresh process, no warm-up"}; ${passes > 1 ? `median of ${passes} passes (${each} jobs/s); ` : ""}first job started after ${Math.round(m.firstMs)} ms; ${costNote(m, round.jobs)}`,
         });
       }
+    // `latest`: only contenders on the latest peers' Node (true) or the project's (false).
     const best = (system: string, round: Round, latest?: boolean) =>
       Math.max(
         ...contenders
@@ -124,9 +131,10 @@ export const processScenario: Scenario = {
       (c) => c.system === "keel" && c.config.concurrency === 200 && !c.config.baseline,
     );
     for (const round of rounds) {
-      const keel = best("keel", round);
       const at200 = keel200 && rate.get(key(keel200, round));
       for (const latest of [false, true]) {
+        // Keel on the same Node as the peer versions it is compared with.
+        const keel = best("keel", round, latest);
         const version = (system: string) =>
           contenders.find((c) => c.system === system && c.latest === latest)?.version ?? "";
         rows.push({
@@ -135,7 +143,7 @@ export const processScenario: Scenario = {
           metric: `ratio vs graphile-worker ${version("graphile-worker")} (best), ${round.name}`,
           value: keel / best("graphile-worker", round, latest),
           unit: "x",
-          note: "target ≥ 1.5; Keel's best concurrency",
+          note: `target ≥ 1.5; Keel's best concurrency, both on Node ${latest ? LATEST.node : process.versions.node}`,
         });
         if (at200 !== undefined)
           rows.push({
@@ -153,7 +161,7 @@ export const processScenario: Scenario = {
             metric: `ratio vs BullMQ ${version("bullmq")}, ${round.name}`,
             value: keel / best("bullmq", round, latest),
             unit: "x",
-            note: "target ≥ 2; both at their best concurrency",
+            note: `target ≥ 2; both at their best concurrency, on Node ${latest ? LATEST.node : process.versions.node}`,
           });
       }
     }
@@ -213,6 +221,15 @@ function contendersFor(ctx: BenchContext): Contender[] {
       note: `createWorker, concurrency ${concurrency}, pool 20, history kept`,
       config: { concurrency },
     });
+  // The same build on the latest peers' Node 22, at its best concurrency.
+  list.push({
+    system: "keel",
+    child: "keel",
+    version: "this commit",
+    latest: true,
+    note: `createWorker, concurrency ${ctx.smoke ? 50 : 500}, pool 20, history kept`,
+    config: { concurrency: ctx.smoke ? 50 : 500 },
+  });
   const baseline = process.env.BENCH_KEEL_BASELINE;
   if (baseline && !ctx.smoke)
     list.push({
