@@ -65,8 +65,9 @@ class Claimed implements ClaimedJob {
   readonly leaseToken: string;
   readonly origin: JobOrigin | null;
   readonly runAtUs: string | undefined;
-  /** Lease end, run at, created at: as the claim returned them until first read, then Dates. */
-  readonly #times: (string | Date)[];
+  #leaseUntil: Date | string;
+  #runAt: Date | string;
+  #createdAt: Date | string;
 
   constructor(r: ClaimRow, ordered: boolean) {
     this.id = r[0];
@@ -82,29 +83,26 @@ class Claimed implements ClaimedJob {
     this.dedupeKey = r[10];
     this.leaseToken = r[11];
     this.origin = r[12];
-    this.#times = [r[13], r[14], r[15]];
+    this.#leaseUntil = r[13];
+    this.#runAt = r[14];
+    this.#createdAt = r[15];
     // Always present (undefined from limited claims): one object shape for every claimed job.
     this.runAtUs = ordered ? r[14] : undefined;
   }
 
   get leaseUntil(): Date {
-    return this.#time(0);
+    if (typeof this.#leaseUntil === "string") this.#leaseUntil = usDate(this.#leaseUntil);
+    return this.#leaseUntil;
   }
 
   get runAt(): Date {
-    return this.#time(1);
+    if (typeof this.#runAt === "string") this.#runAt = usDate(this.#runAt);
+    return this.#runAt;
   }
 
   get createdAt(): Date {
-    return this.#time(2);
-  }
-
-  #time(i: number): Date {
-    const t = this.#times[i] as string | Date;
-    if (typeof t !== "string") return t;
-    const date = usDate(t);
-    this.#times[i] = date;
-    return date;
+    if (typeof this.#createdAt === "string") this.#createdAt = usDate(this.#createdAt);
+    return this.#createdAt;
   }
 
   toJSON(): ClaimedJob {
