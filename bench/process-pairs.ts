@@ -3,9 +3,9 @@
  * fresh schema filled by one process and processed by a fresh one (`bench/peers/process.mjs`,
  * as the process scenario's cold round runs Keel). With `warm` > 0, warm rounds instead, as the
  * scenario's warm round: the process first fills and runs `warm` jobs, then fills and measures
- * `jobs`. Prints each round's time, jobs/s, the
- * worker's CPU and the rest of the machine's, per job, then each build's medians. How the
- * sessions compare two builds of the claim, completion and worker paths (BENCHMARKS.md).
+ * `jobs`. Prints each round's time, jobs/s, the worker's CPU and the rest of the machine's, per
+ * job, then each build's medians. How the sessions compare two builds of the claim, completion
+ * and worker paths (BENCHMARKS.md).
  * Usage: node --import tsx bench/process-pairs.ts <engine dist/index.js A> <engine dist/index.js B>
  *          [pairs=4] [concurrency=500] [jobs=20000] [warm=0]
  */
