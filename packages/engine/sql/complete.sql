@@ -6,7 +6,10 @@
 -- per job finished for the worker to read (decision 072).
 with input as (
   -- Sorted, and limited to their count: one kept plan for one job or hundreds (decision 067).
-  select * from unnest($1::bigint[], $2::uuid[], $3::int[], $4::int[], $5::text[])
+  -- Each array behind a subquery: a connection's first five runs are planned with the values,
+  -- and an array of hundreds that Postgres could count made it hash all of jobs (decision 081).
+  select * from unnest((select $1::bigint[]), (select $2::uuid[]), (select $3::int[]), (select $4::int[]),
+                       (select $5::text[]))
     as u(id, token, status, latency, body)
   order by 1
   limit cardinality($1::bigint[])

@@ -7,7 +7,10 @@
 -- The input sorted, and limited to its count: one kept plan for one job or hundreds (decision
 -- 067).
 with input as (
-  select * from unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::jsonb[], $5::int[], $6::int[], $7::text[])
+  -- Each array behind a subquery, so that a run planned with the values reads jobs by index too
+  -- (decision 081).
+  select * from unnest((select $1::bigint[]), (select $2::uuid[]), (select $3::bigint[]), (select $4::jsonb[]),
+                       (select $5::int[]), (select $6::int[]), (select $7::text[]))
     as f(id, token, delay_ms, error, status, latency, body)
   order by id
   limit cardinality($1::bigint[])

@@ -3,8 +3,11 @@
 with released as (
   update {{schema}}.jobs j
   set state = 'available', attempt = j.attempt - 1, lease_token = null, lease_until = null
-  -- Sorted, and limited to their count: one kept plan for one job or hundreds (decision 067).
-  from (select * from unnest($1::bigint[], $2::uuid[]) order by 1 limit cardinality($1::bigint[])) as r(id, token)
+  -- Sorted, and limited to their count: one kept plan for one job or hundreds (decision 067);
+  -- each array behind a subquery, so that a run planned with the values reads jobs by index too
+  -- (decision 081).
+  from (select * from unnest((select $1::bigint[]), (select $2::uuid[])) order by 1 limit cardinality($1::bigint[]))
+    as r(id, token)
   where j.id = r.id and j.lease_token = r.token
   returning j.id, j.queue, j.attempt, j.worker_id, j.started_at
 ),

@@ -210,3 +210,76 @@ test("a worker's writes for one job at a time keep a generic plan: Postgres plan
     ],
   );
 });
+
+test("a connection's first runs of the worker's writes over hundreds of jobs read jobs by index, not all of it", async () => {
+  // Postgres plans a prepared statement's first five runs with their values. Given an array of
+  // hundreds it could count, it hashed the whole of jobs for a completion, a failure, a
+  // heartbeat or a release of a batch: 20,000 rows read for 500 jobs, on every new connection
+  // (decision 081). Each step here is a first run on this engine's one connection.
+  const fresh = await testEngine({ poolSize: 1 });
+  for (let i = 0; i < 20; i++)
+    await fresh.enqueueMany(
+      Array.from({ length: 1_000 }, () => ({ queue: "batch", target: { handler: "h" }, payload: {} })),
+    );
+  await fresh.pool.query(`analyze "${fresh.schema}".jobs`);
+  const take = async (limit: number): Promise<ClaimedJob[]> => {
+    const jobs = await fresh.claim({
+      queue: "batch",
+      handlers: ["h"],
+      limit,
+      leaseMs: 60_000,
+      workerId: "w",
+      limited: false,
+      after: null,
+    });
+    assert.equal(jobs.length, limit);
+    return jobs;
+  };
+  const batches = { heartbeat: await take(500), complete: await take(500), retried: await take(300) };
+  const more = { dead: await take(300), release: await take(300) };
+  const read = {
+    heartbeat: await tuplesRead(fresh, "jobs", "seq", async () =>
+      assert.deepEqual(await fresh.heartbeat(batches.heartbeat, 60_000), new Set()),
+    ),
+    complete: await tuplesRead(fresh, "jobs", "seq", async () =>
+      assert.deepEqual(
+        await fresh.complete(batches.complete.map((j) => ({ id: j.id, leaseToken: j.leaseToken }))),
+        new Set(),
+      ),
+    ),
+    "fail (retried)": await tuplesRead(fresh, "jobs", "seq", async () =>
+      assert.deepEqual(
+        await fresh.fail(
+          batches.retried.map((job) => ({ job, retryInMs: 60_000, error: { code: "e", message: "again" } })),
+        ),
+        new Set(),
+      ),
+    ),
+    "fail (dead)": await tuplesRead(fresh, "jobs", "seq", async () =>
+      assert.deepEqual(
+        await fresh.fail(
+          more.dead.map((job) => ({ job, retryInMs: null, error: { code: "e", message: "done" } })),
+        ),
+        new Set(),
+      ),
+    ),
+    release: await tuplesRead(fresh, "jobs", "seq", async () =>
+      assert.deepEqual(await fresh.release(more.release), new Set()),
+    ),
+  };
+  assert.deepEqual(read, { heartbeat: 0, complete: 0, "fail (retried)": 0, "fail (dead)": 0, release: 0 });
+  const { rows } = await fresh.pool.query<{ name: string; custom: number }>(
+    `select name, custom_plans::int as custom from pg_prepared_statements where name = any($1) order by name`,
+    [["complete", "fail", "heartbeat", "release"].map((n) => `keel_${fresh.schema}_${n}`)],
+  );
+  // Every step above ran on a plan made with its values.
+  assert.deepEqual(
+    rows.map((r) => [r.name.slice(`keel_${fresh.schema}_`.length), r.custom]),
+    [
+      ["complete", 1],
+      ["fail", 2],
+      ["heartbeat", 1],
+      ["release", 1],
+    ],
+  );
+});

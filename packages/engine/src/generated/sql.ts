@@ -405,7 +405,10 @@ returning task
 -- per job finished for the worker to read (decision 072).
 with input as (
   -- Sorted, and limited to their count: one kept plan for one job or hundreds (decision 067).
-  select * from unnest($1::bigint[], $2::uuid[], $3::int[], $4::int[], $5::text[])
+  -- Each array behind a subquery: a connection's first five runs are planned with the values,
+  -- and an array of hundreds that Postgres could count made it hash all of jobs (decision 081).
+  select * from unnest((select $1::bigint[]), (select $2::uuid[]), (select $3::int[]), (select $4::int[]),
+                       (select $5::text[]))
     as u(id, token, status, latency, body)
   order by 1
   limit cardinality($1::bigint[])
@@ -857,7 +860,10 @@ on conflict (name) do nothing
 -- The input sorted, and limited to its count: one kept plan for one job or hundreds (decision
 -- 067).
 with input as (
-  select * from unnest($1::bigint[], $2::uuid[], $3::bigint[], $4::jsonb[], $5::int[], $6::int[], $7::text[])
+  -- Each array behind a subquery, so that a run planned with the values reads jobs by index too
+  -- (decision 081).
+  select * from unnest((select $1::bigint[]), (select $2::uuid[]), (select $3::bigint[]), (select $4::jsonb[]),
+                       (select $5::int[]), (select $6::int[]), (select $7::text[]))
     as f(id, token, delay_ms, error, status, latency, body)
   order by id
   limit cardinality($1::bigint[])
@@ -1012,8 +1018,11 @@ from {{schema}}.job_history where id = $1
 -- Returns the ids still held; a missing id means the lease was lost (swept or cancelled).
 update {{schema}}.jobs j
 set lease_until = now() + $3 * interval '1 millisecond'
--- Sorted, and limited to their count: one kept plan for one job or hundreds (decision 067).
-from (select * from unnest($1::bigint[], $2::uuid[]) order by 1 limit cardinality($1::bigint[])) as h(id, token)
+-- Sorted, and limited to their count: one kept plan for one job or hundreds (decision 067). Each
+-- array behind a subquery: a connection's first five runs are planned with the values, and an
+-- array Postgres can count made it read all of jobs for a batch of hundreds (decision 081).
+from (select * from unnest((select $1::bigint[]), (select $2::uuid[])) order by 1 limit cardinality($1::bigint[]))
+  as h(id, token)
 where j.id = h.id and j.lease_token = h.token
 returning j.id
 `,
@@ -1855,8 +1864,11 @@ where r.policy = v.policy and r.key = v.key
 with released as (
   update {{schema}}.jobs j
   set state = 'available', attempt = j.attempt - 1, lease_token = null, lease_until = null
-  -- Sorted, and limited to their count: one kept plan for one job or hundreds (decision 067).
-  from (select * from unnest($1::bigint[], $2::uuid[]) order by 1 limit cardinality($1::bigint[])) as r(id, token)
+  -- Sorted, and limited to their count: one kept plan for one job or hundreds (decision 067);
+  -- each array behind a subquery, so that a run planned with the values reads jobs by index too
+  -- (decision 081).
+  from (select * from unnest((select $1::bigint[]), (select $2::uuid[])) order by 1 limit cardinality($1::bigint[]))
+    as r(id, token)
   where j.id = r.id and j.lease_token = r.token
   returning j.id, j.queue, j.attempt, j.worker_id, j.started_at
 ),
