@@ -43,3 +43,41 @@ test("storing a response reads its key by index, however small the table was whe
   });
   assert.ok(scanned < 1000, `three requests read ${scanned} rows of idempotency_keys by sequential scan`);
 });
+
+test("a group's responses are stored by index too when the group holds hundreds of keys", async () => {
+  // Planned at every run, with the group's arrays counted, a group of hundreds was costed as
+  // hundreds of index lookups against one scan of the table, and the scan won: 20,000 rows read
+  // to store 300 responses (decision 081).
+  const fresh = await testEngine({ poolSize: 2 });
+  await fresh.pool.query(
+    `insert into "${fresh.schema}".idempotency_keys (scope, key, fingerprint, state, locked_until, expires_at)
+     select 's', 'old-' || g, 'f', 'completed', null, now() + interval '1 day' from generate_series(1, 20000) g`,
+  );
+  await fresh.pool.query(`analyze "${fresh.schema}".idempotency_keys`);
+  const keys = Array.from({ length: 300 }, (_, i) => `group-${i}`);
+  const begun = await Promise.all(
+    keys.map((key) => fresh.idempotency.begin({ scope: "s", key, fingerprint: "f" })),
+  );
+  assert.ok(begun.every((b) => b.state === "started"));
+  const scanned = await tuplesRead(fresh, "idempotency_keys", "seq", async () => {
+    const client = await fresh.pool.connect();
+    try {
+      await client.query("begin");
+      await fresh.idempotency.finishMany(
+        client,
+        keys.map((key) => ({ scope: "s", key, fingerprint: "f", response })),
+      );
+      await client.query("commit");
+    } finally {
+      client.release();
+    }
+  });
+  assert.equal(scanned, 0);
+  const again = await Promise.all(
+    keys.map((key) => fresh.idempotency.begin({ scope: "s", key, fingerprint: "f" })),
+  );
+  assert.ok(
+    again.every((b) => b.state === "completed"),
+    "every response stored",
+  );
+});

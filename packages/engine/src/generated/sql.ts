@@ -1047,7 +1047,10 @@ select count(*)::int as deleted from gone
 update {{schema}}.idempotency_keys k
 set state = 'completed', locked_until = null, response_status = r.status,
   response_headers = r.headers::jsonb, response_body = r.body
-from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[])
+-- Planned at every run (decision 063), with the arrays behind subqueries: counted, a group of
+-- hundreds hashed the whole of idempotency_keys (decision 081).
+from unnest((select $1::text[]), (select $2::text[]), (select $3::text[]), (select $4::int[]), (select $5::text[]),
+            (select $6::text[]))
   as r(scope, key, fingerprint, status, headers, body)
 where k.scope = r.scope and k.key = r.key and k.state = 'started' and k.fingerprint = r.fingerprint
 returning k.state
@@ -1518,7 +1521,10 @@ select count(*)::int as deleted from gone
   intake_find_events: `-- intake_find_events: the ids of stored events by (source $1[i], event_id $2[i]), for duplicates.
 select e.id, e.source, e.event_id
 from {{schema}}.events e
-join unnest($1::text[], $2::text[]) as k(source, event_id) on e.source = k.source and e.event_id = k.event_id
+-- The arrays behind subqueries, so that a plan made with their values is costed as one made
+-- without them: counted, a batch of hundreds hashed the whole of events (decision 081).
+join unnest((select $1::text[]), (select $2::text[])) as k(source, event_id)
+  on e.source = k.source and e.event_id = k.event_id
 `,
   intake_get_event: `-- intake_get_event: event $1 with its status, headers and raw body.
 select e.id, e.source, e.event_id, e.type, e.content_type, octet_length(e.body)::int as size,
