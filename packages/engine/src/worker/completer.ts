@@ -1,11 +1,16 @@
 import type { Engine, Finished } from "../engine.js";
 
-type Done = Finished;
+/** Where a `Completer` reports each job's write: called once per job added. */
+export interface CompletionSink<T> {
+  /** The write committed; `stale` when the job's lease token no longer matched (nothing written). */
+  done(tag: T, stale: boolean): void;
+  /** The write failed: nothing was committed for the job. */
+  failed(tag: T, err: unknown): void;
+}
 
-interface Pending {
-  job: Done;
-  resolve: (stale: boolean) => void;
-  reject: (err: unknown) => void;
+interface Pending<T> {
+  job: Finished;
+  tag: T;
 }
 
 /**
@@ -14,27 +19,27 @@ interface Pending {
  * the next one, and a further write starts alongside only once `minBatch` are waiting (up to
  * `maxInFlight` at a time). At high throughput one commit finishes hundreds of jobs and the
  * commits overlap instead of queueing behind one another (Postgres groups their WAL flushes);
- * a lone completion is written on the next turn of the event loop.
+ * a lone completion is written on the next turn of the event loop. Each job's result goes to the
+ * sink, a batch at a time: no promise per job (decision 082).
  */
-export class Completer {
-  private pending: Pending[] = [];
+export class Completer<T> {
+  private pending: Pending<T>[] = [];
   private inFlight = 0;
   private scheduled = false;
   private idle: (() => void)[] = [];
 
   constructor(
     private readonly engine: Engine,
+    private readonly sink: CompletionSink<T>,
     private readonly maxBatch = 500,
     private readonly maxInFlight = 3,
     private readonly minBatch = 50,
   ) {}
 
-  /** Resolves true when the completion was rejected for a stale lease token. */
-  complete(job: Done): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ job, resolve, reject });
-      this.schedule();
-    });
+  /** Writes `job`'s completion with the next batch; the sink hears of it with `tag`. */
+  add(job: Finished, tag: T): void {
+    this.pending.push({ job, tag });
+    this.schedule();
   }
 
   /** Resolves when everything pending now is committed (or has failed). */
@@ -64,16 +69,20 @@ export class Completer {
     if (this.inFlight === 0 && this.pending.length === 0) for (const w of this.idle.splice(0)) w();
   }
 
-  private async write(batch: Pending[]): Promise<void> {
+  private async write(batch: Pending<T>[]): Promise<void> {
     this.inFlight++;
+    let stale: Set<string> | undefined;
+    let error: unknown;
     try {
-      const stale = await this.engine.complete(batch.map((b) => b.job));
-      for (const b of batch) b.resolve(stale.has(b.job.id));
+      stale = await this.engine.complete(batch.map((b) => b.job));
     } catch (err) {
-      for (const b of batch) b.reject(err);
-    } finally {
-      this.inFlight--;
-      this.startWrites();
+      error = err;
     }
+    this.inFlight--;
+    for (const b of batch) {
+      if (stale) this.sink.done(b.tag, stale.has(b.job.id));
+      else this.sink.failed(b.tag, error);
+    }
+    this.startWrites();
   }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { GcraParams } from "@keel/protocol/ratelimit";
-import { type ClaimCursor, Engine } from "../engine.js";
+import { type ClaimCursor, Engine, type Finished } from "../engine.js";
 import { KeelError } from "../errors.js";
 import { compareDecimal } from "../internal/decimal.js";
 import { track } from "../internal/resources.js";
@@ -26,6 +26,12 @@ interface Running extends Slotted {
   /** The handler has returned; only the outcome is still being written. */
   handled?: boolean;
   detail?: AttemptDetail;
+  /** When the handler was called (performance.now()). */
+  startedAt: number;
+  /** When the handler returned: the outcome's writes are retried until a lease later. */
+  handledAt: number;
+  /** Failed attempts to write the completion so far. */
+  writeTries: number;
 }
 
 /**
@@ -61,7 +67,7 @@ export class Worker {
   /** Handlers running now, per queue: what `queueShare` bounds. */
   private busyByQueue = new Map<string, number>();
   private readonly queueShare: number;
-  private completer: Completer | undefined;
+  private completer: Completer<Running> | undefined;
   private listener: Listener | undefined;
   private timers: NodeJS.Timeout[] = [];
   private maintenance: Maintenance | undefined;
@@ -154,7 +160,10 @@ export class Worker {
       throw err;
     }
     const engine = this.engine;
-    this.completer = new Completer(engine);
+    this.completer = new Completer<Running>(engine, {
+      done: (entry, stale) => this.ended(entry, stale ? "stale" : "succeeded", undefined),
+      failed: (entry, err) => this.completionFailed(entry, err),
+    });
     // Behind a transaction-mode pooler with no direct connection string: poll only (decision 036).
     const connectionString =
       engine.listenConnectionString ?? (engine.namedStatements ? this.options.connectionString : undefined);
@@ -405,57 +414,103 @@ export class Worker {
   }
 
   private execute(job: ClaimedJob): void {
-    const entry: Running = { job, slot: -1 };
+    const entry: Running = { job, slot: -1, startedAt: 0, handledAt: 0, writeTries: 0 };
     this.running.add(entry);
     this.busy++;
     this.busyByQueue.set(job.queue, (this.busyByQueue.get(job.queue) ?? 0) + 1);
-    void this.runJob(entry);
+    this.runJob(entry);
   }
 
-  private async runJob(entry: Running): Promise<void> {
+  /**
+   * Calls the job's handler. A handler that returns no promise is done at once: no turn of the
+   * microtask queue, no promise made for the job (decision 082).
+   */
+  private runJob(entry: Running): void {
     const { job } = entry;
-    const hooks = this.options.hooks;
-    const started = performance.now();
-    hooks?.onJobStart?.(job);
-    let error: unknown;
-    let ok = false;
+    const onJobStart = this.options.hooks?.onJobStart;
+    if (onJobStart)
+      try {
+        onJobStart(job);
+      } catch (err) {
+        throwLater(err);
+      }
+    entry.startedAt = performance.now();
+    let result: unknown;
     try {
       const handler = this.options.handlers[job.handler] as ((ctx: JobContext) => unknown) | undefined;
       if (!handler) throw new KeelError("unknown_handler", { handler: job.handler });
-      await handler(new Attempt(entry));
-      ok = true;
+      result = handler(new Attempt(entry));
     } catch (err) {
-      error = err;
+      this.handled(entry, false, err);
+      return;
     }
+    if (isThenable(result))
+      Promise.resolve(result).then(
+        () => this.handled(entry, true, undefined),
+        (err: unknown) => this.handled(entry, false, err),
+      );
+    else this.handled(entry, true, undefined);
+  }
+
+  /** The handler returned (`ok`) or threw `error`: its slot frees, and its outcome is written. */
+  private handled(entry: Running, ok: boolean, error: unknown): void {
+    const { job } = entry;
     entry.handled = true;
+    entry.handledAt = performance.now();
     this.busy--;
     const own = (this.busyByQueue.get(job.queue) ?? 1) - 1;
     if (own > 0) this.busyByQueue.set(job.queue, own);
     else this.busyByQueue.delete(job.queue);
     this.hungry = true;
     this.wake();
-    let outcome: JobOutcome = entry.gone ?? (ok ? "succeeded" : "failed");
-    if (!entry.gone) {
-      try {
-        const stale = await this.untilLeaseEnds(() =>
-          ok ? this.complete(job, entry.detail) : this.recordFailure(job, error, entry.detail),
-        );
-        if (stale) outcome = "stale";
-      } catch (err) {
-        // The lease will expire and the job will run again: at-least-once, never lost.
-        hooks?.onError?.(err, "complete");
-      }
+    if (entry.gone) this.ended(entry, entry.gone, error);
+    else if (ok) (this.completer as Completer<Running>).add(finishedOf(entry), entry);
+    else void this.writeFailure(entry, error);
+  }
+
+  /**
+   * A completion's write failed. It is tried again, with the next batch, while the job's lease
+   * may still hold: a Postgres restart or failover of a few seconds then costs no second run.
+   * Once the lease has surely expired the job runs again anyway (and a late write would be
+   * refused as stale), so retrying stops.
+   */
+  private completionFailed(entry: Running, err: unknown): void {
+    const wait = Math.min(1_000, 100 * 2 ** ++entry.writeTries);
+    if (this.state !== "running" || performance.now() + wait >= entry.handledAt + this.leaseMs) {
+      // The lease will expire and the job will run again: at-least-once, never lost.
+      this.options.hooks?.onError?.(err, "complete");
+      this.ended(entry, "succeeded", undefined);
+      return;
     }
+    setTimeout(() => (this.completer as Completer<Running>).add(finishedOf(entry), entry), wait);
+  }
+
+  private async writeFailure(entry: Running, error: unknown): Promise<void> {
+    let outcome: JobOutcome = "failed";
+    try {
+      const stale = await this.untilLeaseEnds(() => this.recordFailure(entry.job, error, entry.detail));
+      if (stale) outcome = "stale";
+    } catch (err) {
+      // The lease will expire and the job will run again: at-least-once, never lost.
+      this.options.hooks?.onError?.(err, "complete");
+    }
+    this.ended(entry, outcome, error);
+  }
+
+  /** The job is done here: its outcome is written (or given up on, or no longer ours). */
+  private ended(entry: Running, outcome: JobOutcome, error: unknown): void {
     this.running.delete(entry);
-    hooks?.onJobEnd?.(job, { outcome, durationMs: performance.now() - started, error });
+    const onJobEnd = this.options.hooks?.onJobEnd;
+    if (onJobEnd)
+      try {
+        onJobEnd(entry.job, { outcome, durationMs: performance.now() - entry.startedAt, error });
+      } catch (err) {
+        throwLater(err);
+      }
     this.notifyIdle();
     // A freed slot (here, or under a queue's global limit) may let waiting work run now.
     this.hungry = true;
     this.wake();
-  }
-
-  private complete(job: ClaimedJob, detail: AttemptDetail | undefined): Promise<boolean> {
-    return (this.completer as Completer).complete({ id: job.id, leaseToken: job.leaseToken, detail });
   }
 
   /**
@@ -617,6 +672,31 @@ function signalOf(entry: Running): AbortSignal {
     if (entry.abortReason) entry.controller.abort(entry.abortReason);
   }
   return entry.controller.signal;
+}
+
+/**
+ * What an application hook threw: thrown again outside the worker, as an uncaught exception (as
+ * a job's rejected promise used to make it), so that it neither goes unseen nor stops the
+ * worker's bookkeeping for the job and its neighbours, which are handled a batch at a time.
+ */
+function throwLater(err: unknown): void {
+  queueMicrotask(() => {
+    throw err;
+  });
+}
+
+/** What the completion writes for `entry`. */
+function finishedOf(entry: Running): Finished {
+  return { id: entry.job.id, leaseToken: entry.job.leaseToken, detail: entry.detail };
+}
+
+/** Whether `value` is a promise or promise-like (what `await` would wait for). */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
 }
 
 function abort(entry: Running, reason: Error): void {
