@@ -7,10 +7,10 @@
  * 067 and 081); the rounds after show the kept plan.
  * Usage: node --import tsx bench/first-runs.ts [connections=4] [batch=500] [rounds=12]
  */
-import { readFileSync } from "node:fs";
 import pg from "pg";
 import { Engine, loadStatements } from "../packages/engine/src/index.js";
 import { enqueueNoops } from "./lib/fill.js";
+import { cpuMs } from "./lib/keel-process.js";
 
 const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const [connections = 4, batch = 500, rounds = 12] = process.argv.slice(2).map(Number);
@@ -21,9 +21,7 @@ const sql = loadStatements(schema, ["claim", "complete"]);
 /** CPU time of the backend behind `client`, in ms (Postgres on this machine). */
 async function backendCpuMs(client: pg.Client): Promise<number> {
   const { rows } = await client.query<{ pid: number }>("select pg_backend_pid() as pid");
-  const stat = readFileSync(`/proc/${rows[0]?.pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  return cpuMs(Number(rows[0]?.pid));
 }
 
 try {
