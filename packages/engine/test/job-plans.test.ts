@@ -35,6 +35,21 @@ const claim = async (after: ClaimedJob[] | null): Promise<ClaimedJob> => {
   return job;
 };
 
+/** Claims `limit` jobs of `queue` (handler `h`) from the front on `e`, checking that many came. */
+async function claimFront(e: Engine, queue: string, limit: number): Promise<ClaimedJob[]> {
+  const jobs = await e.claim({
+    queue,
+    handlers: ["h"],
+    limit,
+    leaseMs: 60_000,
+    workerId: "w",
+    limited: false,
+    after: null,
+  });
+  assert.equal(jobs.length, limit, "jobs to claim");
+  return jobs;
+}
+
 /** One job through each statement a worker runs: claims both ways, a heartbeat, and each ending. */
 async function round(): Promise<Record<string, () => Promise<unknown>>> {
   const a = await claim(null);
@@ -167,19 +182,7 @@ test("a worker's writes for one job at a time keep a generic plan: Postgres plan
       Array.from({ length: 1_000 }, () => ({ queue: "lone", target: { handler: "h" }, payload: {} })),
     );
   await fresh.pool.query(`analyze "${fresh.schema}".jobs`);
-  const take = async () => {
-    const [job] = await fresh.claim({
-      queue: "lone",
-      handlers: ["h"],
-      limit: 1,
-      leaseMs: 60_000,
-      workerId: "w",
-      limited: false,
-      after: null,
-    });
-    assert.ok(job, "a job to claim");
-    return job;
-  };
+  const take = async () => (await claimFront(fresh, "lone", 1))[0] as ClaimedJob;
   for (let i = 0; i < 8; i++) {
     const job = await take();
     assert.deepEqual(await fresh.heartbeat([job], 60_000), new Set());
@@ -222,19 +225,7 @@ test("a connection's first runs of the worker's writes over hundreds of jobs rea
       Array.from({ length: 1_000 }, () => ({ queue: "batch", target: { handler: "h" }, payload: {} })),
     );
   await fresh.pool.query(`analyze "${fresh.schema}".jobs`);
-  const take = async (limit: number): Promise<ClaimedJob[]> => {
-    const jobs = await fresh.claim({
-      queue: "batch",
-      handlers: ["h"],
-      limit,
-      leaseMs: 60_000,
-      workerId: "w",
-      limited: false,
-      after: null,
-    });
-    assert.equal(jobs.length, limit);
-    return jobs;
-  };
+  const take = (limit: number) => claimFront(fresh, "batch", limit);
   const batches = { heartbeat: await take(500), complete: await take(500), retried: await take(300) };
   const more = { dead: await take(300), release: await take(300) };
   const read = {
