@@ -1,16 +1,13 @@
 import type { Engine, Finished } from "../engine.js";
 
-/** Where a `Completer` reports each job's write: called once per job added. */
+/** What a `Completer` writes for each job added, and where it reports the write: once per job. */
 export interface CompletionSink<T> {
+  /** The completion of `tag`'s job, read when its batch is written. */
+  finished(tag: T): Finished;
   /** The write committed; `stale` when the job's lease token no longer matched (nothing written). */
   done(tag: T, stale: boolean): void;
   /** The write failed: nothing was committed for the job. */
   failed(tag: T, err: unknown): void;
-}
-
-interface Pending<T> {
-  job: Finished;
-  tag: T;
 }
 
 /**
@@ -23,7 +20,7 @@ interface Pending<T> {
  * sink, a batch at a time: no promise per job (decision 082).
  */
 export class Completer<T> {
-  private pending: Pending<T>[] = [];
+  private pending: T[] = [];
   private inFlight = 0;
   private scheduled = false;
   private idle: (() => void)[] = [];
@@ -36,9 +33,9 @@ export class Completer<T> {
     private readonly minBatch = 50,
   ) {}
 
-  /** Writes `job`'s completion with the next batch; the sink hears of it with `tag`. */
-  add(job: Finished, tag: T): void {
-    this.pending.push({ job, tag });
+  /** Writes the completion of `tag`'s job with the next batch; the sink hears of it. */
+  add(tag: T): void {
+    this.pending.push(tag);
     this.schedule();
   }
 
@@ -69,19 +66,21 @@ export class Completer<T> {
     if (this.inFlight === 0 && this.pending.length === 0) for (const w of this.idle.splice(0)) w();
   }
 
-  private async write(batch: Pending<T>[]): Promise<void> {
+  private async write(batch: T[]): Promise<void> {
     this.inFlight++;
+    const jobs = batch.map((tag) => this.sink.finished(tag));
     let stale: Set<string> | undefined;
     let error: unknown;
     try {
-      stale = await this.engine.complete(batch.map((b) => b.job));
+      stale = await this.engine.complete(jobs);
     } catch (err) {
       error = err;
     }
     this.inFlight--;
-    for (const b of batch) {
-      if (stale) this.sink.done(b.tag, stale.has(b.job.id));
-      else this.sink.failed(b.tag, error);
+    for (let i = 0; i < batch.length; i++) {
+      const tag = batch[i] as T;
+      if (stale) this.sink.done(tag, stale.has((jobs[i] as Finished).id));
+      else this.sink.failed(tag, error);
     }
     this.startWrites();
   }

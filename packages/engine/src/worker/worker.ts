@@ -161,6 +161,7 @@ export class Worker {
     }
     const engine = this.engine;
     this.completer = new Completer<Running>(engine, {
+      finished: finishedOf,
       done: (entry, stale) => this.ended(entry, stale ? "stale" : "succeeded", undefined),
       failed: (entry, err) => this.completionFailed(entry, err),
     });
@@ -464,7 +465,7 @@ export class Worker {
     this.hungry = true;
     this.wake();
     if (entry.gone) this.ended(entry, entry.gone, error);
-    else if (ok) (this.completer as Completer<Running>).add(finishedOf(entry), entry);
+    else if (ok) (this.completer as Completer<Running>).add(entry);
     else void this.writeFailure(entry, error);
   }
 
@@ -482,7 +483,7 @@ export class Worker {
       this.ended(entry, "succeeded", undefined);
       return;
     }
-    setTimeout(() => (this.completer as Completer<Running>).add(finishedOf(entry), entry), wait);
+    setTimeout(() => (this.completer as Completer<Running>).add(entry), wait);
   }
 
   private async writeFailure(entry: Running, error: unknown): Promise<void> {
