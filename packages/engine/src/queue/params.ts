@@ -31,7 +31,13 @@ export function leaseColumns(
 }
 
 function literal(values: string[], plain: RegExp): string | string[] {
-  for (const v of values) if (typeof v !== "string" || !plain.test(v)) return values;
+  // A claim's jobs share one lease token (decision 075): a value like the one before is plain.
+  let previous: string | undefined;
+  for (const v of values) {
+    if (v === previous) continue;
+    if (typeof v !== "string" || !plain.test(v)) return values;
+    previous = v;
+  }
   return `{${values.join(",")}}`;
 }
 
