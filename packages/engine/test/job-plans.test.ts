@@ -50,6 +50,17 @@ async function claimFront(e: Engine, queue: string, limit: number): Promise<Clai
   return jobs;
 }
 
+/** A fresh engine on one connection, its `jobs` holding 20,000 jobs of `queue`, analysed. */
+async function analysedEngine(queue: string): Promise<Engine> {
+  const fresh = await testEngine({ poolSize: 1 });
+  for (let i = 0; i < 20; i++)
+    await fresh.enqueueMany(
+      Array.from({ length: 1_000 }, () => ({ queue, target: { handler: "h" }, payload: {} })),
+    );
+  await fresh.pool.query(`analyze "${fresh.schema}".jobs`);
+  return fresh;
+}
+
 /** One job through each statement a worker runs: claims both ways, a heartbeat, and each ending. */
 async function round(): Promise<Record<string, () => Promise<unknown>>> {
   const a = await claim(null);
@@ -176,12 +187,7 @@ test("a worker's writes for one job at a time keep a generic plan: Postgres plan
   // one id, a custom plan looked cheaper than the generic one (costed for ten ids), so Postgres
   // planned every such write again: a third to a half of the Postgres CPU of a job claimed,
   // heartbeaten and finished alone (decision 067).
-  const fresh = await testEngine({ poolSize: 1 });
-  for (let i = 0; i < 20; i++)
-    await fresh.enqueueMany(
-      Array.from({ length: 1_000 }, () => ({ queue: "lone", target: { handler: "h" }, payload: {} })),
-    );
-  await fresh.pool.query(`analyze "${fresh.schema}".jobs`);
+  const fresh = await analysedEngine("lone");
   const take = async () => (await claimFront(fresh, "lone", 1))[0] as ClaimedJob;
   for (let i = 0; i < 8; i++) {
     const job = await take();
@@ -219,12 +225,7 @@ test("a connection's first runs of the worker's writes over hundreds of jobs rea
   // hundreds it could count, it hashed the whole of jobs for a completion, a failure, a
   // heartbeat or a release of a batch: 20,000 rows read for 500 jobs, on every new connection
   // (decision 081). Each step here is a first run on this engine's one connection.
-  const fresh = await testEngine({ poolSize: 1 });
-  for (let i = 0; i < 20; i++)
-    await fresh.enqueueMany(
-      Array.from({ length: 1_000 }, () => ({ queue: "batch", target: { handler: "h" }, payload: {} })),
-    );
-  await fresh.pool.query(`analyze "${fresh.schema}".jobs`);
+  const fresh = await analysedEngine("batch");
   const take = (limit: number) => claimFront(fresh, "batch", limit);
   const batches = { heartbeat: await take(500), complete: await take(500), retried: await take(300) };
   const more = { dead: await take(300), release: await take(300) };
