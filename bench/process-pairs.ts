@@ -10,6 +10,7 @@
  *          [pairs=4] [concurrency=500] [jobs=20000] [warm=0]
  */
 
+import { resolve } from "node:path";
 import { runScript } from "./lib/peers-latest.js";
 import { dropSchemas } from "./lib/postgres.js";
 import { medianBy, perSecond } from "./lib/stats.js";
@@ -23,11 +24,13 @@ interface Round {
 }
 
 const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const [a, b, pairs = "4", concurrency = "500", jobs = "20000", warm = "0"] = process.argv.slice(2);
-if (!a || !b)
+const [builtA, builtB, pairs = "4", concurrency = "500", jobs = "20000", warm = "0"] = process.argv.slice(2);
+if (!builtA || !builtB)
   throw new Error(
     "usage: process-pairs.ts <engine dist A> <engine dist B> [pairs] [concurrency] [jobs] [warm]",
   );
+// The rounds run in bench/peers: a path given relative to where this was started is made absolute.
+const [a, b] = [resolve(builtA), resolve(builtB)];
 const n = Number(jobs);
 const rounds = new Map<string, Round[]>([
   [a, []],
