@@ -11,7 +11,7 @@
  */
 
 import { resolve } from "node:path";
-import { runScript } from "./lib/peers-latest.js";
+import { type KeelRound, runKeelRound } from "./lib/keel-rounds.js";
 import { dropSchemas } from "./lib/postgres.js";
 import { medianBy, perSecond } from "./lib/stats.js";
 
@@ -42,25 +42,21 @@ const perJob = (ms: number) => ((ms * 1000) / n).toFixed(1);
 for (let pair = 0; pair < Number(pairs); pair++) {
   for (const build of pair % 2 === 0 ? [a, b] : [b, a]) {
     const schema = `bench_process_pairs_${process.pid}_${pair}_${build === a ? "a" : "b"}`;
-    const args = {
-      system: "keel",
-      config: { concurrency: Number(concurrency) },
+    const round: KeelRound = {
+      build,
       databaseUrl: url,
       schema,
-      queue: "bench",
-      from: 0,
-      n,
+      concurrency: Number(concurrency),
+      jobs: n,
       warm: Number(warm),
-      modules: build,
     };
-    const run = (mode: string) =>
-      runScript(process.execPath, "process.mjs", [JSON.stringify({ ...args, mode })], log).result;
+    const run = (mode: "fill" | "process") => runKeelRound(round, mode, log).result;
     try {
       if (Number(warm) === 0) await run("fill");
-      const round = (await run("process")) as Round;
-      rounds.get(build)?.push(round);
+      const result = (await run("process")) as Round;
+      rounds.get(build)?.push(result);
       console.log(
-        `pair ${pair + 1} ${build === a ? "A" : "B"}: ${round.ms.toFixed(0)} ms, ${Math.round(perSecond(n, round.ms))} jobs/s, worker ${perJob(round.selfCpuMs)} µs a job, the rest ${perJob(round.otherCpuMs)}`,
+        `pair ${pair + 1} ${build === a ? "A" : "B"}: ${result.ms.toFixed(0)} ms, ${Math.round(perSecond(n, result.ms))} jobs/s, worker ${perJob(result.selfCpuMs)} µs a job, the rest ${perJob(result.otherCpuMs)}`,
       );
     } finally {
       await dropSchemas(url, [schema]);

@@ -11,26 +11,22 @@
 
 import { resolve } from "node:path";
 import pg from "pg";
-import { runScript } from "./lib/peers-latest.js";
+import { type KeelRound, runKeelRound } from "./lib/keel-rounds.js";
 import { dropSchemas } from "./lib/postgres.js";
 
 const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const [built = "packages/engine/dist/index.js", concurrency = "500", jobs = "20000"] = process.argv.slice(2);
 const schema = `bench_round_waits_${process.pid}`;
-const args = {
-  system: "keel",
-  config: { concurrency: Number(concurrency) },
+const round: KeelRound = {
+  build: resolve(built),
   databaseUrl: url,
   schema,
-  queue: "bench",
-  from: 0,
-  n: Number(jobs),
+  concurrency: Number(concurrency),
+  jobs: Number(jobs),
   warm: 0,
-  modules: resolve(built),
 };
 const log = (m: string) => process.stderr.write(`${m}\n`);
-const run = (mode: string) =>
-  runScript(process.execPath, "process.mjs", [JSON.stringify({ ...args, mode })], log);
+const run = (mode: "fill" | "process") => runKeelRound(round, mode, log);
 
 /**
  * The worker's statement a sample shows, by the comment each statement's text opens with
