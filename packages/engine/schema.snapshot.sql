@@ -333,7 +333,6 @@ index job_counts_pkey CREATE UNIQUE INDEX job_counts_pkey ON keel.job_counts USI
 index job_history_dedupe_key CREATE INDEX job_history_dedupe_key ON keel.job_history USING btree (dedupe_key) WHERE (dedupe_key IS NOT NULL)
 index job_history_event CREATE INDEX job_history_event ON keel.job_history USING btree (((origin ->> 'event'::text))) WHERE (origin ? 'event'::text)
 index job_history_pkey CREATE UNIQUE INDEX job_history_pkey ON keel.job_history USING btree (id)
-index job_history_queue_state CREATE INDEX job_history_queue_state ON keel.job_history USING btree (queue, state, id)
 index job_history_retention CREATE INDEX job_history_retention ON keel.job_history USING btree (queue, state, finished_at)
 index jobs_debounce CREATE UNIQUE INDEX jobs_debounce ON keel.jobs USING btree (queue, debounce_key) WHERE (debounce_key IS NOT NULL)
 index jobs_dedupe_key CREATE UNIQUE INDEX jobs_dedupe_key ON keel.jobs USING btree (queue, dedupe_key) WHERE (dedupe_key IS NOT NULL)

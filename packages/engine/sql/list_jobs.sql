@@ -1,7 +1,7 @@
 -- list_jobs: up to $4 jobs, newest first, optionally of queue $1 and in state $2, with ids below
 -- cursor $3, narrowed by $5–$10 (list_jobs_filter: tenant, handler, target host, dedupe key,
--- created from/to). A queue and state filter pages through job_history_queue_state, a dedupe
--- key through job_history_dedupe_key. Unfinished jobs come from jobs, finished ones from job_history. Each side takes its
+-- created from/to). A queue with a finished state is list_finished_jobs' (decision 083); a
+-- dedupe key pages through job_history_dedupe_key. Unfinished jobs come from jobs, finished ones from job_history. Each side takes its
 -- own newest $4 first (a backward walk of its primary key that stops at $4 matches), then the
 -- two are merged: without the inner limits Postgres sorted all of history on every page.
 select id, queue, handler, state, target, priority, attempt, max_attempts, tenant, dedupe_key, last_error,

@@ -14,6 +14,7 @@ import { Intake } from "./intake/intake.js";
 import { assertSchemaCompatible, migrate } from "./migrate/migrator.js";
 import { flowRateOf, flowWalkLength, type LockedQueue, queueFlow } from "./queue/flow.js";
 import { JobWriter, planBatch, writeRows } from "./queue/insert.js";
+import { inFinishOrder, listCursorAfter, parseListCursor } from "./queue/list-cursor.js";
 import { detailColumns, leaseColumns, parseJobId } from "./queue/params.js";
 import {
   type AttemptRow,
@@ -21,6 +22,7 @@ import {
   type JobRow,
   toClaimedJob,
   toJobRecord,
+  toJobSummary,
   toQueueInfo,
 } from "./queue/rows.js";
 import type {
@@ -33,6 +35,7 @@ import type {
   FailureGroup,
   FlowBacklog,
   JobError,
+  JobPage,
   JobRecord,
   JobState,
   JobSummary,
@@ -901,41 +904,55 @@ export class Engine {
     return toJobRecord(row, await read<AttemptRow>("job_attempts"));
   }
 
-  /**
-   * Jobs newest first, optionally of one queue, state and tenant, `limit` at a time. Pass the last id
-   * of a page as `before` for the next.
-   */
+  /** The jobs of `listJobsPage`'s page, without its cursor. */
   async listJobs(filter: ListJobsFilter = {}): Promise<JobSummary[]> {
+    return (await this.listJobsPage(filter)).jobs;
+  }
+
+  /**
+   * A page of jobs, `limit` at a time (default 50): newest first, or, for a queue's jobs in one
+   * finished state, the latest finished first (decision 083). Pass `nextCursor` as `before` for
+   * the next page; it is null after a short page.
+   */
+  async listJobsPage(filter: ListJobsFilter = {}): Promise<JobPage> {
     const limit = filter.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw new KeelError("invalid_argument", { detail: "limit: a whole number from 1 to 1000" });
     }
-    if (filter.before !== undefined && !/^[1-9][0-9]{0,18}$/.test(filter.before)) {
-      throw new KeelError("invalid_argument", { detail: "before: a job id (digits)" });
+    const cursor = filter.before === undefined ? null : parseListCursor(filter.before);
+    const finishOrder = inFinishOrder(filter);
+    let finishedUs = cursor?.finishedUs ?? null;
+    if (finishOrder && cursor && finishedUs === null) {
+      // A bare id: the list resumes after that job's finish time, while history holds it.
+      const [row] = await this.run<{ finished_us: string }>("job_finished_us", [cursor.id]);
+      if (!row) {
+        throw new KeelError("invalid_argument", {
+          detail: `cursor: job ${cursor.id} is not in history; pass a page's nextCursor, or start from the first page`,
+        });
+      }
+      finishedUs = row.finished_us;
     }
-    const rows = await this.run<JobRow>("list_jobs", [
-      filter.queue ?? null,
-      filter.state ?? null,
-      filter.before ?? null,
-      limit,
-      filter.tenant ?? null,
-      filter.handler ?? null,
-      filter.host ?? null,
-      filter.dedupeKey ?? null,
-      timeParam(filter.createdFrom, "createdFrom"),
-      timeParam(filter.createdTo, "createdTo"),
-    ]);
-    return rows.map((r) => {
-      const {
-        payload: _p,
-        attempts: _a,
-        backoff: _b,
-        leaseUntil: _l,
-        workerId: _w,
-        ...summary
-      } = toJobRecord(r, []);
-      return summary;
-    });
+    const rows = await this.run<JobRow & { finished_us?: string }>(
+      finishOrder ? "list_finished_jobs" : "list_jobs",
+      [
+        filter.queue ?? null,
+        filter.state ?? null,
+        cursor?.id ?? null,
+        limit,
+        filter.tenant ?? null,
+        filter.handler ?? null,
+        filter.host ?? null,
+        filter.dedupeKey ?? null,
+        timeParam(filter.createdFrom, "createdFrom"),
+        timeParam(filter.createdTo, "createdTo"),
+        ...(finishOrder ? [finishedUs] : []),
+      ],
+    );
+    const last = rows.length === limit ? rows[rows.length - 1] : undefined;
+    return {
+      jobs: rows.map(toJobSummary),
+      nextCursor: last ? listCursorAfter(last.id, finishOrder ? (last.finished_us ?? null) : null) : null,
+    };
   }
 
   /** Every queue with settings, counts per state and oldest-ready age. */

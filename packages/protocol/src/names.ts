@@ -31,6 +31,11 @@ export const JSON_PATH = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/;
 export const VARIABLE_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 /** Ids of jobs, events, tokens and audit entries: positive Postgres bigints, as strings. */
 export const BIGINT_ID = /^[1-9][0-9]{0,18}$/;
+/**
+ * A page cursor of the jobs list: a job id, or `<microseconds>_<id>` (the last job's finish time
+ * and id) for a queue's jobs in one finished state, which are listed in finish order.
+ */
+export const JOBS_CURSOR = /^(?:([0-9]{1,19})_)?([1-9][0-9]{0,18})$/;
 
 // Closed lists
 

@@ -191,6 +191,45 @@ describe("GET /v1/jobs/:id and GET /v1/jobs", () => {
     const unknown = await call("GET", "/v1/jobs?page=2");
     assert.equal(unknown.json().error.code, "unknown_option");
   });
+
+  test("lists a queue's finished jobs the latest finished first, in pages whose cursor carries the finish time", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++)
+      ids.push((await call("POST", "/v1/jobs", { queue: "done-pages", target: { handler: "p" } })).json().id);
+    const claimed = await engine.claim({
+      queue: "done-pages",
+      handlers: ["p"],
+      limit: 5,
+      leaseMs: 60_000,
+      workerId: "w",
+      limited: false,
+    });
+    const byId = new Map(claimed.map((j) => [j.id, j]));
+    const finish = async (group: string[]) =>
+      assert.deepEqual(await engine.complete(group.map((id) => byId.get(id) ?? assert.fail(id))), new Set());
+    // The newer two finish first, then the older three together.
+    await finish(ids.slice(3));
+    await finish(ids.slice(0, 3));
+    const seen: string[] = [];
+    const cursors: string[] = [];
+    let cursor: string | null = "";
+    while (cursor !== null) {
+      const res = await call(
+        "GET",
+        `/v1/jobs?queue=done-pages&state=succeeded&limit=2${cursor ? `&cursor=${cursor}` : ""}`,
+      );
+      assert.equal(res.statusCode, 200);
+      seen.push(...res.json().jobs.map((j: { id: string }) => j.id));
+      cursor = res.json().nextCursor;
+      if (cursor) cursors.push(cursor);
+    }
+    assert.deepEqual(seen, [ids[2], ids[1], ids[0], ids[4], ids[3]]);
+    for (const c of cursors) assert.match(c, /^[0-9]+_[1-9][0-9]*$/);
+    const bad = await call("GET", "/v1/jobs?queue=done-pages&state=succeeded&cursor=yesterday");
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().error.code, "invalid_argument");
+    assert.match(bad.json().error.message, /cursor/);
+  });
 });
 
 describe("POST /v1/jobs/:id/cancel and /retry", () => {

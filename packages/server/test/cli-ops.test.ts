@@ -273,11 +273,20 @@ describe("keel jobs", () => {
       [liveId],
     );
     assert.equal(first.nextCursor, liveId);
-    const [page2, list, liveHuman] = await Promise.all([
+    const [page2, list, liveHuman, deadHuman] = await Promise.all([
       keel(["jobs", "list", "--queue", "pages", "--limit", "1", "--cursor", first.nextCursor, "--json"]),
       keel(["jobs", "list", "--queue", "pages", "--state", "available"]),
       keel(["jobs", "get", liveId]),
+      keel(["jobs", "list", "--queue", "pages", "--state", "dead", "--limit", "1"]),
     ]);
+    // A queue's dead jobs are in finish order: the next page's command keeps the filters, and
+    // its cursor carries the finish time.
+    assert.match(
+      deadHuman.stdout,
+      new RegExp(
+        `Next page: keel jobs list --queue pages --state dead --limit 1 --cursor [0-9]+_${deadId}\\n$`,
+      ),
+    );
     const second = json(page2) as { jobs: { id: string }[]; nextCursor: string | null };
     assert.deepEqual(
       second.jobs.map((j) => j.id),

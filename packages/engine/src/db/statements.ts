@@ -52,6 +52,8 @@ export const STATEMENTS = [
   "audit_expire",
   "audit_rewrite_refuse",
   "list_jobs",
+  "list_finished_jobs",
+  "job_finished_us",
   "idempotency_insert",
   "idempotency_takeover",
   "idempotency_get",

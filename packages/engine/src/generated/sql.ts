@@ -72,9 +72,11 @@ export type StatementName =
   | "intake_mark_routed"
   | "intake_upsert_source"
   | "job_attempts"
+  | "job_finished_us"
   | "jobs_analyze"
   | "jobs_grown"
   | "list_audit"
+  | "list_finished_jobs"
   | "list_jobs"
   | "list_queues"
   | "list_switches"
@@ -493,7 +495,7 @@ select id, role, actor, hash, created_at, expires_at from hit
 `,
   count_dead: `-- count_dead: how many dead jobs of queue $1 a bulk retry or purge filtered by $3–$6 (see
 -- dead_filter) would touch, stopping at $2: the dry run of the console's bulk actions. Walks the
--- queue's dead jobs (job_history_queue_state), never the rest of history.
+-- queue's dead jobs (job_history_retention), never the rest of history.
 select count(*)::int as dead
 from (select 1 from {{schema}}.job_history h where h.queue = $1 and -- dead_filter: which dead jobs a bulk retry, purge or dry-run count touches, as a condition on
 -- job_history row h; each filter applies when its parameter is not null: $3 error fingerprint
@@ -1624,6 +1626,13 @@ from {{schema}}.job_tries
 where job_id = $1
 order by ord nulls last
 `,
+  job_finished_us: `-- job_finished_us: the finish time of finished job $1 in microseconds since the epoch (no row
+-- while it is unfinished or gone): where a list in finish order resumes after a cursor that is a
+-- bare job id (decision 083).
+select (extract(epoch from finished_at) * 1000000)::bigint::text as finished_us
+from {{schema}}.job_history
+where id = $1
+`,
   jobs_analyze: `-- jobs_analyze: refresh the planner's statistics of jobs. Postgres then plans again every cached
 -- plan that reads the table (decision 066).
 analyze {{schema}}.jobs
@@ -1651,10 +1660,63 @@ where ($1::bigint is null or id < $1)
 order by id desc
 limit $2
 `,
+  list_finished_jobs: `-- list_finished_jobs: up to $4 jobs of queue $1 that ended in state $2 (succeeded, dead or
+-- cancelled), the latest finished first (finished_at, then id, descending), after the cursor
+-- ($11 its finish time in microseconds since the epoch, $3 its id), narrowed by $5–$10
+-- (list_jobs_filter). Two walks of job_history_retention (queue, state, finished_at), whatever
+-- Postgres knows of history (decision 083): the first backward in the index's order finds the
+-- finish time of the page's last job, stopping at $4 matches; the second reads the jobs from
+-- there to the cursor, at most $4 and the rest of the last job's completion (whose jobs share a
+-- finish time), and orders them by time and id. finished_us is the cursor's time part.
+with after as (
+  select timestamptz 'epoch' + $11::bigint * interval '1 microsecond' as at
+),
+edge as (
+  select h.finished_at
+  from {{schema}}.job_history h
+  where h.queue = $1 and h.state = $2
+    and h.finished_at <= coalesce((select at from after), 'infinity')
+    and ($11::bigint is null or h.finished_at < (select at from after) or h.id < $3::bigint)
+    and -- list_jobs_filter: list_jobs' filters shared by its two sides (jobs, job_history), each
+-- applying when its parameter is not null: $5 tenant, $6 handler ('@http' for HTTP targets),
+-- $7 the host of an HTTP target's URL (case-insensitive), $8 dedupe key, $9 created at or after,
+-- $10 created before. Not a statement.
+($5::text is null or tenant = $5)
+       and ($6::text is null or handler = $6)
+       and ($7::text is null
+            or lower(substring(target ->> 'url' from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^:/?#]+)')) = lower($7))
+       and ($8::text is null or dedupe_key = $8)
+       and ($9::timestamptz is null or created_at >= $9)
+       and ($10::timestamptz is null or created_at < $10)
+  order by h.finished_at desc
+  limit $4
+)
+select id, queue, handler, state, target, priority, attempt, max_attempts, tenant, dedupe_key, last_error,
+       run_at, created_at, finished_at, origin,
+       (extract(epoch from finished_at) * 1000000)::bigint::text as finished_us
+from {{schema}}.job_history
+where queue = $1 and state = $2
+  and finished_at >= (select min(e.finished_at) from edge e)
+  and finished_at <= coalesce((select at from after), 'infinity')
+  and ($11::bigint is null or finished_at < (select at from after) or id < $3::bigint)
+  and -- list_jobs_filter: list_jobs' filters shared by its two sides (jobs, job_history), each
+-- applying when its parameter is not null: $5 tenant, $6 handler ('@http' for HTTP targets),
+-- $7 the host of an HTTP target's URL (case-insensitive), $8 dedupe key, $9 created at or after,
+-- $10 created before. Not a statement.
+($5::text is null or tenant = $5)
+       and ($6::text is null or handler = $6)
+       and ($7::text is null
+            or lower(substring(target ->> 'url' from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^:/?#]+)')) = lower($7))
+       and ($8::text is null or dedupe_key = $8)
+       and ($9::timestamptz is null or created_at >= $9)
+       and ($10::timestamptz is null or created_at < $10)
+order by finished_at desc, id desc
+limit $4
+`,
   list_jobs: `-- list_jobs: up to $4 jobs, newest first, optionally of queue $1 and in state $2, with ids below
 -- cursor $3, narrowed by $5–$10 (list_jobs_filter: tenant, handler, target host, dedupe key,
--- created from/to). A queue and state filter pages through job_history_queue_state, a dedupe
--- key through job_history_dedupe_key. Unfinished jobs come from jobs, finished ones from job_history. Each side takes its
+-- created from/to). A queue with a finished state is list_finished_jobs' (decision 083); a
+-- dedupe key pages through job_history_dedupe_key. Unfinished jobs come from jobs, finished ones from job_history. Each side takes its
 -- own newest $4 first (a backward walk of its primary key that stops at $4 matches), then the
 -- two are merged: without the inner limits Postgres sorted all of history on every page.
 select id, queue, handler, state, target, priority, attempt, max_attempts, tenant, dedupe_key, last_error,

@@ -5,7 +5,7 @@ import type { Client, MutationOptions } from "../db/mutation.js";
 import type { Engine } from "../engine.js";
 import { KeelError } from "../errors.js";
 import { plain, plainColumns } from "../queue/insert.js";
-import { type JobRow, toJobRecord } from "../queue/rows.js";
+import { type JobRow, toJobSummary } from "../queue/rows.js";
 import type { EnqueueInput, JobSummary } from "../queue/types.js";
 import { type EnqueueRow, validateEnqueue } from "../queue/validate.js";
 import { EVENT_ID, filterValues, parseEventId, type SummaryRow, toSummary } from "./event-rows.js";
@@ -234,17 +234,7 @@ export class Events {
   /** The jobs an event made, oldest first. */
   async jobs(id: string): Promise<JobSummary[]> {
     const rows = await this.engine.run<JobRow>("intake_event_jobs", [parseEventId(id)]);
-    return rows.map((r) => {
-      const {
-        payload: _p,
-        attempts: _a,
-        backoff: _b,
-        leaseUntil: _l,
-        workerId: _w,
-        ...summary
-      } = toJobRecord(r, []);
-      return summary;
-    });
+    return rows.map(toJobSummary);
   }
 
   /** What a delivery of the event forwards; null once retention removed it. */

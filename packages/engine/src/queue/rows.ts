@@ -7,6 +7,7 @@ import type {
   JobOrigin,
   JobRecord,
   JobState,
+  JobSummary,
   JobTarget,
   QueueInfo,
 } from "./types.js";
@@ -185,6 +186,19 @@ export function toJobRecord(r: JobRow, attempts: AttemptRow[]): JobRecord {
       responseBody: a.response_body,
     })),
   };
+}
+
+/** A row of a list of jobs as JobSummary: the record without payload, attempts and lease. */
+export function toJobSummary(r: JobRow): JobSummary {
+  const {
+    payload: _p,
+    attempts: _a,
+    backoff: _b,
+    leaseUntil: _l,
+    workerId: _w,
+    ...summary
+  } = toJobRecord(r, []);
+  return summary;
 }
 
 /** A row of list_queues.sql as QueueInfo. */

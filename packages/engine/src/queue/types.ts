@@ -245,10 +245,16 @@ export interface ListJobsFilter {
   createdFrom?: Date | string;
   /** Created before. */
   createdTo?: Date | string;
-  /** Only jobs with ids below this (the keyset cursor). */
+  /** The page after this cursor: an earlier page's `nextCursor`, or a job id. */
   before?: string;
   /** 1–1000, default 50. */
   limit?: number;
+}
+
+/** A page of `engine.listJobsPage`: `nextCursor` resumes after it, null after a short page. */
+export interface JobPage {
+  jobs: JobSummary[];
+  nextCursor: string | null;
 }
 
 /** One tenant's unfinished jobs in a queue (`engine.tenantBacklog`); tenant null: jobs without one. */

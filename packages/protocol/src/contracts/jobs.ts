@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_IDEMPOTENCY_KEY_LENGTH } from "../names.js";
+import { JOBS_CURSOR, MAX_IDEMPOTENCY_KEY_LENGTH } from "../names.js";
 import { type Contract, defineContract } from "./contract.js";
 import {
   Job,
@@ -100,7 +100,8 @@ export const listJobs = defineContract({
   path: "/jobs",
   tag: "Jobs",
   summary: "Jobs, newest first, a page at a time",
-  description: "Pass `nextCursor` as `cursor` for the next page; it is null on the last page.",
+  description:
+    "Pass `nextCursor` as `cursor` for the next page; it is null on the last page. A queue's jobs in one finished state (`succeeded`, `dead`, `cancelled`) are listed the latest finished first.",
   scope: "read",
   query: z.strictObject({
     queue: QueueName.optional(),
@@ -112,7 +113,11 @@ export const listJobs = defineContract({
     createdFrom: z.iso.datetime({ offset: true }).optional().describe("Created at or after (ISO 8601)"),
     createdTo: z.iso.datetime({ offset: true }).optional().describe("Created before (ISO 8601)"),
     limit: Limit,
-    cursor: JobIdSchema.optional(),
+    cursor: z
+      .string()
+      .regex(JOBS_CURSOR, "must be the nextCursor of an earlier page")
+      .optional()
+      .describe("An earlier page's `nextCursor` (or a job id: the page after that job)"),
   }),
   responses: {
     200: {

@@ -43,9 +43,8 @@ export function jobRoutes({ engine, mount, as, targetVariables }: RouteDeps): vo
   mount(listJobs)(async ({ query }) => {
     const limit = query.limit ?? 50;
     const { cursor, limit: _limit, ...filter } = query;
-    const jobs = await engine.listJobs({ ...filter, before: cursor, limit });
-    const last = jobs.length === limit ? jobs[jobs.length - 1] : undefined;
-    return { status: 200, body: { jobs: jobs.map(presentSummary), nextCursor: last?.id ?? null } };
+    const { jobs, nextCursor } = await engine.listJobsPage({ ...filter, before: cursor, limit });
+    return { status: 200, body: { jobs: jobs.map(presentSummary), nextCursor } };
   });
 
   mount(retryJob)(async (call) => {

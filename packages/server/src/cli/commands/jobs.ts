@@ -1,7 +1,8 @@
 import type { Attempt, JobRecord, JobSummary, JobTarget } from "@keel/engine";
-import { JOB_STATES, type JobState } from "@keel/protocol/names";
+import { JOB_STATES, JOBS_CURSOR, type JobState } from "@keel/protocol/names";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { presentTarget } from "../../api/present.js";
+import { shellWord } from "../../console/html.js";
 import { duration, fields, table, time } from "../output.js";
 import { type JsonFlag, runOperator } from "../run.js";
 import { group, leaf } from "./command.js";
@@ -45,11 +46,15 @@ export function jobsCommand(): Command {
     .option("--created-from <time>", "created at or after (ISO 8601)", isoTime)
     .option("--created-to <time>", "created before (ISO 8601)", isoTime)
     .option("--limit <n>", "jobs per page, 1 to 1000", pageSize, 50)
-    .option("--cursor <id>", "the page after this job id (printed as the next cursor)", jobId)
+    .option(
+      "--cursor <cursor>",
+      "the page after this cursor (printed as the next cursor) or job id",
+      jobsCursor,
+    )
     .action((flags: ListFlags) =>
       runOperator(flags, async ({ engine }, out) => {
         const limit = flags.limit;
-        const page = await engine.listJobs({
+        const { jobs: page, nextCursor } = await engine.listJobsPage({
           queue: flags.queue,
           state: flags.state,
           tenant: flags.tenant,
@@ -61,12 +66,12 @@ export function jobsCommand(): Command {
           before: flags.cursor,
           limit,
         });
-        // A full page may have more after it; the last page is shorter (or empty).
-        const nextCursor = page.length === limit ? (page.at(-1)?.id ?? null) : null;
         const shown = page.map((j) => ({ ...j, target: presentTarget(j.target) }));
         out.result({ jobs: shown, nextCursor }, () => {
           if (page.length === 0) return flags.cursor ? "No more jobs." : "No jobs match.";
-          const next = nextCursor ? `\n\nNext page: keel jobs list --cursor ${nextCursor}` : "";
+          const next = nextCursor
+            ? `\n\nNext page: keel jobs list${sameFilters(flags)} --cursor ${nextCursor}`
+            : "";
           return `${jobTable(shown)}${next}`;
         });
       }),
@@ -104,8 +109,27 @@ export function jobsCommand(): Command {
   return jobs;
 }
 
-function jobId(value: string): string {
-  if (!/^[1-9][0-9]{0,18}$/.test(value)) throw new InvalidArgumentError("Use a job id (digits).");
+/** The flags that give the same list again, for the next page's command. */
+function sameFilters(flags: ListFlags): string {
+  const given: [string, string | number | undefined][] = [
+    ["--queue", flags.queue],
+    ["--state", flags.state],
+    ["--tenant", flags.tenant],
+    ["--handler", flags.handler],
+    ["--host", flags.host],
+    ["--dedupe-key", flags.dedupeKey],
+    ["--created-from", flags.createdFrom],
+    ["--created-to", flags.createdTo],
+    ["--limit", flags.limit === 50 ? undefined : flags.limit],
+  ];
+  return given
+    .map(([name, value]) => (value === undefined ? "" : ` ${name} ${shellWord(String(value))}`))
+    .join("");
+}
+
+function jobsCursor(value: string): string {
+  if (!JOBS_CURSOR.test(value))
+    throw new InvalidArgumentError("Use a next cursor printed by a page, or a job id (digits).");
   return value;
 }
 

@@ -17,7 +17,8 @@ const targetText = (t: Target) => ("url" in t ? `${t.method ?? "POST"} ${t.url}`
 
 /**
  * Jobs: newest first by queue, state, tenant, handler, target host, dedupe key and creation time
- * (keyset on the id); a job's page with its attempts.
+ * (keyset on the id; a queue's finished jobs in finish order, decision 083); a job's page with
+ * its attempts.
  */
 export function jobViews(routes: ConsoleRoutes): void {
   routes.get("/console/jobs", async (call, _params, query) => {
@@ -29,20 +30,19 @@ export function jobViews(routes: ConsoleRoutes): void {
     const range = timeRangeOf(query);
     const state = STATES.includes(query.state as JobState) ? (query.state as JobState) : undefined;
     const limit = 50;
-    const jobs = (
-      await call.engine.listJobs({
-        ...(queue ? { queue } : {}),
-        ...(state ? { state } : {}),
-        ...(tenant ? { tenant } : {}),
-        ...(handler ? { handler } : {}),
-        ...(host ? { host } : {}),
-        ...(dedupeKey ? { dedupeKey } : {}),
-        ...(range.from ? { createdFrom: range.from } : {}),
-        ...(range.to ? { createdTo: range.to } : {}),
-        ...(query.cursor ? { before: query.cursor } : {}),
-        limit,
-      })
-    ).map(presentSummary);
+    const listed = await call.engine.listJobsPage({
+      ...(queue ? { queue } : {}),
+      ...(state ? { state } : {}),
+      ...(tenant ? { tenant } : {}),
+      ...(handler ? { handler } : {}),
+      ...(host ? { host } : {}),
+      ...(dedupeKey ? { dedupeKey } : {}),
+      ...(range.from ? { createdFrom: range.from } : {}),
+      ...(range.to ? { createdTo: range.to } : {}),
+      ...(query.cursor ? { before: query.cursor } : {}),
+      limit,
+    });
+    const jobs = listed.jobs.map(presentSummary);
     const filters = html`<form method="get" action="/console/jobs" class="filters">
 <label>Queue <input name="queue" value="${queue ?? ""}"></label>
 <label>Tenant <input name="tenant" value="${tenant ?? ""}"></label>
@@ -59,7 +59,7 @@ ${timeRangeFields(range, "Created")}
 <td>${j.state}</td><td>${j.attempt}/${j.maxAttempts}</td><td>${targetText(j.target)}</td>
 <td>${j.tenant ?? ""}</td><td>${j.lastError?.message ?? ""}</td><td>${time(j.createdAt)}</td></tr>`,
     );
-    const cursor = jobs.length === limit ? (jobs.at(-1)?.id ?? null) : null;
+    const cursor = listed.nextCursor;
     const body = html`${filters}${table(
       ["Id", "Queue", "State", "Attempt", "Target", "Tenant", "Last error", "Created"],
       rows,
