@@ -169,9 +169,11 @@ const systems = {
           args.config.best
             ? {
                 ...common,
-                concurrency: 50,
+                concurrency: args.config.concurrency ?? 50,
                 maxPoolSize: 20,
-                preset: { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0 } },
+                preset: {
+                  worker: { localQueue: { size: args.config.localQueue ?? 500 }, completeJobBatchDelay: 0 },
+                },
               }
             : { ...common, concurrency: 10 },
         );

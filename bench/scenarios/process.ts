@@ -12,9 +12,10 @@
  * BENCH_PROCESS_PASSES times (3 by default), all contenders in turn in each pass, and the table
  * gives each one's median round (decision 077).
  *
- * Keel runs on Node 20 at three concurrencies and on the latest peers' Node 22 at its best one:
- * each ratio compares Keel with a peer on the same Node (graphile-worker 0.18 and BullMQ 6.7.6
- * need Node 22; V8's newer compilers make a cold worker cheaper there, decision 080).
+ * Keel runs on Node 20 at five concurrencies and on the latest peers' Node 22 at its three best;
+ * graphile-worker in three tuned configurations (decision 084). Each ratio compares the fastest
+ * configuration of Keel with the fastest of a peer on the same Node (graphile-worker 0.18 and
+ * BullMQ 6.7.6 need Node 22; V8's newer compilers make a cold worker cheaper there, decision 080).
  *
  * BENCH_KEEL_BASELINE=<path to an engine's dist/index.js> adds that build of Keel (e.g. an
  * earlier commit's, built in a git worktree) as a contender, to show a change in one run.
@@ -212,7 +213,7 @@ async function measure(ctx: BenchContext, c: Contender, round: Round): Promise<M
 
 function contendersFor(ctx: BenchContext): Contender[] {
   const list: Contender[] = [];
-  for (const concurrency of ctx.smoke ? [50] : [100, 200, 500])
+  for (const concurrency of ctx.smoke ? [50] : [100, 200, 500, 1000, 2000])
     list.push({
       system: "keel",
       child: "keel",
@@ -221,15 +222,16 @@ function contendersFor(ctx: BenchContext): Contender[] {
       note: `createWorker, concurrency ${concurrency}, pool 20, history kept`,
       config: { concurrency },
     });
-  // The same build on the latest peers' Node 22, at its best concurrency.
-  list.push({
-    system: "keel",
-    child: "keel",
-    version: "this commit",
-    latest: true,
-    note: `createWorker, concurrency ${ctx.smoke ? 50 : 500}, pool 20, history kept`,
-    config: { concurrency: ctx.smoke ? 50 : 500 },
-  });
+  // The same build on the latest peers' Node 22, at its three best concurrencies.
+  for (const concurrency of ctx.smoke ? [50] : [500, 1000, 2000])
+    list.push({
+      system: "keel",
+      child: "keel",
+      version: "this commit",
+      latest: true,
+      note: `createWorker, concurrency ${concurrency}, pool 20, history kept`,
+      config: { concurrency },
+    });
   const baseline = process.env.BENCH_KEEL_BASELINE;
   if (baseline && !ctx.smoke)
     list.push({
@@ -240,32 +242,37 @@ function contendersFor(ctx: BenchContext): Contender[] {
       note: "createWorker, concurrency 200, pool 20, history kept",
       config: { concurrency: 200, modules: baseline, baseline: true },
     });
-  const graphileBest = "localQueue.size 500, completeJobBatchDelay 0, concurrency 50, pool 20";
+  list.push({
+    system: "graphile-worker",
+    child: "graphile",
+    version: "0.17.3",
+    latest: false,
+    note: "defaults, concurrency 10",
+    config: { best: false },
+  });
+  // Its best configurations: the issue's independent script's (a local queue of 500, batched
+  // completion, concurrency 50) and the larger local queues that run faster on this machine
+  // (decision 084); its ratios take the fastest.
+  for (const [version, latest] of [
+    ["0.17.3", false],
+    [LATEST.graphileWorker, true],
+  ] as const)
+    for (const [localQueue, concurrency] of ctx.smoke
+      ? [[500, 50]]
+      : [
+          [500, 50],
+          [1000, 50],
+          [2000, 200],
+        ])
+      list.push({
+        system: "graphile-worker",
+        child: "graphile",
+        version,
+        latest,
+        note: `localQueue.size ${localQueue}, completeJobBatchDelay 0, concurrency ${concurrency}, pool 20`,
+        config: { best: true, localQueue, concurrency },
+      });
   list.push(
-    {
-      system: "graphile-worker",
-      child: "graphile",
-      version: "0.17.3",
-      latest: false,
-      note: "defaults, concurrency 10",
-      config: { best: false },
-    },
-    {
-      system: "graphile-worker",
-      child: "graphile",
-      version: "0.17.3",
-      latest: false,
-      note: graphileBest,
-      config: { best: true },
-    },
-    {
-      system: "graphile-worker",
-      child: "graphile",
-      version: LATEST.graphileWorker,
-      latest: true,
-      note: graphileBest,
-      config: { best: true },
-    },
     {
       system: "pg-boss",
       child: "pgboss",

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createWorker, type Engine, type JobOutcome } from "../src/index.js";
+import { completionBatch } from "../src/worker/worker.js";
 import { guardLeaks, testEngine, waitFor } from "./helpers.js";
 
 guardLeaks();
@@ -199,4 +200,41 @@ test("a hook that throws for one job holds up none of its neighbours, and its er
     `select count(*)::int as n from ${S}.job_history where queue = 'hooked' and state = 'succeeded'`,
   );
   assert.equal(rows[0]?.n, 20);
+});
+
+test("a worker ends up to a claim's worth of jobs in one completion: its concurrency, from 500 to 2,000", async () => {
+  assert.deepEqual([10, 500, 1_500, 2_000, 50_000].map(completionBatch), [500, 500, 1_500, 2_000, 2_000]);
+  // A separate engine, so that only this worker's completions are counted.
+  const own = await testEngine();
+  const sizes: number[] = [];
+  const complete = own.complete.bind(own);
+  own.complete = (jobs) => {
+    sizes.push(jobs.length);
+    return complete(jobs);
+  };
+  await own.enqueueMany(
+    Array.from({ length: 1_500 }, (_, k) => ({ queue: "wide", target: { handler: "h" }, payload: { k } })),
+  );
+  let ended = 0;
+  const worker = createWorker({
+    engine: own,
+    queues: ["wide"],
+    concurrency: 1_500,
+    maintenance: false,
+    handlers: { h: () => {} },
+    hooks: { onJobEnd: () => void ended++ },
+  });
+  await worker.start();
+  try {
+    await waitFor(() => ended === 1_500, 20_000, "every job ended");
+  } finally {
+    await worker.stop();
+  }
+  assert.equal(
+    sizes.reduce((a, b) => a + b, 0),
+    1_500,
+  );
+  // The claim of 1,500 ran at once: its jobs end in one statement, not three of 500.
+  assert.ok(Math.max(...sizes) > 500, `completions of ${sizes.join(", ")} jobs`);
+  assert.ok(Math.max(...sizes) <= 1_500);
 });

@@ -160,11 +160,15 @@ export class Worker {
       throw err;
     }
     const engine = this.engine;
-    this.completer = new Completer<Running>(engine, {
-      finished: finishedOf,
-      done: (entry, stale) => this.ended(entry, stale ? "stale" : "succeeded", undefined),
-      failed: (entry, err) => this.completionFailed(entry, err),
-    });
+    this.completer = new Completer<Running>(
+      engine,
+      {
+        finished: finishedOf,
+        done: (entry, stale) => this.ended(entry, stale ? "stale" : "succeeded", undefined),
+        failed: (entry, err) => this.completionFailed(entry, err),
+      },
+      completionBatch(this.concurrency),
+    );
     // Behind a transaction-mode pooler with no direct connection string: poll only (decision 036).
     const connectionString =
       engine.listenConnectionString ?? (engine.namedStatements ? this.options.connectionString : undefined);
@@ -703,6 +707,15 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 function abort(entry: Running, reason: Error): void {
   if (entry.controller) entry.controller.abort(reason);
   else entry.abortReason = reason;
+}
+
+/**
+ * The most jobs one completion statement ends: a claim's worth (the worker claims up to its
+ * concurrency at once), at least 500 and at most 2,000 (decision 084). Fewer, larger
+ * completions cost Postgres less a job; 2,000 keeps one statement's arrays and row locks small.
+ */
+export function completionBatch(concurrency: number): number {
+  return Math.min(2_000, Math.max(500, concurrency));
 }
 
 /**
