@@ -128,7 +128,7 @@ test("a queue's finished jobs list the latest finished first; pages resume exact
     engine.listJobs({ queue: "fd", state: "dead", before: dead[2] as string }),
     (e: KeelError) => e.code === "invalid_argument" && /not in history/.test(e.message),
   );
-  for (const bad of ["x", "0", "12_", "_12", "1.5", "99999999999999999999_1"]) {
+  for (const bad of ["x", "0", "12_", "_12", "1.5", "99999999999999999_1", "1_9223372036854775808"]) {
     await assert.rejects(
       engine.listJobs({ queue: "fd", before: bad }),
       (e: KeelError) => e.code === "invalid_argument" && /cursor/.test(e.message),

@@ -35,7 +35,7 @@ export const BIGINT_ID = /^[1-9][0-9]{0,18}$/;
  * A page cursor of the jobs list: a job id, or `<microseconds>_<id>` (the last job's finish time
  * and id) for a queue's jobs in one finished state, which are listed in finish order.
  */
-export const JOBS_CURSOR = /^(?:([0-9]{1,19})_)?([1-9][0-9]{0,18})$/;
+export const JOBS_CURSOR = /^(?:([0-9]{1,16})_)?([1-9][0-9]{0,18})$/;
 
 // Closed lists
 

@@ -9,6 +9,7 @@ import { JOBS_CURSOR } from "@keel/protocol/names";
 import { KeelError } from "../errors.js";
 import type { JobState } from "./types.js";
 
+const MAX_BIGINT = 9_223_372_036_854_775_807n;
 const FINISHED: ReadonlySet<JobState> = new Set(["succeeded", "dead", "cancelled"]);
 
 /** A parsed cursor: the last job's id and, for lists in finish order, its finish time. */
@@ -25,7 +26,8 @@ export function inFinishOrder(filter: { queue?: string | undefined; state?: JobS
 /** Parses a cursor given back by a caller; a bare job id is a cursor too. */
 export function parseListCursor(cursor: string): ListCursor {
   const m = JOBS_CURSOR.exec(cursor);
-  if (!m?.[2]) {
+  // Ids are Postgres bigints: nineteen digits may still be past the largest.
+  if (!m?.[2] || BigInt(m[2]) > MAX_BIGINT) {
     throw new KeelError("invalid_argument", {
       detail: "cursor: the nextCursor of an earlier page (or a job id, digits)",
     });
