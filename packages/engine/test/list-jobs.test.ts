@@ -62,16 +62,13 @@ test("listJobs filters by handler, target host, dedupe key and creation time, li
   await assert.rejects(engine.listJobs({ createdFrom: "yesterday" }), /createdFrom/);
 });
 
-/** Runs the queue's ready jobs `ids` (all of them, in one claim) and completes them in groups, one call each. */
+/** Claims up to 1,000 ready jobs of the queue at once. */
+const claimAll = (e: Engine, queue: string) =>
+  e.claim({ queue, handlers: ["h"], limit: 1_000, leaseMs: 60_000, workerId: "w", limited: false });
+
+/** Claims the queue's ready jobs and completes the ids of each group in one call, group by group. */
 async function succeed(e: Engine, queue: string, groups: string[][]): Promise<void> {
-  const claimed = await e.claim({
-    queue,
-    handlers: ["h"],
-    limit: 1_000,
-    leaseMs: 60_000,
-    workerId: "w",
-    limited: false,
-  });
+  const claimed = await claimAll(e, queue);
   const token = new Map(claimed.map((j) => [j.id, j.leaseToken]));
   for (const group of groups) {
     const jobs = group.map((id) => ({
@@ -141,14 +138,7 @@ test("a page of a queue's finished jobs reads history by index, about one comple
   const fresh = await testEngine({ poolSize: 1 });
   for (const queue of ["big", "other"]) {
     await fresh.enqueueMany(Array.from({ length: 1_000 }, () => ({ queue, target: { handler: "h" } })));
-    const claimed = await fresh.claim({
-      queue,
-      handlers: ["h"],
-      limit: 1_000,
-      leaseMs: 60_000,
-      workerId: "w",
-      limited: false,
-    });
+    const claimed = await claimAll(fresh, queue);
     // Completions of 50, as a worker's: the jobs of one share a finish time.
     for (let i = 0; i < claimed.length; i += 50) await fresh.complete(claimed.slice(i, i + 50));
   }
