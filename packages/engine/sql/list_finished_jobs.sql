@@ -9,24 +9,23 @@
 with after as (
   select timestamptz 'epoch' + $11::bigint * interval '1 microsecond' as at
 ),
-edge as (
-  select h.finished_at
-  from {{schema}}.job_history h
-  where h.queue = $1 and h.state = $2
-    and h.finished_at <= coalesce((select at from after), 'infinity')
-    and ($11::bigint is null or h.finished_at < (select at from after) or h.id < $3::bigint)
+-- The queue's jobs in the state, after the cursor and through the filters: not materialized,
+-- so that each walk below reads the index with these conditions instead of a set made first.
+matching as not materialized (
+  select *
+  from {{schema}}.job_history
+  where queue = $1 and state = $2
+    and finished_at <= coalesce((select at from after), 'infinity')
+    and ($11::bigint is null or finished_at < (select at from after) or id < $3::bigint)
     and {{include list_jobs_filter}}
-  order by h.finished_at desc
-  limit $4
+),
+edge as (
+  select finished_at from matching order by finished_at desc limit $4
 )
 select id, queue, handler, state, target, priority, attempt, max_attempts, tenant, dedupe_key, last_error,
        run_at, created_at, finished_at, origin,
        (extract(epoch from finished_at) * 1000000)::bigint::text as finished_us
-from {{schema}}.job_history
-where queue = $1 and state = $2
-  and finished_at >= (select min(e.finished_at) from edge e)
-  and finished_at <= coalesce((select at from after), 'infinity')
-  and ($11::bigint is null or finished_at < (select at from after) or id < $3::bigint)
-  and {{include list_jobs_filter}}
+from matching
+where finished_at >= (select min(e.finished_at) from edge e)
 order by finished_at desc, id desc
 limit $4

@@ -1671,12 +1671,14 @@ limit $2
 with after as (
   select timestamptz 'epoch' + $11::bigint * interval '1 microsecond' as at
 ),
-edge as (
-  select h.finished_at
-  from {{schema}}.job_history h
-  where h.queue = $1 and h.state = $2
-    and h.finished_at <= coalesce((select at from after), 'infinity')
-    and ($11::bigint is null or h.finished_at < (select at from after) or h.id < $3::bigint)
+-- The queue's jobs in the state, after the cursor and through the filters: not materialized,
+-- so that each walk below reads the index with these conditions instead of a set made first.
+matching as not materialized (
+  select *
+  from {{schema}}.job_history
+  where queue = $1 and state = $2
+    and finished_at <= coalesce((select at from after), 'infinity')
+    and ($11::bigint is null or finished_at < (select at from after) or id < $3::bigint)
     and -- list_jobs_filter: list_jobs' filters shared by its two sides (jobs, job_history), each
 -- applying when its parameter is not null: $5 tenant, $6 handler ('@http' for HTTP targets),
 -- $7 the host of an HTTP target's URL (case-insensitive), $8 dedupe key, $9 created at or after,
@@ -1688,28 +1690,15 @@ edge as (
        and ($8::text is null or dedupe_key = $8)
        and ($9::timestamptz is null or created_at >= $9)
        and ($10::timestamptz is null or created_at < $10)
-  order by h.finished_at desc
-  limit $4
+),
+edge as (
+  select finished_at from matching order by finished_at desc limit $4
 )
 select id, queue, handler, state, target, priority, attempt, max_attempts, tenant, dedupe_key, last_error,
        run_at, created_at, finished_at, origin,
        (extract(epoch from finished_at) * 1000000)::bigint::text as finished_us
-from {{schema}}.job_history
-where queue = $1 and state = $2
-  and finished_at >= (select min(e.finished_at) from edge e)
-  and finished_at <= coalesce((select at from after), 'infinity')
-  and ($11::bigint is null or finished_at < (select at from after) or id < $3::bigint)
-  and -- list_jobs_filter: list_jobs' filters shared by its two sides (jobs, job_history), each
--- applying when its parameter is not null: $5 tenant, $6 handler ('@http' for HTTP targets),
--- $7 the host of an HTTP target's URL (case-insensitive), $8 dedupe key, $9 created at or after,
--- $10 created before. Not a statement.
-($5::text is null or tenant = $5)
-       and ($6::text is null or handler = $6)
-       and ($7::text is null
-            or lower(substring(target ->> 'url' from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^:/?#]+)')) = lower($7))
-       and ($8::text is null or dedupe_key = $8)
-       and ($9::timestamptz is null or created_at >= $9)
-       and ($10::timestamptz is null or created_at < $10)
+from matching
+where finished_at >= (select min(e.finished_at) from edge e)
 order by finished_at desc, id desc
 limit $4
 `,
