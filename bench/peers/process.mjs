@@ -112,6 +112,7 @@ const systems = {
           engine,
           queues: [args.queue],
           concurrency: args.config.concurrency,
+          claimAhead: args.config.claimAhead,
           maintenance: false,
           handlers: { noop: ({ payload }) => seen(payload.k) },
           hooks: {

@@ -51,6 +51,15 @@ export interface WorkerOptions<H extends Handlers = Handlers> {
   /** Jobs this worker runs at once. Default 10. */
   concurrency?: number;
   /**
+   * Jobs claimed beyond the free slots, to start as slots free: the next batch is in hand when
+   * running jobs end, and claims take more jobs a statement. Default 0. They are leased while
+   * they wait (heartbeats extend them), start in claim order, and go back to their queue when
+   * the worker stops; a claimed job waiting here runs even if its queue is paused meanwhile.
+   * Not for queues with concurrency limits or flow control (their claims count running jobs),
+   * and only with `queueShare` 1 (decision 085).
+   */
+  claimAhead?: number;
+  /**
    * Most of the slots other queues leave free that one queue may hold, above 0 and at most 1.
    * Default 1 (any queue may take every slot). 0.5: one queue holds at most half the slots, a
    * second at most half of the rest, …, so queues of slow jobs cannot stall the others.

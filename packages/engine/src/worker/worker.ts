@@ -64,6 +64,13 @@ export class Worker {
   private readonly running = new Slots<Running>();
   /** Handlers running now: what `concurrency` bounds. */
   private busy = 0;
+  /** Jobs claimed ahead of a free slot, in claim order, from `aheadAt` on (also in `running`). */
+  private ahead: Running[] = [];
+  private aheadAt = 0;
+  /** Most jobs claimed ahead of free slots (`claimAhead`). */
+  private readonly claimAhead: number;
+  /** Inside `startAhead`: a handler that returns at once does not start the next job itself. */
+  private startingAhead = false;
   /** Handlers running now, per queue: what `queueShare` bounds. */
   private busyByQueue = new Map<string, number>();
   private readonly queueShare: number;
@@ -109,6 +116,7 @@ export class Worker {
     this.concurrency = options.concurrency ?? 10;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.queueShare = options.queueShare ?? 1;
+    this.claimAhead = options.claimAhead ?? 0;
     const rate = options.keyRate;
     if (
       rate &&
@@ -130,6 +138,14 @@ export class Worker {
     }
     if (!(this.queueShare > 0 && this.queueShare <= 1)) {
       throw new KeelError("invalid_argument", { detail: "queueShare must be above 0 and at most 1" });
+    }
+    if (!Number.isInteger(this.claimAhead) || this.claimAhead < 0) {
+      throw new KeelError("invalid_argument", { detail: "claimAhead must be a whole number of at least 0" });
+    }
+    if (this.claimAhead > 0 && this.queueShare < 1) {
+      throw new KeelError("invalid_argument", {
+        detail: "claimAhead needs queueShare 1: jobs claimed ahead would hold a share's slots unseen",
+      });
     }
     if (!(this.leaseMs >= 5_000))
       throw new KeelError("invalid_argument", { detail: "leaseMs must be at least 5000" });
@@ -167,7 +183,7 @@ export class Worker {
         done: (entry, stale) => this.ended(entry, stale ? "stale" : "succeeded", undefined),
         failed: (entry, err) => this.completionFailed(entry, err),
       },
-      completionBatch(this.concurrency),
+      completionBatch(this.concurrency + this.claimAhead),
     );
     // Behind a transaction-mode pooler with no direct connection string: poll only (decision 036).
     const connectionString =
@@ -274,17 +290,16 @@ export class Worker {
         const queues = this.named ?? (await this.queuesWithWork(engine));
         for (let i = 0; i < queues.length && this.state === "running"; i++) {
           const queue = queues[(this.rotation + i) % queues.length] as string;
-          const free = this.freeSlots();
-          if (free <= 0) {
+          if (this.freeSlots(false) <= 0) {
             this.hungry = true;
             break;
           }
           const limits = this.limits.get(queue);
           if (limits?.paused) continue;
-          // A queue at its share waits for one of its own slots to free (runJob wakes us then).
-          const limit = Math.min(free, this.queueRoom(queue));
-          if (limit <= 0) continue;
           const limited = limits?.limited ?? false;
+          // A queue at its share waits for one of its own slots to free (runJob wakes us then).
+          const limit = Math.min(this.freeSlots(limited), this.queueRoom(queue));
+          if (limit <= 0) continue;
           const cursor = limited ? undefined : this.cursors.get(queue);
           const claimStart = performance.now();
           const scan: "front" | "recent" | "after" =
@@ -319,10 +334,10 @@ export class Worker {
             await engine.release(jobs);
             break;
           }
-          for (const job of jobs) this.execute(job);
+          for (const job of jobs) this.admit(job);
         }
         this.rotation++;
-      } while (this.refill || (this.hungry && this.freeSlots() > 0 && this.state === "running"));
+      } while (this.refill || (this.hungry && this.freeSlots(false) > 0 && this.state === "running"));
       if (queried) this.options.hooks?.onClaimPass?.();
     } catch (err) {
       this.hungry = true;
@@ -398,12 +413,18 @@ export class Worker {
   }
 
   /**
-   * A slot frees when its handler returns, not when the outcome commits: the next claim then
-   * overlaps the batched completion instead of waiting a commit for it. Outcomes still being
-   * written are capped at another `concurrency`, so a slow database cannot pile them up.
+   * How many jobs the next claim may take. A slot frees when its handler returns, not when the
+   * outcome commits: the next claim then overlaps the batched completion instead of waiting a
+   * commit for it. Up to `claimAhead` more are claimed to wait for a slot, except from a
+   * `limited` queue: its claims count running jobs against its limits, so it gets only slots
+   * that are free now (decision 085). Outcomes still being written are capped at another claim's
+   * worth (`concurrency` + `claimAhead`), so a slow database cannot pile them up.
    */
-  private freeSlots(): number {
-    return Math.min(this.concurrency - this.busy, 2 * this.concurrency - this.running.size);
+  private freeSlots(limited: boolean): number {
+    const held = this.concurrency + this.claimAhead;
+    const waiting = this.ahead.length - this.aheadAt;
+    const room = (limited ? this.concurrency : held) - this.busy - waiting;
+    return Math.min(room, 2 * held - this.running.size);
   }
 
   /**
@@ -413,17 +434,56 @@ export class Worker {
    */
   private queueRoom(queue: string): number {
     const own = this.busyByQueue.get(queue) ?? 0;
-    if (this.queueShare >= 1) return this.concurrency - this.busy;
+    if (this.queueShare >= 1) return Number.POSITIVE_INFINITY;
     const cap = Math.max(1, Math.floor(this.queueShare * (this.concurrency - (this.busy - own))));
     return cap - own;
   }
 
-  private execute(job: ClaimedJob): void {
+  /** A job just claimed: it runs now if a slot is free and none waits before it, else it waits. */
+  private admit(job: ClaimedJob): void {
     const entry: Running = { job, slot: -1, startedAt: 0, handledAt: 0, writeTries: 0 };
     this.running.add(entry);
+    if (this.busy < this.concurrency && this.aheadAt === this.ahead.length) this.execute(entry);
+    else this.ahead.push(entry);
+  }
+
+  private execute(entry: Running): void {
     this.busy++;
-    this.busyByQueue.set(job.queue, (this.busyByQueue.get(job.queue) ?? 0) + 1);
+    this.busyByQueue.set(entry.job.queue, (this.busyByQueue.get(entry.job.queue) ?? 0) + 1);
     this.runJob(entry);
+  }
+
+  /**
+   * Starts jobs claimed ahead while slots are free, in claim order. One whose lease was lost
+   * while it waited (cancelled, or swept) is dropped unstarted: no hook hears of it.
+   */
+  private startAhead(): void {
+    if (this.startingAhead) return;
+    this.startingAhead = true;
+    try {
+      while (this.busy < this.concurrency && this.aheadAt < this.ahead.length && this.state === "running") {
+        const entry = this.ahead[this.aheadAt++] as Running;
+        if (entry.gone) this.drop(entry);
+        else this.execute(entry);
+      }
+      if (this.aheadAt === this.ahead.length) {
+        this.ahead = [];
+        this.aheadAt = 0;
+      } else if (this.aheadAt >= 1_024 && 2 * this.aheadAt >= this.ahead.length) {
+        this.ahead = this.ahead.slice(this.aheadAt);
+        this.aheadAt = 0;
+      }
+    } finally {
+      this.startingAhead = false;
+    }
+  }
+
+  /** A job that never started leaves the worker (its lease lost, or released at stop). */
+  private drop(entry: Running): void {
+    this.running.delete(entry);
+    this.notifyIdle();
+    this.hungry = true;
+    this.wake();
   }
 
   /**
@@ -471,6 +531,7 @@ export class Worker {
     if (entry.gone) this.ended(entry, entry.gone, error);
     else if (ok) (this.completer as Completer<Running>).add(entry);
     else void this.writeFailure(entry, error);
+    if (this.aheadAt < this.ahead.length) this.startAhead();
   }
 
   /**
@@ -598,6 +659,23 @@ export class Worker {
     return this.stopped;
   }
 
+  /** Stopping: jobs claimed ahead that have not started go straight back to their queue. */
+  private async releaseAhead(): Promise<void> {
+    const waiting = this.ahead.slice(this.aheadAt);
+    this.ahead = [];
+    this.aheadAt = 0;
+    if (waiting.length === 0) return;
+    const ours = waiting.filter((entry) => !entry.gone);
+    for (const entry of waiting) entry.gone ??= "released";
+    try {
+      await (this.engine as Engine).release(ours.map((entry) => entry.job));
+    } catch (err) {
+      // Their leases will expire and the sweep will hand them out again: never lost.
+      this.options.hooks?.onError?.(err, "complete");
+    }
+    for (const entry of waiting) this.drop(entry);
+  }
+
   private async shutdown(): Promise<void> {
     if (this.state === "new") {
       this.state = "stopped";
@@ -607,6 +685,7 @@ export class Worker {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     clearTimeout(this.rateTimer);
+    await this.releaseAhead();
     await this.maintenance?.stop();
     await this.listener?.stop();
     const idle = await this.waitIdle(this.options.shutdownTimeoutMs ?? 30_000);
