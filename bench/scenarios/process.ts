@@ -29,6 +29,8 @@ import type { BenchContext, ResultRow, Scenario } from "../lib/scenario.js";
 import { medianBy, perSecond } from "../lib/stats.js";
 
 const QUEUE = "bench";
+/** Keel's claimAhead beside the independent script's concurrency of 200: 500 jobs held, as its graphile-worker's local queue. */
+const SCRIPT_CLAIM_AHEAD = 300;
 const ROOT_MODULES = fileURLToPath(new URL("../run.ts", import.meta.url));
 const KEEL_ENGINE = fileURLToPath(new URL("../../packages/engine/dist/index.js", import.meta.url));
 
@@ -129,11 +131,16 @@ export const processScenario: Scenario = {
       );
     // Keel at concurrency 200 alone: the setting of the issue's independent script.
     const keel200 = contenders.find(
-      (c) => c.system === "keel" && c.config.concurrency === 200 && !c.config.baseline,
+      (c) =>
+        c.system === "keel" && c.config.concurrency === 200 && !c.config.claimAhead && !c.config.baseline,
     );
     for (const round of rounds) {
       const at200 = keel200 && rate.get(key(keel200, round));
       for (const latest of [false, true]) {
+        const ahead = contenders.find(
+          (c) => c.system === "keel" && c.latest === latest && c.config.claimAhead === SCRIPT_CLAIM_AHEAD,
+        );
+        const aheadRate = ahead && rate.get(key(ahead, round));
         // Keel on the same Node as the peer versions it is compared with.
         const keel = best("keel", round, latest);
         const version = (system: string) =>
@@ -159,6 +166,15 @@ export const processScenario: Scenario = {
             value: at200 / scriptRate,
             unit: "x",
             note: "the settings of the issue's independent script on both sides",
+          });
+        if (aheadRate && scriptRate)
+          rows.push({
+            scenario: "process",
+            system: "keel",
+            metric: `ratio vs graphile-worker ${version("graphile-worker")} (local queue 500), ${round.name}, Keel at concurrency 200 with claimAhead ${SCRIPT_CLAIM_AHEAD}`,
+            value: aheadRate / scriptRate,
+            unit: "x",
+            note: `the script's settings, each side holding up to 500 claimed jobs; both on Node ${latest ? LATEST.node : process.versions.node}`,
           });
         if (ctx.redisUrl)
           rows.push({
@@ -218,25 +234,21 @@ async function measure(ctx: BenchContext, c: Contender, round: Round): Promise<M
 
 function contendersFor(ctx: BenchContext): Contender[] {
   const list: Contender[] = [];
+  const keel = (latest: boolean, concurrency: number, claimAhead = 0): Contender => ({
+    system: "keel",
+    child: "keel",
+    version: "this commit",
+    latest,
+    note: `createWorker, concurrency ${concurrency}${claimAhead ? `, claimAhead ${claimAhead}` : ""}, pool 20, history kept`,
+    config: claimAhead ? { concurrency, claimAhead } : { concurrency },
+  });
   for (const concurrency of ctx.smoke ? [50] : [100, 200, 500, 1000, 2000])
-    list.push({
-      system: "keel",
-      child: "keel",
-      version: "this commit",
-      latest: false,
-      note: `createWorker, concurrency ${concurrency}, pool 20, history kept`,
-      config: { concurrency },
-    });
+    list.push(keel(false, concurrency));
   // The same build on the latest peers' Node 22, at its three best concurrencies.
-  for (const concurrency of ctx.smoke ? [50] : [500, 1000, 2000])
-    list.push({
-      system: "keel",
-      child: "keel",
-      version: "this commit",
-      latest: true,
-      note: `createWorker, concurrency ${concurrency}, pool 20, history kept`,
-      config: { concurrency },
-    });
+  for (const concurrency of ctx.smoke ? [50] : [500, 1000, 2000]) list.push(keel(true, concurrency));
+  // The independent script's concurrency holding as many jobs as graphile-worker's local queue
+  // of 500 there: 200 running and up to 300 claimed ahead (decision 085), on both Nodes.
+  if (!ctx.smoke) for (const latest of [false, true]) list.push(keel(latest, 200, SCRIPT_CLAIM_AHEAD));
   const baseline = process.env.BENCH_KEEL_BASELINE;
   if (baseline && !ctx.smoke)
     list.push({

@@ -202,11 +202,17 @@ export class Worker {
           this.hungry = true;
           this.wake();
         },
-        onConnect: () => this.wake(),
+        // Claims may have begun before LISTEN did: one now sees what was notified meanwhile.
+        onConnect: () => {
+          this.hungry = true;
+          this.wake();
+        },
         onError: (err) => this.options.hooks?.onError?.(err, "listen"),
       });
-      await this.listener.start();
     }
+    // The first claim does not wait for the LISTEN connection (a connection set-up, ~10 ms).
+    this.wake();
+    await this.listener?.start();
     this.every(this.options.pollIntervalMs ?? 1_000, () => {
       this.hungry = true;
       this.wake();
@@ -228,7 +234,6 @@ export class Worker {
       });
     }
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), Math.floor(this.leaseMs / 3));
-    this.wake();
   }
 
   private every(ms: number, fn: () => unknown): void {
