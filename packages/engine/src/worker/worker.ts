@@ -60,7 +60,7 @@ export class Worker {
   private readonly handlerNames: string[];
   private readonly concurrency: number;
   private readonly leaseMs: number;
-  /** Claimed jobs not yet recorded: handlers running, plus outcomes being written. */
+  /** Claimed jobs not yet recorded: handlers running, jobs claimed ahead, outcomes being written. */
   private readonly running = new Slots<Running>();
   /** Handlers running now: what `concurrency` bounds. */
   private busy = 0;
@@ -250,7 +250,7 @@ export class Worker {
     return this.limits.get(queue);
   }
 
-  /** Jobs being handled right now. */
+  /** Jobs this worker holds now: handlers running, jobs claimed ahead, and outcomes being written. */
   get activeCount(): number {
     return this.running.size;
   }
