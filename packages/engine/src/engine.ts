@@ -896,12 +896,20 @@ export class Engine {
     return this.readJob(parseJobId(id));
   }
 
+  /**
+   * A job and its tries as of one moment: the two reads share a snapshot, so a try that ends
+   * between them cannot show the job still running with that try already listed.
+   */
   private async readJob(jobId: string, client?: Client): Promise<JobRecord> {
-    const read = <R extends object>(name: StatementName) =>
-      client ? this.runOn<R>(client, name, [jobId]) : this.run<R>(name, [jobId]);
-    const [row] = await read<JobRow>("get_job");
+    if (!client)
+      return transaction(
+        this.pool,
+        (c) => this.readJob(jobId, c),
+        "begin isolation level repeatable read read only",
+      );
+    const [row] = await this.runOn<JobRow>(client, "get_job", [jobId]);
     if (!row) throw new KeelError("job_not_found", { id: jobId });
-    return toJobRecord(row, await read<AttemptRow>("job_attempts"));
+    return toJobRecord(row, await this.runOn<AttemptRow>(client, "job_attempts", [jobId]));
   }
 
   /** The jobs of `listJobsPage`'s page, without its cursor. */

@@ -121,11 +121,15 @@ function guardPool(pool: Pool, availability: Availability): void {
 }
 
 /** Runs `fn` inside a transaction on one client, rolling back on any error. */
-export async function transaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+export async function transaction<T>(
+  pool: Pool,
+  fn: (client: PoolClient) => Promise<T>,
+  begin = "begin",
+): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query("begin");
+    await client.query(begin);
     const result = await fn(client);
     await client.query("commit");
     return result;
