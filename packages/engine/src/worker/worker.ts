@@ -71,7 +71,7 @@ export class Worker {
   private readonly claimAhead: number;
   /** Inside `startAhead`: a handler that returns at once does not start the next job itself. */
   private startingAhead = false;
-  /** Handlers running now, per queue: what `queueShare` bounds. */
+  /** Handlers running now, per queue: what `queueShare` bounds (kept only below a share of 1). */
   private busyByQueue = new Map<string, number>();
   private readonly queueShare: number;
   private completer: Completer<Running> | undefined;
@@ -438,8 +438,8 @@ export class Worker {
    * the slots, a second a quarter, and the rest keep delivering (decision 028).
    */
   private queueRoom(queue: string): number {
-    const own = this.busyByQueue.get(queue) ?? 0;
     if (this.queueShare >= 1) return Number.POSITIVE_INFINITY;
+    const own = this.busyByQueue.get(queue) ?? 0;
     const cap = Math.max(1, Math.floor(this.queueShare * (this.concurrency - (this.busy - own))));
     return cap - own;
   }
@@ -454,7 +454,8 @@ export class Worker {
 
   private execute(entry: Running): void {
     this.busy++;
-    this.busyByQueue.set(entry.job.queue, (this.busyByQueue.get(entry.job.queue) ?? 0) + 1);
+    if (this.queueShare < 1)
+      this.busyByQueue.set(entry.job.queue, (this.busyByQueue.get(entry.job.queue) ?? 0) + 1);
     this.runJob(entry);
   }
 
@@ -528,9 +529,11 @@ export class Worker {
     entry.handled = true;
     entry.handledAt = performance.now();
     this.busy--;
-    const own = (this.busyByQueue.get(job.queue) ?? 1) - 1;
-    if (own > 0) this.busyByQueue.set(job.queue, own);
-    else this.busyByQueue.delete(job.queue);
+    if (this.queueShare < 1) {
+      const own = (this.busyByQueue.get(job.queue) ?? 1) - 1;
+      if (own > 0) this.busyByQueue.set(job.queue, own);
+      else this.busyByQueue.delete(job.queue);
+    }
     this.hungry = true;
     this.wake();
     if (entry.gone) this.ended(entry, entry.gone, error);
