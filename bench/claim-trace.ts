@@ -66,7 +66,9 @@ try {
     const total = of.reduce((sum, s) => sum + s.ms, 0);
     console.log(`${step}: ${of.length} statements, ${total.toFixed(0)} ms in all`);
   }
-  console.log(`${jobs} jobs in ${ms.toFixed(0)} ms: ${Math.round(jobs / (ms / 1000))} jobs/s; pool connections ${engine.pool.totalCount}`);
+  console.log(
+    `${jobs} jobs in ${ms.toFixed(0)} ms: ${Math.round(jobs / (ms / 1000))} jobs/s; pool connections ${engine.pool.totalCount}`,
+  );
 } finally {
   await engine.pool.query(`drop schema "${schema}" cascade`);
   await engine.close();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createWorker, type Engine, type Worker, type WorkerOptions } from "../src/index.js";
-import { deferred, guardLeaks, testEngine, waitFor } from "./helpers.js";
+import { deferred, guardLeaks, startTestWorker, testEngine, waitFor } from "./helpers.js";
 
 // A worker's `claimAhead` (decision 085): jobs claimed beyond its free slots wait in the worker,
 // leased, and start in claim order as slots free.
@@ -10,11 +10,8 @@ guardLeaks();
 const engine: Engine = await testEngine();
 
 /** A started worker on the test engine; the test must stop it (the leak guard checks). */
-async function startWorker(options: Omit<WorkerOptions, "engine">): Promise<Worker> {
-  const worker = createWorker({ engine, leaseMs: 5_000, maintenance: false, ...options });
-  await worker.start();
-  return worker;
-}
+const startWorker = (options: Omit<WorkerOptions, "engine">): Promise<Worker> =>
+  startTestWorker(engine, options);
 
 /** The ids of `queue`'s jobs in each state the job list shows. */
 async function idsIn(queue: string, state: "running" | "available" | "succeeded"): Promise<string[]> {

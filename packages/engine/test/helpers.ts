@@ -2,7 +2,16 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, afterEach } from "node:test";
 import pg from "pg";
-import { Engine, type EngineOptions, engineScoped, type JobError, openResources } from "../src/index.js";
+import {
+  createWorker,
+  Engine,
+  type EngineOptions,
+  engineScoped,
+  type JobError,
+  openResources,
+  type Worker,
+  type WorkerOptions,
+} from "../src/index.js";
 
 /** The Postgres the test run uses (set by scripts/test.ts: local server or embedded). */
 export function testDatabaseUrl(): string {
@@ -183,4 +192,17 @@ async function statisticDelta(
   const before = await read();
   await fn();
   return (await read()) - before;
+}
+
+/**
+ * A started worker on `engine` with a 5 s lease and no maintenance; the test must stop it (the
+ * leak guard checks).
+ */
+export async function startTestWorker(
+  engine: Engine,
+  options: Omit<WorkerOptions, "engine">,
+): Promise<Worker> {
+  const worker = createWorker({ engine, leaseMs: 5_000, maintenance: false, ...options });
+  await worker.start();
+  return worker;
 }

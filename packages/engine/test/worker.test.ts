@@ -11,17 +11,14 @@ import {
   type WorkerOptions,
   WorkerShutdownError,
 } from "../src/index.js";
-import { deferred, guardLeaks, testEngine, waitFor } from "./helpers.js";
+import { deferred, guardLeaks, startTestWorker, testEngine, waitFor } from "./helpers.js";
 
 guardLeaks();
 const engine: Engine = await testEngine();
 
 /** A started worker on the test engine; the test must stop it (the leak guard checks). */
-async function startWorker(options: Omit<WorkerOptions, "engine">): Promise<Worker> {
-  const worker = createWorker({ engine, leaseMs: 5_000, maintenance: false, ...options });
-  await worker.start();
-  return worker;
-}
+const startWorker = (options: Omit<WorkerOptions, "engine">): Promise<Worker> =>
+  startTestWorker(engine, options);
 
 test("runs handlers with the job's context and records success", async () => {
   const seen = deferred<JobContext<{ to: string }>>();
