@@ -120,7 +120,10 @@ function guardPool(pool: Pool, availability: Availability): void {
   });
 }
 
-/** Runs `fn` inside a transaction on one client, rolling back on any error. */
+/**
+ * Runs `fn` inside a transaction on one client, rolling back on any error. `begin` opens it (a
+ * read that needs one snapshot passes `begin isolation level repeatable read read only`).
+ */
 export async function transaction<T>(
   pool: Pool,
   fn: (client: PoolClient) => Promise<T>,
