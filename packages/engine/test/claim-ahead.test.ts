@@ -129,6 +129,55 @@ test("a job cancelled while it waits is dropped unstarted; the heartbeat covers 
   assert.equal((await engine.getJob(second?.id as string)).state, "cancelled");
 });
 
+test("a job that waited past its lease with no heartbeat getting through is dropped, not started", async () => {
+  const gate = deferred();
+  const runs: string[] = [];
+  const [first, second] = await engine.enqueueMany([
+    { queue: "ca5", target: { handler: "h" } },
+    { queue: "ca5", target: { handler: "h" } },
+  ]);
+  const firstId = first?.id as string;
+  const secondId = second?.id as string;
+  // Heartbeats fail (the database unreachable for them): the leases lapse unseen.
+  const { heartbeat } = engine;
+  engine.heartbeat = async () => {
+    throw new Error("heartbeat refused by the test");
+  };
+  try {
+    const worker = await startWorker({
+      queues: ["ca5"],
+      concurrency: 1,
+      claimAhead: 1,
+      sweepIntervalMs: 200,
+      handlers: {
+        h: async ({ id, attempt }) => {
+          runs.push(`${id}#${attempt}`);
+          if (id === firstId && attempt === 1) await gate.promise;
+        },
+      },
+      hooks: { onError: () => {} },
+    });
+    await waitFor(async () => (await idsIn("ca5", "running")).length === 2, 5_000, "both leased");
+    // The sweep takes both back once their leases expire; the second is still waiting here.
+    await waitFor(
+      async () => (await engine.getJob(secondId)).attempts.some((a) => a.outcome === "lease_expired"),
+      15_000,
+      "the waiting job's lease swept",
+    );
+    gate.resolve();
+    await waitFor(
+      async () => (await engine.getJob(secondId)).state === "succeeded",
+      15_000,
+      "claimed again, run",
+    );
+    await worker.stop();
+  } finally {
+    engine.heartbeat = heartbeat;
+  }
+  assert.ok(!runs.includes(`${secondId}#1`), `the lapsed claim never ran: ${runs.join(", ")}`);
+  assert.ok(runs.includes(`${secondId}#2`));
+});
+
 test("a queue with a concurrency limit is claimed only for free slots", async () => {
   await engine.upsertQueue("ca4", { concurrency: 5 });
   const gate = deferred();

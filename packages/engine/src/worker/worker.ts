@@ -26,6 +26,8 @@ interface Running extends Slotted {
   /** The handler has returned; only the outcome is still being written. */
   handled?: boolean;
   detail?: AttemptDetail;
+  /** When the claim that leased the job began (performance.now()): its lease ran from no earlier. */
+  claimedAt: number;
   /** When the handler was called (performance.now()). */
   startedAt: number;
   /** When the handler returned: the outcome's writes are retried until a lease later. */
@@ -71,6 +73,8 @@ export class Worker {
   private readonly claimAhead: number;
   /** Inside `startAhead`: a handler that returns at once does not start the next job itself. */
   private startingAhead = false;
+  /** When the last heartbeat that succeeded began: every lease held then runs from no earlier. */
+  private extendedAt = 0;
   /** Handlers running now, per queue: what `queueShare` bounds (kept only below a share of 1). */
   private busyByQueue = new Map<string, number>();
   private readonly queueShare: number;
@@ -339,7 +343,7 @@ export class Worker {
             await engine.release(jobs);
             break;
           }
-          for (const job of jobs) this.admit(job);
+          for (const job of jobs) this.admit(job, claimStart);
         }
         this.rotation++;
       } while (this.refill || (this.hungry && this.freeSlots(false) > 0 && this.state === "running"));
@@ -445,8 +449,8 @@ export class Worker {
   }
 
   /** A job just claimed: it runs now if a slot is free and none waits before it, else it waits. */
-  private admit(job: ClaimedJob): void {
-    const entry: Running = { job, slot: -1, startedAt: 0, handledAt: 0, writeTries: 0 };
+  private admit(job: ClaimedJob, claimedAt: number): void {
+    const entry: Running = { job, slot: -1, claimedAt, startedAt: 0, handledAt: 0, writeTries: 0 };
     this.running.add(entry);
     if (this.busy < this.concurrency && this.aheadAt === this.ahead.length) this.execute(entry);
     else this.ahead.push(entry);
@@ -461,7 +465,9 @@ export class Worker {
 
   /**
    * Starts jobs claimed ahead while slots are free, in claim order. One whose lease was lost
-   * while it waited (cancelled, or swept) is dropped unstarted: no hook hears of it.
+   * while it waited (cancelled, or swept) is dropped unstarted: no hook hears of it. So is one
+   * whose lease may have lapsed unseen: no heartbeat has extended it for a lease's length (the
+   * database unreachable, say), so the sweep may already have handed it to another worker.
    */
   private startAhead(): void {
     if (this.startingAhead) return;
@@ -469,6 +475,8 @@ export class Worker {
     try {
       while (this.busy < this.concurrency && this.aheadAt < this.ahead.length && this.state === "running") {
         const entry = this.ahead[this.aheadAt++] as Running;
+        if (!entry.gone && performance.now() >= Math.max(entry.claimedAt, this.extendedAt) + this.leaseMs)
+          entry.gone = "lease_lost";
         if (entry.gone) this.drop(entry);
         else this.execute(entry);
       }
@@ -623,11 +631,13 @@ export class Worker {
   private async heartbeat(): Promise<void> {
     const held = this.running.list().filter((r) => !r.gone);
     if (held.length === 0) return;
+    const at = performance.now();
     try {
       const lost = await (this.engine as Engine).heartbeat(
         held.map((r) => r.job),
         this.leaseMs,
       );
+      this.extendedAt = at;
       const byId = new Map(held.map((r) => [r.job.id, r]));
       for (const id of lost) {
         const entry = byId.get(id);
