@@ -79,18 +79,31 @@ test("concurrency 2 per key holds across three worker processes, one SIGKILLed m
   );
   const procs = workers("fc", 3);
   await Promise.all(procs.map((p) => ready(p)));
-  // Kill a worker while it holds jobs: the first seen running one (worker ids hold the pid).
-  const pid = await waitFor(
+  // Kill a worker while it holds jobs (worker ids hold the pid). It is frozen first, then killed
+  // only if it holds a job whose handler had not returned (no "done" in the ledger): such a job
+  // cannot be completed any more, so its lease must expire. Killed at once, a worker could finish
+  // the jobs it was seen running before the signal landed, leaving the sweep nothing to take.
+  const victim = await waitFor(
     async () => {
-      const res = await engine.pool.query(
+      const running = await engine.pool.query(
         `select split_part(worker_id, ':', 2)::int as pid from ${S}.jobs where queue = 'fc' and state = 'running' limit 1`,
       );
-      return res.rows[0]?.pid as number | undefined;
+      const proc = procs.find((p) => p.child.pid === running.rows[0]?.pid);
+      if (!proc) return undefined;
+      proc.child.kill("SIGSTOP");
+      const held = await engine.pool.query(
+        `select count(*)::int as n from ${S}.jobs j
+         where j.queue = 'fc' and j.state = 'running' and split_part(j.worker_id, ':', 2)::int = $1
+           and not exists (select 1 from ${S}.ledger l where l.job_id = j.id and l.attempt = j.attempt and l.event = 'done')`,
+        [proc.child.pid],
+      );
+      if (held.rows[0].n > 0) return proc;
+      proc.child.kill("SIGCONT");
+      return undefined;
     },
     20_000,
-    "a worker running jobs",
+    "a worker frozen while its handlers run",
   );
-  const victim = procs.find((p) => p.child.pid === pid) as Proc;
   victim.child.kill("SIGKILL");
   await victim.exited;
   await waitFor(async () => (await finished("fc")) === 60, 60_000, "all 60 jobs finished");
