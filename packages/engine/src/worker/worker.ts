@@ -98,6 +98,8 @@ export class Worker {
   private notifications = 0;
   private notifiedAt = new Map<string, number>();
   private filling = false;
+  /** Whether the completion statement was run once on a second connection (decision 086). */
+  private warmedCompletion = false;
   private refill = false;
   private wakeScheduled = false;
   /** A claim came back full or a notification arrived: more work is probably waiting. */
@@ -318,7 +320,7 @@ export class Worker {
                 ? "recent"
                 : "after";
           const claimedAfter = this.notifications;
-          const jobs = await engine.claim({
+          const claiming = engine.claim({
             queue,
             handlers: this.handlerNames,
             limit,
@@ -329,6 +331,12 @@ export class Worker {
             defaultKeyRate: this.keyRate,
             after: !cursor || scan === "front" ? null : scan === "recent" ? lookBack(cursor.at) : cursor.at,
           });
+          // Beside the first claim, which has asked for its connection first (decision 086).
+          if (!this.warmedCompletion) {
+            this.warmedCompletion = true;
+            void engine.warmCompletion();
+          }
+          const jobs = await claiming;
           if (!limited) this.moveCursor(queue, cursor, scan, lastInIndexOrder(jobs), claimStart);
           if (jobs.length === limit) this.hungry = true;
           // A rate per key holds work back until its keys' next starts are due: look again then.
