@@ -3,9 +3,10 @@
  * the queue is empty, one statement at a time. Prints this process's CPU per job (the driver:
  * sending, reading and parsing) and the rest of the machine's (Postgres, mostly) (decision 072).
  * BENCH_HOT_CLAIM=1 measures what a claim that writes no index entry would save: before the loop
- * it drops `jobs_lease` and `jobs_running_flow` and rebuilds `jobs_ready_flow` without its
- * `state` predicate, so that no index covers a column the claim changes and Postgres can update
- * the row in place (a HOT update). Not a schema Keel could run on (nothing finds expired leases),
+ * it drops `jobs_running_flow` and rebuilds `jobs_ready_flow` without its `state` predicate
+ * (`jobs_lease` is gone since migration 0028, decision 087), so that no index covers a column
+ * the claim changes and Postgres can update the row in place (a HOT update). Not a schema Keel
+ * could run on (claims of flow queues count running jobs by that index),
  * only the measurement (BENCHMARKS.md, "Measured in the tenth session"). It prints the share of
  * the loop's updates that were HOT, of those Postgres had counted.
  * Usage: node --import tsx bench/claim-loop.ts [jobs=40000]
@@ -23,7 +24,7 @@ try {
   const S = `"${schema}"`;
   if (process.env.BENCH_HOT_CLAIM === "1")
     await engine.pool.query(
-      `drop index ${S}.jobs_lease; drop index ${S}.jobs_running_flow; drop index ${S}.jobs_ready_flow;
+      `drop index ${S}.jobs_running_flow; drop index ${S}.jobs_ready_flow;
        create index jobs_ready_flow on ${S}.jobs (queue, flow_key, priority desc, run_at, id); analyze ${S}.jobs`,
     );
   const updates = async () =>

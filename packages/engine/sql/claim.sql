@@ -11,5 +11,5 @@ picked as (
   select c.tid
   from {{schema}}.claim_due_tids($1, $2::text[], $3, null, null) as c(tid)
   where (select ok from allowed)
-)
+),
 {{include claim_lease}}

@@ -7,5 +7,5 @@ picked as (
   from {{schema}}.claim_after_tids($1, $2::text[], $3, $6::int,
          timestamptz 'epoch' + $7::bigint * interval '1 microsecond', $8::bigint) as c(tid)
   where (select ok from allowed)
-)
+),
 {{include claim_lease}}

@@ -1,46 +1,56 @@
--- sweep_leases: take back up to $1 jobs whose lease expired (a crashed or frozen worker).
--- A job with attempts left becomes available at once; one without goes to history as 'dead'.
+-- sweep_leases: take back the jobs of claims whose lease ran out (a crashed or frozen worker),
+-- up to $1 jobs from up to $2 job_leases rows (decision 087). A row's time is up when the
+-- earliest lease of its jobs could have lapsed; the job's own lease_until decides, as a
+-- heartbeat extends it and not the row. A job with attempts left becomes available at once; one
+-- without goes to history as 'dead'. A row whose jobs are all gone, taken back or running under
+-- another lease is deleted; the rest wait for the earliest lease of their jobs still running.
 -- SKIP LOCKED lets every process sweep without blocking the others.
-with expired as (
+with due as (
+  select l.id, l.job_ids
+  from {{schema}}.job_leases l
+  where l.until < now()
+  order by l.until
+  limit $2
+  for update skip locked
+),
+expired as (
   select j.*
   from {{schema}}.jobs j
-  where j.state = 'running' and j.lease_until < now()
+  where j.id = any(array(select unnest(d.job_ids) from due d))
+    and j.state = 'running' and j.lease_until < now()
   order by j.lease_until
   limit $1
   for update skip locked
 ),
-lapse as (
-  select e.id, jsonb_build_object(
-           'code', 'lease_expired',
-           'message', 'Worker ' || coalesce(e.worker_id, 'unknown') || ' stopped extending its lease; the job was taken back.'
-         ) as error
-  from expired e
-),
-requeued as (
-  update {{schema}}.jobs j
-  set state = 'available', lease_token = null, lease_until = null, last_error = l.error
-  from expired e join lapse l on l.id = e.id
-  where j.id = e.id and e.attempt < e.max_attempts
-  returning j.id, j.queue
-),
-ended as (
-  delete from {{schema}}.jobs j
-  using expired e join lapse l on l.id = e.id
-  where j.id = e.id and e.attempt >= e.max_attempts
-  returning j.*, 'dead'::text as final_state, l.error as final_error,
-            'lease_expired'::text as try_outcome, null::int as try_status, null::int as try_latency,
-            null::text as try_body
-),
-tried as (
-  select e.id, e.attempt, e.queue, e.worker_id, 'lease_expired' as outcome, l.error, e.started_at,
-         null::int as status, null::int as latency, null::text as body
-  from expired e join lapse l on l.id = e.id
-  where e.attempt < e.max_attempts
-),
+{{include lease_take_back}},
 {{include to_history}},
 wake as (
   select pg_notify({{channel}}, queue) from (select distinct queue from requeued) q
+),
+-- What each row still names: its jobs running and not taken back now (a job skipped as locked,
+-- or past the batch, is still running with a lapsed lease: its row stays due).
+kept as (
+  select d.id, coalesce(min(j.lease_until), now()) as until, array_agg(j.id order by j.id) as job_ids
+  from due d
+  cross join lateral unnest(d.job_ids) as u(id)
+  join {{schema}}.jobs j on j.id = u.id
+  where j.state = 'running' and not exists (select 1 from expired e where e.id = j.id)
+  group by d.id
+),
+waits as (
+  update {{schema}}.job_leases l set until = k.until, job_ids = k.job_ids
+  from kept k
+  where l.id = k.id
+  returning l.id
+),
+forgot as (
+  delete from {{schema}}.job_leases l
+  using due d
+  where l.id = d.id and not exists (select 1 from kept k where k.id = d.id)
+  returning l.id
 )
 select (select count(*) from requeued)::int as requeued,
        (select count(*) from ended)::int as dead,
-       (select count(*) from wake)::int as queues_woken
+       (select count(*) from wake)::int as queues_woken,
+       (select count(*) from waits)::int as leases_waiting,
+       (select count(*) from forgot)::int as leases_forgotten

@@ -654,10 +654,34 @@ export class Engine {
     return stale;
   }
 
-  /** Takes back jobs whose lease expired. Safe to call from every process at once. */
-  async sweepExpiredLeases(batch = 500): Promise<{ requeued: number; dead: number }> {
-    const [row] = await this.run<{ requeued: number; dead: number }>("sweep_leases", [batch]);
+  /**
+   * Takes back jobs whose lease expired, through the `job_leases` rows whose time is up: up to
+   * `batch` jobs from up to `leases` rows (decision 087). Safe to call from every process at once.
+   */
+  async sweepExpiredLeases(batch = 500, leases = 100): Promise<{ requeued: number; dead: number }> {
+    const [row] = await this.run<{ requeued: number; dead: number }>("sweep_leases", [batch, leases]);
     return { requeued: row?.requeued ?? 0, dead: row?.dead ?? 0 };
+  }
+
+  /**
+   * Takes back running jobs whose lease expired, read from `jobs` itself (a sequential scan), in
+   * batches until none is left: what no `job_leases` row names, such as jobs claimed by an older
+   * Keel during a rolling deploy. The lease sweep's safety net (decision 087).
+   */
+  async scanExpiredLeases(batch = 500): Promise<{ requeued: number; dead: number }> {
+    const total = { requeued: 0, dead: 0 };
+    for (;;) {
+      const [row] = await this.run<{ requeued: number; dead: number }>("sweep_leases_scan", [batch]);
+      total.requeued += row?.requeued ?? 0;
+      total.dead += row?.dead ?? 0;
+      if ((row?.requeued ?? 0) + (row?.dead ?? 0) < batch) return total;
+    }
+  }
+
+  /** Deletes `job_leases` rows whose jobs have all ended in the worker that claimed them (decision 087). */
+  async forgetLeases(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.run("forget_leases", [ids]);
   }
 
   /**

@@ -18,6 +18,11 @@ async function expireLease(id: string): Promise<void> {
     `update "${engine.schema}".jobs set lease_until = now() - interval '1 second' where id = $1`,
     [id],
   );
+  // Time passing makes the claim's lease row due too (decision 087).
+  await engine.pool.query(
+    `update "${engine.schema}".job_leases set until = now() - interval '1 second' where $1 = any(job_ids)`,
+    [id],
+  );
 }
 
 describe("claiming", () => {

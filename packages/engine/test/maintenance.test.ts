@@ -15,11 +15,12 @@ async function count(sql: string): Promise<number> {
   return (await engine.pool.query(`select count(*)::int as n from ${S}.${sql}`)).rows[0].n;
 }
 
-test("every module's task is registered: lease sweep, job statistics, job retention, idempotency, intake, schedule-run, audit and flow-rate expiry", () => {
+test("every module's task is registered: lease sweep and scan, job statistics, job retention, idempotency, intake, schedule-run, audit and flow-rate expiry", () => {
   assert.deepEqual(
     MAINTENANCE_TASKS.map((t) => [t.name, t.group, t.once]),
     [
       ["lease-sweep", "sweep", false],
+      ["lease-scan", "sweep", true],
       ["job-statistics", "sweep", false],
       ["retention", "retention", true],
       ["idempotency-expiry", "retention", true],
@@ -45,6 +46,10 @@ test("each registered task runs on its interval and removes what expired", async
   await engine.pool.query(`update ${S}.jobs set lease_until = now() - interval '1 second' where id = $1`, [
     frozen,
   ]);
+  await engine.pool.query(
+    `update ${S}.job_leases set until = now() - interval '1 second' where $1 = any(job_ids)`,
+    [frozen],
+  );
   // A job that succeeded 8 days ago (default retention: 7 days).
   const { id: old } = await engine.enqueue({ queue: "m2", target: { handler: "h" } });
   const claimed = await engine.claim({
@@ -142,7 +147,7 @@ test("sweep and retention can each be left to other processes", async () => {
   const onlySweep = startMaintenance(engine, { retention: false, clock: new ManualClock() });
   const onlyRetention = startMaintenance(engine, { sweep: false, clock: new ManualClock() });
   try {
-    assert.deepEqual([...onlySweep.tasks.keys()], ["lease-sweep", "job-statistics"]);
+    assert.deepEqual([...onlySweep.tasks.keys()], ["lease-sweep", "lease-scan", "job-statistics"]);
     assert.deepEqual(
       [...onlyRetention.tasks.keys()],
       [

@@ -37,6 +37,10 @@ test("role all: serves health and sweeps expired leases back to their queue", as
       `update "${engine.schema}".jobs set lease_until = now() - interval '1 second' where id = $1`,
       [id],
     );
+    await engine.pool.query(
+      `update "${engine.schema}".job_leases set until = now() - interval '1 second' where $1 = any(job_ids)`,
+      [id],
+    );
     await waitFor(async () => (await engine.getJob(id)).state === "available", 5_000, "the sweep");
     await waitFor(() => lines.some((l) => l.msg === "expired leases swept"), 1_000, "the sweep log line");
   } finally {

@@ -16,6 +16,8 @@ export const STATEMENTS = [
   "fail",
   "release",
   "sweep_leases",
+  "sweep_leases_scan",
+  "forget_leases",
   "cancel",
   "retry_job",
   "retry_dead",

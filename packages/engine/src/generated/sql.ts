@@ -46,6 +46,7 @@ export type StatementName =
   | "flow_backlog"
   | "flow_key_counts"
   | "flow_rates_expire"
+  | "forget_leases"
   | "get_job"
   | "heartbeat"
   | "idempotency_expire"
@@ -120,6 +121,7 @@ export type StatementName =
   | "setting_insert"
   | "setting_put"
   | "sweep_leases"
+  | "sweep_leases_scan"
   | "tenant_add"
   | "tenant_list"
   | "tenant_remove"
@@ -312,14 +314,26 @@ picked as (
   select c.tid
   from {{schema}}.claim_due_tids($1, $2::text[], $3, null, null) as c(tid)
   where (select ok from allowed)
+),
+-- claim_lease: the CTEs and the update that lease the jobs of the picked CTE (the tuple ids of
+-- the rows it locked) for $4 milliseconds to worker $5, and return them as the worker reads
+-- them; ends claim and claim_after. Not a statement. One lease token for the claim's jobs, drawn
+-- once: a token is checked with its job's id, and 1.5 µs a job went to drawing one each
+-- (decision 075).
+lease as (
+  select gen_random_uuid() as token, now() + $4 * interval '1 millisecond' as until
+),
+-- The claim's row in job_leases, naming the jobs it locked (read where they are, in the
+-- snapshot's versions): what the lease sweep reads, instead of an index entry a job (decision 087).
+noted as (
+  insert into {{schema}}.job_leases (id, worker_id, until, job_ids)
+  select l.token, $5, l.until, array(select k.id from {{schema}}.jobs k where k.ctid = any(array(select tid from picked)))
+  from lease l
+  where exists (select 1 from picked)
 )
--- claim_lease: the update that leases the jobs of the picked CTE (the tuple ids of the rows it
--- locked) for $4 milliseconds to worker $5, and returns them as the worker reads them; ends
--- claim and claim_after. Not a statement. One lease token for the claim's jobs, drawn once: a
--- token is checked with its job's id, and 1.5 µs a job went to drawing one each (decision 075).
 update {{schema}}.jobs j
-set state = 'running', attempt = j.attempt + 1, lease_token = (select gen_random_uuid()),
-    lease_until = now() + $4 * interval '1 millisecond', worker_id = $5, started_at = now(),
+set state = 'running', attempt = j.attempt + 1, lease_token = (select token from lease),
+    lease_until = (select until from lease), worker_id = $5, started_at = now(),
     -- A claimed job is no longer the pending one of its debounce key (decision 052).
     debounce_key = null, debounce_until = null
 -- A TID scan: the locked rows are read where they are, not looked up again by primary key
@@ -353,14 +367,26 @@ picked as (
   from {{schema}}.claim_after_tids($1, $2::text[], $3, $6::int,
          timestamptz 'epoch' + $7::bigint * interval '1 microsecond', $8::bigint) as c(tid)
   where (select ok from allowed)
+),
+-- claim_lease: the CTEs and the update that lease the jobs of the picked CTE (the tuple ids of
+-- the rows it locked) for $4 milliseconds to worker $5, and return them as the worker reads
+-- them; ends claim and claim_after. Not a statement. One lease token for the claim's jobs, drawn
+-- once: a token is checked with its job's id, and 1.5 µs a job went to drawing one each
+-- (decision 075).
+lease as (
+  select gen_random_uuid() as token, now() + $4 * interval '1 millisecond' as until
+),
+-- The claim's row in job_leases, naming the jobs it locked (read where they are, in the
+-- snapshot's versions): what the lease sweep reads, instead of an index entry a job (decision 087).
+noted as (
+  insert into {{schema}}.job_leases (id, worker_id, until, job_ids)
+  select l.token, $5, l.until, array(select k.id from {{schema}}.jobs k where k.ctid = any(array(select tid from picked)))
+  from lease l
+  where exists (select 1 from picked)
 )
--- claim_lease: the update that leases the jobs of the picked CTE (the tuple ids of the rows it
--- locked) for $4 milliseconds to worker $5, and returns them as the worker reads them; ends
--- claim and claim_after. Not a statement. One lease token for the claim's jobs, drawn once: a
--- token is checked with its job's id, and 1.5 µs a job went to drawing one each (decision 075).
 update {{schema}}.jobs j
-set state = 'running', attempt = j.attempt + 1, lease_token = (select gen_random_uuid()),
-    lease_until = now() + $4 * interval '1 millisecond', worker_id = $5, started_at = now(),
+set state = 'running', attempt = j.attempt + 1, lease_token = (select token from lease),
+    lease_until = (select until from lease), worker_id = $5, started_at = now(),
     -- A claimed job is no longer the pending one of its debounce key (decision 052).
     debounce_key = null, debounce_until = null
 -- A TID scan: the locked rows are read where they are, not looked up again by primary key
@@ -382,13 +408,25 @@ returning j.id, j.queue, j.handler, j.target, j.payload, j.priority, j.attempt, 
 -- $6 running jobs per key value for keys no expression made (null: none), $7 and $8 the GCRA
 -- interval (µs) and burst of starts per key value for those keys (null: no rate), $9 most keys
 -- one claim walks.
--- Times as in claim.sql.
+-- Times as in claim.sql. The claim's row in job_leases (decision 087) is drawn its own id, since
+-- the function draws a lease token a job; the worker reads it as the last column.
+with claimed as (
+  select * from {{schema}}.claim_limited($1, $2::text[], $3, $4, $5, $6, $7, $8, $9)
+),
+noted as (
+  insert into {{schema}}.job_leases (id, worker_id, until, job_ids)
+  select gen_random_uuid(), $5, min(c.lease_until), array_agg(c.id order by c.id)
+  from claimed c
+  having count(*) > 0
+  returning id
+)
 select id, queue, handler, target, payload, priority, attempt, max_attempts, backoff, tenant, dedupe_key,
        lease_token, origin,
        (extract(epoch from lease_until) * 1000000)::bigint as lease_until_us,
        (extract(epoch from run_at) * 1000000)::bigint as run_at_us,
-       (extract(epoch from created_at) * 1000000)::bigint as created_at_us
-from {{schema}}.claim_limited($1, $2::text[], $3, $4, $5, $6, $7, $8, $9)
+       (extract(epoch from created_at) * 1000000)::bigint as created_at_us,
+       (select id from noted) as lease_id
+from claimed
 `,
   claim_maintenance: `-- claim_maintenance: take periodic task $1 if it last ran more than $2 milliseconds ago.
 -- Returns a row only to the one process that should run it now, however many replicas ask.
@@ -1003,6 +1041,10 @@ gone as (
   returning 1
 )
 select count(*)::int as deleted from gone
+`,
+  forget_leases: `-- forget_leases: delete the job_leases rows $1 (uuid[]) whose jobs have all ended in the worker
+-- that claimed them: committed, or their lease found lost (decision 087).
+delete from {{schema}}.job_leases where id = any($1::uuid[])
 `,
   get_job: `-- get_job: job $1 wherever it is, unfinished (jobs) or finished (job_history).
 select id, queue, handler,
@@ -2245,9 +2287,126 @@ stored as (
 select (select value from before) as previous,
        (select value from before) is distinct from $2::text as changed
 `,
-  sweep_leases: `-- sweep_leases: take back up to $1 jobs whose lease expired (a crashed or frozen worker).
--- A job with attempts left becomes available at once; one without goes to history as 'dead'.
+  sweep_leases: `-- sweep_leases: take back the jobs of claims whose lease ran out (a crashed or frozen worker),
+-- up to $1 jobs from up to $2 job_leases rows (decision 087). A row's time is up when the
+-- earliest lease of its jobs could have lapsed; the job's own lease_until decides, as a
+-- heartbeat extends it and not the row. A job with attempts left becomes available at once; one
+-- without goes to history as 'dead'. A row whose jobs are all gone, taken back or running under
+-- another lease is deleted; the rest wait for the earliest lease of their jobs still running.
 -- SKIP LOCKED lets every process sweep without blocking the others.
+with due as (
+  select l.id, l.job_ids
+  from {{schema}}.job_leases l
+  where l.until < now()
+  order by l.until
+  limit $2
+  for update skip locked
+),
+expired as (
+  select j.*
+  from {{schema}}.jobs j
+  where j.id = any(array(select unnest(d.job_ids) from due d))
+    and j.state = 'running' and j.lease_until < now()
+  order by j.lease_until
+  limit $1
+  for update skip locked
+),
+-- lease_take_back: the CTEs of the lease sweeps (sweep_leases, sweep_leases_scan) that take back
+-- the jobs of an \`expired\` CTE before them (jobs rows whose lease lapsed, locked): a job with
+-- attempts left becomes available at once, one without is ended as 'dead'; each lapsed try is
+-- recorded as 'lease_expired'. Followed by the to_history include. Not a statement.
+lapse as (
+  select e.id, jsonb_build_object(
+           'code', 'lease_expired',
+           'message', 'Worker ' || coalesce(e.worker_id, 'unknown') || ' stopped extending its lease; the job was taken back.'
+         ) as error
+  from expired e
+),
+requeued as (
+  update {{schema}}.jobs j
+  set state = 'available', lease_token = null, lease_until = null, last_error = l.error
+  from expired e join lapse l on l.id = e.id
+  where j.id = e.id and e.attempt < e.max_attempts
+  returning j.id, j.queue
+),
+ended as (
+  delete from {{schema}}.jobs j
+  using expired e join lapse l on l.id = e.id
+  where j.id = e.id and e.attempt >= e.max_attempts
+  returning j.*, 'dead'::text as final_state, l.error as final_error,
+            'lease_expired'::text as try_outcome, null::int as try_status, null::int as try_latency,
+            null::text as try_body
+),
+tried as (
+  select e.id, e.attempt, e.queue, e.worker_id, 'lease_expired' as outcome, l.error, e.started_at,
+         null::int as status, null::int as latency, null::text as body
+  from expired e join lapse l on l.id = e.id
+  where e.attempt < e.max_attempts
+),
+-- to_history: the terminal job transition, written once and included by the statements that
+-- end a job (complete, fail, cancel, sweep_leases) through an include line. Not a statement.
+-- Expects two CTEs before it:
+--   ended(<every jobs column>, final_state text, final_error jsonb, try_outcome text,
+--     try_status int, try_latency int, try_body text): the rows just deleted from jobs, with the
+--     state ('succeeded', 'dead', 'cancelled') and error they end with, and the try that ended
+--     them (try_outcome null when none did: a job cancelled before it ran);
+--   tried(id, attempt, queue, worker_id, outcome, error, started_at, status, latency, body): the
+--     tries that ended here without ending their job (a retried failure, a lapsed lease taken back).
+-- The try that ends a job goes into its history row (try_*); the others get a row in attempts
+-- (decision 053).
+history as (
+  insert into {{schema}}.job_history
+    (id, queue, handler, state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key, tenant,
+     last_error, run_at, created_at, finished_at, origin,
+     try_outcome, try_worker_id, try_started_at, try_response_status, try_latency_ms, try_response_body)
+  select id, queue, handler, final_state, target, payload, priority, attempt, max_attempts, backoff, dedupe_key,
+         tenant, final_error, run_at, created_at, now(), origin,
+         try_outcome, case when try_outcome is not null then worker_id end,
+         case when try_outcome is not null then started_at end, try_status, try_latency, try_body
+  from ended
+),
+tries as (
+  insert into {{schema}}.attempts
+    (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at, response_status, latency_ms, response_body)
+  select id, attempt, queue, worker_id, outcome, error, started_at, now(), status, latency, body
+  from tried
+),
+wake as (
+  select pg_notify({{channel}}, queue) from (select distinct queue from requeued) q
+),
+-- What each row still names: its jobs running and not taken back now (a job skipped as locked,
+-- or past the batch, is still running with a lapsed lease: its row stays due).
+kept as (
+  select d.id, coalesce(min(j.lease_until), now()) as until, array_agg(j.id order by j.id) as job_ids
+  from due d
+  cross join lateral unnest(d.job_ids) as u(id)
+  join {{schema}}.jobs j on j.id = u.id
+  where j.state = 'running' and not exists (select 1 from expired e where e.id = j.id)
+  group by d.id
+),
+waits as (
+  update {{schema}}.job_leases l set until = k.until, job_ids = k.job_ids
+  from kept k
+  where l.id = k.id
+  returning l.id
+),
+forgot as (
+  delete from {{schema}}.job_leases l
+  using due d
+  where l.id = d.id and not exists (select 1 from kept k where k.id = d.id)
+  returning l.id
+)
+select (select count(*) from requeued)::int as requeued,
+       (select count(*) from ended)::int as dead,
+       (select count(*) from wake)::int as queues_woken,
+       (select count(*) from waits)::int as leases_waiting,
+       (select count(*) from forgot)::int as leases_forgotten
+`,
+  sweep_leases_scan: `-- sweep_leases_scan: take back up to $1 running jobs whose lease expired, found by reading jobs
+-- itself, not job_leases: the lease sweep's safety net, run once across replicas every ten
+-- minutes (decision 087). It finds what no job_leases row names: jobs claimed by a Keel older
+-- than migration 0028 during a rolling deploy. jobs has no index on lease_until: a sequential
+-- scan. SKIP LOCKED lets it run beside the sweeps and the workers.
 with expired as (
   select j.*
   from {{schema}}.jobs j
@@ -2256,6 +2415,10 @@ with expired as (
   limit $1
   for update skip locked
 ),
+-- lease_take_back: the CTEs of the lease sweeps (sweep_leases, sweep_leases_scan) that take back
+-- the jobs of an \`expired\` CTE before them (jobs rows whose lease lapsed, locked): a job with
+-- attempts left becomes available at once, one without is ended as 'dead'; each lapsed try is
+-- recorded as 'lease_expired'. Followed by the to_history include. Not a statement.
 lapse as (
   select e.id, jsonb_build_object(
            'code', 'lease_expired',

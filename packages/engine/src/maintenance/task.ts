@@ -15,6 +15,8 @@ export interface MaintenanceTask {
   group: "sweep" | "retention";
   /** Default time between runs. */
   intervalMs: number;
+  /** `intervalMs` holds whatever interval the options give the task's group. */
+  fixedInterval?: boolean;
   /** Run by one process per interval across all replicas (claimed in `maintenance`), not by each. */
   once: boolean;
   /** One run; deletes in batches of at most `batch` rows so no transaction holds locks for long. */

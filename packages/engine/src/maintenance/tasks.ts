@@ -7,6 +7,7 @@ import {
   flowRateExpiryTask,
   jobRetentionTask,
   jobStatisticsTask,
+  leaseScanTask,
   leaseSweepTask,
 } from "../queue/maintenance.js";
 import { scheduleRunExpiryTask } from "../schedules/maintenance.js";
@@ -16,6 +17,7 @@ import type { MaintenanceResult, MaintenanceTask } from "./task.js";
 /** Every maintenance task, each defined by the module that owns its table. */
 export const MAINTENANCE_TASKS: readonly MaintenanceTask[] = [
   leaseSweepTask,
+  leaseScanTask,
   jobStatisticsTask,
   jobRetentionTask,
   idempotencyExpiryTask,
@@ -70,8 +72,10 @@ export class Maintenance {
     const batch = options.batch ?? 5_000;
     for (const task of MAINTENANCE_TASKS) {
       if (task.group === "sweep" ? options.sweep === false : options.retention === false) continue;
-      const intervalMs =
-        (task.group === "sweep" ? options.sweepIntervalMs : options.retentionIntervalMs) ?? task.intervalMs;
+      const intervalMs = task.fixedInterval
+        ? task.intervalMs
+        : ((task.group === "sweep" ? options.sweepIntervalMs : options.retentionIntervalMs) ??
+          task.intervalMs);
       // Jitter may bring a replica's next run a little early: claim with that much slack, or a
       // lone process would find its own claim unexpired and skip every other run.
       const claimMs = Math.floor(intervalMs * (1 - jitter));

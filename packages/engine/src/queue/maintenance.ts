@@ -15,6 +15,21 @@ export const leaseSweepTask: MaintenanceTask = {
 };
 
 /**
+ * The lease sweep's safety net (decision 087): once across replicas every ten minutes, takes back
+ * running jobs with a lapsed lease found by reading `jobs` itself, not `job_leases` (a sequential
+ * scan): jobs that no lease row names, such as those claimed by an older Keel during a rolling
+ * deploy. Its interval is its own, whatever `sweepIntervalMs` says.
+ */
+export const leaseScanTask: MaintenanceTask = {
+  name: "lease-scan",
+  group: "sweep",
+  intervalMs: 600_000,
+  fixedInterval: true,
+  once: true,
+  run: async (engine, batch) => ({ ...(await engine.scanExpiredLeases(Math.min(batch, 5_000))) }),
+};
+
+/**
  * Keeps the planner's count of `jobs` current: analyses the table once it has doubled since
  * Postgres last counted it, so that no cached plan keeps reading a table that has grown past
  * it (decision 066). A read of two catalog rows when nothing has changed.

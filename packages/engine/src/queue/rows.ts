@@ -38,6 +38,8 @@ export type ClaimRow = [
   leaseUntilUs: string,
   runAtUs: string,
   createdAtUs: string,
+  /** Limited claims only: the id of the claim's `job_leases` row; a plain claim's is its token. */
+  leaseId?: string,
 ];
 
 /** A Date of microseconds since the epoch (Postgres' precision), truncated to milliseconds as the driver's are. */
@@ -69,6 +71,7 @@ class Claimed implements ClaimedJob {
   #leaseUntil: Date | string;
   #runAt: Date | string;
   #createdAt: Date | string;
+  readonly #lease: string;
 
   constructor(r: ClaimRow, ordered: boolean) {
     this.id = r[0];
@@ -89,6 +92,13 @@ class Claimed implements ClaimedJob {
     this.#createdAt = r[15];
     // Always present (undefined from limited claims): one object shape for every claimed job.
     this.runAtUs = ordered ? r[14] : undefined;
+    // A plain claim's row is keyed by its token; a limited claim's id is a column of its own.
+    this.#lease = ordered ? r[11] : (r[16] as string);
+  }
+
+  /** The id of the `job_leases` row that names `job` (decision 087); undefined for a job not claimed here. */
+  static leaseOf(job: ClaimedJob): string | undefined {
+    return #lease in job ? job.#lease : undefined;
   }
 
   get leaseUntil(): Date {
@@ -119,6 +129,12 @@ class Claimed implements ClaimedJob {
 export function toClaimedJob(r: ClaimRow, ordered: boolean): ClaimedJob {
   return new Claimed(r, ordered);
 }
+
+/**
+ * The id of the claim's `job_leases` row that names `job` (decision 087): the worker deletes it
+ * once every job of the claim has ended. Undefined for a job object not made by a claim.
+ */
+export const leaseOf: (job: ClaimedJob) => string | undefined = Claimed.leaseOf;
 
 export interface JobRow {
   id: string;

@@ -9,6 +9,7 @@ import { type Maintenance, startMaintenance } from "../maintenance/tasks.js";
 import { Listener } from "../notify/listener.js";
 import { backoffDelay } from "../queue/backoff.js";
 import { gcraOfRate } from "../queue/flow.js";
+import { leaseOf } from "../queue/rows.js";
 import type { AttemptDetail, ClaimedJob, JobError, QueueLimits } from "../queue/types.js";
 import { Completer } from "./completer.js";
 import { LeaseLostError, NonRetryableError, RetryAfterError, WorkerShutdownError } from "./errors.js";
@@ -34,6 +35,16 @@ interface Running extends Slotted {
   handledAt: number;
   /** Failed attempts to write the completion so far. */
   writeTries: number;
+  /** The claim's `job_leases` row, while this job still counts in it (decision 087). */
+  lease?: string;
+}
+
+/** A claim's `job_leases` row as the worker tracks it (decision 087). */
+interface HeldLease {
+  /** Its jobs not yet settled here. */
+  jobs: number;
+  /** A job of it left the worker while perhaps still leased in Postgres: the sweep deletes the row. */
+  kept: boolean;
 }
 
 /**
@@ -98,6 +109,10 @@ export class Worker {
   private notifications = 0;
   private notifiedAt = new Map<string, number>();
   private filling = false;
+  /** The `job_leases` rows of this worker's claims with jobs not yet settled (decision 087). */
+  private leases = new Map<string, HeldLease>();
+  /** Rows whose jobs have all ended, to delete with the next heartbeat (and at stop). */
+  private leasesEnded: string[] = [];
   /** Whether the completion statement was run once on a second connection (decision 086). */
   private warmedCompletion = false;
   private refill = false;
@@ -186,7 +201,10 @@ export class Worker {
       engine,
       {
         finished: finishedOf,
-        done: (entry, stale) => this.ended(entry, stale ? "stale" : "succeeded", undefined),
+        done: (entry, stale) => {
+          this.settle(entry, true);
+          this.ended(entry, stale ? "stale" : "succeeded", undefined);
+        },
         failed: (entry, err) => this.completionFailed(entry, err),
       },
       completionBatch(this.concurrency + this.claimAhead),
@@ -346,12 +364,16 @@ export class Worker {
           // A short claim emptied the queue's due work: skip it until a notification or the next scan
           // (unless one came during the claim: its job may be newer than what the claim saw).
           else if (!this.notifiedSince(queue, claimedAfter)) this.waiting.delete(queue);
+          // One job_leases row for the claim's jobs (decision 087).
+          const lease = jobs.length > 0 ? leaseOf(jobs[0] as ClaimedJob) : undefined;
           if (this.state !== "running") {
-            // Stopped while claiming: hand them straight back.
+            // Stopped while claiming: hand them straight back (their row goes at stop).
             await engine.release(jobs);
+            if (lease !== undefined) this.leasesEnded.push(lease);
             break;
           }
-          for (const job of jobs) this.admit(job, claimStart);
+          if (lease !== undefined) this.leases.set(lease, { jobs: jobs.length, kept: false });
+          for (const job of jobs) this.admit(job, claimStart, lease);
         }
         this.rotation++;
       } while (this.refill || (this.hungry && this.freeSlots(false) > 0 && this.state === "running"));
@@ -457,8 +479,8 @@ export class Worker {
   }
 
   /** A job just claimed: it runs now if a slot is free and none waits before it, else it waits. */
-  private admit(job: ClaimedJob, claimedAt: number): void {
-    const entry: Running = { job, slot: -1, claimedAt, startedAt: 0, handledAt: 0, writeTries: 0 };
+  private admit(job: ClaimedJob, claimedAt: number, lease: string | undefined): void {
+    const entry: Running = { job, slot: -1, claimedAt, startedAt: 0, handledAt: 0, writeTries: 0, lease };
     this.running.add(entry);
     if (this.busy < this.concurrency && this.aheadAt === this.ahead.length) this.execute(entry);
     else this.ahead.push(entry);
@@ -500,8 +522,27 @@ export class Worker {
     }
   }
 
+  /**
+   * `entry` no longer counts in its claim's `job_leases` row: `ended` when it is surely not leased
+   * in Postgres any more (its outcome committed, or its lease found lost), else it may still be,
+   * and the row stays for the sweep. A row whose jobs have all ended is deleted with the next
+   * heartbeat (decision 087). Called again for the same job, it does nothing.
+   */
+  private settle(entry: Running, ended: boolean): void {
+    const lease = entry.lease;
+    if (lease === undefined) return;
+    entry.lease = undefined;
+    const held = this.leases.get(lease) as HeldLease;
+    held.jobs--;
+    if (!ended) held.kept = true;
+    if (held.jobs > 0) return;
+    this.leases.delete(lease);
+    if (!held.kept) this.leasesEnded.push(lease);
+  }
+
   /** A job that never started leaves the worker (its lease lost, or released at stop). */
   private drop(entry: Running): void {
+    this.settle(entry, false);
     this.running.delete(entry);
     this.notifyIdle();
     this.hungry = true;
@@ -580,6 +621,7 @@ export class Worker {
     try {
       const stale = await this.untilLeaseEnds(() => this.recordFailure(entry.job, error, entry.detail));
       if (stale) outcome = "stale";
+      this.settle(entry, true);
     } catch (err) {
       // The lease will expire and the job will run again: at-least-once, never lost.
       this.options.hooks?.onError?.(err, "complete");
@@ -589,6 +631,7 @@ export class Worker {
 
   /** The job is done here: its outcome is written (or given up on, or no longer ours). */
   private ended(entry: Running, outcome: JobOutcome, error: unknown): void {
+    this.settle(entry, false);
     this.running.delete(entry);
     const onJobEnd = this.options.hooks?.onJobEnd;
     if (onJobEnd)
@@ -637,6 +680,11 @@ export class Worker {
   }
 
   private async heartbeat(): Promise<void> {
+    await this.extendLeases();
+    await this.forgetLeases();
+  }
+
+  private async extendLeases(): Promise<void> {
     const held = this.running.list().filter((r) => !r.gone);
     if (held.length === 0) return;
     const at = performance.now();
@@ -652,10 +700,24 @@ export class Worker {
         // Still ours: not finished while the heartbeat was in flight.
         if (entry && this.running.has(entry) && !entry.gone) {
           entry.gone = "lease_lost";
+          this.settle(entry, true);
           abort(entry, new LeaseLostError(`job ${id}: lease lost (expired or cancelled)`));
         }
       }
     } catch (err) {
+      this.options.hooks?.onError?.(err, "heartbeat");
+    }
+  }
+
+  /** Deletes the `job_leases` rows whose jobs have all ended; kept for the next try on failure. */
+  private async forgetLeases(): Promise<void> {
+    if (this.leasesEnded.length === 0) return;
+    const ids = this.leasesEnded;
+    this.leasesEnded = [];
+    try {
+      await (this.engine as Engine).forgetLeases(ids);
+    } catch (err) {
+      this.leasesEnded.push(...ids);
       this.options.hooks?.onError?.(err, "heartbeat");
     }
   }
@@ -695,6 +757,7 @@ export class Worker {
     for (const entry of waiting) entry.gone ??= "released";
     try {
       await (this.engine as Engine).release(ours.map((entry) => entry.job));
+      for (const entry of ours) this.settle(entry, true);
     } catch (err) {
       // Their leases will expire and the sweep will hand them out again: never lost.
       this.options.hooks?.onError?.(err, "complete");
@@ -724,12 +787,14 @@ export class Worker {
       }
       try {
         await (this.engine as Engine).release(rest.map((r) => r.job));
+        for (const r of rest) this.settle(r, true);
       } catch (err) {
         this.options.hooks?.onError?.(err, "complete");
       }
     }
     await this.completer?.flush();
     clearInterval(this.heartbeatTimer);
+    await this.forgetLeases();
     this.state = "stopped";
     if (this.ownsEngine) await this.engine?.close();
     this.untrack?.();

@@ -38,6 +38,7 @@ const CONNECTIONS_PER_PROCESS = 13;
 // Keel's tables written all the time: what autovacuum must keep up with.
 const HOT_TABLES = [
   "jobs",
+  "job_leases",
   "job_history",
   "attempts",
   "schedule_runs",

@@ -48,9 +48,9 @@ function logRun(logger: Logger, report: MaintenanceReport, failing: Set<string>)
   if (failing.delete(task)) logger.info({ task }, `${task} recovered`);
   const result = report.result;
   if (!result) return;
-  if (task === "lease-sweep") {
+  if (task === "lease-sweep" || task === "lease-scan") {
     if ((result.requeued ?? 0) + (result.dead ?? 0) > 0)
-      logger.info({ requeued: result.requeued, dead: result.dead }, "expired leases swept");
+      logger.info({ task, requeued: result.requeued, dead: result.dead }, "expired leases swept");
   } else if (task === "job-statistics") {
     if ((result.analyzed ?? 0) > 0) logger.info({ task }, "jobs table analysed after it grew");
   } else if ((result.deleted ?? 0) > 0) {
