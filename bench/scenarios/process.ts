@@ -10,7 +10,9 @@
  * job must run exactly once, and Keel must have written a history row per job. WAL bytes, the
  * worker process's CPU and the rest of the machine's are metered per job. Every round runs
  * BENCH_PROCESS_PASSES times (3 by default), all contenders in turn in each pass, and the table
- * gives each one's median round (decision 077).
+ * gives each one's median round (decision 077). With autovacuum off, the system catalogs are
+ * vacuumed before every round (the dropped schemas of the rounds before leave dead rows that
+ * every new connection walks).
  *
  * Keel runs on Node 20 at five concurrencies and on the latest peers' Node 22 at its three best;
  * graphile-worker in three tuned configurations (decision 084). Each ratio compares the fastest
@@ -24,7 +26,7 @@ import { fileURLToPath } from "node:url";
 import { costNote } from "../lib/cost.js";
 import { LATEST, runOnPeersNode, runScript } from "../lib/peers-latest.js";
 import { bullPrefix, dropBullPrefix } from "../lib/peers-queue.js";
-import { benchSchema, dropSchemas } from "../lib/postgres.js";
+import { benchSchema, dropSchemas, vacuumCatalogsWithoutAutovacuum } from "../lib/postgres.js";
 import type { BenchContext, ResultRow, Scenario } from "../lib/scenario.js";
 import { medianBy, perSecond } from "../lib/stats.js";
 
@@ -88,6 +90,10 @@ export const processScenario: Scenario = {
           ctx.log(
             `${c.system} ${c.version} (${c.note}): ${round.name}, ${round.jobs} jobs, pass ${pass}/${passes}`,
           );
+          // The schemas of the rounds before were dropped: with autovacuum off, their dead catalog
+          // rows would slow every later cold start, the more so the more objects a system's schema
+          // has, and the later it comes in the pass. Vacuumed before each round, outside its clock.
+          if (!ctx.smoke) await vacuumCatalogsWithoutAutovacuum(ctx.databaseUrl);
           const m = await measure(ctx, c, round);
           measured.set(key(c, round), [...(measured.get(key(c, round)) ?? []), m]);
           ctx.log(`   ${Math.round(perSecond(round.jobs, m.ms))} jobs/s`);
