@@ -24,9 +24,6 @@ expired as (
 ),
 {{include lease_take_back}},
 {{include to_history}},
-wake as (
-  select pg_notify({{channel}}, queue) from (select distinct queue from requeued) q
-),
 -- What each row still names: its jobs running and not taken back now (a job skipped as locked,
 -- or past the batch, is still running with a lapsed lease: its row stays due).
 kept as (

@@ -12,10 +12,7 @@ with expired as (
   for update skip locked
 ),
 {{include lease_take_back}},
-{{include to_history}},
-wake as (
-  select pg_notify({{channel}}, queue) from (select distinct queue from requeued) q
-)
+{{include to_history}}
 select (select count(*) from requeued)::int as requeued,
        (select count(*) from ended)::int as dead,
        (select count(*) from wake)::int as queues_woken

@@ -11,7 +11,7 @@ const SQL_DIR = fileURLToPath(new URL("../sql", import.meta.url));
 // job transition written once (decision 034). The loader reads src/generated/sql.ts; the files
 // are its source (generated.test.ts checks the two agree).
 
-const ENDING = ["complete", "fail", "cancel", "sweep_leases"] as const;
+const ENDING = ["complete", "fail", "cancel", "sweep_leases", "sweep_leases_scan"] as const;
 
 test("every statement loads with its placeholders and includes filled", () => {
   const loaded = loadStatements("keel", STATEMENTS);

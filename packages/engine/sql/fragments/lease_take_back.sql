@@ -1,7 +1,8 @@
 -- lease_take_back: the CTEs of the lease sweeps (sweep_leases, sweep_leases_scan) that take back
 -- the jobs of an `expired` CTE before them (jobs rows whose lease lapsed, locked): a job with
 -- attempts left becomes available at once, one without is ended as 'dead'; each lapsed try is
--- recorded as 'lease_expired'. Followed by the to_history include. Not a statement.
+-- recorded as 'lease_expired'; the queues given jobs back are notified. Followed by the
+-- to_history include. Not a statement.
 lapse as (
   select e.id, jsonb_build_object(
            'code', 'lease_expired',
@@ -29,4 +30,7 @@ tried as (
          null::int as status, null::int as latency, null::text as body
   from expired e join lapse l on l.id = e.id
   where e.attempt < e.max_attempts
+),
+wake as (
+  select pg_notify({{channel}}, queue) from (select distinct queue from requeued) q
 )

@@ -2314,7 +2314,8 @@ expired as (
 -- lease_take_back: the CTEs of the lease sweeps (sweep_leases, sweep_leases_scan) that take back
 -- the jobs of an \`expired\` CTE before them (jobs rows whose lease lapsed, locked): a job with
 -- attempts left becomes available at once, one without is ended as 'dead'; each lapsed try is
--- recorded as 'lease_expired'. Followed by the to_history include. Not a statement.
+-- recorded as 'lease_expired'; the queues given jobs back are notified. Followed by the
+-- to_history include. Not a statement.
 lapse as (
   select e.id, jsonb_build_object(
            'code', 'lease_expired',
@@ -2343,6 +2344,9 @@ tried as (
   from expired e join lapse l on l.id = e.id
   where e.attempt < e.max_attempts
 ),
+wake as (
+  select pg_notify({{channel}}, queue) from (select distinct queue from requeued) q
+),
 -- to_history: the terminal job transition, written once and included by the statements that
 -- end a job (complete, fail, cancel, sweep_leases) through an include line. Not a statement.
 -- Expects two CTEs before it:
@@ -2370,9 +2374,6 @@ tries as (
     (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at, response_status, latency_ms, response_body)
   select id, attempt, queue, worker_id, outcome, error, started_at, now(), status, latency, body
   from tried
-),
-wake as (
-  select pg_notify({{channel}}, queue) from (select distinct queue from requeued) q
 ),
 -- What each row still names: its jobs running and not taken back now (a job skipped as locked,
 -- or past the batch, is still running with a lapsed lease: its row stays due).
@@ -2418,7 +2419,8 @@ with expired as (
 -- lease_take_back: the CTEs of the lease sweeps (sweep_leases, sweep_leases_scan) that take back
 -- the jobs of an \`expired\` CTE before them (jobs rows whose lease lapsed, locked): a job with
 -- attempts left becomes available at once, one without is ended as 'dead'; each lapsed try is
--- recorded as 'lease_expired'. Followed by the to_history include. Not a statement.
+-- recorded as 'lease_expired'; the queues given jobs back are notified. Followed by the
+-- to_history include. Not a statement.
 lapse as (
   select e.id, jsonb_build_object(
            'code', 'lease_expired',
@@ -2447,6 +2449,9 @@ tried as (
   from expired e join lapse l on l.id = e.id
   where e.attempt < e.max_attempts
 ),
+wake as (
+  select pg_notify({{channel}}, queue) from (select distinct queue from requeued) q
+),
 -- to_history: the terminal job transition, written once and included by the statements that
 -- end a job (complete, fail, cancel, sweep_leases) through an include line. Not a statement.
 -- Expects two CTEs before it:
@@ -2474,9 +2479,6 @@ tries as (
     (job_id, attempt, queue, worker_id, outcome, error, started_at, finished_at, response_status, latency_ms, response_body)
   select id, attempt, queue, worker_id, outcome, error, started_at, now(), status, latency, body
   from tried
-),
-wake as (
-  select pg_notify({{channel}}, queue) from (select distinct queue from requeued) q
 )
 select (select count(*) from requeued)::int as requeued,
        (select count(*) from ended)::int as dead,
