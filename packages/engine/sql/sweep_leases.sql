@@ -2,8 +2,9 @@
 -- up to $1 jobs from up to $2 job_leases rows (decision 087). A row's time is up when the
 -- earliest lease of its jobs could have lapsed; the job's own lease_until decides, as a
 -- heartbeat extends it and not the row. A job with attempts left becomes available at once; one
--- without goes to history as 'dead'. A row whose jobs are all gone, taken back or running under
--- another lease is deleted; the rest wait for the earliest lease of their jobs still running.
+-- without goes to history as 'dead'. A row naming no job still running is deleted; the rest
+-- wait for the earliest lease of their jobs still running (a job claimed again since, under
+-- another lease, is waited for with its new one).
 -- SKIP LOCKED lets every process sweep without blocking the others.
 with due as (
   select l.id, l.job_ids
