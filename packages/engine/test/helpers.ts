@@ -206,3 +206,18 @@ export async function startTestWorker(
   await worker.start();
   return worker;
 }
+
+/**
+ * As if job `id`'s lease ran out a second ago, instead of waiting for it: its own `lease_until`
+ * and the time of the `job_leases` rows naming it back-dated, as time passing would (decision 087).
+ */
+export async function lapseLease(engine: Engine, id: string): Promise<void> {
+  const S = `"${engine.schema}"`;
+  await engine.pool.query(`update ${S}.jobs set lease_until = now() - interval '1 second' where id = $1`, [
+    id,
+  ]);
+  await engine.pool.query(
+    `update ${S}.job_leases set until = now() - interval '1 second' where $1 = any(job_ids)`,
+    [id],
+  );
+}

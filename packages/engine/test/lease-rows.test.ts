@@ -14,6 +14,7 @@ import {
   deferred,
   freshSchema,
   guardLeaks,
+  lapseLease,
   onCleanup,
   startTestWorker,
   testDatabaseUrl,
@@ -51,16 +52,7 @@ async function enqueue(queue: string, n: number): Promise<string[]> {
   return jobs.map((j) => j.id);
 }
 
-/** As if `ms` passed for the lease of job `id`: its own lease and its rows' times back-dated. */
-async function lapse(id: string): Promise<void> {
-  await engine.pool.query(`update ${S}.jobs set lease_until = now() - interval '1 second' where id = $1`, [
-    id,
-  ]);
-  await engine.pool.query(
-    `update ${S}.job_leases set until = now() - interval '1 second' where $1 = any(job_ids)`,
-    [id],
-  );
-}
+const lapse = (id: string): Promise<void> => lapseLease(engine, id);
 
 const sorted = (ids: string[]) => [...ids].sort((a, b) => Number(a) - Number(b));
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type ClaimedJob, type Engine, isKeelError } from "../src/index.js";
 import { leaseColumns } from "../src/queue/params.js";
-import { guardLeaks, testEngine } from "./helpers.js";
+import { guardLeaks, lapseLease, testEngine } from "./helpers.js";
 
 guardLeaks();
 const engine: Engine = await testEngine();
@@ -13,17 +13,7 @@ function claim(queue: string, limit = 10, workerId = "w1", handlers = ["h"]): Pr
 }
 
 /** Moves a lease into the past, as if the worker froze: no sleeping for 30 s. */
-async function expireLease(id: string): Promise<void> {
-  await engine.pool.query(
-    `update "${engine.schema}".jobs set lease_until = now() - interval '1 second' where id = $1`,
-    [id],
-  );
-  // Time passing makes the claim's lease row due too (decision 087).
-  await engine.pool.query(
-    `update "${engine.schema}".job_leases set until = now() - interval '1 second' where $1 = any(job_ids)`,
-    [id],
-  );
-}
+const expireLease = (id: string): Promise<void> => lapseLease(engine, id);
 
 describe("claiming", () => {
   test("claims by priority, then run_at, and only handlers the worker has", async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type Engine, MAINTENANCE_TASKS, type MaintenanceReport, startMaintenance } from "../src/index.js";
 import { ManualClock } from "./clock.js";
-import { guardLeaks, testEngine } from "./helpers.js";
+import { guardLeaks, lapseLease, testEngine } from "./helpers.js";
 
 // Each maintenance task the modules register runs through the periodic primitive and does its
 // job on real rows. The clock is moved by hand; each run is awaited through its test signal.
@@ -43,13 +43,7 @@ test("each registered task runs on its interval and removes what expired", async
     workerId: "w",
     limited: false,
   });
-  await engine.pool.query(`update ${S}.jobs set lease_until = now() - interval '1 second' where id = $1`, [
-    frozen,
-  ]);
-  await engine.pool.query(
-    `update ${S}.job_leases set until = now() - interval '1 second' where $1 = any(job_ids)`,
-    [frozen],
-  );
+  await lapseLease(engine, frozen);
   // A job that succeeded 8 days ago (default retention: 7 days).
   const { id: old } = await engine.enqueue({ queue: "m2", target: { handler: "h" } });
   const claimed = await engine.claim({

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ClaimedJob } from "@keel/engine";
-import { freshSchema, testDatabaseUrl, waitFor } from "../../engine/test/helpers.js";
+import { freshSchema, lapseLease, testDatabaseUrl, waitFor } from "../../engine/test/helpers.js";
 import { redactDatabaseUrl } from "../src/config/env.js";
 import { startKeel } from "../src/runtime/start.js";
 import { get, guardServerLeaks, memoryLogger } from "./helpers.js";
@@ -33,14 +33,7 @@ test("role all: serves health and sweeps expired leases back to their queue", as
     })) as ClaimedJob[];
     assert.equal(job?.id, id);
     // As if the worker froze: back-date the lease instead of waiting 30 s.
-    await engine.pool.query(
-      `update "${engine.schema}".jobs set lease_until = now() - interval '1 second' where id = $1`,
-      [id],
-    );
-    await engine.pool.query(
-      `update "${engine.schema}".job_leases set until = now() - interval '1 second' where $1 = any(job_ids)`,
-      [id],
-    );
+    await lapseLease(engine, id);
     await waitFor(async () => (await engine.getJob(id)).state === "available", 5_000, "the sweep");
     await waitFor(() => lines.some((l) => l.msg === "expired leases swept"), 1_000, "the sweep log line");
   } finally {
