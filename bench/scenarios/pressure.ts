@@ -19,7 +19,9 @@
  * how each phase is built and measured. BENCH_PRESSURE_SCALE (default 1) multiplies every phase
  * length; BENCH_PRESSURE_SECONDS="idleHold=600" sets single phases (unscaled); BENCH_PRESSURE_RATE sets the offered load; BENCH_PRESSURE_SYSTEMS picks systems
  * (comma-separated); BENCH_PRESSURE_IDLE_CONNECTIONS and BENCH_PRESSURE_CONNECTION_MARGIN set the
- * idle connections. Per-second series go to bench/results/pressure-<phase>.json and .svg.
+ * idle connections; BENCH_PRESSURE_CLUSTER (auto, own, given) whether it starts a Postgres of its
+ * own with room for them (bench/lib/pressure-cluster.ts). Per-second series go to
+ * bench/results/pressure-<phase>.json and .svg.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,6 +29,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LATEST } from "../lib/peers-latest.js";
 import { type LoadChild, startLoadChild } from "../lib/pressure-child.js";
+import { pressureCluster } from "../lib/pressure-cluster.js";
 import {
   createDatabase,
   databaseUrlOf,
@@ -216,10 +219,22 @@ export const pressure: Scenario = {
         writeSeries(outDir, plan, runs);
         return rows;
       }
-      for (const system of plan.systems) {
-        const run = await runSystem(ctx, plan, system, rows);
-        runs.push(run);
-        writeSeries(outDir, plan, runs);
+      // A server with room for the storm's idle connections: the given one, or one of its own.
+      const cluster = await pressureCluster(
+        ctx.databaseUrl,
+        plan.idleConnections,
+        plan.connectionMargin,
+        ctx.log,
+      );
+      ctx.log(`pressure: against ${cluster.note}`);
+      try {
+        for (const system of plan.systems) {
+          const run = await runSystem({ ...ctx, databaseUrl: cluster.databaseUrl }, plan, system, rows);
+          runs.push(run);
+          writeSeries(outDir, plan, runs);
+        }
+      } finally {
+        await cluster.stop();
       }
       return rows;
     } finally {
