@@ -21,7 +21,7 @@ export interface KeelChild {
 }
 
 /** A TCP port on 127.0.0.1 that nothing listened on a moment ago. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer().listen(0, "127.0.0.1", () => {
       const { port } = server.address() as AddressInfo;

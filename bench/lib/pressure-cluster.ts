@@ -13,11 +13,11 @@
  */
 import { execFile } from "node:child_process";
 import { chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
+import { freePort } from "./keel-process.js";
 
 const run = promisify(execFile);
 
@@ -164,16 +164,4 @@ async function startCluster(given: Described, maxConnections: number): Promise<P
 function quoted(name: string, value: string): string {
   if (name === "listen_addresses" || name === "unix_socket_directories") return value;
   return /^-?[0-9]+$/.test(value) ? value : `'${value}'`;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
