@@ -119,18 +119,18 @@ async function startCluster(given: Described, maxConnections: number): Promise<P
     } catch (err) {
       const e = err as { stderr?: string; message: string };
       throw new Error(
-        `pressure cluster: ${cmd} ${args[0] ?? ""} failed (${(e.stderr ?? e.message).trim()}). ` +
+        `pressure cluster: ${cmd} ${args[0] ?? ""} failed (${e.stderr?.trim() || e.message}). ` +
           `Install Postgres ${given.major}'s server binaries in ${bin}, or set BENCH_PRESSURE_CLUSTER=given`,
       );
     }
   };
-  if (asRoot) {
-    const { stdout } = await run("id", ["-u", "postgres"]);
-    const { stdout: gid } = await run("id", ["-g", "postgres"]);
-    chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
-  }
   const port = await freePort();
   try {
+    if (asRoot) {
+      const uid = await as("id", ["-u"]);
+      const gid = await as("id", ["-g"]);
+      chownSync(dir, Number(uid.stdout.trim()), Number(gid.stdout.trim()));
+    }
     await as(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]);
     const conf = {
       ...given.settings,
