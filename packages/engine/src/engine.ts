@@ -20,7 +20,7 @@ import {
   type AttemptRow,
   type ClaimRow,
   type JobRow,
-  toClaimedJob,
+  toClaimedJobs,
   toJobRecord,
   toJobSummary,
   toQueueInfo,
@@ -539,7 +539,7 @@ export class Engine {
             after.id,
           ])
         : await this.runRows<ClaimRow>("claim", [queue, handlers, limit, leaseMs, workerId]);
-      return rows.map((r) => toClaimedJob(r, true));
+      return toClaimedJobs(rows, true);
     }
     const rows = await this.runRows<ClaimRow>("claim_limited", [
       queue,
@@ -553,7 +553,7 @@ export class Engine {
       options.defaultKeyRate?.burst ?? null,
       flowWalkLength(limit),
     ]);
-    return rows.map((r) => toClaimedJob(r, false));
+    return toClaimedJobs(rows, false);
   }
 
   /**

@@ -122,12 +122,28 @@ class Claimed implements ClaimedJob {
 }
 
 /**
- * A claimed row as the worker sees it. `ordered`: the claim took jobs in the queue index's order
- * (`claim`), so `runAtUs` may serve as the next claim's cursor; a limited claim's order is not
- * that, and leaves it undefined.
+ * A claim's rows as the worker sees them. `ordered`: the claim took jobs in the queue index's
+ * order (`claim`), so `runAtUs` may serve as the next claim's cursor; a limited claim's order is
+ * not that, and leaves it undefined. The driver makes a new string for every field of every row; a
+ * claim's jobs mostly share their queue, handler, lease token and lease end, and each job keeps
+ * its strings until its outcome commits, thousands at a time: the repeats are dropped for the
+ * first row's strings, so that what survives the young generation's collections is one copy.
  */
-export function toClaimedJob(r: ClaimRow, ordered: boolean): ClaimedJob {
-  return new Claimed(r, ordered);
+export function toClaimedJobs(rows: ClaimRow[], ordered: boolean): ClaimedJob[] {
+  const jobs: ClaimedJob[] = new Array(rows.length);
+  let first: ClaimRow | undefined;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i] as ClaimRow;
+    if (first === undefined) first = r;
+    else {
+      if (r[1] === first[1]) r[1] = first[1];
+      if (r[2] === first[2]) r[2] = first[2];
+      if (r[11] === first[11]) r[11] = first[11];
+      if (r[13] === first[13]) r[13] = first[13];
+    }
+    jobs[i] = new Claimed(r, ordered);
+  }
+  return jobs;
 }
 
 /**
