@@ -3,26 +3,12 @@ import { existsSync } from "node:fs";
 import { after, describe, test } from "node:test";
 import pg from "pg";
 import { testDatabaseUrl } from "../packages/engine/test/helpers.js";
-import { pressureCluster } from "./lib/pressure-cluster.js";
+import { pressureCluster, serverSettings as settings } from "./lib/pressure-cluster.js";
 
 // The pressure scenario's own Postgres (decision 059, amendment): started from the given server's
 // major version's binaries, which a machine without Debian's Postgres packages lacks (an embedded
 // Postgres only: the test then skips); in CI against an installed server, a skip fails the run.
 const given = testDatabaseUrl();
-
-async function settings(url: string, names: string[]): Promise<Record<string, string>> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    const { rows } = await c.query<{ name: string; value: string }>(
-      "select name, current_setting(name) as value from pg_settings where name = any($1)",
-      [names],
-    );
-    return Object.fromEntries(rows.map((r) => [r.name, r.value]));
-  } finally {
-    await c.end();
-  }
-}
 
 const major = Math.floor(Number((await settings(given, ["server_version_num"])).server_version_num) / 10_000);
 const binaries = existsSync(`/usr/lib/postgresql/${major}/bin/initdb`);

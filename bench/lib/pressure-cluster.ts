@@ -83,27 +83,36 @@ interface Described {
   settings: Record<string, string>;
 }
 
-async function describe(url: string): Promise<Described> {
+/** Current values of the named server settings (`current_setting`), by name. */
+export async function serverSettings(url: string, names: readonly string[]): Promise<Record<string, string>> {
   const c = new pg.Client({ connectionString: url, application_name: "pressure-cluster" });
   await c.connect();
   try {
     const { rows } = await c.query<{ name: string; value: string }>(
-      `select name, current_setting(name) as value from pg_settings
-       where name = any($1) or name in ('server_version_num', 'max_connections', 'superuser_reserved_connections')`,
-      [COPIED],
+      "select name, current_setting(name) as value from pg_settings where name = any($1)",
+      [names],
     );
-    const all = Object.fromEntries(rows.map((r) => [r.name, r.value]));
-    return {
-      major: Math.floor(Number(all.server_version_num) / 10_000),
-      maxConnections: Number(all.max_connections),
-      reserved: Number(all.superuser_reserved_connections),
-      settings: Object.fromEntries(
-        COPIED.filter((k) => all[k] !== undefined).map((k) => [k, all[k] as string]),
-      ),
-    };
+    return Object.fromEntries(rows.map((r) => [r.name, r.value]));
   } finally {
     await c.end();
   }
+}
+
+async function describe(url: string): Promise<Described> {
+  const all = await serverSettings(url, [
+    ...COPIED,
+    "server_version_num",
+    "max_connections",
+    "superuser_reserved_connections",
+  ]);
+  return {
+    major: Math.floor(Number(all.server_version_num) / 10_000),
+    maxConnections: Number(all.max_connections),
+    reserved: Number(all.superuser_reserved_connections),
+    settings: Object.fromEntries(
+      COPIED.filter((k) => all[k] !== undefined).map((k) => [k, all[k] as string]),
+    ),
+  };
 }
 
 async function startCluster(given: Described, maxConnections: number): Promise<PressureCluster> {
