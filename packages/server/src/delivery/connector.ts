@@ -1,8 +1,9 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "node:dns";
 import { isIP, type LookupFunction } from "node:net";
-import { Agent, buildConnector } from "undici";
+import type { Agent, buildConnector } from "undici";
 import { AddressRefusedError } from "./errors.js";
 import { type AddressPolicy, judgeAddress } from "./ssrf.js";
+import { undici } from "./undici.js";
 
 /** A DNS resolver: every address of a hostname. Injectable so tests can play a rebinding resolver. */
 export type Resolver = (hostname: string) => Promise<readonly LookupAddress[]>;
@@ -55,7 +56,7 @@ export function guardedConnector(
   policy: AddressPolicy,
   options: { resolve?: Resolver; connectTimeoutMs?: number } = {},
 ): buildConnector.connector {
-  const connect = buildConnector({
+  const connect = undici().buildConnector({
     lookup: guardedLookup(policy, options.resolve),
     timeout: options.connectTimeoutMs ?? 10_000,
   });
@@ -89,7 +90,7 @@ export function createDeliveryAgent(
   policy: AddressPolicy,
   options: { resolve?: Resolver; connectTimeoutMs?: number } = {},
 ): Agent {
-  return new Agent({ connect: guardedConnector(policy, options) });
+  return new (undici().Agent)({ connect: guardedConnector(policy, options) });
 }
 
 function familyOf(family: LookupOptions["family"]): 4 | 6 | undefined {

@@ -68,10 +68,13 @@ export function createDeliveryHandler(options: DeliveryOptions): DeliveryHandler
     typeof options.allowlist === "object" && "permitsHost" in options.allowlist
       ? options.allowlist
       : parseAllowlist(options.allowlist);
-  const agent: Agent = createDeliveryAgent(
-    { production: options.production, allowlist },
-    { resolve: options.resolve, connectTimeoutMs: timeoutMs },
-  );
+  // Made at the first delivery: until then the process does not load undici (decision 023).
+  let agent: Agent | undefined;
+  const agentOf = (): Agent =>
+    (agent ??= createDeliveryAgent(
+      { production: options.production, allowlist },
+      { resolve: options.resolve, connectTimeoutMs: timeoutMs },
+    ));
   const deliver = async (ctx: JobContext): Promise<void> => {
     if (!("url" in ctx.job.target)) {
       throw new DeliveryRefusedError("delivery_invalid_target", `job ${ctx.id} has no HTTP target`);
@@ -90,7 +93,7 @@ export function createDeliveryHandler(options: DeliveryOptions): DeliveryHandler
         ...(forward ? { forward } : {}),
       },
       {
-        dispatcher: agent,
+        dispatcher: agentOf(),
         signingKeys,
         qstashKeys: options.qstashKeys,
         timeoutMs: queueTimeoutMs,
@@ -106,7 +109,7 @@ export function createDeliveryHandler(options: DeliveryOptions): DeliveryHandler
     options.onResult?.(result, ctx);
     if (result.error) throw result.error;
   };
-  return Object.assign(deliver, { close: () => agent.close() });
+  return Object.assign(deliver, { close: async () => agent?.close() });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { DEFAULT_ATTEMPT_TIMEOUT_MS, type HttpTarget, type JobOrigin } from "@keel/engine";
 import { webhookIdOf } from "@keel/protocol/delivery";
-import { type Dispatcher, request } from "undici";
+import type { Dispatcher } from "undici";
 import { forwardedHeaders } from "../intake/headers.js";
 import { type QStashSigningKeys, signQStash } from "../qstash/signature.js";
 import {
@@ -12,6 +12,7 @@ import {
 import { keelHeaders, resolveTargetHeaders, type VariableAccess } from "./headers.js";
 import { parseRetryAfter } from "./retry-after.js";
 import { type SigningKey, signPayload } from "./signing.js";
+import { undici } from "./undici.js";
 
 /** How much of a response body an attempt keeps (the rest is never read). */
 export const RESPONSE_BODY_LIMIT = 16 * 1024;
@@ -104,7 +105,7 @@ export async function sendDelivery(attempt: DeliveryAttempt, options: SendOption
   try {
     // undici's own header and body timeouts (300 s by default) would cut a longer attempt: this
     // attempt's timer is the one limit.
-    const res = await request(url, {
+    const res = await undici().request(url, {
       dispatcher: options.dispatcher,
       method,
       headers,

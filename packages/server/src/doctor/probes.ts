@@ -1,7 +1,8 @@
-import { type Agent, type Dispatcher, request } from "undici";
+import type { Agent, Dispatcher } from "undici";
 import { parseAllowlist } from "../delivery/allowlist.js";
 import { createDeliveryAgent, type Resolver } from "../delivery/connector.js";
 import { AddressRefusedError } from "../delivery/errors.js";
+import { undici } from "../delivery/undici.js";
 import { VERSION } from "../http/app.js";
 import type { TargetUse } from "./targets.js";
 import { type DoctorCheck, pass, problem } from "./types.js";
@@ -73,7 +74,7 @@ export async function send(
 ): Promise<{ status: number } | { error: unknown; timedOut: boolean }> {
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const res = await request(url, {
+    const res = await undici().request(url, {
       dispatcher: agent,
       method: method as Dispatcher.HttpMethod,
       headers: { "user-agent": `keel-doctor/${VERSION}` },

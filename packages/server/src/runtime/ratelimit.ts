@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { type Engine, PostgresRateLimitStore } from "@keel/engine";
 import {
   createRateLimiter,
@@ -6,7 +7,7 @@ import {
   RedisRateLimitStore,
   rateLimitRedisOptions,
 } from "@keel/protocol/ratelimit";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { KeelMetrics } from "../metrics/index.js";
 
@@ -63,9 +64,11 @@ export function openRateLimiter(options: ServerRateLimiterOptions): RateLimiter 
 /**
  * An ioredis client with the limiter's options (@keel/protocol's `rateLimitRedisOptions`):
  * commands fail at once while Redis is down and time out after `commandTimeoutMs`; it
- * reconnects by itself. Connection errors surface as failed checks, not as log noise.
+ * reconnects by itself. Connection errors surface as failed checks, not as log noise. ioredis is
+ * loaded here, when REDIS_URL is set: a Keel without Redis does not carry it (decision 023).
  */
 export function openRedis(url: string, commandTimeoutMs: number): Redis {
+  const { Redis } = createRequire(import.meta.url)("ioredis") as typeof import("ioredis");
   const client = new Redis(url, rateLimitRedisOptions(commandTimeoutMs));
   client.on("error", () => {});
   return client;
