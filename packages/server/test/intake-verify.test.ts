@@ -259,7 +259,10 @@ describe("official vectors and the providers' own packages", () => {
     assert.equal(forged.ok, false);
     assert.equal((forged as { reason: string }).reason, "bad_signature");
     const expected = hex("sha256", secret, `${NOW}.{}`);
-    assert.doesNotMatch(JSON.stringify(forged), new RegExp(`${expected}|${secret}`));
+    // Substrings, not a pattern: a base64 secret holds `+` and `/`.
+    const refusal = JSON.stringify(forged);
+    assert.ok(!refusal.includes(expected), "the expected signature is not in the refusal");
+    assert.ok(!refusal.includes(secret), "the secret is not in the refusal");
     const malformed = await verify("stripe", { "Stripe-Signature": "garbage" }, "{}", [secret]);
     assert.match(JSON.stringify(malformed), /no t= timestamp or no v1= signature/);
   });
