@@ -1,9 +1,10 @@
 /**
  * What each of job_history's write costs adds to a completion: claims and completes a queue of
  * 20,000 jobs 500 at a time, timing the completions, with everything in place and then with the
- * counts trigger off, its `(queue, state, finished_at)` index dropped, or the `(queue, state, id)`
- * index that migration 0027 dropped put back (each undone after), four rounds of each
- * alternated; prints the completion's time per job for each.
+ * counts trigger off, the job_finishes trigger off (decision 088), the `(queue, state,
+ * finished_at)` index over every finished job that migration 0029 replaced put back in its place,
+ * or the `(queue, state, id)` index that migration 0027 dropped put back (each undone after),
+ * four rounds of each alternated; prints the completion's time per job for each.
  * Usage: node --import tsx bench/history-index-cost.ts
  */
 import pg from "pg";
@@ -27,9 +28,19 @@ const variants: Record<string, { off: string[]; on: string[] }> = {
     off: [`create index job_history_queue_state on ${S}.job_history (queue, state, id)`],
     on: [`drop index ${S}.job_history_queue_state`],
   },
-  "no (queue, state, finished_at) index": {
-    off: [`drop index ${S}.job_history_retention`],
-    on: [`create index job_history_retention on ${S}.job_history (queue, state, finished_at)`],
+  "no job_finishes trigger": {
+    off: [`alter table ${S}.job_history disable trigger job_history_finished_insert`],
+    on: [`alter table ${S}.job_history enable trigger job_history_finished_insert`],
+  },
+  "the index over all history, before 0029": {
+    off: [
+      `alter table ${S}.job_history disable trigger job_history_finished_insert`,
+      `create index job_history_retention on ${S}.job_history (queue, state, finished_at)`,
+    ],
+    on: [
+      `drop index ${S}.job_history_retention`,
+      `alter table ${S}.job_history enable trigger job_history_finished_insert`,
+    ],
   },
 };
 const spent = new Map<string, { ms: number; jobs: number }>();

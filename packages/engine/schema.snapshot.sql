@@ -95,6 +95,11 @@ table job_counts
   state text not null
   shard smallint not null
   jobs bigint not null
+table job_finishes
+  queue text not null
+  finished_at timestamp with time zone not null
+  jobs integer not null
+  job_ids bigint[] not null
 table job_history
   id bigint not null
   queue text not null
@@ -336,10 +341,11 @@ index idempotency_keys_pkey CREATE UNIQUE INDEX idempotency_keys_pkey ON keel.id
 index intake_rejections_pkey CREATE UNIQUE INDEX intake_rejections_pkey ON keel.intake_rejections USING btree (id)
 index intake_rejections_source CREATE INDEX intake_rejections_source ON keel.intake_rejections USING btree (source, id)
 index job_counts_pkey CREATE UNIQUE INDEX job_counts_pkey ON keel.job_counts USING btree (queue, state, shard)
+index job_finishes_queue CREATE INDEX job_finishes_queue ON keel.job_finishes USING btree (queue, finished_at)
 index job_history_dedupe_key CREATE INDEX job_history_dedupe_key ON keel.job_history USING btree (dedupe_key) WHERE (dedupe_key IS NOT NULL)
 index job_history_event CREATE INDEX job_history_event ON keel.job_history USING btree (((origin ->> 'event'::text))) WHERE (origin ? 'event'::text)
 index job_history_pkey CREATE UNIQUE INDEX job_history_pkey ON keel.job_history USING btree (id)
-index job_history_retention CREATE INDEX job_history_retention ON keel.job_history USING btree (queue, state, finished_at)
+index job_history_unsucceeded CREATE INDEX job_history_unsucceeded ON keel.job_history USING btree (queue, state, finished_at) WHERE (state <> 'succeeded'::text)
 index job_leases_pkey CREATE UNIQUE INDEX job_leases_pkey ON keel.job_leases USING btree (id)
 index job_leases_until CREATE INDEX job_leases_until ON keel.job_leases USING btree (until)
 index jobs_debounce CREATE UNIQUE INDEX jobs_debounce ON keel.jobs USING btree (queue, debounce_key) WHERE (debounce_key IS NOT NULL)
@@ -1023,6 +1029,42 @@ begin
   return null;
 end
 $function$
+function job_finishes_apply
+CREATE OR REPLACE FUNCTION keel.job_finishes_apply()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'keel', 'public'
+AS $function$
+begin
+  if tg_op <> 'INSERT' then
+    with gone as (
+      select queue, finished_at, array_agg(id) as ids
+      from old_rows
+      where state = 'succeeded'
+      group by queue, finished_at
+    )
+    update job_finishes f
+    set (job_ids, jobs) = (
+      select k.ids, cardinality(k.ids)
+      from (select array(select x from unnest(f.job_ids) as x except select unnest(g.ids) order by 1) as ids) k
+    )
+    from gone g
+    where f.queue = g.queue and f.finished_at = g.finished_at and f.job_ids && g.ids;
+
+    delete from job_finishes f
+    using (select distinct queue, finished_at from old_rows where state = 'succeeded') g
+    where f.queue = g.queue and f.finished_at = g.finished_at and f.jobs = 0;
+  end if;
+  if tg_op <> 'DELETE' then
+    insert into job_finishes (queue, finished_at, jobs, job_ids)
+    select queue, finished_at, count(*), array_agg(id order by id)
+    from new_rows
+    where state = 'succeeded'
+    group by queue, finished_at;
+  end if;
+  return null;
+end
+$function$
 function notify_jobs_inserted
 CREATE OR REPLACE FUNCTION keel.notify_jobs_inserted()
  RETURNS trigger
@@ -1070,6 +1112,9 @@ trigger audit_log.audit_log_no_rewrite CREATE TRIGGER audit_log_no_rewrite BEFOR
 trigger job_history.job_history_counted_delete CREATE TRIGGER job_history_counted_delete AFTER DELETE ON keel.job_history REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION keel.job_counts_apply()
 trigger job_history.job_history_counted_insert CREATE TRIGGER job_history_counted_insert AFTER INSERT ON keel.job_history REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION keel.job_counts_apply()
 trigger job_history.job_history_counted_update CREATE TRIGGER job_history_counted_update AFTER UPDATE ON keel.job_history REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION keel.job_counts_apply()
+trigger job_history.job_history_finished_delete CREATE TRIGGER job_history_finished_delete AFTER DELETE ON keel.job_history REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION keel.job_finishes_apply()
+trigger job_history.job_history_finished_insert CREATE TRIGGER job_history_finished_insert AFTER INSERT ON keel.job_history REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION keel.job_finishes_apply()
+trigger job_history.job_history_finished_update CREATE TRIGGER job_history_finished_update AFTER UPDATE ON keel.job_history REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION keel.job_finishes_apply()
 trigger jobs.jobs_notify_inserted CREATE TRIGGER jobs_notify_inserted AFTER INSERT ON keel.jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION keel.notify_jobs_inserted()
 trigger queues.queues_keep_flow_jobs CREATE TRIGGER queues_keep_flow_jobs BEFORE UPDATE ON keel.queues FOR EACH ROW WHEN (((old.flow_key IS NOT NULL) AND (new.flow_key IS NULL) AND (NOT new.flow_jobs))) EXECUTE FUNCTION keel.queues_keep_flow_jobs()
 trigger switches.switches_notify_changed CREATE TRIGGER switches_notify_changed AFTER INSERT OR UPDATE ON keel.switches FOR EACH ROW EXECUTE FUNCTION keel.notify_switch_changed()

@@ -4,6 +4,6 @@ select queue,
        count(*) filter (where finished_at >= now() - make_interval(secs => $1))::int as recent,
        count(*) filter (where finished_at < now() - make_interval(secs => $1))::int as before
 from {{schema}}.job_history
-where state = 'dead' and finished_at >= now() - make_interval(secs => 2 * $1)
+where state = 'dead' and state <> 'succeeded' and finished_at >= now() - make_interval(secs => 2 * $1)
 group by queue
 order by queue

@@ -981,22 +981,26 @@ export class Engine {
       }
       finishedUs = row.finished_us;
     }
-    const rows = await this.run<JobRow & { finished_us?: string }>(
-      finishOrder ? "list_finished_jobs" : "list_jobs",
-      [
-        filter.queue ?? null,
-        filter.state ?? null,
-        cursor?.id ?? null,
-        limit,
-        filter.tenant ?? null,
-        filter.handler ?? null,
-        filter.host ?? null,
-        filter.dedupeKey ?? null,
-        timeParam(filter.createdFrom, "createdFrom"),
-        timeParam(filter.createdTo, "createdTo"),
-        ...(finishOrder ? [finishedUs] : []),
-      ],
-    );
+    // Succeeded jobs are found through their job_finishes rows, the others through an index of
+    // history (decision 088).
+    const statement = !finishOrder
+      ? "list_jobs"
+      : filter.state === "succeeded"
+        ? "list_succeeded_jobs"
+        : "list_finished_jobs";
+    const rows = await this.run<JobRow & { finished_us?: string }>(statement, [
+      filter.queue ?? null,
+      filter.state ?? null,
+      cursor?.id ?? null,
+      limit,
+      filter.tenant ?? null,
+      filter.handler ?? null,
+      filter.host ?? null,
+      filter.dedupeKey ?? null,
+      timeParam(filter.createdFrom, "createdFrom"),
+      timeParam(filter.createdTo, "createdTo"),
+      ...(finishOrder ? [finishedUs] : []),
+    ]);
     const last = rows.length === limit ? rows[rows.length - 1] : undefined;
     return {
       jobs: rows.map(toJobSummary),

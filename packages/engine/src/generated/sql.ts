@@ -80,6 +80,7 @@ export type StatementName =
   | "list_finished_jobs"
   | "list_jobs"
   | "list_queues"
+  | "list_succeeded_jobs"
   | "list_switches"
   | "list_tokens"
   | "lock_timeout"
@@ -95,6 +96,7 @@ export type StatementName =
   | "release"
   | "restore_target_tables"
   | "retention_delete"
+  | "retention_delete_succeeded"
   | "retry_dead"
   | "retry_job"
   | "revoke_token"
@@ -533,13 +535,14 @@ select id, role, actor, hash, created_at, expires_at from hit
 `,
   count_dead: `-- count_dead: how many dead jobs of queue $1 a bulk retry or purge filtered by $3–$6 (see
 -- dead_filter) would touch, stopping at $2: the dry run of the console's bulk actions. Walks the
--- queue's dead jobs (job_history_retention), never the rest of history.
+-- queue's dead jobs (job_history_unsucceeded), never the rest of history.
 select count(*)::int as dead
 from (select 1 from {{schema}}.job_history h where h.queue = $1 and -- dead_filter: which dead jobs a bulk retry, purge or dry-run count touches, as a condition on
 -- job_history row h; each filter applies when its parameter is not null: $3 error fingerprint
 -- (error_fingerprint, decision 050), $4 error code, $5 finished at least that many seconds ago,
--- $6 tenant. Not a statement.
-h.state = 'dead'
+-- $6 tenant. Not a statement. The second condition on state is the partial index's,
+-- job_history_unsucceeded (decision 088).
+h.state = 'dead' and h.state <> 'succeeded'
     and ($3::text is null or {{schema}}.error_fingerprint(h.last_error) = $3)
     and ($4::text is null or h.last_error ->> 'code' = $4)
     and ($5::float8 is null or h.finished_at <= now() - $5 * interval '1 second')
@@ -573,7 +576,7 @@ select queue,
        count(*) filter (where finished_at >= now() - make_interval(secs => $1))::int as recent,
        count(*) filter (where finished_at < now() - make_interval(secs => $1))::int as before
 from {{schema}}.job_history
-where state = 'dead' and finished_at >= now() - make_interval(secs => 2 * $1)
+where state = 'dead' and state <> 'succeeded' and finished_at >= now() - make_interval(secs => 2 * $1)
 group by queue
 order by queue
 `,
@@ -648,7 +651,8 @@ order by c.relname
 `,
   doctor_unserved_queues: `-- doctor_unserved_queues: queues, neither paused nor switched off (\`process:<queue>\`), with jobs
 -- ready for more than $1 seconds while nothing of theirs runs, started or finished in that time:
--- no worker claims from them.
+-- no worker claims from them. Succeeded jobs are found through job_finishes (decision 088), the
+-- others through job_history_unsucceeded.
 select q.name as queue,
        count(*)::int as ready,
        extract(epoch from now() - min(j.run_at))::float8 as oldest_ready_seconds,
@@ -661,8 +665,10 @@ where not q.paused
   and not exists (select 1 from {{schema}}.jobs r
                   where r.queue = q.name
                     and (r.state = 'running' or r.started_at >= now() - make_interval(secs => $1)))
+  and not exists (select 1 from {{schema}}.job_finishes f
+                  where f.queue = q.name and f.finished_at >= now() - make_interval(secs => $1))
   and not exists (select 1 from {{schema}}.job_history h
-                  where h.queue = q.name and h.state in ('succeeded', 'dead', 'cancelled')
+                  where h.queue = q.name and h.state <> 'succeeded'
                     and h.finished_at >= now() - make_interval(secs => $1))
 group by q.name
 having min(j.run_at) < now() - make_interval(secs => $1)
@@ -964,13 +970,13 @@ select id, 'dead' as outcome from ended
 `,
   failure_groups: `-- failure_groups: the jobs of queue $1 that died in the last 7 days, grouped by error fingerprint
 -- (error_shape, decision 050), with counts over the last hour, day and week. Reads at most $2
--- dead jobs (newest first) through job_history_retention, so a page costs the same on any
+-- dead jobs (newest first) through job_history_unsucceeded, so a page costs the same on any
 -- history; \`capped\` says the week held more. One queue per statement, as queue_history_counts:
 -- one statement over every queue was costed high enough for JIT (250 ms to compile).
 with recent as (
   select {{schema}}.error_shape(h.last_error) as shape, h.last_error, h.finished_at, h.id
   from {{schema}}.job_history h
-  where h.queue = $1 and h.state = 'dead' and h.finished_at > now() - interval '7 days'
+  where h.queue = $1 and h.state = 'dead' and h.state <> 'succeeded' and h.finished_at > now() - interval '7 days'
   order by h.finished_at desc
   limit $2
 ),
@@ -1702,14 +1708,15 @@ where ($1::bigint is null or id < $1)
 order by id desc
 limit $2
 `,
-  list_finished_jobs: `-- list_finished_jobs: up to $4 jobs of queue $1 that ended in state $2 (succeeded, dead or
--- cancelled), the latest finished first (finished_at, then id, descending), after the cursor
--- ($11 its finish time in microseconds since the epoch, $3 its id), narrowed by $5–$10
--- (list_jobs_filter). Two walks of job_history_retention (queue, state, finished_at), whatever
--- Postgres knows of history (decision 083): the first backward in the index's order finds the
--- finish time of the page's last job, stopping at $4 matches; the second reads the jobs from
--- there to the cursor, at most $4 and the rest of the last job's completion (whose jobs share a
--- finish time), and orders them by time and id. finished_us is the cursor's time part.
+  list_finished_jobs: `-- list_finished_jobs: up to $4 jobs of queue $1 that ended in state $2 (dead or cancelled; the
+-- succeeded ones are list_succeeded_jobs', decision 088), the latest finished first
+-- (finished_at, then id, descending), after the cursor ($11 its finish time in microseconds
+-- since the epoch, $3 its id), narrowed by $5–$10 (list_jobs_filter). Two walks of
+-- job_history_unsucceeded (queue, state, finished_at), whatever Postgres knows of history
+-- (decision 083): the first backward in the index's order finds the finish time of the page's
+-- last job, stopping at $4 matches; the second reads the jobs from there to the cursor, at most
+-- $4 and the rest of the last job's completion (whose jobs share a finish time), and orders them
+-- by time and id. finished_us is the cursor's time part.
 with after as (
   select timestamptz 'epoch' + $11::bigint * interval '1 microsecond' as at
 ),
@@ -1718,7 +1725,7 @@ with after as (
 matching as not materialized (
   select *
   from {{schema}}.job_history
-  where queue = $1 and state = $2
+  where queue = $1 and state = $2 and state <> 'succeeded'
     and finished_at <= coalesce((select at from after), 'infinity')
     and ($11::bigint is null or finished_at < (select at from after) or id < $3::bigint)
     and -- list_jobs_filter: list_jobs' filters shared by its two sides (jobs, job_history), each
@@ -1832,6 +1839,58 @@ left join live l on l.queue = q.name
 left join done d on d.queue = q.name
 order by q.name
 `,
+  list_succeeded_jobs: `-- list_succeeded_jobs: list_finished_jobs for state $2 = 'succeeded', whose jobs are found
+-- through their job_finishes rows (decision 088) instead of an index of history: up to $4 jobs
+-- of queue $1, the latest finished first (finished_at, then id, descending), after the cursor
+-- ($11 its finish time in microseconds since the epoch, $3 its id), narrowed by $5–$10
+-- (list_jobs_filter). The rows are walked backward in the order of job_finishes_queue (queue,
+-- finished_at), each row's jobs read by primary key: the first walk finds the finish time of the
+-- page's last job, stopping at $4 matches; the second reads the rows from there to the cursor,
+-- at most $4 jobs and the rest of the last row (whose jobs share a finish time), and orders them
+-- by time and id. finished_us is the cursor's time part.
+with after as (
+  select timestamptz 'epoch' + $11::bigint * interval '1 microsecond' as at
+),
+matching as not materialized (
+  -- Ordered by the finishes row's time, which the index gives; each job read by primary key, in
+  -- a lateral subquery of one row (a job has one history row), which Postgres cannot turn into
+  -- a join that reads history by other means. The history row's own time is the same (migration
+  -- 0029's triggers keep it so); a join on it would let Postgres match rows by time, reading
+  -- history without an index.
+  select f.finished_at as finish, h.*
+  from {{schema}}.job_finishes f
+  cross join lateral unnest(f.job_ids) as u(id)
+  cross join lateral (
+    select * from {{schema}}.job_history j
+    where j.id = u.id and j.queue = $1 and j.state = 'succeeded'
+    limit 1
+  ) h
+  where f.queue = $1 and $2::text = 'succeeded'
+    and f.finished_at <= coalesce((select at from after), 'infinity')
+    and ($11::bigint is null or f.finished_at < (select at from after) or h.id < $3::bigint)
+    and -- list_jobs_filter: list_jobs' filters shared by its two sides (jobs, job_history), each
+-- applying when its parameter is not null: $5 tenant, $6 handler ('@http' for HTTP targets),
+-- $7 the host of an HTTP target's URL (case-insensitive), $8 dedupe key, $9 created at or after,
+-- $10 created before. Not a statement.
+($5::text is null or tenant = $5)
+       and ($6::text is null or handler = $6)
+       and ($7::text is null
+            or lower(substring(target ->> 'url' from '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/?#]*@)?([^:/?#]+)')) = lower($7))
+       and ($8::text is null or dedupe_key = $8)
+       and ($9::timestamptz is null or created_at >= $9)
+       and ($10::timestamptz is null or created_at < $10)
+),
+edge as (
+  select finish from matching order by finish desc limit $4
+)
+select id, queue, handler, state, target, priority, attempt, max_attempts, tenant, dedupe_key, last_error,
+       run_at, created_at, finished_at, origin,
+       (extract(epoch from finished_at) * 1000000)::bigint::text as finished_us
+from matching
+where finish >= (select min(e.finish) from edge e)
+order by finish desc, id desc
+limit $4
+`,
   list_switches: `-- list_switches: every switch that has been set, with who set it and why. Unset switches are on.
 select name, enabled, reason, updated_by, updated_at from {{schema}}.switches order by name
 `,
@@ -1854,8 +1913,9 @@ with doomed as (
   where h.queue = $1 and -- dead_filter: which dead jobs a bulk retry, purge or dry-run count touches, as a condition on
 -- job_history row h; each filter applies when its parameter is not null: $3 error fingerprint
 -- (error_fingerprint, decision 050), $4 error code, $5 finished at least that many seconds ago,
--- $6 tenant. Not a statement.
-h.state = 'dead'
+-- $6 tenant. Not a statement. The second condition on state is the partial index's,
+-- job_history_unsucceeded (decision 088).
+h.state = 'dead' and h.state <> 'succeeded'
     and ($3::text is null or {{schema}}.error_fingerprint(h.last_error) = $3)
     and ($4::text is null or h.last_error ->> 'code' = $4)
     and ($5::float8 is null or h.finished_at <= now() - $5 * interval '1 second')
@@ -1873,14 +1933,17 @@ tries as (
 select count(*)::int as deleted from gone
 `,
   queue_history_counts: `-- queue_history_counts: queue $1's jobs that succeeded and died in the last hour, each count
--- stopping at $2: index-only walks of job_history_retention (queue, state, finished_at) of at
--- most $2 rows each, whatever the size of history. (Totals come from job_counts, decision 050.)
+-- stopping at $2, whatever the size of history: the succeeded ones summed over at most $2 of the
+-- queue's latest job_finishes rows (decision 088; each names at least one job), the dead ones an
+-- index-only walk of job_history_unsucceeded (queue, state, finished_at) of at most $2 rows.
+-- (Totals come from job_counts, decision 050.)
 select
-  (select count(*) from (select 1 from {{schema}}.job_history
-    where queue = $1 and state = 'succeeded' and finished_at > now() - interval '1 hour' limit $2) c)::int
+  (select least(coalesce(sum(c.jobs), 0), $2) from (select f.jobs from {{schema}}.job_finishes f
+    where f.queue = $1 and f.finished_at > now() - interval '1 hour'
+    order by f.finished_at desc limit $2) c)::int
     as succeeded_last_hour,
   (select count(*) from (select 1 from {{schema}}.job_history
-    where queue = $1 and state = 'dead' and finished_at > now() - interval '1 hour' limit $2) c)::int
+    where queue = $1 and state = 'dead' and state <> 'succeeded' and finished_at > now() - interval '1 hour' limit $2) c)::int
     as dead_last_hour
 `,
   queue_names: `-- queue_names: every queue's name, in order.
@@ -1989,13 +2052,15 @@ where c.relkind in ('r', 'p')
   and n.nspname not in ('pg_catalog', 'information_schema')
   and n.nspname !~ '^pg_(toast|temp_)'
 `,
-  retention_delete: `-- retention_delete: delete up to $4 finished jobs of queue $1 in states $2 (text[]) that
--- finished more than $3 seconds ago, with their attempts. Returns how many jobs went.
--- Small batches keep each transaction short and the locks brief (decision 003).
+  retention_delete: `-- retention_delete: delete up to $4 jobs of queue $1 that died or were cancelled, in states $2
+-- (text[]), that finished more than $3 seconds ago, with their attempts. Returns how many jobs
+-- went. Small batches keep each transaction short and the locks brief (decision 003). Succeeded
+-- jobs go through their job_finishes rows (retention_delete_succeeded, decision 088); the
+-- condition on state here is the partial index's, job_history_unsucceeded.
 with doomed as (
   select id
   from {{schema}}.job_history
-  where queue = $1 and state = any($2::text[]) and finished_at < now() - $3 * interval '1 second'
+  where queue = $1 and state <> 'succeeded' and state = any($2::text[]) and finished_at < now() - $3 * interval '1 second'
   order by finished_at
   limit $4
   for update skip locked
@@ -2007,6 +2072,44 @@ tries as (
   delete from {{schema}}.attempts a using gone g where a.job_id = g.id
 )
 select count(*)::int as deleted from gone
+`,
+  retention_delete_succeeded: `-- retention_delete_succeeded: delete the succeeded jobs of queue $1 that finished more than $2
+-- seconds ago, with their attempts, a job_finishes row at a time (decision 088): the oldest rows
+-- first, those that start before the $3th job (at least one row, and at most $3 jobs and the
+-- rest of the last row). Returns how many jobs went, and how many the rows taken named: fewer
+-- than $3 only when no expired row is left unlocked.
+with read as (
+  -- At most $3 rows: each names at least one job. Locked, so that two runners never take the
+  -- same row, and so that the ctid below stays the row's until this statement commits.
+  select ctid as row, finished_at, jobs, job_ids
+  from {{schema}}.job_finishes
+  where queue = $1 and finished_at < now() - $2 * interval '1 second'
+  order by finished_at
+  limit $3
+  for update skip locked
+),
+taken as (
+  select row, job_ids, jobs
+  from (select row, job_ids, jobs, sum(jobs) over (order by finished_at, row) - jobs as before from read) r
+  where before < $3
+),
+spent as (
+  -- By row address, as one array: a TID scan, however large the table.
+  delete from {{schema}}.job_finishes f where f.ctid = any(array(select row from taken))
+),
+gone as (
+  -- By primary key, the ids as one array: Postgres reads history by index whatever it knows of
+  -- its size. The queue and state checked as well, though a row names only such jobs
+  -- (migration 0029's triggers keep it so): a row out of step could never take another queue's.
+  delete from {{schema}}.job_history h
+  where h.id = any(array(select x from taken t cross join lateral unnest(t.job_ids) as x))
+    and h.queue = $1 and h.state = 'succeeded'
+  returning h.id
+),
+tries as (
+  delete from {{schema}}.attempts a using gone g where a.job_id = g.id
+)
+select (select count(*) from gone)::int as deleted, coalesce((select sum(jobs) from taken), 0)::int as named
 `,
   retry_dead: `-- retry_dead: put up to $2 dead jobs of queue $1 (filtered by $3–$6, see dead_filter) back with
 -- fresh attempts, oldest first. Of several dead jobs sharing a dedupe key only the newest is
@@ -2020,8 +2123,9 @@ with src as (
       and -- dead_filter: which dead jobs a bulk retry, purge or dry-run count touches, as a condition on
 -- job_history row h; each filter applies when its parameter is not null: $3 error fingerprint
 -- (error_fingerprint, decision 050), $4 error code, $5 finished at least that many seconds ago,
--- $6 tenant. Not a statement.
-h.state = 'dead'
+-- $6 tenant. Not a statement. The second condition on state is the partial index's,
+-- job_history_unsucceeded (decision 088).
+h.state = 'dead' and h.state <> 'succeeded'
     and ($3::text is null or {{schema}}.error_fingerprint(h.last_error) = $3)
     and ($4::text is null or h.last_error ->> 'code' = $4)
     and ($5::float8 is null or h.finished_at <= now() - $5 * interval '1 second')

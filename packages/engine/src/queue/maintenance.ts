@@ -72,22 +72,27 @@ async function deleteFinishedJobs(engine: Engine, batch: number): Promise<number
   }>("queue_retention", []);
   let deleted = 0;
   for (const q of queues) {
-    const passes: [string[], number][] = [
-      [["succeeded"], q.retention_succeeded_seconds],
-      [["dead", "cancelled"], q.retention_dead_seconds],
-    ];
-    for (const [states, seconds] of passes) {
-      for (;;) {
-        const [row] = await engine.run<{ deleted: number }>("retention_delete", [
-          q.name,
-          states,
-          seconds,
-          batch,
-        ]);
-        const n = row?.deleted ?? 0;
-        deleted += n;
-        if (n < batch) break;
-      }
+    // Succeeded jobs a job_finishes row at a time (decision 088): a batch ends at the row that
+    // reaches `batch` jobs, and fewer named than that means none is left.
+    for (;;) {
+      const [row] = await engine.run<{ deleted: number; named: number }>("retention_delete_succeeded", [
+        q.name,
+        q.retention_succeeded_seconds,
+        batch,
+      ]);
+      deleted += row?.deleted ?? 0;
+      if ((row?.named ?? 0) < batch) break;
+    }
+    for (;;) {
+      const [row] = await engine.run<{ deleted: number }>("retention_delete", [
+        q.name,
+        ["dead", "cancelled"],
+        q.retention_dead_seconds,
+        batch,
+      ]);
+      const n = row?.deleted ?? 0;
+      deleted += n;
+      if (n < batch) break;
     }
   }
   return deleted;

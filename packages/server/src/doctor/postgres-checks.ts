@@ -40,6 +40,7 @@ const HOT_TABLES = [
   "jobs",
   "job_leases",
   "job_history",
+  "job_finishes",
   "attempts",
   "schedule_runs",
   "events",
