@@ -3,10 +3,8 @@
 -- of queue $1, the latest finished first (finished_at, then id, descending), after the cursor
 -- ($11 its finish time in microseconds since the epoch, $3 its id), narrowed by $5–$10
 -- (list_jobs_filter). The rows are walked backward in the order of job_finishes_queue (queue,
--- finished_at), each row's jobs read by primary key: the first walk finds the finish time of the
--- page's last job, stopping at $4 matches; the second reads the rows from there to the cursor,
--- at most $4 jobs and the rest of the last row (whose jobs share a finish time), and orders them
--- by time and id. finished_us is the cursor's time part.
+-- finished_at), each row's jobs read by primary key, with list_finished_jobs' two walks
+-- (finish_order_page).
 with after as (
   select timestamptz 'epoch' + $11::bigint * interval '1 microsecond' as at
 ),
@@ -29,13 +27,4 @@ matching as not materialized (
     and ($11::bigint is null or f.finished_at < (select at from after) or h.id < $3::bigint)
     and {{include list_jobs_filter}}
 ),
-edge as (
-  select finish from matching order by finish desc limit $4
-)
-select id, queue, handler, state, target, priority, attempt, max_attempts, tenant, dedupe_key, last_error,
-       run_at, created_at, finished_at, origin,
-       (extract(epoch from finished_at) * 1000000)::bigint::text as finished_us
-from matching
-where finish >= (select min(e.finish) from edge e)
-order by finish desc, id desc
-limit $4
+{{include finish_order_page}}

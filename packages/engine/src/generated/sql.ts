@@ -1713,17 +1713,14 @@ limit $2
 -- (finished_at, then id, descending), after the cursor ($11 its finish time in microseconds
 -- since the epoch, $3 its id), narrowed by $5–$10 (list_jobs_filter). Two walks of
 -- job_history_unsucceeded (queue, state, finished_at), whatever Postgres knows of history
--- (decision 083): the first backward in the index's order finds the finish time of the page's
--- last job, stopping at $4 matches; the second reads the jobs from there to the cursor, at most
--- $4 and the rest of the last job's completion (whose jobs share a finish time), and orders them
--- by time and id. finished_us is the cursor's time part.
+-- (decision 083; finish_order_page).
 with after as (
   select timestamptz 'epoch' + $11::bigint * interval '1 microsecond' as at
 ),
 -- The queue's jobs in the state, after the cursor and through the filters: not materialized,
 -- so that each walk below reads the index with these conditions instead of a set made first.
 matching as not materialized (
-  select *
+  select finished_at as finish, *
   from {{schema}}.job_history
   where queue = $1 and state = $2 and state <> 'succeeded'
     and finished_at <= coalesce((select at from after), 'infinity')
@@ -1740,15 +1737,22 @@ matching as not materialized (
        and ($9::timestamptz is null or created_at >= $9)
        and ($10::timestamptz is null or created_at < $10)
 ),
+-- finish_order_page: the end of a list in finish order (list_finished_jobs,
+-- list_succeeded_jobs; decision 083), written once. Expects a CTE before it, \`matching\`: the
+-- candidate jobs (every job_history column) with their finish time as \`finish\`, in an order an
+-- index gives. The first walk finds the finish time of the page's last job, stopping at $4
+-- matches; the second reads the jobs from there to the cursor, at most $4 and the rest of the
+-- last completion (whose jobs share a finish time), and orders them by time and id.
+-- finished_us is the cursor's time part. Not a statement.
 edge as (
-  select finished_at from matching order by finished_at desc limit $4
+  select finish from matching order by finish desc limit $4
 )
 select id, queue, handler, state, target, priority, attempt, max_attempts, tenant, dedupe_key, last_error,
        run_at, created_at, finished_at, origin,
        (extract(epoch from finished_at) * 1000000)::bigint::text as finished_us
 from matching
-where finished_at >= (select min(e.finished_at) from edge e)
-order by finished_at desc, id desc
+where finish >= (select min(e.finish) from edge e)
+order by finish desc, id desc
 limit $4
 `,
   list_jobs: `-- list_jobs: up to $4 jobs, newest first, optionally of queue $1 and in state $2, with ids below
@@ -1844,10 +1848,8 @@ order by q.name
 -- of queue $1, the latest finished first (finished_at, then id, descending), after the cursor
 -- ($11 its finish time in microseconds since the epoch, $3 its id), narrowed by $5–$10
 -- (list_jobs_filter). The rows are walked backward in the order of job_finishes_queue (queue,
--- finished_at), each row's jobs read by primary key: the first walk finds the finish time of the
--- page's last job, stopping at $4 matches; the second reads the rows from there to the cursor,
--- at most $4 jobs and the rest of the last row (whose jobs share a finish time), and orders them
--- by time and id. finished_us is the cursor's time part.
+-- finished_at), each row's jobs read by primary key, with list_finished_jobs' two walks
+-- (finish_order_page).
 with after as (
   select timestamptz 'epoch' + $11::bigint * interval '1 microsecond' as at
 ),
@@ -1880,6 +1882,13 @@ matching as not materialized (
        and ($9::timestamptz is null or created_at >= $9)
        and ($10::timestamptz is null or created_at < $10)
 ),
+-- finish_order_page: the end of a list in finish order (list_finished_jobs,
+-- list_succeeded_jobs; decision 083), written once. Expects a CTE before it, \`matching\`: the
+-- candidate jobs (every job_history column) with their finish time as \`finish\`, in an order an
+-- index gives. The first walk finds the finish time of the page's last job, stopping at $4
+-- matches; the second reads the jobs from there to the cursor, at most $4 and the rest of the
+-- last completion (whose jobs share a finish time), and orders them by time and id.
+-- finished_us is the cursor's time part. Not a statement.
 edge as (
   select finish from matching order by finish desc limit $4
 )
