@@ -14,6 +14,7 @@ import {
   freshSchema,
   guardLeaks,
   onCleanup,
+  succeededJobs,
   testDatabaseUrl,
   testEngine,
   tuplesRead,
@@ -22,21 +23,6 @@ import {
 guardLeaks();
 const engine = await testEngine();
 const S = `"${engine.schema}"`;
-
-async function finishAll(e: Engine, queue: string, n: number, per = n): Promise<string[]> {
-  await e.enqueueMany(Array.from({ length: n }, () => ({ queue, target: { handler: "h" } })));
-  const jobs = await e.claim({
-    queue,
-    handlers: ["h"],
-    limit: n,
-    leaseMs: 30_000,
-    workerId: "w",
-    limited: false,
-  });
-  assert.equal(jobs.length, n);
-  for (let i = 0; i < jobs.length; i += per) await e.complete(jobs.slice(i, i + per));
-  return jobs.map((j) => j.id);
-}
 
 interface FinishRow {
   finished_at: Date;
@@ -80,7 +66,7 @@ async function broken(queue: string): Promise<string[]> {
 const sorted = (ids: string[]) => [...ids].sort((a, b) => Number(a) - Number(b));
 
 test("a completion names its succeeded jobs in one row of their queue and finish time; dead and cancelled jobs in none", async () => {
-  const ids = await finishAll(engine, "fa", 300);
+  const ids = await succeededJobs(engine, "fa", 300);
   await deadJobs(engine, "fa", 3);
   const [cancelled] = await engine.enqueueMany([
     { queue: "fa", target: { handler: "h" }, runAt: new Date(Date.now() + 60_000) },
@@ -96,7 +82,7 @@ test("a completion names its succeeded jobs in one row of their queue and finish
 });
 
 test("history written, deleted or changed by other code keeps every succeeded job named by exactly one row", async () => {
-  const ids = await finishAll(engine, "fb", 10);
+  const ids = await succeededJobs(engine, "fb", 10);
   // As an older Keel's completion writes history: a plain insert, two finish times in one statement.
   await engine.pool.query(
     `insert into ${S}.job_history (id, queue, handler, state, target, payload, priority, attempt, max_attempts,
@@ -134,8 +120,8 @@ test("history written, deleted or changed by other code keeps every succeeded jo
 
 test("retention takes succeeded jobs a row at a time: a completion larger than the batch goes whole, and the loop ends", async () => {
   await engine.upsertQueue("fr", { retentionSucceededSeconds: 60 });
-  const old = await finishAll(engine, "fr", 53, 50); // rows of 50 and 3
-  const kept = await finishAll(engine, "fr", 4);
+  const old = await succeededJobs(engine, "fr", 53, 50); // rows of 50 and 3
+  const kept = await succeededJobs(engine, "fr", 4);
   await engine.pool.query(
     `update ${S}.job_history set finished_at = finished_at - interval '2 minutes' where id = any($1)`,
     [old],
@@ -160,7 +146,7 @@ test("retention takes succeeded jobs a row at a time: a completion larger than t
 test("retention and the hour's counts read history by primary key and the queue's job_finishes rows by index, whatever Postgres knows of them", async () => {
   const fresh = await testEngine({ poolSize: 1 });
   // Completions of 5: many rows, as a quiet queue writes them.
-  for (const queue of ["big", "other"]) await finishAll(fresh, queue, 2_000, 5);
+  for (const queue of ["big", "other"]) await succeededJobs(fresh, queue, 2_000, 5);
   await fresh.upsertQueue("big", { retentionSucceededSeconds: 60 });
   const F = `"${fresh.schema}"`;
   const overview = () => fresh.queueOverview();

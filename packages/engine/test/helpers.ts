@@ -146,6 +146,25 @@ export async function deadJobs(
 }
 
 /**
+ * Enqueues `n` jobs of `queue` (handler `h`), claims them all and completes them `per` at a time
+ * (one completion, by default): `n` succeeded jobs, their ids returned in claim order.
+ */
+export async function succeededJobs(engine: Engine, queue: string, n: number, per = n): Promise<string[]> {
+  await engine.enqueueMany(Array.from({ length: n }, () => ({ queue, target: { handler: "h" } })));
+  const jobs = await engine.claim({
+    queue,
+    handlers: ["h"],
+    limit: n,
+    leaseMs: 30_000,
+    workerId: "test-worker",
+    limited: false,
+  });
+  if (jobs.length !== n) throw new Error(`succeededJobs: claimed ${jobs.length} of ${n} jobs of ${queue}`);
+  for (let i = 0; i < jobs.length; i += per) await engine.complete(jobs.slice(i, i + per));
+  return jobs.map((j) => j.id);
+}
+
+/**
  * How many rows `fn` made Postgres read from `table` of the engine's schema: by sequential scan
  * (`seq_tup_read`) or through its indexes (`idx_tup_read` of pg_stat_user_indexes). Index
  * entries that an index condition rejects are not counted: `indexBlocksRead` counts those scans.

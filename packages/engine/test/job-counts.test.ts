@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type Engine, runRetention } from "../src/index.js";
-import { deadJobs, guardLeaks, testEngine } from "./helpers.js";
+import { deadJobs, guardLeaks, succeededJobs, testEngine } from "./helpers.js";
 
 guardLeaks();
 const engine: Engine = await testEngine();
@@ -21,21 +21,8 @@ async function counts(queue: string) {
   };
 }
 
-async function succeed(queue: string, n: number): Promise<void> {
-  await engine.enqueueMany(Array.from({ length: n }, () => ({ queue, target: { handler: "h" } })));
-  const jobs = await engine.claim({
-    queue,
-    handlers: ["h"],
-    limit: n,
-    leaseMs: 30_000,
-    workerId: "w",
-    limited: false,
-  });
-  await engine.complete(jobs);
-}
-
 test("finished counts follow every way into and out of history without counting it", async () => {
-  await succeed("c1", 7);
+  await succeededJobs(engine, "c1", 7);
   await deadJobs(engine, "c1", 5);
   const { id } = await engine.enqueue({ queue: "c1", target: { handler: "h" } });
   await engine.cancel(id);
@@ -105,7 +92,7 @@ test("concurrent completions on several connections add up", async () => {
 });
 
 test("bulk retries and purges count in shards 16–31, apart from completions' 0–15", async () => {
-  await succeed("c3", 2);
+  await succeededJobs(engine, "c3", 2);
   await deadJobs(engine, "c3", 3);
   const shards = async (state: string) =>
     (
@@ -127,7 +114,7 @@ test("bulk retries and purges count in shards 16–31, apart from completions' 0
     );
     assert.equal(rows.length, 1);
     // A completion meanwhile, on another connection, does not wait for it.
-    await succeed("c3", 1);
+    await succeededJobs(engine, "c3", 1);
     await client.query("commit");
   } finally {
     client.release();
