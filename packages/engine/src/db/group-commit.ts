@@ -2,11 +2,18 @@ export interface GroupCommitOptions {
   /** Most items written in one transaction. Default 500. */
   maxBatch?: number;
   /**
-   * Transactions in flight at once; more arrivals wait and form the next batch. Default 2: one
-   * commits while the next is sent, and fewer, larger batches cost Postgres and this thread less
-   * than more, smaller ones (decision 064).
+   * Most transactions in flight at once. Default 2: a second starts only beside one that has run
+   * `aloneMs` (decisions 064 and 089).
    */
   maxInFlight?: number;
+  /**
+   * How long (ms) a transaction runs alone before the items waiting behind it start another
+   * beside it. Default 50: a commit takes a few milliseconds, so under load the arrivals wait for
+   * it and go as one larger batch, which costs Postgres and this thread less per item than two
+   * smaller ones side by side (decision 089); a transaction held longer (a lock wait, a slow
+   * Postgres) does not hold up the rest. 0: start one whenever fewer than `maxInFlight` are.
+   */
+  aloneMs?: number;
   /**
    * Whether a failed batch is split and its halves retried, so the items that did not cause
    * the error commit without it. Default: `itemError`.
@@ -38,10 +45,11 @@ interface Pending<I, O> {
 
 /**
  * Group commit: concurrent `submit` calls are written together, one transaction per batch, and
- * each caller is resolved only after its batch committed. Nothing waits on a timer: a lone call
- * is flushed on the next turn of the event loop; under load, whatever arrives while
- * `maxInFlight` transactions are committing forms the next batch, so the commit rate the
- * database allows carries many items each (decision 015).
+ * each caller is resolved only after its batch committed. No batch waits on a timer to fill: a
+ * lone call is flushed on the next turn of the event loop; under load, whatever arrives while a
+ * transaction is committing forms the next batch, so the commit rate the database allows
+ * carries many items each (decision 015). A second transaction starts beside the first only
+ * when the first has run `aloneMs` (decision 089).
  *
  * `flush` gets the items of a batch and answers one result per item, in order, or throws. When
  * a batch of several fails on an error one item can cause (`itemError`), it is split in halves
@@ -56,9 +64,14 @@ export class GroupCommit<I, O> {
   private readonly queue: Pending<I, O>[] = [];
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
+  private readonly aloneMs: number;
   private readonly retryAlone: (err: unknown) => boolean;
   private inFlight = 0;
+  /** When each transaction in flight started (performance.now()), oldest first. */
+  private readonly started: number[] = [];
   private scheduled = false;
+  /** Armed while items wait behind a transaction that has not yet run `aloneMs`. */
+  private alone: NodeJS.Timeout | undefined;
   private idle: (() => void)[] = [];
   /** Transactions `flush` was asked for (a split batch counts each retry) and items submitted. */
   readonly counts = { flushes: 0, items: 0 };
@@ -69,6 +82,7 @@ export class GroupCommit<I, O> {
   ) {
     this.maxBatch = options.maxBatch ?? 500;
     this.maxInFlight = options.maxInFlight ?? 2;
+    this.aloneMs = options.aloneMs ?? 50;
     this.retryAlone = options.retryAlone ?? itemError;
   }
 
@@ -98,22 +112,41 @@ export class GroupCommit<I, O> {
 
   private schedule(): void {
     if (this.scheduled || this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
+    const wait = this.untilAnother();
+    if (wait > 0) {
+      // Checked again when a transaction ends, or when the youngest has run aloneMs.
+      this.alone ??= setTimeout(() => {
+        this.alone = undefined;
+        this.schedule();
+      }, Math.ceil(wait));
+      return;
+    }
     this.scheduled = true;
     // One turn later: requests parsed in the same turn join this batch.
     setImmediate(() => {
       this.scheduled = false;
-      while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      while (this.inFlight < this.maxInFlight && this.queue.length > 0 && this.untilAnother() <= 0) {
         void this.run(this.queue.splice(0, this.maxBatch));
       }
+      this.schedule();
     });
+  }
+
+  /** Milliseconds until another transaction may start beside those in flight (≤ 0: now). */
+  private untilAnother(): number {
+    const youngest = this.started.at(-1);
+    return youngest === undefined ? 0 : youngest + this.aloneMs - performance.now();
   }
 
   private async run(batch: Pending<I, O>[]): Promise<void> {
     this.inFlight++;
+    const started = performance.now();
+    this.started.push(started);
     try {
       await this.write(batch);
     } finally {
       this.inFlight--;
+      this.started.splice(this.started.indexOf(started), 1);
       this.schedule();
       for (const wake of this.idle.splice(0)) wake();
     }
