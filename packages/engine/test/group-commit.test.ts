@@ -32,6 +32,8 @@ const turns = async (n: number) => {
 
 test("arrivals behind a transaction in flight wait for it and go as one batch", async () => {
   const held = heldFlush();
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+  const timersBefore = timers();
   const writer = new GroupCommit(held.flush, { aloneMs: 60_000 });
   const first = writer.submit(0);
   await held.startedCount(1);
@@ -46,6 +48,7 @@ test("arrivals behind a transaction in flight wait for it and go as one batch", 
   assert.deepEqual(held.batches[1], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   held.release(1);
   assert.deepEqual(await Promise.all(later), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.equal(timers(), timersBefore, "no timer left once the items it waited for went");
 });
 
 test("a transaction held past aloneMs lets the items waiting behind it commit beside it", async () => {

@@ -121,6 +121,9 @@ export class GroupCommit<I, O> {
       }, Math.ceil(wait));
       return;
     }
+    // The items it waited for go now.
+    clearTimeout(this.alone);
+    this.alone = undefined;
     this.scheduled = true;
     // One turn later: requests parsed in the same turn join this batch.
     setImmediate(() => {
